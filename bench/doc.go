@@ -1,0 +1,32 @@
+// Package bench compares meshperf with other load generators (wrk and
+// fortio) against one local nginx, each tool a separate process, and writes
+// a markdown report with per-run figures, medians, ratios and the targets.
+//
+// The benchmarks are behind the "bench" build tag, so `go test ./...` runs
+// only the parser tests. Run the suite with bench/run.sh, or:
+//
+//	scripts/bench-deps.sh
+//	go test -tags bench -run '^$' -bench . -benchtime 1x -timeout 60m ./bench/
+//
+// Knobs (environment):
+//
+//	BENCH_RUNS          runs of each peer in the closed- and open-loop comparisons (5)
+//	BENCH_DURATION      length of each of those runs (10s)
+//	BENCH_CONNS         connections, the same for every tool (50)
+//	BENCH_OPEN_RPS      fixed rate of the open-loop comparison (20000)
+//	BENCH_MEM_RPS       fixed rate of the memory runs (10000)
+//	BENCH_SHORT         short memory run (30s)
+//	BENCH_LONG          long memory run (300s)
+//	BENCH_MEM_PEERS     tools given the memory runs (meshperf); e.g. meshperf,fortio
+//	BENCH_MEM_TOLERANCE allowed growth of the long run's peak over the short one's (0.05)
+//	BENCH_PEERS         restrict the comparisons to these tools, e.g. wrk,fortio (all)
+//	BENCH_WRK_THREADS   wrk thread counts, one peer each, e.g. 1,2 (2)
+//	BENCH_QUIET_WAIT    before each run, wait up to this long for the machine's other
+//	                    load to fall under 0.25 cores (15s; 0 measures it only)
+//	BENCH_REPORT        markdown report; relative paths are from the repo root
+//	                    (bench/out/latest.md; the raw runs go beside it as .json)
+//	BENCH_MESHPERF      a meshperf binary to use instead of building ./cmd/meshperf
+//	BENCH_MESHPERF_ARGS extra arguments for every `meshperf run`
+//	BENCH_FORTIO        the fortio binary (bench/.bin/fortio, then $PATH)
+//	BENCH_NGINX         the nginx binary (nginx on $PATH, then /usr/sbin/nginx)
+package bench

@@ -1,0 +1,211 @@
+// Package hist records latencies in HDR histograms and moves them around
+// whole: merged by adding, encoded in the standard compressed HdrHistogram V2
+// format (base64), so any HdrHistogram tool can read what meshperf wrote.
+//
+// Values are recorded in microseconds, from 1 µs to one hour, with three
+// significant digits.
+package hist
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
+)
+
+const (
+	// Lowest is the smallest value told apart, in microseconds.
+	Lowest = 1
+	// Highest is the largest value recorded exactly, in microseconds (1 h).
+	// Larger values are recorded as Highest and counted in Saturated.
+	Highest = int64(time.Hour / time.Microsecond)
+	// Digits is the number of significant decimal digits kept.
+	Digits = 3
+	// Unit names the unit of recorded values.
+	Unit = "us"
+)
+
+// ErrEmpty is returned when decoding an empty encoding.
+var ErrEmpty = errors.New("hist: empty encoding")
+
+// Histogram is an HDR histogram of durations. It is not safe for concurrent use.
+type Histogram struct {
+	h         *hdr.Histogram
+	saturated int64
+}
+
+// New returns an empty histogram with meshperf's range and precision.
+func New() *Histogram {
+	return &Histogram{h: hdr.New(Lowest, Highest, Digits)}
+}
+
+// Record adds one duration. Durations below 1 µs are recorded as 1 µs;
+// durations above one hour as one hour (and counted in Saturated).
+func (h *Histogram) Record(d time.Duration) {
+	h.RecordMicros(int64(d / time.Microsecond))
+}
+
+// RecordMicros adds one value given in microseconds.
+func (h *Histogram) RecordMicros(us int64) {
+	if us < Lowest {
+		us = Lowest
+	}
+	if us > Highest {
+		us = Highest
+		h.saturated++
+	}
+	_ = h.h.RecordValue(us) // cannot fail: us is within range
+}
+
+// Merge adds every value of o to h.
+func (h *Histogram) Merge(o *Histogram) {
+	if o == nil {
+		return
+	}
+	h.h.Merge(o.h)
+	h.saturated += o.saturated
+}
+
+// Reset empties the histogram, keeping its memory.
+func (h *Histogram) Reset() {
+	h.h.Reset()
+	h.saturated = 0
+}
+
+// Clone returns an independent copy.
+func (h *Histogram) Clone() *Histogram {
+	return &Histogram{h: h.h.Clone(), saturated: h.saturated}
+}
+
+// Count is the number of recorded values.
+func (h *Histogram) Count() int64 { return h.h.TotalCount() }
+
+// Saturated is the number of values above Highest that were clamped.
+func (h *Histogram) Saturated() int64 { return h.saturated }
+
+// Quantile returns the value at quantile q in [0, 1]; zero when empty.
+func (h *Histogram) Quantile(q float64) time.Duration {
+	if h.Count() == 0 {
+		return 0
+	}
+	return micros(h.h.ValueAtQuantile(q * 100))
+}
+
+// Min returns the smallest recorded value (zero when empty).
+func (h *Histogram) Min() time.Duration {
+	if h.Count() == 0 {
+		return 0
+	}
+	return micros(h.h.Min())
+}
+
+// Max returns the largest recorded value, to the histogram's precision.
+func (h *Histogram) Max() time.Duration {
+	if h.Count() == 0 {
+		return 0
+	}
+	return micros(h.h.Max())
+}
+
+// Mean returns the mean of recorded values.
+func (h *Histogram) Mean() time.Duration {
+	return time.Duration(h.h.Mean() * float64(time.Microsecond))
+}
+
+// StdDev returns the standard deviation of recorded values.
+func (h *Histogram) StdDev() time.Duration {
+	return time.Duration(h.h.StdDev() * float64(time.Microsecond))
+}
+
+// Bucket is one step of the recorded distribution: Count values lie in
+// [From, To].
+type Bucket struct {
+	From, To time.Duration
+	Count    int64
+}
+
+// Buckets lists the non-empty buckets in increasing order.
+func (h *Histogram) Buckets() []Bucket {
+	var out []Bucket
+	for _, b := range h.h.Distribution() {
+		if b.Count == 0 {
+			continue
+		}
+		out = append(out, Bucket{From: micros(b.From), To: micros(b.To), Count: b.Count})
+	}
+	return out
+}
+
+// Encode returns the histogram in the standard compressed V2 encoding, base64.
+func (h *Histogram) Encode() (string, error) {
+	b, err := h.h.Encode(hdr.V2CompressedEncodingCookieBase)
+	if err != nil {
+		return "", fmt.Errorf("hist: encode: %w", err)
+	}
+	return string(b), nil
+}
+
+// MustEncode is Encode for histograms made by this package, whose encoding
+// cannot fail; it returns "" if it does.
+func (h *Histogram) MustEncode() string {
+	s, err := h.Encode()
+	if err != nil {
+		return ""
+	}
+	return s
+}
+
+// Decode reads a base64 compressed V2 histogram. Histograms written by other
+// tools with a different range or precision are re-recorded into meshperf's
+// layout, so they merge with ours.
+func Decode(s string) (*Histogram, error) {
+	if s == "" {
+		return nil, ErrEmpty
+	}
+	d, err := decodeSafe([]byte(s))
+	if err != nil {
+		return nil, fmt.Errorf("hist: decode: %w", err)
+	}
+	h := New()
+	if d.LowestTrackableValue() == Lowest && d.HighestTrackableValue() == Highest && d.SignificantFigures() == Digits {
+		h.h = d
+		return h, nil
+	}
+	for _, b := range d.Distribution() {
+		if b.Count > 0 {
+			v := b.To
+			if v > Highest {
+				h.saturated += b.Count
+				v = Highest
+			}
+			if v < Lowest {
+				v = Lowest
+			}
+			_ = h.h.RecordValues(v, b.Count)
+		}
+	}
+	return h, nil
+}
+
+// decodeSafe guards against decoder panics on hostile input.
+func decodeSafe(b []byte) (h *hdr.Histogram, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			h, err = nil, fmt.Errorf("malformed histogram: %v", r)
+		}
+	}()
+	h, err = hdr.Decode(b)
+	if err == nil && h == nil {
+		err = errors.New("malformed histogram")
+	}
+	return h, err
+}
+
+func micros(us int64) time.Duration {
+	if us > math.MaxInt64/int64(time.Microsecond) {
+		return time.Duration(math.MaxInt64)
+	}
+	return time.Duration(us) * time.Microsecond
+}

@@ -1,0 +1,61 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// Exit codes, decided here and nowhere else.
+const (
+	ExitOK          = 0 // the command did what was asked
+	ExitSLO         = 1 // the run finished but broke an objective (--slo)
+	ExitUsage       = 2 // a wrong flag, argument or input file
+	ExitFailed      = 3 // the command could not do its work (nothing answered, I/O failure)
+	ExitInterrupted = 130
+)
+
+// UsageError is a mistake in how the command was called.
+type UsageError struct{ Err error }
+
+func (e *UsageError) Error() string { return e.Err.Error() }
+func (e *UsageError) Unwrap() error { return e.Err }
+
+func usageErrorf(format string, a ...any) error {
+	return &UsageError{Err: fmt.Errorf(format, a...)}
+}
+
+// SLOError reports broken objectives; the report was already printed.
+type SLOError struct{ Broken []string }
+
+func (e *SLOError) Error() string {
+	s := "objective broken: "
+	for i, b := range e.Broken {
+		if i > 0 {
+			s += "; "
+		}
+		s += b
+	}
+	return s
+}
+
+// errInterrupted marks a run ended by a signal after its report was printed.
+var errInterrupted = errors.New("interrupted")
+
+// exitCode maps an error returned by a command to the process exit status.
+func exitCode(err error) int {
+	var ue *UsageError
+	var se *SLOError
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.As(err, &se):
+		return ExitSLO
+	case errors.As(err, &ue):
+		return ExitUsage
+	case errors.Is(err, errInterrupted), errors.Is(err, context.Canceled):
+		return ExitInterrupted
+	default:
+		return ExitFailed
+	}
+}

@@ -1,0 +1,77 @@
+// Package cli implements the meshperf command line: one file per
+// subcommand, each with a run function taking a context, and exit codes
+// decided in one place (errors.go).
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+// Version is set at build time with -ldflags "-X .../internal/cli.Version=...".
+var Version = "0.1.0-dev"
+
+// IO is where a command reads and writes.
+type IO struct {
+	In       io.Reader
+	Out, Err io.Writer
+}
+
+// Main runs the meshperf command line with args and returns the exit status.
+func Main(ctx context.Context, args []string, in io.Reader, out, errw io.Writer) int {
+	stdio := IO{In: in, Out: out, Err: errw}
+	root := newRoot(stdio)
+	root.SetArgs(args)
+	root.SetIn(in)
+	root.SetOut(out)
+	root.SetErr(errw)
+	err := root.ExecuteContext(ctx)
+	if err != nil {
+		var se *SLOError
+		if !errors.As(err, &se) && !errors.Is(err, errInterrupted) {
+			fmt.Fprintf(errw, "meshperf: %s\n", oneLine(err.Error()))
+		} else if se != nil {
+			fmt.Fprintf(errw, "meshperf: %s\n", se.Error())
+		}
+	}
+	return exitCode(err)
+}
+
+func newRoot(stdio IO) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "meshperf",
+		Short:         "Measure what your service and your service mesh cost",
+		Long:          "meshperf is a load generator whose numbers can be trusted: fixed-rate runs corrected for coordinated omission, HDR histograms kept whole.",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Version:       Version,
+	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		return &UsageError{Err: err}
+	})
+	root.AddCommand(newRunCmd(stdio))
+	root.AddCommand(newEchoCmd(stdio))
+	root.AddCommand(newVersionCmd(stdio))
+	return root
+}
+
+func newVersionCmd(stdio IO) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print meshperf's version",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			fmt.Fprintln(stdio.Out, "meshperf", Version)
+			return nil
+		},
+	}
+}
+
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}

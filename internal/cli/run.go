@@ -1,0 +1,352 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/meshperf/meshperf/internal/report"
+	"github.com/meshperf/meshperf/loadgen"
+	"github.com/meshperf/meshperf/loadgen/native"
+	"github.com/meshperf/meshperf/spec"
+)
+
+// runOptions are the flags of `meshperf run`, named after the SMP fields
+// they fill where SMP has one.
+type runOptions struct {
+	rps            float64
+	shape          string
+	connections    int
+	streams        int
+	duration       time.Duration
+	requests       int64
+	warmup         time.Duration
+	headers        []string
+	cookies        []string
+	body           string
+	bodyFile       string
+	contentType    string
+	method         string
+	protocol       string
+	httpVersion    string
+	insecure       bool
+	caFile         string
+	certFile       string
+	keyFile        string
+	sni            string
+	connectTimeout time.Duration
+	timeout        time.Duration
+	queue          int
+	output         string
+	slo            string
+	name           string
+	labels         []string
+	progress       string
+}
+
+func newRunCmd(stdio IO) *cobra.Command {
+	o := &runOptions{}
+	cmd := &cobra.Command{
+		Use:   "run URL [URL...]",
+		Short: "Run a load test against one or more URLs",
+		Long: `Run a load test and print what it measured.
+
+With --rps above 0 the run is open loop: every request has an intended send
+time, and latency is measured from it, so a stall of the target shows in the
+tail as users would feel it (corrected for coordinated omission). With --rps 0
+it is closed loop: as fast as the connections allow, service time only.`,
+		Example: `  meshperf run http://127.0.0.1:8080/ --rps 1000 -c 16 -d 30s
+  meshperf run https://svc.local/ --http 2 -k --rps 500 --slo 'p99<=20ms,error_rate<0.1%'
+  meshperf run http://127.0.0.1:8080/ --rps 0 -c 50 -n 100000 --output json`,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usageErrorf("run: give at least one target URL, e.g. meshperf run http://127.0.0.1:8080/")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runRun(cmd.Context(), stdio, o, args)
+		},
+	}
+	f := cmd.Flags()
+	f.SortFlags = false
+	f.Float64Var(&o.rps, "rps", 0, "requests per second; 0 = closed loop, as fast as the connections allow")
+	f.StringVar(&o.shape, "rate-shape", "", "rate over time: constant, ramp:FROM-TO[/DURATION], steps:RATE/DURATION,...")
+	f.IntVarP(&o.connections, "connections", "c", loadgen.DefaultConnections, "concurrent connections")
+	f.IntVar(&o.streams, "streams", 1, "concurrent requests per connection (HTTP/2 only)")
+	f.DurationVarP(&o.duration, "duration", "d", 10*time.Second, "how long to measure (after --warmup); 0 with -n runs until -n requests")
+	f.Int64VarP(&o.requests, "requests", "n", 0, "stop after this many measured requests")
+	f.DurationVar(&o.warmup, "warmup", 0, "warm-up before measuring, whole seconds (in the timeline, not in the summary)")
+	f.StringArrayVarP(&o.headers, "header", "H", nil, "request header 'Name: value' (repeatable)")
+	f.StringArrayVar(&o.cookies, "cookie", nil, "cookie 'name=value' (repeatable)")
+	f.StringVar(&o.body, "body", "", "request body; @FILE reads it from a file")
+	f.StringVar(&o.bodyFile, "body-file", "", "read the request body from this file")
+	f.StringVar(&o.contentType, "content-type", "", "Content-Type of the body")
+	f.StringVarP(&o.method, "method", "m", "", "HTTP method (default GET, or POST with a body)")
+	f.StringVar(&o.protocol, "protocol", "http", "protocol: http (grpc and tcp come later); SMP numbers 1, 2, 4 also accepted")
+	f.StringVar(&o.httpVersion, "http", "1.1", "HTTP version: 1.1, 2 (ALPN over TLS) or h2c (HTTP/2 cleartext, prior knowledge)")
+	f.BoolVarP(&o.insecure, "insecure", "k", false, "do not verify the server's TLS certificate")
+	f.StringVar(&o.caFile, "ca-cert", "", "CA certificate (PEM) to verify the server")
+	f.StringVar(&o.certFile, "cert", "", "client certificate (PEM) for mutual TLS")
+	f.StringVar(&o.keyFile, "key", "", "client private key (PEM) for mutual TLS")
+	f.StringVar(&o.sni, "sni", "", "TLS server name to send (default: the target's host)")
+	f.DurationVar(&o.connectTimeout, "connect-timeout", loadgen.DefaultConnectTimeout, "time allowed to connect (and finish the TLS handshake)")
+	f.DurationVar(&o.timeout, "timeout", loadgen.DefaultTimeout, "time allowed for one request")
+	f.IntVar(&o.queue, "queue", 100_000, "open loop: most requests that may wait for a free connection before the oldest are dropped")
+	f.StringVarP(&o.output, "output", "o", "text", "report format: text or json")
+	f.StringVar(&o.slo, "slo", "", "objectives, e.g. 'p99<=20ms,error_rate<0.1%'; exit status 1 when one is broken")
+	f.StringVar(&o.name, "name", "", "name of the test, kept in the result")
+	f.StringArrayVar(&o.labels, "label", nil, "label key=value kept in the result (repeatable)")
+	f.StringVar(&o.progress, "progress", "auto", "live progress line on stderr: auto (on a terminal), always or never")
+	return cmd
+}
+
+// plan turns the flags into a Plan, naming every wrong flag at once.
+func (o *runOptions) plan(targets []string) (*loadgen.Plan, error) {
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	p := &loadgen.Plan{
+		Name:           o.name,
+		Targets:        targets,
+		Method:         o.method,
+		ContentType:    o.contentType,
+		HTTPVersion:    o.httpVersion,
+		Connections:    o.connections,
+		Streams:        o.streams,
+		Duration:       o.duration,
+		Requests:       o.requests,
+		Warmup:         o.warmup,
+		ConnectTimeout: o.connectTimeout,
+		Timeout:        o.timeout,
+		QueueSize:      o.queue,
+		TLS: loadgen.TLS{
+			SkipVerify: o.insecure, CAFile: o.caFile, CertFile: o.certFile, KeyFile: o.keyFile, ServerName: o.sni,
+		},
+	}
+	if o.requests > 0 && o.duration == 10*time.Second {
+		p.Duration = 0 // -n without -d: run until the count is reached
+	}
+	switch strings.ToLower(o.protocol) {
+	case "http", "1", "https":
+		p.Protocol = loadgen.ProtocolHTTP
+	case "tcp", "2":
+		p.Protocol = loadgen.ProtocolTCP
+	case "grpc", "4":
+		p.Protocol = loadgen.ProtocolGRPC
+	default:
+		bad("--protocol: unknown protocol %q (want http, grpc or tcp)", o.protocol)
+	}
+	switch o.httpVersion {
+	case "1.1", "1", "http/1.1":
+		p.HTTPVersion = loadgen.HTTP1
+	case "2", "h2", "2.0":
+		p.HTTPVersion = loadgen.HTTP2
+	case "h2c":
+		p.HTTPVersion = loadgen.H2C
+	default:
+		bad("--http: unknown HTTP version %q (want 1.1, 2 or h2c)", o.httpVersion)
+	}
+	shape, err := loadgen.ParseShape(o.shape, o.rps, o.duration+o.warmup)
+	if err != nil {
+		bad("--rps/--rate-shape: %v", err)
+	}
+	if shape != nil {
+		p.Rate = shape
+	}
+	for _, h := range o.headers {
+		name, value, ok := strings.Cut(h, ":")
+		if !ok || strings.TrimSpace(name) == "" {
+			bad("--header %q: want 'Name: value'", h)
+			continue
+		}
+		p.Headers = append(p.Headers, loadgen.Header{Name: strings.TrimSpace(name), Value: strings.TrimSpace(value)})
+	}
+	for _, c := range o.cookies {
+		name, value, ok := strings.Cut(c, "=")
+		if !ok || strings.TrimSpace(name) == "" {
+			bad("--cookie %q: want 'name=value'", c)
+			continue
+		}
+		p.Cookies = append(p.Cookies, loadgen.Header{Name: strings.TrimSpace(name), Value: value})
+	}
+	switch {
+	case o.bodyFile != "" && o.body != "":
+		bad("--body and --body-file: give one, not both")
+	case o.bodyFile != "" || strings.HasPrefix(o.body, "@"):
+		path := o.bodyFile
+		if path == "" {
+			path = o.body[1:]
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			bad("--body-file: %v", err)
+		}
+		p.Body = b
+	default:
+		p.Body = []byte(o.body)
+	}
+	if o.output != "text" && o.output != "json" {
+		bad("--output: unknown format %q (want text or json)", o.output)
+	}
+	switch o.progress {
+	case "auto", "always", "never":
+	default:
+		bad("--progress: want auto, always or never, not %q", o.progress)
+	}
+	for _, l := range o.labels {
+		if k, _, ok := strings.Cut(l, "="); !ok || k == "" {
+			bad("--label %q: want key=value", l)
+		}
+	}
+	p.Normalize()
+	if err := p.Validate(); err != nil {
+		var fe *loadgen.FieldError
+		for _, e := range unjoin(err) {
+			if errors.As(e, &fe) {
+				bad("%s: %s", flagFor(fe.Field), fe.Reason)
+			} else {
+				bad("%v", e)
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return nil, &UsageError{Err: errors.Join(errs...)}
+	}
+	return p, nil
+}
+
+// flagFor names the flag that sets a Plan field.
+func flagFor(field string) string {
+	switch {
+	case strings.HasPrefix(field, "targets"):
+		return "URL"
+	case strings.HasPrefix(field, "headers"):
+		return "--header"
+	case strings.HasPrefix(field, "tls"):
+		return map[string]string{"tls.ca_file": "--ca-cert", "tls.cert_file": "--cert", "tls.key_file": "--key"}[field] + "(" + field + ")"
+	}
+	return map[string]string{
+		"connections": "--connections", "streams": "--streams", "duration": "--duration",
+		"requests": "--requests", "warmup": "--warmup", "timeout": "--timeout",
+		"connect_timeout": "--connect-timeout", "queue": "--queue", "rate": "--rps",
+		"method": "--method", "protocol": "--protocol", "http_version": "--http",
+	}[field]
+}
+
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
+
+func runRun(ctx context.Context, stdio IO, o *runOptions, targets []string) error {
+	p, err := o.plan(targets)
+	if err != nil {
+		return err
+	}
+	objectives, err := spec.ParseObjectives(o.slo)
+	if err != nil {
+		return usageErrorf("--slo: %v", err)
+	}
+	labels := map[string]string{}
+	for _, l := range o.labels {
+		k, v, _ := strings.Cut(l, "=")
+		labels[k] = v
+	}
+
+	prog := newProgress(stdio.Err, o.progress, p.Warmup+p.Duration)
+	engine := &native.Engine{Version: Version}
+	res, err := engine.Run(ctx, p, prog)
+	prog.done()
+	if err != nil {
+		return err
+	}
+	if len(labels) > 0 {
+		res.Labels = labels
+	}
+	verdicts := spec.Check(res, objectives)
+	if o.output == "json" {
+		err = report.JSON(stdio.Out, res)
+	} else {
+		err = report.Text(stdio.Out, res, verdicts)
+	}
+	if err != nil {
+		return fmt.Errorf("writing the report: %w", err)
+	}
+	if res.Interrupted {
+		return errInterrupted
+	}
+	var broken []string
+	for _, v := range verdicts {
+		if !v.Met {
+			broken = append(broken, v.String())
+		}
+	}
+	if len(broken) > 0 {
+		return &SLOError{Broken: broken}
+	}
+	if res.Achieved.Requests > 0 && res.Achieved.Responses == 0 {
+		return noResponseError(res)
+	}
+	return nil
+}
+
+func noResponseError(res *spec.Result) error {
+	msg := fmt.Sprintf("none of %d requests got a response", res.Achieved.Requests)
+	if len(res.Errors) > 0 {
+		e := res.Errors[0]
+		msg += fmt.Sprintf(": %s", e.Class)
+		if len(e.Examples) > 0 {
+			msg += fmt.Sprintf(" (%s)", e.Examples[0])
+		}
+	}
+	return errors.New(msg)
+}
+
+// progress prints a live line on a terminal, rewriting it each second.
+type progress struct {
+	mu    sync.Mutex
+	w     io.Writer
+	on    bool
+	total time.Duration
+	wrote bool
+}
+
+func newProgress(w io.Writer, mode string, total time.Duration) *progress {
+	on := mode == "always"
+	if mode == "auto" {
+		if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+			on = true
+		}
+	}
+	return &progress{w: w, on: on, total: total}
+}
+
+// Progress implements loadgen.Sink.
+func (p *progress) Progress(pr loadgen.Progress) {
+	if !p.on {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	line := report.ProgressLine(pr.Elapsed, p.total, pr.Interval.Warmup, pr.SoFar.RPS, pr.SoFar.Requests, pr.SoFar.Errors, pr.SoFar.P99)
+	fmt.Fprintf(p.w, "\r\033[K%s", line)
+	p.wrote = true
+}
+
+func (p *progress) done() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.wrote {
+		fmt.Fprint(p.w, "\r\033[K")
+	}
+}

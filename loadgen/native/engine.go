@@ -1,0 +1,360 @@
+// Package native is meshperf's own load engine: HTTP/1.1 with keep-alive,
+// HTTP/2 over TLS (ALPN) and h2c (prior knowledge), open loop with
+// coordinated-omission correction or closed loop.
+//
+// In an open-loop run the plan's Shape gives request n its intended send
+// time. Workers (one per connection, or per stream for HTTP/2) take the next
+// request number from a shared counter, wait for its time if it is still
+// ahead, and send. When every worker is busy, due requests wait: that is the
+// queue, kept as nothing more than the counter, and the wait counts in their
+// latency (completion minus intended time), as wrk2 does. If more than
+// QueueSize requests are due and unsent, the oldest are dropped and counted.
+package native
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/meshperf/meshperf/loadgen"
+	"github.com/meshperf/meshperf/spec"
+)
+
+// Name is the generator's name in results.
+const Name = "meshperf"
+
+// Engine is the native Generator.
+type Engine struct {
+	// Version is recorded in results and sent as the User-Agent.
+	Version string
+}
+
+var _ loadgen.Generator = (*Engine)(nil)
+
+// Info implements loadgen.Generator.
+func (e *Engine) Info() loadgen.Info { return loadgen.Info{Name: Name, Version: e.version()} }
+
+func (e *Engine) version() string {
+	if e.Version == "" {
+		return "dev"
+	}
+	return e.Version
+}
+
+// doer sends one request to target ti and returns its status.
+type doer interface {
+	do(ctx context.Context, ti int) (int, error)
+	closeAll()
+}
+
+type h2Doer struct {
+	pool *h2Pool
+	ci   int
+}
+
+func (d h2Doer) do(ctx context.Context, ti int) (int, error) { return d.pool.do(ctx, d.ci, ti) }
+func (d h2Doer) closeAll()                                   {}
+
+// Run implements loadgen.Generator.
+func (e *Engine) Run(ctx context.Context, p *loadgen.Plan, sink loadgen.Sink) (*spec.Result, error) {
+	p.Normalize()
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	workers := p.Connections
+	var (
+		h1targets []*h1Target
+		h2        *h2Pool
+		err       error
+	)
+	if p.HTTPVersion == loadgen.HTTP1 {
+		if h1targets, err = newH1Targets(p, e.version()); err != nil {
+			return nil, err
+		}
+	} else {
+		if h2, err = newH2Pool(p, e.version()); err != nil {
+			return nil, err
+		}
+		defer h2.close()
+		workers = p.Connections * p.Streams
+	}
+
+	runCtx, cancelRun := context.WithCancel(ctx)
+	defer cancelRun()
+	start := time.Now()
+	rec := loadgen.NewRecorder(p, start, sink)
+	recCtx, stopRec := context.WithCancel(context.Background())
+	recDone := make(chan struct{})
+	go func() { rec.Run(recCtx); close(recDone) }()
+
+	r := &run{plan: p, start: start, rec: rec, end: p.Warmup + p.Duration}
+	if p.Duration == 0 {
+		r.end = 1<<63 - 1
+	}
+	if p.OpenLoop() {
+		r.firstMeasured = p.Rate.Count(p.Warmup - 1)
+		if p.Warmup == 0 {
+			r.firstMeasured = 0
+		}
+	}
+
+	var (
+		wg        sync.WaitGroup
+		mu        sync.Mutex
+		sent, got int64
+		lastDone  atomic.Int64
+	)
+	for w := 0; w < workers; w++ {
+		var d doer
+		var h1 *h1Client
+		if h2 != nil {
+			d = h2Doer{pool: h2, ci: w % p.Connections}
+		} else {
+			h1 = newH1Client(h1targets, p)
+			d = h1
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer d.closeAll()
+			last := r.work(runCtx, w, d)
+			for {
+				cur := lastDone.Load()
+				if int64(last) <= cur || lastDone.CompareAndSwap(cur, int64(last)) {
+					break
+				}
+			}
+			if h1 != nil {
+				s, g := h1.bytes()
+				mu.Lock()
+				sent += s
+				got += g
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	stopRec()
+	<-recDone
+
+	end := time.Duration(lastDone.Load())
+	if end == 0 {
+		end = time.Since(start)
+	}
+	if h2 != nil {
+		sent, got = h2.bytes()
+	}
+	res := &spec.Result{
+		Schema:    spec.ResultSchema,
+		Name:      p.Name,
+		Generator: spec.GeneratorInfo{Name: Name, Version: e.version(), Fidelity: "hdr"},
+		Requested: requested(p),
+		StartTime: start.UTC(),
+		EndTime:   start.Add(end).UTC(),
+	}
+	rec.Finish(end, res)
+	res.Achieved.BytesSent, res.Achieved.BytesReceived = sent, got
+	res.Achieved.LateThreshold = spec.Duration(p.LateThreshold)
+	if !p.OpenLoop() {
+		res.Notes = append(res.Notes, "closed loop: requests were sent as fast as the connections allowed, so there are no intended send times and only service time is reported")
+	}
+	if p.Warmup > 0 {
+		res.Notes = append(res.Notes, fmt.Sprintf("the first %s were warm-up: in the timeline, not in the summary", p.Warmup))
+	}
+	if h2 != nil {
+		res.Notes = append(res.Notes, "bytes are counted on the wire for the whole run, warm-up included")
+	}
+	if ctx.Err() != nil {
+		res.Interrupted = true
+		res.Notes = append(res.Notes, "interrupted: the figures cover the run up to the interruption")
+	}
+	return res, nil
+}
+
+func requested(p *loadgen.Plan) spec.Requested {
+	q := spec.Requested{
+		Targets:     append([]string(nil), p.Targets...),
+		Method:      p.Method,
+		Protocol:    p.Protocol,
+		HTTPVersion: p.HTTPVersion,
+		Connections: p.Connections,
+		OpenLoop:    p.OpenLoop(),
+		Duration:    spec.Duration(p.Duration),
+		Requests:    p.Requests,
+		Warmup:      spec.Duration(p.Warmup),
+		Timeout:     spec.Duration(p.Timeout),
+		Shape:       "closed loop",
+	}
+	if p.Rate != nil {
+		q.RPS = p.Rate.RateAt(p.Warmup)
+		q.Shape = p.Rate.String()
+	}
+	return q
+}
+
+// run is the shared state of the workers of one test.
+type run struct {
+	plan  *loadgen.Plan
+	start time.Time
+	rec   *loadgen.Recorder
+	// end is when the last request may be intended (open loop) or started
+	// (closed loop), from the start.
+	end time.Duration
+	// next is the number of the next request to send.
+	next atomic.Int64
+	// firstMeasured is the number of the first request after warm-up
+	// (open loop); measured counts requests after warm-up (closed loop).
+	firstMeasured int64
+	measured      atomic.Int64
+}
+
+// work runs one worker until the plan is done and returns the time its last
+// request completed.
+func (r *run) work(ctx context.Context, id int, d doer) time.Duration {
+	shard := r.rec.Shard(id)
+	p := r.plan
+	ntargets := int64(len(p.Targets))
+	var last time.Duration
+	var w waiter
+	if p.Rate != nil {
+		w.fine, _ = newFineTimer() // nil: Go timers only
+	}
+	defer w.close()
+	for ctx.Err() == nil {
+		var o loadgen.Outcome
+		var n int64
+		if p.Rate != nil {
+			n = r.next.Add(1) - 1
+			if p.Requests > 0 && n >= r.firstMeasured+p.Requests {
+				return last
+			}
+			at := p.Rate.Time(n)
+			if at >= r.end {
+				return last
+			}
+			now := time.Since(r.start)
+			if at > now {
+				if !r.waitUntil(ctx, &w, at) {
+					return last
+				}
+			} else if now > r.end+p.Timeout {
+				// The run is over and this request is still unsent: the
+				// target never caught up. Count what is left as dropped.
+				r.dropRest(shard, n, now)
+				return last
+			} else if due := p.Rate.Count(min(now, r.end-1)); due-n > int64(p.QueueSize) {
+				r.dropOldest(shard, due-int64(p.QueueSize), now)
+			}
+			o.Intended = at
+		} else {
+			now := time.Since(r.start)
+			if now >= r.end {
+				return last
+			}
+			if now >= p.Warmup && p.Requests > 0 && r.measured.Add(1) > p.Requests {
+				return last
+			}
+			n = r.next.Add(1) - 1
+			o.Intended = -1
+		}
+		o.Sent = time.Since(r.start)
+		o.Status, o.Err = d.do(ctx, int(n%ntargets))
+		o.Done = time.Since(r.start)
+		if o.Err != nil && ctx.Err() != nil {
+			return last // our own cancellation, not the target's fault
+		}
+		shard.Record(&o)
+		last = o.Done
+	}
+	return last
+}
+
+// coarseWait is how much of a wait is left to a fine timer; longer waits
+// first sleep on a Go timer (cheap, cancellable, millisecond-precise).
+const coarseWait = 2 * time.Millisecond
+
+// waitUntil blocks until at (from the start of the run); false if ctx ended.
+func (r *run) waitUntil(ctx context.Context, w *waiter, at time.Duration) bool {
+	for {
+		wait := at - time.Since(r.start)
+		if wait <= 0 {
+			return true
+		}
+		if wait <= coarseWait && w.fine != nil {
+			if err := w.fine.sleep(wait); err != nil {
+				w.fine.close()
+				w.fine = nil // fall back to Go timers
+				continue
+			}
+			return ctx.Err() == nil
+		}
+		if w.fine != nil {
+			wait -= coarseWait - 500*time.Microsecond
+		}
+		if w.timer == nil {
+			w.timer = time.NewTimer(wait)
+		} else {
+			w.timer.Reset(wait)
+		}
+		select {
+		case <-w.timer.C:
+		case <-ctx.Done():
+			w.timer.Stop()
+			return false
+		}
+	}
+}
+
+// waiter holds a worker's timers.
+type waiter struct {
+	timer *time.Timer
+	fine  *fineTimer
+}
+
+func (w *waiter) close() {
+	if w.timer != nil {
+		w.timer.Stop()
+	}
+	if w.fine != nil {
+		w.fine.close()
+	}
+}
+
+// dropOldest skips requests up to (not including) number to, so that no
+// more than the queue's size wait; whoever moves the counter counts them.
+func (r *run) dropOldest(shard *loadgen.Shard, to int64, now time.Duration) {
+	for {
+		cur := r.next.Load()
+		if cur >= to {
+			return
+		}
+		if r.next.CompareAndSwap(cur, to) {
+			shard.Drop(to-cur, now, fmt.Sprintf("queue full: more than %d requests were waiting for a free connection", r.plan.QueueSize))
+			return
+		}
+	}
+}
+
+// dropRest counts every request still due at the end of the run as dropped,
+// including n, which the caller took but will not send.
+func (r *run) dropRest(shard *loadgen.Shard, n int64, now time.Duration) {
+	p := r.plan
+	last := p.Rate.Count(r.end - 1) // requests intended before the end
+	if p.Requests > 0 {
+		last = min(last, r.firstMeasured+p.Requests)
+	}
+	for {
+		cur := r.next.Load()
+		if cur >= last {
+			break
+		}
+		if r.next.CompareAndSwap(cur, last) {
+			shard.Drop(last-cur, now, "not sent: the run ended before a connection was free")
+			break
+		}
+	}
+	shard.Drop(1, now, "not sent: the run ended before a connection was free")
+	_ = n
+}

@@ -1,0 +1,248 @@
+// Package loadgen describes a load test (the Plan), how its rate changes over
+// time (Shape), what runs it (Generator) and how results are aggregated
+// (Recorder). Pacing, doing and aggregating are kept apart: a Shape only
+// computes intended send times, a Generator only sends, the Recorder only
+// counts.
+package loadgen
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+)
+
+// Protocols a Plan may name.
+const (
+	ProtocolHTTP = "http"
+	ProtocolGRPC = "grpc"
+	ProtocolTCP  = "tcp"
+)
+
+// HTTP versions for ProtocolHTTP.
+const (
+	HTTP1 = "1.1"
+	HTTP2 = "2"   // over TLS via ALPN; over http:// the same as H2C
+	H2C   = "h2c" // HTTP/2 over cleartext with prior knowledge
+)
+
+// Plan is everything a generator needs to run one test.
+type Plan struct {
+	Name    string
+	Targets []string // one or more URLs, used in turn
+	// Protocol is "http" (the default), "grpc" or "tcp".
+	Protocol    string
+	HTTPVersion string // "1.1" (default), "2" or "h2c"
+	Method      string // default GET, or POST when a body is given
+	Headers     []Header
+	Cookies     []Header
+	Body        []byte
+	ContentType string
+	TLS         TLS
+
+	// Resolver is the address (host:port) of a DNS server to use instead
+	// of the system's.
+	Resolver string
+
+	ConnectTimeout time.Duration // default 5s
+	Timeout        time.Duration // per request, default 30s
+
+	// Connections is the number of concurrent connections (and so the
+	// maximum number of requests in flight).
+	Connections int
+	// Streams is the number of concurrent requests per HTTP/2 connection.
+	Streams int
+	// Rate shapes the request rate; nil means closed loop (as fast as the
+	// connections allow).
+	Rate Shape
+	// Duration is the measured time, after Warmup. Zero with Requests > 0
+	// means run until Requests are done.
+	Duration time.Duration
+	// Requests, when > 0, ends the run after this many measured requests.
+	Requests int64
+	// Warmup is run before Duration and kept out of the summary; whole
+	// seconds.
+	Warmup time.Duration
+	// QueueSize bounds the requests waiting for a free connection in an
+	// open-loop run; past it, requests are dropped and counted.
+	QueueSize int
+	// LateThreshold is how far after its intended time a request may be
+	// sent before it counts as late.
+	LateThreshold time.Duration
+}
+
+// Header is one name/value pair; order is kept.
+type Header struct{ Name, Value string }
+
+// TLS configures the client side of TLS.
+type TLS struct {
+	SkipVerify bool
+	CAFile     string
+	CertFile   string
+	KeyFile    string
+	ServerName string // SNI; default the target's host
+}
+
+// Defaults used when a Plan leaves a field zero.
+const (
+	DefaultConnectTimeout = 5 * time.Second
+	DefaultTimeout        = 30 * time.Second
+	DefaultLateThreshold  = time.Millisecond
+	DefaultConnections    = 10
+)
+
+// FieldError is one problem with a Plan, naming the field.
+type FieldError struct {
+	Field, Reason string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Reason }
+
+// Normalize fills defaults in place.
+func (p *Plan) Normalize() {
+	if p.Protocol == "" {
+		p.Protocol = ProtocolHTTP
+	}
+	if p.HTTPVersion == "" {
+		p.HTTPVersion = HTTP1
+	}
+	if p.Method == "" {
+		p.Method = "GET"
+		if len(p.Body) > 0 {
+			p.Method = "POST"
+		}
+	}
+	p.Method = strings.ToUpper(p.Method)
+	if p.ConnectTimeout == 0 {
+		p.ConnectTimeout = DefaultConnectTimeout
+	}
+	if p.Timeout == 0 {
+		p.Timeout = DefaultTimeout
+	}
+	if p.Connections == 0 {
+		p.Connections = DefaultConnections
+	}
+	if p.Streams == 0 {
+		p.Streams = 1
+	}
+	if p.LateThreshold == 0 {
+		p.LateThreshold = DefaultLateThreshold
+	}
+	if p.QueueSize == 0 {
+		p.QueueSize = 100_000
+	}
+}
+
+// OpenLoop tells whether requests follow a rate shape.
+func (p *Plan) OpenLoop() bool { return p.Rate != nil }
+
+// Validate reports every problem at once, each naming its field.
+func (p *Plan) Validate() error {
+	var errs []error
+	bad := func(field, format string, a ...any) {
+		errs = append(errs, &FieldError{Field: field, Reason: fmt.Sprintf(format, a...)})
+	}
+	if len(p.Targets) == 0 {
+		bad("targets", "at least one target URL is required")
+	}
+	for i, t := range p.Targets {
+		if err := validateURL(p.Protocol, t); err != nil {
+			bad(fmt.Sprintf("targets[%d]", i), "%v", err)
+		}
+	}
+	switch p.Protocol {
+	case ProtocolHTTP:
+	case ProtocolGRPC, ProtocolTCP:
+		bad("protocol", "%q is not supported by this version yet (http is)", p.Protocol)
+	default:
+		bad("protocol", "unknown protocol %q (want http, grpc or tcp)", p.Protocol)
+	}
+	switch p.HTTPVersion {
+	case HTTP1, HTTP2, H2C:
+	default:
+		bad("http_version", "unknown HTTP version %q (want 1.1, 2 or h2c)", p.HTTPVersion)
+	}
+	if p.Connections < 1 {
+		bad("connections", "must be >= 1, got %d", p.Connections)
+	}
+	if p.Streams < 1 {
+		bad("streams", "must be >= 1, got %d", p.Streams)
+	}
+	if p.Duration < 0 {
+		bad("duration", "must not be negative")
+	}
+	if p.Requests < 0 {
+		bad("requests", "must not be negative")
+	}
+	if p.Duration == 0 && p.Requests == 0 {
+		bad("duration", "a duration or a request count is required")
+	}
+	if p.Warmup < 0 {
+		bad("warmup", "must not be negative")
+	} else if p.Warmup%time.Second != 0 {
+		bad("warmup", "must be whole seconds, got %s", p.Warmup)
+	}
+	if p.Timeout < 0 {
+		bad("timeout", "must not be negative")
+	}
+	if p.ConnectTimeout < 0 {
+		bad("connect_timeout", "must not be negative")
+	}
+	if p.QueueSize < 0 {
+		bad("queue", "must not be negative")
+	}
+	if (p.TLS.CertFile == "") != (p.TLS.KeyFile == "") {
+		bad("tls", "a client certificate needs both a cert file and a key file")
+	}
+	for _, f := range []struct{ field, path string }{
+		{"tls.ca_file", p.TLS.CAFile}, {"tls.cert_file", p.TLS.CertFile}, {"tls.key_file", p.TLS.KeyFile},
+	} {
+		if f.path == "" {
+			continue
+		}
+		if _, err := os.Stat(f.path); err != nil {
+			bad(f.field, "cannot read %s: %v", f.path, errors.Unwrap(err))
+		}
+	}
+	if p.Rate != nil {
+		if err := p.Rate.Validate(); err != nil {
+			bad("rate", "%v", err)
+		}
+	}
+	for i, h := range p.Headers {
+		if h.Name == "" || strings.ContainsAny(h.Name, " \t\r\n:") {
+			bad(fmt.Sprintf("headers[%d]", i), "invalid header name %q", h.Name)
+		}
+		if strings.ContainsAny(h.Value, "\r\n") {
+			bad(fmt.Sprintf("headers[%d]", i), "header %q: value must not contain a line break", h.Name)
+		}
+	}
+	if strings.ContainsAny(p.Method, " \t\r\n") || p.Method == "" {
+		bad("method", "invalid method %q", p.Method)
+	}
+	return errors.Join(errs...)
+}
+
+func validateURL(protocol, raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("invalid URL %q: %v", raw, errors.Unwrap(err))
+	}
+	if protocol == ProtocolHTTP || protocol == "" {
+		if u.Scheme != "http" && u.Scheme != "https" {
+			return fmt.Errorf("invalid URL %q: scheme must be http or https", raw)
+		}
+	}
+	if u.Host == "" || u.Hostname() == "" {
+		return fmt.Errorf("invalid URL %q: no host", raw)
+	}
+	if port := u.Port(); port != "" {
+		var n int
+		if _, err := fmt.Sscanf(port, "%d", &n); err != nil || n < 1 || n > 65535 {
+			return fmt.Errorf("invalid URL %q: port must be 1-65535", raw)
+		}
+	}
+	return nil
+}

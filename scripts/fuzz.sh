@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Run every native Go fuzz target of the module for FUZZTIME each.
+set -euo pipefail
+t=${1:-30s}
+for pkg in $(go list ./...); do
+	dir=$(go list -f '{{.Dir}}' "$pkg")
+	for f in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go 2>/dev/null | sed 's/func //' | sort -u); do
+		echo "== $pkg $f"
+		go test "$pkg" -run '^$' -fuzz "^$f\$" -fuzztime "$t"
+	done
+done

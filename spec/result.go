@@ -1,0 +1,156 @@
+// Package spec holds the types meshperf reads and writes: test results (and,
+// later, profiles in the Service Mesh Performance format), with their codecs
+// and validation. It has no dependency on how a test is run.
+package spec
+
+import (
+	"time"
+)
+
+// ResultSchema names the version of the Result layout.
+const ResultSchema = "meshperf.result/v1"
+
+// Result describes one test run and explains itself: what was asked next to
+// what happened, with the histograms kept whole.
+type Result struct {
+	Schema    string            `json:"schema"`
+	ID        string            `json:"id,omitempty"`
+	Name      string            `json:"name,omitempty"`
+	Labels    map[string]string `json:"labels,omitempty"`
+	Generator GeneratorInfo     `json:"generator"`
+	Requested Requested         `json:"requested"`
+	Achieved  Achieved          `json:"achieved"`
+	StartTime time.Time         `json:"start_time"`
+	EndTime   time.Time         `json:"end_time"`
+
+	// Latency is measured from each request's intended send time (corrected
+	// for coordinated omission). Nil for closed-loop runs, which have no
+	// intended send times.
+	Latency *Distribution `json:"latency,omitempty"`
+	// ServiceTime is measured from the actual send.
+	ServiceTime *Distribution `json:"service_time"`
+
+	StatusCodes map[int]int64 `json:"status_codes,omitempty"`
+	Errors      []ErrorClass  `json:"errors,omitempty"`
+	Timeline    []Interval    `json:"timeline"`
+
+	// Interrupted is set when the run was stopped before its end (Ctrl-C).
+	Interrupted bool     `json:"interrupted,omitempty"`
+	Notes       []string `json:"notes,omitempty"`
+}
+
+// GeneratorInfo names the load generator that produced a result.
+type GeneratorInfo struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+	// Fidelity says how the latency distribution was captured: "hdr" for
+	// exact HDR histograms, "bucketed" or "percentiles" for imports.
+	Fidelity string `json:"fidelity"`
+}
+
+// Requested is what the test asked for.
+type Requested struct {
+	Targets     []string `json:"targets"`
+	Method      string   `json:"method"`
+	Protocol    string   `json:"protocol"`
+	HTTPVersion string   `json:"http_version,omitempty"`
+	Connections int      `json:"connections"`
+	// RPS is the base request rate; 0 means closed loop.
+	RPS float64 `json:"rps"`
+	// Shape describes the rate over time, e.g. "constant 1000/s".
+	Shape    string   `json:"shape"`
+	OpenLoop bool     `json:"open_loop"`
+	Duration Duration `json:"duration,omitempty"`
+	Requests int64    `json:"requests,omitempty"`
+	Warmup   Duration `json:"warmup,omitempty"`
+	Timeout  Duration `json:"timeout,omitempty"`
+}
+
+// Achieved is what happened during the measured part of the run (warm-up
+// excluded).
+type Achieved struct {
+	// Duration runs from the end of warm-up to the last completion.
+	Duration Duration `json:"duration"`
+	// Requests is every request attempted: responses plus transport errors
+	// plus requests dropped because the queue was full.
+	Requests  int64   `json:"requests"`
+	Responses int64   `json:"responses"`
+	RPS       float64 `json:"rps"`
+	// Errors counts transport errors, dropped requests and responses with a
+	// status outside 200–399.
+	Errors    int64   `json:"errors"`
+	ErrorRate float64 `json:"error_rate"`
+	// Late counts requests sent more than LateThreshold after their
+	// intended time (open loop only).
+	Late          int64    `json:"late"`
+	LateRatio     float64  `json:"late_ratio"`
+	LateThreshold Duration `json:"late_threshold,omitempty"`
+	// Dropped counts requests never sent because the queue was full.
+	Dropped       int64 `json:"dropped"`
+	BytesSent     int64 `json:"bytes_sent"`
+	BytesReceived int64 `json:"bytes_received"`
+}
+
+// Distribution summarises a latency histogram and carries it whole.
+type Distribution struct {
+	Count       int64        `json:"count"`
+	MinMs       float64      `json:"min_ms"`
+	MeanMs      float64      `json:"mean_ms"`
+	StdDevMs    float64      `json:"stddev_ms"`
+	MaxMs       float64      `json:"max_ms"`
+	Percentiles []Percentile `json:"percentiles"`
+	// Histogram is the HdrHistogram V2 compressed encoding, base64, of
+	// values in HistogramUnit.
+	Histogram     string `json:"histogram"`
+	HistogramUnit string `json:"histogram_unit"`
+	// Saturated counts values above the histogram's range, recorded at its top.
+	Saturated int64 `json:"saturated,omitempty"`
+}
+
+// Percentile is one point of a distribution.
+type Percentile struct {
+	P  float64 `json:"p"`
+	Ms float64 `json:"ms"`
+}
+
+// At returns the value at percentile p, if present.
+func (d *Distribution) At(p float64) (float64, bool) {
+	if d == nil {
+		return 0, false
+	}
+	for _, x := range d.Percentiles {
+		if x.P == p {
+			return x.Ms, true
+		}
+	}
+	return 0, false
+}
+
+// ErrorClass counts transport errors of one kind, with a few examples.
+type ErrorClass struct {
+	Class    string   `json:"class"`
+	Count    int64    `json:"count"`
+	Examples []string `json:"examples,omitempty"`
+}
+
+// Interval is one second of the timeline.
+type Interval struct {
+	// Second is the index of the second from the start of the run.
+	Second int  `json:"second"`
+	Warmup bool `json:"warmup,omitempty"`
+	// Seconds is the length of the interval (the last one may be shorter).
+	Seconds      float64          `json:"seconds"`
+	Requests     int64            `json:"requests"`
+	Errors       int64            `json:"errors"`
+	RequestedRPS float64          `json:"requested_rps,omitempty"`
+	AchievedRPS  float64          `json:"achieved_rps"`
+	P50Ms        float64          `json:"p50_ms"`
+	P90Ms        float64          `json:"p90_ms"`
+	P99Ms        float64          `json:"p99_ms"`
+	StatusCodes  map[int]int64    `json:"status_codes,omitempty"`
+	ErrorClasses map[string]int64 `json:"error_classes,omitempty"`
+	// Latency and ServiceTime are the interval's histograms, encoded as in
+	// Distribution.Histogram; they add up to the run's.
+	Latency     string `json:"latency,omitempty"`
+	ServiceTime string `json:"service_time,omitempty"`
+}
