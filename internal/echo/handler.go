@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/meshperf/meshperf/internal/hrtime"
 )
 
 // Handler answers echo requests and the admin endpoints. Make one with
@@ -27,7 +29,7 @@ type Handler struct {
 	admin  *http.ServeMux
 	stall  staller
 	stats  counters
-	timers sync.Pool // *time.Timer, reused for delays
+	timers sync.Pool // *hrtime.Sleeper, reused for delays
 }
 
 // chunkSize is the length of the body pattern; bodies are written from it
@@ -105,24 +107,17 @@ func (h *Handler) serveEcho(w http.ResponseWriter, r *http.Request) {
 	h.respond(w, r, code, b)
 }
 
-// sleep waits d, reporting false if ctx ended first.
+// sleep waits d, reporting false if ctx ended first. Delays are kept to
+// the microsecond (see hrtime): a delay mix is only worth configuring if
+// the server honours it.
 func (h *Handler) sleep(ctx context.Context, d time.Duration) bool {
-	t, _ := h.timers.Get().(*time.Timer)
-	if t == nil {
-		t = time.NewTimer(d)
-	} else {
-		t.Reset(d)
+	s, _ := h.timers.Get().(*hrtime.Sleeper)
+	if s == nil {
+		s = hrtime.New()
 	}
-	defer func() {
-		t.Stop() // since Go 1.23 no stale tick can be left in t.C
-		h.timers.Put(t)
-	}()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
+	ok := s.Sleep(ctx, d)
+	h.timers.Put(s)
+	return ok
 }
 
 func (h *Handler) respond(w http.ResponseWriter, r *http.Request, code int, b behaviour) {

@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/meshperf/meshperf/internal/hrtime"
 	"github.com/meshperf/meshperf/loadgen"
 	"github.com/meshperf/meshperf/spec"
 )
@@ -217,11 +218,11 @@ func (r *run) work(ctx context.Context, id int, d doer) time.Duration {
 	p := r.plan
 	ntargets := int64(len(p.Targets))
 	var last time.Duration
-	var w waiter
+	var sleeper *hrtime.Sleeper
 	if p.Rate != nil {
-		w.fine, _ = newFineTimer() // nil: Go timers only
+		sleeper = hrtime.New()
+		defer sleeper.Close()
 	}
-	defer w.close()
 	for ctx.Err() == nil {
 		var o loadgen.Outcome
 		var n int64
@@ -236,7 +237,7 @@ func (r *run) work(ctx context.Context, id int, d doer) time.Duration {
 			}
 			now := time.Since(r.start)
 			if at > now {
-				if !r.waitUntil(ctx, &w, at) {
+				if !sleeper.Until(ctx, r.start.Add(at)) {
 					return last
 				}
 			} else if now > r.end+p.Timeout {
@@ -269,57 +270,6 @@ func (r *run) work(ctx context.Context, id int, d doer) time.Duration {
 		last = o.Done
 	}
 	return last
-}
-
-// coarseWait is how much of a wait is left to a fine timer; longer waits
-// first sleep on a Go timer (cheap, cancellable, millisecond-precise).
-const coarseWait = 2 * time.Millisecond
-
-// waitUntil blocks until at (from the start of the run); false if ctx ended.
-func (r *run) waitUntil(ctx context.Context, w *waiter, at time.Duration) bool {
-	for {
-		wait := at - time.Since(r.start)
-		if wait <= 0 {
-			return true
-		}
-		if wait <= coarseWait && w.fine != nil {
-			if err := w.fine.sleep(wait); err != nil {
-				w.fine.close()
-				w.fine = nil // fall back to Go timers
-				continue
-			}
-			return ctx.Err() == nil
-		}
-		if w.fine != nil {
-			wait -= coarseWait - 500*time.Microsecond
-		}
-		if w.timer == nil {
-			w.timer = time.NewTimer(wait)
-		} else {
-			w.timer.Reset(wait)
-		}
-		select {
-		case <-w.timer.C:
-		case <-ctx.Done():
-			w.timer.Stop()
-			return false
-		}
-	}
-}
-
-// waiter holds a worker's timers.
-type waiter struct {
-	timer *time.Timer
-	fine  *fineTimer
-}
-
-func (w *waiter) close() {
-	if w.timer != nil {
-		w.timer.Stop()
-	}
-	if w.fine != nil {
-		w.fine.close()
-	}
 }
 
 // dropOldest skips requests up to (not including) number to, so that no

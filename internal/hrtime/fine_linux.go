@@ -1,4 +1,4 @@
-package native
+package hrtime
 
 import (
 	"encoding/binary"
