@@ -20,7 +20,8 @@
 //	BENCH_MEM_PEERS     tools given the memory runs (meshperf); e.g. meshperf,fortio
 //	BENCH_MEM_TOLERANCE allowed growth of the long run's peak over the short one's (0.05)
 //	BENCH_PEERS         restrict the comparisons to these tools, e.g. wrk,fortio (all)
-//	BENCH_WRK_THREADS   wrk thread counts, one peer each, e.g. 1,2 (2)
+//	BENCH_WRK_THREADS   wrk thread counts, one peer each (1,2); the throughput target
+//	                    is taken against the wrk with the highest median
 //	BENCH_QUIET_WAIT    before each run, wait up to this long for the machine's other
 //	                    load to fall under 0.25 cores (15s; 0 measures it only)
 //	BENCH_REPORT        markdown report; relative paths are from the repo root

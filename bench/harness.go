@@ -99,7 +99,7 @@ func loadConfig(root string) (config, error) {
 			c.peers[s] = true
 		}
 	}
-	for _, s := range envList("BENCH_WRK_THREADS", "2") {
+	for _, s := range envList("BENCH_WRK_THREADS", "1,2") {
 		n, err := strconv.Atoi(s)
 		if err != nil || n <= 0 || n > c.conns {
 			errs = append(errs, fmt.Errorf("BENCH_WRK_THREADS: %q: want 1..connections", s))

@@ -31,12 +31,15 @@ func Main(ctx context.Context, args []string, in io.Reader, out, errw io.Writer)
 	root.SetOut(out)
 	root.SetErr(errw)
 	err := root.ExecuteContext(ctx)
-	if err != nil {
-		var se *SLOError
-		if !errors.As(err, &se) && !errors.Is(err, errInterrupted) {
-			fmt.Fprintf(errw, "meshperf: %s\n", oneLine(err.Error()))
-		} else if se != nil {
-			fmt.Fprintf(errw, "meshperf: %s\n", se.Error())
+	if err != nil && strings.HasPrefix(err.Error(), "unknown command") {
+		err = &UsageError{Err: err}
+	}
+	if err != nil && !errors.Is(err, errInterrupted) {
+		// One line per problem: joined errors list every wrong flag.
+		for _, line := range strings.Split(err.Error(), "\n") {
+			if line = strings.TrimSpace(line); line != "" {
+				fmt.Fprintf(errw, "meshperf: %s\n", line)
+			}
 		}
 	}
 	return exitCode(err)
@@ -70,8 +73,4 @@ func newVersionCmd(stdio IO) *cobra.Command {
 			return nil
 		},
 	}
-}
-
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(s), " ")
 }

@@ -131,6 +131,14 @@ func (o *runOptions) plan(targets []string) (*loadgen.Plan, error) {
 			SkipVerify: o.insecure, CAFile: o.caFile, CertFile: o.certFile, KeyFile: o.keyFile, ServerName: o.sni,
 		},
 	}
+	if o.connections < 1 {
+		bad("--connections: must be >= 1, got %d", o.connections)
+		p.Connections = 1
+	}
+	if o.streams < 1 {
+		bad("--streams: must be >= 1, got %d", o.streams)
+		p.Streams = 1
+	}
 	if o.requests > 0 && o.duration == 10*time.Second {
 		p.Duration = 0 // -n without -d: run until the count is reached
 	}
@@ -143,6 +151,7 @@ func (o *runOptions) plan(targets []string) (*loadgen.Plan, error) {
 		p.Protocol = loadgen.ProtocolGRPC
 	default:
 		bad("--protocol: unknown protocol %q (want http, grpc or tcp)", o.protocol)
+		p.Protocol = loadgen.ProtocolHTTP
 	}
 	switch o.httpVersion {
 	case "1.1", "1", "http/1.1":
@@ -153,6 +162,7 @@ func (o *runOptions) plan(targets []string) (*loadgen.Plan, error) {
 		p.HTTPVersion = loadgen.H2C
 	default:
 		bad("--http: unknown HTTP version %q (want 1.1, 2 or h2c)", o.httpVersion)
+		p.HTTPVersion = loadgen.HTTP1
 	}
 	shape, err := loadgen.ParseShape(o.shape, o.rps, o.duration+o.warmup)
 	if err != nil {
@@ -192,6 +202,10 @@ func (o *runOptions) plan(targets []string) (*loadgen.Plan, error) {
 		p.Body = b
 	default:
 		p.Body = []byte(o.body)
+	}
+	if o.duration < 0 {
+		bad("--duration: must not be negative")
+		p.Duration = 0
 	}
 	if o.output != "text" && o.output != "json" {
 		bad("--output: unknown format %q (want text or json)", o.output)
