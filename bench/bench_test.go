@@ -181,8 +181,8 @@ func (s *suite) interleave(b *testing.B, peers []peer, d time.Duration) map[stri
 			r := runOnce(p, nginxRef.url, d, s.tmp, round, s.cfg.quietWait)
 			res[p.name] = append(res[p.name], r)
 			if r.OK {
-				b.Logf("run %d %-9s %10.0f req/s  cpu %.2fs (%.0f s/Mreq)  rss %.1f MB  nginx %.2f cores  machine %.2f cores (%.2f before)",
-					round, p.name, r.RPS, r.cpu(), r.cpuPerMReq(), r.MaxRSSMB, r.nginxCores(), r.MachineBusy, r.Background)
+				b.Logf("run %d %-9s %10.0f req/s  cpu %.2fs (%.0f s/Mreq)  rss %.1f MB  nginx %.2f cores  others %.2f cores (%.2f before)",
+					round, p.name, r.RPS, r.cpu(), r.cpuPerMReq(), r.MaxRSSMB, r.nginxCores(), r.Others, r.Background)
 			} else {
 				b.Logf("run %d %-9s FAILED: %s", round, p.name, r.Err)
 			}

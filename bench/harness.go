@@ -337,13 +337,37 @@ func (n *nginx) stop() {
 
 // ---- machine --------------------------------------------------------------
 
-func readMachineCPU() (machineCPU, bool) {
-	b, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		return machineCPU{}, false
+// cpuSnapshot maps every pid to its CPU ticks, reaped children included.
+func cpuSnapshot() map[int]int64 {
+	m := map[int]int64{}
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		if t, err := procStatTotal(string(b)); err == nil {
+			m[pid] = t
+		}
 	}
-	m, err := parseProcStat(string(b))
-	return m, err == nil
+	return m
+}
+
+// othersSkip leaves out this test process (its reaped children are the
+// clients) and nginx; everything else on the machine is "others".
+func othersSkip() func(int) bool {
+	skip := map[int]bool{os.Getpid(): true}
+	if nginxRef != nil {
+		skip[nginxRef.cmd.Process.Pid] = true
+		for _, w := range nginxRef.workers() {
+			skip[w] = true
+		}
+	}
+	return func(pid int) bool { return skip[pid] }
 }
 
 func loadAvg() string {
@@ -432,10 +456,11 @@ type runResult struct {
 	MaxRSSMB float64 `json:"max_rss_mb"`
 	// RSSMB samples the client's resident set every second (MB).
 	RSSMB       []float64 `json:"rss_mb,omitempty"`
-	NginxCPU    float64   `json:"nginx_cpu_s"`
-	MachineBusy float64   `json:"machine_busy_cores"`
-	// Background is the machine's busy cores in the second before the run,
-	// nginx idle: other people's work.
+	NginxCPU float64   `json:"nginx_cpu_s"`
+	// Others is the CPU, in cores, that every other process on the machine
+	// (neighbours, kernel threads) used during the run.
+	Others float64 `json:"others_cores"`
+	// Background is the same in the second before the run, nginx idle.
 	Background float64 `json:"background_cores"`
 }
 
@@ -452,12 +477,6 @@ func (r runResult) cpuPerMReq() float64 {
 func (r runResult) clientCores() float64 { return ratio(r.cpu(), r.Wall) }
 func (r runResult) nginxCores() float64  { return ratio(r.NginxCPU, r.Wall) }
 
-// otherCores is the machine's busy time not spent by the client or nginx:
-// neighbours, the test binary itself, the kernel's softirqs on behalf of
-// nobody in particular.
-func (r runResult) otherCores() float64 {
-	return r.MachineBusy - r.clientCores() - r.nginxCores()
-}
 
 func ratio(a, b float64) float64 {
 	if b == 0 {
@@ -474,22 +493,21 @@ func tail(b []byte, n int) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
-// quietThreshold is the background load, in cores, above which a run is
-// said to have been taken on a busy machine.
+// quietThreshold is the load of other processes, in cores, above which a
+// run is said to have been taken on a busy machine.
 const quietThreshold = 0.25
 
-// background measures the machine's busy cores over one second, waiting up
-// to wait (in one-second steps) for it to drop under quietThreshold.
+// background measures the CPU other processes use over one second, in
+// cores, waiting up to wait (in one-second steps) for it to drop under
+// quietThreshold. Per-process times are used rather than /proc/stat, whose
+// tick sampling under-reads timer-driven load such as a paced client.
 func background(wait time.Duration) float64 {
 	deadline := time.Now().Add(wait)
 	for {
-		m0, ok0 := readMachineCPU()
+		skip := othersSkip()
+		a := cpuSnapshot()
 		time.Sleep(time.Second)
-		m1, ok1 := readMachineCPU()
-		if !ok0 || !ok1 {
-			return 0
-		}
-		busy := float64(m1.busy-m0.busy) / clockTicks()
+		busy := float64(cpuDelta(a, cpuSnapshot(), skip)) / clockTicks()
 		if busy < quietThreshold || !time.Now().Before(deadline) {
 			return busy
 		}
@@ -519,7 +537,8 @@ func runOnce(p peer, url string, d time.Duration, tmp string, run int, quietWait
 	cmd.Dir = tmp
 	cmd.WaitDelay = 5 * time.Second
 
-	m0, mok0 := readMachineCPU()
+	skip := othersSkip()
+	snap0 := cpuSnapshot()
 	n0 := nginxRef.cpuSeconds()
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
@@ -534,11 +553,8 @@ func runOnce(p peer, url string, d time.Duration, tmp string, run int, quietWait
 	close(stopSampling)
 	res.RSSMB = <-sampled
 	n1 := nginxRef.cpuSeconds()
-	m1, mok1 := readMachineCPU()
+	res.Others = float64(cpuDelta(snap0, cpuSnapshot(), skip)) / clockTicks() / res.Wall
 	res.NginxCPU = n1 - n0
-	if mok0 && mok1 && m1.total > m0.total {
-		res.MachineBusy = float64(m1.busy-m0.busy) / clockTicks() / res.Wall
-	}
 	if ps := cmd.ProcessState; ps != nil {
 		if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
 			res.CPUUser = time.Duration(ru.Utime.Nano()).Seconds()

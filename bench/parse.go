@@ -244,34 +244,46 @@ func procStatPPID(stat string) (int, error) {
 	return strconv.Atoi(f[1])
 }
 
-// machineCPU holds the busy and total jiffies of the first line of /proc/stat.
-type machineCPU struct{ busy, total int64 }
+// procStatTotal returns utime+stime+cutime+cstime, in clock ticks, from
+// the text of /proc/<pid>/stat: the process's own CPU time plus that of the
+// children it has reaped.
+func procStatTotal(stat string) (int64, error) {
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, errors.New("proc stat: no ')'")
+	}
+	f := strings.Fields(stat[i+1:])
+	if len(f) < 15 {
+		return 0, errors.New("proc stat: too few fields")
+	}
+	var t int64
+	for _, s := range f[11:15] {
+		v, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return 0, errors.New("proc stat: bad cpu times")
+		}
+		t += v
+	}
+	return t, nil
+}
 
-// parseProcStat reads the aggregate "cpu" line of /proc/stat. Guest time is
-// already counted in user time, so it is left out of the total.
-func parseProcStat(text string) (machineCPU, error) {
-	for _, line := range strings.Split(text, "\n") {
-		f := strings.Fields(line)
-		if len(f) < 5 || f[0] != "cpu" {
+// cpuDelta is the CPU time, in ticks, that the processes of snapshot b
+// spent since snapshot a, leaving out the pids skip says to. A process
+// that is new in b counts whole; one that is gone from b is lost unless its
+// parent reaped it (its time then shows in the parent's cutime/cstime).
+func cpuDelta(a, b map[int]int64, skip func(pid int) bool) int64 {
+	var d int64
+	for pid, t := range b {
+		if skip != nil && skip(pid) {
 			continue
 		}
-		var m machineCPU
-		for j, s := range f[1:] {
-			if j >= 8 { // guest, guest_nice
-				break
-			}
-			v, err := strconv.ParseInt(s, 10, 64)
-			if err != nil {
-				return m, fmt.Errorf("/proc/stat: %v", err)
-			}
-			m.total += v
-			if j != 3 && j != 4 { // idle, iowait
-				m.busy += v
-			}
+		if t0, ok := a[pid]; ok && t >= t0 {
+			d += t - t0
+		} else if !ok {
+			d += t
 		}
-		return m, nil
 	}
-	return machineCPU{}, errors.New("/proc/stat: no cpu line")
+	return d
 }
 
 // vmRSSKiB returns the VmRSS value, in KiB, from the text of

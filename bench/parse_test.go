@@ -105,9 +105,16 @@ func TestProcParsers(t *testing.T) {
 	if p, err := procStatPPID(stat); err != nil || p != 5123 {
 		t.Fatalf("ppid %d %v", p, err)
 	}
-	m, err := parseProcStat("cpu  10 1 5 100 4 1 1 2 3 0\ncpu0 5 0 2 50 2 0 0 1 0 0\n")
-	if err != nil || m.busy != 20 || m.total != 124 {
-		t.Fatalf("%+v %v", m, err)
+	if c, err := procStatTotal(stat); err != nil || c != 1190 {
+		t.Fatalf("total %d %v", c, err)
+	}
+	if c, err := procStatTotal("7 (go (build)) S 1 7 7 0 -1 0 0 0 0 0 10 5 300 40 20"); err != nil || c != 355 {
+		t.Fatalf("total %d %v", c, err)
+	}
+	a := map[int]int64{1: 100, 2: 50, 3: 10}
+	b := map[int]int64{1: 130, 2: 50, 4: 7, 5: 1000}
+	if d := cpuDelta(a, b, func(pid int) bool { return pid == 5 }); d != 37 {
+		t.Fatalf("delta %d", d)
 	}
 	if v, ok := vmRSSKiB("Name:\tx\nVmHWM:\t  9 kB\nVmRSS:\t  27712 kB\n"); !ok || v != 27712 {
 		t.Fatal(v, ok)

@@ -86,7 +86,7 @@ func (s *suite) writeReport() (string, error) {
 
 	p("# meshperf benchmark report\n\n")
 	p("Each tool runs as its own process against one private nginx (one worker, `return 200 \"hello\\n\"`, access log off, keep-alive for the whole run) on 127.0.0.1. ")
-	p("Client CPU and peak RSS come from the child's rusage; nginx CPU from /proc/<pid>/stat of its master and worker; machine busy cores from /proc/stat over the run. ")
+	p("Client CPU and peak RSS come from the child's rusage; nginx CPU from /proc/<pid>/stat of its master and worker; \"others\" is the CPU of every other process on the machine over the run (neighbours, kernel threads), from /proc/*/stat. ")
 	p("Figures are medians over runs; ratios are of medians.\n\n")
 	if s.setupErr != nil {
 		p("**Setup failed:** %s\n\n", s.setupErr)
@@ -226,17 +226,17 @@ func writeSection(w *strings.Builder, sec *section) {
 	}
 
 	p("<details><summary>per-run detail</summary>\n\n")
-	p("| tool | run | wall s | req/s | requests | errors | non-2xx | client CPU s (user+sys) | CPU s/Mreq | client cores | peak RSS MB | nginx cores | machine busy cores | other cores | busy before |\n")
-	p("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	p("| tool | run | wall s | req/s | requests | errors | non-2xx | client CPU s (user+sys) | CPU s/Mreq | client cores | peak RSS MB | nginx cores | others cores | others before |\n")
+	p("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, peer := range sec.Peers {
 		for _, r := range sec.Runs[peer] {
 			if !r.OK {
-				p("| %s | %d | failed: %s ||||||||||||\n", peer, r.Run, strings.ReplaceAll(r.Err, "|", "\\|"))
+				p("| %s | %d | failed: %s |||||||||||\n", peer, r.Run, strings.ReplaceAll(r.Err, "|", "\\|"))
 				continue
 			}
-			p("| %s | %d | %.1f | %.0f | %d | %d | %d | %.2f (%.2f+%.2f) | %.2f | %.2f | %.1f | %.2f | %.2f | %.2f | %.2f |\n",
+			p("| %s | %d | %.1f | %.0f | %d | %d | %d | %.2f (%.2f+%.2f) | %.2f | %.2f | %.1f | %.2f | %.2f | %.2f |\n",
 				peer, r.Run, r.Wall, r.RPS, r.Requests, r.Errors, r.Non2xx, r.cpu(), r.CPUUser, r.CPUSys,
-				r.cpuPerMReq(), r.clientCores(), r.MaxRSSMB, r.nginxCores(), r.MachineBusy, r.otherCores(), r.Background)
+				r.cpuPerMReq(), r.clientCores(), r.MaxRSSMB, r.nginxCores(), r.Others, r.Background)
 		}
 	}
 	p("\nCommands:\n\n")
@@ -267,13 +267,13 @@ func writeSection(w *strings.Builder, sec *section) {
 	var busy []string
 	for _, peer := range sec.Peers {
 		for _, r := range sec.Runs[peer] {
-			if r.OK && (r.Background >= quietThreshold || r.otherCores() >= quietThreshold) {
+			if r.OK && (r.Background >= quietThreshold || r.Others >= quietThreshold) {
 				busy = append(busy, fmt.Sprintf("%s#%d", peer, r.Run))
 			}
 		}
 	}
 	if len(busy) > 0 {
-		notes = append(notes, fmt.Sprintf("**noisy:** other work took %.2f cores or more before or during %s; those figures are not clean (see \"busy before\" and \"other cores\")",
+		notes = append(notes, fmt.Sprintf("**noisy:** other work took %.2f cores or more before or during %s; those figures are not clean (see \"others\" in the per-run detail)",
 			quietThreshold, strings.Join(busy, ", ")))
 	}
 	notes = append(notes, sec.Notes...)
@@ -295,18 +295,17 @@ func bottleneckNote(sec *section) string {
 		if !anyOK(rs) {
 			continue
 		}
-		parts = append(parts, fmt.Sprintf("%s: nginx %s, client %s, machine %s, others %s",
+		parts = append(parts, fmt.Sprintf("%s: nginx %s, client %s, others %s",
 			peer,
 			fnum(medianOf(rs, runResult.nginxCores), 2),
 			fnum(medianOf(rs, runResult.clientCores), 2),
-			fnum(medianOf(rs, func(r runResult) float64 { return r.MachineBusy }), 2),
-			fnum(medianOf(rs, runResult.otherCores), 2)))
+			fnum(medianOf(rs, func(r runResult) float64 { return r.Others }), 2)))
 	}
 	if len(parts) == 0 {
 		return "no successful runs"
 	}
 	return "median busy cores (of " + fmt.Sprint(numCPU()) + ") — " + strings.Join(parts, "; ") +
-		". nginx near 1.00 means its one worker was the limit; machine near the core count means the client and nginx were fighting for CPU"
+		". nginx near 1.00 means its one worker was the limit; nginx + client near the core count means they were sharing the machine's CPU, each held back by the other"
 }
 
 // rssTrend picks the samples at each tenth of the run.

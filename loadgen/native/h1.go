@@ -253,7 +253,11 @@ func (c *h1Client) roundTrip(cn *h1Conn, t *h1Target) (status int, keep bool, er
 	if _, err := cn.nc.Write(t.req); err != nil {
 		return 0, false, err
 	}
-	br := cn.br
+	return c.readResponse(cn.br, t.head)
+}
+
+// readResponse reads one response (after any 1xx) and discards its body.
+func (c *h1Client) readResponse(br *bufio.Reader, head bool) (status int, keep bool, err error) {
 	for {
 		line, err := readLine(br)
 		if err != nil {
@@ -277,7 +281,7 @@ func (c *h1Client) roundTrip(cn *h1Conn, t *h1Target) (status int, keep bool, er
 			continue // 100 Continue and friends: the real response follows
 		}
 		switch {
-		case t.head || status == 204 || status == 304 || status == 101:
+		case head || status == 204 || status == 304 || status == 101:
 		case chunked:
 			if err := discardChunked(br); err != nil {
 				return status, false, err
