@@ -162,7 +162,7 @@ func (s *suite) meshperfPeer(rps float64) []peer {
 	if !s.cfg.wantPeer("meshperf") {
 		return nil
 	}
-	p := meshperfPeer(s.meshperf, rps, s.cfg.conns, s.cfg.meshperfArgs)
+	p := meshperfPeer(s.meshperf, rps, s.cfg.conns, s.cfg.meshperfArgs, s.cfg.meshperfEnv)
 	p.disabled = s.mpErr
 	return []peer{p}
 }

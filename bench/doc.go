@@ -28,6 +28,7 @@
 //	                    (bench/out/latest.md; the raw runs go beside it as .json)
 //	BENCH_MESHPERF      a meshperf binary to use instead of building ./cmd/meshperf
 //	BENCH_MESHPERF_ARGS extra arguments for every `meshperf run`
+//	BENCH_MESHPERF_ENV  extra environment for meshperf, e.g. GOMAXPROCS=1
 //	BENCH_FORTIO        the fortio binary (bench/.bin/fortio, then $PATH)
 //	BENCH_NGINX         the nginx binary (nginx on $PATH, then /usr/sbin/nginx)
 package bench

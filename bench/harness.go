@@ -35,6 +35,7 @@ type config struct {
 	report       string
 	meshperfBin  string
 	meshperfArgs []string
+	meshperfEnv  []string
 	fortioBin    string
 	nginxBin     string
 	quietWait    time.Duration
@@ -113,6 +114,7 @@ func loadConfig(root string) (config, error) {
 	}
 	c.meshperfBin = os.Getenv("BENCH_MESHPERF")
 	c.meshperfArgs = strings.Fields(os.Getenv("BENCH_MESHPERF_ARGS"))
+	c.meshperfEnv = strings.Fields(os.Getenv("BENCH_MESHPERF_ENV"))
 	c.fortioBin = os.Getenv("BENCH_FORTIO")
 	if c.fortioBin == "" {
 		c.fortioBin = filepath.Join(root, "bench", ".bin", "fortio")
@@ -433,6 +435,7 @@ type peer struct {
 	name string // shown in the report: "wrk-t2", "fortio", "meshperf"
 	tool string // "wrk", "fortio" or "meshperf"
 	bin  string
+	env  []string // added to the environment, KEY=VALUE
 	args func(url, jsonFile string, d time.Duration) []string
 	// disabled holds why the peer cannot run (missing binary, failed build).
 	disabled string
@@ -455,7 +458,7 @@ type runResult struct {
 	CPUSys   float64 `json:"cpu_sys_s"`
 	MaxRSSMB float64 `json:"max_rss_mb"`
 	// RSSMB samples the client's resident set every second (MB).
-	RSSMB       []float64 `json:"rss_mb,omitempty"`
+	RSSMB    []float64 `json:"rss_mb,omitempty"`
 	NginxCPU float64   `json:"nginx_cpu_s"`
 	// Others is the CPU, in cores, that every other process on the machine
 	// (neighbours, kernel threads) used during the run.
@@ -476,7 +479,6 @@ func (r runResult) cpuPerMReq() float64 {
 
 func (r runResult) clientCores() float64 { return ratio(r.cpu(), r.Wall) }
 func (r runResult) nginxCores() float64  { return ratio(r.NginxCPU, r.Wall) }
-
 
 func ratio(a, b float64) float64 {
 	if b == 0 {
@@ -526,7 +528,7 @@ func runOnce(p peer, url string, d time.Duration, tmp string, run int, quietWait
 	jsonFile := filepath.Join(tmp, fmt.Sprintf("%s-%d.json", p.name, run))
 	os.Remove(jsonFile)
 	args := p.args(url, jsonFile, d)
-	res.Cmd = filepath.Base(p.bin) + " " + strings.Join(args, " ")
+	res.Cmd = strings.TrimSpace(strings.Join(p.env, " ") + " " + filepath.Base(p.bin) + " " + strings.Join(args, " "))
 
 	ctx, cancel := context.WithTimeout(context.Background(), d+time.Minute)
 	defer cancel()
@@ -535,6 +537,9 @@ func runOnce(p peer, url string, d time.Duration, tmp string, run int, quietWait
 	cmd.Stdout = &stdout
 	cmd.Stderr = &stderr
 	cmd.Dir = tmp
+	if len(p.env) > 0 {
+		cmd.Env = append(os.Environ(), p.env...)
+	}
 	cmd.WaitDelay = 5 * time.Second
 
 	skip := othersSkip()
@@ -645,9 +650,9 @@ func fortioPeer(bin string, qps float64, conns int) peer {
 	}
 }
 
-func meshperfPeer(bin string, rps float64, conns int, extra []string) peer {
+func meshperfPeer(bin string, rps float64, conns int, extra, env []string) peer {
 	return peer{
-		name: "meshperf", tool: "meshperf", bin: bin,
+		name: "meshperf", tool: "meshperf", bin: bin, env: env,
 		args: func(url, _ string, d time.Duration) []string {
 			a := []string{"run", url, "--rps", strconv.FormatFloat(rps, 'f', -1, 64), "-c", strconv.Itoa(conns),
 				"-d", d.String(), "--output", "json"}
