@@ -227,6 +227,14 @@ func (r *run) work(ctx context.Context, id int, d doer) time.Duration {
 		var o loadgen.Outcome
 		var n int64
 		if p.Rate != nil {
+			// Before taking a number, drop the oldest due requests past
+			// the queue's bound, so what is sent never waited longer
+			// than the queue allows.
+			if now := time.Since(r.start); now > p.Rate.Time(r.next.Load()) {
+				if due := p.Rate.Count(min(now, r.end-1)); due-r.next.Load() > int64(p.QueueSize) {
+					r.dropOldest(shard, due-int64(p.QueueSize), now)
+				}
+			}
 			n = r.next.Add(1) - 1
 			if p.Requests > 0 && n >= r.firstMeasured+p.Requests {
 				return last
@@ -245,8 +253,6 @@ func (r *run) work(ctx context.Context, id int, d doer) time.Duration {
 				// target never caught up. Count what is left as dropped.
 				r.dropRest(shard, n, now)
 				return last
-			} else if due := p.Rate.Count(min(now, r.end-1)); due-n > int64(p.QueueSize) {
-				r.dropOldest(shard, due-int64(p.QueueSize), now)
 			}
 			o.Intended = at
 		} else {
