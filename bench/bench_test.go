@@ -375,10 +375,17 @@ func closedTargets(sec *section) {
 	}
 	f := rps("fortio")
 	sec.Targets = append(sec.Targets,
-		newTarget("meshperf / "+wname+" throughput", "meshperf/wrk-ratio", mp, w, ">=", 0.95),
+		newTarget("meshperf / "+wname+" throughput (the fastest wrk)", "meshperf/wrk-ratio", mp, w, ">=", 0.95),
 		newTarget("meshperf / fortio throughput", "meshperf/fortio-ratio", mp, f, ">=", 1.0),
 		newTarget("fortio / "+wname+" throughput (reference)", "fortio/wrk-ratio", f, w, "", 0),
 	)
+	// The other wrk variants, for reference.
+	for _, p := range sec.Peers {
+		if strings.HasPrefix(p, "wrk") && p != wname {
+			sec.Targets = append(sec.Targets,
+				newTarget("meshperf / "+p+" throughput (reference)", "meshperf/"+p+"-ratio", mp, rps(p), "", 0))
+		}
+	}
 }
 
 func openTargets(sec *section) {

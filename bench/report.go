@@ -240,11 +240,14 @@ func writeSection(w *strings.Builder, sec *section) {
 		}
 	}
 	p("\nCommands:\n\n")
+	seen := map[string]bool{}
 	for _, peer := range sec.Peers {
 		for _, r := range sec.Runs[peer] {
-			if r.Cmd != "" {
-				p("- `%s`\n", r.Cmd)
-				break
+			// The fortio JSON file name changes with each run; show it once.
+			key := strings.Replace(r.Cmd, fmt.Sprintf("-%d.json", r.Run), "-N.json", 1)
+			if r.Cmd != "" && !seen[key] {
+				seen[key] = true
+				p("- `%s`\n", key)
 			}
 		}
 	}
