@@ -68,6 +68,10 @@ type Plan struct {
 	// QueueSize bounds the requests waiting for a free connection in an
 	// open-loop run; past it, requests are dropped and counted.
 	QueueSize int
+	// IntervalHistograms keeps each second's encoded histograms in the
+	// result's timeline (they always go to the Sink). Off by default: they
+	// make a result grow with the length of the run.
+	IntervalHistograms bool
 	// LateThreshold is how far after its intended time a request may be
 	// sent before it counts as late.
 	LateThreshold time.Duration

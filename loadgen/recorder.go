@@ -164,19 +164,20 @@ func (s *Shard) example(class, msg string) {
 // totals. Intervals are closed a little after each second ends and sent to
 // the Sink; the run's histograms are the sum of its non-warm-up intervals.
 type Recorder struct {
-	open    bool
-	warmup  int // seconds
-	shape   Shape
-	shards  []*Shard
-	sink    Sink
-	start   time.Time
-	mu      sync.Mutex // guards the fields below, for Finish after Run
-	next    int        // next second to close
-	total   *acc       // measured part
-	warm    *acc       // warm-up part
-	iv      *acc       // scratch for the interval being closed
-	tl      []spec.Interval
-	lastEnd time.Duration
+	open     bool
+	keepHist bool
+	warmup   int // seconds
+	shape    Shape
+	shards   []*Shard
+	sink     Sink
+	start    time.Time
+	mu       sync.Mutex // guards the fields below, for Finish after Run
+	next     int        // next second to close
+	total    *acc       // measured part
+	warm     *acc       // warm-up part
+	iv       *acc       // scratch for the interval being closed
+	tl       []spec.Interval
+	lastEnd  time.Duration
 }
 
 // NewRecorder makes a recorder for a run starting at start. Shards are
@@ -187,14 +188,15 @@ func NewRecorder(p *Plan, start time.Time, sink Sink) *Recorder {
 		n = max(1, p.Connections*p.Streams)
 	}
 	r := &Recorder{
-		open:   p.OpenLoop(),
-		warmup: int(p.Warmup / time.Second),
-		shape:  p.Rate,
-		sink:   sink,
-		start:  start,
-		total:  newAcc(),
-		warm:   newAcc(),
-		iv:     newAcc(),
+		open:     p.OpenLoop(),
+		keepHist: p.IntervalHistograms,
+		warmup:   int(p.Warmup / time.Second),
+		shape:    p.Rate,
+		sink:     sink,
+		start:    start,
+		total:    newAcc(),
+		warm:     newAcc(),
+		iv:       newAcc(),
 	}
 	for i := 0; i < n; i++ {
 		r.shards = append(r.shards, &Shard{
@@ -293,7 +295,11 @@ func (r *Recorder) emit(iv *acc, length, elapsed time.Duration) {
 	if iv.lastDone > r.lastEnd {
 		r.lastEnd = iv.lastDone
 	}
-	r.tl = append(r.tl, out)
+	kept := out
+	if !r.keepHist {
+		kept.Latency, kept.ServiceTime = "", ""
+	}
+	r.tl = append(r.tl, kept)
 	if r.sink != nil {
 		r.sink.Progress(Progress{Elapsed: elapsed, Interval: out, SoFar: r.totals(into, warm)})
 	}

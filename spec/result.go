@@ -150,7 +150,8 @@ type Interval struct {
 	StatusCodes  map[int]int64    `json:"status_codes,omitempty"`
 	ErrorClasses map[string]int64 `json:"error_classes,omitempty"`
 	// Latency and ServiceTime are the interval's histograms, encoded as in
-	// Distribution.Histogram; they add up to the run's.
+	// Distribution.Histogram; they add up to the run's. Present when asked
+	// for (run --interval-histograms) and on the live stream.
 	Latency     string `json:"latency,omitempty"`
 	ServiceTime string `json:"service_time,omitempty"`
 }

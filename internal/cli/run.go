@@ -50,6 +50,7 @@ type runOptions struct {
 	name           string
 	labels         []string
 	progress       string
+	intervalHist   bool
 }
 
 func newRunCmd(stdio IO) *cobra.Command {
@@ -105,6 +106,7 @@ it is closed loop: as fast as the connections allow, service time only.`,
 	f.StringVar(&o.slo, "slo", "", "objectives, e.g. 'p99<=20ms,error_rate<0.1%'; exit status 1 when one is broken")
 	f.StringVar(&o.name, "name", "", "name of the test, kept in the result")
 	f.StringArrayVar(&o.labels, "label", nil, "label key=value kept in the result (repeatable)")
+	f.BoolVar(&o.intervalHist, "interval-histograms", false, "keep each second's encoded histograms in the result's timeline")
 	f.StringVar(&o.progress, "progress", "auto", "live progress line on stderr: auto (on a terminal), always or never")
 	return cmd
 }
@@ -114,19 +116,20 @@ func (o *runOptions) plan(targets []string) (*loadgen.Plan, error) {
 	var errs []error
 	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
 	p := &loadgen.Plan{
-		Name:           o.name,
-		Targets:        targets,
-		Method:         o.method,
-		ContentType:    o.contentType,
-		HTTPVersion:    o.httpVersion,
-		Connections:    o.connections,
-		Streams:        o.streams,
-		Duration:       o.duration,
-		Requests:       o.requests,
-		Warmup:         o.warmup,
-		ConnectTimeout: o.connectTimeout,
-		Timeout:        o.timeout,
-		QueueSize:      o.queue,
+		Name:               o.name,
+		Targets:            targets,
+		Method:             o.method,
+		ContentType:        o.contentType,
+		HTTPVersion:        o.httpVersion,
+		Connections:        o.connections,
+		Streams:            o.streams,
+		Duration:           o.duration,
+		Requests:           o.requests,
+		Warmup:             o.warmup,
+		ConnectTimeout:     o.connectTimeout,
+		Timeout:            o.timeout,
+		QueueSize:          o.queue,
+		IntervalHistograms: o.intervalHist,
 		TLS: loadgen.TLS{
 			SkipVerify: o.insecure, CAFile: o.caFile, CertFile: o.certFile, KeyFile: o.keyFile, ServerName: o.sni,
 		},

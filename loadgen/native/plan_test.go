@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meshperf/meshperf/hist"
 	"github.com/meshperf/meshperf/loadgen"
 	"github.com/meshperf/meshperf/loadgen/native"
 )
@@ -28,8 +29,25 @@ func TestWarmupStaysOutOfTheSummary(t *testing.T) {
 	url := startEcho(t, "0", false)
 	res := run(t, &loadgen.Plan{
 		Targets: []string{url + "/"}, Connections: 4, Rate: loadgen.Constant(200),
-		Warmup: 2 * time.Second, Duration: 2 * time.Second,
+		Warmup: 2 * time.Second, Duration: 2 * time.Second, IntervalHistograms: true,
 	})
+	// The run's histograms are exactly the sum of its measured seconds'.
+	sumLat, sumSvc := hist.New(), hist.New()
+	for _, iv := range res.Timeline {
+		if !iv.Warmup {
+			sumLat.Merge(decode(t, iv.Latency))
+			sumSvc.Merge(decode(t, iv.ServiceTime))
+		}
+	}
+	runLat, runSvc := decode(t, res.Latency.Histogram), decode(t, res.ServiceTime.Histogram)
+	for _, q := range []float64{0.5, 0.99, 1} {
+		if sumLat.Quantile(q) != runLat.Quantile(q) || sumSvc.Quantile(q) != runSvc.Quantile(q) {
+			t.Errorf("q%v: sum of intervals %v/%v, run %v/%v", q, sumLat.Quantile(q), sumSvc.Quantile(q), runLat.Quantile(q), runSvc.Quantile(q))
+		}
+	}
+	if sumLat.Count() != runLat.Count() {
+		t.Errorf("intervals hold %d values, the run %d", sumLat.Count(), runLat.Count())
+	}
 	var warm, measured int64
 	for _, iv := range res.Timeline {
 		if iv.Warmup {
