@@ -52,6 +52,9 @@ type Plan struct {
 	// Connections is the number of concurrent connections (and so the
 	// maximum number of requests in flight).
 	Connections int
+	// Threads is the number of event-loop threads for plain HTTP/1.1;
+	// 0 chooses from the connections and the machine.
+	Threads int
 	// Streams is the number of concurrent requests per HTTP/2 connection.
 	Streams int
 	// Rate shapes the request rate; nil means closed loop (as fast as the
@@ -72,9 +75,42 @@ type Plan struct {
 	// result's timeline (they always go to the Sink). Off by default: they
 	// make a result grow with the length of the run.
 	IntervalHistograms bool
+	// Resolution is how closely the event loop follows the schedule: when
+	// the next request is not yet due it waits until that request's time
+	// plus Resolution, and sends every request due by then together. Each
+	// is at most Resolution late, and that lateness counts in its latency.
+	// Batching the wake-ups cuts the CPU a fixed-rate run costs. Zero
+	// chooses automatically (ResolutionAt); ExactSchedule sends each
+	// request at its own time.
+	Resolution time.Duration
 	// LateThreshold is how far after its intended time a request may be
 	// sent before it counts as late.
 	LateThreshold time.Duration
+}
+
+// ExactSchedule, as a Plan's Resolution, sends every request at its own
+// intended time.
+const ExactSchedule time.Duration = -1
+
+// AutoWakeups is how many batches a second the automatic resolution aims
+// for: up to this rate every request goes at its own time; above it,
+// requests due within a window of 1/AutoWakeups minus one interval go
+// together.
+const AutoWakeups = 1000
+
+// ResolutionAt is the resolution in force at time t of the run.
+func (p *Plan) ResolutionAt(t time.Duration) time.Duration {
+	switch {
+	case p.Resolution > 0:
+		return p.Resolution
+	case p.Resolution < 0 || p.Rate == nil:
+		return 0
+	}
+	r := p.Rate.RateAt(t)
+	if r <= AutoWakeups {
+		return 0
+	}
+	return time.Second/AutoWakeups - time.Duration(float64(time.Second)/r)
 }
 
 // Header is one name/value pair; order is kept.

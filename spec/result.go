@@ -64,6 +64,9 @@ type Requested struct {
 	Requests int64    `json:"requests,omitempty"`
 	Warmup   Duration `json:"warmup,omitempty"`
 	Timeout  Duration `json:"timeout,omitempty"`
+	// Resolution is the window within which due requests were sent
+	// together (open loop, event loop); zero when each went at its own time.
+	Resolution Duration `json:"resolution,omitempty"`
 }
 
 // Achieved is what happened during the measured part of the run (warm-up

@@ -47,6 +47,9 @@ func Text(w io.Writer, r *spec.Result, verdicts []spec.Verdict) error {
 	if q.Warmup > 0 {
 		ew.printf(" after %s warm-up", q.Warmup)
 	}
+	if q.Resolution > 0 {
+		ew.printf(", sends batched within %s", q.Resolution)
+	}
 	ew.printf("\n")
 	if r.Interrupted {
 		ew.printf("  INTERRUPTED: figures cover the run up to the interruption\n")

@@ -14,6 +14,7 @@ package native
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -30,6 +31,10 @@ const Name = "meshperf"
 type Engine struct {
 	// Version is recorded in results and sent as the User-Agent.
 	Version string
+	// Goroutines turns the event loop off: plain HTTP/1.1 then runs on a
+	// goroutine per connection, like HTTP/2 and TLS do. For comparisons
+	// and tests.
+	Goroutines bool
 }
 
 var _ loadgen.Generator = (*Engine)(nil)
@@ -68,9 +73,16 @@ func (e *Engine) Run(ctx context.Context, p *loadgen.Plan, sink loadgen.Sink) (*
 	var (
 		h1targets []*h1Target
 		h2        *h2Pool
+		evts      []*evTarget
 		err       error
 	)
-	if p.HTTPVersion == loadgen.HTTP1 {
+	useLoop := false
+	if !e.Goroutines {
+		evts, useLoop = evTargets(ctx, p, e.version())
+	}
+	if useLoop {
+		// the event loop needs nothing more
+	} else if p.HTTPVersion == loadgen.HTTP1 {
 		if h1targets, err = newH1Targets(p, e.version()); err != nil {
 			return nil, err
 		}
@@ -80,6 +92,17 @@ func (e *Engine) Run(ctx context.Context, p *loadgen.Plan, sink loadgen.Sink) (*
 		}
 		defer h2.close()
 		workers = p.Connections * p.Streams
+	}
+
+	var batch time.Duration // the widest batching window of the run
+	if useLoop && p.Rate != nil {
+		batch = p.ResolutionAt(p.Warmup)
+		if p.Resolution == 0 {
+			batch = time.Second / loadgen.AutoWakeups
+		}
+		// Lateness within the window is by design, not a sign of
+		// busy connections: late means late beyond it.
+		p.LateThreshold += batch
 	}
 
 	runCtx, cancelRun := context.WithCancel(ctx)
@@ -107,7 +130,30 @@ func (e *Engine) Run(ctx context.Context, p *loadgen.Plan, sink loadgen.Sink) (*
 		sent, got int64
 		lastDone  atomic.Int64
 	)
-	for w := 0; w < workers; w++ {
+	noteLast := func(last time.Duration) {
+		for {
+			cur := lastDone.Load()
+			if int64(last) <= cur || lastDone.CompareAndSwap(cur, int64(last)) {
+				return
+			}
+		}
+	}
+	if useLoop {
+		loops, err := r.startLoops(runCtx, evts, &wg)
+		if err != nil {
+			cancelRun()
+			stopRec()
+			<-recDone
+			return nil, err
+		}
+		wg.Wait()
+		for _, l := range loops {
+			noteLast(l.last)
+			sent += l.written
+			got += l.read
+		}
+	}
+	for w := 0; w < workers && !useLoop; w++ {
 		var d doer
 		var h1 *h1Client
 		if h2 != nil {
@@ -120,13 +166,7 @@ func (e *Engine) Run(ctx context.Context, p *loadgen.Plan, sink loadgen.Sink) (*
 		go func() {
 			defer wg.Done()
 			defer d.closeAll()
-			last := r.work(runCtx, w, d)
-			for {
-				cur := lastDone.Load()
-				if int64(last) <= cur || lastDone.CompareAndSwap(cur, int64(last)) {
-					break
-				}
-			}
+			noteLast(r.work(runCtx, w, d))
 			if h1 != nil {
 				s, g := h1.bytes()
 				mu.Lock()
@@ -156,6 +196,12 @@ func (e *Engine) Run(ctx context.Context, p *loadgen.Plan, sink loadgen.Sink) (*
 		EndTime:   start.Add(end).UTC(),
 	}
 	rec.Finish(end, res)
+	if useLoop && p.Rate != nil {
+		res.Requested.Resolution = spec.Duration(p.ResolutionAt(p.Warmup))
+		if res.Requested.Resolution > 0 {
+			res.Notes = append(res.Notes, fmt.Sprintf("requests due within %s were sent together (--resolution), each at most that late; the lateness is in their latency", res.Requested.Resolution))
+		}
+	}
 	res.Achieved.BytesSent, res.Achieved.BytesReceived = sent, got
 	res.Achieved.LateThreshold = spec.Duration(p.LateThreshold)
 	if !p.OpenLoop() {
@@ -193,6 +239,42 @@ func requested(p *loadgen.Plan) spec.Requested {
 		q.Shape = p.Rate.String()
 	}
 	return q
+}
+
+// startLoops starts the event loops, each with its share of the
+// connections, and adds them to wg.
+func (r *run) startLoops(ctx context.Context, targets []*evTarget, wg *sync.WaitGroup) ([]*evLoop, error) {
+	p := r.plan
+	n := p.Threads
+	if n <= 0 {
+		// One thread drives about 150k requests/s; more only pay off
+		// with many connections and spare cores.
+		n = min(runtime.GOMAXPROCS(0), max(1, p.Connections/128))
+	}
+	n = min(n, p.Connections)
+	ids := make([][]int, n)
+	for c := 0; c < p.Connections; c++ {
+		ids[c%n] = append(ids[c%n], c)
+	}
+	loops := make([]*evLoop, n)
+	for i := range loops {
+		l, err := newEvLoop(r, targets, ids[i])
+		if err != nil {
+			for _, l := range loops[:i] {
+				l.close()
+			}
+			return nil, err
+		}
+		loops[i] = l
+	}
+	for _, l := range loops {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			l.loop(ctx)
+		}()
+	}
+	return loops, nil
 }
 
 // run is the shared state of the workers of one test.
@@ -251,7 +333,8 @@ func (r *run) work(ctx context.Context, id int, d doer) time.Duration {
 			} else if now > r.end+p.Timeout {
 				// The run is over and this request is still unsent: the
 				// target never caught up. Count what is left as dropped.
-				r.dropRest(shard, n, now)
+				shard.Drop(1, now, errNotSent) // n, taken above
+				r.dropRest(shard, now)
 				return last
 			}
 			o.Intended = at
@@ -293,9 +376,9 @@ func (r *run) dropOldest(shard *loadgen.Shard, to int64, now time.Duration) {
 	}
 }
 
-// dropRest counts every request still due at the end of the run as dropped,
-// including n, which the caller took but will not send.
-func (r *run) dropRest(shard *loadgen.Shard, n int64, now time.Duration) {
+// dropRest counts every request still due at the end of the run, and not
+// yet taken, as dropped.
+func (r *run) dropRest(shard *loadgen.Shard, now time.Duration) {
 	p := r.plan
 	last := p.Rate.Count(r.end - 1) // requests intended before the end
 	if p.Requests > 0 {
@@ -304,13 +387,13 @@ func (r *run) dropRest(shard *loadgen.Shard, n int64, now time.Duration) {
 	for {
 		cur := r.next.Load()
 		if cur >= last {
-			break
+			return
 		}
 		if r.next.CompareAndSwap(cur, last) {
-			shard.Drop(last-cur, now, "not sent: the run ended before a connection was free")
-			break
+			shard.Drop(last-cur, now, errNotSent)
+			return
 		}
 	}
-	shard.Drop(1, now, "not sent: the run ended before a connection was free")
-	_ = n
 }
+
+const errNotSent = "not sent: the run ended before a connection was free"
