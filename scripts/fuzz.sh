@@ -6,6 +6,6 @@ for pkg in $(go list ./...); do
 	dir=$(go list -f '{{.Dir}}' "$pkg")
 	for f in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go 2>/dev/null | sed 's/func //' | sort -u); do
 		echo "== $pkg $f"
-		go test "$pkg" -run '^$' -fuzz "^$f\$" -fuzztime "$t"
+		go test "$pkg" -run "^$" -fuzz "^$f\$" -fuzztime "$t" -fuzzminimizetime 5s
 	done
 done

@@ -43,11 +43,26 @@ func startEcho(t *testing.T, delay string, tls bool) string {
 	return scheme + "://" + ln.Addr().String()
 }
 
+// engines are the two ways plain HTTP/1.1 is sent; the measurements that
+// matter are checked on both.
+var engines = []struct {
+	name string
+	e    *native.Engine
+}{
+	{"event loop", &native.Engine{Version: "test"}},
+	{"goroutines", &native.Engine{Version: "test", Goroutines: true}},
+}
+
 func run(t *testing.T, p *loadgen.Plan) *spec.Result {
+	t.Helper()
+	return runOn(t, &native.Engine{Version: "test"}, p)
+}
+
+func runOn(t *testing.T, e *native.Engine, p *loadgen.Plan) *spec.Result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	res, err := (&native.Engine{Version: "test"}).Run(ctx, p, nil)
+	res, err := e.Run(ctx, p, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,9 +101,16 @@ func TestAccuracyDelayMix(t *testing.T) {
 		t.Skip("slow: 6 s of load")
 	}
 	url := startEcho(t, "98%:2ms,2%:50ms", false)
-	res := run(t, &loadgen.Plan{
-		Targets: []string{url + "/"}, Connections: 16, Rate: loadgen.Constant(1000), Duration: 6 * time.Second,
-	})
+	for _, eng := range engines {
+		t.Run(eng.name, func(t *testing.T) {
+			testAccuracy(t, runOn(t, eng.e, &loadgen.Plan{
+				Targets: []string{url + "/"}, Connections: 16, Rate: loadgen.Constant(1000), Duration: 6 * time.Second,
+			}))
+		})
+	}
+}
+
+func testAccuracy(t *testing.T, res *spec.Result) {
 	svc := decode(t, res.ServiceTime.Histogram)
 	lat := decode(t, res.Latency.Histogram)
 	within := func(name string, got, lo, hi time.Duration) {
@@ -126,22 +148,29 @@ func TestCoordinatedOmissionStall(t *testing.T) {
 		t.Skip("slow: 10 s of load")
 	}
 	url := startEcho(t, "0", false)
-	go func() {
-		time.Sleep(4 * time.Second)
-		resp, err := http.Post(url+"/admin/stall?for=1s", "", nil)
-		if err != nil {
-			t.Errorf("stall: %v", err)
-			return
-		}
-		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			t.Errorf("stall: status %d", resp.StatusCode)
-		}
-	}()
 	const conns = 16
-	res := run(t, &loadgen.Plan{
-		Targets: []string{url + "/"}, Connections: conns, Rate: loadgen.Constant(1000), Duration: 10 * time.Second,
-	})
+	for _, eng := range engines {
+		t.Run(eng.name, func(t *testing.T) {
+			go func() {
+				time.Sleep(4 * time.Second)
+				resp, err := http.Post(url+"/admin/stall?for=1s", "", nil)
+				if err != nil {
+					t.Errorf("stall: %v", err)
+					return
+				}
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					t.Errorf("stall: status %d", resp.StatusCode)
+				}
+			}()
+			testStall(t, conns, runOn(t, eng.e, &loadgen.Plan{
+				Targets: []string{url + "/"}, Connections: conns, Rate: loadgen.Constant(1000), Duration: 10 * time.Second,
+			}))
+		})
+	}
+}
+
+func testStall(t *testing.T, conns int, res *spec.Result) {
 	lat := decode(t, res.Latency.Histogram)
 	svc := decode(t, res.ServiceTime.Histogram)
 	t.Logf("latency p50 %v p90 %v p99 %v max %v; service p50 %v p99 %v max %v; late %.3f",

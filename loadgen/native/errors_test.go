@@ -14,8 +14,23 @@ import (
 	"github.com/meshperf/meshperf/spec"
 )
 
-// runPlan runs a small closed-loop plan and returns its result.
+// engines are the two ways plain HTTP/1.1 is sent; tests of it run on both.
+var engines = []struct {
+	name string
+	e    *Engine
+}{
+	{"event loop", &Engine{Version: "test"}},
+	{"goroutines", &Engine{Version: "test", Goroutines: true}},
+}
+
+// runPlan runs a small closed-loop plan on the event loop and returns its result.
 func runPlan(t *testing.T, p *loadgen.Plan) *spec.Result {
+	t.Helper()
+	return runOn(t, &Engine{Version: "test"}, p)
+}
+
+// runOn runs a small closed-loop plan on e.
+func runOn(t *testing.T, e *Engine, p *loadgen.Plan) *spec.Result {
 	t.Helper()
 	if p.Connections == 0 {
 		p.Connections = 2
@@ -25,7 +40,7 @@ func runPlan(t *testing.T, p *loadgen.Plan) *spec.Result {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	res, err := (&Engine{Version: "test"}).Run(ctx, p, nil)
+	res, err := e.Run(ctx, p, nil)
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
@@ -154,28 +169,34 @@ func TestErrorClasses(t *testing.T) {
 		}, loadgen.ClassProtocol},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			res := runPlan(t, tc.plan())
-			if res.Achieved.Responses != 0 {
-				t.Errorf("responses = %d, want 0", res.Achieved.Responses)
-			}
-			if len(res.Errors) == 0 {
-				t.Fatalf("no errors recorded; achieved %+v", res.Achieved)
-			}
-			got := res.Errors[0]
-			if got.Class != tc.class {
-				t.Errorf("class = %q (%v), want %q", got.Class, got.Examples, tc.class)
-			}
-			if got.Count != res.Achieved.Requests || got.Count == 0 {
-				t.Errorf("count = %d, want every request (%d)", got.Count, res.Achieved.Requests)
-			}
-			if len(got.Examples) == 0 || len(got.Examples) > 3 {
-				t.Errorf("examples = %q, want 1 to 3", got.Examples)
-			}
-			if res.Achieved.ErrorRate != 1 {
-				t.Errorf("error rate = %v, want 1", res.Achieved.ErrorRate)
-			}
-		})
+		for _, eng := range engines {
+			t.Run(tc.name+"/"+eng.name, func(t *testing.T) {
+				testErrorClass(t, runOn(t, eng.e, tc.plan()), tc.class)
+			})
+		}
+	}
+}
+
+func testErrorClass(t *testing.T, res *spec.Result, class string) {
+	t.Helper()
+	if res.Achieved.Responses != 0 {
+		t.Errorf("responses = %d, want 0", res.Achieved.Responses)
+	}
+	if len(res.Errors) == 0 {
+		t.Fatalf("no errors recorded; achieved %+v", res.Achieved)
+	}
+	got := res.Errors[0]
+	if got.Class != class {
+		t.Errorf("class = %q (%v), want %q", got.Class, got.Examples, class)
+	}
+	if got.Count != res.Achieved.Requests || got.Count == 0 {
+		t.Errorf("count = %d, want every request (%d)", got.Count, res.Achieved.Requests)
+	}
+	if len(got.Examples) == 0 || len(got.Examples) > 3 {
+		t.Errorf("examples = %q, want 1 to 3", got.Examples)
+	}
+	if res.Achieved.ErrorRate != 1 {
+		t.Errorf("error rate = %v, want 1", res.Achieved.ErrorRate)
 	}
 }
 
@@ -206,12 +227,16 @@ func TestKeepAliveRaceIsRetried(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 		c.Close()
 	})
-	res := runPlan(t, &loadgen.Plan{Targets: []string{"http://" + addr + "/"}, Connections: 1, Requests: 30})
-	if res.Achieved.Errors != 0 {
-		t.Errorf("errors = %d (%+v), want 0: a closed idle connection must be retried once", res.Achieved.Errors, res.Errors)
-	}
-	if res.StatusCodes[200] != 30 {
-		t.Errorf("200s = %d, want 30", res.StatusCodes[200])
+	for _, eng := range engines {
+		t.Run(eng.name, func(t *testing.T) {
+			res := runOn(t, eng.e, &loadgen.Plan{Targets: []string{"http://" + addr + "/"}, Connections: 1, Requests: 30})
+			if res.Achieved.Errors != 0 {
+				t.Errorf("errors = %d (%+v), want 0: a closed idle connection must be retried once", res.Achieved.Errors, res.Errors)
+			}
+			if res.StatusCodes[200] != 30 {
+				t.Errorf("200s = %d, want 30", res.StatusCodes[200])
+			}
+		})
 	}
 }
 
@@ -231,31 +256,38 @@ func TestHTTP1Framing(t *testing.T) {
 		{"long header line", "HTTP/1.1 200 OK\r\nX-Long: " + strings.Repeat("x", 40000) + "\r\nContent-Length: 2\r\n\r\nok", "GET"},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			closeAfter := strings.HasPrefix(tc.response, "HTTP/1.0") || strings.Contains(tc.response, "Connection: close")
-			addr := rawServer(t, func(c net.Conn) {
-				defer c.Close()
-				br := bufio.NewReader(c)
-				for {
-					// Read one request head (and no body: the plans send none).
-					for {
-						line, err := br.ReadString('\n')
-						if err != nil {
-							return
-						}
-						if line == "\r\n" {
-							break
-						}
-					}
-					if _, err := c.Write([]byte(tc.response)); err != nil || closeAfter {
-						return
-					}
-				}
+		for _, eng := range engines {
+			t.Run(tc.name+"/"+eng.name, func(t *testing.T) {
+				testFraming(t, eng.e, tc.response, tc.method)
 			})
-			res := runPlan(t, &loadgen.Plan{Targets: []string{"http://" + addr + "/"}, Method: tc.method, Connections: 1, Requests: 10})
-			if res.Achieved.Responses != 10 || len(res.Errors) != 0 {
-				t.Fatalf("responses = %d, errors = %+v; want 10 and none", res.Achieved.Responses, res.Errors)
+		}
+	}
+}
+
+func testFraming(t *testing.T, e *Engine, response, method string) {
+	t.Helper()
+	closeAfter := strings.HasPrefix(response, "HTTP/1.0") || strings.Contains(response, "Connection: close")
+	addr := rawServer(t, func(c net.Conn) {
+		defer c.Close()
+		br := bufio.NewReader(c)
+		for {
+			// Read one request head (and no body: the plans send none).
+			for {
+				line, err := br.ReadString('\n')
+				if err != nil {
+					return
+				}
+				if line == "\r\n" {
+					break
+				}
 			}
-		})
+			if _, err := c.Write([]byte(response)); err != nil || closeAfter {
+				return
+			}
+		}
+	})
+	res := runOn(t, e, &loadgen.Plan{Targets: []string{"http://" + addr + "/"}, Method: method, Connections: 1, Requests: 10})
+	if res.Achieved.Responses != 10 || len(res.Errors) != 0 {
+		t.Fatalf("responses = %d, errors = %+v; want 10 and none", res.Achieved.Responses, res.Errors)
 	}
 }
