@@ -162,7 +162,24 @@ func (s *suite) meshperfPeer(rps float64) []peer {
 	if !s.cfg.wantPeer("meshperf") {
 		return nil
 	}
-	p := meshperfPeer(s.meshperf, rps, s.cfg.conns, s.cfg.meshperfArgs, s.cfg.meshperfEnv)
+	p := meshperfPeer("meshperf", s.meshperf, rps, s.cfg.conns, s.cfg.meshperfArgs, s.cfg.meshperfEnv)
+	p.disabled = s.mpErr
+	return []peer{p}
+}
+
+// exactPeerName is the open-loop reference peer: meshperf sending every
+// request at its own intended time instead of batching those due within
+// its automatic resolution window.
+const exactPeerName = "meshperf-exact"
+
+// meshperfExactPeer is meshperf with --resolution exact. BENCH_PEERS selects
+// it with "meshperf" (both variants) or "meshperf-exact" (this one alone).
+func (s *suite) meshperfExactPeer(rps float64) []peer {
+	if !s.cfg.wantPeer("meshperf") && !s.cfg.wantPeer(exactPeerName) {
+		return nil
+	}
+	extra := append(append([]string(nil), s.cfg.meshperfArgs...), "--resolution", "exact")
+	p := meshperfPeer(exactPeerName, s.meshperf, rps, s.cfg.conns, extra, s.cfg.meshperfEnv)
 	p.disabled = s.mpErr
 	return []peer{p}
 }
@@ -181,10 +198,10 @@ func (s *suite) interleave(b *testing.B, peers []peer, d time.Duration) map[stri
 			r := runOnce(p, nginxRef.url, d, s.tmp, round, s.cfg.quietWait)
 			res[p.name] = append(res[p.name], r)
 			if r.OK {
-				b.Logf("run %d %-9s %10.0f req/s  cpu %.2fs (%.0f s/Mreq)  rss %.1f MB  nginx %.2f cores  others %.2f cores (%.2f before)",
+				b.Logf("run %d %-14s %10.0f req/s  cpu %.2fs (%.0f s/Mreq)  rss %.1f MB  nginx %.2f cores  others %.2f cores (%.2f before)",
 					round, p.name, r.RPS, r.cpu(), r.cpuPerMReq(), r.MaxRSSMB, r.nginxCores(), r.Others, r.Background)
 			} else {
-				b.Logf("run %d %-9s FAILED: %s", round, p.name, r.Err)
+				b.Logf("run %d %-14s FAILED: %s", round, p.name, r.Err)
 			}
 		}
 	}
@@ -250,6 +267,7 @@ func BenchmarkOpenLoop(b *testing.B) {
 	b.ReportMetric(0, "ns/op")
 	sec := s.section("open", func() *section {
 		peers := append(s.fortioPeer(s.cfg.openRPS), s.meshperfPeer(s.cfg.openRPS)...)
+		peers = append(peers, s.meshperfExactPeer(s.cfg.openRPS)...)
 		sec := &section{
 			Title: fmt.Sprintf("Open loop at %.0f rps: client CPU per million requests", s.cfg.openRPS),
 			Params: fmt.Sprintf("%.0f requests/s, %d connections, %d runs of %s each, interleaved in the order %s",
@@ -264,10 +282,27 @@ func BenchmarkOpenLoop(b *testing.B) {
 	for _, p := range sec.Peers {
 		metric(b, medianOf(sec.Runs[p], runResult.cpuPerMReq), p+"-cpu-s/Mreq")
 		metric(b, medianOf(sec.Runs[p], func(r runResult) float64 { return r.RPS }), p+"-req/s")
+		metric(b, medianPositive(sec.Runs[p], latP50), p+"-latency-p50-ms")
+		metric(b, medianPositive(sec.Runs[p], svcP50), p+"-service-p50-ms")
 	}
 	for _, t := range sec.Targets {
 		metric(b, t.Value, t.Unit)
 	}
+}
+
+func latP50(r runResult) float64 { return r.LatP50Ms }
+func svcP50(r runResult) float64 { return r.SvcP50Ms }
+
+// medianPositive is the median of f over the successful runs where it is
+// above zero (a figure the tool reported), NaN without any.
+func medianPositive(rs []runResult, f func(runResult) float64) float64 {
+	var xs []float64
+	for _, r := range rs {
+		if v := f(r); r.OK && v > 0 {
+			xs = append(xs, v)
+		}
+	}
+	return median(xs)
 }
 
 // BenchmarkMemory: a short and a long run at a fixed rate; the long run's
@@ -393,6 +428,18 @@ func openTargets(sec *section) {
 	mp, f := cpm("meshperf"), cpm("fortio")
 	sec.Targets = append(sec.Targets,
 		newTarget("meshperf / fortio CPU s per M requests", "meshperf/fortio-cpu-ratio", mp, f, "<=", 1.0))
+	if _, ok := sec.Runs[exactPeerName]; ok {
+		ex := cpm(exactPeerName)
+		sec.Targets = append(sec.Targets,
+			newTarget(exactPeerName+" / fortio CPU s per M requests (reference)", exactPeerName+"/fortio-cpu-ratio", ex, f, "", 0),
+			newTarget("meshperf / "+exactPeerName+" CPU s per M requests (reference: what batching saves)", "meshperf/"+exactPeerName+"-cpu-ratio", mp, ex, "", 0))
+		window := "each request goes at its own time at this rate"
+		if sec.OpenRPS > 1000 {
+			window = fmt.Sprintf("at this rate requests due within %.0f µs (1 ms − 1/rate) go together", 1000-1e6/sec.OpenRPS)
+		}
+		sec.Notes = append(sec.Notes, fmt.Sprintf("%s is meshperf with `--resolution exact` (one wake-up per request), a reference only: the target compares meshperf at its default `--resolution auto` (%s) with fortio", exactPeerName, window))
+	}
+	sec.Notes = append(sec.Notes, "latency p50: meshperf's \"corrected\" latency counts from each request's intended send time, so it includes any lateness of the send (batching included); \"service time\" counts from the actual send. Medians over runs of each run's p50")
 	for _, p := range sec.Peers {
 		held := medianOf(sec.Runs[p], func(r runResult) float64 { return r.RPS })
 		if !math.IsNaN(held) && held < 0.98*sec.OpenRPS {

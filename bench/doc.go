@@ -1,6 +1,9 @@
 // Package bench compares meshperf with other load generators (wrk and
 // fortio) against one local nginx, each tool a separate process, and writes
 // a markdown report with per-run figures, medians, ratios and the targets.
+// The open-loop comparison also runs meshperf with --resolution exact as a
+// reference (not judged), and reports each meshperf variant's median
+// corrected latency p50 and service-time p50.
 //
 // The benchmarks are behind the "bench" build tag, so `go test ./...` runs
 // only the parser tests. Run the suite with bench/run.sh, or:
@@ -19,7 +22,9 @@
 //	BENCH_LONG          long memory run (300s)
 //	BENCH_MEM_PEERS     tools given the memory runs (meshperf); e.g. meshperf,fortio
 //	BENCH_MEM_TOLERANCE allowed growth of the long run's peak over the short one's (0.05)
-//	BENCH_PEERS         restrict the comparisons to these tools, e.g. wrk,fortio (all)
+//	BENCH_PEERS         restrict the comparisons to these tools, e.g. wrk,fortio (all);
+//	                    "meshperf" includes the open loop's meshperf-exact reference
+//	                    (meshperf --resolution exact), "meshperf-exact" selects it alone
 //	BENCH_WRK_THREADS   wrk thread counts, one peer each (1,2); the throughput target
 //	                    is taken against the wrk with the highest median
 //	BENCH_QUIET_WAIT    before each run, wait up to this long for the machine's other

@@ -465,6 +465,10 @@ type runResult struct {
 	Others float64 `json:"others_cores"`
 	// Background is the same in the second before the run, nginx idle.
 	Background float64 `json:"background_cores"`
+	// LatP50Ms and SvcP50Ms are meshperf's median corrected latency (open
+	// loop) and median service time, in ms; 0 when the tool gives none.
+	LatP50Ms float64 `json:"latency_p50_ms,omitempty"`
+	SvcP50Ms float64 `json:"service_time_p50_ms,omitempty"`
 }
 
 func (r runResult) cpu() float64 { return r.CPUUser + r.CPUSys }
@@ -599,6 +603,7 @@ func runOnce(p peer, url string, d time.Duration, tmp string, run int, quietWait
 		res.OK = true
 	}
 	res.RPS, res.Requests, res.Errors, res.Non2xx, res.ToolDur = tr.RPS, tr.Requests, tr.Errors, tr.Non2xx, tr.Duration
+	res.LatP50Ms, res.SvcP50Ms = tr.LatencyP50Ms, tr.ServiceP50Ms
 	return res
 }
 
@@ -650,9 +655,11 @@ func fortioPeer(bin string, qps float64, conns int) peer {
 	}
 }
 
-func meshperfPeer(bin string, rps float64, conns int, extra, env []string) peer {
+// meshperfPeer runs meshperf under name; extra goes after the suite's
+// arguments (BENCH_MESHPERF_ARGS, then a variant's own, so the variant's win).
+func meshperfPeer(name, bin string, rps float64, conns int, extra, env []string) peer {
 	return peer{
-		name: "meshperf", tool: "meshperf", bin: bin, env: env,
+		name: name, tool: "meshperf", bin: bin, env: env,
 		args: func(url, _ string, d time.Duration) []string {
 			a := []string{"run", url, "--rps", strconv.FormatFloat(rps, 'f', -1, 64), "-c", strconv.Itoa(conns),
 				"-d", d.String(), "--output", "json"}

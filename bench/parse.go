@@ -29,6 +29,11 @@ type toolResult struct {
 	// Duration is the measured duration the tool reports, in seconds
 	// (0 when it reports none).
 	Duration float64
+	// LatencyP50Ms and ServiceP50Ms are meshperf's median latency, in ms:
+	// corrected (from each request's intended send time; open loop only)
+	// and service time (from the actual send). 0 when not reported.
+	LatencyP50Ms float64
+	ServiceP50Ms float64
 }
 
 var (
@@ -124,7 +129,31 @@ type meshperfJSON struct {
 	Requested struct {
 		Warmup json.RawMessage `json:"warmup"`
 	} `json:"requested"`
-	StatusCodes map[string]int64 `json:"status_codes"`
+	StatusCodes map[string]int64      `json:"status_codes"`
+	Latency     *meshperfDistribution `json:"latency"`
+	ServiceTime *meshperfDistribution `json:"service_time"`
+}
+
+// meshperfDistribution is the part of a meshperf latency distribution the
+// suite reads.
+type meshperfDistribution struct {
+	Percentiles []struct {
+		P  float64 `json:"p"`
+		Ms float64 `json:"ms"`
+	} `json:"percentiles"`
+}
+
+// at returns the value at percentile p, 0 when d does not list it.
+func (d *meshperfDistribution) at(p float64) float64 {
+	if d == nil {
+		return 0
+	}
+	for _, x := range d.Percentiles {
+		if x.P == p {
+			return x.Ms
+		}
+	}
+	return 0
 }
 
 // parseMeshperf reads meshperf's JSON result from its standard output. Any
@@ -149,6 +178,8 @@ func parseMeshperf(b []byte) (toolResult, error) {
 		r.Requests = a.Requests - a.Errors
 	}
 	r.Duration = jsonDurationSeconds(a.Duration)
+	r.LatencyP50Ms = m.Latency.at(50)
+	r.ServiceP50Ms = m.ServiceTime.at(50)
 	for code, n := range m.StatusCodes {
 		c, err := strconv.Atoi(code)
 		if err == nil && (c < 200 || c > 399) {

@@ -60,7 +60,9 @@ func TestParseFortio(t *testing.T) {
 func TestParseMeshperf(t *testing.T) {
 	out := `note: warming up
 {"schema":"meshperf.result/v1","achieved":{"duration":"10s","requests":1000,"responses":990,"rps":99.0,"errors":13,"dropped":3},
- "status_codes":{"200":985,"500":5},"timeline":[]}
+ "status_codes":{"200":985,"500":5},"timeline":[],
+ "latency":{"count":990,"percentiles":[{"p":50,"ms":0.61},{"p":99,"ms":2.5}]},
+ "service_time":{"count":990,"percentiles":[{"p":99,"ms":1.9},{"p":50,"ms":0.12}]}}
 `
 	r, err := parseMeshperf([]byte(out))
 	if err != nil {
@@ -68,6 +70,14 @@ func TestParseMeshperf(t *testing.T) {
 	}
 	if r.Requests != 990 || r.RPS != 99 || r.Non2xx != 5 || r.Errors != 8 || r.Duration != 10 {
 		t.Fatalf("got %+v", r)
+	}
+	if r.LatencyP50Ms != 0.61 || r.ServiceP50Ms != 0.12 {
+		t.Fatalf("p50s: got %+v", r)
+	}
+	// A closed-loop result has no corrected latency.
+	r, err = parseMeshperf([]byte(`{"achieved":{"responses":5},"service_time":{"percentiles":[{"p":50,"ms":0.2}]}}`))
+	if err != nil || r.LatencyP50Ms != 0 || r.ServiceP50Ms != 0.2 {
+		t.Fatalf("closed loop: got %+v, %v", r, err)
 	}
 	if _, err := parseMeshperf([]byte(`{"schema":"x"}`)); err == nil {
 		t.Fatal("want an error without achieved")

@@ -166,6 +166,7 @@ func writeSection(w *strings.Builder, sec *section) {
 		for _, rs := range sec.Runs {
 			n = max(n, len(rs))
 		}
+		var rowOf func(label string, rs []runResult, f func(runResult) float64, med func([]runResult, func(runResult) float64) float64, prec int)
 		head := func(label string) {
 			p("| %s |", label)
 			for i := 1; i <= n; i++ {
@@ -178,8 +179,10 @@ func writeSection(w *strings.Builder, sec *section) {
 			p("\n")
 		}
 		row := func(peer string, f func(runResult) float64, prec int) {
-			rs := sec.Runs[peer]
-			p("| %s |", peer)
+			rowOf(peer, sec.Runs[peer], f, medianOf, prec)
+		}
+		rowOf = func(label string, rs []runResult, f func(runResult) float64, med func([]runResult, func(runResult) float64) float64, prec int) {
+			p("| %s |", label)
 			for i := 0; i < n; i++ {
 				switch {
 				case i >= len(rs):
@@ -190,7 +193,7 @@ func writeSection(w *strings.Builder, sec *section) {
 					p(" %s |", fnum(f(rs[i]), prec))
 				}
 			}
-			p(" **%s** |\n", fnum(medianOf(rs, f), prec))
+			p(" **%s** |\n", fnum(med(rs, f), prec))
 		}
 		rps := func(r runResult) float64 { return r.RPS }
 		if sec.OpenRPS > 0 {
@@ -202,6 +205,32 @@ func writeSection(w *strings.Builder, sec *section) {
 			head("achieved requests/s")
 			for _, peer := range sec.Peers {
 				row(peer, rps, 0)
+			}
+			// meshperf's own median latencies: what its send schedule
+			// costs (corrected) next to the server's answer (service).
+			var lat []string
+			for _, peer := range sec.Peers {
+				rs := sec.Runs[peer]
+				if !math.IsNaN(medianPositive(rs, latP50)) || !math.IsNaN(medianPositive(rs, svcP50)) {
+					lat = append(lat, peer)
+				}
+			}
+			if len(lat) > 0 {
+				p("\n")
+				head("latency p50 (ms)")
+				for _, peer := range lat {
+					rs := sec.Runs[peer]
+					cell := func(f func(runResult) float64) func(runResult) float64 {
+						return func(r runResult) float64 {
+							if v := f(r); v > 0 {
+								return v
+							}
+							return math.NaN()
+						}
+					}
+					rowOf(peer+" corrected", rs, cell(latP50), medianPositive, 3)
+					rowOf(peer+" service time", rs, cell(svcP50), medianPositive, 3)
+				}
 			}
 		} else {
 			head("requests/s")

@@ -8,6 +8,7 @@ package loadgen
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"strings"
@@ -229,6 +230,11 @@ func (p *Plan) Validate() error {
 	}
 	if p.ConnectTimeout < 0 {
 		bad("connect_timeout", "must not be negative")
+	}
+	if p.Resolver != "" {
+		if _, _, err := net.SplitHostPort(p.Resolver); err != nil {
+			bad("resolver", "%q is not host:port", p.Resolver)
+		}
 	}
 	if p.QueueSize < 0 {
 		bad("queue", "must not be negative")

@@ -52,6 +52,7 @@ type runOptions struct {
 	progress       string
 	intervalHist   bool
 	resolution     string
+	resolver       string
 	threads        int
 }
 
@@ -101,6 +102,7 @@ it is closed loop: as fast as the connections allow, service time only.`,
 	f.StringVar(&o.certFile, "cert", "", "client certificate (PEM) for mutual TLS")
 	f.StringVar(&o.keyFile, "key", "", "client private key (PEM) for mutual TLS")
 	f.StringVar(&o.sni, "sni", "", "TLS server name to send (default: the target's host)")
+	f.StringVar(&o.resolver, "resolver", "", "DNS server host:port to resolve targets with, instead of the system's")
 	f.DurationVar(&o.connectTimeout, "connect-timeout", loadgen.DefaultConnectTimeout, "time allowed to connect (and finish the TLS handshake)")
 	f.DurationVar(&o.timeout, "timeout", loadgen.DefaultTimeout, "time allowed for one request")
 	f.StringVar(&o.resolution, "resolution", "auto", "open loop, plain HTTP/1.1: requests due within this window are sent together, each at most this late (fewer wake-ups, less CPU); auto (exact up to 1,000 rps, then up to 1ms), exact, or a duration")
@@ -131,6 +133,7 @@ func (o *runOptions) plan(targets []string) (*loadgen.Plan, error) {
 		Requests:           o.requests,
 		Warmup:             o.warmup,
 		ConnectTimeout:     o.connectTimeout,
+		Resolver:           o.resolver,
 		Timeout:            o.timeout,
 		QueueSize:          o.queue,
 		Threads:            o.threads,
@@ -270,7 +273,7 @@ func flagFor(field string) string {
 		"connections": "--connections", "streams": "--streams", "duration": "--duration",
 		"requests": "--requests", "warmup": "--warmup", "timeout": "--timeout",
 		"connect_timeout": "--connect-timeout", "queue": "--queue", "rate": "--rps",
-		"method": "--method", "protocol": "--protocol", "http_version": "--http",
+		"method": "--method", "protocol": "--protocol", "http_version": "--http", "resolver": "--resolver",
 	}[field]
 }
 
