@@ -121,6 +121,9 @@ type Header struct{ Name, Value string }
 type TLS struct {
 	SkipVerify bool
 	CAFile     string
+	// CAPEM holds CA certificates inline (SMP's ssl_certificate), in
+	// addition to CAFile.
+	CAPEM      []byte
 	CertFile   string
 	KeyFile    string
 	ServerName string // SNI; default the target's host

@@ -22,14 +22,19 @@ func tlsConfig(t loadgen.TLS, host string, alpn []string) (*tls.Config, error) {
 	if t.ServerName != "" {
 		cfg.ServerName = t.ServerName
 	}
-	if t.CAFile != "" {
-		pem, err := os.ReadFile(t.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("tls: CA file: %w", err)
-		}
+	if t.CAFile != "" || len(t.CAPEM) > 0 {
 		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("tls: CA file %s: no PEM certificate found", t.CAFile)
+		if t.CAFile != "" {
+			pem, err := os.ReadFile(t.CAFile)
+			if err != nil {
+				return nil, fmt.Errorf("tls: CA file: %w", err)
+			}
+			if !pool.AppendCertsFromPEM(pem) {
+				return nil, fmt.Errorf("tls: CA file %s: no PEM certificate found", t.CAFile)
+			}
+		}
+		if len(t.CAPEM) > 0 && !pool.AppendCertsFromPEM(t.CAPEM) {
+			return nil, errors.New("tls: ssl_certificate: no PEM certificate found")
 		}
 		cfg.RootCAs = pool
 	}
