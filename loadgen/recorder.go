@@ -386,9 +386,9 @@ func (r *Recorder) fill(end time.Duration, res *spec.Result) {
 		if sent := t.responses + t.transportErrors; sent > 0 {
 			a.LateRatio = float64(t.late) / float64(sent)
 		}
-		res.Latency = distribution(t.lat)
+		res.Latency = spec.Summarize(t.lat)
 	}
-	res.ServiceTime = distribution(t.svc)
+	res.ServiceTime = spec.Summarize(t.svc)
 	if len(t.codes) > 0 {
 		res.StatusCodes = make(map[int]int64, len(t.codes))
 		for k, v := range t.codes {
@@ -421,26 +421,6 @@ func (r *Recorder) errorClasses(t *acc) []spec.ErrorClass {
 		return out[i].Class < out[j].Class
 	})
 	return out
-}
-
-// ReportPercentiles are the percentiles every Distribution lists.
-var ReportPercentiles = []float64{50, 75, 90, 95, 99, 99.9, 99.99, 100}
-
-func distribution(h *hist.Histogram) *spec.Distribution {
-	d := &spec.Distribution{
-		Count:         h.Count(),
-		MinMs:         ms(h.Min()),
-		MeanMs:        ms(h.Mean()),
-		StdDevMs:      ms(h.StdDev()),
-		MaxMs:         ms(h.Max()),
-		Histogram:     h.MustEncode(),
-		HistogramUnit: hist.Unit,
-		Saturated:     h.Saturated(),
-	}
-	for _, p := range ReportPercentiles {
-		d.Percentiles = append(d.Percentiles, spec.Percentile{P: p, Ms: ms(h.Quantile(p / 100))})
-	}
-	return d
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
