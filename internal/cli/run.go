@@ -53,6 +53,7 @@ type runOptions struct {
 	intervalHist   bool
 	resolution     string
 	resolver       string
+	durationGiven  bool
 	threads        int
 }
 
@@ -77,6 +78,7 @@ it is closed loop: as fast as the connections allow, service time only.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			o.durationGiven = cmd.Flags().Changed("duration")
 			return runRun(cmd.Context(), stdio, o, args)
 		},
 	}
@@ -115,148 +117,6 @@ it is closed loop: as fast as the connections allow, service time only.`,
 	f.BoolVar(&o.intervalHist, "interval-histograms", false, "keep each second's encoded histograms in the result's timeline")
 	f.StringVar(&o.progress, "progress", "auto", "live progress line on stderr: auto (on a terminal), always or never")
 	return cmd
-}
-
-// plan turns the flags into a Plan, naming every wrong flag at once.
-func (o *runOptions) plan(targets []string) (*loadgen.Plan, error) {
-	var errs []error
-	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
-	p := &loadgen.Plan{
-		Name:               o.name,
-		Targets:            targets,
-		Method:             o.method,
-		ContentType:        o.contentType,
-		HTTPVersion:        o.httpVersion,
-		Connections:        o.connections,
-		Streams:            o.streams,
-		Duration:           o.duration,
-		Requests:           o.requests,
-		Warmup:             o.warmup,
-		ConnectTimeout:     o.connectTimeout,
-		Resolver:           o.resolver,
-		Timeout:            o.timeout,
-		QueueSize:          o.queue,
-		Threads:            o.threads,
-		IntervalHistograms: o.intervalHist,
-		TLS: loadgen.TLS{
-			SkipVerify: o.insecure, CAFile: o.caFile, CertFile: o.certFile, KeyFile: o.keyFile, ServerName: o.sni,
-		},
-	}
-	if o.connections < 1 {
-		bad("--connections: must be >= 1, got %d", o.connections)
-		p.Connections = 1
-	}
-	if o.streams < 1 {
-		bad("--streams: must be >= 1, got %d", o.streams)
-		p.Streams = 1
-	}
-	if o.requests > 0 && o.duration == 10*time.Second {
-		p.Duration = 0 // -n without -d: run until the count is reached
-	}
-	switch strings.ToLower(o.protocol) {
-	case "http", "1", "https":
-		p.Protocol = loadgen.ProtocolHTTP
-	case "tcp", "2":
-		p.Protocol = loadgen.ProtocolTCP
-	case "grpc", "4":
-		p.Protocol = loadgen.ProtocolGRPC
-	default:
-		bad("--protocol: unknown protocol %q (want http, grpc or tcp)", o.protocol)
-		p.Protocol = loadgen.ProtocolHTTP
-	}
-	switch o.httpVersion {
-	case "1.1", "1", "http/1.1":
-		p.HTTPVersion = loadgen.HTTP1
-	case "2", "h2", "2.0":
-		p.HTTPVersion = loadgen.HTTP2
-	case "h2c":
-		p.HTTPVersion = loadgen.H2C
-	default:
-		bad("--http: unknown HTTP version %q (want 1.1, 2 or h2c)", o.httpVersion)
-		p.HTTPVersion = loadgen.HTTP1
-	}
-	shape, err := loadgen.ParseShape(o.shape, o.rps, o.duration+o.warmup)
-	if err != nil {
-		bad("--rps/--rate-shape: %v", err)
-	}
-	if shape != nil {
-		p.Rate = shape
-	}
-	for _, h := range o.headers {
-		name, value, ok := strings.Cut(h, ":")
-		if !ok || strings.TrimSpace(name) == "" {
-			bad("--header %q: want 'Name: value'", h)
-			continue
-		}
-		p.Headers = append(p.Headers, loadgen.Header{Name: strings.TrimSpace(name), Value: strings.TrimSpace(value)})
-	}
-	for _, c := range o.cookies {
-		name, value, ok := strings.Cut(c, "=")
-		if !ok || strings.TrimSpace(name) == "" {
-			bad("--cookie %q: want 'name=value'", c)
-			continue
-		}
-		p.Cookies = append(p.Cookies, loadgen.Header{Name: strings.TrimSpace(name), Value: value})
-	}
-	switch {
-	case o.bodyFile != "" && o.body != "":
-		bad("--body and --body-file: give one, not both")
-	case o.bodyFile != "" || strings.HasPrefix(o.body, "@"):
-		path := o.bodyFile
-		if path == "" {
-			path = o.body[1:]
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			bad("--body-file: %v", err)
-		}
-		p.Body = b
-	default:
-		p.Body = []byte(o.body)
-	}
-	if o.duration < 0 {
-		bad("--duration: must not be negative")
-		p.Duration = 0
-	}
-	switch o.resolution {
-	case "auto", "":
-	case "exact", "0":
-		p.Resolution = loadgen.ExactSchedule
-	default:
-		d, err := time.ParseDuration(o.resolution)
-		if err != nil || d < 0 {
-			bad("--resolution: want auto, exact or a duration such as 200us, not %q", o.resolution)
-		}
-		p.Resolution = d
-	}
-	if o.output != "text" && o.output != "json" {
-		bad("--output: unknown format %q (want text or json)", o.output)
-	}
-	switch o.progress {
-	case "auto", "always", "never":
-	default:
-		bad("--progress: want auto, always or never, not %q", o.progress)
-	}
-	for _, l := range o.labels {
-		if k, _, ok := strings.Cut(l, "="); !ok || k == "" {
-			bad("--label %q: want key=value", l)
-		}
-	}
-	p.Normalize()
-	if err := p.Validate(); err != nil {
-		var fe *loadgen.FieldError
-		for _, e := range unjoin(err) {
-			if errors.As(e, &fe) {
-				bad("%s: %s", flagFor(fe.Field), fe.Reason)
-			} else {
-				bad("%v", e)
-			}
-		}
-	}
-	if len(errs) > 0 {
-		return nil, &UsageError{Err: errors.Join(errs...)}
-	}
-	return p, nil
 }
 
 // flagFor names the flag that sets a Plan field.
