@@ -13,15 +13,19 @@ const ResultSchema = "meshperf.result/v1"
 // Result describes one test run and explains itself: what was asked next to
 // what happened, with the histograms kept whole.
 type Result struct {
-	Schema    string            `json:"schema"`
-	ID        string            `json:"id,omitempty"`
-	Name      string            `json:"name,omitempty"`
-	Labels    map[string]string `json:"labels,omitempty"`
-	Generator GeneratorInfo     `json:"generator"`
-	Requested Requested         `json:"requested"`
-	Achieved  Achieved          `json:"achieved"`
-	StartTime time.Time         `json:"start_time"`
-	EndTime   time.Time         `json:"end_time"`
+	Schema string            `json:"schema"`
+	ID     string            `json:"id,omitempty"`
+	Name   string            `json:"name,omitempty"`
+	Labels map[string]string `json:"labels,omitempty"`
+	// ProfileID and ProfileRevision name the stored profile the run came
+	// from, if any.
+	ProfileID       string        `json:"profile_id,omitempty"`
+	ProfileRevision int           `json:"profile_revision,omitempty"`
+	Generator       GeneratorInfo `json:"generator"`
+	Requested       Requested     `json:"requested"`
+	Achieved        Achieved      `json:"achieved"`
+	StartTime       time.Time     `json:"start_time"`
+	EndTime         time.Time     `json:"end_time"`
 
 	// Latency is measured from each request's intended send time (corrected
 	// for coordinated omission). Nil for closed-loop runs, which have no

@@ -21,6 +21,20 @@ import (
 
 var binary string
 
+// dataDirs gives each test its own data directory, so its results go to
+// its own store.
+var dataDirs = map[*testing.T]string{}
+
+func testEnv(t *testing.T) []string {
+	t.Helper()
+	dir, ok := dataDirs[t]
+	if !ok {
+		dir = t.TempDir()
+		dataDirs[t] = dir
+	}
+	return append(os.Environ(), "XDG_DATA_HOME="+dir, "MESHPERF_DB=")
+}
+
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "meshperf-cli")
 	if err != nil {
@@ -43,6 +57,7 @@ func meshperf(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binary, args...)
+	cmd.Env = testEnv(t)
 	var o, e bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &o, &e
 	err := cmd.Run()
@@ -174,6 +189,7 @@ func TestBadInput(t *testing.T) {
 		wantErr string
 	}{
 		{"no url", []string{"run"}, cli.ExitUsage, "give at least one target URL"},
+		{"missing profile file", []string{"run", "-f", "/no/such.yaml"}, cli.ExitUsage, "/no/such.yaml"},
 		{"invalid url", []string{"run", "http//nope"}, cli.ExitUsage, `URL: invalid URL "http//nope"`},
 		{"bad scheme", []string{"run", "ftp://127.0.0.1/"}, cli.ExitUsage, "scheme must be http or https"},
 		{"unknown flag", []string{"run", "http://127.0.0.1:1/", "--bogus"}, cli.ExitUsage, "unknown flag: --bogus"},
@@ -226,6 +242,7 @@ func TestRefusedIsReportedAndFails(t *testing.T) {
 func TestInterruptPrintsReport(t *testing.T) {
 	url := startEcho(t)
 	cmd := exec.Command(binary, "run", url+"/", "--rps", "500", "-d", "1m", "--output", "json")
+	cmd.Env = testEnv(t)
 	var o, e bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &o, &e
 	if err := cmd.Start(); err != nil {

@@ -46,12 +46,13 @@ var errInterrupted = errors.New("interrupted")
 func exitCode(err error) int {
 	var ue *UsageError
 	var se *SLOError
+	var nf *NotFoundError
 	switch {
 	case err == nil:
 		return ExitOK
 	case errors.As(err, &se):
 		return ExitSLO
-	case errors.As(err, &ue):
+	case errors.As(err, &ue), errors.As(err, &nf):
 		return ExitUsage
 	case errors.Is(err, errInterrupted), errors.Is(err, context.Canceled):
 		return ExitInterrupted

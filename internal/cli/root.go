@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -57,7 +58,11 @@ func newRoot(stdio IO) *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return &UsageError{Err: err}
 	})
-	root.AddCommand(newRunCmd(stdio))
+	g := &globalOptions{}
+	root.PersistentFlags().StringVar(&g.db, "db", os.Getenv("MESHPERF_DB"), "store: a SQLite file or postgres://... URL (default: meshperf.db under the user's data directory; env MESHPERF_DB)")
+	root.AddCommand(newRunCmd(stdio, g))
+	root.AddCommand(newProfileCmd(stdio, g))
+	root.AddCommand(newResultCmd(stdio, g))
 	root.AddCommand(newEchoCmd(stdio))
 	root.AddCommand(newVersionCmd(stdio))
 	return root

@@ -17,6 +17,7 @@ import (
 	"github.com/meshperf/meshperf/loadgen"
 	"github.com/meshperf/meshperf/loadgen/native"
 	"github.com/meshperf/meshperf/spec"
+	"github.com/meshperf/meshperf/store"
 )
 
 // runOptions are the flags of `meshperf run`, named after the SMP fields
@@ -54,10 +55,13 @@ type runOptions struct {
 	resolution     string
 	resolver       string
 	durationGiven  bool
+	file           string
+	profileRef     string
+	noSave         bool
 	threads        int
 }
 
-func newRunCmd(stdio IO) *cobra.Command {
+func newRunCmd(stdio IO, g *globalOptions) *cobra.Command {
 	o := &runOptions{}
 	cmd := &cobra.Command{
 		Use:   "run URL [URL...]",
@@ -70,20 +74,18 @@ tail as users would feel it (corrected for coordinated omission). With --rps 0
 it is closed loop: as fast as the connections allow, service time only.`,
 		Example: `  meshperf run http://127.0.0.1:8080/ --rps 1000 -c 16 -d 30s
   meshperf run https://svc.local/ --http 2 -k --rps 500 --slo 'p99<=20ms,error_rate<0.1%'
-  meshperf run http://127.0.0.1:8080/ --rps 0 -c 50 -n 100000 --output json`,
-		Args: func(_ *cobra.Command, args []string) error {
-			if len(args) == 0 {
-				return usageErrorf("run: give at least one target URL, e.g. meshperf run http://127.0.0.1:8080/")
-			}
-			return nil
-		},
+  meshperf run http://127.0.0.1:8080/ --rps 0 -c 50 -n 100000 --output json
+  meshperf run -f profile.yaml --rps 2000`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.durationGiven = cmd.Flags().Changed("duration")
-			return runRun(cmd.Context(), stdio, o, args)
+			return runRun(cmd.Context(), cmd, stdio, g, o, args)
 		},
 	}
 	f := cmd.Flags()
 	f.SortFlags = false
+	f.StringVarP(&o.file, "file", "f", "", "run this profile (SMP YAML or JSON); flags given override its fields")
+	f.StringVar(&o.profileRef, "profile", "", "run this stored profile (name or id)")
+	f.BoolVar(&o.noSave, "no-save", false, "do not store the result")
 	f.Float64Var(&o.rps, "rps", 0, "requests per second; 0 = closed loop, as fast as the connections allow")
 	f.StringVar(&o.shape, "rate-shape", "", "rate over time: constant, ramp:FROM-TO[/DURATION], steps:RATE/DURATION,...")
 	f.IntVarP(&o.connections, "connections", "c", loadgen.DefaultConnections, "concurrent connections")
@@ -144,32 +146,94 @@ func unjoin(err error) []error {
 	return []error{err}
 }
 
-func runRun(ctx context.Context, stdio IO, o *runOptions, targets []string) error {
-	p, err := o.plan(targets)
-	if err != nil {
-		return err
+func runRun(ctx context.Context, cmd *cobra.Command, stdio IO, g *globalOptions, o *runOptions, targets []string) error {
+	changed := cmd.Flags().Changed
+	var (
+		plans   []*loadgen.Plan
+		prof    *spec.Profile
+		stored  *store.Profile
+		sloText = o.slo
+		err     error
+	)
+	switch {
+	case o.file != "" && o.profileRef != "":
+		return usageErrorf("-f and --profile: give one, not both")
+	case o.file != "":
+		if prof, err = readProfile(stdio, o.file); err != nil {
+			return err
+		}
+	case o.profileRef != "":
+		st, err := g.openStore(ctx)
+		if err != nil {
+			return err
+		}
+		stored, err = getProfile(ctx, st, o.profileRef, 0)
+		st.Close()
+		if err != nil {
+			return err
+		}
+		var warnings []string
+		if prof, warnings, err = spec.ParseProfile(stored.Body); err != nil {
+			return fmt.Errorf("stored profile %s: %w", stored.Name, err)
+		}
+		_ = warnings
 	}
-	objectives, err := spec.ParseObjectives(o.slo)
+	if prof != nil {
+		if plans, err = loadgen.PlansFromProfile(prof); err != nil {
+			return &UsageError{Err: err}
+		}
+		var errs []error
+		for _, p := range plans {
+			if len(targets) > 0 {
+				p.Targets = targets // URLs on the command line replace the profile's
+			}
+			if err := o.apply(p, changed); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		if len(errs) > 0 {
+			return &UsageError{Err: errors.Join(errs...)}
+		}
+		if !changed("slo") && prof.Meshperf != nil {
+			sloText = strings.Join(prof.Meshperf.SLO, ",")
+		}
+	} else {
+		if len(targets) == 0 {
+			return usageErrorf("run: give at least one target URL (meshperf run http://127.0.0.1:8080/), or a profile with -f FILE or --profile NAME")
+		}
+		p, err := o.plan(targets)
+		if err != nil {
+			return err
+		}
+		plans = []*loadgen.Plan{p}
+	}
+	objectives, err := spec.ParseObjectives(sloText)
 	if err != nil {
 		return usageErrorf("--slo: %v", err)
 	}
 	labels := map[string]string{}
+	if prof != nil {
+		for k, v := range prof.Labels {
+			labels[k] = v
+		}
+	}
 	for _, l := range o.labels {
 		k, v, _ := strings.Cut(l, "=")
 		labels[k] = v
 	}
 
-	prog := newProgress(stdio.Err, o.progress, p.Warmup+p.Duration)
-	engine := &native.Engine{Version: Version}
-	res, err := engine.Run(ctx, p, prog)
-	prog.done()
+	res, err := runPlans(ctx, stdio, o, plans)
 	if err != nil {
 		return err
 	}
 	if len(labels) > 0 {
 		res.Labels = labels
 	}
+	if prof != nil && res.Name == "" {
+		res.Name = prof.Name
+	}
 	verdicts := spec.Check(res, objectives)
+	saveErr := o.save(ctx, stdio, g, res, prof, stored)
 	if o.output == "json" {
 		err = report.JSON(stdio.Out, res)
 	} else {
@@ -177,6 +241,9 @@ func runRun(ctx context.Context, stdio IO, o *runOptions, targets []string) erro
 	}
 	if err != nil {
 		return fmt.Errorf("writing the report: %w", err)
+	}
+	if saveErr != nil {
+		return saveErr
 	}
 	if res.Interrupted {
 		return errInterrupted
@@ -196,6 +263,71 @@ func runRun(ctx context.Context, stdio IO, o *runOptions, targets []string) erro
 	return nil
 }
 
+// runPlans runs every plan at once (a profile's clients are concurrent
+// groups of load) and merges what they measured.
+func runPlans(ctx context.Context, stdio IO, o *runOptions, plans []*loadgen.Plan) (*spec.Result, error) {
+	var longest time.Duration
+	for _, p := range plans {
+		longest = max(longest, p.Warmup+p.Duration)
+	}
+	prog := newProgress(stdio.Err, o.progress, longest, len(plans))
+	defer prog.done()
+	results := make([]*spec.Result, len(plans))
+	errs := make([]error, len(plans))
+	var wg sync.WaitGroup
+	for i, p := range plans {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			engine := &native.Engine{Version: Version}
+			results[i], errs[i] = engine.Run(ctx, p, prog.client(i))
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	res, err := spec.Merge(results)
+	if err != nil {
+		return nil, err
+	}
+	if len(plans) > 1 {
+		res.Notes = append(res.Notes, fmt.Sprintf("%d clients ran at once; their histograms were added", len(plans)))
+	}
+	return res, nil
+}
+
+// save stores the result (and the profile it came from, as a new revision
+// if it changed) unless --no-save. The report is printed whatever happens
+// here: a store that fails must not lose the measurement.
+func (o *runOptions) save(ctx context.Context, stdio IO, g *globalOptions, res *spec.Result, prof *spec.Profile, stored *store.Profile) error {
+	if o.noSave {
+		return nil
+	}
+	st, err := g.openStore(ctx)
+	if err != nil {
+		return fmt.Errorf("the result was not saved: %w", err)
+	}
+	defer st.Close()
+	ref := store.ResultRef{}
+	if stored == nil && prof != nil && prof.Name != "" {
+		if stored, _, err = applyProfile(ctx, st, prof); err != nil {
+			return fmt.Errorf("the result was not saved: storing profile %s: %w", prof.Name, err)
+		}
+	}
+	if stored != nil {
+		ref = store.ResultRef{ProfileID: stored.ID, ProfileRevision: stored.Revision}
+		res.ProfileID, res.ProfileRevision = stored.ID, stored.Revision
+	}
+	// Saving is not cancelled by the Ctrl-C that ended the run.
+	id, err := st.SaveResult(context.WithoutCancel(ctx), res, ref)
+	if err != nil {
+		return fmt.Errorf("the result was not saved: %w", err)
+	}
+	fmt.Fprintf(stdio.Err, "meshperf: saved as result %s (meshperf result show %s)\n", id, id)
+	return nil
+}
+
 func noResponseError(res *spec.Result) error {
 	msg := fmt.Sprintf("none of %d requests got a response", res.Achieved.Requests)
 	if len(res.Errors) > 0 {
@@ -209,32 +341,50 @@ func noResponseError(res *spec.Result) error {
 }
 
 // progress prints a live line on a terminal, rewriting it each second.
+// With several clients it shows their sum.
 type progress struct {
-	mu    sync.Mutex
-	w     io.Writer
-	on    bool
-	total time.Duration
-	wrote bool
+	mu      sync.Mutex
+	w       io.Writer
+	on      bool
+	total   time.Duration
+	wrote   bool
+	clients []loadgen.Progress
 }
 
-func newProgress(w io.Writer, mode string, total time.Duration) *progress {
+func newProgress(w io.Writer, mode string, total time.Duration, clients int) *progress {
 	on := mode == "always"
 	if mode == "auto" {
 		if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 			on = true
 		}
 	}
-	return &progress{w: w, on: on, total: total}
+	return &progress{w: w, on: on, total: total, clients: make([]loadgen.Progress, clients)}
 }
 
-// Progress implements loadgen.Sink.
-func (p *progress) Progress(pr loadgen.Progress) {
+// client returns the Sink of client i.
+func (p *progress) client(i int) loadgen.Sink {
+	return loadgen.SinkFunc(func(pr loadgen.Progress) { p.update(i, pr) })
+}
+
+func (p *progress) update(i int, pr loadgen.Progress) {
 	if !p.on {
 		return
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	line := report.ProgressLine(pr.Elapsed, p.total, pr.Interval.Warmup, pr.SoFar.RPS, pr.SoFar.Requests, pr.SoFar.Errors, pr.SoFar.P99)
+	p.clients[i] = pr
+	var sum loadgen.Totals
+	var elapsed time.Duration
+	warm := false
+	for _, c := range p.clients {
+		sum.Requests += c.SoFar.Requests
+		sum.Errors += c.SoFar.Errors
+		sum.RPS += c.SoFar.RPS
+		sum.P99 = max(sum.P99, c.SoFar.P99) // the worst client's: an upper bound
+		elapsed = max(elapsed, c.Elapsed)
+		warm = warm || c.Interval.Warmup
+	}
+	line := report.ProgressLine(elapsed, p.total, warm, sum.RPS, sum.Requests, sum.Errors, sum.P99)
 	fmt.Fprintf(p.w, "\r\033[K%s", line)
 	p.wrote = true
 }
@@ -244,5 +394,6 @@ func (p *progress) done() {
 	defer p.mu.Unlock()
 	if p.wrote {
 		fmt.Fprint(p.w, "\r\033[K")
+		p.wrote = false
 	}
 }

@@ -96,6 +96,9 @@ func SMPResult(r *spec.Result, meta SMPMeta) ([]byte, error) {
 	}
 	get := func(p float64) float64 { v, _ := x.pct(p); return v }
 	mean, _ := x.mean()
+	if meta.ProfileID == "" {
+		meta.ProfileID = r.ProfileID
+	}
 	doc := smpResult{
 		SMPVersion:   SMPVersion,
 		ID:           r.ID,
