@@ -1,0 +1,988 @@
+package spec
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"math"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	// The YAML parser itself (go.yaml.in/yaml/v2 under the name
+	// sigs.k8s.io/yaml ships it with), not sigs.k8s.io/yaml.YAMLToJSON:
+	// that expands aliases into JSON text with no bound, so a few kilobytes
+	// of anchors could ask for gigabytes. Here the expanded tree is measured
+	// before anything is copied out of it.
+	goyaml "sigs.k8s.io/yaml/goyaml.v2"
+)
+
+// Bounds on the tree a profile decodes to, YAML aliases expanded.
+const (
+	maxProfileValues   = MaxProfileSize / 2
+	maxProfileExpanded = 4 * MaxProfileSize
+)
+
+var (
+	errEmptyProfile = errors.New("empty profile")
+	errJSONTrailing = errors.New("more data after the top-level value")
+	errTooDeep      = fmt.Errorf("profile: nested deeper than %d levels", MaxProfileDepth)
+)
+
+// ParseProfile reads a profile in YAML or JSON: SMP's snake_case form, the
+// camelCase names of Meshery's newer schemas, or Meshery's file form
+// {test: {...}, mesh: {type: N}}. Protocols may be numbers or names, and
+// integers may be quoted (as protobuf's JSON writes int64).
+//
+// Unknown fields are not an error: each comes back as a warning naming its
+// path, e.g. "clients[0].rsp: unknown field (ignored)". A value of the wrong
+// type is an error naming its path and the type wanted; every such error is
+// reported at once. ParseProfile does not call Validate.
+//
+// Input larger than MaxProfileSize, nested deeper than MaxProfileDepth, with
+// more than MaxProfileClients clients or MaxProfileURLs endpoint URLs, or
+// that YAML aliases expand past a few megabytes, is refused.
+func ParseProfile(data []byte) (*Profile, []string, error) {
+	tree, err := decodeProfileTree(data)
+	if err != nil {
+		return nil, nil, err
+	}
+	top, ok := tree.(map[string]any)
+	if !ok {
+		return nil, nil, fmt.Errorf("profile: want a mapping (an SMP test configuration) at the top level, got %s", describe(tree))
+	}
+	d := &profileDecoder{}
+	p := &Profile{}
+	var meshPath string
+	var meshType int
+	mesh := func(path string, v any) {
+		d.object(path, v, []field{{"type", func(path string, v any) {
+			meshPath, meshType = path, d.meshTypeValue(path, v)
+		}}})
+	}
+	if hasField(top, "test") {
+		// Meshery's file form.
+		d.object("", top, []field{
+			{"test", func(path string, v any) { d.object(path, v, d.profileFields(p)) }},
+			{"mesh", mesh},
+		})
+	} else {
+		d.object("", top, append(d.profileFields(p), field{"mesh", mesh}))
+	}
+	if meshType != 0 {
+		if p.Meshperf == nil {
+			p.Meshperf = &ProfileExtras{}
+		}
+		if m := p.Meshperf.MeshType; m != 0 && m != meshType {
+			d.fail(meshPath, "%d conflicts with meshperf.mesh_type %d", meshType, m)
+		}
+		p.Meshperf.MeshType = meshType
+	}
+	if len(d.errs) > 0 {
+		return nil, d.warnings, errors.Join(d.errs...)
+	}
+	return p, d.warnings, nil
+}
+
+// decodeProfileTree parses data into maps, lists, strings, bools, nils and
+// json.Numbers, within the size, depth and expansion limits.
+func decodeProfileTree(data []byte) (any, error) {
+	if len(data) > MaxProfileSize {
+		return nil, fmt.Errorf("profile: %d bytes is more than the limit of %d (1 MiB)", len(data), MaxProfileSize)
+	}
+	text := bytes.TrimSpace(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")))
+	if len(text) == 0 {
+		return nil, errEmptyProfile
+	}
+	var raw any
+	var err error
+	if text[0] == '{' || text[0] == '[' {
+		if raw, err = decodeJSON(text); errors.Is(err, errJSONTrailing) || errors.Is(err, errTooDeep) {
+			return nil, err
+		} else if err != nil {
+			// Flow-style YAML starts the same way; if that does not
+			// parse either, the JSON error is the one that helps.
+			var yerr error
+			if raw, yerr = decodeYAML(data); yerr != nil {
+				return nil, err
+			}
+		}
+	} else if raw, err = decodeYAML(data); err != nil {
+		return nil, err
+	}
+	n := &normalizer{}
+	tree, err := n.value(raw, "", 0)
+	if err != nil {
+		return nil, err
+	}
+	if tree == nil {
+		return nil, errEmptyProfile
+	}
+	return tree, nil
+}
+
+func decodeJSON(text []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(text))
+	dec.UseNumber()
+	var v any
+	err := dec.Decode(&v)
+	if err == nil {
+		if _, terr := dec.Token(); terr != io.EOF {
+			return nil, fmt.Errorf("invalid JSON: line %d: %w", lineAt(text, dec.InputOffset()), errJSONTrailing)
+		}
+		return v, nil
+	}
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &se) && strings.Contains(se.Error(), "exceeded max depth"):
+		return nil, errTooDeep
+	case errors.As(err, &se):
+		return nil, fmt.Errorf("invalid JSON: line %d: %s", lineAt(text, se.Offset), se.Error())
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return nil, fmt.Errorf("invalid JSON: line %d: unexpected end of input (truncated?)", lineAt(text, int64(len(text))))
+	}
+	return nil, fmt.Errorf("invalid JSON: %v", err)
+}
+
+// lineAt is the 1-based line of byte offset off.
+func lineAt(text []byte, off int64) int {
+	off = min(max(off, 0), int64(len(text)))
+	return 1 + bytes.Count(text[:off], []byte("\n"))
+}
+
+func decodeYAML(data []byte) (v any, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			v, err = nil, fmt.Errorf("invalid YAML: the parser failed: %v", r)
+		}
+	}()
+	// Strict only refuses duplicate keys, here: there are no structs.
+	if err := goyaml.UnmarshalStrict(data, &v); err != nil {
+		var te *goyaml.TypeError
+		if errors.As(err, &te) {
+			return nil, fmt.Errorf("invalid YAML: %s", strings.Join(te.Errors, "; "))
+		}
+		msg := strings.TrimPrefix(err.Error(), "yaml: ")
+		if strings.Contains(msg, "exceeded max depth") {
+			return nil, errTooDeep
+		}
+		return nil, fmt.Errorf("invalid YAML: %s", msg)
+	}
+	return v, nil
+}
+
+// normalizer copies a decoded YAML or JSON value into the profile tree,
+// counting what it copies so that aliases cannot expand without bound.
+type normalizer struct {
+	values, bytes int
+}
+
+func (n *normalizer) value(v any, path string, depth int) (any, error) {
+	n.values++
+	if n.values > maxProfileValues || n.bytes > maxProfileExpanded {
+		return nil, fmt.Errorf("profile: more than %d values or %d bytes once YAML aliases are expanded", maxProfileValues, maxProfileExpanded)
+	}
+	switch v := v.(type) {
+	case nil, bool, json.Number:
+		return v, nil
+	case string:
+		n.bytes += len(v)
+		return v, nil
+	case int:
+		return json.Number(strconv.Itoa(v)), nil
+	case int64:
+		return json.Number(strconv.FormatInt(v, 10)), nil
+	case uint64:
+		return json.Number(strconv.FormatUint(v, 10)), nil
+	case float64:
+		return json.Number(strconv.FormatFloat(v, 'g', -1, 64)), nil
+	case []byte:
+		n.bytes += len(v)
+		return string(v), nil
+	case []any:
+		if depth >= MaxProfileDepth {
+			return nil, deepError(path)
+		}
+		out := make([]any, len(v))
+		for i, e := range v {
+			var err error
+			if out[i], err = n.value(e, fmt.Sprintf("%s[%d]", path, i), depth+1); err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
+	case map[string]any:
+		return n.mapping(len(v), func(yield func(string, any) bool) {
+			for k, e := range v {
+				if !yield(k, e) {
+					return
+				}
+			}
+		}, path, depth)
+	case map[any]any:
+		return n.mapping(len(v), func(yield func(string, any) bool) {
+			for k, e := range v {
+				if !yield(keyString(k), e) {
+					return
+				}
+			}
+		}, path, depth)
+	}
+	s := fmt.Sprint(v)
+	n.bytes += len(s)
+	return s, nil
+}
+
+func (n *normalizer) mapping(size int, entries func(func(string, any) bool), path string, depth int) (any, error) {
+	if depth >= MaxProfileDepth {
+		return nil, deepError(path)
+	}
+	out := make(map[string]any, size)
+	var err error
+	for k, e := range entries {
+		n.bytes += len(k)
+		if out[k], err = n.value(e, keyPath(path, k), depth+1); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func deepError(path string) error {
+	if path == "" {
+		path = "profile"
+	}
+	return fmt.Errorf("%s: nested deeper than %d levels", path, MaxProfileDepth)
+}
+
+func keyString(k any) string {
+	if k == nil {
+		return "null"
+	}
+	if s, ok := k.(string); ok {
+		return s
+	}
+	return fmt.Sprint(k)
+}
+
+// field is one known field of a mapping: its canonical (snake_case) name
+// and what to do with its value, which is never nil.
+type field struct {
+	name string
+	set  func(path string, v any)
+}
+
+type profileDecoder struct {
+	warnings []string
+	errs     []error
+	urls     int
+}
+
+func (d *profileDecoder) fail(path, format string, a ...any) {
+	d.errs = append(d.errs, &FieldError{Path: path, Reason: fmt.Sprintf(format, a...)})
+}
+
+// normName folds the ways a field name is written (snake_case, camelCase,
+// kebab-case, any letter case) into one form.
+func normName(s string) string {
+	return strings.ToLower(strings.NewReplacer("_", "", "-", "").Replace(s))
+}
+
+func hasField(m map[string]any, name string) bool {
+	for k := range m {
+		if normName(k) == name {
+			return true
+		}
+	}
+	return false
+}
+
+// object decodes a mapping field by field, in key order. Unknown keys become
+// warnings; the same field given twice (say endpoint_urls and endpointUrls)
+// is an error.
+func (d *profileDecoder) object(path string, v any, fields []field) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		d.fail(path, "want a mapping, got %s", describe(v))
+		return
+	}
+	byName := make(map[string]field, len(fields))
+	for _, f := range fields {
+		byName[normName(f.name)] = f
+	}
+	seen := map[string]string{}
+	for _, k := range sortedKeys(m) {
+		p := keyPath(path, k)
+		f, ok := byName[normName(k)]
+		if !ok {
+			msg := p + ": unknown field (ignored)"
+			if s := suggest(k, fields); s != "" {
+				msg += "; did you mean " + s + "?"
+			}
+			d.warnings = append(d.warnings, msg)
+			continue
+		}
+		if prev, dup := seen[f.name]; dup {
+			d.fail(p, "the same field as %s; give it once", prev)
+			continue
+		}
+		seen[f.name] = k
+		if m[k] != nil {
+			f.set(p, m[k])
+		}
+	}
+}
+
+// suggest names the known field closest to an unknown key, if one is close:
+// one edit away for short names, two for longer ones.
+func suggest(key string, fields []field) string {
+	k := normName(key)
+	limit := 1
+	if len(k) > 5 {
+		limit = 2
+	}
+	best, bestDist := "", limit+1
+	for _, f := range fields {
+		if d := editDistance(k, normName(f.name)); d < bestDist {
+			best, bestDist = f.name, d
+		}
+	}
+	return best
+}
+
+// editDistance counts the insertions, deletions, substitutions and swaps
+// of neighbours that turn a into b (optimal string alignment).
+func editDistance(a, b string) int {
+	if len(a) > 64 || len(b) > 64 {
+		return math.MaxInt
+	}
+	d := make([][]int, len(a)+1)
+	for i := range d {
+		d[i] = make([]int, len(b)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
+		}
+	}
+	return d[len(a)][len(b)]
+}
+
+func (d *profileDecoder) profileFields(p *Profile) []field {
+	return []field{
+		{"smp_version", func(path string, v any) { p.SMPVersion = d.str(path, v) }},
+		{"id", func(path string, v any) { p.ID = d.str(path, v) }},
+		{"name", func(path string, v any) { p.Name = d.str(path, v) }},
+		{"labels", func(path string, v any) { p.Labels = d.strMap(path, v) }},
+		{"duration", func(path string, v any) { p.Duration = d.duration(path, v) }},
+		{"clients", func(path string, v any) { p.Clients = d.clients(path, v) }},
+		{"meshperf", func(path string, v any) {
+			x := &ProfileExtras{}
+			d.object(path, v, []field{
+				{"warmup", func(path string, v any) { x.Warmup = d.duration(path, v) }},
+				{"requests", func(path string, v any) { x.Requests = d.integer(path, v, math.MinInt64, math.MaxInt64) }},
+				{"slo", func(path string, v any) {
+					if s, ok := v.(string); ok {
+						x.SLO = []string{s} // one comma-separated list, as --slo takes
+						return
+					}
+					x.SLO = d.strList(path, v)
+				}},
+				{"mesh_type", func(path string, v any) { x.MeshType = d.meshTypeValue(path, v) }},
+			})
+			if x.Warmup != "" || x.Requests != 0 || len(x.SLO) > 0 || x.MeshType != 0 {
+				p.Meshperf = x
+			}
+		}},
+	}
+}
+
+func (d *profileDecoder) meshTypeValue(path string, v any) int {
+	if s, ok := v.(string); ok {
+		if _, err := strconv.Atoi(s); err != nil {
+			for i, name := range meshTypes {
+				if normName(s) == normName(name) || normName(s+"_mesh") == normName(name) {
+					return i
+				}
+			}
+			d.fail(path, "want a service mesh type (a number or a name such as ISTIO), got %s", describe(v))
+			return 0
+		}
+	}
+	return int(d.integer(path, v, math.MinInt32, math.MaxInt32))
+}
+
+func (d *profileDecoder) clients(path string, v any) []Client {
+	list, ok := v.([]any)
+	if !ok {
+		d.fail(path, "want a list of clients, got %s", describe(v))
+		return nil
+	}
+	if len(list) > MaxProfileClients {
+		d.fail(path, "%d clients is more than the limit of %d", len(list), MaxProfileClients)
+		return nil
+	}
+	var out []Client
+	for i, e := range list {
+		out = append(out, d.client(fmt.Sprintf("%s[%d]", path, i), e))
+	}
+	return out
+}
+
+func (d *profileDecoder) client(path string, v any) Client {
+	var c Client
+	x := &ClientExtras{}
+	d.object(path, v, []field{
+		{"internal", func(path string, v any) { c.Internal = d.boolean(path, v) }},
+		{"load_generator", func(path string, v any) { c.LoadGenerator = d.str(path, v) }},
+		{"protocol", func(path string, v any) { c.Protocol = d.protocol(path, v) }},
+		{"connections", func(path string, v any) { c.Connections = int32(d.integer(path, v, math.MinInt32, math.MaxInt32)) }},
+		{"rps", func(path string, v any) { c.RPS = d.integer(path, v, math.MinInt64, math.MaxInt64) }},
+		{"headers", func(path string, v any) { c.Headers = d.strMap(path, v) }},
+		{"cookies", func(path string, v any) { c.Cookies = d.strMap(path, v) }},
+		{"body", func(path string, v any) { c.Body = d.str(path, v) }},
+		{"content_type", func(path string, v any) { c.ContentType = d.str(path, v) }},
+		{"endpoint_urls", func(path string, v any) {
+			list, ok := v.([]any)
+			if ok && d.urls+len(list) > MaxProfileURLs {
+				d.fail(path, "more than %d endpoint URLs in the profile", MaxProfileURLs)
+				return
+			}
+			d.urls += len(list)
+			c.EndpointURLs = d.strList(path, v)
+		}},
+		{"ssl_certificate", func(path string, v any) { c.SSLCertificate = d.str(path, v) }},
+		{"additional_options", func(path string, v any) { c.AdditionalOptions = d.jsonText(path, v) }},
+		{"meshperf", func(path string, v any) {
+			d.object(path, v, []field{
+				{"rate_shape", func(path string, v any) { x.RateShape = d.str(path, v) }},
+				{"http_version", func(path string, v any) { x.HTTPVersion = d.text(path, v) }},
+				{"method", func(path string, v any) { x.Method = d.str(path, v) }},
+				{"streams", func(path string, v any) { x.Streams = int(d.integer(path, v, math.MinInt32, math.MaxInt32)) }},
+				{"timeout", func(path string, v any) { x.Timeout = d.duration(path, v) }},
+				{"connect_timeout", func(path string, v any) { x.ConnectTimeout = d.duration(path, v) }},
+				{"insecure", func(path string, v any) { x.Insecure = d.boolean(path, v) }},
+				{"cert_file", func(path string, v any) { x.CertFile = d.str(path, v) }},
+				{"key_file", func(path string, v any) { x.KeyFile = d.str(path, v) }},
+				{"sni", func(path string, v any) { x.SNI = d.str(path, v) }},
+				{"resolution", func(path string, v any) { x.Resolution = d.text(path, v) }},
+			})
+		}},
+	})
+	if *x != (ClientExtras{}) {
+		c.Meshperf = x
+	}
+	return c
+}
+
+// str reads a string. Numbers and booleans are refused rather than turned
+// into text: YAML reads 1.10 as 1.1 and yes as true, so a quiet conversion
+// could change the value.
+func (d *profileDecoder) str(path string, v any) string {
+	s, ok := v.(string)
+	if !ok {
+		d.fail(path, "want a string, got %s%s", describe(v), quoteHint(v))
+	}
+	return s
+}
+
+func quoteHint(v any) string {
+	switch v.(type) {
+	case json.Number, bool:
+		return " (put it in quotes)"
+	}
+	return ""
+}
+
+// text reads a string or a number, for fields such as http_version where
+// YAML reads 2 and 1.1 as numbers.
+func (d *profileDecoder) text(path string, v any) string {
+	if n, ok := v.(json.Number); ok {
+		return n.String()
+	}
+	return d.str(path, v)
+}
+
+// duration reads a Go duration string, or a number of seconds as
+// spec.Duration does, written back as a duration string.
+func (d *profileDecoder) duration(path string, v any) string {
+	n, ok := v.(json.Number)
+	if !ok {
+		s, ok := v.(string)
+		if !ok {
+			d.fail(path, "want a duration such as \"30s\", got %s", describe(v))
+		}
+		return s
+	}
+	secs, err := n.Float64()
+	if err != nil || math.IsNaN(secs) || math.Abs(secs) > math.MaxInt64/1e9 {
+		d.fail(path, "want a duration such as \"30s\", got %s", describe(v))
+		return ""
+	}
+	return time.Duration(secs * float64(time.Second)).String()
+}
+
+// integer reads an integer in [lo, hi]: a number, or a string of digits
+// (protobuf's JSON writes 64-bit integers as strings).
+func (d *profileDecoder) integer(path string, v any, lo, hi int64) int64 {
+	var s string
+	switch v := v.(type) {
+	case json.Number:
+		s = string(v)
+	case string:
+		s = strings.TrimSpace(v)
+	default:
+		d.fail(path, "want an integer, got %s", describe(v))
+		return 0
+	}
+	i, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		// 1e3, 2.0, or digits past the int64 range.
+		f, ferr := strconv.ParseFloat(s, 64)
+		if ferr != nil && !errors.Is(ferr, strconv.ErrRange) || f != math.Trunc(f) {
+			d.fail(path, "want an integer, got %s", describe(v))
+			return 0
+		}
+		if f < float64(lo) || f >= float64(hi)+1 {
+			d.fail(path, "want an integer from %d to %d, got %s", lo, hi, describe(v))
+			return 0
+		}
+		i = int64(f)
+	}
+	if i < lo || i > hi {
+		d.fail(path, "want an integer from %d to %d, got %s", lo, hi, describe(v))
+		return 0
+	}
+	return i
+}
+
+func (d *profileDecoder) boolean(path string, v any) bool {
+	b, ok := v.(bool)
+	if !ok {
+		d.fail(path, "want true or false, got %s", describe(v))
+	}
+	return b
+}
+
+func (d *profileDecoder) protocol(path string, v any) Protocol {
+	if s, ok := v.(string); ok {
+		p, err := ParseProtocol(s)
+		if err != nil {
+			d.fail(path, "want a protocol (1 or http, 2 or tcp, 3 or udp, 4 or grpc), got %s", describe(v))
+		}
+		return p
+	}
+	return Protocol(d.integer(path, v, math.MinInt32, math.MaxInt32))
+}
+
+// strMap reads a mapping of strings; an empty one reads as nil.
+func (d *profileDecoder) strMap(path string, v any) map[string]string {
+	m, ok := v.(map[string]any)
+	if !ok {
+		d.fail(path, "want a mapping of names to strings, got %s", describe(v))
+		return nil
+	}
+	if len(m) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for _, k := range sortedKeys(m) {
+		out[k] = d.str(keyPath(path, k), m[k])
+	}
+	return out
+}
+
+// strList reads a list of strings; an empty one reads as nil.
+func (d *profileDecoder) strList(path string, v any) []string {
+	list, ok := v.([]any)
+	if !ok {
+		d.fail(path, "want a list of strings, got %s", describe(v))
+		return nil
+	}
+	var out []string
+	for i, e := range list {
+		out = append(out, d.str(fmt.Sprintf("%s[%d]", path, i), e))
+	}
+	return out
+}
+
+// jsonText reads additional_options: JSON text as SMP has it, or, as a
+// convenience, a mapping or list written in place, kept as compact JSON.
+func (d *profileDecoder) jsonText(path string, v any) string {
+	switch v.(type) {
+	case map[string]any, []any:
+		b, err := json.Marshal(v)
+		if err != nil {
+			d.fail(path, "cannot be written as JSON: %v", err)
+			return ""
+		}
+		return string(b)
+	}
+	return d.str(path, v)
+}
+
+// describe shows a decoded value in an error message.
+func describe(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return "null"
+	case string:
+		if len(v) > 40 {
+			v = v[:37] + "..."
+		}
+		return strconv.Quote(v)
+	case json.Number:
+		return string(v)
+	case bool:
+		return strconv.FormatBool(v)
+	case []any:
+		return "a list"
+	case map[string]any, map[any]any:
+		return "a mapping"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	return slices.Sorted(maps.Keys(m))
+}
+
+// JSON writes the profile as indented JSON: snake_case names in the order
+// declared, protocols as numbers, smp_version filled in when empty.
+func (p *Profile) JSON() ([]byte, error) {
+	return p.encodeJSON("  ")
+}
+
+func (p *Profile) encodeJSON(indent string) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", indent)
+	if err := enc.Encode(p.canonical()); err != nil {
+		return nil, fmt.Errorf("encoding profile: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// canonical is a shallow copy of p as it is written: smp_version filled in,
+// empty lists written as [] rather than null, empty extras left out.
+func (p *Profile) canonical() *Profile {
+	q := *p
+	if q.SMPVersion == "" {
+		q.SMPVersion = ProfileSchemaVersion
+	}
+	if q.Meshperf != nil && reflect.ValueOf(*q.Meshperf).IsZero() {
+		q.Meshperf = nil
+	}
+	q.Clients = make([]Client, len(p.Clients))
+	copy(q.Clients, p.Clients)
+	for i := range q.Clients {
+		c := &q.Clients[i]
+		if c.EndpointURLs == nil {
+			c.EndpointURLs = []string{}
+		}
+		if c.Meshperf != nil && *c.Meshperf == (ClientExtras{}) {
+			c.Meshperf = nil
+		}
+	}
+	return &q
+}
+
+// YAML writes the profile as YAML, with the same fields in the same order as
+// JSON. Strings are left unquoted when YAML reads them back unchanged,
+// multi-line ones (PEM certificates, bodies) are written as literal blocks.
+func (p *Profile) YAML() ([]byte, error) {
+	j, err := p.encodeJSON("")
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(j))
+	dec.UseNumber()
+	n, err := readOrdered(dec)
+	if err != nil {
+		return nil, fmt.Errorf("encoding profile: %w", err)
+	}
+	var w yamlWriter
+	w.mapping(n, 0, false)
+	return w.buf.Bytes(), nil
+}
+
+// onode is a JSON value with the order of its keys kept.
+type onode struct {
+	kind  byte // '{', '[', '"' (string) or '0' (number, bool or null)
+	text  string
+	keys  []string
+	items []*onode
+}
+
+func readOrdered(dec *json.Decoder) (*onode, error) {
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	switch t := tok.(type) {
+	case json.Delim:
+		n := &onode{kind: byte(t)}
+		for dec.More() {
+			if t == '{' {
+				k, err := dec.Token()
+				if err != nil {
+					return nil, err
+				}
+				n.keys = append(n.keys, k.(string))
+			}
+			item, err := readOrdered(dec)
+			if err != nil {
+				return nil, err
+			}
+			n.items = append(n.items, item)
+		}
+		if _, err := dec.Token(); err != nil { // the closing delimiter
+			return nil, err
+		}
+		return n, nil
+	case string:
+		return &onode{kind: '"', text: t}, nil
+	case json.Number:
+		return &onode{kind: '0', text: t.String()}, nil
+	case bool:
+		return &onode{kind: '0', text: strconv.FormatBool(t)}, nil
+	}
+	return &onode{kind: '0', text: "null"}, nil
+}
+
+type yamlWriter struct{ buf bytes.Buffer }
+
+func (w *yamlWriter) indent(n int) { w.buf.WriteString(strings.Repeat(" ", n)) }
+
+// mapping writes n at indentation ind; inline means the first key goes
+// where the writer stands (after a "- ").
+func (w *yamlWriter) mapping(n *onode, ind int, inline bool) {
+	for i, k := range n.keys {
+		if i > 0 || !inline {
+			w.indent(ind)
+		}
+		w.key(k, ind)
+		v := n.items[i]
+		switch {
+		case v.kind == '{' && len(v.items) > 0:
+			w.buf.WriteByte('\n')
+			w.mapping(v, ind+2, false)
+		case v.kind == '[' && len(v.items) > 0:
+			w.buf.WriteByte('\n')
+			w.sequence(v, ind, false)
+		default:
+			w.buf.WriteByte(' ')
+			w.scalar(v, ind+2)
+		}
+	}
+}
+
+// key writes a mapping key and its colon. YAML limits implicit keys to 1024
+// characters; longer ones are written as explicit "? key" entries.
+func (w *yamlWriter) key(k string, ind int) {
+	text := k
+	if !plainSafe(k) {
+		text = doubleQuoted(k)
+	}
+	if len(text) <= 1000 {
+		w.buf.WriteString(text + ":")
+		return
+	}
+	w.buf.WriteString("? " + text + "\n")
+	w.indent(ind)
+	w.buf.WriteByte(':')
+}
+
+func (w *yamlWriter) sequence(n *onode, ind int, inline bool) {
+	for i, v := range n.items {
+		if i > 0 || !inline {
+			w.indent(ind)
+		}
+		w.buf.WriteString("- ")
+		switch {
+		case v.kind == '{' && len(v.items) > 0:
+			w.mapping(v, ind+2, true)
+		case v.kind == '[' && len(v.items) > 0:
+			w.sequence(v, ind+2, true)
+		default:
+			w.scalar(v, ind+2)
+		}
+	}
+}
+
+// scalar writes a scalar or an empty collection and ends the line.
+func (w *yamlWriter) scalar(v *onode, ind int) {
+	switch v.kind {
+	case '{':
+		w.buf.WriteString("{}")
+	case '[':
+		w.buf.WriteString("[]")
+	case '"':
+		w.buf.WriteString(yamlString(v.text, ind))
+	default:
+		w.buf.WriteString(v.text)
+	}
+	w.buf.WriteByte('\n')
+}
+
+// yamlString writes s as a YAML scalar whose continuation lines, if any, are
+// indented by ind: plain when it reads back as the same string, a literal
+// block when it has several lines, single-quoted when it holds quotes or
+// backslashes (JSON text), double-quoted otherwise.
+func yamlString(s string, ind int) string {
+	if plainSafe(s) {
+		return s
+	}
+	if strings.Contains(s, "\n") {
+		if b, ok := literalBlock(s, ind); ok {
+			return b
+		}
+	}
+	if strings.ContainsAny(s, `"\`) && !strings.Contains(s, "'") && !strings.ContainsFunc(s, func(r rune) bool { return !yamlPrintable(r) }) {
+		return "'" + s + "'" // JSON text reads better without escapes
+	}
+	return doubleQuoted(s)
+}
+
+// plainSafe tells whether s can be written unquoted. It allows a
+// conservative set of characters and asks the parser itself about the
+// strings YAML might read as something else (numbers, times).
+func plainSafe(s string) bool {
+	if s == "" || strings.TrimSpace(s) != s || strings.HasSuffix(s, ":") || strings.Contains(s, ": ") || strings.Contains(s, "  ") {
+		return false
+	}
+	for _, r := range s {
+		switch {
+		case 'a' <= r && r <= 'z', 'A' <= r && r <= 'Z', '0' <= r && r <= '9':
+		case strings.ContainsRune(" -_./:@%+=~?&,;()*!$^<>", r):
+		default:
+			return false
+		}
+	}
+	c := s[0]
+	switch {
+	case 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z':
+		switch strings.ToLower(s) {
+		case "y", "n", "yes", "no", "true", "false", "on", "off", "null":
+			return false
+		}
+		return true
+	case c == '/':
+		return true
+	case '0' <= c && c <= '9':
+		return readsBack(s, s)
+	}
+	return false
+}
+
+// readsBack tells whether the YAML text, as a mapping value, reads as s.
+func readsBack(text, s string) (ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	var m map[string]any
+	if err := goyaml.Unmarshal([]byte("v: "+text+"\n"), &m); err != nil {
+		return false
+	}
+	got, isString := m["v"].(string)
+	return isString && got == s
+}
+
+// literalBlock writes s as a literal block scalar ("|") indented by ind.
+func literalBlock(s string, ind int) (string, bool) {
+	for _, r := range s {
+		if r != '\n' && !yamlPrintable(r) {
+			return "", false
+		}
+	}
+	body := strings.TrimRight(s, "\n")
+	trailing := len(s) - len(body)
+	var b strings.Builder
+	b.WriteByte('|')
+	if strings.HasPrefix(body, " ") || strings.HasPrefix(body, "\n") {
+		b.WriteByte('2')
+	}
+	switch trailing {
+	case 0:
+		b.WriteByte('-')
+	case 1:
+	default:
+		b.WriteByte('+')
+	}
+	pad := strings.Repeat(" ", ind)
+	for _, line := range strings.Split(body, "\n") {
+		b.WriteByte('\n')
+		if line != "" {
+			b.WriteString(pad + line)
+		}
+	}
+	for i := 1; i < trailing; i++ {
+		b.WriteByte('\n')
+	}
+	// The block is checked in place of the value of a top-level key,
+	// indented by 2, which is how it sits under any key.
+	check := strings.ReplaceAll(b.String(), "\n"+pad, "\n  ")
+	if !readsBack(check, s) {
+		return "", false
+	}
+	return b.String(), true
+}
+
+// yamlPrintable tells whether r may appear as itself in a YAML scalar, as
+// the parser sees it: no control characters, no line separators, no BOM.
+func yamlPrintable(r rune) bool {
+	switch {
+	case r == utf8.RuneError, r == 0xFEFF, r == 0x2028, r == 0x2029:
+		return false
+	case r >= 0x20 && r <= 0x7E:
+		return true
+	case r >= 0xA0 && r <= 0xD7FF, r >= 0xE000 && r <= 0xFFFD, r >= 0x10000 && r <= 0x10FFFF:
+		return true
+	}
+	return false
+}
+
+func doubleQuoted(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		switch {
+		case r == '"':
+			b.WriteString(`\"`)
+		case r == '\\':
+			b.WriteString(`\\`)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case yamlPrintable(r):
+			b.WriteRune(r)
+		case r <= 0xFFFF:
+			fmt.Fprintf(&b, `\u%04X`, r)
+		default:
+			fmt.Fprintf(&b, `\U%08X`, r)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
