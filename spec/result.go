@@ -1,6 +1,6 @@
-// Package spec holds the types meshperf reads and writes: test results (and,
-// later, profiles in the Service Mesh Performance format), with their codecs
-// and validation. It has no dependency on how a test is run.
+// Package spec holds the types meshperf reads and writes: test profiles in
+// the Service Mesh Performance (SMP) format and results, with their codecs,
+// validation and merging. It has no dependency on how a test is run.
 package spec
 
 import (
