@@ -16,9 +16,10 @@ build:
 run: build
 	./scripts/demo.sh $(BIN)
 
-# Everything CI runs: formatting, vet, and every test (slow ones included).
+# Everything CI runs: formatting, vet, and every test (slow ones included),
+# the store's against a real PostgreSQL that scripts/test.sh starts.
 test: fmt-check vet
-	$(GO) test -count=1 -timeout 20m ./...
+	./scripts/test.sh
 
 test-short:
 	$(GO) test -short -count=1 ./...

@@ -96,9 +96,9 @@ func (e *Engine) Run(ctx context.Context, p *loadgen.Plan, sink loadgen.Sink) (*
 
 	var batch time.Duration // the widest batching window of the run
 	if useLoop && p.Rate != nil {
-		batch = p.ResolutionAt(p.Warmup)
-		if p.Resolution == 0 {
-			batch = time.Second / loadgen.AutoWakeups
+		// The widest window of the run, sampled each second.
+		for t := time.Duration(0); t <= min(r0end(p), time.Hour); t += time.Second {
+			batch = max(batch, p.ResolutionAt(t))
 		}
 		// Lateness within the window is by design, not a sign of
 		// busy connections: late means late beyond it.
@@ -397,3 +397,11 @@ func (r *run) dropRest(shard *loadgen.Shard, now time.Duration) {
 }
 
 const errNotSent = "not sent: the run ended before a connection was free"
+
+// r0end is when the last request of p may be intended.
+func r0end(p *loadgen.Plan) time.Duration {
+	if p.Duration == 0 {
+		return time.Hour
+	}
+	return p.Warmup + p.Duration
+}

@@ -1,0 +1,448 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/meshperf/meshperf/spec"
+	"github.com/meshperf/meshperf/store"
+)
+
+func newProfileCmd(stdio IO, g *globalOptions) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "profile",
+		Short: "Write, store and share test profiles (SMP format)",
+		Long: `Profiles are tests in the Service Mesh Performance (SMP) format, YAML or JSON,
+runnable unchanged with meshperf run -f FILE or meshperf run --profile NAME.
+Stored profiles keep every revision.`,
+	}
+	cmd.AddCommand(newProfileInitCmd(stdio), newProfileApplyCmd(stdio, g), newProfileListCmd(stdio, g),
+		newProfileShowCmd(stdio, g), newProfileDeleteCmd(stdio, g), newProfileExportCmd(stdio, g))
+	return cmd
+}
+
+func newProfileInitCmd(stdio IO) *cobra.Command {
+	var out string
+	var force bool
+	cmd := &cobra.Command{
+		Use:   "init",
+		Short: "Write a commented example profile",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			if out == "" || out == "-" {
+				_, err := io.WriteString(stdio.Out, spec.ProfileExample())
+				return err
+			}
+			flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL
+			if force {
+				flags = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
+			}
+			f, err := os.OpenFile(out, flags, 0o644)
+			if errors.Is(err, os.ErrExist) {
+				return usageErrorf("%s exists; use --force to overwrite it", out)
+			}
+			if err != nil {
+				return err
+			}
+			if _, err := io.WriteString(f, spec.ProfileExample()); err != nil {
+				f.Close()
+				return err
+			}
+			if err := f.Close(); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdio.Err, "wrote %s; run it with: meshperf run -f %s\n", out, out)
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&out, "output", "o", "", "file to write (default: standard output)")
+	cmd.Flags().BoolVar(&force, "force", false, "overwrite the file if it exists")
+	return cmd
+}
+
+// readProfile reads, parses and validates a profile file ("-" for stdin),
+// printing warnings (unknown fields) to stderr.
+func readProfile(stdio IO, path string) (*spec.Profile, error) {
+	var data []byte
+	var err error
+	if path == "-" {
+		data, err = io.ReadAll(io.LimitReader(stdio.In, spec.MaxProfileSize+1))
+	} else {
+		data, err = readFileLimited(path, spec.MaxProfileSize+1)
+	}
+	if err != nil {
+		return nil, usageErrorf("-f: %v", err)
+	}
+	p, warnings, err := spec.ParseProfile(data)
+	for _, w := range warnings {
+		fmt.Fprintf(stdio.Err, "meshperf: warning: %s: %s\n", path, w)
+	}
+	if err != nil {
+		return nil, usageErrorf("%s: %v", path, err)
+	}
+	if err := p.Validate(); err != nil {
+		return nil, &UsageError{Err: prefixLines(path+": ", err)}
+	}
+	return p, nil
+}
+
+func readFileLimited(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, limit))
+}
+
+// prefixLines puts prefix before every line of err's message.
+func prefixLines(prefix string, err error) error {
+	var errs []error
+	for _, e := range unjoin(err) {
+		errs = append(errs, fmt.Errorf("%s%w", prefix, e))
+	}
+	return errors.Join(errs...)
+}
+
+// applyProfile stores p: created if its name is new, a new revision if its
+// content changed, left as is otherwise. It returns the stored profile.
+func applyProfile(ctx context.Context, st store.Store, p *spec.Profile) (*store.Profile, bool, error) {
+	if p.Name == "" {
+		return nil, false, usageErrorf("a stored profile needs a name (the profile's name field)")
+	}
+	body, err := p.JSON()
+	if err != nil {
+		return nil, false, err
+	}
+	sp := &store.Profile{Name: p.Name, Labels: p.Labels, Body: body}
+	old, err := st.GetProfile(ctx, p.Name)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		if err := st.CreateProfile(ctx, sp); err != nil {
+			return nil, false, err
+		}
+		return sp, true, nil
+	case err != nil:
+		return nil, false, err
+	case string(old.Body) == string(body) && labelsEqual(old.Labels, p.Labels):
+		return old, false, nil
+	}
+	sp.ID = old.ID
+	if err := st.UpdateProfile(ctx, sp); err != nil {
+		return nil, false, err
+	}
+	return sp, true, nil
+}
+
+func labelsEqual(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+func newProfileApplyCmd(stdio IO, g *globalOptions) *cobra.Command {
+	var file string
+	cmd := &cobra.Command{
+		Use:   "apply -f FILE",
+		Short: "Store a profile, or a new revision of it if it changed",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if file == "" {
+				return usageErrorf("profile apply: give the profile file with -f FILE (or -f - for standard input)")
+			}
+			p, err := readProfile(stdio, file)
+			if err != nil {
+				return err
+			}
+			st, err := g.openStore(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			sp, changed, err := applyProfile(cmd.Context(), st, p)
+			if err != nil {
+				return err
+			}
+			state := "unchanged"
+			if changed && sp.Revision == 1 {
+				state = "created"
+			} else if changed {
+				state = "updated"
+			}
+			fmt.Fprintf(stdio.Out, "profile %s %s (id %s, revision %d)\n", sp.Name, state, sp.ID, sp.Revision)
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&file, "file", "f", "", "profile file, YAML or JSON (- for standard input)")
+	return cmd
+}
+
+func newProfileListCmd(stdio IO, g *globalOptions) *cobra.Command {
+	var name string
+	var labels []string
+	var output string
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List stored profiles, by name and labels",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			lm, err := parseLabels(labels)
+			if err != nil {
+				return err
+			}
+			if err := checkOutput(output, "text", "json"); err != nil {
+				return err
+			}
+			st, err := g.openStore(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			ps, err := st.ListProfiles(cmd.Context(), store.ProfileFilter{Name: name, Labels: lm})
+			if err != nil {
+				return err
+			}
+			if output == "json" {
+				return writeJSON(stdio.Out, profileViews(ps))
+			}
+			if len(ps) == 0 {
+				fmt.Fprintln(stdio.Err, "no profiles")
+				return nil
+			}
+			tw := tabwriter.NewWriter(stdio.Out, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tID\tREVISION\tUPDATED\tLABELS")
+			for _, p := range ps {
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", p.Name, p.ID, p.Revision, p.UpdatedAt.Local().Format("2006-01-02 15:04"), formatLabels(p.Labels))
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().StringVar(&name, "name", "", "names containing this text")
+	cmd.Flags().StringArrayVar(&labels, "label", nil, "label key=value the profile must have (repeatable)")
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "text or json")
+	return cmd
+}
+
+type profileView struct {
+	ID       string            `json:"id"`
+	Name     string            `json:"name"`
+	Revision int               `json:"revision"`
+	Labels   map[string]string `json:"labels,omitempty"`
+	Created  string            `json:"created_at"`
+	Updated  string            `json:"updated_at"`
+}
+
+func profileViews(ps []*store.Profile) []profileView {
+	out := []profileView{}
+	for _, p := range ps {
+		out = append(out, profileView{p.ID, p.Name, p.Revision, p.Labels, p.CreatedAt.UTC().Format("2006-01-02T15:04:05Z"), p.UpdatedAt.UTC().Format("2006-01-02T15:04:05Z")})
+	}
+	return out
+}
+
+func newProfileShowCmd(stdio IO, g *globalOptions) *cobra.Command {
+	var revision int
+	var history bool
+	cmd := &cobra.Command{
+		Use:   "show NAME|ID",
+		Short: "Show a stored profile (or one of its revisions, or its history)",
+		Args:  exactArgs(1, "profile show: give the profile's name or id"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, err := g.openStore(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			if history {
+				revs, err := st.ProfileRevisions(cmd.Context(), args[0])
+				if err != nil {
+					return notFound(err, "profile", args[0])
+				}
+				tw := tabwriter.NewWriter(stdio.Out, 0, 0, 2, ' ', 0)
+				fmt.Fprintln(tw, "REVISION\tSAVED\tBYTES")
+				for _, r := range revs {
+					fmt.Fprintf(tw, "%d\t%s\t%d\n", r.Revision, r.UpdatedAt.Local().Format("2006-01-02 15:04:05"), len(r.Body))
+				}
+				return tw.Flush()
+			}
+			p, err := getProfile(cmd.Context(), st, args[0], revision)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdio.Out, "# profile %s, id %s, revision %d, saved %s\n", p.Name, p.ID, p.Revision, p.UpdatedAt.Local().Format("2006-01-02 15:04:05"))
+			return writeProfile(stdio.Out, p, "yaml")
+		},
+	}
+	cmd.Flags().IntVar(&revision, "revision", 0, "show this revision (default: the latest)")
+	cmd.Flags().BoolVar(&history, "history", false, "list the revisions")
+	return cmd
+}
+
+func getProfile(ctx context.Context, st store.Store, ref string, revision int) (*store.Profile, error) {
+	var p *store.Profile
+	var err error
+	if revision > 0 {
+		p, err = st.ProfileRevision(ctx, ref, revision)
+	} else {
+		p, err = st.GetProfile(ctx, ref)
+	}
+	if err != nil {
+		return nil, notFound(err, "profile", ref)
+	}
+	return p, nil
+}
+
+// writeProfile writes a stored profile as YAML or JSON.
+func writeProfile(w io.Writer, sp *store.Profile, format string) error {
+	p, _, err := spec.ParseProfile(sp.Body)
+	if err != nil {
+		return fmt.Errorf("stored profile %s: %w", sp.Name, err)
+	}
+	p.ID = sp.ID
+	var b []byte
+	switch format {
+	case "yaml", "smp":
+		b, err = p.YAML()
+	case "json":
+		b, err = p.JSON()
+	default:
+		return usageErrorf("--format: want yaml or json, not %q", format)
+	}
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(b)
+	return err
+}
+
+func newProfileExportCmd(stdio IO, g *globalOptions) *cobra.Command {
+	var format string
+	var revision int
+	cmd := &cobra.Command{
+		Use:   "export NAME|ID",
+		Short: "Write a stored profile as an SMP file (YAML or JSON)",
+		Args:  exactArgs(1, "profile export: give the profile's name or id"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(format, "yaml", "json", "smp"); err != nil {
+				return err
+			}
+			st, err := g.openStore(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			p, err := getProfile(cmd.Context(), st, args[0], revision)
+			if err != nil {
+				return err
+			}
+			return writeProfile(stdio.Out, p, format)
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "yaml", "yaml (SMP) or json")
+	cmd.Flags().IntVar(&revision, "revision", 0, "export this revision (default: the latest)")
+	return cmd
+}
+
+func newProfileDeleteCmd(stdio IO, g *globalOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:   "delete NAME|ID...",
+		Short: "Delete stored profiles and their revisions (their results stay)",
+		Args:  minArgs(1, "profile delete: give the profile's name or id"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, err := g.openStore(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			for _, ref := range args {
+				if err := st.DeleteProfile(cmd.Context(), ref); err != nil {
+					return notFound(err, "profile", ref)
+				}
+				fmt.Fprintf(stdio.Out, "profile %s deleted\n", ref)
+			}
+			return nil
+		},
+	}
+}
+
+// notFound turns the store's ErrNotFound into a message naming what.
+func notFound(err error, kind, ref string) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return &NotFoundError{Kind: kind, Ref: ref}
+	}
+	return err
+}
+
+// NotFoundError is a profile or result that is not in the store.
+type NotFoundError struct{ Kind, Ref string }
+
+func (e *NotFoundError) Error() string { return fmt.Sprintf("no %s %q in the store", e.Kind, e.Ref) }
+
+func parseLabels(ls []string) (map[string]string, error) {
+	if len(ls) == 0 {
+		return nil, nil
+	}
+	m := map[string]string{}
+	for _, l := range ls {
+		k, v, ok := strings.Cut(l, "=")
+		if !ok || k == "" {
+			return nil, usageErrorf("--label %q: want key=value", l)
+		}
+		m[k] = v
+	}
+	return m, nil
+}
+
+func formatLabels(m map[string]string) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + "=" + m[k]
+	}
+	return strings.Join(parts, ",")
+}
+
+func checkOutput(v string, allowed ...string) error {
+	for _, a := range allowed {
+		if v == a {
+			return nil
+		}
+	}
+	return usageErrorf("unknown format %q (want %s)", v, strings.Join(allowed, ", "))
+}
+
+func exactArgs(n int, msg string) cobra.PositionalArgs {
+	return func(_ *cobra.Command, args []string) error {
+		if len(args) != n {
+			return usageErrorf("%s", msg)
+		}
+		return nil
+	}
+}
+
+func minArgs(n int, msg string) cobra.PositionalArgs {
+	return func(_ *cobra.Command, args []string) error {
+		if len(args) < n {
+			return usageErrorf("%s", msg)
+		}
+		return nil
+	}
+}

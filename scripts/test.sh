@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The README's test command (make test): every test, with a real PostgreSQL
+# for the store suite. scripts/pg.sh installs PostgreSQL if it is missing
+# and starts a private instance; it is stopped when the tests end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ -z "${MESHPERF_TEST_POSTGRES:-}" ]; then
+	pgdir=$(mktemp -d /tmp/meshperf-pg-test.XXXXXX)
+	MESHPERF_TEST_POSTGRES="$(scripts/pg.sh start "$pgdir")"
+	export MESHPERF_TEST_POSTGRES
+	trap 'scripts/pg.sh stop "$pgdir" >/dev/null 2>&1 || true; rm -rf "$pgdir"' EXIT
+fi
+go test -count=1 -timeout 30m "$@" ./...

@@ -1,0 +1,45 @@
+package store
+
+import (
+	"regexp"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/meshperf/meshperf/spec"
+)
+
+func TestNewID(t *testing.T) {
+	before := time.Now().UnixMilli()
+	a, b := NewID(), NewID()
+	if !regexp.MustCompile(`^[0-9a-f]{20}$`).MatchString(a) || a == b {
+		t.Fatalf("NewID gave %q and %q", a, b)
+	}
+	ms, _ := strconv.ParseInt(a[:12], 16, 64)
+	if ms < before || ms > time.Now().UnixMilli() {
+		t.Errorf("NewID %s holds time %d, want about %d", a, ms, before)
+	}
+}
+
+func TestSummarize(t *testing.T) {
+	dist := func(p50 float64) *spec.Distribution {
+		return &spec.Distribution{Percentiles: []spec.Percentile{{P: 50, Ms: p50}, {P: 90, Ms: 2 * p50}, {P: 99, Ms: 3 * p50}}}
+	}
+	open := &spec.Result{Latency: dist(10), ServiceTime: dist(1), Requested: spec.Requested{Targets: []string{"a", "b"}}}
+	closed := &spec.Result{ServiceTime: dist(1)}
+	for _, tt := range []struct {
+		name          string
+		r             *spec.Result
+		p50, p90, p99 float64
+		target        string
+	}{
+		{"open loop: latency", open, 10, 20, 30, "a"},
+		{"closed loop: service time", closed, 1, 2, 3, ""},
+		{"no distribution", &spec.Result{}, 0, 0, 0, ""},
+	} {
+		s := Summarize(tt.r)
+		if s.P50Ms != tt.p50 || s.P90Ms != tt.p90 || s.P99Ms != tt.p99 || s.Target != tt.target {
+			t.Errorf("%s: got %v %v %v %q", tt.name, s.P50Ms, s.P90Ms, s.P99Ms, s.Target)
+		}
+	}
+}

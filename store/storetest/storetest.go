@@ -1,0 +1,71 @@
+// Package storetest is the test suite every store.Store implementation
+// runs, so that SQLite and PostgreSQL behave alike.
+package storetest
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/meshperf/meshperf/store"
+)
+
+// Run runs the suite. open must return a Store on an empty database the
+// first time it is called with a given t, and a Store on that same database
+// when called again with the same t: the suite closes stores and reopens
+// them. The suite closes the stores it opens.
+func Run(t *testing.T, open func(t *testing.T) store.Store) {
+	o := opener(open)
+	t.Run("profiles", func(t *testing.T) {
+		t.Run("create and get", o.testCreateProfile)
+		t.Run("conflict", o.testProfileConflict)
+		t.Run("invalid", o.testProfileInvalid)
+		t.Run("update keeps revisions", o.testUpdateProfile)
+		t.Run("update by name, rename, stale revision", o.testUpdateProfileRef)
+		t.Run("not found", o.testProfileNotFound)
+		t.Run("list", o.testListProfiles)
+		t.Run("delete", o.testDeleteProfile)
+	})
+	t.Run("results", func(t *testing.T) {
+		t.Run("round trip", o.testResultRoundTrip)
+		t.Run("invalid", o.testResultInvalid)
+		t.Run("failed write leaves nothing", o.testResultFailedWrite)
+		t.Run("cancelled writes are all or nothing", o.testResultCancel)
+		t.Run("conflict", o.testResultConflict)
+		t.Run("filters", o.testListFilters)
+		t.Run("pagination", o.testPagination)
+		t.Run("limits and cursors", o.testListLimits)
+		t.Run("id prefix", o.testIDPrefix)
+		t.Run("delete", o.testDeleteResult)
+		t.Run("concurrent saves", o.testConcurrentSave)
+	})
+	t.Run("reopen", o.testReopen)
+}
+
+type opener func(t *testing.T) store.Store
+
+// open returns a store, closed when the test ends.
+func (o opener) open(t *testing.T) store.Store {
+	t.Helper()
+	s := o(t)
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return s
+}
+
+// wantErr fails the test unless err is target (errors.Is).
+func wantErr(t *testing.T, what string, err, target error) {
+	t.Helper()
+	if !errors.Is(err, target) {
+		t.Fatalf("%s: got error %v, want %v", what, err, target)
+	}
+}
+
+func must(t *testing.T, what string, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
