@@ -381,8 +381,11 @@ func newProfileDeleteCmd(stdio IO, g *globalOptions) *cobra.Command {
 
 // notFound turns the store's ErrNotFound into a message naming what.
 func notFound(err error, kind, ref string) error {
-	if errors.Is(err, store.ErrNotFound) {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
 		return &NotFoundError{Kind: kind, Ref: ref}
+	case errors.Is(err, store.ErrInvalid):
+		return &UsageError{Err: err} // e.g. an ambiguous id prefix
 	}
 	return err
 }
