@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -24,15 +25,13 @@ func writeProfile(t *testing.T, name, url string, rps int) string {
 	return path
 }
 
-func itoa(n int) string { return strings.TrimSpace(strings.Repeat(" ", 0) + jsonNum(n)) }
-
-func jsonNum(n int) string { b, _ := json.Marshal(n); return string(b) }
+func itoa(n int) string { return strconv.Itoa(n) }
 
 type listPage struct {
 	Results []struct {
 		ID, Name, ProfileID, Generator, Target string
-		AchievedRPS                             float64
-		Labels                                  map[string]string
+		AchievedRPS                            float64
+		Labels                                 map[string]string
 	}
 	Next string
 }
