@@ -36,9 +36,12 @@ FUZZTIME ?= 30s
 fuzz:
 	./scripts/fuzz.sh $(FUZZTIME)
 
-# Speed and memory against nginx, wrk and fortio; writes bench/out/latest.md.
+# Speed and memory against nginx, wrk and fortio (writes bench/out/latest.md),
+# then the store's scale benchmark (10,000 results in SQLite).
 bench:
 	./bench/run.sh
+	mkdir -p bench/out
+	$(GO) test -run '^$$' -bench . -count 5 ./store/sqlite/ | tee bench/out/store.txt
 
 clean:
 	rm -rf bin test-output bench/out
