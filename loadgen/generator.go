@@ -45,6 +45,14 @@ type Sink interface {
 	Progress(Progress)
 }
 
+// HistogramSink is a Sink that wants each second's histograms encoded in
+// Progress.Interval (to merge them elsewhere, as a distributed run does).
+// Without it they are not encoded, unless the plan keeps them.
+type HistogramSink interface {
+	Sink
+	WantsHistograms() bool
+}
+
 // SinkFunc adapts a function to a Sink.
 type SinkFunc func(Progress)
 

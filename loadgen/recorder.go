@@ -166,6 +166,7 @@ func (s *Shard) example(class, msg string) {
 type Recorder struct {
 	open     bool
 	keepHist bool
+	sinkHist bool
 	warmup   int // seconds
 	shape    Shape
 	shards   []*Shard
@@ -190,6 +191,7 @@ func NewRecorder(p *Plan, start time.Time, sink Sink) *Recorder {
 	r := &Recorder{
 		open:     p.OpenLoop(),
 		keepHist: p.IntervalHistograms,
+		sinkHist: wantsHistograms(sink),
 		warmup:   int(p.Warmup / time.Second),
 		shape:    p.Rate,
 		sink:     sink,
@@ -281,11 +283,15 @@ func (r *Recorder) emit(iv *acc, length, elapsed time.Duration) {
 			out.ErrorClasses[k] = v
 		}
 	}
-	if r.open && iv.lat.Count() > 0 {
-		out.Latency = iv.lat.MustEncode()
-	}
-	if iv.svc.Count() > 0 {
-		out.ServiceTime = iv.svc.MustEncode()
+	// Encoding costs a compressor's worth of garbage a second: only for
+	// whoever keeps the histograms.
+	if r.keepHist || r.sinkHist {
+		if r.open && iv.lat.Count() > 0 {
+			out.Latency = iv.lat.MustEncode()
+		}
+		if iv.svc.Count() > 0 {
+			out.ServiceTime = iv.svc.MustEncode()
+		}
 	}
 	into := r.total
 	if warm {
@@ -432,4 +438,9 @@ func contains(xs []string, x string) bool {
 		}
 	}
 	return false
+}
+
+func wantsHistograms(s Sink) bool {
+	h, ok := s.(HistogramSink)
+	return ok && h.WantsHistograms()
 }

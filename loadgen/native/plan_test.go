@@ -268,3 +268,44 @@ func TestQueueBoundDropsOldest(t *testing.T) {
 		t.Errorf("latency max %vms: the queue bound did not hold the wait", res.Latency.MaxMs)
 	}
 }
+
+type histSink struct{ got []string }
+
+func (s *histSink) Progress(p loadgen.Progress) { s.got = append(s.got, p.Interval.Latency) }
+func (s *histSink) WantsHistograms() bool      { return true }
+
+func TestSinkGetsHistogramsWhenItAsks(t *testing.T) {
+	url := startEcho(t, "0", false)
+	runWith := func(sink loadgen.Sink) {
+		t.Helper()
+		res, err := (&native.Engine{}).Run(context.Background(), &loadgen.Plan{
+			Targets: []string{url + "/"}, Connections: 2, Rate: loadgen.Constant(100), Duration: 2 * time.Second,
+		}, sink)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, iv := range res.Timeline {
+			if iv.Latency != "" {
+				t.Errorf("the result keeps interval histograms it was not asked to")
+			}
+		}
+	}
+	hs := &histSink{}
+	runWith(hs)
+	check(t, hs.got, true)
+	var plain []string
+	runWith(loadgen.SinkFunc(func(p loadgen.Progress) { plain = append(plain, p.Interval.Latency) }))
+	check(t, plain, false)
+}
+
+func check(t *testing.T, got []string, want bool) {
+	t.Helper()
+	if len(got) < 2 {
+		t.Fatalf("%d progress reports", len(got))
+	}
+	for i, h := range got {
+		if (h != "") != want {
+			t.Errorf("interval %d: histogram present = %v, want %v", i, h != "", want)
+		}
+	}
+}
