@@ -272,7 +272,7 @@ func TestQueueBoundDropsOldest(t *testing.T) {
 type histSink struct{ got []string }
 
 func (s *histSink) Progress(p loadgen.Progress) { s.got = append(s.got, p.Interval.Latency) }
-func (s *histSink) WantsHistograms() bool      { return true }
+func (s *histSink) WantsHistograms() bool       { return true }
 
 func TestSinkGetsHistogramsWhenItAsks(t *testing.T) {
 	url := startEcho(t, "0", false)
