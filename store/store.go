@@ -81,19 +81,27 @@ type ResultRef struct {
 
 // ResultSummary is what a listing shows of a result, and what it filters on.
 type ResultSummary struct {
-	ID, Name, ProfileID string
-	ProfileRevision     int
-	Labels              map[string]string
+	ID              string            `json:"id"`
+	Name            string            `json:"name,omitempty"`
+	ProfileID       string            `json:"profile_id,omitempty"`
+	ProfileRevision int               `json:"profile_revision,omitempty"`
+	Labels          map[string]string `json:"labels,omitempty"`
+	Generator       string            `json:"generator"`
 	// Target is the first requested target.
-	Generator, Target         string
-	StartTime, EndTime        time.Time
-	RequestedRPS, AchievedRPS float64
-	Requests, Errors          int64
-	ErrorRate                 float64
+	Target       string    `json:"target"`
+	StartTime    time.Time `json:"start_time"`
+	EndTime      time.Time `json:"end_time"`
+	RequestedRPS float64   `json:"requested_rps"`
+	AchievedRPS  float64   `json:"achieved_rps"`
+	Requests     int64     `json:"requests"`
+	Errors       int64     `json:"errors"`
+	ErrorRate    float64   `json:"error_rate"`
 	// P50Ms, P90Ms and P99Ms are of the latency if present (open loop),
 	// else of the service time.
-	P50Ms, P90Ms, P99Ms float64
-	Interrupted         bool
+	P50Ms       float64 `json:"p50_ms"`
+	P90Ms       float64 `json:"p90_ms"`
+	P99Ms       float64 `json:"p99_ms"`
+	Interrupted bool    `json:"interrupted,omitempty"`
 }
 
 // StoredResult is a result with its summary.
@@ -125,9 +133,9 @@ type ResultFilter struct {
 
 // Page is one page of a result listing.
 type Page struct {
-	Results []ResultSummary
+	Results []ResultSummary `json:"results"`
 	// Next is the cursor of the next page, "" at the end.
-	Next string
+	Next string `json:"next,omitempty"`
 }
 
 // NewID returns a new time-sortable ID: 12 hex digits of the Unix time in

@@ -63,6 +63,7 @@ func newRoot(stdio IO) *cobra.Command {
 	root.AddCommand(newRunCmd(stdio, g))
 	root.AddCommand(newProfileCmd(stdio, g))
 	root.AddCommand(newResultCmd(stdio, g))
+	root.AddCommand(newServerCmd(stdio, g))
 	root.AddCommand(newEchoCmd(stdio))
 	root.AddCommand(newVersionCmd(stdio))
 	return root

@@ -1,9 +1,13 @@
 package cli_test
 
 import (
+	"bufio"
 	"encoding/json"
+	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -29,11 +33,13 @@ func itoa(n int) string { return strconv.Itoa(n) }
 
 type listPage struct {
 	Results []struct {
-		ID, Name, ProfileID, Generator, Target string
-		AchievedRPS                            float64
-		Labels                                 map[string]string
-	}
-	Next string
+		ID        string            `json:"id"`
+		Name      string            `json:"name"`
+		ProfileID string            `json:"profile_id"`
+		Target    string            `json:"target"`
+		Labels    map[string]string `json:"labels"`
+	} `json:"results"`
+	Next string `json:"next"`
 }
 
 func listResults(t *testing.T, args ...string) listPage {
@@ -271,5 +277,47 @@ func TestStoreBadInput(t *testing.T) {
 				t.Errorf("password printed: %q", errOut)
 			}
 		})
+	}
+}
+
+// meshperf server serves the store the CLI writes.
+func TestServerServesTheStore(t *testing.T) {
+	url := startEcho(t)
+	if _, errOut, code := meshperf(t, "run", url+"/", "--rps", "50", "-d", "1s", "--name", "via-cli"); code != 0 {
+		t.Fatal(errOut)
+	}
+	cmd := exec.Command(binary, "server", "--listen", "127.0.0.1:0")
+	cmd.Env = testEnv(t)
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() }()
+	sc := bufio.NewScanner(stderr)
+	var base string
+	for sc.Scan() {
+		if m := regexp.MustCompile(`http://[0-9.:]+`).FindString(sc.Text()); m != "" {
+			base = m
+			break
+		}
+	}
+	go func() {
+		for sc.Scan() {
+		}
+	}()
+	if base == "" {
+		t.Fatal("the server did not say where it listens")
+	}
+	resp, err := http.Get(base + "/api/v1/results")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var page listPage
+	if err := json.NewDecoder(resp.Body).Decode(&page); err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Results) != 1 || page.Results[0].Name != "via-cli" {
+		t.Errorf("results over the API: %+v", page.Results)
 	}
 }

@@ -1,0 +1,207 @@
+package server
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/meshperf/meshperf/spec"
+	"github.com/meshperf/meshperf/store"
+)
+
+// ProfileView is a stored profile as the API shows it.
+type ProfileView struct {
+	ID        string            `json:"id"`
+	Name      string            `json:"name"`
+	Revision  int               `json:"revision"`
+	Labels    map[string]string `json:"labels,omitempty"`
+	CreatedAt time.Time         `json:"created_at"`
+	UpdatedAt time.Time         `json:"updated_at"`
+	Profile   *spec.Profile     `json:"profile,omitempty"`
+	Warnings  []string          `json:"warnings,omitempty"`
+}
+
+func view(p *store.Profile, withBody bool) (*ProfileView, error) {
+	v := &ProfileView{ID: p.ID, Name: p.Name, Revision: p.Revision, Labels: p.Labels, CreatedAt: p.CreatedAt.UTC(), UpdatedAt: p.UpdatedAt.UTC()}
+	if withBody {
+		doc, _, err := spec.ParseProfile(p.Body)
+		if err != nil {
+			return nil, err
+		}
+		doc.ID = p.ID
+		v.Profile = doc
+	}
+	return v, nil
+}
+
+func (s *Server) listProfiles(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	labels, err := parseLabels(q["label"])
+	if err != nil {
+		return err
+	}
+	ps, err := s.st.ListProfiles(r.Context(), store.ProfileFilter{Name: q.Get("name"), Labels: labels})
+	if err != nil {
+		return err
+	}
+	out := []*ProfileView{}
+	for _, p := range ps {
+		v, _ := view(p, false)
+		out = append(out, v)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"profiles": out})
+	return nil
+}
+
+// readProfile reads a profile document from the body: SMP JSON or YAML
+// (Content-Type application/yaml), validated, every problem named.
+func (s *Server) readProfile(w http.ResponseWriter, r *http.Request) (*spec.Profile, []string, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, min(s.maxBody, spec.MaxProfileSize)))
+	if err != nil {
+		return nil, nil, err
+	}
+	p, warnings, err := spec.ParseProfile(body)
+	if err != nil {
+		return nil, nil, problems(http.StatusBadRequest, CodeBadRequest, err)
+	}
+	if err := p.Validate(); err != nil {
+		return nil, nil, problems(http.StatusUnprocessableEntity, CodeInvalid, err)
+	}
+	if p.Name == "" {
+		return nil, nil, invalid("name", "name: a stored profile needs a name")
+	}
+	return p, warnings, nil
+}
+
+// problems turns a joined error of field errors into one APIError listing
+// each.
+func problems(status int, code string, err error) *APIError {
+	ae := &APIError{Status: status, Code: code, Err: err}
+	var msgs []string
+	for _, e := range unjoin(err) {
+		d := Detail{Message: e.Error()}
+		var fe *spec.FieldError
+		if errors.As(e, &fe) {
+			d.Field = fe.Path
+		} else if path, _, ok := strings.Cut(e.Error(), ": "); ok && !strings.Contains(path, " ") {
+			d.Field = path
+		}
+		ae.Details = append(ae.Details, d)
+		msgs = append(msgs, d.Message)
+	}
+	ae.Message = strings.Join(msgs, "; ")
+	if len(ae.Details) > 0 {
+		ae.Field = ae.Details[0].Field
+	}
+	if len(ae.Details) == 1 {
+		ae.Details = nil
+	}
+	return ae
+}
+
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
+
+func (s *Server) createProfile(w http.ResponseWriter, r *http.Request) error {
+	p, warnings, err := s.readProfile(w, r)
+	if err != nil {
+		return err
+	}
+	body, err := p.JSON()
+	if err != nil {
+		return err
+	}
+	sp := &store.Profile{Name: p.Name, Labels: p.Labels, Body: body}
+	if err := s.st.CreateProfile(r.Context(), sp); err != nil {
+		return fromStore(err, "profile", p.Name)
+	}
+	v, err := view(sp, true)
+	if err != nil {
+		return err
+	}
+	v.Warnings = warnings
+	w.Header().Set("Location", "/api/v1/profiles/"+sp.ID)
+	writeJSON(w, http.StatusCreated, v)
+	return nil
+}
+
+func (s *Server) getProfile(w http.ResponseWriter, r *http.Request) error {
+	ref := r.PathValue("ref")
+	var p *store.Profile
+	var err error
+	if rev := r.URL.Query().Get("revision"); rev != "" {
+		n, perr := parsePositive("revision", rev)
+		if perr != nil {
+			return perr
+		}
+		p, err = s.st.ProfileRevision(r.Context(), ref, n)
+	} else {
+		p, err = s.st.GetProfile(r.Context(), ref)
+	}
+	if err != nil {
+		return fromStore(err, "profile", ref)
+	}
+	v, err := view(p, true)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+func (s *Server) updateProfile(w http.ResponseWriter, r *http.Request) error {
+	ref := r.PathValue("ref")
+	old, err := s.st.GetProfile(r.Context(), ref)
+	if err != nil {
+		return fromStore(err, "profile", ref)
+	}
+	p, warnings, err := s.readProfile(w, r)
+	if err != nil {
+		return err
+	}
+	body, err := p.JSON()
+	if err != nil {
+		return err
+	}
+	sp := &store.Profile{ID: old.ID, Name: p.Name, Labels: p.Labels, Body: body}
+	if err := s.st.UpdateProfile(r.Context(), sp); err != nil {
+		return fromStore(err, "profile", ref)
+	}
+	v, err := view(sp, true)
+	if err != nil {
+		return err
+	}
+	v.Warnings = warnings
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+func (s *Server) deleteProfile(w http.ResponseWriter, r *http.Request) error {
+	ref := r.PathValue("ref")
+	if err := s.st.DeleteProfile(r.Context(), ref); err != nil {
+		return fromStore(err, "profile", ref)
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) profileRevisions(w http.ResponseWriter, r *http.Request) error {
+	ref := r.PathValue("ref")
+	revs, err := s.st.ProfileRevisions(r.Context(), ref)
+	if err != nil {
+		return fromStore(err, "profile", ref)
+	}
+	out := []*ProfileView{}
+	for _, p := range revs {
+		v, _ := view(p, false)
+		out = append(out, v)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"revisions": out})
+	return nil
+}

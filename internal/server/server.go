@@ -1,0 +1,209 @@
+// Package server is meshperf's HTTP API: profiles, results, comparisons and
+// exports under /api/v1, over a store. Handlers return errors that one
+// function turns into the JSON error body; the server's state lives in the
+// Server struct.
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/meshperf/meshperf/store"
+)
+
+// Log attribute keys.
+const (
+	logKeyMethod = "method"
+	logKeyPath   = "path"
+	logKeyErr    = "err"
+	logKeyAddr   = "addr"
+)
+
+// DefaultMaxBody bounds request bodies.
+const DefaultMaxBody = 2 << 20
+
+// Options configure a Server.
+type Options struct {
+	Store   store.Store
+	Logger  *slog.Logger
+	Version string
+	// MaxBody bounds request bodies in bytes; DefaultMaxBody when zero.
+	MaxBody int64
+}
+
+// Server serves the API.
+type Server struct {
+	st      store.Store
+	log     *slog.Logger
+	version string
+	maxBody int64
+	mux     *http.ServeMux
+}
+
+// New makes a Server.
+func New(opts Options) *Server {
+	s := &Server{st: opts.Store, log: opts.Logger, version: opts.Version, maxBody: opts.MaxBody}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.maxBody <= 0 {
+		s.maxBody = DefaultMaxBody
+	}
+	s.mux = http.NewServeMux()
+	for _, rt := range s.routes() {
+		s.mux.Handle(rt.pattern, s.serve(rt.h))
+	}
+	return s
+}
+
+// route is one endpoint; routes() is the list the OpenAPI test checks.
+type route struct {
+	pattern string
+	h       handlerFunc
+}
+
+func (s *Server) routes() []route {
+	return []route{
+		{"GET /healthz", s.healthz},
+		{"GET /readyz", s.readyz},
+		{"GET /api/v1/openapi.json", s.openAPI},
+		{"GET /api/v1/profiles", s.listProfiles},
+		{"POST /api/v1/profiles", s.createProfile},
+		{"GET /api/v1/profiles/{ref}", s.getProfile},
+		{"PUT /api/v1/profiles/{ref}", s.updateProfile},
+		{"DELETE /api/v1/profiles/{ref}", s.deleteProfile},
+		{"GET /api/v1/profiles/{ref}/revisions", s.profileRevisions},
+		{"GET /api/v1/results", s.listResults},
+		{"GET /api/v1/results/{id}", s.getResult},
+		{"DELETE /api/v1/results/{id}", s.deleteResult},
+		{"GET /api/v1/results/{id}/export", s.exportResult},
+		{"POST /api/v1/compare", s.compare},
+	}
+}
+
+// ServeHTTP implements http.Handler: unknown paths and methods get the JSON
+// error body too.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h, pattern := s.mux.Handler(r)
+	if pattern == "" {
+		// The mux's own 404/405: answer in the API's shape.
+		rec := &statusRecorder{header: http.Header{}}
+		h.ServeHTTP(rec, r)
+		switch rec.status {
+		case http.StatusMethodNotAllowed:
+			w.Header().Set("Allow", rec.header.Get("Allow"))
+			writeJSON(w, rec.status, map[string]*APIError{"error": {Code: CodeMethodNotAllowed, Message: fmt.Sprintf("%s is not allowed on %s (allowed: %s)", r.Method, r.URL.Path, rec.header.Get("Allow"))}})
+		default:
+			writeJSON(w, http.StatusNotFound, map[string]*APIError{"error": {Code: CodeNotFound, Message: fmt.Sprintf("no endpoint %s", r.URL.Path)}})
+		}
+		return
+	}
+	s.mux.ServeHTTP(w, r) // sets the path values
+}
+
+type statusRecorder struct {
+	header http.Header
+	status int
+}
+
+func (r *statusRecorder) Header() http.Header         { return r.header }
+func (r *statusRecorder) Write(b []byte) (int, error) { return len(b), nil }
+func (r *statusRecorder) WriteHeader(status int)      { r.status = status }
+
+func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) error {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": s.version})
+	return nil
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if _, err := s.st.ListResults(ctx, store.ResultFilter{Limit: 1}); err != nil {
+		return &APIError{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Message: "the store does not answer: " + err.Error(), Err: err}
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	return nil
+}
+
+// decodeJSON reads a JSON body into v: bounded in size, unknown fields and
+// wrong types refused, naming the field.
+func (s *Server) decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBody))
+	if err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var se *json.SyntaxError
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &se):
+			return badRequest("", "malformed JSON at byte %d: %v", se.Offset, se)
+		case errors.As(err, &te):
+			return badRequest(te.Field, "%s: want %s, got %s", te.Field, te.Type, te.Value)
+		case errors.Is(err, io.EOF):
+			return badRequest("", "empty body: want a JSON object")
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			return badRequest("", "truncated JSON")
+		case strings.HasPrefix(err.Error(), "json: unknown field "):
+			field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+			return badRequest(field, "unknown field %q", field)
+		}
+		return badRequest("", "invalid JSON: %v", err)
+	}
+	if dec.More() {
+		return badRequest("", "more than one JSON value in the body")
+	}
+	return nil
+}
+
+// ListenAndServe serves on addr until ctx ends, then shuts down gracefully.
+// ready, if not nil, receives the address actually listened on.
+func (s *Server) ListenAndServe(ctx context.Context, addr string, ready func(net.Addr)) error {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", addr)
+	if err != nil {
+		return fmt.Errorf("server: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	if ready != nil {
+		ready(ln.Addr())
+	}
+	s.log.Info("listening", logKeyAddr, ln.Addr().String())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil {
+		_ = srv.Close()
+	}
+	return nil
+}
+
+// Routes lists the method and path of every endpoint, for the OpenAPI test.
+func Routes() []string {
+	var out []string
+	for _, rt := range (&Server{}).routes() {
+		out = append(out, rt.pattern)
+	}
+	return out
+}
