@@ -14,8 +14,8 @@ import (
 	"golang.org/x/term"
 
 	"github.com/meshperf/meshperf/internal/report"
+	"github.com/meshperf/meshperf/internal/runner"
 	"github.com/meshperf/meshperf/loadgen"
-	"github.com/meshperf/meshperf/loadgen/native"
 	"github.com/meshperf/meshperf/spec"
 	"github.com/meshperf/meshperf/store"
 )
@@ -270,31 +270,10 @@ func runPlans(ctx context.Context, stdio IO, o *runOptions, plans []*loadgen.Pla
 	for _, p := range plans {
 		longest = max(longest, p.Warmup+p.Duration)
 	}
-	prog := newProgress(stdio.Err, o.progress, longest, len(plans))
+	prog := newProgress(stdio.Err, o.progress, longest)
 	defer prog.done()
-	results := make([]*spec.Result, len(plans))
-	errs := make([]error, len(plans))
-	var wg sync.WaitGroup
-	for i, p := range plans {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			engine := &native.Engine{Version: Version}
-			results[i], errs[i] = engine.Run(ctx, p, prog.client(i))
-		}()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
-	res, err := spec.Merge(results)
-	if err != nil {
-		return nil, err
-	}
-	if len(plans) > 1 {
-		res.Notes = append(res.Notes, fmt.Sprintf("%d clients ran at once; their histograms were added", len(plans)))
-	}
-	return res, nil
+	comb := runner.NewCombiner(len(plans), prog.update)
+	return runner.Run(ctx, Version, plans, comb.Sink)
 }
 
 // save stores the result (and the profile it came from, as a new revision
@@ -341,50 +320,31 @@ func noResponseError(res *spec.Result) error {
 }
 
 // progress prints a live line on a terminal, rewriting it each second.
-// With several clients it shows their sum.
 type progress struct {
-	mu      sync.Mutex
-	w       io.Writer
-	on      bool
-	total   time.Duration
-	wrote   bool
-	clients []loadgen.Progress
+	mu    sync.Mutex
+	w     io.Writer
+	on    bool
+	total time.Duration
+	wrote bool
 }
 
-func newProgress(w io.Writer, mode string, total time.Duration, clients int) *progress {
+func newProgress(w io.Writer, mode string, total time.Duration) *progress {
 	on := mode == "always"
 	if mode == "auto" {
 		if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 			on = true
 		}
 	}
-	return &progress{w: w, on: on, total: total, clients: make([]loadgen.Progress, clients)}
+	return &progress{w: w, on: on, total: total}
 }
 
-// client returns the Sink of client i.
-func (p *progress) client(i int) loadgen.Sink {
-	return loadgen.SinkFunc(func(pr loadgen.Progress) { p.update(i, pr) })
-}
-
-func (p *progress) update(i int, pr loadgen.Progress) {
+func (p *progress) update(pr loadgen.Progress) {
 	if !p.on {
 		return
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.clients[i] = pr
-	var sum loadgen.Totals
-	var elapsed time.Duration
-	warm := false
-	for _, c := range p.clients {
-		sum.Requests += c.SoFar.Requests
-		sum.Errors += c.SoFar.Errors
-		sum.RPS += c.SoFar.RPS
-		sum.P99 = max(sum.P99, c.SoFar.P99) // the worst client's: an upper bound
-		elapsed = max(elapsed, c.Elapsed)
-		warm = warm || c.Interval.Warmup
-	}
-	line := report.ProgressLine(elapsed, p.total, warm, sum.RPS, sum.Requests, sum.Errors, sum.P99)
+	line := report.ProgressLine(pr.Elapsed, p.total, pr.Interval.Warmup, pr.SoFar.RPS, pr.SoFar.Requests, pr.SoFar.Errors, pr.SoFar.P99)
 	fmt.Fprintf(p.w, "\r\033[K%s", line)
 	p.wrote = true
 }

@@ -1,0 +1,98 @@
+// Package runner runs a test made of one or more plans (a profile's
+// clients) at once on the native engine and merges what they measured. The
+// CLI and the server both run tests through it.
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/meshperf/meshperf/loadgen"
+	"github.com/meshperf/meshperf/loadgen/native"
+	"github.com/meshperf/meshperf/spec"
+)
+
+// Run runs every plan at once and merges their results. sink, if not nil,
+// is asked for the Sink of each plan (client) by index.
+func Run(ctx context.Context, version string, plans []*loadgen.Plan, sink func(i int) loadgen.Sink) (*spec.Result, error) {
+	if len(plans) == 0 {
+		return nil, errors.New("runner: nothing to run")
+	}
+	results := make([]*spec.Result, len(plans))
+	errs := make([]error, len(plans))
+	var wg sync.WaitGroup
+	for i, p := range plans {
+		var s loadgen.Sink
+		if sink != nil {
+			s = sink(i)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			engine := &native.Engine{Version: version}
+			results[i], errs[i] = engine.Run(ctx, p, s)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	res, err := spec.Merge(results)
+	if err != nil {
+		return nil, err
+	}
+	if len(plans) > 1 {
+		res.Notes = append(res.Notes, fmt.Sprintf("%d clients ran at once; their histograms were added", len(plans)))
+	}
+	return res, nil
+}
+
+// Combiner sums the progress of several clients into one, reported each
+// time any of them reports.
+type Combiner struct {
+	mu      sync.Mutex
+	clients []loadgen.Progress
+	out     func(loadgen.Progress)
+}
+
+// NewCombiner makes a Combiner for n clients that calls out with the sum.
+func NewCombiner(n int, out func(loadgen.Progress)) *Combiner {
+	return &Combiner{clients: make([]loadgen.Progress, n), out: out}
+}
+
+// Sink returns the Sink of client i.
+func (c *Combiner) Sink(i int) loadgen.Sink {
+	return loadgen.SinkFunc(func(p loadgen.Progress) { c.update(i, p) })
+}
+
+func (c *Combiner) update(i int, p loadgen.Progress) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.clients[i] = p
+	var sum loadgen.Progress
+	for _, cl := range c.clients {
+		sum.Elapsed = max(sum.Elapsed, cl.Elapsed)
+		sum.SoFar.Requests += cl.SoFar.Requests
+		sum.SoFar.Errors += cl.SoFar.Errors
+		sum.SoFar.RPS += cl.SoFar.RPS
+		// Percentiles of separate clients cannot be added; the worst
+		// client's is an upper bound of the whole's.
+		sum.SoFar.P50 = max(sum.SoFar.P50, cl.SoFar.P50)
+		sum.SoFar.P90 = max(sum.SoFar.P90, cl.SoFar.P90)
+		sum.SoFar.P99 = max(sum.SoFar.P99, cl.SoFar.P99)
+		iv := cl.Interval
+		sum.Interval.Second = max(sum.Interval.Second, iv.Second)
+		sum.Interval.Warmup = sum.Interval.Warmup || iv.Warmup
+		sum.Interval.Seconds = max(sum.Interval.Seconds, iv.Seconds)
+		sum.Interval.Requests += iv.Requests
+		sum.Interval.Errors += iv.Errors
+		sum.Interval.RequestedRPS += iv.RequestedRPS
+		sum.Interval.AchievedRPS += iv.AchievedRPS
+		sum.Interval.P50Ms = max(sum.Interval.P50Ms, iv.P50Ms)
+		sum.Interval.P90Ms = max(sum.Interval.P90Ms, iv.P90Ms)
+		sum.Interval.P99Ms = max(sum.Interval.P99Ms, iv.P99Ms)
+	}
+	c.out(sum)
+}
