@@ -37,6 +37,7 @@ const (
 	CodeInvalid          = "invalid"
 	CodeNotFound         = "not_found"
 	CodeConflict         = "conflict"
+	CodeForbidden        = "forbidden"
 	CodeTooLarge         = "too_large"
 	CodeMethodNotAllowed = "method_not_allowed"
 	CodeInternal         = "internal"

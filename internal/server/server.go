@@ -26,6 +26,8 @@ const (
 	logKeyPath   = "path"
 	logKeyErr    = "err"
 	logKeyAddr   = "addr"
+	logKeyRun    = "run"
+	logKeyCount  = "count"
 )
 
 // DefaultMaxBody bounds request bodies.
@@ -38,31 +40,67 @@ type Options struct {
 	Version string
 	// MaxBody bounds request bodies in bytes; DefaultMaxBody when zero.
 	MaxBody int64
+	// Concurrency is how many runs may load at once; 1 when zero, so
+	// tests do not disturb each other.
+	Concurrency int
+	// AllowTargets, when set, are the host patterns (path.Match syntax,
+	// e.g. "*.shop.svc.cluster.local", "127.0.0.1") runs may load; a run
+	// naming another host is refused. A load tester exposed to a team is
+	// otherwise a traffic cannon.
+	AllowTargets []string
+	// ShutdownGrace is how long running tests may go on after the server
+	// is told to stop; then they are interrupted, what they measured kept.
+	ShutdownGrace time.Duration
 }
 
 // Server serves the API.
 type Server struct {
-	st      store.Store
-	log     *slog.Logger
-	version string
-	maxBody int64
-	mux     *http.ServeMux
+	st           store.Store
+	log          *slog.Logger
+	version      string
+	maxBody      int64
+	allowTargets []string
+	grace        time.Duration
+	mux          *http.ServeMux
+	runs         *runs
 }
 
-// New makes a Server.
+// New makes a Server and starts its run workers. Runs a previous process
+// left queued or running are marked interrupted. Close stops the workers.
 func New(opts Options) *Server {
-	s := &Server{st: opts.Store, log: opts.Logger, version: opts.Version, maxBody: opts.MaxBody}
+	s := &Server{st: opts.Store, log: opts.Logger, version: opts.Version, maxBody: opts.MaxBody,
+		allowTargets: opts.AllowTargets, grace: opts.ShutdownGrace}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	if s.maxBody <= 0 {
 		s.maxBody = DefaultMaxBody
 	}
+	if s.grace <= 0 {
+		s.grace = 30 * time.Second
+	}
 	s.mux = http.NewServeMux()
 	for _, rt := range s.routes() {
 		s.mux.Handle(rt.pattern, s.serve(rt.h))
 	}
+	if s.st != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		n, err := s.st.InterruptRuns(ctx, "the server stopped while this run was queued or running")
+		cancel()
+		if err != nil {
+			s.log.Error("marking runs left by a previous server", logKeyErr, err)
+		} else if n > 0 {
+			s.log.Warn("runs left queued or running by a previous server marked interrupted", logKeyCount, n)
+		}
+	}
+	s.runs = newRuns(s, max(1, opts.Concurrency))
 	return s
+}
+
+// Close stops taking runs, lets running ones finish within the grace
+// period, then interrupts them (keeping what they measured).
+func (s *Server) Close() {
+	s.runs.shutdown(s.grace)
 }
 
 // route is one endpoint; routes() is the list the OpenAPI test checks.
@@ -87,6 +125,11 @@ func (s *Server) routes() []route {
 		{"DELETE /api/v1/results/{id}", s.deleteResult},
 		{"GET /api/v1/results/{id}/export", s.exportResult},
 		{"POST /api/v1/compare", s.compare},
+		{"POST /api/v1/runs", s.submitRun},
+		{"GET /api/v1/runs", s.listRuns},
+		{"GET /api/v1/runs/{id}", s.getRun},
+		{"POST /api/v1/runs/{id}/cancel", s.cancelRun},
+		{"GET /api/v1/runs/{id}/events", s.runEvents},
 	}
 }
 
@@ -188,9 +231,12 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string, ready func(net
 	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
+		s.Close()
 		return err
 	case <-ctx.Done():
 	}
+	s.log.Info("shutting down", "grace", s.grace.String())
+	s.Close() // runs end first, so their event streams end too
 	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(shutdown); err != nil {
@@ -202,7 +248,7 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string, ready func(net
 // Routes lists the method and path of every endpoint, for the OpenAPI test.
 func Routes() []string {
 	var out []string
-	for _, rt := range (&Server{}).routes() {
+	for _, rt := range (&Server{}).routes() { // routes only names methods
 		out = append(out, rt.pattern)
 	}
 	return out
