@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"path"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -16,15 +18,19 @@ const DefaultServerAddr = "127.0.0.1:7070"
 
 func newServerCmd(stdio IO, g *globalOptions) *cobra.Command {
 	var addr, level string
+	var concurrency int
+	var allow []string
+	var grace time.Duration
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Serve the HTTP API (profiles, results, compare, export) over the store",
 		Long: `meshperf server serves the REST API under /api/v1 over the same store the
 CLI uses (--db). The API is described at /api/v1/openapi.json.
 
-This version serves profiles, results, comparisons and exports; runs,
-schedules, live events and authentication come next. Keep it on loopback
-(the default) until then.`,
+It serves profiles, runs (queued, cancellable, with live Server-Sent Events
+at /api/v1/runs/{id}/events), results, comparisons and exports. Schedules
+and authentication come next: keep it on loopback (the default) until then,
+and use --allow-target to bound what it may load.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var lv slog.Level
@@ -40,7 +46,16 @@ schedules, live events and authentication come next. Keep it on loopback
 				return err
 			}
 			defer st.Close()
-			srv := server.New(server.Options{Store: st, Logger: log, Version: Version})
+			if concurrency < 1 {
+				return usageErrorf("--concurrency: want at least 1, got %d", concurrency)
+			}
+			for _, pat := range allow {
+				if _, err := path.Match(pat, "x"); err != nil {
+					return usageErrorf("--allow-target %q: %v", pat, err)
+				}
+			}
+			srv := server.New(server.Options{Store: st, Logger: log, Version: Version,
+				Concurrency: concurrency, AllowTargets: allow, ShutdownGrace: grace})
 			return srv.ListenAndServe(cmd.Context(), addr, func(a net.Addr) {
 				fmt.Fprintf(stdio.Err, "meshperf server: listening on http://%s (API at /api/v1, described at /api/v1/openapi.json)\n", a)
 				if host, _, _ := net.SplitHostPort(a.String()); !isLoopback(host) {
@@ -51,6 +66,9 @@ schedules, live events and authentication come next. Keep it on loopback
 	}
 	cmd.Flags().StringVar(&addr, "listen", DefaultServerAddr, "host:port to listen on")
 	cmd.Flags().StringVar(&level, "log-level", "info", "debug, info, warn or error")
+	cmd.Flags().IntVar(&concurrency, "concurrency", 1, "runs that may load at once (1: tests do not disturb each other)")
+	cmd.Flags().StringArrayVar(&allow, "allow-target", nil, "host pattern runs may load, e.g. '*.shop.svc.cluster.local' (repeatable; default: any)")
+	cmd.Flags().DurationVar(&grace, "shutdown-grace", 30*time.Second, "on shutdown, how long running tests may go on before they are interrupted (what they measured is kept)")
 	return cmd
 }
 
