@@ -202,9 +202,11 @@ func (m *runs) execute(id string) {
 		log.Warn("run did not start", logKeyRun, id, logKeyErr, err)
 		return
 	}
+	m.s.metrics.state(store.RunQueued, store.RunRunning)
 	h.publish(Event{Type: "state", Run: r})
 
 	finish := func(state, msg string) {
+		m.s.metrics.state(store.RunRunning, state)
 		r.State, r.Error, r.FinishedAt = state, msg, time.Now().UTC()
 		if err := st.UpdateRun(bg, r); err != nil {
 			log.Warn("run state not saved", logKeyRun, id, logKeyErr, err)
@@ -354,6 +356,7 @@ func (s *Server) submitRun(w http.ResponseWriter, r *http.Request) error {
 		return fromStore(err, "run", "")
 	}
 	s.runs.hub(run.ID).publish(Event{Type: "state", Run: run})
+	s.metrics.state("", store.RunQueued)
 	select {
 	case s.runs.queue <- run.ID:
 	default:
@@ -463,6 +466,7 @@ func (s *Server) cancelRun(w http.ResponseWriter, r *http.Request) error {
 			}
 			return err
 		}
+		s.metrics.state(store.RunQueued, store.RunCancelled)
 		h := s.runs.hub(id)
 		h.publish(Event{Type: "state", Run: run})
 		h.close()

@@ -168,6 +168,18 @@ func TestRunLifecycle(t *testing.T) {
 	if len(late) != len(evs) {
 		t.Errorf("late subscriber got %d events, the live one %d", len(late), len(evs))
 	}
+	// And the metrics count it.
+	_, m := do(t, "GET", s.url+"/metrics", "", "")
+	for _, want := range []string{
+		`meshperf_server_runs_total{state="succeeded"} 1`,
+		`meshperf_server_runs{state="running"} 0`,
+		`meshperf_server_request_duration_seconds_count{code="202",method="POST",route="/api/v1/runs"} 1`,
+		`go_goroutines`,
+	} {
+		if !strings.Contains(string(m), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
 }
 
 func TestRunQueueCancel(t *testing.T) {

@@ -17,6 +17,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
 	"github.com/meshperf/meshperf/store"
 )
 
@@ -51,6 +54,10 @@ type Options struct {
 	// ShutdownGrace is how long running tests may go on after the server
 	// is told to stop; then they are interrupted, what they measured kept.
 	ShutdownGrace time.Duration
+	// Registerer and Gatherer receive and serve (at /metrics) the server's
+	// metrics; a registry of its own when nil.
+	Registerer prometheus.Registerer
+	Gatherer   prometheus.Gatherer
 }
 
 // Server serves the API.
@@ -63,6 +70,7 @@ type Server struct {
 	grace        time.Duration
 	mux          *http.ServeMux
 	runs         *runs
+	metrics      *metrics
 }
 
 // New makes a Server and starts its run workers. Runs a previous process
@@ -79,9 +87,17 @@ func New(opts Options) *Server {
 	if s.grace <= 0 {
 		s.grace = 30 * time.Second
 	}
+	reg, gather := opts.Registerer, opts.Gatherer
+	if reg == nil {
+		r := prometheus.NewRegistry()
+		r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		reg, gather = r, r
+	}
+	s.metrics = newMetrics(reg, gather)
 	s.mux = http.NewServeMux()
 	for _, rt := range s.routes() {
-		s.mux.Handle(rt.pattern, s.serve(rt.h))
+		_, route, _ := strings.Cut(rt.pattern, " ")
+		s.mux.Handle(rt.pattern, s.observe(route, s.serve(rt.h)))
 	}
 	if s.st != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -113,6 +129,7 @@ func (s *Server) routes() []route {
 	return []route{
 		{"GET /healthz", s.healthz},
 		{"GET /readyz", s.readyz},
+		{"GET /metrics", s.serveMetrics},
 		{"GET /api/v1/openapi.json", s.openAPI},
 		{"GET /api/v1/profiles", s.listProfiles},
 		{"POST /api/v1/profiles", s.createProfile},
