@@ -14,12 +14,15 @@ var (
 	ErrInvalid  = errors.New("invalid")
 )
 
-// MinPrefix is the shortest ID prefix GetResult and DeleteResult look up.
+// MinPrefix is the shortest ID prefix GetResult, DeleteResult and GetRun
+// look up.
 const MinPrefix = 6
 
-// AmbiguousError is returned for an ID prefix that matches several results.
-// It is also ErrInvalid.
+// AmbiguousError is returned for an ID prefix that matches several results
+// (or runs). It is also ErrInvalid.
 type AmbiguousError struct {
+	// Kind is what the IDs are of: "result" when empty, or "run".
+	Kind   string
 	Prefix string
 	// IDs holds the first few matching IDs; More is set if there are others.
 	IDs  []string
@@ -31,7 +34,11 @@ func (e *AmbiguousError) Error() string {
 	if e.More {
 		more = " and more"
 	}
-	return fmt.Sprintf("result ID prefix %q is ambiguous: it matches %s%s", e.Prefix, strings.Join(e.IDs, ", "), more)
+	kind := e.Kind
+	if kind == "" {
+		kind = "result"
+	}
+	return fmt.Sprintf("%s ID prefix %q is ambiguous: it matches %s%s", kind, e.Prefix, strings.Join(e.IDs, ", "), more)
 }
 
 // Unwrap returns ErrInvalid.

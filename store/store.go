@@ -13,7 +13,7 @@ import (
 	"github.com/meshperf/meshperf/spec"
 )
 
-// Store keeps profiles, with every revision, and results.
+// Store keeps profiles, with every revision, results, and the server's runs.
 type Store interface {
 	// CreateProfile stores the first revision of a new profile. It assigns
 	// p.ID (if empty), p.Revision = 1 and the timestamps; ErrConflict if the
@@ -46,6 +46,32 @@ type Store interface {
 	ListResults(ctx context.Context, f ResultFilter) (*Page, error)
 	// DeleteResult deletes a result, by ID or unique ID prefix.
 	DeleteResult(ctx context.Context, id string) error
+
+	// CreateRun stores a new run, which must be in state RunQueued
+	// (ErrInvalid otherwise). It assigns r.ID (if empty) and r.CreatedAt (if
+	// zero); ErrConflict if the ID exists.
+	CreateRun(ctx context.Context, r *Run) error
+	// UpdateRun moves the run r.ID names to r.State, writing r.ResultID,
+	// r.Error, r.StartedAt and r.FinishedAt; an empty or zero one keeps the
+	// stored value. A zero StartedAt becomes now when the run starts, a
+	// zero FinishedAt now when it ends, if not stored already. Only the
+	// moves of LegalRunTransition are allowed: ErrConflict from a final
+	// state (the run has ended already, e.g. a cancel that lost the race
+	// to the finish), ErrInvalid for another illegal move, ErrNotFound for
+	// an unknown ID. On success r holds the run as stored.
+	UpdateRun(ctx context.Context, r *Run) error
+	// GetRun returns a run by ID or by a unique ID prefix of at least
+	// MinPrefix characters; an ambiguous prefix gives an *AmbiguousError.
+	GetRun(ctx context.Context, id string) (*Run, error)
+	// ListRuns returns a page of runs, newest first (by CreatedAt, then
+	// ID), without their Profile (GetRun has it).
+	ListRuns(ctx context.Context, f RunFilter) (*RunPage, error)
+	// InterruptRuns moves every queued or running run to RunInterrupted,
+	// with Error = reason and FinishedAt = now, and returns how many it
+	// moved. A server calls it when it starts: the runs it finds unfinished
+	// were in the memory of a server that died.
+	InterruptRuns(ctx context.Context, reason string) (int, error)
+
 	Close() error
 }
 
@@ -134,6 +160,88 @@ type ResultFilter struct {
 // Page is one page of a result listing.
 type Page struct {
 	Results []ResultSummary `json:"results"`
+	// Next is the cursor of the next page, "" at the end.
+	Next string `json:"next,omitempty"`
+}
+
+// Run states. A run starts queued; succeeded, failed, cancelled and
+// interrupted are final.
+const (
+	RunQueued      = "queued"
+	RunRunning     = "running"
+	RunSucceeded   = "succeeded"
+	RunFailed      = "failed"
+	RunCancelled   = "cancelled"
+	RunInterrupted = "interrupted"
+)
+
+// RunStates lists every run state, in the order a run goes through them.
+var RunStates = []string{RunQueued, RunRunning, RunSucceeded, RunFailed, RunCancelled, RunInterrupted}
+
+// ValidRunState reports whether state is one of RunStates.
+func ValidRunState(state string) bool {
+	switch state {
+	case RunQueued, RunRunning, RunSucceeded, RunFailed, RunCancelled, RunInterrupted:
+		return true
+	}
+	return false
+}
+
+// FinalRunState reports whether a run in state has ended: no transition
+// leaves it.
+func FinalRunState(state string) bool {
+	switch state {
+	case RunSucceeded, RunFailed, RunCancelled, RunInterrupted:
+		return true
+	}
+	return false
+}
+
+// LegalRunTransition reports whether a run may go from state from to state
+// to: queued to running, cancelled or interrupted; running to succeeded,
+// failed, cancelled or interrupted.
+func LegalRunTransition(from, to string) bool {
+	switch from {
+	case RunQueued:
+		return to == RunRunning || to == RunCancelled || to == RunInterrupted
+	case RunRunning:
+		return to == RunSucceeded || to == RunFailed || to == RunCancelled || to == RunInterrupted
+	}
+	return false
+}
+
+// Run is one test run the server queued.
+type Run struct {
+	ID              string            `json:"id"`
+	State           string            `json:"state"`
+	ProfileID       string            `json:"profile_id,omitempty"`
+	ProfileRevision int               `json:"profile_revision,omitempty"`
+	Name            string            `json:"name,omitempty"`
+	Labels          map[string]string `json:"labels,omitempty"`
+	// Profile is the profile document run (JSON), as submitted; at most
+	// MaxProfileBody bytes.
+	Profile []byte `json:"-"`
+	// ResultID is set when the run measured anything.
+	ResultID   string    `json:"result_id,omitempty"`
+	Error      string    `json:"error,omitempty"`
+	CreatedAt  time.Time `json:"created_at"`
+	StartedAt  time.Time `json:"started_at,omitzero"`
+	FinishedAt time.Time `json:"finished_at,omitzero"`
+}
+
+// RunFilter selects runs; the zero value selects all, a page at a time.
+type RunFilter struct {
+	// States, if any, are the states to list.
+	States []string
+	// Limit is the page size: DefaultLimit when 0, at most MaxLimit.
+	Limit int
+	// Cursor is RunPage.Next of the previous page, with the same filter.
+	Cursor string
+}
+
+// RunPage is one page of a run listing.
+type RunPage struct {
+	Runs []Run `json:"runs"`
 	// Next is the cursor of the next page, "" at the end.
 	Next string `json:"next,omitempty"`
 }

@@ -53,6 +53,15 @@ var Dialect = sqlstore.Dialect{
 // Open connects to the PostgreSQL database dsn names (a URL or key=value
 // pairs, as libpq takes) and migrates it. Errors never show the password.
 func Open(ctx context.Context, dsn string) (store.Store, error) {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		panic(err) // the embedded directory exists
+	}
+	return open(ctx, dsn, sub)
+}
+
+// open is Open with the migrations of migs.
+func open(ctx context.Context, dsn string, migs fs.FS) (store.Store, error) {
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		// pgx redacts the password from the DSN it quotes.
@@ -70,11 +79,7 @@ func Open(ctx context.Context, dsn string) (store.Store, error) {
 		_ = db.Close()
 		return nil, wrap(err)
 	}
-	sub, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		panic(err) // the embedded directory exists
-	}
-	s, err := sqlstore.Open(ctx, sqlstore.Config{Dialect: Dialect, DB: db, Migrations: sub, WrapErr: wrap})
+	s, err := sqlstore.Open(ctx, sqlstore.Config{Dialect: Dialect, DB: db, Migrations: migs, WrapErr: wrap})
 	if err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("open PostgreSQL database %s at %s: %w", cfg.Database, address(cfg), err)

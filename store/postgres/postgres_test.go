@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -114,8 +115,40 @@ func TestConcurrentOpen(t *testing.T) {
 	}
 	defer db.Close()
 	var n int
-	if err := db.QueryRow(`SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil || n != 1 {
-		t.Errorf("schema_migrations holds %d rows (%v), want 1", n, err)
+	ms, err := filepath.Glob("migrations/[0-9]*.sql")
+	if err != nil || len(ms) == 0 {
+		t.Fatalf("no migrations found: %v", err)
+	}
+	if err := db.QueryRow(`SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil || n != len(ms) {
+		t.Errorf("schema_migrations holds %d rows (%v), want %d", n, err, len(ms))
+	}
+}
+
+// The upgrade of a database created before runs (schema version 1).
+func TestUpgrade(t *testing.T) {
+	dsn := schemaDSN(t)
+	storetest.RunUpgrade(t, func(t *testing.T) store.Store {
+		s, err := postgres.OpenVersion(t.Context(), dsn, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}, func(t *testing.T) store.Store {
+		s, err := postgres.Open(t.Context(), dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	})
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var versions string
+	err = db.QueryRow(`SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations`).Scan(&versions)
+	if err != nil || versions != "1,2" {
+		t.Errorf("schema_migrations after the upgrade: %q, %v; want 1,2", versions, err)
 	}
 }
 

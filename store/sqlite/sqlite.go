@@ -80,6 +80,15 @@ func DefaultPath() (string, error) {
 // Open opens the SQLite database at path, creating it (and its directory,
 // mode 0700) if missing, and migrates it.
 func Open(ctx context.Context, path string, opts ...Option) (store.Store, error) {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		panic(err) // the embedded directory exists
+	}
+	return open(ctx, path, sub, opts...)
+}
+
+// open is Open with the migrations of migs.
+func open(ctx context.Context, path string, migs fs.FS, opts ...Option) (store.Store, error) {
 	o := options{busyTimeout: DefaultBusyTimeout}
 	for _, opt := range opts {
 		opt(&o)
@@ -125,11 +134,7 @@ func Open(ctx context.Context, path string, opts ...Option) (store.Store, error)
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
 
-	sub, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		panic(err) // the embedded directory exists
-	}
-	s, err := sqlstore.Open(ctx, sqlstore.Config{Dialect: Dialect, DB: w, ReadDB: r, Migrations: sub, WrapErr: wrap})
+	s, err := sqlstore.Open(ctx, sqlstore.Config{Dialect: Dialect, DB: w, ReadDB: r, Migrations: migs, WrapErr: wrap})
 	if err != nil {
 		_ = w.Close()
 		_ = r.Close()

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -30,6 +31,39 @@ func TestStore(t *testing.T) {
 		}
 		return s
 	})
+}
+
+// The upgrade of a database created before runs (schema version 1).
+func TestUpgrade(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "meshperf.db")
+	storetest.RunUpgrade(t, func(t *testing.T) store.Store {
+		s, err := sqlite.OpenVersion(t.Context(), path, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}, func(t *testing.T) store.Store {
+		s, err := sqlite.Open(t.Context(), path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	})
+	var versions string
+	err := rawDB(t, path).QueryRowContext(t.Context(), `SELECT group_concat(version, ',') FROM (SELECT version FROM schema_migrations ORDER BY version)`).Scan(&versions)
+	if err != nil || versions != "1,2" {
+		t.Errorf("schema_migrations after the upgrade: %q, %v; want 1,2", versions, err)
+	}
+}
+
+// migrationCount is the number of migrations in migrations/.
+func migrationCount(t *testing.T) int {
+	t.Helper()
+	ms, err := filepath.Glob("migrations/[0-9]*.sql")
+	if err != nil || len(ms) == 0 {
+		t.Fatalf("no migrations found: %v", err)
+	}
+	return len(ms)
 }
 
 func open(t *testing.T, path string, opts ...sqlite.Option) store.Store {
@@ -192,7 +226,7 @@ func TestSettings(t *testing.T) {
 	c := rawDB(t, path)
 	for query, want := range map[string]string{
 		"PRAGMA journal_mode":                    "wal",
-		"SELECT count(*) FROM schema_migrations": "1",
+		"SELECT count(*) FROM schema_migrations": strconv.Itoa(migrationCount(t)),
 		"SELECT count(*) FROM schema_migrations WHERE version = 1 AND applied_at LIKE '20%Z'": "1",
 	} {
 		var got string

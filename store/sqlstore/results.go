@@ -158,18 +158,25 @@ func (s *Store) GetResult(ctx context.Context, id string) (*store.StoredResult, 
 // resolveResult returns the ID of the result with ID id, or else the one
 // result whose ID starts with it.
 func resolveResult(ctx context.Context, q db, id string) (string, error) {
+	return resolveID(ctx, q, "results", "result", id)
+}
+
+// resolveID returns the ID of the row of table (results, runs) with ID id,
+// or else of the one row whose ID starts with it. kind names the rows in
+// errors.
+func resolveID(ctx context.Context, q db, table, kind, id string) (string, error) {
 	var full string
-	err := q.queryRow(ctx, `SELECT id FROM results WHERE id = ?`, id).Scan(&full)
+	err := q.queryRow(ctx, `SELECT id FROM `+table+` WHERE id = ?`, id).Scan(&full)
 	if err == nil || !errors.Is(err, sql.ErrNoRows) {
 		return full, err
 	}
 	if len(id) < store.MinPrefix || !utf8.ValidString(id) {
-		return "", fmt.Errorf("result %q %w", id, store.ErrNotFound)
+		return "", fmt.Errorf("%s %q %w", kind, id, store.ErrNotFound)
 	}
 	// Every string starting with id sorts between id and id+U+10FFFF, in
 	// byte order (SQLite's BINARY, PostgreSQL's "C" collation of id).
 	const few = 5
-	rows, err := q.query(ctx, `SELECT id FROM results WHERE id >= ? AND id < ? ORDER BY id LIMIT ?`,
+	rows, err := q.query(ctx, `SELECT id FROM `+table+` WHERE id >= ? AND id < ? ORDER BY id LIMIT ?`,
 		id, id+string(rune(utf8.MaxRune)), few+1)
 	if err != nil {
 		return "", err
@@ -190,9 +197,13 @@ func resolveResult(ctx context.Context, q db, id string) (string, error) {
 	}
 	switch {
 	case len(ids) == 0:
-		return "", fmt.Errorf("result %q %w", id, store.ErrNotFound)
+		return "", fmt.Errorf("%s %q %w", kind, id, store.ErrNotFound)
 	case len(ids) > 1:
-		return "", &store.AmbiguousError{Prefix: id, IDs: ids[:min(len(ids), few)], More: len(ids) > few}
+		amb := &store.AmbiguousError{Prefix: id, IDs: ids[:min(len(ids), few)], More: len(ids) > few}
+		if kind != "result" {
+			amb.Kind = kind
+		}
+		return "", amb
 	}
 	return ids[0], nil
 }

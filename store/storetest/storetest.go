@@ -38,6 +38,16 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		t.Run("delete", o.testDeleteResult)
 		t.Run("concurrent saves", o.testConcurrentSave)
 	})
+	t.Run("runs", func(t *testing.T) {
+		t.Run("create and get", o.testCreateRun)
+		t.Run("invalid", o.testRunInvalid)
+		t.Run("transitions", o.testRunTransitions)
+		t.Run("concurrent updates", o.testRunRace)
+		t.Run("list", o.testListRuns)
+		t.Run("interrupt", o.testInterruptRuns)
+		t.Run("id prefix", o.testRunIDPrefix)
+		t.Run("reopen", o.testReopenRuns)
+	})
 	t.Run("reopen", o.testReopen)
 }
 
