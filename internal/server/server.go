@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/meshperf/meshperf/internal/auth"
 	"github.com/meshperf/meshperf/store"
 )
 
@@ -54,6 +55,9 @@ type Options struct {
 	// ShutdownGrace is how long running tests may go on after the server
 	// is told to stop; then they are interrupted, what they measured kept.
 	ShutdownGrace time.Duration
+	// Auth, when set, is team mode: every endpoint but health, the OpenAPI
+	// document and login needs a token. Nil is single-user mode.
+	Auth *auth.Service
 	// Registerer and Gatherer receive and serve (at /metrics) the server's
 	// metrics; a registry of its own when nil.
 	Registerer prometheus.Registerer
@@ -71,13 +75,14 @@ type Server struct {
 	mux          *http.ServeMux
 	runs         *runs
 	metrics      *metrics
+	auth         *auth.Service
 }
 
 // New makes a Server and starts its run workers. Runs a previous process
 // left queued or running are marked interrupted. Close stops the workers.
 func New(opts Options) *Server {
 	s := &Server{st: opts.Store, log: opts.Logger, version: opts.Version, maxBody: opts.MaxBody,
-		allowTargets: opts.AllowTargets, grace: opts.ShutdownGrace}
+		allowTargets: opts.AllowTargets, grace: opts.ShutdownGrace, auth: opts.Auth}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -97,7 +102,7 @@ func New(opts Options) *Server {
 	s.mux = http.NewServeMux()
 	for _, rt := range s.routes() {
 		_, route, _ := strings.Cut(rt.pattern, " ")
-		s.mux.Handle(rt.pattern, s.observe(route, s.serve(rt.h)))
+		s.mux.Handle(rt.pattern, s.observe(route, s.guard(rt.pattern, s.serve(rt.h))))
 	}
 	if s.st != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -147,6 +152,15 @@ func (s *Server) routes() []route {
 		{"GET /api/v1/runs/{id}", s.getRun},
 		{"POST /api/v1/runs/{id}/cancel", s.cancelRun},
 		{"GET /api/v1/runs/{id}/events", s.runEvents},
+		{"POST /api/v1/auth/login", s.login},
+		{"POST /api/v1/auth/refresh", s.refresh},
+		{"POST /api/v1/auth/logout", s.logout},
+		{"GET /api/v1/me", s.me},
+		{"GET /api/v1/tokens", s.listTokens},
+		{"POST /api/v1/tokens", s.createToken},
+		{"DELETE /api/v1/tokens/{id}", s.revokeToken},
+		{"GET /api/v1/users", s.listUsers},
+		{"POST /api/v1/users", s.createUser},
 	}
 }
 
