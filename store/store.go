@@ -13,7 +13,8 @@ import (
 	"github.com/meshperf/meshperf/spec"
 )
 
-// Store keeps profiles, with every revision, results, and the server's runs.
+// Store keeps profiles, with every revision, results, and the server's runs
+// and schedules.
 type Store interface {
 	// CreateProfile stores the first revision of a new profile. It assigns
 	// p.ID (if empty), p.Revision = 1 and the timestamps; ErrConflict if the
@@ -33,8 +34,8 @@ type Store interface {
 	ProfileRevisions(ctx context.Context, ref string) ([]*Profile, error)
 	// ListProfiles returns the latest revision of matching profiles, by name.
 	ListProfiles(ctx context.Context, f ProfileFilter) ([]*Profile, error)
-	// DeleteProfile deletes a profile and its revisions. Results keep their
-	// profile ID and revision.
+	// DeleteProfile deletes a profile, its revisions and its schedules.
+	// Results and runs keep their profile ID and revision.
 	DeleteProfile(ctx context.Context, ref string) error
 
 	// SaveResult stores r, assigning r.ID if empty, and returns its ID.
@@ -47,9 +48,11 @@ type Store interface {
 	// DeleteResult deletes a result, by ID or unique ID prefix.
 	DeleteResult(ctx context.Context, id string) error
 
-	// CreateRun stores a new run, which must be in state RunQueued
-	// (ErrInvalid otherwise). It assigns r.ID (if empty) and r.CreatedAt (if
-	// zero); ErrConflict if the ID exists.
+	// CreateRun stores a new run, which must be in state RunQueued, or
+	// RunMissed for a scheduled run that did not happen (ErrInvalid
+	// otherwise). It assigns r.ID (if empty) and r.CreatedAt (if zero), and
+	// for a missed run r.FinishedAt (now, if zero); ErrConflict if the ID
+	// exists.
 	CreateRun(ctx context.Context, r *Run) error
 	// UpdateRun moves the run r.ID names to r.State, writing r.ResultID,
 	// r.Error, r.StartedAt and r.FinishedAt; an empty or zero one keeps the
@@ -71,6 +74,33 @@ type Store interface {
 	// moved. A server calls it when it starts: the runs it finds unfinished
 	// were in the memory of a server that died.
 	InterruptRuns(ctx context.Context, reason string) (int, error)
+
+	// CreateSchedule stores a new schedule of the profile whose ID is
+	// s.ProfileID (ErrNotFound if there is none: a name is not looked up).
+	// It assigns s.ID (if empty) and s.CreatedAt (if zero); ErrConflict if
+	// the ID exists, ErrInvalid if s.Spec is empty. The spec and the time
+	// zone are stored as given: the caller validates them.
+	CreateSchedule(ctx context.Context, s *Schedule) error
+	// UpdateSchedule writes s.Spec, s.Timezone, s.Enabled, s.LastDueAt,
+	// s.LastRunID and s.NextDueAt, all as given (a zero time clears one), to
+	// the schedule s.ID names; ErrNotFound if there is none, ErrInvalid
+	// without an ID or a spec. The profile
+	// and the creation time do not change: on success s holds the schedule
+	// as stored.
+	UpdateSchedule(ctx context.Context, s *Schedule) error
+	// GetSchedule returns a schedule by ID.
+	GetSchedule(ctx context.Context, id string) (*Schedule, error)
+	// ListSchedules returns the schedules of the profile with ID profileID,
+	// or all when profileID is "", oldest first (by CreatedAt, then ID).
+	// It returns an empty list, not an error, for an unknown profile.
+	ListSchedules(ctx context.Context, profileID string) ([]*Schedule, error)
+	// DeleteSchedule deletes a schedule by ID. Its runs are kept, with
+	// their ScheduleID. Deleting a profile deletes its schedules.
+	DeleteSchedule(ctx context.Context, id string) error
+	// DueSchedules returns the enabled schedules whose NextDueAt is at or
+	// before now, by NextDueAt then ID. A zero NextDueAt (no next time) is
+	// never due.
+	DueSchedules(ctx context.Context, now time.Time) ([]*Schedule, error)
 
 	Close() error
 }
@@ -165,7 +195,7 @@ type Page struct {
 }
 
 // Run states. A run starts queued; succeeded, failed, cancelled and
-// interrupted are final.
+// interrupted are final. A missed run is created in its final state.
 const (
 	RunQueued      = "queued"
 	RunRunning     = "running"
@@ -173,15 +203,16 @@ const (
 	RunFailed      = "failed"
 	RunCancelled   = "cancelled"
 	RunInterrupted = "interrupted"
+	RunMissed      = "missed" // a scheduled run that did not happen (the server was down); a final state
 )
 
 // RunStates lists every run state, in the order a run goes through them.
-var RunStates = []string{RunQueued, RunRunning, RunSucceeded, RunFailed, RunCancelled, RunInterrupted}
+var RunStates = []string{RunQueued, RunRunning, RunSucceeded, RunFailed, RunCancelled, RunInterrupted, RunMissed}
 
 // ValidRunState reports whether state is one of RunStates.
 func ValidRunState(state string) bool {
 	switch state {
-	case RunQueued, RunRunning, RunSucceeded, RunFailed, RunCancelled, RunInterrupted:
+	case RunQueued, RunRunning, RunSucceeded, RunFailed, RunCancelled, RunInterrupted, RunMissed:
 		return true
 	}
 	return false
@@ -191,7 +222,7 @@ func ValidRunState(state string) bool {
 // leaves it.
 func FinalRunState(state string) bool {
 	switch state {
-	case RunSucceeded, RunFailed, RunCancelled, RunInterrupted:
+	case RunSucceeded, RunFailed, RunCancelled, RunInterrupted, RunMissed:
 		return true
 	}
 	return false
@@ -199,7 +230,7 @@ func FinalRunState(state string) bool {
 
 // LegalRunTransition reports whether a run may go from state from to state
 // to: queued to running, cancelled or interrupted; running to succeeded,
-// failed, cancelled or interrupted.
+// failed, cancelled or interrupted. No transition leads to RunMissed.
 func LegalRunTransition(from, to string) bool {
 	switch from {
 	case RunQueued:
@@ -227,6 +258,10 @@ type Run struct {
 	CreatedAt  time.Time `json:"created_at"`
 	StartedAt  time.Time `json:"started_at,omitzero"`
 	FinishedAt time.Time `json:"finished_at,omitzero"`
+	// ScheduleID is the schedule that started the run, and DueAt the due
+	// time it was for; "" and zero for a run started by hand.
+	ScheduleID string    `json:"schedule_id,omitempty"`
+	DueAt      time.Time `json:"due_at,omitzero"`
 }
 
 // RunFilter selects runs; the zero value selects all, a page at a time.
@@ -244,6 +279,20 @@ type RunPage struct {
 	Runs []Run `json:"runs"`
 	// Next is the cursor of the next page, "" at the end.
 	Next string `json:"next,omitempty"`
+}
+
+// Schedule runs a stored profile at times a cron spec (or "every N") gives.
+type Schedule struct {
+	ID        string    `json:"id"`
+	ProfileID string    `json:"profile_id"`
+	Spec      string    `json:"spec"`               // cron, @macro or "every 15m"
+	Timezone  string    `json:"timezone,omitempty"` // IANA name; "" is UTC
+	Enabled   bool      `json:"enabled"`
+	CreatedAt time.Time `json:"created_at"`
+	// LastDueAt is the last due time handled (run, or recorded as missed).
+	LastDueAt time.Time `json:"last_due_at,omitzero"`
+	LastRunID string    `json:"last_run_id,omitempty"`
+	NextDueAt time.Time `json:"next_due_at,omitzero"`
 }
 
 // NewID returns a new time-sortable ID: 12 hex digits of the Unix time in

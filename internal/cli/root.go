@@ -64,6 +64,7 @@ func newRoot(stdio IO) *cobra.Command {
 	root.AddCommand(newProfileCmd(stdio, g))
 	root.AddCommand(newResultCmd(stdio, g))
 	root.AddCommand(newServerCmd(stdio, g))
+	root.AddCommand(newUserCmd(stdio, g))
 	root.AddCommand(newEchoCmd(stdio))
 	root.AddCommand(newVersionCmd(stdio))
 	return root

@@ -21,6 +21,8 @@ func newServerCmd(stdio IO, g *globalOptions) *cobra.Command {
 	var concurrency int
 	var allow []string
 	var grace time.Duration
+	var teamMode bool
+	var keyFile string
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Serve the HTTP API (profiles, results, compare, export) over the store",
@@ -28,9 +30,9 @@ func newServerCmd(stdio IO, g *globalOptions) *cobra.Command {
 CLI uses (--db). The API is described at /api/v1/openapi.json.
 
 It serves profiles, runs (queued, cancellable, with live Server-Sent Events
-at /api/v1/runs/{id}/events), results, comparisons and exports. Schedules
-and authentication come next: keep it on loopback (the default) until then,
-and use --allow-target to bound what it may load.`,
+at /api/v1/runs/{id}/events), results, comparisons and exports. Single-user
+mode (the default) trusts whoever reaches it: keep it on loopback, or use
+--auth for team mode. --allow-target bounds what it may load.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var lv slog.Level
@@ -54,18 +56,26 @@ and use --allow-target to bound what it may load.`,
 					return usageErrorf("--allow-target %q: %v", pat, err)
 				}
 			}
-			srv := server.New(server.Options{Store: st, Logger: log, Version: Version,
-				Concurrency: concurrency, AllowTargets: allow, ShutdownGrace: grace})
+			opts := server.Options{Store: st, Logger: log, Version: Version,
+				Concurrency: concurrency, AllowTargets: allow, ShutdownGrace: grace}
+			if teamMode {
+				if opts.Auth, err = authService(st, keyFile); err != nil {
+					return err
+				}
+			}
+			srv := server.New(opts)
 			return srv.ListenAndServe(cmd.Context(), addr, func(a net.Addr) {
 				fmt.Fprintf(stdio.Err, "meshperf server: listening on http://%s (API at /api/v1, described at /api/v1/openapi.json)\n", a)
-				if host, _, _ := net.SplitHostPort(a.String()); !isLoopback(host) {
-					fmt.Fprintln(stdio.Err, "meshperf server: warning: listening beyond loopback without authentication (it comes in a later version)")
+				if host, _, _ := net.SplitHostPort(a.String()); !isLoopback(host) && !teamMode {
+					fmt.Fprintln(stdio.Err, "meshperf server: warning: listening beyond loopback in single-user mode: anyone who can reach it can use it (use --auth)")
 				}
 			})
 		},
 	}
 	cmd.Flags().StringVar(&addr, "listen", DefaultServerAddr, "host:port to listen on")
 	cmd.Flags().StringVar(&level, "log-level", "info", "debug, info, warn or error")
+	cmd.Flags().BoolVar(&teamMode, "auth", false, "team mode: users, tokens, every endpoint checked (create the first admin with meshperf user add NAME --admin)")
+	cmd.Flags().StringVar(&keyFile, "auth-key-file", "", "token-signing key file, made on first use (default auth.key beside the SQLite store; or env MESHPERF_AUTH_KEY)")
 	cmd.Flags().IntVar(&concurrency, "concurrency", 1, "runs that may load at once (1: tests do not disturb each other)")
 	cmd.Flags().StringArrayVar(&allow, "allow-target", nil, "host pattern runs may load, e.g. '*.shop.svc.cluster.local' (repeatable; default: any)")
 	cmd.Flags().DurationVar(&grace, "shutdown-grace", 30*time.Second, "on shutdown, how long running tests may go on before they are interrupted (what they measured is kept)")

@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -76,6 +77,8 @@ type Server struct {
 	runs         *runs
 	metrics      *metrics
 	auth         *auth.Service
+	scheduler    *scheduler
+	closeOnce    sync.Once
 }
 
 // New makes a Server and starts its run workers. Runs a previous process
@@ -115,13 +118,21 @@ func New(opts Options) *Server {
 		}
 	}
 	s.runs = newRuns(s, max(1, opts.Concurrency))
+	if s.st != nil {
+		s.scheduler = newScheduler(s)
+	}
 	return s
 }
 
 // Close stops taking runs, lets running ones finish within the grace
 // period, then interrupts them (keeping what they measured).
 func (s *Server) Close() {
-	s.runs.shutdown(s.grace)
+	s.closeOnce.Do(func() {
+		if s.scheduler != nil {
+			s.scheduler.close()
+		}
+		s.runs.shutdown(s.grace)
+	})
 }
 
 // route is one endpoint; routes() is the list the OpenAPI test checks.
@@ -160,6 +171,11 @@ func (s *Server) routes() []route {
 		{"POST /api/v1/tokens", s.createToken},
 		{"DELETE /api/v1/tokens/{id}", s.revokeToken},
 		{"GET /api/v1/users", s.listUsers},
+		{"POST /api/v1/schedules", s.createSchedule},
+		{"GET /api/v1/schedules", s.listSchedules},
+		{"GET /api/v1/schedules/{id}", s.getSchedule},
+		{"PUT /api/v1/schedules/{id}", s.updateSchedule},
+		{"DELETE /api/v1/schedules/{id}", s.deleteSchedule},
 		{"POST /api/v1/users", s.createUser},
 	}
 }

@@ -48,6 +48,10 @@ var Dialect = sqlstore.Dialect{
 		var e *pgconn.PgError
 		return errors.As(err, &e) && e.Code == "23505" // unique_violation
 	},
+	IsForeignKey: func(err error) bool {
+		var e *pgconn.PgError
+		return errors.As(err, &e) && e.Code == "23503" // foreign_key_violation
+	},
 }
 
 // Open connects to the PostgreSQL database dsn names (a URL or key=value

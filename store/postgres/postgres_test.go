@@ -147,9 +147,37 @@ func TestUpgrade(t *testing.T) {
 	defer db.Close()
 	var versions string
 	err = db.QueryRow(`SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations`).Scan(&versions)
-	if err != nil || versions != "1,2" {
-		t.Errorf("schema_migrations after the upgrade: %q, %v; want 1,2", versions, err)
+	if err != nil || versions != "1,2,3" {
+		t.Errorf("schema_migrations after the upgrade: %q, %v; want 1,2,3", versions, err)
 	}
+}
+
+// The upgrade of a database with runs, before auth and schedules (schema
+// version 2).
+func TestUpgradeSchedules(t *testing.T) {
+	dsn := schemaDSN(t)
+	storetest.RunUpgradeSchedules(t, func(t *testing.T) store.Store {
+		s, err := postgres.OpenVersion(t.Context(), dsn, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}, func(t *testing.T) store.Store {
+		s, err := postgres.Open(t.Context(), dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}, func(t *testing.T, query string) {
+		db, err := sql.Open("pgx", dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		if _, err := db.ExecContext(t.Context(), query); err != nil {
+			t.Fatalf("%s: %v", query, err)
+		}
+	})
 }
 
 // closedPort returns a local port nothing listens on.

@@ -51,9 +51,30 @@ func TestUpgrade(t *testing.T) {
 	})
 	var versions string
 	err := rawDB(t, path).QueryRowContext(t.Context(), `SELECT group_concat(version, ',') FROM (SELECT version FROM schema_migrations ORDER BY version)`).Scan(&versions)
-	if err != nil || versions != "1,2" {
-		t.Errorf("schema_migrations after the upgrade: %q, %v; want 1,2", versions, err)
+	if err != nil || versions != "1,2,3" {
+		t.Errorf("schema_migrations after the upgrade: %q, %v; want 1,2,3", versions, err)
 	}
+}
+
+// The upgrade of a database with runs, before auth and schedules (schema
+// version 2).
+func TestUpgradeSchedules(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "meshperf.db")
+	storetest.RunUpgradeSchedules(t, func(t *testing.T) store.Store {
+		s, err := sqlite.OpenVersion(t.Context(), path, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}, func(t *testing.T) store.Store {
+		s, err := sqlite.Open(t.Context(), path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}, func(t *testing.T, query string) {
+		exec(t, rawDB(t, path), query)
+	})
 }
 
 // migrationCount is the number of migrations in migrations/.

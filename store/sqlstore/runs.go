@@ -15,15 +15,15 @@ import (
 // listed by time and state, never by label.
 
 const runColumns = `id, state, profile_id, profile_revision, name, labels, result_id, error,
-	created_ns, started_ns, finished_ns`
+	created_ns, started_ns, finished_ns, schedule_id, due_ns`
 
 // CreateRun implements store.Store.
 func (s *Store) CreateRun(ctx context.Context, r *store.Run) error {
 	if r == nil {
 		return fmt.Errorf("%w run: nil", store.ErrInvalid)
 	}
-	if r.State != store.RunQueued {
-		return fmt.Errorf("%w run: a new run must be %s, not %q", store.ErrInvalid, store.RunQueued, r.State)
+	if r.State != store.RunQueued && r.State != store.RunMissed {
+		return fmt.Errorf("%w run: a new run must be %s or %s, not %q", store.ErrInvalid, store.RunQueued, store.RunMissed, r.State)
 	}
 	if r.ProfileRevision < 0 || (r.ProfileID == "" && r.ProfileRevision != 0) {
 		return fmt.Errorf("%w run: profile revision %d of profile %q", store.ErrInvalid, r.ProfileRevision, r.ProfileID)
@@ -39,19 +39,24 @@ func (s *Store) CreateRun(ctx context.Context, r *store.Run) error {
 	if next.ID == "" {
 		next.ID = store.NewID()
 	}
+	now := time.Now()
 	if next.CreatedAt.IsZero() {
-		next.CreatedAt = time.Now()
+		next.CreatedAt = now
+	}
+	if next.State == store.RunMissed && next.FinishedAt.IsZero() {
+		next.FinishedAt = now
 	}
 	next.CreatedAt = fromNanos(nanos(next.CreatedAt))
-	next.StartedAt, next.FinishedAt = storedTime(next.StartedAt), storedTime(next.FinishedAt)
+	next.StartedAt, next.FinishedAt, next.DueAt = storedTime(next.StartedAt), storedTime(next.FinishedAt), storedTime(next.DueAt)
 	profile := next.Profile
 	if profile == nil {
 		profile = []byte{}
 	}
 	err = s.inTx(ctx, func(tx db) error {
-		_, err := tx.exec(ctx, `INSERT INTO runs (`+runColumns+`, profile) VALUES (`+placeholders(12)+`)`,
+		_, err := tx.exec(ctx, `INSERT INTO runs (`+runColumns+`, profile) VALUES (`+placeholders(14)+`)`,
 			next.ID, next.State, next.ProfileID, next.ProfileRevision, next.Name, labels, next.ResultID, next.Error,
-			nanos(next.CreatedAt), nullNanos(next.StartedAt), nullNanos(next.FinishedAt), profile)
+			nanos(next.CreatedAt), nullNanos(next.StartedAt), nullNanos(next.FinishedAt), next.ScheduleID, nullNanos(next.DueAt),
+			profile)
 		return s.conflict(err, fmt.Sprintf("run %q", next.ID))
 	})
 	if err != nil {
@@ -237,9 +242,9 @@ func scanRuns(rows *sql.Rows, extra ...any) ([]store.Run, error) {
 		var r store.Run
 		var labels string
 		var created int64
-		var started, finished sql.NullInt64
+		var started, finished, due sql.NullInt64
 		dest := append([]any{&r.ID, &r.State, &r.ProfileID, &r.ProfileRevision, &r.Name, &labels, &r.ResultID, &r.Error,
-			&created, &started, &finished}, extra...)
+			&created, &started, &finished, &r.ScheduleID, &due}, extra...)
 		if err := rows.Scan(dest...); err != nil {
 			return nil, err
 		}
@@ -254,6 +259,9 @@ func scanRuns(rows *sql.Rows, extra ...any) ([]store.Run, error) {
 		}
 		if finished.Valid {
 			r.FinishedAt = fromNanos(finished.Int64)
+		}
+		if due.Valid {
+			r.DueAt = fromNanos(due.Int64)
 		}
 		out = append(out, r)
 	}

@@ -1,6 +1,7 @@
-// Package sqlstore implements store.Store once, over database/sql. A backend
-// (store/sqlite, store/postgres) opens the database, describes its dialect
-// and brings its migrations; the queries and the migration runner are here.
+// Package sqlstore implements store.Store, and auth.Store for team mode,
+// once, over database/sql. A backend (store/sqlite, store/postgres) opens
+// the database, describes its dialect and brings its migrations; the
+// queries and the migration runner are here.
 //
 // Queries are written with ? placeholders and rebound for dialects that
 // number them. Times are stored as Unix nanoseconds (BIGINT) on every
@@ -40,6 +41,9 @@ type Dialect struct {
 	MigrationsTable string
 	// IsConflict reports whether err is a unique-constraint violation.
 	IsConflict func(error) bool
+	// IsForeignKey reports whether err is a foreign-key violation: a row
+	// naming one that does not exist (a token's user, a schedule's profile).
+	IsForeignKey func(error) bool
 }
 
 // Config describes an opened database.
@@ -183,6 +187,15 @@ func placeholders(n int) string {
 func (s *Store) conflict(err error, what string) error {
 	if err != nil && s.d.IsConflict != nil && s.d.IsConflict(err) {
 		return fmt.Errorf("%s %w", what, store.ErrConflict)
+	}
+	return err
+}
+
+// missing maps a foreign-key violation to notFound, the error of the
+// missing row the new one names.
+func (s *Store) missing(err, notFound error) error {
+	if err != nil && s.d.IsForeignKey != nil && s.d.IsForeignKey(err) {
+		return notFound
 	}
 	return err
 }

@@ -33,7 +33,7 @@ func sameRun(t *testing.T, what string, got, want *store.Run) {
 	for _, tt := range []struct {
 		name      string
 		got, want time.Time
-	}{{"created", got.CreatedAt, want.CreatedAt}, {"started", got.StartedAt, want.StartedAt}, {"finished", got.FinishedAt, want.FinishedAt}} {
+	}{{"created", got.CreatedAt, want.CreatedAt}, {"started", got.StartedAt, want.StartedAt}, {"finished", got.FinishedAt, want.FinishedAt}, {"due", got.DueAt, want.DueAt}} {
 		if !tt.got.Equal(tt.want) {
 			t.Errorf("%s: %s at %v, want %v", what, tt.name, tt.got, tt.want)
 		}
@@ -42,8 +42,8 @@ func sameRun(t *testing.T, what string, got, want *store.Run) {
 		t.Errorf("%s: profile %q, want %q", what, got.Profile, want.Profile)
 	}
 	g, w := *got, *want
-	g.CreatedAt, g.StartedAt, g.FinishedAt, g.Profile = time.Time{}, time.Time{}, time.Time{}, nil
-	w.CreatedAt, w.StartedAt, w.FinishedAt, w.Profile = time.Time{}, time.Time{}, time.Time{}, nil
+	g.CreatedAt, g.StartedAt, g.FinishedAt, g.DueAt, g.Profile = time.Time{}, time.Time{}, time.Time{}, time.Time{}, nil
+	w.CreatedAt, w.StartedAt, w.FinishedAt, w.DueAt, w.Profile = time.Time{}, time.Time{}, time.Time{}, time.Time{}, nil
 	if len(w.Labels) == 0 {
 		w.Labels = nil
 	}
@@ -131,12 +131,17 @@ func (o opener) testRunInvalid(t *testing.T) {
 }
 
 // toState creates a run and moves it to state by legal transitions, through
-// running if viaRunning (or if it must) and it is not queued.
+// running if viaRunning (or if it must) and it is not queued. A missed run
+// is created missed, for a schedule.
 func toState(t *testing.T, s store.Store, name, state string, viaRunning bool) *store.Run {
 	t.Helper()
 	r := newRun(name)
+	if state == store.RunMissed {
+		r.State, r.ScheduleID, r.DueAt = store.RunMissed, "schedule-"+name, epoch.Add(time.Hour)
+	}
 	must(t, "CreateRun", s.CreateRun(t.Context(), r))
-	if state == store.RunQueued {
+	switch state {
+	case store.RunQueued, store.RunMissed:
 		return r
 	}
 	if viaRunning || state == store.RunRunning || state == store.RunSucceeded || state == store.RunFailed {

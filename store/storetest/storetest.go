@@ -9,7 +9,8 @@ import (
 	"github.com/meshperf/meshperf/store"
 )
 
-// Run runs the suite. open must return a Store on an empty database the
+// Run runs the suite, the auth part (RunAuth) included: every store is an
+// auth.Store too. open must return a Store on an empty database the
 // first time it is called with a given t, and a Store on that same database
 // when called again with the same t: the suite closes stores and reopens
 // them. The suite closes the stores it opens.
@@ -47,6 +48,19 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		t.Run("interrupt", o.testInterruptRuns)
 		t.Run("id prefix", o.testRunIDPrefix)
 		t.Run("reopen", o.testReopenRuns)
+	})
+	t.Run("schedules", func(t *testing.T) {
+		t.Run("create and get", o.testCreateSchedule)
+		t.Run("update", o.testUpdateSchedule)
+		t.Run("list and delete", o.testListSchedules)
+		t.Run("due", o.testDueSchedules)
+		t.Run("deleted with the profile", o.testScheduleCascade)
+		t.Run("missed runs", o.testMissedRuns)
+		t.Run("reopen", o.testReopenSchedules)
+	})
+	t.Run("auth", func(t *testing.T) {
+		RunAuth(t, o.authStore)
+		t.Run("reopen", o.testReopenAuth)
 	})
 	t.Run("reopen", o.testReopen)
 }

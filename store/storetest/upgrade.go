@@ -10,7 +10,9 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
+	"github.com/meshperf/meshperf/internal/auth"
 	"github.com/meshperf/meshperf/store"
 )
 
@@ -83,6 +85,57 @@ func RunUpgrade(t *testing.T, old, open func(t *testing.T) store.Store) {
 		must(t, "ListRuns after the upgrade", err)
 		if len(runs.Runs) != 1 || runs.Runs[0].State != store.RunSucceeded {
 			t.Errorf("runs after the upgrade: %+v", runs.Runs)
+		}
+		must(t, "Close", s.Close())
+	}
+}
+
+// RunUpgradeSchedules tests the upgrade of a database with the schema
+// before auth and schedules (migrations 0001 and 0002), holding a run that
+// exec inserts with SQL, as the older meshperf wrote it. old opens a new
+// database with that schema the first time it is called with a given t;
+// open opens that same database, migrating it, as Run's open does.
+func RunUpgradeSchedules(t *testing.T, old, open func(t *testing.T) store.Store, exec func(t *testing.T, query string)) {
+	ctx := t.Context()
+	s := old(t)
+	p := newProfile("before-schedules", nil)
+	must(t, "CreateProfile on the old schema", s.CreateProfile(ctx, p))
+	if err := s.CreateSchedule(ctx, newSchedule(p, "@daily", epoch)); err == nil {
+		t.Error("CreateSchedule on the schema before schedules worked: old does not open the old schema")
+	}
+	must(t, "Close", s.Close())
+	exec(t, `INSERT INTO runs (id, state, profile_id, profile_revision, name, labels, profile, result_id, error,
+		created_ns, started_ns, finished_ns)
+		VALUES ('old-run', 'succeeded', '`+p.ID+`', 1, 'old', '{"k":"v"}', '', 'result-1', '', 1000, 2000, 3000)`)
+
+	o := opener(open)
+	for i := range 2 {
+		s := o.open(t)
+		r, err := s.GetRun(ctx, "old-run")
+		must(t, "GetRun after the upgrade", err)
+		sameRun(t, "run after the upgrade", r, &store.Run{ID: "old-run", State: store.RunSucceeded, ProfileID: p.ID, ProfileRevision: 1,
+			Name: "old", Labels: map[string]string{"k": "v"}, ResultID: "result-1",
+			CreatedAt: time.Unix(0, 1000), StartedAt: time.Unix(0, 2000), FinishedAt: time.Unix(0, 3000)})
+		if i == 0 {
+			sc := newSchedule(p, "@daily", epoch)
+			must(t, "CreateSchedule after the upgrade", s.CreateSchedule(ctx, sc))
+			missed := &store.Run{State: store.RunMissed, ProfileID: p.ID, ProfileRevision: 1, ScheduleID: sc.ID, DueAt: epoch}
+			must(t, "CreateRun missed after the upgrade", s.CreateRun(ctx, missed))
+			as, ok := s.(auth.Store)
+			if !ok {
+				t.Fatalf("%T is not an auth.Store", s)
+			}
+			must(t, "CreateUser after the upgrade", as.CreateUser(ctx, &auth.User{ID: "u1", Name: "alice", PasswordHash: []byte("x"), CreatedAt: epoch}))
+		}
+		page, err := s.ListRuns(ctx, store.RunFilter{})
+		must(t, "ListRuns after the upgrade", err)
+		if len(page.Runs) != 2 || page.Runs[0].State != store.RunMissed || page.Runs[1].ID != "old-run" {
+			t.Errorf("runs after the upgrade: %+v", page.Runs)
+		}
+		due, err := s.DueSchedules(ctx, epoch)
+		must(t, "DueSchedules after the upgrade", err)
+		if len(due) != 1 {
+			t.Errorf("due schedules after the upgrade: %v", scheduleIDs(due))
 		}
 		must(t, "Close", s.Close())
 	}

@@ -1,0 +1,285 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/meshperf/meshperf/internal/schedule"
+	"github.com/meshperf/meshperf/store"
+)
+
+// ScheduleRequest creates or changes a schedule.
+type ScheduleRequest struct {
+	Profile  string `json:"profile,omitempty"` // name or id; only when creating
+	Spec     string `json:"spec"`
+	Timezone string `json:"timezone,omitempty"`
+	Enabled  *bool  `json:"enabled,omitempty"` // default true
+}
+
+// ScheduleView is a schedule with its spec in words.
+type ScheduleView struct {
+	*store.Schedule
+	Description string `json:"description"`
+}
+
+// lateness is how late a due run may still start; later, it is recorded as
+// missed (the server was down or busy), not run hours after its time.
+const lateness = time.Minute
+
+// maxMissed bounds the missed runs recorded for one schedule at once.
+const maxMissed = 100
+
+func parseSchedule(spec, tz string) (schedule.Schedule, *time.Location, error) {
+	loc := time.UTC
+	if tz != "" {
+		var err error
+		if loc, err = time.LoadLocation(tz); err != nil {
+			return nil, nil, invalid("timezone", "timezone: unknown %q (want an IANA name such as Europe/Berlin)", tz)
+		}
+	}
+	s, err := schedule.Parse(spec, loc)
+	if err != nil {
+		return nil, nil, invalid("spec", "spec: %v", err)
+	}
+	return s, loc, nil
+}
+
+func (s *Server) scheduleView(sc *store.Schedule) ScheduleView {
+	v := ScheduleView{Schedule: sc}
+	if p, _, err := parseSchedule(sc.Spec, sc.Timezone); err == nil {
+		v.Description = schedule.Describe(p)
+	}
+	return v
+}
+
+func (s *Server) createSchedule(w http.ResponseWriter, r *http.Request) error {
+	var req ScheduleRequest
+	if err := s.decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	if req.Profile == "" {
+		return invalid("profile", "profile: name the stored profile to run")
+	}
+	p, err := s.st.GetProfile(r.Context(), req.Profile)
+	if err != nil {
+		return fromStore(err, "profile", req.Profile)
+	}
+	sched, _, err := parseSchedule(req.Spec, req.Timezone)
+	if err != nil {
+		return err
+	}
+	sc := &store.Schedule{ProfileID: p.ID, Spec: req.Spec, Timezone: req.Timezone, Enabled: req.Enabled == nil || *req.Enabled}
+	now := time.Now().UTC()
+	sc.NextDueAt = sched.Next(now)
+	sc.LastDueAt = now // nothing before creation is missed
+	if err := s.st.CreateSchedule(r.Context(), sc); err != nil {
+		return fromStore(err, "schedule", "")
+	}
+	s.scheduler.wake()
+	w.Header().Set("Location", "/api/v1/schedules/"+sc.ID)
+	writeJSON(w, http.StatusCreated, s.scheduleView(sc))
+	return nil
+}
+
+func (s *Server) listSchedules(w http.ResponseWriter, r *http.Request) error {
+	profileID := ""
+	if ref := r.URL.Query().Get("profile"); ref != "" {
+		p, err := s.st.GetProfile(r.Context(), ref)
+		if err != nil {
+			return fromStore(err, "profile", ref)
+		}
+		profileID = p.ID
+	}
+	scs, err := s.st.ListSchedules(r.Context(), profileID)
+	if err != nil {
+		return err
+	}
+	out := []ScheduleView{}
+	for _, sc := range scs {
+		out = append(out, s.scheduleView(sc))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"schedules": out})
+	return nil
+}
+
+func (s *Server) getSchedule(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	sc, err := s.st.GetSchedule(r.Context(), id)
+	if err != nil {
+		return fromStore(err, "schedule", id)
+	}
+	writeJSON(w, http.StatusOK, s.scheduleView(sc))
+	return nil
+}
+
+func (s *Server) updateSchedule(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	sc, err := s.st.GetSchedule(r.Context(), id)
+	if err != nil {
+		return fromStore(err, "schedule", id)
+	}
+	var req ScheduleRequest
+	if err := s.decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	if req.Profile != "" {
+		return invalid("profile", "profile: a schedule's profile cannot change; make a new schedule")
+	}
+	if req.Spec == "" {
+		req.Spec = sc.Spec
+	}
+	sched, _, err := parseSchedule(req.Spec, req.Timezone)
+	if err != nil {
+		return err
+	}
+	sc.Spec, sc.Timezone = req.Spec, req.Timezone
+	if req.Enabled != nil {
+		if *req.Enabled && !sc.Enabled {
+			sc.LastDueAt = time.Now().UTC() // what fell due while disabled was not missed
+		}
+		sc.Enabled = *req.Enabled
+	}
+	sc.NextDueAt = sched.Next(time.Now().UTC())
+	if err := s.st.UpdateSchedule(r.Context(), sc); err != nil {
+		return fromStore(err, "schedule", id)
+	}
+	s.scheduler.wake()
+	writeJSON(w, http.StatusOK, s.scheduleView(sc))
+	return nil
+}
+
+func (s *Server) deleteSchedule(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	if err := s.st.DeleteSchedule(r.Context(), id); err != nil {
+		return fromStore(err, "schedule", id)
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// scheduler starts the runs schedules call for and records the ones that
+// fell due while the server was down as missed.
+type scheduler struct {
+	s      *Server
+	kick   chan struct{}
+	stop   context.CancelFunc
+	done   chan struct{}
+	now    func() time.Time
+	period time.Duration
+}
+
+func newScheduler(s *Server) *scheduler {
+	ctx, stop := context.WithCancel(context.Background())
+	sc := &scheduler{s: s, kick: make(chan struct{}, 1), stop: stop, done: make(chan struct{}), now: time.Now, period: time.Second}
+	go sc.loop(ctx)
+	return sc
+}
+
+func (sc *scheduler) wake() {
+	select {
+	case sc.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (sc *scheduler) close() {
+	sc.stop()
+	<-sc.done
+}
+
+func (sc *scheduler) loop(ctx context.Context) {
+	defer close(sc.done)
+	t := time.NewTicker(sc.period)
+	defer t.Stop()
+	for {
+		sc.tick(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-sc.kick:
+		}
+	}
+}
+
+// tick handles every schedule that is due.
+func (sc *scheduler) tick(ctx context.Context) {
+	st, log := sc.s.st, sc.s.log
+	now := sc.now().UTC()
+	due, err := st.DueSchedules(ctx, now)
+	if err != nil {
+		if ctx.Err() == nil {
+			log.Warn("reading due schedules", logKeyErr, err)
+		}
+		return
+	}
+	for _, s := range due {
+		if err := sc.handle(ctx, s, now); err != nil && ctx.Err() == nil {
+			log.Warn("schedule", "schedule", s.ID, logKeyErr, err)
+		}
+	}
+}
+
+func (sc *scheduler) handle(ctx context.Context, s *store.Schedule, now time.Time) error {
+	st := sc.s.st
+	sched, _, err := parseSchedule(s.Spec, s.Timezone)
+	if err != nil {
+		s.Enabled = false // a spec that no longer parses must not spin
+		_ = st.UpdateSchedule(ctx, s)
+		return fmt.Errorf("spec %q: %w", s.Spec, err)
+	}
+	last := s.LastDueAt
+	if last.IsZero() {
+		last = s.CreatedAt
+	}
+	times, more := schedule.Missed(sched, last, now, maxMissed)
+	for i, at := range times {
+		latest := i == len(times)-1
+		if latest && now.Sub(at) <= lateness {
+			id, err := sc.s.queueScheduled(ctx, s, at)
+			if err != nil {
+				return err
+			}
+			s.LastRunID = id
+			continue
+		}
+		missed := &store.Run{State: store.RunMissed, ScheduleID: s.ID, DueAt: at, ProfileID: s.ProfileID,
+			Error:      fmt.Sprintf("missed: due at %s, the server was not running (or was %s late)", at.Format(time.RFC3339), now.Sub(at).Round(time.Second)),
+			FinishedAt: now, Profile: []byte(`{}`)}
+		if err := st.CreateRun(ctx, missed); err != nil {
+			return err
+		}
+		sc.s.metrics.state("", store.RunMissed)
+	}
+	if more {
+		sc.s.log.Warn("schedule missed more runs than are recorded", "schedule", s.ID, "recorded", maxMissed)
+	}
+	if len(times) > 0 {
+		s.LastDueAt = times[len(times)-1]
+	}
+	s.NextDueAt = sched.Next(now)
+	return st.UpdateSchedule(ctx, s)
+}
+
+// queueScheduled queues a run of the schedule's profile.
+func (s *Server) queueScheduled(ctx context.Context, sc *store.Schedule, at time.Time) (string, error) {
+	p, err := s.st.GetProfile(ctx, sc.ProfileID)
+	if err != nil {
+		return "", err
+	}
+	run := &store.Run{State: store.RunQueued, ProfileID: p.ID, ProfileRevision: p.Revision, Profile: p.Body,
+		Name: p.Name, Labels: p.Labels, ScheduleID: sc.ID, DueAt: at}
+	if err := s.st.CreateRun(ctx, run); err != nil {
+		return "", err
+	}
+	s.runs.hub(run.ID).publish(Event{Type: "state", Run: run})
+	s.metrics.state("", store.RunQueued)
+	select {
+	case s.runs.queue <- run.ID:
+	default:
+		return "", fmt.Errorf("run queue full")
+	}
+	return run.ID, nil
+}

@@ -1,0 +1,302 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/meshperf/meshperf/internal/auth"
+)
+
+// The auth package's records, for team mode: users, refresh_tokens and
+// api_tokens, the tokens deleted with their user by ON DELETE CASCADE.
+// Errors wrap auth's sentinels (auth.ErrNotFound, auth.ErrConflict) with
+// the messages of auth.MemoryStore, so that auth.Service behaves alike on
+// both stores.
+
+var _ auth.Store = (*Store)(nil)
+
+// authConflict maps a unique-constraint violation to auth.ErrConflict.
+func (s *Store) authConflict(err error, what string) error {
+	if err != nil && s.d.IsConflict != nil && s.d.IsConflict(err) {
+		return fmt.Errorf("%s: %w", what, auth.ErrConflict)
+	}
+	return err
+}
+
+// CreateUser implements auth.UserStore.
+func (s *Store) CreateUser(ctx context.Context, u *auth.User) error {
+	if u == nil {
+		return errors.New("create user: nil")
+	}
+	hash := u.PasswordHash
+	if hash == nil {
+		hash = []byte{}
+	}
+	return s.fail(s.inTx(ctx, func(tx db) error {
+		_, err := tx.exec(ctx, `INSERT INTO users (id, name, admin, password_hash, created_ns) VALUES (?, ?, ?, ?, ?)`,
+			u.ID, u.Name, u.Admin, hash, nanos(u.CreatedAt))
+		return s.authConflict(err, fmt.Sprintf("user %q", u.Name))
+	}))
+}
+
+const userColumns = `id, name, admin, password_hash, created_ns`
+
+// UserByID implements auth.UserStore.
+func (s *Store) UserByID(ctx context.Context, id string) (*auth.User, error) {
+	us, err := s.queryUsers(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id)
+	if err != nil {
+		return nil, s.fail(err)
+	}
+	if len(us) == 0 {
+		return nil, fmt.Errorf("user id %q: %w", id, auth.ErrNotFound)
+	}
+	return us[0], nil
+}
+
+// UserByName implements auth.UserStore.
+func (s *Store) UserByName(ctx context.Context, name string) (*auth.User, error) {
+	us, err := s.queryUsers(ctx, `SELECT `+userColumns+` FROM users WHERE name = ?`, name)
+	if err != nil {
+		return nil, s.fail(err)
+	}
+	if len(us) == 0 {
+		return nil, fmt.Errorf("user %q: %w", name, auth.ErrNotFound)
+	}
+	return us[0], nil
+}
+
+// ListUsers implements auth.UserStore: by name, in byte order.
+func (s *Store) ListUsers(ctx context.Context) ([]*auth.User, error) {
+	us, err := s.queryUsers(ctx, `SELECT `+userColumns+` FROM users ORDER BY name`)
+	if err != nil {
+		return nil, s.fail(err)
+	}
+	if us == nil {
+		us = []*auth.User{}
+	}
+	return us, nil
+}
+
+func (s *Store) queryUsers(ctx context.Context, query string, args ...any) ([]*auth.User, error) {
+	rows, err := s.reader().query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var us []*auth.User
+	for rows.Next() {
+		var u auth.User
+		var created int64
+		if err := rows.Scan(&u.ID, &u.Name, &u.Admin, &u.PasswordHash, &created); err != nil {
+			return nil, err
+		}
+		u.CreatedAt = fromNanos(created)
+		us = append(us, &u)
+	}
+	return us, rows.Err()
+}
+
+// DeleteUser implements auth.UserStore. The user's refresh and API tokens
+// go by ON DELETE CASCADE.
+func (s *Store) DeleteUser(ctx context.Context, id string) error {
+	return s.fail(s.inTx(ctx, func(tx db) error {
+		res, err := tx.exec(ctx, `DELETE FROM users WHERE id = ?`, id)
+		if err != nil {
+			return err
+		}
+		return mustAffect(res, fmt.Errorf("user id %q: %w", id, auth.ErrNotFound))
+	}))
+}
+
+// mustAffect returns notFound if res affected no row.
+func mustAffect(res sql.Result, notFound error) error {
+	n, err := res.RowsAffected()
+	switch {
+	case err != nil:
+		return err
+	case n == 0:
+		return notFound
+	}
+	return nil
+}
+
+// SaveRefreshToken implements auth.RefreshTokenStore. A token of a user
+// who does not exist (deleted meanwhile) is not saved: auth.ErrNotFound.
+func (s *Store) SaveRefreshToken(ctx context.Context, t *auth.RefreshToken) error {
+	if t == nil {
+		return errors.New("save refresh token: nil")
+	}
+	return s.fail(s.inTx(ctx, func(tx db) error {
+		_, err := tx.exec(ctx, `INSERT INTO refresh_tokens
+			(hash, family_id, parent_hash, user_id, created_ns, expires_ns, used_ns, revoked_ns)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			t.Hash, t.FamilyID, t.ParentHash, t.UserID, nanos(t.CreatedAt), nanos(t.ExpiresAt),
+			nullNanos(t.UsedAt), nullNanos(t.RevokedAt))
+		err = s.authConflict(err, "refresh token")
+		return s.missing(err, fmt.Errorf("refresh token: user id %q: %w", t.UserID, auth.ErrNotFound))
+	}))
+}
+
+// ConsumeRefreshToken implements auth.RefreshTokenStore. Of concurrent
+// calls, the one whose UPDATE ... WHERE used_ns IS NULL changes the row
+// wins (PostgreSQL re-checks the condition after waiting for the row lock;
+// SQLite runs write transactions one at a time); the others find it used.
+// A family is revoked when any of its tokens is, so a token saved after
+// the revocation (by a refresh racing a logout) is revoked too, as of the
+// family's first revocation.
+func (s *Store) ConsumeRefreshToken(ctx context.Context, hash string, at time.Time) (*auth.RefreshToken, error) {
+	var was *auth.RefreshToken
+	err := s.inTx(ctx, func(tx db) error {
+		res, err := tx.exec(ctx, `UPDATE refresh_tokens SET used_ns = ? WHERE hash = ? AND used_ns IS NULL`, nanos(at), hash)
+		if err != nil {
+			return err
+		}
+		won, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		var t auth.RefreshToken
+		var created, expires int64
+		var used, revoked, familyRevoked sql.NullInt64
+		err = tx.queryRow(ctx, `SELECT hash, family_id, parent_hash, user_id, created_ns, expires_ns, used_ns, revoked_ns,
+			(SELECT min(f.revoked_ns) FROM refresh_tokens f WHERE f.family_id = t.family_id)
+			FROM refresh_tokens t WHERE hash = ?`, hash).Scan(
+			&t.Hash, &t.FamilyID, &t.ParentHash, &t.UserID, &created, &expires, &used, &revoked, &familyRevoked)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("refresh token: %w", auth.ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		t.CreatedAt, t.ExpiresAt = fromNanos(created), fromNanos(expires)
+		if used.Valid && won == 0 { // the winner returns the token as it was: unused
+			t.UsedAt = fromNanos(used.Int64)
+		}
+		switch {
+		case revoked.Valid:
+			t.RevokedAt = fromNanos(revoked.Int64)
+		case familyRevoked.Valid:
+			t.RevokedAt = fromNanos(familyRevoked.Int64)
+			if _, err := tx.exec(ctx, `UPDATE refresh_tokens SET revoked_ns = ? WHERE hash = ?`, familyRevoked.Int64, hash); err != nil {
+				return err
+			}
+		}
+		was = &t
+		return nil
+	})
+	if err != nil {
+		return nil, s.fail(err)
+	}
+	return was, nil
+}
+
+// RevokeRefreshFamily implements auth.RefreshTokenStore. Tokens revoked
+// already keep their time. Unlike auth.MemoryStore, a family without
+// tokens leaves no trace: one saved in it later is not revoked (auth never
+// starts a family without its token).
+func (s *Store) RevokeRefreshFamily(ctx context.Context, familyID string, at time.Time) error {
+	return s.fail(s.inTx(ctx, func(tx db) error {
+		_, err := tx.exec(ctx, `UPDATE refresh_tokens SET revoked_ns = ? WHERE family_id = ? AND revoked_ns IS NULL`,
+			nanos(at), familyID)
+		return err
+	}))
+}
+
+const apiTokenColumns = `id, owner_id, name, hash, created_ns, last_used_ns, revoked_ns`
+
+// SaveAPIToken implements auth.APITokenStore. A token of an owner who does
+// not exist (deleted meanwhile) is not saved: auth.ErrNotFound.
+func (s *Store) SaveAPIToken(ctx context.Context, t *auth.APIToken) error {
+	if t == nil {
+		return errors.New("save API token: nil")
+	}
+	return s.fail(s.inTx(ctx, func(tx db) error {
+		_, err := tx.exec(ctx, `INSERT INTO api_tokens (`+apiTokenColumns+`) VALUES (`+placeholders(7)+`)`,
+			t.ID, t.OwnerID, t.Name, t.Hash, nanos(t.CreatedAt), nullNanos(t.LastUsedAt), nullNanos(t.RevokedAt))
+		err = s.authConflict(err, fmt.Sprintf("API token id %q or its hash", t.ID))
+		return s.missing(err, fmt.Errorf("API token: owner id %q: %w", t.OwnerID, auth.ErrNotFound))
+	}))
+}
+
+// APITokenByID implements auth.APITokenStore.
+func (s *Store) APITokenByID(ctx context.Context, id string) (*auth.APIToken, error) {
+	ts, err := s.queryAPITokens(ctx, `SELECT `+apiTokenColumns+` FROM api_tokens WHERE id = ?`, id)
+	if err != nil {
+		return nil, s.fail(err)
+	}
+	if len(ts) == 0 {
+		return nil, fmt.Errorf("API token %q: %w", id, auth.ErrNotFound)
+	}
+	return ts[0], nil
+}
+
+// APITokenByHash implements auth.APITokenStore.
+func (s *Store) APITokenByHash(ctx context.Context, hash string) (*auth.APIToken, error) {
+	ts, err := s.queryAPITokens(ctx, `SELECT `+apiTokenColumns+` FROM api_tokens WHERE hash = ?`, hash)
+	if err != nil {
+		return nil, s.fail(err)
+	}
+	if len(ts) == 0 {
+		return nil, fmt.Errorf("API token: %w", auth.ErrNotFound)
+	}
+	return ts[0], nil
+}
+
+// ListAPITokens implements auth.APITokenStore: oldest first, then by ID.
+func (s *Store) ListAPITokens(ctx context.Context, ownerID string) ([]*auth.APIToken, error) {
+	ts, err := s.queryAPITokens(ctx, `SELECT `+apiTokenColumns+` FROM api_tokens WHERE owner_id = ?
+		ORDER BY created_ns, id`, ownerID)
+	return ts, s.fail(err)
+}
+
+func (s *Store) queryAPITokens(ctx context.Context, query string, args ...any) ([]*auth.APIToken, error) {
+	rows, err := s.reader().query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ts []*auth.APIToken
+	for rows.Next() {
+		var t auth.APIToken
+		var created int64
+		var used, revoked sql.NullInt64
+		if err := rows.Scan(&t.ID, &t.OwnerID, &t.Name, &t.Hash, &created, &used, &revoked); err != nil {
+			return nil, err
+		}
+		t.CreatedAt = fromNanos(created)
+		if used.Valid {
+			t.LastUsedAt = fromNanos(used.Int64)
+		}
+		if revoked.Valid {
+			t.RevokedAt = fromNanos(revoked.Int64)
+		}
+		ts = append(ts, &t)
+	}
+	return ts, rows.Err()
+}
+
+// RevokeAPIToken implements auth.APITokenStore: a revoked token keeps the
+// time it was first revoked.
+func (s *Store) RevokeAPIToken(ctx context.Context, id string, at time.Time) error {
+	return s.fail(s.inTx(ctx, func(tx db) error {
+		res, err := tx.exec(ctx, `UPDATE api_tokens SET revoked_ns = coalesce(revoked_ns, ?) WHERE id = ?`, nanos(at), id)
+		if err != nil {
+			return err
+		}
+		return mustAffect(res, fmt.Errorf("API token %q: %w", id, auth.ErrNotFound))
+	}))
+}
+
+// TouchAPIToken implements auth.APITokenStore.
+func (s *Store) TouchAPIToken(ctx context.Context, id string, at time.Time) error {
+	return s.fail(s.inTx(ctx, func(tx db) error {
+		res, err := tx.exec(ctx, `UPDATE api_tokens SET last_used_ns = ? WHERE id = ?`, nanos(at), id)
+		if err != nil {
+			return err
+		}
+		return mustAffect(res, fmt.Errorf("API token %q: %w", id, auth.ErrNotFound))
+	}))
+}
