@@ -32,7 +32,8 @@ func testEnv(t *testing.T) []string {
 		dir = t.TempDir()
 		dataDirs[t] = dir
 	}
-	return append(os.Environ(), "XDG_DATA_HOME="+dir, "MESHPERF_DB=")
+	return append(os.Environ(), "XDG_DATA_HOME="+dir, "XDG_CONFIG_HOME="+filepath.Join(dir, "config"),
+		"MESHPERF_DB=", "MESHPERF_SERVER=", "MESHPERF_TOKEN=")
 }
 
 func TestMain(m *testing.M) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"sort"
 	"strings"
@@ -168,6 +169,22 @@ func newProfileApplyCmd(stdio IO, g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			if c != nil {
+				body, err := p.JSON()
+				if err != nil {
+					return err
+				}
+				v, err := c.ApplyProfile(cmd.Context(), body)
+				if err != nil {
+					return apiError(c, err)
+				}
+				fmt.Fprintf(stdio.Out, "profile %s applied on %s (id %s, revision %d)\n", v.Name, c.BaseURL(), v.ID, v.Revision)
+				return nil
+			}
 			st, err := g.openStore(cmd.Context())
 			if err != nil {
 				return err
@@ -207,14 +224,35 @@ func newProfileListCmd(stdio IO, g *globalOptions) *cobra.Command {
 			if err := checkOutput(output, "text", "json"); err != nil {
 				return err
 			}
-			st, err := g.openStore(cmd.Context())
+			c, err := g.client()
 			if err != nil {
 				return err
 			}
-			defer st.Close()
-			ps, err := st.ListProfiles(cmd.Context(), store.ProfileFilter{Name: name, Labels: lm})
-			if err != nil {
-				return err
+			var ps []*store.Profile
+			if c != nil {
+				q := url.Values{}
+				if name != "" {
+					q.Set("name", name)
+				}
+				for _, l := range labels {
+					q.Add("label", l)
+				}
+				vs, err := c.ListProfiles(cmd.Context(), q)
+				if err != nil {
+					return apiError(c, err)
+				}
+				for _, v := range vs {
+					ps = append(ps, &store.Profile{ID: v.ID, Name: v.Name, Revision: v.Revision, Labels: v.Labels, CreatedAt: v.CreatedAt, UpdatedAt: v.UpdatedAt})
+				}
+			} else {
+				st, err := g.openStore(cmd.Context())
+				if err != nil {
+					return err
+				}
+				defer st.Close()
+				if ps, err = st.ListProfiles(cmd.Context(), store.ProfileFilter{Name: name, Labels: lm}); err != nil {
+					return err
+				}
 			}
 			if output == "json" {
 				return writeJSON(stdio.Out, profileViews(ps))
@@ -262,6 +300,9 @@ func newProfileShowCmd(stdio IO, g *globalOptions) *cobra.Command {
 		Short: "Show a stored profile (or one of its revisions, or its history)",
 		Args:  exactArgs(1, "profile show: give the profile's name or id"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := g.notRemote("profile show"); err != nil {
+				return err
+			}
 			st, err := g.openStore(cmd.Context())
 			if err != nil {
 				return err
@@ -337,6 +378,9 @@ func newProfileExportCmd(stdio IO, g *globalOptions) *cobra.Command {
 		Short: "Write a stored profile as an SMP file (YAML or JSON)",
 		Args:  exactArgs(1, "profile export: give the profile's name or id"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := g.notRemote("profile export"); err != nil {
+				return err
+			}
 			if err := checkOutput(format, "yaml", "json", "smp"); err != nil {
 				return err
 			}
@@ -363,6 +407,9 @@ func newProfileDeleteCmd(stdio IO, g *globalOptions) *cobra.Command {
 		Short: "Delete stored profiles and their revisions (their results stay)",
 		Args:  minArgs(1, "profile delete: give the profile's name or id"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := g.notRemote("profile delete"); err != nil {
+				return err
+			}
 			st, err := g.openStore(cmd.Context())
 			if err != nil {
 				return err

@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -56,6 +58,17 @@ func newResultListCmd(stdio IO, g *globalOptions) *cobra.Command {
 			if err := checkOutput(o.output, "text", "json"); err != nil {
 				return err
 			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			if c != nil {
+				page, err := c.ListResults(cmd.Context(), o.query(f))
+				if err != nil {
+					return apiError(c, err)
+				}
+				return printResults(stdio, page, o.output)
+			}
 			st, err := g.openStore(cmd.Context())
 			if err != nil {
 				return err
@@ -72,30 +85,7 @@ func newResultListCmd(stdio IO, g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if o.output == "json" {
-				return writeJSON(stdio.Out, page)
-			}
-			if len(page.Results) == 0 {
-				fmt.Fprintln(stdio.Err, "no results")
-				return nil
-			}
-			tw := tabwriter.NewWriter(stdio.Out, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tSTARTED\tNAME\tTARGET\tGENERATOR\tRPS\tP50\tP99\tERRORS")
-			for _, r := range page.Results {
-				rate := fmt.Sprintf("%.0f", r.AchievedRPS)
-				if r.RequestedRPS > 0 {
-					rate += fmt.Sprintf("/%.0f", r.RequestedRPS)
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%.3gms\t%.3gms\t%.2f%%\n", r.ID, r.StartTime.Local().Format("2006-01-02 15:04:05"),
-					dash(r.Name), r.Target, r.Generator, rate, r.P50Ms, r.P99Ms, r.ErrorRate*100)
-			}
-			if err := tw.Flush(); err != nil {
-				return err
-			}
-			if page.Next != "" {
-				fmt.Fprintf(stdio.Err, "more: meshperf result list --cursor %s\n", page.Next)
-			}
-			return nil
+			return printResults(stdio, page, o.output)
 		},
 	}
 	fl := cmd.Flags()
@@ -109,6 +99,59 @@ func newResultListCmd(stdio IO, g *globalOptions) *cobra.Command {
 	fl.StringVar(&o.cursor, "cursor", "", "continue from the page before (printed at its end)")
 	fl.StringVarP(&o.output, "output", "o", "text", "text or json")
 	return cmd
+}
+
+// query is the API's form of the filter, for a server.
+func (o *resultListOptions) query(f store.ResultFilter) url.Values {
+	q := url.Values{}
+	set := func(k, v string) {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	set("profile", o.profile)
+	set("generator", f.Generator)
+	set("target", f.Target)
+	set("cursor", f.Cursor)
+	q.Set("limit", strconv.Itoa(f.Limit))
+	if !f.Since.IsZero() {
+		q.Set("since", f.Since.UTC().Format(time.RFC3339Nano))
+	}
+	if !f.Until.IsZero() {
+		q.Set("until", f.Until.UTC().Format(time.RFC3339Nano))
+	}
+	for _, l := range o.labels {
+		q.Add("label", l)
+	}
+	return q
+}
+
+// printResults writes a page of results as a table or JSON.
+func printResults(stdio IO, page *store.Page, output string) error {
+	if output == "json" {
+		return writeJSON(stdio.Out, page)
+	}
+	if len(page.Results) == 0 {
+		fmt.Fprintln(stdio.Err, "no results")
+		return nil
+	}
+	tw := tabwriter.NewWriter(stdio.Out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tSTARTED\tNAME\tTARGET\tGENERATOR\tRPS\tP50\tP99\tERRORS")
+	for _, r := range page.Results {
+		rate := fmt.Sprintf("%.0f", r.AchievedRPS)
+		if r.RequestedRPS > 0 {
+			rate += fmt.Sprintf("/%.0f", r.RequestedRPS)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%.3gms\t%.3gms\t%.2f%%\n", r.ID, r.StartTime.Local().Format("2006-01-02 15:04:05"),
+			dash(r.Name), r.Target, r.Generator, rate, r.P50Ms, r.P99Ms, r.ErrorRate*100)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if page.Next != "" {
+		fmt.Fprintf(stdio.Err, "more: meshperf result list --cursor %s\n", page.Next)
+	}
+	return nil
 }
 
 // parseWhen reads a time: RFC 3339, a date, or a duration before now.
@@ -167,6 +210,17 @@ func newResultShowCmd(stdio IO, g *globalOptions) *cobra.Command {
 }
 
 func loadResult(cmd *cobra.Command, g *globalOptions, id string) (*spec.Result, error) {
+	c, err := g.client()
+	if err != nil {
+		return nil, err
+	}
+	if c != nil {
+		r, err := c.GetResult(cmd.Context(), id)
+		if err != nil {
+			return nil, apiError(c, err)
+		}
+		return r, nil
+	}
 	st, err := g.openStore(cmd.Context())
 	if err != nil {
 		return nil, err
@@ -185,6 +239,9 @@ func newResultDeleteCmd(stdio IO, g *globalOptions) *cobra.Command {
 		Short: "Delete stored results",
 		Args:  minArgs(1, "result delete: give the result's id"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := g.notRemote("result delete"); err != nil {
+				return err
+			}
 			st, err := g.openStore(cmd.Context())
 			if err != nil {
 				return err
@@ -275,6 +332,9 @@ func newResultImportCmd(stdio IO, g *globalOptions) *cobra.Command {
 			r, err := parseResultFile(data, format)
 			if err != nil {
 				return usageErrorf("%s: %v", args[0], err)
+			}
+			if err := g.notRemote("result import"); err != nil {
+				return err
 			}
 			st, err := g.openStore(cmd.Context())
 			if err != nil {

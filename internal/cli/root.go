@@ -60,11 +60,13 @@ func newRoot(stdio IO) *cobra.Command {
 	})
 	g := &globalOptions{}
 	root.PersistentFlags().StringVar(&g.db, "db", os.Getenv("MESHPERF_DB"), "store: a SQLite file or postgres://... URL (default: meshperf.db under the user's data directory; env MESHPERF_DB)")
+	root.PersistentFlags().StringVar(&g.server, "server", os.Getenv("MESHPERF_SERVER"), "use the meshperf server at this URL instead of a store (default: the one meshperf login saved; env MESHPERF_SERVER)")
 	root.AddCommand(newRunCmd(stdio, g))
 	root.AddCommand(newProfileCmd(stdio, g))
 	root.AddCommand(newResultCmd(stdio, g))
 	root.AddCommand(newServerCmd(stdio, g))
 	root.AddCommand(newUserCmd(stdio, g))
+	root.AddCommand(newLoginCmd(stdio, g), newLogoutCmd(stdio, g))
 	root.AddCommand(newEchoCmd(stdio))
 	root.AddCommand(newVersionCmd(stdio))
 	return root

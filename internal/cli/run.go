@@ -147,13 +147,19 @@ func unjoin(err error) []error {
 }
 
 func runRun(ctx context.Context, cmd *cobra.Command, stdio IO, g *globalOptions, o *runOptions, targets []string) error {
+	c, err := g.client()
+	if err != nil {
+		return err
+	}
+	if c != nil {
+		return runRemote(ctx, cmd, stdio, o, c, targets)
+	}
 	changed := cmd.Flags().Changed
 	var (
 		plans   []*loadgen.Plan
 		prof    *spec.Profile
 		stored  *store.Profile
 		sloText = o.slo
-		err     error
 	)
 	switch {
 	case o.file != "" && o.profileRef != "":
@@ -234,6 +240,13 @@ func runRun(ctx context.Context, cmd *cobra.Command, stdio IO, g *globalOptions,
 	}
 	verdicts := spec.Check(res, objectives)
 	saveErr := o.save(ctx, stdio, g, res, prof, stored)
+	return o.report(stdio, res, verdicts, saveErr)
+}
+
+// report prints the result as --output says, then returns what decides the
+// exit status: saveErr, an interruption, broken objectives, no response.
+func (o *runOptions) report(stdio IO, res *spec.Result, verdicts []spec.Verdict, saveErr error) error {
+	var err error
 	if o.output == "json" {
 		err = report.JSON(stdio.Out, res)
 	} else {

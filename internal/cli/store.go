@@ -12,7 +12,8 @@ import (
 
 // globalOptions are the flags every subcommand shares.
 type globalOptions struct {
-	db string
+	db     string
+	server string // --server: the meshperf server to use instead of the store
 }
 
 // openStore opens the store named by --db: a postgres:// URL, a SQLite file

@@ -1,0 +1,235 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/meshperf/meshperf/internal/client"
+	"github.com/meshperf/meshperf/internal/server"
+	"github.com/meshperf/meshperf/loadgen"
+	"github.com/meshperf/meshperf/spec"
+)
+
+// localOnlyRunFlags name files and settings of this machine that a profile
+// cannot carry to a server.
+var localOnlyRunFlags = []string{"ca-cert", "cert", "key", "resolver", "queue", "threads", "interval-histograms", "no-save"}
+
+// profileOverrideFlags change a profile's fields in a local run.
+var profileOverrideFlags = []string{"rps", "rate-shape", "connections", "streams", "duration", "requests", "warmup",
+	"header", "cookie", "body", "body-file", "content-type", "method", "protocol", "http", "insecure", "sni",
+	"connect-timeout", "timeout", "resolution", "name"}
+
+// runRemote runs the test on the server: it submits the profile, shows the
+// server's progress, cancels the run on Ctrl-C, and prints the result as a
+// local run does, with the same exit status.
+func runRemote(ctx context.Context, cmd *cobra.Command, stdio IO, o *runOptions, c *client.Client, targets []string) error {
+	changed := cmd.Flags().Changed
+	var unsupported []string
+	for _, f := range localOnlyRunFlags {
+		if changed(f) {
+			unsupported = append(unsupported, "--"+f)
+		}
+	}
+	if len(unsupported) > 0 {
+		return usageErrorf("%s: not supported against a server (%s) yet; run without --server, or put what you can in a profile", strings.Join(unsupported, ", "), c.BaseURL())
+	}
+	var (
+		req  client.RunRequest
+		prof *spec.Profile
+		err  error
+	)
+	switch {
+	case o.file != "" && o.profileRef != "":
+		return usageErrorf("-f and --profile: give one, not both")
+	case o.file != "" || o.profileRef != "":
+		if len(targets) > 0 {
+			return usageErrorf("run: URLs that replace a profile's are not supported against a server yet")
+		}
+		var over []string
+		for _, f := range profileOverrideFlags {
+			if changed(f) {
+				over = append(over, "--"+f)
+			}
+		}
+		if len(over) > 0 {
+			return usageErrorf("%s: flags that override a profile are not supported against a server yet; edit the profile", strings.Join(over, ", "))
+		}
+		if o.file != "" {
+			if prof, err = readProfile(stdio, o.file); err != nil {
+				return err
+			}
+			if req.ProfileDocument, err = prof.JSON(); err != nil {
+				return err
+			}
+		} else {
+			req.Profile = o.profileRef
+		}
+	default:
+		if len(targets) == 0 {
+			return usageErrorf("run: give at least one target URL (meshperf run http://127.0.0.1:8080/), or a profile with -f FILE or --profile NAME")
+		}
+		if prof, err = o.remoteProfile(targets); err != nil {
+			return err
+		}
+		if req.ProfileDocument, err = prof.JSON(); err != nil {
+			return err
+		}
+	}
+	sloText := o.slo
+	if !changed("slo") && prof != nil && prof.Meshperf != nil {
+		sloText = strings.Join(prof.Meshperf.SLO, ",")
+	}
+	objectives, err := spec.ParseObjectives(sloText)
+	if err != nil {
+		return usageErrorf("--slo: %v", err)
+	}
+	if len(o.labels) > 0 {
+		req.Labels = map[string]string{}
+		if prof != nil {
+			for k, v := range prof.Labels {
+				req.Labels[k] = v
+			}
+		}
+		for _, l := range o.labels {
+			k, v, _ := strings.Cut(l, "=")
+			req.Labels[k] = v
+		}
+	}
+
+	run, err := c.SubmitRun(ctx, req)
+	if err != nil {
+		return apiError(c, err)
+	}
+	var total time.Duration
+	if prof != nil {
+		if plans, err := loadgen.PlansFromProfile(prof); err == nil {
+			for _, p := range plans {
+				total = max(total, p.Warmup+p.Duration)
+			}
+		}
+	}
+	prog := newProgress(stdio.Err, o.progress, total)
+	onEvent := func(e server.Event) error {
+		if e.Type == "progress" && e.Progress != nil {
+			prog.update(progressOf(e.Progress))
+		}
+		return nil
+	}
+	err = c.Events(ctx, run.ID, onEvent)
+	prog.done()
+	interrupted := false
+	if ctx.Err() != nil {
+		// Ctrl-C: cancel the run on the server, which keeps what it
+		// measured, and wait for it to end.
+		interrupted = true
+		fmt.Fprintf(stdio.Err, "meshperf: cancelling run %s on %s\n", run.ID, c.BaseURL())
+		bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		ctx = bg
+		var ae *client.Error
+		if err := c.CancelRun(ctx, run.ID); err != nil && !(errors.As(err, &ae) && ae.Status == http.StatusConflict) {
+			return apiError(c, err)
+		}
+		err = c.Events(ctx, run.ID, func(server.Event) error { return nil })
+	}
+	if err != nil {
+		return apiError(c, err)
+	}
+	if run, err = c.GetRun(ctx, run.ID); err != nil {
+		return apiError(c, err)
+	}
+	if run.ResultID == "" {
+		if interrupted {
+			return errInterrupted
+		}
+		return fmt.Errorf("run %s %s on %s: %s", run.ID, run.State, c.BaseURL(), dash(run.Error))
+	}
+	res, err := c.GetResult(ctx, run.ResultID)
+	if err != nil {
+		return apiError(c, err)
+	}
+	if interrupted {
+		res.Interrupted = true
+	}
+	fmt.Fprintf(stdio.Err, "meshperf: run %s %s on %s, saved as result %s (meshperf result show %s)\n", run.ID, run.State, c.BaseURL(), res.ID, res.ID)
+	return o.report(stdio, res, spec.Check(res, objectives), nil)
+}
+
+// remoteProfile makes the profile the flags describe for targets, with the
+// same checks (and messages) as a local run.
+func (o *runOptions) remoteProfile(targets []string) (*spec.Profile, error) {
+	pl, err := o.plan(targets)
+	if err != nil {
+		return nil, err
+	}
+	if o.rps != math.Trunc(o.rps) {
+		return nil, usageErrorf("--rps: a whole number of requests per second against a server, not %v", o.rps)
+	}
+	p := &spec.Profile{Name: o.name, Duration: pl.Duration.String()}
+	if len(o.labels) > 0 {
+		p.Labels = map[string]string{}
+		for _, l := range o.labels {
+			k, v, _ := strings.Cut(l, "=")
+			p.Labels[k] = v
+		}
+	}
+	if pl.Warmup > 0 || pl.Requests > 0 || o.slo != "" {
+		p.Meshperf = &spec.ProfileExtras{Requests: pl.Requests}
+		if pl.Warmup > 0 {
+			p.Meshperf.Warmup = pl.Warmup.String()
+		}
+		if o.slo != "" {
+			p.Meshperf.SLO = strings.Split(o.slo, ",")
+		}
+	}
+	cl := spec.Client{LoadGenerator: "meshperf", Protocol: spec.ProtocolHTTP, Connections: int32(pl.Connections),
+		RPS: int64(o.rps), EndpointURLs: targets, Body: string(pl.Body), ContentType: pl.ContentType}
+	switch pl.Protocol {
+	case loadgen.ProtocolTCP:
+		cl.Protocol = spec.ProtocolTCP
+	case loadgen.ProtocolGRPC:
+		cl.Protocol = spec.ProtocolGRPC
+	}
+	for _, h := range pl.Headers {
+		if cl.Headers == nil {
+			cl.Headers = map[string]string{}
+		}
+		cl.Headers[h.Name] = h.Value
+	}
+	for _, h := range pl.Cookies {
+		if cl.Cookies == nil {
+			cl.Cookies = map[string]string{}
+		}
+		cl.Cookies[h.Name] = h.Value
+	}
+	x := &spec.ClientExtras{RateShape: o.shape, HTTPVersion: o.httpVersion, Method: pl.Method, Streams: pl.Streams,
+		Timeout: pl.Timeout.String(), ConnectTimeout: pl.ConnectTimeout.String(), Insecure: o.insecure, SNI: o.sni}
+	if o.resolution != "auto" {
+		x.Resolution = o.resolution
+	}
+	cl.Meshperf = x
+	p.Clients = []spec.Client{cl}
+	if err := p.Validate(); err != nil {
+		return nil, &UsageError{Err: err}
+	}
+	return p, nil
+}
+
+// progressOf turns the server's progress event into the local progress
+// line's input.
+func progressOf(e *server.ProgressEvent) loadgen.Progress {
+	ms := func(v float64) time.Duration { return time.Duration(v * float64(time.Millisecond)) }
+	return loadgen.Progress{
+		Elapsed:  time.Duration(e.Elapsed * float64(time.Second)),
+		Interval: spec.Interval{Second: e.Second, Warmup: e.Warmup},
+		SoFar: loadgen.Totals{Requests: e.TotalRequests, Errors: e.TotalErrors, RPS: e.TotalRPS,
+			P50: ms(e.TotalP50Ms), P90: ms(e.TotalP90Ms), P99: ms(e.TotalP99Ms)},
+	}
+}
