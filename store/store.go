@@ -21,7 +21,9 @@ type Store interface {
 	// name or ID exists.
 	CreateProfile(ctx context.Context, p *Profile) error
 	// UpdateProfile stores a new revision of the profile named by p.ID, or
-	// by p.Name when p.ID is empty, keeping every old one. A non-zero
+	// by p.Name when p.ID is empty, keeping every old one. The owner and
+	// the private flag are the profile's, not the revision's: they stay as
+	// created (p gets them back). A non-zero
 	// p.Revision must be the latest one (ErrConflict otherwise), so an edit
 	// of a stale copy is not lost silently. A non-empty p.Name with p.ID
 	// renames the profile.
@@ -90,10 +92,11 @@ type Store interface {
 	UpdateSchedule(ctx context.Context, s *Schedule) error
 	// GetSchedule returns a schedule by ID.
 	GetSchedule(ctx context.Context, id string) (*Schedule, error)
-	// ListSchedules returns the schedules of the profile with ID profileID,
-	// or all when profileID is "", oldest first (by CreatedAt, then ID).
-	// It returns an empty list, not an error, for an unknown profile.
-	ListSchedules(ctx context.Context, profileID string) ([]*Schedule, error)
+	// ListSchedules returns the schedules of the profile with ID
+	// f.ProfileID, or all when it is "", that f.Viewer may see, oldest
+	// first (by CreatedAt, then ID). It returns an empty list, not an
+	// error, for an unknown profile.
+	ListSchedules(ctx context.Context, f ScheduleFilter) ([]*Schedule, error)
 	// DeleteSchedule deletes a schedule by ID. Its runs are kept, with
 	// their ScheduleID. Deleting a profile deletes its schedules.
 	DeleteSchedule(ctx context.Context, id string) error
@@ -116,7 +119,32 @@ type Profile struct {
 	// revision was stored.
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	// OwnerID is the user who created the profile in team mode; "" for one
+	// made in single-user mode or by the CLI. A Private profile is seen
+	// only by its owner and admins. Both are set when the profile is
+	// created and kept by its revisions.
+	OwnerID string `json:"owner_id,omitempty"`
+	Private bool   `json:"private,omitempty"`
 }
+
+// Viewer is who reads the store in team mode: listings given one return
+// only what it may see (Viewer.CanSee). A nil *Viewer sees everything, as
+// in single-user mode and the CLI.
+type Viewer struct {
+	UserID string
+	Admin  bool
+}
+
+// CanSee reports whether v may see an object owned by ownerID, private or
+// not: an admin sees everything, a user what is not private and what is
+// their own. A nil v sees everything. The server checks it after Get*.
+func (v *Viewer) CanSee(ownerID string, private bool) bool {
+	return v == nil || v.Admin || !private || (v.UserID != "" && ownerID == v.UserID)
+}
+
+// Restricted reports whether listings for v must leave out others'
+// private objects: v is set and not an admin.
+func (v *Viewer) Restricted() bool { return v != nil && !v.Admin }
 
 // MaxProfileBody is the largest profile body a store accepts.
 const MaxProfileBody = 1 << 20
@@ -127,12 +155,17 @@ type ProfileFilter struct {
 	Name string
 	// Labels must all be present with these values.
 	Labels map[string]string
+	// Viewer, when set, leaves out what it may not see.
+	Viewer *Viewer
 }
 
-// ResultRef ties a result to the profile revision it ran.
+// ResultRef ties a result to the profile revision it ran, and says whose it
+// is: the owner and the private flag of the run that saved it.
 type ResultRef struct {
 	ProfileID       string
 	ProfileRevision int
+	OwnerID         string
+	Private         bool
 }
 
 // ResultSummary is what a listing shows of a result, and what it filters on.
@@ -158,6 +191,9 @@ type ResultSummary struct {
 	P90Ms       float64 `json:"p90_ms"`
 	P99Ms       float64 `json:"p99_ms"`
 	Interrupted bool    `json:"interrupted,omitempty"`
+	// OwnerID and Private are those of the ResultRef it was saved with.
+	OwnerID string `json:"owner_id,omitempty"`
+	Private bool   `json:"private,omitempty"`
 }
 
 // StoredResult is a result with its summary.
@@ -185,6 +221,8 @@ type ResultFilter struct {
 	Limit int
 	// Cursor is Page.Next of the previous page, with the same filter.
 	Cursor string
+	// Viewer, when set, leaves out what it may not see.
+	Viewer *Viewer
 }
 
 // Page is one page of a result listing.
@@ -262,6 +300,11 @@ type Run struct {
 	// time it was for; "" and zero for a run started by hand.
 	ScheduleID string    `json:"schedule_id,omitempty"`
 	DueAt      time.Time `json:"due_at,omitzero"`
+	// OwnerID is the user who submitted the run (or owns its schedule) in
+	// team mode, "" otherwise; a Private run is seen only by its owner and
+	// admins. Both are set when the run is created and never change.
+	OwnerID string `json:"owner_id,omitempty"`
+	Private bool   `json:"private,omitempty"`
 }
 
 // RunFilter selects runs; the zero value selects all, a page at a time.
@@ -272,6 +315,8 @@ type RunFilter struct {
 	Limit int
 	// Cursor is RunPage.Next of the previous page, with the same filter.
 	Cursor string
+	// Viewer, when set, leaves out what it may not see.
+	Viewer *Viewer
 }
 
 // RunPage is one page of a run listing.
@@ -293,6 +338,19 @@ type Schedule struct {
 	LastDueAt time.Time `json:"last_due_at,omitzero"`
 	LastRunID string    `json:"last_run_id,omitempty"`
 	NextDueAt time.Time `json:"next_due_at,omitzero"`
+	// OwnerID is the user who created the schedule in team mode, "" else;
+	// a Private schedule is seen only by its owner and admins. Both are set
+	// when the schedule is created and never change; its runs get them.
+	OwnerID string `json:"owner_id,omitempty"`
+	Private bool   `json:"private,omitempty"`
+}
+
+// ScheduleFilter selects schedules; the zero value selects all.
+type ScheduleFilter struct {
+	// ProfileID, if set, is the profile whose schedules to list.
+	ProfileID string
+	// Viewer, when set, leaves out what it may not see.
+	Viewer *Viewer
 }
 
 // NewID returns a new time-sortable ID: 12 hex digits of the Unix time in

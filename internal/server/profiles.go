@@ -19,12 +19,15 @@ type ProfileView struct {
 	Labels    map[string]string `json:"labels,omitempty"`
 	CreatedAt time.Time         `json:"created_at"`
 	UpdatedAt time.Time         `json:"updated_at"`
+	OwnerID   string            `json:"owner_id,omitempty"`
+	Private   bool              `json:"private,omitempty"`
 	Profile   *spec.Profile     `json:"profile,omitempty"`
 	Warnings  []string          `json:"warnings,omitempty"`
 }
 
 func view(p *store.Profile, withBody bool) (*ProfileView, error) {
-	v := &ProfileView{ID: p.ID, Name: p.Name, Revision: p.Revision, Labels: p.Labels, CreatedAt: p.CreatedAt.UTC(), UpdatedAt: p.UpdatedAt.UTC()}
+	v := &ProfileView{ID: p.ID, Name: p.Name, Revision: p.Revision, Labels: p.Labels, CreatedAt: p.CreatedAt.UTC(), UpdatedAt: p.UpdatedAt.UTC(),
+		OwnerID: p.OwnerID, Private: p.Private}
 	if withBody {
 		doc, _, err := spec.ParseProfile(p.Body)
 		if err != nil {
@@ -42,7 +45,7 @@ func (s *Server) listProfiles(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ps, err := s.st.ListProfiles(r.Context(), store.ProfileFilter{Name: q.Get("name"), Labels: labels})
+	ps, err := s.st.ListProfiles(r.Context(), store.ProfileFilter{Name: q.Get("name"), Labels: labels, Viewer: s.viewer(r)})
 	if err != nil {
 		return err
 	}
@@ -108,7 +111,14 @@ func unjoin(err error) []error {
 	return []error{err}
 }
 
+// createProfile stores a new profile. The body is the profile document, so
+// a private profile (team mode) is asked for with the query parameter
+// ?private=true.
 func (s *Server) createProfile(w http.ResponseWriter, r *http.Request) error {
+	private, err := s.privateParam(r)
+	if err != nil {
+		return err
+	}
 	p, warnings, err := s.readProfile(w, r)
 	if err != nil {
 		return err
@@ -117,7 +127,7 @@ func (s *Server) createProfile(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	sp := &store.Profile{Name: p.Name, Labels: p.Labels, Body: body}
+	sp := &store.Profile{Name: p.Name, Labels: p.Labels, Body: body, OwnerID: s.owner(r), Private: private}
 	if err := s.st.CreateProfile(r.Context(), sp); err != nil {
 		return fromStore(err, "profile", p.Name)
 	}
@@ -133,19 +143,21 @@ func (s *Server) createProfile(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) getProfile(w http.ResponseWriter, r *http.Request) error {
 	ref := r.PathValue("ref")
-	var p *store.Profile
-	var err error
+	n := 0
 	if rev := r.URL.Query().Get("revision"); rev != "" {
-		n, perr := parsePositive("revision", rev)
-		if perr != nil {
-			return perr
+		var err error
+		if n, err = parsePositive("revision", rev); err != nil {
+			return err
 		}
-		p, err = s.st.ProfileRevision(r.Context(), ref, n)
-	} else {
-		p, err = s.st.GetProfile(r.Context(), ref)
 	}
+	p, err := s.visibleProfile(r, ref)
 	if err != nil {
-		return fromStore(err, "profile", ref)
+		return err
+	}
+	if n > 0 {
+		if p, err = s.st.ProfileRevision(r.Context(), p.ID, n); err != nil {
+			return fromStore(err, "profile", ref)
+		}
 	}
 	v, err := view(p, true)
 	if err != nil {
@@ -157,9 +169,9 @@ func (s *Server) getProfile(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) updateProfile(w http.ResponseWriter, r *http.Request) error {
 	ref := r.PathValue("ref")
-	old, err := s.st.GetProfile(r.Context(), ref)
+	old, err := s.visibleProfile(r, ref)
 	if err != nil {
-		return fromStore(err, "profile", ref)
+		return err
 	}
 	p, warnings, err := s.readProfile(w, r)
 	if err != nil {
@@ -184,7 +196,11 @@ func (s *Server) updateProfile(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) deleteProfile(w http.ResponseWriter, r *http.Request) error {
 	ref := r.PathValue("ref")
-	if err := s.st.DeleteProfile(r.Context(), ref); err != nil {
+	p, err := s.visibleProfile(r, ref)
+	if err != nil {
+		return err
+	}
+	if err := s.st.DeleteProfile(r.Context(), p.ID); err != nil {
 		return fromStore(err, "profile", ref)
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -193,7 +209,11 @@ func (s *Server) deleteProfile(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) profileRevisions(w http.ResponseWriter, r *http.Request) error {
 	ref := r.PathValue("ref")
-	revs, err := s.st.ProfileRevisions(r.Context(), ref)
+	p, err := s.visibleProfile(r, ref)
+	if err != nil {
+		return err
+	}
+	revs, err := s.st.ProfileRevisions(r.Context(), p.ID)
 	if err != nil {
 		return fromStore(err, "profile", ref)
 	}

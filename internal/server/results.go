@@ -14,7 +14,7 @@ import (
 
 func (s *Server) listResults(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	f := store.ResultFilter{Generator: q.Get("generator"), Target: q.Get("target"), Cursor: q.Get("cursor"), Limit: 50}
+	f := store.ResultFilter{Generator: q.Get("generator"), Target: q.Get("target"), Cursor: q.Get("cursor"), Limit: 50, Viewer: s.viewer(r)}
 	var err error
 	if f.Labels, err = parseLabels(q["label"]); err != nil {
 		return err
@@ -34,9 +34,9 @@ func (s *Server) listResults(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	if ref := q.Get("profile"); ref != "" {
-		p, err := s.st.GetProfile(r.Context(), ref)
+		p, err := s.visibleProfile(r, ref)
 		if err != nil {
-			return fromStore(err, "profile", ref)
+			return err
 		}
 		f.ProfileID = p.ID
 	}
@@ -60,17 +60,26 @@ func (s *Server) getResult(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// result returns the result id names if the caller may see it, and a 404
+// otherwise.
 func (s *Server) result(r *http.Request, id string) (*spec.Result, error) {
 	sr, err := s.st.GetResult(r.Context(), id)
 	if err != nil {
 		return nil, fromStore(err, "result", id)
+	}
+	if !s.viewer(r).CanSee(sr.Summary.OwnerID, sr.Summary.Private) {
+		return nil, notFound("result", id)
 	}
 	return sr.Result, nil
 }
 
 func (s *Server) deleteResult(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
-	if err := s.st.DeleteResult(r.Context(), id); err != nil {
+	res, err := s.result(r, id)
+	if err != nil {
+		return err
+	}
+	if err := s.st.DeleteResult(r.Context(), res.ID); err != nil {
 		return fromStore(err, "result", id)
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -24,6 +24,10 @@ type RunRequest struct {
 	Profile         string            `json:"profile,omitempty"`
 	ProfileDocument json.RawMessage   `json:"profile_document,omitempty"`
 	Labels          map[string]string `json:"labels,omitempty"`
+	// Private (team mode) shows the run and its result to their owner and
+	// admins only. A run of a private stored profile is private whatever
+	// it says.
+	Private bool `json:"private,omitempty"`
 }
 
 // Event is one message of a run's live stream.
@@ -238,7 +242,8 @@ func (m *runs) execute(id string) {
 	res.Name = r.Name
 	res.Labels = r.Labels
 	res.ProfileID, res.ProfileRevision = r.ProfileID, r.ProfileRevision
-	resID, err := st.SaveResult(bg, res, store.ResultRef{ProfileID: r.ProfileID, ProfileRevision: r.ProfileRevision})
+	resID, err := st.SaveResult(bg, res, store.ResultRef{ProfileID: r.ProfileID, ProfileRevision: r.ProfileRevision,
+		OwnerID: r.OwnerID, Private: r.Private})
 	if err != nil {
 		finish(store.RunFailed, "the result could not be saved: "+err.Error())
 		return
@@ -311,20 +316,24 @@ func (s *Server) submitRun(w http.ResponseWriter, r *http.Request) error {
 	if err := s.decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	run := &store.Run{State: store.RunQueued, Labels: req.Labels}
+	if err := s.checkPrivate("private", req.Private); err != nil {
+		return err
+	}
+	run := &store.Run{State: store.RunQueued, Labels: req.Labels, OwnerID: s.owner(r), Private: req.Private}
 	var prof *spec.Profile
 	switch {
 	case req.Profile != "" && len(req.ProfileDocument) > 0:
 		return invalid("profile", "give profile (a stored profile) or profile_document, not both")
 	case req.Profile != "":
-		sp, err := s.st.GetProfile(r.Context(), req.Profile)
+		sp, err := s.visibleProfile(r, req.Profile)
 		if err != nil {
-			return fromStore(err, "profile", req.Profile)
+			return err
 		}
 		if prof, _, err = spec.ParseProfile(sp.Body); err != nil {
 			return err
 		}
 		run.ProfileID, run.ProfileRevision, run.Profile = sp.ID, sp.Revision, sp.Body
+		run.Private = run.Private || sp.Private
 	case len(req.ProfileDocument) > 0:
 		var err error
 		var warnings []string
@@ -412,7 +421,7 @@ func (s *Server) allowed(p *spec.Profile) error {
 
 func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	f := store.RunFilter{Cursor: q.Get("cursor"), Limit: 50}
+	f := store.RunFilter{Cursor: q.Get("cursor"), Limit: 50, Viewer: s.viewer(r)}
 	for _, st := range q["state"] {
 		switch st {
 		case store.RunQueued, store.RunRunning, store.RunSucceeded, store.RunFailed, store.RunCancelled, store.RunInterrupted:
@@ -443,9 +452,9 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) getRun(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
-	run, err := s.st.GetRun(r.Context(), id)
+	run, err := s.visibleRun(r, id)
 	if err != nil {
-		return fromStore(err, "run", id)
+		return err
 	}
 	writeJSON(w, http.StatusOK, run)
 	return nil
@@ -453,9 +462,9 @@ func (s *Server) getRun(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) cancelRun(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
-	run, err := s.st.GetRun(r.Context(), id)
+	run, err := s.visibleRun(r, id)
 	if err != nil {
-		return fromStore(err, "run", id)
+		return err
 	}
 	switch run.State {
 	case store.RunQueued:
@@ -488,9 +497,9 @@ func (s *Server) cancelRun(w http.ResponseWriter, r *http.Request) error {
 // happened first, then each event as it comes, until the run ends.
 func (s *Server) runEvents(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
-	run, err := s.st.GetRun(r.Context(), id)
+	run, err := s.visibleRun(r, id)
 	if err != nil {
-		return fromStore(err, "run", id)
+		return err
 	}
 	flusher, ok := w.(http.Flusher)
 	if !ok {

@@ -16,6 +16,10 @@ type ScheduleRequest struct {
 	Spec     string `json:"spec"`
 	Timezone string `json:"timezone,omitempty"`
 	Enabled  *bool  `json:"enabled,omitempty"` // default true
+	// Private (team mode; only when creating) shows the schedule and its
+	// runs to its owner and admins only. A schedule of a private profile
+	// is private whatever it says.
+	Private *bool `json:"private,omitempty"`
 }
 
 // ScheduleView is a schedule with its spec in words.
@@ -62,15 +66,20 @@ func (s *Server) createSchedule(w http.ResponseWriter, r *http.Request) error {
 	if req.Profile == "" {
 		return invalid("profile", "profile: name the stored profile to run")
 	}
-	p, err := s.st.GetProfile(r.Context(), req.Profile)
+	private := req.Private != nil && *req.Private
+	if err := s.checkPrivate("private", private); err != nil {
+		return err
+	}
+	p, err := s.visibleProfile(r, req.Profile)
 	if err != nil {
-		return fromStore(err, "profile", req.Profile)
+		return err
 	}
 	sched, _, err := parseSchedule(req.Spec, req.Timezone)
 	if err != nil {
 		return err
 	}
-	sc := &store.Schedule{ProfileID: p.ID, Spec: req.Spec, Timezone: req.Timezone, Enabled: req.Enabled == nil || *req.Enabled}
+	sc := &store.Schedule{ProfileID: p.ID, Spec: req.Spec, Timezone: req.Timezone, Enabled: req.Enabled == nil || *req.Enabled,
+		OwnerID: s.owner(r), Private: private || p.Private}
 	now := time.Now().UTC()
 	sc.NextDueAt = sched.Next(now)
 	sc.LastDueAt = now // nothing before creation is missed
@@ -84,15 +93,15 @@ func (s *Server) createSchedule(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) listSchedules(w http.ResponseWriter, r *http.Request) error {
-	profileID := ""
+	f := store.ScheduleFilter{Viewer: s.viewer(r)}
 	if ref := r.URL.Query().Get("profile"); ref != "" {
-		p, err := s.st.GetProfile(r.Context(), ref)
+		p, err := s.visibleProfile(r, ref)
 		if err != nil {
-			return fromStore(err, "profile", ref)
+			return err
 		}
-		profileID = p.ID
+		f.ProfileID = p.ID
 	}
-	scs, err := s.st.ListSchedules(r.Context(), profileID)
+	scs, err := s.st.ListSchedules(r.Context(), f)
 	if err != nil {
 		return err
 	}
@@ -106,9 +115,9 @@ func (s *Server) listSchedules(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) getSchedule(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
-	sc, err := s.st.GetSchedule(r.Context(), id)
+	sc, err := s.visibleSchedule(r, id)
 	if err != nil {
-		return fromStore(err, "schedule", id)
+		return err
 	}
 	writeJSON(w, http.StatusOK, s.scheduleView(sc))
 	return nil
@@ -116,9 +125,9 @@ func (s *Server) getSchedule(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) updateSchedule(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
-	sc, err := s.st.GetSchedule(r.Context(), id)
+	sc, err := s.visibleSchedule(r, id)
 	if err != nil {
-		return fromStore(err, "schedule", id)
+		return err
 	}
 	var req ScheduleRequest
 	if err := s.decodeJSON(w, r, &req); err != nil {
@@ -126,6 +135,9 @@ func (s *Server) updateSchedule(w http.ResponseWriter, r *http.Request) error {
 	}
 	if req.Profile != "" {
 		return invalid("profile", "profile: a schedule's profile cannot change; make a new schedule")
+	}
+	if req.Private != nil && *req.Private != sc.Private {
+		return invalid("private", "private: set when a schedule is created; make a new schedule")
 	}
 	if req.Spec == "" {
 		req.Spec = sc.Spec
@@ -152,6 +164,9 @@ func (s *Server) updateSchedule(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) deleteSchedule(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
+	if _, err := s.visibleSchedule(r, id); err != nil {
+		return err
+	}
 	if err := s.st.DeleteSchedule(r.Context(), id); err != nil {
 		return fromStore(err, "schedule", id)
 	}
@@ -247,7 +262,7 @@ func (sc *scheduler) handle(ctx context.Context, s *store.Schedule, now time.Tim
 		}
 		missed := &store.Run{State: store.RunMissed, ScheduleID: s.ID, DueAt: at, ProfileID: s.ProfileID,
 			Error:      fmt.Sprintf("missed: due at %s, the server was not running (or was %s late)", at.Format(time.RFC3339), now.Sub(at).Round(time.Second)),
-			FinishedAt: now, Profile: []byte(`{}`)}
+			FinishedAt: now, Profile: []byte(`{}`), OwnerID: s.OwnerID, Private: s.Private}
 		if err := st.CreateRun(ctx, missed); err != nil {
 			return err
 		}
@@ -270,7 +285,7 @@ func (s *Server) queueScheduled(ctx context.Context, sc *store.Schedule, at time
 		return "", err
 	}
 	run := &store.Run{State: store.RunQueued, ProfileID: p.ID, ProfileRevision: p.Revision, Profile: p.Body,
-		Name: p.Name, Labels: p.Labels, ScheduleID: sc.ID, DueAt: at}
+		Name: p.Name, Labels: p.Labels, ScheduleID: sc.ID, DueAt: at, OwnerID: sc.OwnerID, Private: sc.Private}
 	if err := s.st.CreateRun(ctx, run); err != nil {
 		return "", err
 	}

@@ -17,7 +17,7 @@ import (
 // name and latest revision), profile_revisions (every revision's name and
 // body) and profile_labels (every revision's labels).
 
-const profileColumns = `p.id, r.name, r.revision, p.created_ns, r.created_ns, r.body`
+const profileColumns = `p.id, r.name, r.revision, p.created_ns, r.created_ns, r.body, p.owner_id, p.private`
 
 // CreateProfile implements store.Store.
 func (s *Store) CreateProfile(ctx context.Context, p *store.Profile) error {
@@ -33,8 +33,10 @@ func (s *Store) CreateProfile(ctx context.Context, p *store.Profile) error {
 	}
 	now := time.Now().UTC()
 	err := s.inTx(ctx, func(tx db) error {
-		_, err := tx.exec(ctx, `INSERT INTO profiles (id, name, revision, created_ns, updated_ns) VALUES (?, ?, 1, ?, ?)`,
-			id, p.Name, nanos(now), nanos(now))
+		cols, vals := ownerColumns(p.OwnerID, p.Private)
+		_, err := tx.exec(ctx, `INSERT INTO profiles (id, name, revision, created_ns, updated_ns`+cols+`)
+			VALUES (?, ?, 1, ?, ?`+strings.Repeat(", ?", len(vals))+`)`,
+			append([]any{id, p.Name, nanos(now), nanos(now)}, vals...)...)
 		if err != nil {
 			return s.conflict(err, fmt.Sprintf("profile %q", p.Name))
 		}
@@ -60,15 +62,16 @@ func (s *Store) UpdateProfile(ctx context.Context, p *store.Profile) error {
 		return fmt.Errorf("%w profile: neither ID nor name", store.ErrInvalid)
 	}
 	now := time.Now().UTC()
-	var id, name string
+	var id, name, owner string
 	var rev int
 	var created int64
+	var private bool
 	err := s.inTx(ctx, func(tx db) error {
-		q := `SELECT id, name, revision, created_ns FROM profiles WHERE name = ?` + s.d.ForUpdate
+		q := `SELECT id, name, revision, created_ns, owner_id, private FROM profiles WHERE name = ?` + s.d.ForUpdate
 		if p.ID != "" {
-			q = `SELECT id, name, revision, created_ns FROM profiles WHERE id = ?` + s.d.ForUpdate
+			q = `SELECT id, name, revision, created_ns, owner_id, private FROM profiles WHERE id = ?` + s.d.ForUpdate
 		}
-		err := tx.queryRow(ctx, q, ref).Scan(&id, &name, &rev, &created)
+		err := tx.queryRow(ctx, q, ref).Scan(&id, &name, &rev, &created, &owner, &private)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("profile %q %w", ref, store.ErrNotFound)
 		}
@@ -94,6 +97,7 @@ func (s *Store) UpdateProfile(ctx context.Context, p *store.Profile) error {
 		return s.fail(err)
 	}
 	p.ID, p.Name, p.Revision, p.CreatedAt, p.UpdatedAt = id, name, rev, fromNanos(created), now
+	p.OwnerID, p.Private = owner, private
 	return nil
 }
 
@@ -219,7 +223,7 @@ func queryProfiles(ctx context.Context, q db, query string, args ...any) ([]*sto
 	for rows.Next() {
 		var p store.Profile
 		var created, updated int64
-		if err := rows.Scan(&p.ID, &p.Name, &p.Revision, &created, &updated, &p.Body); err != nil {
+		if err := rows.Scan(&p.ID, &p.Name, &p.Revision, &created, &updated, &p.Body, &p.OwnerID, &p.Private); err != nil {
 			return nil, err
 		}
 		p.CreatedAt, p.UpdatedAt = fromNanos(created), fromNanos(updated)
@@ -279,6 +283,11 @@ func (s *Store) ListProfiles(ctx context.Context, f store.ProfileFilter) ([]*sto
 			WHERE l.profile_id = p.id AND l.revision = p.revision AND l.key = ? AND l.value = ?)`)
 		args = append(args, k, f.Labels[k])
 	}
+	if f.Viewer.Restricted() {
+		cond, a := visible("p", f.Viewer)
+		where = append(where, cond)
+		args = append(args, a...)
+	}
 	query := `SELECT ` + profileColumns + `
 		FROM profiles p JOIN profile_revisions r ON r.profile_id = p.id AND r.revision = p.revision`
 	if len(where) > 0 {
@@ -312,6 +321,28 @@ func (s *Store) DeleteProfile(ctx context.Context, ref string) error {
 		_, err = tx.exec(ctx, `DELETE FROM profiles WHERE id = ?`, id)
 		return err
 	}))
+}
+
+// visible returns the condition, and its arguments, that a row of the
+// table aliased as alias is one the restricted viewer v may see: not
+// private, or the viewer's own (store.Viewer.CanSee).
+func visible(alias string, v *store.Viewer) (string, []any) {
+	if v.UserID == "" {
+		return `NOT ` + alias + `.private`, nil
+	}
+	return `(NOT ` + alias + `.private OR ` + alias + `.owner_id = ?)`, []any{v.UserID}
+}
+
+// ownerColumns returns the owner columns to insert, with their values:
+// none for an object without an owner that is not private, which the
+// columns' defaults describe. A store on a schema before migration 0004
+// (an older meshperf's database, in the upgrade tests) then still writes
+// such rows.
+func ownerColumns(owner string, private bool) (string, []any) {
+	if owner == "" && !private {
+		return "", nil
+	}
+	return ", owner_id, private", []any{owner, private}
 }
 
 func sortedKeys(m map[string]string) []string {

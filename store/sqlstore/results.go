@@ -27,7 +27,7 @@ import (
 
 const summaryColumns = `r.id, r.name, r.profile_id, r.profile_revision, r.generator, r.target,
 	r.start_ns, r.end_ns, r.requested_rps, r.achieved_rps, r.requests, r.errors, r.error_rate,
-	r.p50_ms, r.p90_ms, r.p99_ms, r.interrupted`
+	r.p50_ms, r.p90_ms, r.p99_ms, r.interrupted, r.owner_id, r.private`
 
 // SaveResult implements store.Store.
 func (s *Store) SaveResult(ctx context.Context, r *spec.Result, ref store.ResultRef) (string, error) {
@@ -54,13 +54,14 @@ func (s *Store) SaveResult(ctx context.Context, r *spec.Result, ref store.Result
 		r.ID = store.NewID()
 	}
 	err := s.inTx(ctx, func(tx db) error {
+		cols, vals := ownerColumns(ref.OwnerID, ref.Private)
 		_, err := tx.exec(ctx, `INSERT INTO results (id, name, profile_id, profile_revision, generator, target,
 			start_ns, end_ns, requested_rps, achieved_rps, requests, errors, error_rate,
-			p50_ms, p90_ms, p99_ms, interrupted, saved_ns)
-			VALUES (`+placeholders(18)+`)`,
-			r.ID, sum.Name, ref.ProfileID, ref.ProfileRevision, sum.Generator, sum.Target,
-			nanos(sum.StartTime), nanos(sum.EndTime), sum.RequestedRPS, sum.AchievedRPS, sum.Requests, sum.Errors, sum.ErrorRate,
-			sum.P50Ms, sum.P90Ms, sum.P99Ms, sum.Interrupted, nanos(time.Now()))
+			p50_ms, p90_ms, p99_ms, interrupted, saved_ns`+cols+`)
+			VALUES (`+placeholders(18+len(vals))+`)`,
+			append([]any{r.ID, sum.Name, ref.ProfileID, ref.ProfileRevision, sum.Generator, sum.Target,
+				nanos(sum.StartTime), nanos(sum.EndTime), sum.RequestedRPS, sum.AchievedRPS, sum.Requests, sum.Errors, sum.ErrorRate,
+				sum.P50Ms, sum.P90Ms, sum.P99Ms, sum.Interrupted, nanos(time.Now())}, vals...)...)
 		if err != nil {
 			return s.conflict(err, fmt.Sprintf("result %q", r.ID))
 		}
@@ -218,7 +219,7 @@ func scanSummaries(rows *sql.Rows, extra ...any) ([]store.ResultSummary, error) 
 		var start, end int64
 		dest := append([]any{&m.ID, &m.Name, &m.ProfileID, &m.ProfileRevision, &m.Generator, &m.Target,
 			&start, &end, &m.RequestedRPS, &m.AchievedRPS, &m.Requests, &m.Errors, &m.ErrorRate,
-			&m.P50Ms, &m.P90Ms, &m.P99Ms, &m.Interrupted}, extra...)
+			&m.P50Ms, &m.P90Ms, &m.P99Ms, &m.Interrupted, &m.OwnerID, &m.Private}, extra...)
 		if err := rows.Scan(dest...); err != nil {
 			return nil, err
 		}
@@ -301,6 +302,10 @@ func (s *Store) ListResults(ctx context.Context, f store.ResultFilter) (*store.P
 	}
 	for _, k := range sortedKeys(f.Labels) {
 		add(`EXISTS (SELECT 1 FROM result_labels l WHERE l.result_id = r.id AND l.key = ? AND l.value = ?)`, k, f.Labels[k])
+	}
+	if f.Viewer.Restricted() {
+		cond, a := visible("r", f.Viewer)
+		add(cond, a...)
 	}
 	query := `SELECT ` + summaryColumns + ` FROM results r`
 	if len(where) > 0 {

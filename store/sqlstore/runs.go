@@ -15,7 +15,7 @@ import (
 // listed by time and state, never by label.
 
 const runColumns = `id, state, profile_id, profile_revision, name, labels, result_id, error,
-	created_ns, started_ns, finished_ns, schedule_id, due_ns`
+	created_ns, started_ns, finished_ns, schedule_id, due_ns, owner_id, private`
 
 // CreateRun implements store.Store.
 func (s *Store) CreateRun(ctx context.Context, r *store.Run) error {
@@ -53,10 +53,10 @@ func (s *Store) CreateRun(ctx context.Context, r *store.Run) error {
 		profile = []byte{}
 	}
 	err = s.inTx(ctx, func(tx db) error {
-		_, err := tx.exec(ctx, `INSERT INTO runs (`+runColumns+`, profile) VALUES (`+placeholders(14)+`)`,
+		_, err := tx.exec(ctx, `INSERT INTO runs (`+runColumns+`, profile) VALUES (`+placeholders(16)+`)`,
 			next.ID, next.State, next.ProfileID, next.ProfileRevision, next.Name, labels, next.ResultID, next.Error,
 			nanos(next.CreatedAt), nullNanos(next.StartedAt), nullNanos(next.FinishedAt), next.ScheduleID, nullNanos(next.DueAt),
-			profile)
+			next.OwnerID, next.Private, profile)
 		return s.conflict(err, fmt.Sprintf("run %q", next.ID))
 	})
 	if err != nil {
@@ -189,6 +189,11 @@ func (s *Store) ListRuns(ctx context.Context, f store.RunFilter) (*store.RunPage
 		}
 		where = append(where, `state IN (`+placeholders(len(f.States))+`)`)
 	}
+	if f.Viewer.Restricted() {
+		cond, a := visible("runs", f.Viewer)
+		where = append(where, cond)
+		args = append(args, a...)
+	}
 	query := `SELECT ` + runColumns + ` FROM runs`
 	if len(where) > 0 {
 		query += ` WHERE ` + strings.Join(where, ` AND `)
@@ -244,7 +249,7 @@ func scanRuns(rows *sql.Rows, extra ...any) ([]store.Run, error) {
 		var created int64
 		var started, finished, due sql.NullInt64
 		dest := append([]any{&r.ID, &r.State, &r.ProfileID, &r.ProfileRevision, &r.Name, &labels, &r.ResultID, &r.Error,
-			&created, &started, &finished, &r.ScheduleID, &due}, extra...)
+			&created, &started, &finished, &r.ScheduleID, &due, &r.OwnerID, &r.Private}, extra...)
 		if err := rows.Scan(dest...); err != nil {
 			return nil, err
 		}

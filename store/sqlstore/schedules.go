@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/meshperf/meshperf/store"
@@ -13,7 +14,7 @@ import (
 // CASCADE. Its spec and time zone are stored as given: the server parses
 // them (internal/schedule).
 
-const scheduleColumns = `id, profile_id, spec, timezone, enabled, created_ns, last_due_ns, last_run_id, next_due_ns`
+const scheduleColumns = `id, profile_id, spec, timezone, enabled, created_ns, last_due_ns, last_run_id, next_due_ns, owner_id, private`
 
 // CreateSchedule implements store.Store.
 func (s *Store) CreateSchedule(ctx context.Context, sc *store.Schedule) error {
@@ -33,9 +34,9 @@ func (s *Store) CreateSchedule(ctx context.Context, sc *store.Schedule) error {
 	next.CreatedAt = fromNanos(nanos(next.CreatedAt))
 	next.LastDueAt, next.NextDueAt = storedTime(next.LastDueAt), storedTime(next.NextDueAt)
 	err := s.inTx(ctx, func(tx db) error {
-		_, err := tx.exec(ctx, `INSERT INTO schedules (`+scheduleColumns+`) VALUES (`+placeholders(9)+`)`,
+		_, err := tx.exec(ctx, `INSERT INTO schedules (`+scheduleColumns+`) VALUES (`+placeholders(11)+`)`,
 			next.ID, next.ProfileID, next.Spec, next.Timezone, next.Enabled, nanos(next.CreatedAt),
-			nullNanos(next.LastDueAt), next.LastRunID, nullNanos(next.NextDueAt))
+			nullNanos(next.LastDueAt), next.LastRunID, nullNanos(next.NextDueAt), next.OwnerID, next.Private)
 		err = s.conflict(err, fmt.Sprintf("schedule %q", next.ID))
 		return s.missing(err, fmt.Errorf("schedule: profile %q %w", next.ProfileID, store.ErrNotFound))
 	})
@@ -96,11 +97,21 @@ func (s *Store) GetSchedule(ctx context.Context, id string) (*store.Schedule, er
 }
 
 // ListSchedules implements store.Store.
-func (s *Store) ListSchedules(ctx context.Context, profileID string) ([]*store.Schedule, error) {
-	query, args := `SELECT `+scheduleColumns+` FROM schedules`, []any{}
-	if profileID != "" {
-		query += ` WHERE profile_id = ?`
-		args = append(args, profileID)
+func (s *Store) ListSchedules(ctx context.Context, f store.ScheduleFilter) ([]*store.Schedule, error) {
+	var where []string
+	var args []any
+	if f.ProfileID != "" {
+		where = append(where, `profile_id = ?`)
+		args = append(args, f.ProfileID)
+	}
+	if f.Viewer.Restricted() {
+		cond, a := visible("schedules", f.Viewer)
+		where = append(where, cond)
+		args = append(args, a...)
+	}
+	query := `SELECT ` + scheduleColumns + ` FROM schedules`
+	if len(where) > 0 {
+		query += ` WHERE ` + strings.Join(where, ` AND `)
 	}
 	ss, err := querySchedules(ctx, s.reader(), query+` ORDER BY created_ns, id`, args...)
 	if err != nil {
@@ -145,7 +156,7 @@ func querySchedules(ctx context.Context, q db, query string, args ...any) ([]*st
 		var created int64
 		var lastDue, nextDue sql.NullInt64
 		if err := rows.Scan(&sc.ID, &sc.ProfileID, &sc.Spec, &sc.Timezone, &sc.Enabled, &created,
-			&lastDue, &sc.LastRunID, &nextDue); err != nil {
+			&lastDue, &sc.LastRunID, &nextDue, &sc.OwnerID, &sc.Private); err != nil {
 			return nil, err
 		}
 		sc.CreatedAt = fromNanos(created)

@@ -22,7 +22,8 @@ func sameProfile(t *testing.T, what string, got, want *store.Profile) {
 	t.Helper()
 	if got.ID != want.ID || got.Name != want.Name || got.Revision != want.Revision ||
 		!bytes.Equal(got.Body, want.Body) || !maps.Equal(got.Labels, want.Labels) ||
-		!got.CreatedAt.Equal(want.CreatedAt) || !got.UpdatedAt.Equal(want.UpdatedAt) {
+		!got.CreatedAt.Equal(want.CreatedAt) || !got.UpdatedAt.Equal(want.UpdatedAt) ||
+		got.OwnerID != want.OwnerID || got.Private != want.Private {
 		t.Errorf("%s:\n got %+v\nwant %+v", what, got, want)
 	}
 }

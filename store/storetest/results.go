@@ -30,6 +30,7 @@ func sample(i int, labels map[string]string) *spec.Result {
 func wantSummary(r *spec.Result, ref store.ResultRef) store.ResultSummary {
 	s := store.Summarize(r)
 	s.ProfileID, s.ProfileRevision = ref.ProfileID, ref.ProfileRevision
+	s.OwnerID, s.Private = ref.OwnerID, ref.Private
 	if len(s.Labels) == 0 {
 		s.Labels = nil
 	}

@@ -106,7 +106,7 @@ func (o opener) testCreateSchedule(t *testing.T) {
 		}
 	}
 	wantErr(t, "CreateSchedule nil", s.CreateSchedule(ctx, nil), store.ErrInvalid)
-	all, err := s.ListSchedules(ctx, "")
+	all, err := s.ListSchedules(ctx, store.ScheduleFilter{})
 	must(t, "ListSchedules", err)
 	if len(all) != 3 {
 		t.Errorf("%d schedules stored, want 3: %v", len(all), scheduleIDs(all))
@@ -163,7 +163,7 @@ func (o opener) testUpdateSchedule(t *testing.T) {
 
 func (o opener) testListSchedules(t *testing.T) {
 	s, ctx := o.open(t), t.Context()
-	ss, err := s.ListSchedules(ctx, "")
+	ss, err := s.ListSchedules(ctx, store.ScheduleFilter{})
 	if err != nil || ss == nil || len(ss) != 0 {
 		t.Fatalf("ListSchedules of none: %v, %v; want an empty list", ss, err)
 	}
@@ -193,7 +193,7 @@ func (o opener) testListSchedules(t *testing.T) {
 		profile string
 		want    []string
 	}{{"", order(all)}, {p2.ID, order(ofP2)}, {"no-such-profile", []string{}}, {p1.Name, []string{}}} {
-		got, err := s.ListSchedules(ctx, tt.profile)
+		got, err := s.ListSchedules(ctx, store.ScheduleFilter{ProfileID: tt.profile})
 		must(t, "ListSchedules", err)
 		if !slices.Equal(scheduleIDs(got), tt.want) {
 			t.Errorf("ListSchedules(%q) = %v, want %v", tt.profile, scheduleIDs(got), tt.want)
@@ -205,7 +205,7 @@ func (o opener) testListSchedules(t *testing.T) {
 	wantErr(t, "GetSchedule of a deleted schedule", err, store.ErrNotFound)
 	wantErr(t, "DeleteSchedule again", s.DeleteSchedule(ctx, all[4].ID), store.ErrNotFound)
 	wantErr(t, "UpdateSchedule of a deleted schedule", s.UpdateSchedule(ctx, all[4]), store.ErrNotFound)
-	got, err := s.ListSchedules(ctx, "")
+	got, err := s.ListSchedules(ctx, store.ScheduleFilter{})
 	must(t, "ListSchedules", err)
 	if w := order(slices.Delete(slices.Clone(all), 4, 5)); !slices.Equal(scheduleIDs(got), w) {
 		t.Errorf("ListSchedules after a delete = %v, want %v", scheduleIDs(got), w)
@@ -278,7 +278,7 @@ func (o opener) testScheduleCascade(t *testing.T) {
 		_, err := s.GetSchedule(ctx, id)
 		wantErr(t, "GetSchedule of a deleted profile's schedule", err, store.ErrNotFound)
 	}
-	all, err := s.ListSchedules(ctx, "")
+	all, err := s.ListSchedules(ctx, store.ScheduleFilter{})
 	must(t, "ListSchedules", err)
 	if !slices.Equal(scheduleIDs(all), []string{k.ID}) {
 		t.Errorf("schedules after deleting a profile: %v, want only %s", scheduleIDs(all), k.ID)
@@ -294,7 +294,7 @@ func (o opener) testScheduleCascade(t *testing.T) {
 
 	// A new profile of the same name starts without schedules.
 	again := createProfile(t, s, "gone")
-	ss, err := s.ListSchedules(ctx, again.ID)
+	ss, err := s.ListSchedules(ctx, store.ScheduleFilter{ProfileID: again.ID})
 	if err != nil || len(ss) != 0 {
 		t.Errorf("schedules of a new profile: %v, %v", scheduleIDs(ss), err)
 	}
@@ -415,7 +415,7 @@ func (o opener) testReopenSchedules(t *testing.T) {
 	must(t, "Close", s.Close())
 	for range 2 {
 		s := o.open(t)
-		got, err := s.ListSchedules(ctx, p.ID)
+		got, err := s.ListSchedules(ctx, store.ScheduleFilter{ProfileID: p.ID})
 		must(t, "ListSchedules after reopening", err)
 		if !reflect.DeepEqual(got, ss) {
 			t.Errorf("schedules changed across reopening:\n got %+v\nwant %+v", got, ss)

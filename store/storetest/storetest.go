@@ -58,6 +58,12 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		t.Run("missed runs", o.testMissedRuns)
 		t.Run("reopen", o.testReopenSchedules)
 	})
+	t.Run("visibility", func(t *testing.T) {
+		t.Run("profiles", o.testVisibleProfiles)
+		t.Run("results", o.testVisibleResults)
+		t.Run("runs", o.testVisibleRuns)
+		t.Run("schedules", o.testVisibleSchedules)
+	})
 	t.Run("auth", func(t *testing.T) {
 		RunAuth(t, o.authStore)
 		t.Run("reopen", o.testReopenAuth)
