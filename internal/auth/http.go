@@ -33,6 +33,7 @@ func (s *Service) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		token, ok := bearerToken(r.Header)
 		if !ok {
+			s.logRejected(r, errNoToken)
 			WriteError(w, errNoToken)
 			return
 		}
@@ -40,12 +41,21 @@ func (s *Service) Middleware(next http.Handler) http.Handler {
 		if err != nil {
 			if status, _ := ErrorCode(err); status == http.StatusInternalServerError {
 				s.log.ErrorContext(r.Context(), "authenticate request", logKeyErr, err)
+			} else {
+				s.logRejected(r, err)
 			}
 			WriteError(w, err)
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), p)))
 	})
+}
+
+// logRejected records a refused request: who asked for what and why, never
+// the token.
+func (s *Service) logRejected(r *http.Request, err error) {
+	_, code := ErrorCode(err)
+	s.log.WarnContext(r.Context(), "request refused", "code", code, "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr)
 }
 
 // RequireAdmin lets through requests of admins, behind Middleware, and

@@ -59,7 +59,7 @@ mode (the default) trusts whoever reaches it: keep it on loopback, or use
 			opts := server.Options{Store: st, Logger: log, Version: Version,
 				Concurrency: concurrency, AllowTargets: allow, ShutdownGrace: grace}
 			if teamMode {
-				if opts.Auth, err = authService(st, keyFile); err != nil {
+				if opts.Auth, err = authService(st, keyFile, log); err != nil {
 					return err
 				}
 			}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -57,7 +58,7 @@ func authKey(path string) ([]byte, error) {
 }
 
 // authService makes the auth service over the store.
-func authService(st store.Store, keyFile string) (*auth.Service, error) {
+func authService(st store.Store, keyFile string, log *slog.Logger) (*auth.Service, error) {
 	as, ok := st.(auth.Store)
 	if !ok {
 		return nil, errors.New("this store cannot keep users and tokens")
@@ -66,7 +67,11 @@ func authService(st store.Store, keyFile string) (*auth.Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return auth.New(as, key)
+	opts := []auth.Option{}
+	if log != nil {
+		opts = append(opts, auth.WithLogger(log))
+	}
+	return auth.New(as, key, opts...)
 }
 
 func newUserCmd(stdio IO, g *globalOptions) *cobra.Command {
@@ -90,7 +95,7 @@ func newUserCmd(stdio IO, g *globalOptions) *cobra.Command {
 				return err
 			}
 			defer st.Close()
-			svc, err := authService(st, keyFile)
+			svc, err := authService(st, keyFile, nil)
 			if err != nil {
 				return err
 			}

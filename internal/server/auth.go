@@ -29,9 +29,21 @@ func (s *Server) guard(pattern string, h http.Handler) http.Handler {
 		return h
 	}
 	if adminRoutes[pattern] {
-		h = auth.RequireAdmin(h)
+		h = s.requireAdmin(h)
 	}
 	return s.auth.Middleware(h)
+}
+
+// requireAdmin answers non-admins with 403, and logs it.
+func (s *Server) requireAdmin(next http.Handler) http.Handler {
+	admin := auth.RequireAdmin(next)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p, ok := auth.FromContext(r.Context()); ok && !p.User.Admin {
+			s.log.WarnContext(r.Context(), "request refused", "code", "forbidden", "method", r.Method, "path", r.URL.Path,
+				"remote", r.RemoteAddr, "user", p.User.Name)
+		}
+		admin.ServeHTTP(w, r)
+	})
 }
 
 // errSingleUser answers the auth endpoints of a server without --auth.

@@ -1,11 +1,14 @@
 package server_test
 
 import (
+	"bytes"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"golang.org/x/crypto/bcrypt"
@@ -17,18 +20,72 @@ import (
 
 func teamServer(t *testing.T) (string, *auth.Service) {
 	t.Helper()
+	url, a, _ := teamServerLog(t)
+	return url, a
+}
+
+// teamServerLog is teamServer with its log (server and auth) in a buffer.
+func teamServerLog(t *testing.T) (string, *auth.Service, *syncBuffer) {
+	t.Helper()
+	logs := &syncBuffer{}
+	log := slog.New(slog.NewTextHandler(logs, nil))
 	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "m.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := auth.New(auth.NewMemoryStore(), auth.GenerateKey(), auth.WithBcryptCost(bcrypt.MinCost))
+	a, err := auth.New(auth.NewMemoryStore(), auth.GenerateKey(), auth.WithBcryptCost(bcrypt.MinCost), auth.WithLogger(log))
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := server.New(server.Options{Store: st, Auth: a})
+	srv := server.New(server.Options{Store: st, Auth: a, Logger: log})
 	hs := httptest.NewServer(srv)
 	t.Cleanup(func() { hs.Close(); srv.Close(); st.Close() })
-	return hs.URL, a
+	return hs.URL, a, logs
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// Every refused request is logged with its reason, and no token is.
+func TestRefusalsAreLogged(t *testing.T) {
+	base, a, logs := teamServerLog(t)
+	api := base + "/api/v1"
+	a.CreateUser(t.Context(), "admin", "correct horse battery", true)
+	a.CreateUser(t.Context(), "dev", "another long password", false)
+	_, body := call(t, "POST", api+"/auth/login", "", `{"name":"dev","password":"another long password"}`)
+	var dev server.TokenResponse
+	json.Unmarshal([]byte(body), &dev)
+	forged := dev.AccessToken[:len(dev.AccessToken)-4] + "AAAA"
+	for _, tc := range []struct{ token, path, code string }{
+		{"", "/results", "unauthenticated"},
+		{forged, "/results", "unauthenticated"},
+		{dev.AccessToken, "/users", "forbidden"},
+	} {
+		call(t, "GET", api+tc.path, tc.token, "")
+		if !strings.Contains(logs.String(), "code="+tc.code) {
+			t.Errorf("refusal %s not logged:\n%s", tc.code, logs)
+		}
+	}
+	if strings.Contains(logs.String(), dev.AccessToken) || strings.Contains(logs.String(), forged) {
+		t.Error("a token appears in the log")
+	}
+	if n := strings.Count(logs.String(), "request refused"); n < 3 {
+		t.Errorf("%d refusals logged, want 3", n)
+	}
 }
 
 func call(t *testing.T, method, url, token, body string) (int, string) {
