@@ -42,6 +42,7 @@ bench:
 	./bench/run.sh
 	mkdir -p bench/out
 	$(GO) test -run '^$$' -bench . -count 5 ./store/sqlite/ | tee bench/out/store.txt
+	$(GO) test -run '^$$' -bench APIUnderLoad -benchtime 3x -count 3 ./internal/server/ | tee bench/out/api.txt
 
 clean:
 	rm -rf bin test-output bench/out

@@ -20,6 +20,12 @@ import (
 
 func startEcho(t *testing.T) string {
 	t.Helper()
+	return startEchoB(t)
+}
+
+// startEchoB runs an echo target for a test or a benchmark.
+func startEchoB(t testing.TB) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
