@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/meshperf/meshperf/internal/server"
 	"github.com/meshperf/meshperf/spec"
 	"github.com/meshperf/meshperf/store"
 )
@@ -300,18 +301,10 @@ func newProfileShowCmd(stdio IO, g *globalOptions) *cobra.Command {
 		Short: "Show a stored profile (or one of its revisions, or its history)",
 		Args:  exactArgs(1, "profile show: give the profile's name or id"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := g.notRemote("profile show"); err != nil {
-				return err
-			}
-			st, err := g.openStore(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer st.Close()
 			if history {
-				revs, err := st.ProfileRevisions(cmd.Context(), args[0])
+				revs, err := g.profileRevisions(cmd.Context(), args[0])
 				if err != nil {
-					return notFound(err, "profile", args[0])
+					return err
 				}
 				tw := tabwriter.NewWriter(stdio.Out, 0, 0, 2, ' ', 0)
 				fmt.Fprintln(tw, "REVISION\tSAVED\tBYTES")
@@ -320,7 +313,7 @@ func newProfileShowCmd(stdio IO, g *globalOptions) *cobra.Command {
 				}
 				return tw.Flush()
 			}
-			p, err := getProfile(cmd.Context(), st, args[0], revision)
+			p, err := g.fetchProfile(cmd.Context(), args[0], revision)
 			if err != nil {
 				return err
 			}
@@ -378,18 +371,10 @@ func newProfileExportCmd(stdio IO, g *globalOptions) *cobra.Command {
 		Short: "Write a stored profile as an SMP file (YAML or JSON)",
 		Args:  exactArgs(1, "profile export: give the profile's name or id"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := g.notRemote("profile export"); err != nil {
-				return err
-			}
 			if err := checkOutput(format, "yaml", "json", "smp"); err != nil {
 				return err
 			}
-			st, err := g.openStore(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			p, err := getProfile(cmd.Context(), st, args[0], revision)
+			p, err := g.fetchProfile(cmd.Context(), args[0], revision)
 			if err != nil {
 				return err
 			}
@@ -407,8 +392,16 @@ func newProfileDeleteCmd(stdio IO, g *globalOptions) *cobra.Command {
 		Short: "Delete stored profiles and their revisions (their results stay)",
 		Args:  minArgs(1, "profile delete: give the profile's name or id"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := g.notRemote("profile delete"); err != nil {
+			if c, err := g.client(); err != nil {
 				return err
+			} else if c != nil {
+				for _, ref := range args {
+					if err := c.DeleteProfile(cmd.Context(), ref); err != nil {
+						return apiError(c, err)
+					}
+					fmt.Fprintf(stdio.Out, "profile %s deleted\n", ref)
+				}
+				return nil
 			}
 			st, err := g.openStore(cmd.Context())
 			if err != nil {
@@ -495,4 +488,69 @@ func minArgs(n int, msg string) cobra.PositionalArgs {
 		}
 		return nil
 	}
+}
+
+// fetchProfile gets a stored profile from the server commands go to, or
+// from the local store.
+func (g *globalOptions) fetchProfile(ctx context.Context, ref string, revision int) (*store.Profile, error) {
+	c, err := g.client()
+	if err != nil {
+		return nil, err
+	}
+	if c == nil {
+		st, err := g.openStore(ctx)
+		if err != nil {
+			return nil, err
+		}
+		defer st.Close()
+		return getProfile(ctx, st, ref, revision)
+	}
+	v, err := c.GetProfile(ctx, ref, revision)
+	if err != nil {
+		return nil, apiError(c, err)
+	}
+	return viewToProfile(v)
+}
+
+// profileRevisions lists a profile's revisions from the server or the local
+// store.
+func (g *globalOptions) profileRevisions(ctx context.Context, ref string) ([]*store.Profile, error) {
+	c, err := g.client()
+	if err != nil {
+		return nil, err
+	}
+	if c == nil {
+		st, err := g.openStore(ctx)
+		if err != nil {
+			return nil, err
+		}
+		defer st.Close()
+		revs, err := st.ProfileRevisions(ctx, ref)
+		if err != nil {
+			return nil, notFound(err, "profile", ref)
+		}
+		return revs, nil
+	}
+	vs, err := c.ProfileRevisions(ctx, ref)
+	if err != nil {
+		return nil, apiError(c, err)
+	}
+	var out []*store.Profile
+	for i := range vs {
+		p := &store.Profile{ID: vs[i].ID, Name: vs[i].Name, Revision: vs[i].Revision, Labels: vs[i].Labels, CreatedAt: vs[i].CreatedAt, UpdatedAt: vs[i].UpdatedAt}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+func viewToProfile(v *server.ProfileView) (*store.Profile, error) {
+	p := &store.Profile{ID: v.ID, Name: v.Name, Revision: v.Revision, Labels: v.Labels, CreatedAt: v.CreatedAt, UpdatedAt: v.UpdatedAt}
+	if v.Profile != nil {
+		b, err := v.Profile.JSON()
+		if err != nil {
+			return nil, err
+		}
+		p.Body = b
+	}
+	return p, nil
 }

@@ -150,7 +150,7 @@ func TestRemoteRun(t *testing.T) {
 		{"override profile", []string{"run", "-f", path, "--rps", "5"}, cli.ExitUsage, "--rps: flags that override a profile are not supported"},
 		{"bad flag checked locally", []string{"run", echo + "/", "-c", "0"}, cli.ExitUsage, "--connections: must be >= 1"},
 		{"not found", []string{"result", "show", "nope"}, cli.ExitUsage, "nope"},
-		{"local only", []string{"result", "delete", res.ID}, cli.ExitUsage, "not available against a server yet"},
+		{"local only", []string{"result", "import", "x.json"}, cli.ExitUsage, "not available against a server yet"},
 		{"bad server URL", []string{"result", "list", "--server", "127.0.0.1:1"}, cli.ExitUsage, "--server: want an http://"},
 	}
 	for _, tc := range tests {

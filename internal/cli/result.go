@@ -239,8 +239,16 @@ func newResultDeleteCmd(stdio IO, g *globalOptions) *cobra.Command {
 		Short: "Delete stored results",
 		Args:  minArgs(1, "result delete: give the result's id"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := g.notRemote("result delete"); err != nil {
+			if c, err := g.client(); err != nil {
 				return err
+			} else if c != nil {
+				for _, id := range args {
+					if err := c.DeleteResult(cmd.Context(), id); err != nil {
+						return apiError(c, err)
+					}
+					fmt.Fprintf(stdio.Out, "result %s deleted\n", id)
+				}
+				return nil
 			}
 			st, err := g.openStore(cmd.Context())
 			if err != nil {
@@ -319,6 +327,9 @@ func newResultImportCmd(stdio IO, g *globalOptions) *cobra.Command {
 		Short: "Store a result from a file: meshperf JSON, SMP YAML/JSON, or fortio JSON",
 		Args:  exactArgs(1, "result import: give the file (- for standard input)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := g.notRemote("result import"); err != nil {
+				return err
+			}
 			var data []byte
 			var err error
 			if args[0] == "-" {
@@ -332,9 +343,6 @@ func newResultImportCmd(stdio IO, g *globalOptions) *cobra.Command {
 			r, err := parseResultFile(data, format)
 			if err != nil {
 				return usageErrorf("%s: %v", args[0], err)
-			}
-			if err := g.notRemote("result import"); err != nil {
-				return err
 			}
 			st, err := g.openStore(cmd.Context())
 			if err != nil {

@@ -249,3 +249,57 @@ func yamlToJSON(t *testing.T, y string) []byte {
 	}
 	return b
 }
+
+// Profiles and results managed through a server: apply, show (and a
+// revision, and the history), export, delete; results deleted.
+func TestServerProfileAndResultCommands(t *testing.T) {
+	env := remoteEnv(t)
+	target := startEcho(t)
+	base, _ := serverProc(t, env)
+	srv := []string{"--server", base}
+	p1 := writeProfile(t, "remote", target, 100)
+	p2 := writeProfile(t, "remote", target, 150)
+	for _, p := range []string{p1, p2} {
+		if _, errOut, code := mp(t, env, "", append(srv, "profile", "apply", "-f", p)...); code != 0 {
+			t.Fatalf("apply: %s", errOut)
+		}
+	}
+	out, errOut, code := mp(t, env, "", append(srv, "profile", "show", "remote")...)
+	if code != 0 || !strings.Contains(out, "rps: 150") || !strings.Contains(out, "revision 2") {
+		t.Errorf("show: %d %s %s", code, out, errOut)
+	}
+	if out, _, _ := mp(t, env, "", append(srv, "profile", "show", "remote", "--revision", "1")...); !strings.Contains(out, "rps: 100") {
+		t.Errorf("show revision 1: %s", out)
+	}
+	if out, _, _ := mp(t, env, "", append(srv, "profile", "show", "remote", "--history")...); strings.Count(out, "\n") != 3 {
+		t.Errorf("history: %q", out)
+	}
+	out, _, code = mp(t, env, "", append(srv, "profile", "export", "remote", "--format", "json")...)
+	if code != 0 || !strings.Contains(out, `"rps": 150`) {
+		t.Errorf("export: %d %s", code, out)
+	}
+	if _, errOut, code := mp(t, env, "", append(srv, "run", "--profile", "remote")...); code != 0 {
+		t.Fatalf("run --profile: %s", errOut)
+	}
+	var page struct {
+		Results []struct {
+			ID string `json:"id"`
+		} `json:"results"`
+	}
+	getJSON(t, base+"/api/v1/results", &page)
+	if len(page.Results) != 1 {
+		t.Fatalf("results: %+v", page)
+	}
+	if out, errOut, code := mp(t, env, "", append(srv, "result", "delete", page.Results[0].ID)...); code != 0 || !strings.Contains(out, "deleted") {
+		t.Errorf("result delete: %d %s", code, errOut)
+	}
+	if code := getJSON(t, base+"/api/v1/results/"+page.Results[0].ID, nil); code != 404 {
+		t.Errorf("deleted result still served: %d", code)
+	}
+	if _, _, code := mp(t, env, "", append(srv, "profile", "delete", "remote")...); code != 0 {
+		t.Errorf("profile delete: %d", code)
+	}
+	if _, errOut, code := mp(t, env, "", append(srv, "profile", "show", "remote")...); code != 2 || !strings.Contains(errOut, "remote") {
+		t.Errorf("show after delete: %d %s", code, errOut)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/meshperf/meshperf/internal/server"
@@ -357,4 +358,38 @@ func (c *Client) tokens(ctx context.Context, path string, req any) (*server.Toke
 		return nil, err
 	}
 	return &t, nil
+}
+
+// GetProfile fetches a stored profile, its latest revision or revision rev.
+func (c *Client) GetProfile(ctx context.Context, ref string, rev int) (*server.ProfileView, error) {
+	p := "/api/v1/profiles/" + url.PathEscape(ref)
+	if rev > 0 {
+		p += "?revision=" + strconv.Itoa(rev)
+	}
+	var v server.ProfileView
+	if err := c.do(ctx, http.MethodGet, p, nil, "", &v); err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
+// ProfileRevisions lists a profile's revisions, oldest first.
+func (c *Client) ProfileRevisions(ctx context.Context, ref string) ([]server.ProfileView, error) {
+	var out struct {
+		Revisions []server.ProfileView `json:"revisions"`
+	}
+	if err := c.do(ctx, http.MethodGet, "/api/v1/profiles/"+url.PathEscape(ref)+"/revisions", nil, "", &out); err != nil {
+		return nil, err
+	}
+	return out.Revisions, nil
+}
+
+// DeleteProfile deletes a stored profile and its revisions.
+func (c *Client) DeleteProfile(ctx context.Context, ref string) error {
+	return c.do(ctx, http.MethodDelete, "/api/v1/profiles/"+url.PathEscape(ref), nil, "", nil)
+}
+
+// DeleteResult deletes a stored result.
+func (c *Client) DeleteResult(ctx context.Context, id string) error {
+	return c.do(ctx, http.MethodDelete, "/api/v1/results/"+url.PathEscape(id), nil, "", nil)
 }
