@@ -405,3 +405,20 @@ func r0end(p *loadgen.Plan) time.Duration {
 	}
 	return p.Warmup + p.Duration
 }
+
+var _ loadgen.Describer = (*Engine)(nil)
+
+// Capabilities implements loadgen.Describer.
+func (e *Engine) Capabilities() loadgen.Capabilities {
+	return loadgen.Capabilities{
+		Protocols:    []string{loadgen.ProtocolHTTP},
+		HTTPVersions: []string{loadgen.HTTP1, loadgen.HTTP2, loadgen.H2C},
+		OpenLoop:     true, ClosedLoop: true,
+		Shapes:  []string{"constant", "ramp", "steps"},
+		Headers: true, Cookies: true, Body: true,
+		SkipVerify: true, CAFile: true, ClientCert: true, SNI: true,
+		Warmup: true, RequestCount: true, MultipleTargets: true,
+		CorrectsCoordinatedOmission: true,
+		Fidelity:                    loadgen.FidelityHDR,
+	}
+}
