@@ -29,10 +29,17 @@ const (
 	H2C   = "h2c" // HTTP/2 over cleartext with prior knowledge
 )
 
+// Generators are the load generators a plan may name; "meshperf" is the
+// native engine.
+var Generators = []string{"meshperf", "wrk", "wrk2", "nighthawk", "vegeta"}
+
 // Plan is everything a generator needs to run one test.
 type Plan struct {
-	Name    string
-	Targets []string // one or more URLs, used in turn
+	Name string
+	// Generator names the load generator to run the plan ("" or
+	// "meshperf": the native engine).
+	Generator string
+	Targets   []string // one or more URLs, used in turn
 	// Protocol is "http" (the default), "grpc" or "tcp".
 	Protocol    string
 	HTTPVersion string // "1.1" (default), "2" or "h2c"

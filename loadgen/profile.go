@@ -90,10 +90,13 @@ func planFromClient(p *spec.Profile, c *spec.Client, path string, dur, warmup ti
 	if c.SSLCertificate != "" {
 		plan.TLS.CAPEM = []byte(c.SSLCertificate)
 	}
-	switch strings.ToLower(c.LoadGenerator) {
-	case "", "meshperf", "native":
+	switch g := strings.ToLower(c.LoadGenerator); {
+	case g == "" || g == "meshperf" || g == "native":
+		plan.Generator = ""
+	case slices.Contains(Generators, g):
+		plan.Generator = g
 	default:
-		bad("load_generator", "%q is not available yet (meshperf runs its own engine)", c.LoadGenerator)
+		bad("load_generator", "%q is not available (known: %s)", c.LoadGenerator, strings.Join(Generators, ", "))
 	}
 	if c.Internal {
 		bad("internal", "running the load generator inside the cluster is not available yet")

@@ -195,14 +195,14 @@ func TestPlansFromProfileErrors(t *testing.T) {
 			`clients[0].endpoint_urls[0]: invalid URL "x": scheme must be http or https`,
 		}},
 		{"every client's problems at once", &spec.Profile{Duration: "10s", Clients: []spec.Client{
-			{LoadGenerator: "wrk2", Internal: true, EndpointURLs: []string{"http://a/"}},
+			{LoadGenerator: "gatling", Internal: true, EndpointURLs: []string{"http://a/"}},
 			{RPS: 10, EndpointURLs: []string{"http://b/"}, Meshperf: &spec.ClientExtras{RateShape: "ramp:x-100"}},
 			{EndpointURLs: []string{"http://c/"}, Headers: map[string]string{"b": "1", "a": "2"}, Meshperf: &spec.ClientExtras{
 				CertFile: filepath.Join(dir, "missing.pem"), KeyFile: filepath.Join(dir, "missing.key"),
 			}},
 			{EndpointURLs: []string{"http://d/"}, Meshperf: &spec.ClientExtras{RateShape: "steps:0/1s"}},
 		}}, []string{
-			`clients[0].load_generator: "wrk2" is not available yet (meshperf runs its own engine)`,
+			`clients[0].load_generator: "gatling" is not available (known: meshperf, wrk, wrk2, nighthawk, vegeta)`,
 			"clients[0].internal: running the load generator inside the cluster is not available yet",
 			`clients[1].meshperf.rate_shape: ramp: invalid rate "x"`,
 			"clients[2].meshperf.cert_file: cannot read " + filepath.Join(dir, "missing.pem") + ": no such file or directory",
