@@ -66,6 +66,7 @@ func newRoot(stdio IO) *cobra.Command {
 	root.AddCommand(newResultCmd(stdio, g))
 	root.AddCommand(newServerCmd(stdio, g))
 	root.AddCommand(newUserCmd(stdio, g))
+	root.AddCommand(newGeneratorsCmd(stdio))
 	root.AddCommand(newLoginCmd(stdio, g), newLogoutCmd(stdio, g))
 	root.AddCommand(newEchoCmd(stdio))
 	root.AddCommand(newVersionCmd(stdio))

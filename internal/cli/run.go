@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/meshperf/meshperf/internal/generators"
 	"github.com/meshperf/meshperf/internal/report"
 	"github.com/meshperf/meshperf/internal/runner"
 	"github.com/meshperf/meshperf/loadgen"
@@ -58,6 +59,7 @@ type runOptions struct {
 	file           string
 	profileRef     string
 	noSave         bool
+	generator      string
 	threads        int
 }
 
@@ -86,6 +88,7 @@ it is closed loop: as fast as the connections allow, service time only.`,
 	f.StringVarP(&o.file, "file", "f", "", "run this profile (SMP YAML or JSON); flags given override its fields")
 	f.StringVar(&o.profileRef, "profile", "", "run this stored profile (name or id)")
 	f.BoolVar(&o.noSave, "no-save", false, "do not store the result")
+	f.StringVar(&o.generator, "generator", "meshperf", "load generator: meshperf (its own engine), wrk, wrk2... (meshperf generators lists them)")
 	f.Float64Var(&o.rps, "rps", 0, "requests per second; 0 = closed loop, as fast as the connections allow")
 	f.StringVar(&o.shape, "rate-shape", "", "rate over time: constant, ramp:FROM-TO[/DURATION], steps:RATE/DURATION,...")
 	f.IntVarP(&o.connections, "connections", "c", loadgen.DefaultConnections, "concurrent connections")
@@ -228,7 +231,15 @@ func runRun(ctx context.Context, cmd *cobra.Command, stdio IO, g *globalOptions,
 		labels[k] = v
 	}
 
+	if changed("generator") {
+		for _, p := range plans {
+			p.Generator = o.generator
+		}
+	}
 	res, err := runPlans(ctx, stdio, o, plans)
+	if errors.Is(err, loadgen.ErrUnsupported) || errors.Is(err, generators.ErrUnknown) {
+		return &UsageError{Err: err}
+	}
 	if err != nil {
 		return err
 	}

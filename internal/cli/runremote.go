@@ -19,7 +19,7 @@ import (
 
 // localOnlyRunFlags name files and settings of this machine that a profile
 // cannot carry to a server.
-var localOnlyRunFlags = []string{"ca-cert", "cert", "key", "resolver", "queue", "threads", "interval-histograms", "no-save"}
+var localOnlyRunFlags = []string{"ca-cert", "cert", "key", "resolver", "queue", "threads", "interval-histograms", "no-save", "generator"}
 
 // profileOverrideFlags change a profile's fields in a local run.
 var profileOverrideFlags = []string{"rps", "rate-shape", "connections", "streams", "duration", "requests", "warmup",

@@ -14,6 +14,27 @@ import (
 	"github.com/meshperf/meshperf/spec"
 )
 
+// shownPercentiles are the rows of the text report.
+var shownPercentiles = []float64{50, 75, 90, 95, 99, 99.9, 99.99, 100}
+
+// shown picks the report's percentiles from d: the standard ones it has, or
+// all it has when it has none of them (a few percentiles from another tool).
+func shown(d *spec.Distribution) []spec.Percentile {
+	if d == nil {
+		return nil
+	}
+	var out []spec.Percentile
+	for _, p := range shownPercentiles {
+		if v, ok := d.At(p); ok {
+			out = append(out, spec.Percentile{P: p, Ms: v})
+		}
+	}
+	if len(out) == 0 {
+		return d.Percentiles
+	}
+	return out
+}
+
 // JSON writes r as indented JSON.
 func JSON(w io.Writer, r *spec.Result) error {
 	enc := json.NewEncoder(w)
@@ -69,26 +90,35 @@ func Text(w io.Writer, r *spec.Result, verdicts []spec.Verdict) error {
 	ew.printf("Bytes     sent %s, received %s\n\n", bytesStr(a.BytesSent), bytesStr(a.BytesReceived))
 
 	tw := tabwriter.NewWriter(ew, 0, 0, 3, ' ', tabwriter.AlignRight)
-	if r.Latency != nil {
+	switch {
+	case r.Latency != nil && r.ServiceTime != nil:
 		fmt.Fprintf(tw, "\tlatency\tservice time\t\n")
-	} else {
+	case r.Latency != nil:
+		fmt.Fprintf(tw, "\tlatency\t\n")
+	default:
 		fmt.Fprintf(tw, "\tservice time\t\n")
 	}
-	for i, p := range r.ServiceTime.Percentiles {
+	main := r.ServiceTime
+	if main == nil {
+		main = r.Latency
+	}
+	for _, p := range shown(main) {
 		label := "p" + strconv.FormatFloat(p.P, 'f', -1, 64)
 		if p.P == 100 {
 			label = "max"
 		}
-		if r.Latency != nil && i < len(r.Latency.Percentiles) {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t\n", label, msStr(r.Latency.Percentiles[i].Ms), msStr(p.Ms))
-		} else {
+		switch {
+		case r.Latency != nil && r.ServiceTime != nil:
+			lv, _ := r.Latency.At(p.P)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t\n", label, msStr(lv), msStr(p.Ms))
+		default:
 			fmt.Fprintf(tw, "%s\t%s\t\n", label, msStr(p.Ms))
 		}
 	}
-	if r.Latency != nil {
+	if r.Latency != nil && r.ServiceTime != nil {
 		fmt.Fprintf(tw, "mean\t%s\t%s\t\n", msStr(r.Latency.MeanMs), msStr(r.ServiceTime.MeanMs))
 	} else {
-		fmt.Fprintf(tw, "mean\t%s\t\n", msStr(r.ServiceTime.MeanMs))
+		fmt.Fprintf(tw, "mean\t%s\t\n", msStr(main.MeanMs))
 	}
 	_ = tw.Flush()
 	if r.Latency != nil {

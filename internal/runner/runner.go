@@ -9,8 +9,8 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/meshperf/meshperf/internal/generators"
 	"github.com/meshperf/meshperf/loadgen"
-	"github.com/meshperf/meshperf/loadgen/native"
 	"github.com/meshperf/meshperf/spec"
 )
 
@@ -20,8 +20,29 @@ func Run(ctx context.Context, version string, plans []*loadgen.Plan, sink func(i
 	if len(plans) == 0 {
 		return nil, errors.New("runner: nothing to run")
 	}
+	// Every plan's generator is found and checked before any load starts:
+	// a field a generator cannot honour is an error naming both, never a
+	// silently different test.
+	gens := make([]loadgen.Generator, len(plans))
+	var errs []error
+	for i, p := range plans {
+		gen, err := generators.New(p.Generator, version)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if d, ok := gen.(loadgen.Describer); ok {
+			if _, err := loadgen.Check(gen.Info().Name, d.Capabilities(), p, false); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		gens[i] = gen
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
 	results := make([]*spec.Result, len(plans))
-	errs := make([]error, len(plans))
+	runErrs := make([]error, len(plans))
 	var wg sync.WaitGroup
 	for i, p := range plans {
 		var s loadgen.Sink
@@ -31,12 +52,11 @@ func Run(ctx context.Context, version string, plans []*loadgen.Plan, sink func(i
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			engine := &native.Engine{Version: version}
-			results[i], errs[i] = engine.Run(ctx, p, s)
+			results[i], runErrs[i] = gens[i].Run(ctx, p, s)
 		}()
 	}
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	if err := errors.Join(runErrs...); err != nil {
 		return nil, err
 	}
 	res, err := spec.Merge(results)
