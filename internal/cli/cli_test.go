@@ -315,3 +315,47 @@ func TestHTTP2AndH2C(t *testing.T) {
 		t.Errorf("exit %d, report:\n%s", code, out)
 	}
 }
+
+func TestGenerators(t *testing.T) {
+	out, errOut, code := meshperf(t, "generators", "-o", "json")
+	if code != 0 {
+		t.Fatalf("generators: %d %s", code, errOut)
+	}
+	var rows []struct {
+		Name      string `json:"name"`
+		Available bool   `json:"available"`
+	}
+	if err := json.Unmarshal([]byte(out), &rows); err != nil || len(rows) < 5 || rows[0].Name != "meshperf" || !rows[0].Available {
+		t.Fatalf("generators: %v %s", err, out)
+	}
+	url := startEcho(t, "--delay", "1ms")
+	// The real wrk from Debian (CI installs it).
+	out, errOut, code = meshperf(t, "run", url+"/", "--generator", "wrk", "-c", "2", "-d", "1s", "-o", "json", "--no-save")
+	if code != 0 {
+		t.Fatalf("--generator wrk: exit %d %s", code, errOut)
+	}
+	var res spec.Result
+	json.Unmarshal([]byte(out), &res)
+	if res.Generator.Name != "wrk" || res.Achieved.Requests < 100 {
+		t.Errorf("wrk result: %+v %+v", res.Generator, res.Achieved)
+	}
+	for _, tc := range []struct {
+		name, want string
+		args       []string
+	}{
+		{"a field wrk cannot honour", "rps: wrk cannot hold a fixed rate", []string{"--generator", "wrk", "--rps", "100"}},
+		{"unknown generator", `unknown load generator "gatling"`, []string{"--generator", "gatling"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, errOut, code := meshperf(t, append([]string{"run", url + "/", "-d", "1s", "--no-save"}, tc.args...)...)
+			if code != cli.ExitUsage || !strings.Contains(errOut, tc.want) {
+				t.Errorf("exit %d, stderr %q, want %q", code, errOut, tc.want)
+			}
+		})
+	}
+	// A generator that is not installed says how to get it.
+	_, errOut, code = meshperf(t, "run", url+"/", "--generator", "vegeta", "--rps", "10", "-d", "1s", "--no-save")
+	if code == 0 || !strings.Contains(errOut, "vegeta") {
+		t.Errorf("missing vegeta: exit %d %q", code, errOut)
+	}
+}

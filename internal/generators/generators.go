@@ -11,6 +11,8 @@ import (
 
 	"github.com/meshperf/meshperf/loadgen"
 	"github.com/meshperf/meshperf/loadgen/native"
+	"github.com/meshperf/meshperf/loadgen/nighthawk"
+	"github.com/meshperf/meshperf/loadgen/vegeta"
 	"github.com/meshperf/meshperf/loadgen/wrk2"
 )
 
@@ -33,6 +35,10 @@ var entries = []Entry{
 		New: func(string) loadgen.Generator { return &wrk2.Generator{Name: wrk2.NameWrk} }},
 	{Name: "wrk2", Description: "wrk2 (fixed rate, corrected latency); build from giltene/wrk2", Binary: "wrk2",
 		New: func(string) loadgen.Generator { return &wrk2.Generator{Name: wrk2.NameWrk2} }},
+	{Name: "nighthawk", Description: "Envoy's Nighthawk (nighthawk_client, open loop); build from envoyproxy/nighthawk", Binary: nighthawk.DefaultBinary,
+		New: func(string) loadgen.Generator { return &nighthawk.Generator{} }},
+	{Name: "vegeta", Description: "vegeta (fixed rate; every result recorded, HDR exact)", Binary: "vegeta",
+		New: func(string) loadgen.Generator { return &vegeta.Generator{} }},
 }
 
 // register adds an entry (adapters in their own files).

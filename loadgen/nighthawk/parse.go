@@ -428,8 +428,8 @@ var standard = []float64{50, 75, 90, 95, 99, 99.9, 99.99}
 // distribution rebuilds a histogram from a statistic's percentile list.
 // exact names the standard percentiles Nighthawk reported itself.
 func distribution(st *statistic) (*spec.Distribution, string, error) {
-	if st.Count < 0 {
-		return nil, "", fmt.Errorf("nighthawk: %s: count is negative (%d)", st.ID, st.Count)
+	if st.Count < 0 || st.Count > maxCount {
+		return nil, "", fmt.Errorf("nighthawk: %s: count %d is out of range (0 to %d)", st.ID, st.Count, int64(maxCount))
 	}
 	for name, v := range map[string]*protoDur{"mean": st.Mean, "pstdev": st.PStdev, "min": st.Min, "max": st.Max} {
 		if v.D() < 0 {
@@ -474,6 +474,9 @@ func distribution(st *statistic) (*spec.Distribution, string, error) {
 	exact = append(exact, "max")
 	return d, strings.Join(exact, ", "), nil
 }
+
+// maxCount bounds a statistic's count: 2^40, a trillion requests.
+const maxCount = 1 << 40
 
 // spreadPoints is how many values each step's count is spread over.
 const spreadPoints = 50

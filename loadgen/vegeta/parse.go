@@ -56,6 +56,10 @@ type bytesMetric struct {
 	Mean  float64 `json:"mean"`
 }
 
+// maxTimeline bounds the timeline (seconds), so a stray timestamp cannot
+// make it huge.
+const maxTimeline = 1 << 16
+
 // maxExamples bounds the error messages kept per class.
 const maxExamples = 3
 
@@ -258,13 +262,16 @@ func ParseResults(data []byte) (*spec.Result, error) {
 		}
 		// Timeline by completion second, as meshperf counts.
 		sec := int(x.Timestamp.UTC().Add(lat).Sub(first) / time.Second)
-		if sec < 0 || sec > 1<<20 {
+		if sec < 0 || sec >= maxTimeline {
 			continue // a stray timestamp must not allocate without bound
 		}
 		for len(secs) <= sec {
-			secs = append(secs, second{h: hist.New(), codes: map[int]int64{}})
+			secs = append(secs, second{})
 		}
 		s := &secs[sec]
+		if s.h == nil {
+			s.h, s.codes = hist.New(), map[int]int64{}
+		}
 		s.requests++
 		s.h.Record(lat)
 		if *x.Code == 0 || *x.Code < 200 || *x.Code > 399 {
@@ -294,7 +301,9 @@ func ParseResults(data []byte) (*spec.Result, error) {
 		iv := spec.Interval{
 			Second: i, Seconds: length.Seconds(), Requests: s.requests, Errors: s.errors,
 			AchievedRPS: float64(s.responses) / length.Seconds(),
-			P50Ms:       durMs(s.h.Quantile(0.5)), P90Ms: durMs(s.h.Quantile(0.9)), P99Ms: durMs(s.h.Quantile(0.99)),
+		}
+		if s.h != nil {
+			iv.P50Ms, iv.P90Ms, iv.P99Ms = durMs(s.h.Quantile(0.5)), durMs(s.h.Quantile(0.9)), durMs(s.h.Quantile(0.99))
 		}
 		if len(s.codes) > 0 {
 			iv.StatusCodes = s.codes
