@@ -31,7 +31,7 @@ const (
 
 // Generators are the load generators a plan may name; "meshperf" is the
 // native engine.
-var Generators = []string{"meshperf", "wrk", "wrk2", "nighthawk", "vegeta"}
+var Generators = []string{"meshperf", "wrk", "wrk2", "nighthawk", "vegeta", "fortio"}
 
 // Plan is everything a generator needs to run one test.
 type Plan struct {

@@ -202,7 +202,7 @@ func TestPlansFromProfileErrors(t *testing.T) {
 			}},
 			{EndpointURLs: []string{"http://d/"}, Meshperf: &spec.ClientExtras{RateShape: "steps:0/1s"}},
 		}}, []string{
-			`clients[0].load_generator: "gatling" is not available (known: meshperf, wrk, wrk2, nighthawk, vegeta)`,
+			`clients[0].load_generator: "gatling" is not available (known: meshperf, wrk, wrk2, nighthawk, vegeta, fortio)`,
 			"clients[0].internal: running the load generator inside the cluster is not available yet",
 			`clients[1].meshperf.rate_shape: ramp: invalid rate "x"`,
 			"clients[2].meshperf.cert_file: cannot read " + filepath.Join(dir, "missing.pem") + ": no such file or directory",

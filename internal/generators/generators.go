@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/meshperf/meshperf/loadgen"
+	"github.com/meshperf/meshperf/loadgen/fortio"
 	"github.com/meshperf/meshperf/loadgen/native"
 	"github.com/meshperf/meshperf/loadgen/nighthawk"
 	"github.com/meshperf/meshperf/loadgen/vegeta"
@@ -39,6 +40,8 @@ var entries = []Entry{
 		New: func(string) loadgen.Generator { return &nighthawk.Generator{} }},
 	{Name: "vegeta", Description: "vegeta (fixed rate; every result recorded, HDR exact)", Binary: "vegeta",
 		New: func(string) loadgen.Generator { return &vegeta.Generator{} }},
+	{Name: "fortio", Description: "fortio, in-process (open and closed loop; bucketed histograms, not coordinated omission corrected)",
+		New: func(string) loadgen.Generator { return &fortio.Generator{} }},
 }
 
 // register adds an entry (adapters in their own files).
