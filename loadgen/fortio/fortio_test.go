@@ -6,7 +6,7 @@ import (
 	"math"
 	"net"
 	"os"
-	"strings"
+	"regexp"
 	"testing"
 	"time"
 
@@ -128,7 +128,7 @@ func TestInfo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(mod), "fortio.org/fortio v"+requiredVersion+" ") {
+	if !regexp.MustCompile(`(?m)^\s*fortio\.org/fortio v` + regexp.QuoteMeta(requiredVersion) + `(\s|$)`).Match(mod) {
 		t.Errorf("requiredVersion %s is not the fortio version go.mod requires", requiredVersion)
 	}
 }
