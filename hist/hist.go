@@ -48,15 +48,22 @@ func (h *Histogram) Record(d time.Duration) {
 }
 
 // RecordMicros adds one value given in microseconds.
-func (h *Histogram) RecordMicros(us int64) {
+func (h *Histogram) RecordMicros(us int64) { h.RecordMicrosN(us, 1) }
+
+// RecordMicrosN adds n copies of a value given in microseconds, at the cost
+// of one: how histograms of other tools' buckets are rebuilt.
+func (h *Histogram) RecordMicrosN(us, n int64) {
+	if n <= 0 {
+		return
+	}
 	if us < Lowest {
 		us = Lowest
 	}
 	if us > Highest {
 		us = Highest
-		h.saturated++
+		h.saturated += n
 	}
-	_ = h.h.RecordValue(us) // cannot fail: us is within range
+	_ = h.h.RecordValues(us, n) // cannot fail: us is within range
 }
 
 // Merge adds every value of o to h.

@@ -166,3 +166,21 @@ func abs(d time.Duration) time.Duration {
 	}
 	return d
 }
+
+func TestRecordMicrosN(t *testing.T) {
+	one, many := New(), New()
+	for i := 0; i < 1000; i++ {
+		one.RecordMicros(1500)
+	}
+	one.RecordMicros(2 * Highest)
+	many.RecordMicrosN(1500, 1000)
+	many.RecordMicrosN(2*Highest, 1)
+	many.RecordMicrosN(7, 0) // nothing
+	if one.Count() != many.Count() || one.Quantile(0.5) != many.Quantile(0.5) || one.Max() != many.Max() {
+		t.Errorf("n copies at once differ from n records: %d/%v/%v vs %d/%v/%v",
+			many.Count(), many.Quantile(0.5), many.Max(), one.Count(), one.Quantile(0.5), one.Max())
+	}
+	if many.Saturated() != 1 {
+		t.Errorf("saturated %d, want 1", many.Saturated())
+	}
+}

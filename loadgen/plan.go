@@ -13,6 +13,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/meshperf/meshperf/spec"
 )
 
 // Protocols a Plan may name.
@@ -184,6 +186,28 @@ func (p *Plan) Normalize() {
 	if p.QueueSize == 0 {
 		p.QueueSize = 100_000
 	}
+}
+
+// Requested is what the plan asks for, as a result records it.
+func (p *Plan) Requested() spec.Requested {
+	q := spec.Requested{
+		Targets:     append([]string(nil), p.Targets...),
+		Method:      p.Method,
+		Protocol:    p.Protocol,
+		HTTPVersion: p.HTTPVersion,
+		Connections: p.Connections,
+		OpenLoop:    p.OpenLoop(),
+		Duration:    spec.Duration(p.Duration),
+		Requests:    p.Requests,
+		Warmup:      spec.Duration(p.Warmup),
+		Timeout:     spec.Duration(p.Timeout),
+		Shape:       "closed loop",
+	}
+	if p.Rate != nil {
+		q.RPS = p.Rate.RateAt(p.Warmup)
+		q.Shape = p.Rate.String()
+	}
+	return q
 }
 
 // OpenLoop tells whether requests follow a rate shape.

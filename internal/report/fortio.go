@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"math/bits"
 	"sort"
 	"strconv"
 	"strings"
@@ -520,22 +519,9 @@ func fortioToHist(hd *fortioHistogram) (*hist.Histogram, error) {
 	if sum != hd.Count {
 		return nil, fmt.Errorf("fortio: DurationHistogram.Data counts add up to %d but Count is %d", sum, hd.Count)
 	}
-	// Record n copies of each point in O(log n) merges: walk the bits of the
-	// counts from the highest, doubling what is recorded so far at each step.
-	var top int64
-	for _, p := range pts {
-		top = max(top, p.n)
-	}
 	h := hist.New()
-	for b := bits.Len64(uint64(top)) - 1; b >= 0; b-- {
-		if h.Count() > 0 {
-			h.Merge(h.Clone())
-		}
-		for _, p := range pts {
-			if p.n>>b&1 == 1 {
-				h.RecordMicros(p.us)
-			}
-		}
+	for _, p := range pts {
+		h.RecordMicrosN(p.us, p.n)
 	}
 	return h, nil
 }

@@ -204,7 +204,7 @@ func (g *Generator) Run(ctx context.Context, p *loadgen.Plan, _ loadgen.Sink) (*
 	info := g.Info()
 	res.Name = p.Name
 	res.Generator = spec.GeneratorInfo{Name: Name, Version: info.Version, Fidelity: loadgen.FidelityBucketed}
-	res.Requested = requested(p)
+	res.Requested = p.Requested()
 	if res.Timeline == nil {
 		res.Timeline = []spec.Interval{}
 	}
@@ -223,25 +223,4 @@ func (g *Generator) Run(ctx context.Context, p *loadgen.Plan, _ loadgen.Sink) (*
 		res.Notes = append(res.Notes, "interrupted: the figures cover the run up to the interruption")
 	}
 	return res, nil
-}
-
-func requested(p *loadgen.Plan) spec.Requested {
-	q := spec.Requested{
-		Targets:     append([]string(nil), p.Targets...),
-		Method:      p.Method,
-		Protocol:    p.Protocol,
-		HTTPVersion: p.HTTPVersion,
-		Connections: p.Connections,
-		OpenLoop:    p.OpenLoop(),
-		Duration:    spec.Duration(p.Duration),
-		Requests:    p.Requests,
-		Warmup:      spec.Duration(p.Warmup),
-		Timeout:     spec.Duration(p.Timeout),
-		Shape:       "closed loop",
-	}
-	if p.Rate != nil {
-		q.RPS = p.Rate.RateAt(0)
-		q.Shape = p.Rate.String()
-	}
-	return q
 }

@@ -191,7 +191,7 @@ func (e *Engine) Run(ctx context.Context, p *loadgen.Plan, sink loadgen.Sink) (*
 		Schema:    spec.ResultSchema,
 		Name:      p.Name,
 		Generator: spec.GeneratorInfo{Name: Name, Version: e.version(), Fidelity: "hdr"},
-		Requested: requested(p),
+		Requested: p.Requested(),
 		StartTime: start.UTC(),
 		EndTime:   start.Add(end).UTC(),
 	}
@@ -218,27 +218,6 @@ func (e *Engine) Run(ctx context.Context, p *loadgen.Plan, sink loadgen.Sink) (*
 		res.Notes = append(res.Notes, "interrupted: the figures cover the run up to the interruption")
 	}
 	return res, nil
-}
-
-func requested(p *loadgen.Plan) spec.Requested {
-	q := spec.Requested{
-		Targets:     append([]string(nil), p.Targets...),
-		Method:      p.Method,
-		Protocol:    p.Protocol,
-		HTTPVersion: p.HTTPVersion,
-		Connections: p.Connections,
-		OpenLoop:    p.OpenLoop(),
-		Duration:    spec.Duration(p.Duration),
-		Requests:    p.Requests,
-		Warmup:      spec.Duration(p.Warmup),
-		Timeout:     spec.Duration(p.Timeout),
-		Shape:       "closed loop",
-	}
-	if p.Rate != nil {
-		q.RPS = p.Rate.RateAt(p.Warmup)
-		q.Shape = p.Rate.String()
-	}
-	return q
 }
 
 // startLoops starts the event loops, each with its share of the

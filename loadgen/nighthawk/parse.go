@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"math/bits"
 	"slices"
 	"sort"
 	"strconv"
@@ -532,21 +531,9 @@ func rebuild(st *statistic) (*hist.Histogram, error) {
 	if len(ps) == 0 && st.Count > 0 {
 		return nil, fmt.Errorf("nighthawk: %s: count is %d but there are no percentiles", st.ID, st.Count)
 	}
-	// Record n copies of each point in O(log n) merges.
-	var top int64
-	for _, p := range pts {
-		top = max(top, p.n)
-	}
 	h := hist.New()
-	for b := bits.Len64(uint64(top)) - 1; b >= 0; b-- {
-		if h.Count() > 0 {
-			h.Merge(h.Clone())
-		}
-		for _, p := range pts {
-			if p.n>>b&1 == 1 {
-				h.RecordMicros(p.us)
-			}
-		}
+	for _, p := range pts {
+		h.RecordMicrosN(p.us, p.n)
 	}
 	return h, nil
 }

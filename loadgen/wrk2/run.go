@@ -11,8 +11,6 @@ import (
 	"strings"
 	"time"
 
-	hdr "github.com/HdrHistogram/hdrhistogram-go"
-
 	"github.com/meshperf/meshperf/hist"
 	"github.com/meshperf/meshperf/loadgen"
 	"github.com/meshperf/meshperf/spec"
@@ -148,7 +146,7 @@ func (g *Generator) result(p *loadgen.Plan, x *Parsed, info loadgen.Info) *spec.
 		Generator: spec.GeneratorInfo{
 			Name: info.Name, Version: info.Version, Fidelity: loadgen.FidelityBucketed,
 		},
-		Requested: requested(p),
+		Requested: p.Requested(),
 		Achieved: spec.Achieved{
 			Duration:      spec.Duration(x.Duration),
 			Requests:      x.Requests + sockets,
@@ -197,11 +195,8 @@ func (g *Generator) result(p *loadgen.Plan, x *Parsed, info loadgen.Info) *spec.
 // distribution rebuilds a histogram from the parsed percentiles, preferring
 // wrk2's spectrum with exact counts, and says its fidelity.
 func distribution(x *Parsed) (*spec.Distribution, string) {
-	h := hdr.New(hist.Lowest, hist.Highest, hist.Digits)
-	record := func(us float64, n int64) {
-		v := min(max(int64(us+0.5), hist.Lowest), hist.Highest)
-		_ = h.RecordValues(v, n) // within range
-	}
+	h := hist.New()
+	record := func(us float64, n int64) { h.RecordMicrosN(int64(us+0.5), n) }
 	fid := loadgen.FidelityBucketed
 	switch {
 	case len(x.Spectrum) > 0:
@@ -232,21 +227,20 @@ func distribution(x *Parsed) (*spec.Distribution, string) {
 			}
 		}
 	}
-	enc, _ := h.Encode(hdr.V2CompressedEncodingCookieBase) // cannot fail: in range
 	d := &spec.Distribution{
-		Count:         h.TotalCount(),
+		Count:         h.Count(),
 		MinMs:         x.MinUS / 1e3,
 		MeanMs:        x.MeanUS / 1e3,
 		StdDevMs:      x.StdevUS / 1e3,
 		MaxMs:         x.MaxUS / 1e3,
-		Histogram:     string(enc),
+		Histogram:     h.MustEncode(),
 		HistogramUnit: hist.Unit,
 	}
 	if d.MaxMs == 0 {
-		d.MaxMs = float64(h.Max()) / 1e3
+		d.MaxMs = float64(h.Max()) / float64(time.Millisecond)
 	}
 	if d.MeanMs == 0 {
-		d.MeanMs = h.Mean() / 1e3
+		d.MeanMs = float64(h.Mean()) / float64(time.Millisecond)
 	}
 	pts := x.Percentiles
 	if len(pts) == 0 {
@@ -256,25 +250,4 @@ func distribution(x *Parsed) (*spec.Distribution, string) {
 		d.Percentiles = append(d.Percentiles, spec.Percentile{P: pt.P, Ms: pt.US / 1e3})
 	}
 	return d, fid
-}
-
-func requested(p *loadgen.Plan) spec.Requested {
-	q := spec.Requested{
-		Targets:     append([]string(nil), p.Targets...),
-		Method:      p.Method,
-		Protocol:    p.Protocol,
-		HTTPVersion: p.HTTPVersion,
-		Connections: p.Connections,
-		OpenLoop:    p.OpenLoop(),
-		Duration:    spec.Duration(p.Duration),
-		Requests:    p.Requests,
-		Warmup:      spec.Duration(p.Warmup),
-		Timeout:     spec.Duration(p.Timeout),
-		Shape:       "closed loop",
-	}
-	if p.Rate != nil {
-		q.RPS = p.Rate.RateAt(p.Warmup)
-		q.Shape = p.Rate.String()
-	}
-	return q
 }
