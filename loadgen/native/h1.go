@@ -267,27 +267,22 @@ func (c *h1Client) readResponse(br *bufio.Reader, head bool) (status int, keep b
 		if err != nil {
 			return 0, false, err
 		}
-		keep = line[7] == '1' // HTTP/1.1 keeps alive by default, 1.0 does not
-		length, chunked, closeConn, keepAlive, err := readHeaders(br)
+		f, err := readHeaders(br)
 		if err != nil {
 			return status, false, err
 		}
-		if closeConn {
-			keep = false
-		} else if keepAlive {
-			keep = true
-		}
+		keep = f.keep(line[7] == '1') // HTTP/1.1 keeps alive by default, 1.0 does not
 		if status >= 100 && status < 200 && status != 101 {
 			continue // 100 Continue and friends: the real response follows
 		}
 		switch {
 		case head || status == 204 || status == 304 || status == 101:
-		case chunked:
+		case f.chunked:
 			if err := discardChunked(br); err != nil {
 				return status, false, err
 			}
-		case length >= 0:
-			if _, err := br.Discard(int(length)); err != nil {
+		case f.length >= 0:
+			if _, err := br.Discard(int(f.length)); err != nil {
 				if errors.Is(err, io.EOF) {
 					err = io.ErrUnexpectedEOF
 				}
@@ -354,43 +349,71 @@ func truncate(b []byte) string {
 	return string(b)
 }
 
+// framing is what a response's headers say about its body and connection.
+type framing struct {
+	length           int64 // -1: not given
+	chunked          bool
+	close, keepAlive bool
+}
+
+// header reads one header line into f. Both response readers (the blocking
+// one here and the event loop's incremental one) use it, so they agree.
+func (f *framing) header(line []byte) error {
+	colon := indexByte(line, ':')
+	if colon <= 0 {
+		return &loadgen.ProtocolError{Msg: fmt.Sprintf("malformed header line %q", truncate(line))}
+	}
+	name, value := line[:colon], trim(line[colon+1:])
+	switch {
+	case equalFold(name, "content-length"):
+		v, err := strconv.ParseInt(string(value), 10, 64)
+		if err != nil || v < 0 {
+			return &loadgen.ProtocolError{Msg: fmt.Sprintf("bad Content-Length %q", truncate(value))}
+		}
+		f.length = v
+	case equalFold(name, "transfer-encoding"):
+		f.chunked = containsFold(value, "chunked")
+	case equalFold(name, "connection"):
+		if containsFold(value, "close") {
+			f.close = true
+		} else if containsFold(value, "keep-alive") {
+			f.keepAlive = true
+		}
+	}
+	return nil
+}
+
+// keep tells whether the connection stays open after the response, given
+// the protocol's default (HTTP/1.1 keeps alive, 1.0 does not).
+func (f *framing) keep(byDefault bool) bool {
+	switch {
+	case f.close:
+		return false
+	case f.keepAlive:
+		return true
+	}
+	return byDefault
+}
+
 // readHeaders reads the header block and returns what framing needs.
-func readHeaders(br *bufio.Reader) (length int64, chunked, closeConn, keepAlive bool, err error) {
-	length = -1
+func readHeaders(br *bufio.Reader) (framing, error) {
+	f := framing{length: -1}
 	for n := 0; ; n++ {
 		if n > 1000 {
-			return 0, false, false, false, &loadgen.ProtocolError{Msg: "more than 1000 header lines"}
+			return f, &loadgen.ProtocolError{Msg: "more than 1000 header lines"}
 		}
 		line, err := readLine(br)
 		if err != nil {
 			if errors.Is(err, io.EOF) {
 				err = io.ErrUnexpectedEOF
 			}
-			return 0, false, false, false, err
+			return f, err
 		}
 		if len(line) == 0 {
-			return length, chunked, closeConn, keepAlive, nil
+			return f, nil
 		}
-		colon := indexByte(line, ':')
-		if colon <= 0 {
-			return 0, false, false, false, &loadgen.ProtocolError{Msg: fmt.Sprintf("malformed header line %q", truncate(line))}
-		}
-		name, value := line[:colon], trim(line[colon+1:])
-		switch {
-		case equalFold(name, "content-length"):
-			v, perr := strconv.ParseInt(string(value), 10, 64)
-			if perr != nil || v < 0 {
-				return 0, false, false, false, &loadgen.ProtocolError{Msg: fmt.Sprintf("bad Content-Length %q", truncate(value))}
-			}
-			length = v
-		case equalFold(name, "transfer-encoding"):
-			chunked = containsFold(value, "chunked")
-		case equalFold(name, "connection"):
-			if containsFold(value, "close") {
-				closeConn = true
-			} else if containsFold(value, "keep-alive") {
-				keepAlive = true
-			}
+		if err := f.header(line); err != nil {
+			return f, err
 		}
 	}
 }

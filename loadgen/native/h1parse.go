@@ -162,37 +162,18 @@ func (p *respParser) parseHead(head []byte) error {
 	if err != nil {
 		return err
 	}
-	keep := first[7] == '1'
-	length := int64(-1)
-	chunked := false
+	f := framing{length: -1}
 	for len(rest) > 0 {
 		var l []byte
 		l, rest = cutLine(rest)
 		if len(l) == 0 {
 			break
 		}
-		colon := indexByte(l, ':')
-		if colon <= 0 {
-			return &loadgen.ProtocolError{Msg: fmt.Sprintf("malformed header line %q", truncate(l))}
-		}
-		name, value := l[:colon], trim(l[colon+1:])
-		switch {
-		case equalFold(name, "content-length"):
-			v, err := strconv.ParseInt(string(value), 10, 64)
-			if err != nil || v < 0 {
-				return &loadgen.ProtocolError{Msg: fmt.Sprintf("bad Content-Length %q", truncate(value))}
-			}
-			length = v
-		case equalFold(name, "transfer-encoding"):
-			chunked = containsFold(value, "chunked")
-		case equalFold(name, "connection"):
-			if containsFold(value, "close") {
-				keep = false
-			} else if containsFold(value, "keep-alive") {
-				keep = true
-			}
+		if err := f.header(l); err != nil {
+			return err
 		}
 	}
+	keep, length, chunked := f.keep(first[7] == '1'), f.length, f.chunked
 	if status >= 100 && status < 200 && status != 101 {
 		p.state = psHead // an interim response: the real one follows
 		return nil
