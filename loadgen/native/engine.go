@@ -97,7 +97,7 @@ func (e *Engine) Run(ctx context.Context, p *loadgen.Plan, sink loadgen.Sink) (*
 	var batch time.Duration // the widest batching window of the run
 	if useLoop && p.Rate != nil {
 		// The widest window of the run, sampled each second.
-		for t := time.Duration(0); t <= min(r0end(p), time.Hour); t += time.Second {
+		for t := time.Duration(0); t <= min(lastIntended(p), time.Hour); t += time.Second {
 			batch = max(batch, p.ResolutionAt(t))
 		}
 		// Lateness within the window is by design, not a sign of
@@ -377,8 +377,8 @@ func (r *run) dropRest(shard *loadgen.Shard, now time.Duration) {
 
 const errNotSent = "not sent: the run ended before a connection was free"
 
-// r0end is when the last request of p may be intended.
-func r0end(p *loadgen.Plan) time.Duration {
+// lastIntended is when the last request of p may be intended.
+func lastIntended(p *loadgen.Plan) time.Duration {
 	if p.Duration == 0 {
 		return time.Hour
 	}
