@@ -41,6 +41,85 @@ type Result struct {
 	// Interrupted is set when the run was stopped before its end (Ctrl-C).
 	Interrupted bool     `json:"interrupted,omitempty"`
 	Notes       []string `json:"notes,omitempty"`
+
+	// Agents is the per-agent breakdown of a distributed run; the
+	// histograms above are the exact merge of theirs.
+	Agents []AgentResult `json:"agents,omitempty"`
+	// Degraded is set when part of a distributed run was lost (an agent
+	// dropped); Notes say which and when.
+	Degraded bool `json:"degraded,omitempty"`
+
+	// Process describes the load generator's own process during the run,
+	// so that a saturated client is not mistaken for a slow service.
+	Process *ProcessStats `json:"process,omitempty"`
+	// Metrics are named queries (Prometheus) evaluated over the measured
+	// window of the run.
+	Metrics []Metric `json:"metrics,omitempty"`
+}
+
+// AgentResult is one agent's part of a distributed run.
+type AgentResult struct {
+	Name   string            `json:"name"`
+	Labels map[string]string `json:"labels,omitempty"`
+	// Client names the profile client (SMP clients[]) the agent ran for.
+	Client      string        `json:"client,omitempty"`
+	RPS         float64       `json:"rps"`
+	Connections int           `json:"connections"`
+	Achieved    Achieved      `json:"achieved"`
+	Latency     *Distribution `json:"latency,omitempty"`
+	ServiceTime *Distribution `json:"service_time,omitempty"`
+	// ClockOffset is the agent's estimated clock offset to the server.
+	ClockOffset Duration `json:"clock_offset,omitempty"`
+	// Dropped is set when the agent was lost mid-run; DroppedAt says when.
+	Dropped   bool      `json:"dropped,omitempty"`
+	DroppedAt time.Time `json:"dropped_at,omitzero"`
+}
+
+// ProcessStats are the load generator process's own figures for a run.
+type ProcessStats struct {
+	// CPUSeconds is user+system CPU time spent during the run; CPUCores is
+	// that divided by the run's wall time (1.0 = one core busy).
+	CPUSeconds float64 `json:"cpu_seconds"`
+	CPUCores   float64 `json:"cpu_cores"`
+	// MaxRSSBytes is the peak resident set size seen during the run.
+	MaxRSSBytes   int64 `json:"max_rss_bytes"`
+	MaxGoroutines int   `json:"max_goroutines"`
+	// LateRatio repeats Achieved.LateRatio: a high value means the client
+	// could not keep up.
+	LateRatio float64 `json:"late_ratio"`
+	// Saturated is set when the client looked saturated (late sends or
+	// CPU near the machine's capacity).
+	Saturated bool `json:"saturated,omitempty"`
+}
+
+// Metric is one named query evaluated over a run's measured window.
+type Metric struct {
+	Name  string `json:"name"`
+	Query string `json:"query"`
+	Unit  string `json:"unit,omitempty"`
+	// Start and End bound the window the query was evaluated over.
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
+	// Series holds every series the query returned.
+	Series []MetricSeries `json:"series,omitempty"`
+	// Average is the mean of all samples of all series (summed across
+	// series per timestamp first when Sum is set).
+	Average float64 `json:"average"`
+	// Missing gives the reason when no value could be obtained
+	// (Prometheus unreachable, query error, no data).
+	Missing string `json:"missing,omitempty"`
+}
+
+// MetricSeries is one series of a Metric.
+type MetricSeries struct {
+	Labels  map[string]string `json:"labels,omitempty"`
+	Samples []Sample          `json:"samples"`
+}
+
+// Sample is one point of a series.
+type Sample struct {
+	T time.Time `json:"t"`
+	V float64   `json:"v"`
 }
 
 // GeneratorInfo names the load generator that produced a result.
