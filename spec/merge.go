@@ -33,10 +33,13 @@ func Merge(rs []*Result) (*Result, error) {
 	out.Requested.RPS = 0
 	out.Requested.Connections = 0
 	var lat, svc *hist.Histogram
-	open := true
+	// A merged distribution exists only when every result has it: wrk2's
+	// results have corrected latency but no service time, closed-loop
+	// results the reverse. Half a histogram would be a different test.
+	open, hasSvc := true, true
 	seen := map[string]bool{}
 	for i, r := range rs {
-		if r == nil || r.ServiceTime == nil {
+		if r == nil || (r.ServiceTime == nil && r.Latency == nil) {
 			return nil, fmt.Errorf("merge: result %d has no measurements", i)
 		}
 		if r.StartTime.Before(out.StartTime) {
@@ -85,14 +88,18 @@ func Merge(rs []*Result) (*Result, error) {
 				lat.Merge(h)
 			}
 		}
-		h, err := hist.Decode(r.ServiceTime.Histogram)
-		if err != nil {
-			return nil, fmt.Errorf("merge: result %d service time: %w", i, err)
-		}
-		if svc == nil {
-			svc = h
-		} else {
-			svc.Merge(h)
+		if r.ServiceTime == nil {
+			hasSvc = false
+		} else if hasSvc {
+			h, err := hist.Decode(r.ServiceTime.Histogram)
+			if err != nil {
+				return nil, fmt.Errorf("merge: result %d service time: %w", i, err)
+			}
+			if svc == nil {
+				svc = h
+			} else {
+				svc.Merge(h)
+			}
 		}
 		for c, n := range r.StatusCodes {
 			if out.StatusCodes == nil {
@@ -123,7 +130,12 @@ func Merge(rs []*Result) (*Result, error) {
 	if open && lat != nil {
 		out.Latency = Summarize(lat)
 	}
-	out.ServiceTime = Summarize(svc)
+	if hasSvc && svc != nil {
+		out.ServiceTime = Summarize(svc)
+	}
+	if out.Latency == nil && out.ServiceTime == nil {
+		return nil, errors.New("merge: the results have no distribution in common (some measured only corrected latency, others only service time)")
+	}
 	return out, nil
 }
 

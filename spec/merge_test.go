@@ -80,3 +80,33 @@ func TestMergeErrors(t *testing.T) {
 		t.Error("no error for a corrupt histogram")
 	}
 }
+
+// wrk2 measures corrected latency but no service time: its clients merge
+// on latency alone, and a mix with closed-loop results has nothing in common.
+func TestMergeLatencyOnly(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	a, la := fakeResult(r, 3000, time.Millisecond, start, nil)
+	b, lb := fakeResult(r, 1000, 5*time.Millisecond, start, nil)
+	a.ServiceTime, b.ServiceTime = nil, nil
+	got, err := Merge([]*Result{a, b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ServiceTime != nil {
+		t.Errorf("service time %+v from results that had none", got.ServiceTime)
+	}
+	whole := la.Clone()
+	whole.Merge(lb)
+	if want := msOf(whole.Quantile(0.99)); got.Latency == nil || got.Latency.Count != 4000 {
+		t.Fatalf("latency %+v, want 4000 values", got.Latency)
+	} else if p99, _ := got.Latency.At(99); p99 != want {
+		t.Errorf("p99 %v, want %v", p99, want)
+	}
+
+	closed, _ := fakeResult(r, 10, time.Millisecond, start, nil)
+	closed.Latency = nil
+	if _, err := Merge([]*Result{a, closed}); err == nil {
+		t.Error("no error merging a latency-only result with a service-time-only one")
+	}
+}

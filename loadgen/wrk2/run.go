@@ -35,6 +35,11 @@ func (g *Generator) Run(ctx context.Context, p *loadgen.Plan, _ loadgen.Sink) (*
 		return nil, err
 	}
 	info := g.Info()
+	if g.isWrk2() {
+		if err := checkRate(ctx, path, info.Version); err != nil {
+			return nil, err
+		}
+	}
 
 	dir, err := os.MkdirTemp("", "meshperf-wrk-")
 	if err != nil {

@@ -136,6 +136,23 @@ func (g *Generator) binary() (string, error) {
 	return "", fmt.Errorf("wrk %w: install it with apt-get install wrk (or set Path)", ErrNotFound)
 }
 
+// ErrNotWrk2 is returned when the binary given for wrk2 has no fixed rate.
+var ErrNotWrk2 = errors.New("not wrk2")
+
+// checkRate makes sure the binary at path takes -R/--rate: wrk and wrk2 both
+// call themselves "wrk 4.x", so the usage text is what tells them apart. A
+// plain wrk given as wrk2 would otherwise fail with a bare usage message, or
+// worse, run a closed-loop test in place of a fixed-rate one.
+func checkRate(ctx context.Context, path, version string) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	out, _ := exec.CommandContext(ctx, path).CombinedOutput() // usage, exit 1
+	if strings.Contains(string(out), "--rate") {
+		return nil
+	}
+	return fmt.Errorf("wrk2: %s (%s) is %w: its usage lists no -R/--rate, so it cannot run at a fixed rate; build wrk2 from github.com/giltene/wrk2, or run the profile closed loop with the wrk generator", path, version, ErrNotWrk2)
+}
+
 // ceilSeconds rounds d up to whole seconds, at least one.
 func ceilSeconds(d time.Duration) int64 {
 	return max(1, int64((d+time.Second-1)/time.Second))

@@ -260,3 +260,24 @@ func TestRealInterrupt(t *testing.T) {
 		t.Errorf("interrupted %v, %d responses, after %s", res.Interrupted, res.Achieved.Responses, time.Since(start))
 	}
 }
+
+// Debian's wrk given as wrk2 is refused before any load: it has no -R.
+func TestWrkIsNotWrk2(t *testing.T) {
+	wrk, err := exec.LookPath("wrk")
+	if err != nil {
+		t.Fatalf("wrk is needed (apt-get install wrk): %v", err)
+	}
+	g := &Generator{Name: NameWrk2, Path: wrk}
+	_, err = g.Run(context.Background(), plan(func(p *loadgen.Plan) { p.Rate = loadgen.Constant(100) }), nil)
+	if !errors.Is(err, ErrNotWrk2) || !strings.Contains(err.Error(), wrk) || !strings.Contains(err.Error(), "--rate") {
+		t.Fatalf("err = %v, want ErrNotWrk2 naming %s and --rate", err, wrk)
+	}
+
+	// A binary whose usage lists --rate passes the check (and then runs).
+	fakeWrk2 := fake(t, `if [ $# -eq 0 ]; then echo "  -R, --rate <T> work rate"; exit 1; fi; exit 7`)
+	g = &Generator{Name: NameWrk2, Path: fakeWrk2}
+	_, err = g.Run(context.Background(), plan(func(p *loadgen.Plan) { p.Rate = loadgen.Constant(100) }), nil)
+	if err == nil || errors.Is(err, ErrNotWrk2) {
+		t.Fatalf("err = %v, want the run's own failure (exit 7), not ErrNotWrk2", err)
+	}
+}
