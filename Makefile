@@ -4,17 +4,34 @@ BIN       := bin/meshperf
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X github.com/meshperf/meshperf/internal/cli.Version=$(VERSION)
 
-.PHONY: all build run test test-short vet fmt-check fuzz bench clean
+.PHONY: all build run demo web test test-short test-web vet fmt-check fuzz bench proto clean
 
 all: build
 
-build:
+# The binary embeds the web UI (web/dist), built first when its sources changed.
+build: web/dist/index.html
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/meshperf
 
-# The main job: a 10-second fixed-rate test against meshperf's own echo
-# target, both on this machine, nothing else needed.
+# The main job: meshperf's server with its web UI and a built-in echo
+# target, on the embedded store (SQLite), nothing else needed. Open the URL
+# it prints, press Run on the New test page; Ctrl-C stops it.
 run: build
+	./$(BIN) server --echo
+
+# The command-line version: a 10-second fixed-rate test against meshperf's
+# own echo target, report on the terminal.
+demo: build
 	./scripts/demo.sh $(BIN)
+
+WEB_SRC := $(shell find web/src web/public -type f 2>/dev/null) web/index.html web/vite.config.ts web/tsconfig.json web/package.json
+
+web/node_modules/.package-lock.json: web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+
+web/dist/index.html: web/node_modules/.package-lock.json $(WEB_SRC)
+	cd web && npm run build
+
+web: web/dist/index.html
 
 # Everything CI runs: formatting, vet, and every test (slow ones included),
 # the store's against a real PostgreSQL that scripts/test.sh starts.
@@ -23,6 +40,14 @@ test: fmt-check vet
 
 test-short:
 	$(GO) test -short -count=1 ./...
+
+# The UI alone: Vitest, then the browser end-to-end suite (scripts/test.sh runs it too).
+test-web:
+	./scripts/web-test.sh
+
+# Regenerate the agent protocol's Go code from proto/ (CI checks it is current).
+proto:
+	./scripts/protogen.sh
 
 vet:
 	$(GO) vet ./...
@@ -46,3 +71,4 @@ bench:
 
 clean:
 	rm -rf bin test-output bench/out
+	find web/dist -mindepth 1 ! -name .gitkeep -delete 2>/dev/null || true

@@ -16,6 +16,12 @@ export BENCH_REPORT="${BENCH_REPORT:-$repo/bench/out/latest.md}"
 
 "$repo/scripts/bench-deps.sh"
 
+# ghz, the gRPC peer of BenchmarkGRPCUnary (bench/grpc_bench_test.go).
+if [ -z "${BENCH_GHZ:-}" ] && ! command -v ghz >/dev/null && [ ! -x "$HOME/go/bin/ghz" ]; then
+	GOBIN="$HOME/go/bin" go install github.com/bojand/ghz/cmd/ghz@latest ||
+		echo "bench: could not install ghz; the gRPC comparison will say so" >&2
+fi
+
 cd "$repo"
 status=0
 go test -tags bench -run '^$' -bench . -benchtime 1x -timeout "${BENCH_TIMEOUT:-60m}" -v "$@" ./bench/ || status=$?

@@ -23,7 +23,18 @@ const (
 	ClassUnreachable = "unreachable"
 	ClassDropped     = "dropped"
 	ClassOther       = "other"
+	// gRPC statuses other than OK; the rest are named after their code,
+	// in lower case (internal, unimplemented, resource_exhausted...).
+	ClassUnavailable      = "unavailable"
+	ClassDeadlineExceeded = "deadline_exceeded"
 )
+
+// ClassedError is an error that names its own class, as a gRPC status
+// does. Classify takes the first one in the chain at its word.
+type ClassedError interface {
+	error
+	ErrorClass() string
+}
 
 // ProtocolError is a response that breaks the protocol (a malformed status
 // line, a bad chunk size, a missing ALPN agreement...).
@@ -47,6 +58,11 @@ func Classify(err error) string {
 		errno   syscall.Errno
 		hasErrn = errors.As(err, &errno)
 	)
+	if ce, ok := errors.AsType[ClassedError](err); ok {
+		if c := ce.ErrorClass(); c != "" {
+			return c
+		}
+	}
 	switch {
 	case err == nil:
 		return ""

@@ -96,6 +96,32 @@ type Plan struct {
 	// LateThreshold is how far after its intended time a request may be
 	// sent before it counts as late.
 	LateThreshold time.Duration
+
+	// GRPC configures gRPC plans (Protocol "grpc").
+	GRPC GRPC
+	// TCP configures TCP plans (Protocol "tcp").
+	TCP TCP
+}
+
+// GRPC configures the calls of a gRPC plan. A target grpc://host:port calls
+// the health check (grpc.health.v1.Health/Check); grpc://host:port/pkg.Service/Method
+// calls that unary method with the plan's Body, JSON, as its request;
+// grpcs:// is the same over TLS. Headers are sent as metadata.
+type GRPC struct {
+	// DescriptorSet is a file holding a FileDescriptorSet (as protoc
+	// --descriptor_set_out --include_imports writes) that describes the
+	// method; when empty the method is looked up by server reflection.
+	DescriptorSet string
+}
+
+// TCP says what one request of a TCP plan is: the plan's Body is written,
+// then a response is read up to ExpectBytes or the Delimiter (when
+// neither is set, as many bytes as were written, as from an echo server).
+type TCP struct {
+	// ExpectBytes is the length of a response.
+	ExpectBytes int
+	// Delimiter ends a response (it is part of it).
+	Delimiter []byte
 }
 
 // ExactSchedule, as a Plan's Resolution, sends every request at its own
@@ -156,7 +182,7 @@ func (e *FieldError) Error() string { return e.Field + ": " + e.Reason }
 // Normalize fills defaults in place.
 func (p *Plan) Normalize() {
 	if p.Protocol == "" {
-		p.Protocol = ProtocolHTTP
+		p.Protocol = protocolOf(p.Targets)
 	}
 	if p.HTTPVersion == "" {
 		p.HTTPVersion = HTTP1
@@ -207,6 +233,9 @@ func (p *Plan) Requested() spec.Requested {
 		q.RPS = p.Rate.RateAt(p.Warmup)
 		q.Shape = p.Rate.String()
 	}
+	if p.Protocol != ProtocolHTTP { // the method is in the gRPC target's path
+		q.Method, q.HTTPVersion = "", ""
+	}
 	return q
 }
 
@@ -228,9 +257,7 @@ func (p *Plan) Validate() error {
 		}
 	}
 	switch p.Protocol {
-	case ProtocolHTTP:
-	case ProtocolGRPC, ProtocolTCP:
-		bad("protocol", "%q is not supported by this version yet (http is)", p.Protocol)
+	case ProtocolHTTP, ProtocolGRPC, ProtocolTCP:
 	default:
 		bad("protocol", "unknown protocol %q (want http, grpc or tcp)", p.Protocol)
 	}
@@ -302,7 +329,49 @@ func (p *Plan) Validate() error {
 	if strings.ContainsAny(p.Method, " \t\r\n") || p.Method == "" {
 		bad("method", "invalid method %q", p.Method)
 	}
+	p.validateGRPCTCP(bad)
 	return errors.Join(errs...)
+}
+
+// protocolOf infers a plan's protocol from the scheme of its first target.
+func protocolOf(targets []string) string {
+	if len(targets) > 0 {
+		switch scheme, _, _ := strings.Cut(targets[0], "://"); strings.ToLower(scheme) {
+		case "grpc", "grpcs":
+			return ProtocolGRPC
+		case "tcp":
+			return ProtocolTCP
+		}
+	}
+	return ProtocolHTTP
+}
+
+// validateGRPCTCP checks the fields of gRPC and TCP plans.
+func (p *Plan) validateGRPCTCP(bad func(field, format string, a ...any)) {
+	if p.GRPC.DescriptorSet != "" {
+		if p.Protocol != ProtocolGRPC {
+			bad("grpc.descriptor_set", "is for gRPC targets, not %s", p.Protocol)
+		} else if _, err := os.Stat(p.GRPC.DescriptorSet); err != nil {
+			bad("grpc.descriptor_set", "cannot read %s: %v", p.GRPC.DescriptorSet, errors.Unwrap(err))
+		}
+	}
+	if p.TCP.ExpectBytes != 0 || p.TCP.Delimiter != nil {
+		if p.Protocol != ProtocolTCP {
+			bad("tcp", "expected bytes and delimiters are for TCP targets, not %s", p.Protocol)
+		}
+	}
+	if p.TCP.ExpectBytes < 0 {
+		bad("tcp.expect_bytes", "must not be negative, got %d", p.TCP.ExpectBytes)
+	}
+	if p.TCP.Delimiter != nil && len(p.TCP.Delimiter) == 0 {
+		bad("tcp.delimiter", "must not be empty")
+	}
+	if p.TCP.ExpectBytes > 0 && len(p.TCP.Delimiter) > 0 {
+		bad("tcp", "give a number of bytes to expect or a delimiter, not both")
+	}
+	if p.Protocol == ProtocolTCP && len(p.Body) == 0 && p.TCP.ExpectBytes == 0 && len(p.TCP.Delimiter) == 0 {
+		bad("body", "a TCP request needs a payload to send or a response to wait for")
+	}
 }
 
 func validateURL(protocol, raw string) error {
@@ -310,9 +379,27 @@ func validateURL(protocol, raw string) error {
 	if err != nil {
 		return fmt.Errorf("invalid URL %q: %v", raw, errors.Unwrap(err))
 	}
-	if protocol == ProtocolHTTP || protocol == "" {
+	switch protocol {
+	case ProtocolHTTP, "":
 		if u.Scheme != "http" && u.Scheme != "https" {
 			return fmt.Errorf("invalid URL %q: scheme must be http or https", raw)
+		}
+	case ProtocolGRPC:
+		if u.Scheme != "grpc" && u.Scheme != "grpcs" {
+			return fmt.Errorf("invalid URL %q: scheme must be grpc or grpcs", raw)
+		}
+		if path := strings.Trim(u.Path, "/"); path != "" {
+			svc, method, ok := strings.Cut(path, "/")
+			if !ok || svc == "" || method == "" || strings.Contains(method, "/") {
+				return fmt.Errorf("invalid URL %q: the path must be /package.Service/Method", raw)
+			}
+		}
+	case ProtocolTCP:
+		if u.Scheme != "tcp" {
+			return fmt.Errorf("invalid URL %q: scheme must be tcp", raw)
+		}
+		if u.Path != "" && u.Path != "/" {
+			return fmt.Errorf("invalid URL %q: a TCP target has no path", raw)
 		}
 	}
 	if u.Host == "" || u.Hostname() == "" {

@@ -107,6 +107,11 @@ func planFromClient(p *spec.Profile, c *spec.Client, path string, dur, warmup ti
 	case spec.ProtocolGRPC:
 		plan.Protocol = ProtocolGRPC
 	}
+	plan.GRPC.DescriptorSet = x.GRPCDescriptorSet
+	plan.TCP.ExpectBytes = x.TCPExpectBytes
+	if x.TCPDelimiter != "" {
+		plan.TCP.Delimiter = []byte(x.TCPDelimiter)
+	}
 	plan.Timeout, _ = parseOptionalDuration(x.Timeout)
 	plan.ConnectTimeout, _ = parseOptionalDuration(x.ConnectTimeout)
 	switch x.Resolution {
@@ -174,6 +179,12 @@ func profilePath(client, field string, plan *Plan, x *spec.ClientExtras) string 
 		return client + ".meshperf." + strings.TrimPrefix(field, "tls.")
 	case "tls.ca_file":
 		return client + ".ssl_certificate"
+	case "grpc.descriptor_set":
+		return client + ".meshperf.grpc_descriptor_set"
+	case "tcp.expect_bytes":
+		return client + ".meshperf.tcp_expect_bytes"
+	case "tcp.delimiter", "tcp":
+		return client + ".meshperf.tcp_delimiter"
 	}
 	return client + ".meshperf." + field
 }

@@ -247,27 +247,97 @@ func TestPlansFromProfileExample(t *testing.T) {
 func TestProfilePathNamesPlanFields(t *testing.T) {
 	plan := &Plan{Headers: []Header{{"a", "1"}, {"b", "2"}}}
 	tests := map[string]string{
-		"targets":         "clients[1].endpoint_urls",
-		"targets[2]":      "clients[1].endpoint_urls[2]",
-		"headers[1]":      "clients[1].headers.b",
-		"protocol":        "clients[1].protocol",
-		"connections":     "clients[1].connections",
-		"http_version":    "clients[1].meshperf.http_version",
-		"streams":         "clients[1].meshperf.streams",
-		"timeout":         "clients[1].meshperf.timeout",
-		"connect_timeout": "clients[1].meshperf.connect_timeout",
-		"method":          "clients[1].meshperf.method",
-		"tls":             "clients[1].meshperf.cert_file",
-		"tls.cert_file":   "clients[1].meshperf.cert_file",
-		"tls.key_file":    "clients[1].meshperf.key_file",
-		"rate":            "clients[1].rps",
-		"duration":        "duration",
-		"requests":        "meshperf.requests",
-		"warmup":          "meshperf.warmup",
+		"targets":             "clients[1].endpoint_urls",
+		"targets[2]":          "clients[1].endpoint_urls[2]",
+		"headers[1]":          "clients[1].headers.b",
+		"protocol":            "clients[1].protocol",
+		"connections":         "clients[1].connections",
+		"http_version":        "clients[1].meshperf.http_version",
+		"streams":             "clients[1].meshperf.streams",
+		"timeout":             "clients[1].meshperf.timeout",
+		"connect_timeout":     "clients[1].meshperf.connect_timeout",
+		"method":              "clients[1].meshperf.method",
+		"tls":                 "clients[1].meshperf.cert_file",
+		"tls.cert_file":       "clients[1].meshperf.cert_file",
+		"tls.key_file":        "clients[1].meshperf.key_file",
+		"rate":                "clients[1].rps",
+		"duration":            "duration",
+		"requests":            "meshperf.requests",
+		"warmup":              "meshperf.warmup",
+		"grpc.descriptor_set": "clients[1].meshperf.grpc_descriptor_set",
+		"tcp.expect_bytes":    "clients[1].meshperf.tcp_expect_bytes",
+		"tcp.delimiter":       "clients[1].meshperf.tcp_delimiter",
 	}
 	for field, want := range tests {
 		if got := profilePath("clients[1]", field, plan, &spec.ClientExtras{}); got != want {
 			t.Errorf("%s → %s, want %s", field, got, want)
 		}
+	}
+}
+
+// gRPC and TCP settings come from the client's meshperf block; the YAML
+// string's own escapes give the delimiter's bytes.
+func TestPlansFromProfileGRPCAndTCP(t *testing.T) {
+	dir := t.TempDir()
+	fds := filepath.Join(dir, "echo.pb")
+	if err := os.WriteFile(fds, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	src := `name: proto
+duration: 5s
+clients:
+  - protocol: grpc
+    rps: 100
+    endpoint_urls: ["grpc://127.0.0.1:9000/meshperf.echo.v1.Echo/Echo"]
+    body: '{"message":"hi"}'
+    meshperf:
+      grpc_descriptor_set: ` + fds + `
+  - protocol: tcp
+    rps: 50
+    endpoint_urls: ["tcp://127.0.0.1:9001"]
+    body: "PING\r\n"
+    meshperf:
+      tcp_delimiter: "\r\n"
+  - protocol: tcp
+    endpoint_urls: ["tcp://127.0.0.1:9002"]
+    body: "x"
+    meshperf:
+      tcp_expect_bytes: 64
+`
+	prof, _, err := spec.ParseProfile([]byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plans, err := PlansFromProfile(prof)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := plans[0]; p.Protocol != ProtocolGRPC || p.GRPC.DescriptorSet != fds || string(p.Body) != `{"message":"hi"}` {
+		t.Errorf("grpc plan: protocol %q descriptor %q body %q", p.Protocol, p.GRPC.DescriptorSet, p.Body)
+	}
+	if p := plans[1]; p.Protocol != ProtocolTCP || string(p.TCP.Delimiter) != "\r\n" || string(p.Body) != "PING\r\n" {
+		t.Errorf("tcp plan: protocol %q delimiter %q body %q", p.Protocol, p.TCP.Delimiter, p.Body)
+	}
+	if p := plans[2]; p.TCP.ExpectBytes != 64 || p.OpenLoop() {
+		t.Errorf("tcp plan 2: expect %d open %v", p.TCP.ExpectBytes, p.OpenLoop())
+	}
+
+	// Both ends of a TCP response: a profile error.
+	both := strings.Replace(src, "tcp_expect_bytes: 64", "tcp_expect_bytes: 64\n      tcp_delimiter: x", 1)
+	prof, _, err = spec.ParseProfile([]byte(both))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := prof.Validate(); err == nil || !strings.Contains(err.Error(), "clients[2].meshperf.tcp_delimiter") {
+		t.Errorf("error %v does not name clients[2].meshperf.tcp_delimiter", err)
+	}
+	// A descriptor set that is not there: a plan error, named in the profile.
+	missing := strings.Replace(src, fds, filepath.Join(dir, "missing.pb"), 1)
+	prof, _, err = spec.ParseProfile([]byte(missing))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := PlansFromProfile(prof); err == nil || !strings.Contains(err.Error(), "clients[0].meshperf.grpc_descriptor_set: cannot read") {
+		t.Errorf("error %v does not name clients[0].meshperf.grpc_descriptor_set", err)
 	}
 }

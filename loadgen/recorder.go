@@ -26,7 +26,8 @@ type Outcome struct {
 	Intended time.Duration
 	Sent     time.Duration
 	Done     time.Duration
-	// Status is the response status, 0 when Err is set.
+	// Status is the response status, 0 when Err is set; for gRPC, the
+	// call's status code (0 OK), also when Err is set.
 	Status int
 	Err    error
 }
@@ -93,6 +94,7 @@ type Shard struct {
 	spare    *acc
 	examples map[string][]string
 	late     time.Duration
+	protocol string // the plan's: how to read Outcome.Status
 }
 
 // Record adds one finished request.
@@ -112,11 +114,20 @@ func (s *Shard) Record(o *Outcome) {
 		a.transportErrors++
 		a.classes[class]++
 		s.example(class, o.Err.Error())
+		if s.protocol == ProtocolGRPC {
+			a.codes[o.Status]++ // every call ends with a status
+		}
 	} else {
 		a.responses++
-		a.codes[o.Status]++
-		if o.Status < 200 || o.Status >= 400 {
-			a.badStatus++
+		switch s.protocol {
+		case ProtocolGRPC:
+			a.codes[o.Status]++ // OK: failed calls come with Err
+		case ProtocolTCP: // no status
+		default:
+			a.codes[o.Status]++
+			if o.Status < 200 || o.Status >= 400 {
+				a.badStatus++
+			}
 		}
 		a.svc.Record(o.Done - o.Sent)
 		if o.Intended >= 0 {
@@ -204,6 +215,7 @@ func NewRecorder(p *Plan, start time.Time, sink Sink) *Recorder {
 		r.shards = append(r.shards, &Shard{
 			a: newAcc(), b: newAcc(), spare: newAcc(), cur: 0,
 			examples: map[string][]string{}, late: p.LateThreshold,
+			protocol: p.Protocol,
 		})
 	}
 	return r

@@ -38,6 +38,12 @@ type Profile struct {
 	Clients    []Client          `json:"clients"`
 	// Meshperf holds what SMP has no field for; plain SMP readers ignore it.
 	Meshperf *ProfileExtras `json:"meshperf,omitempty"`
+	// Agents runs every client on agents (see AgentSelection); a client's
+	// own Agents takes precedence.
+	Agents *AgentSelection `json:"agents,omitempty"`
+	// Metrics are Prometheus queries evaluated over each run's measured
+	// window (see MetricsConfig).
+	Metrics *MetricsConfig `json:"metrics,omitempty"`
 }
 
 // ProfileExtras are the profile-wide settings SMP has no field for.
@@ -63,6 +69,8 @@ type Client struct {
 	SSLCertificate    string            `json:"ssl_certificate,omitempty"`    // CA PEM
 	AdditionalOptions string            `json:"additional_options,omitempty"` // generator options, JSON text
 	Meshperf          *ClientExtras     `json:"meshperf,omitempty"`
+	// Agents runs this client on agents; nil uses the profile's.
+	Agents *AgentSelection `json:"agents,omitempty"`
 }
 
 // ClientExtras are the per-client settings SMP has no field for.
@@ -78,6 +86,13 @@ type ClientExtras struct {
 	KeyFile        string `json:"key_file,omitempty"`
 	SNI            string `json:"sni,omitempty"`
 	Resolution     string `json:"resolution,omitempty"` // auto, exact, or a duration
+	// GRPCDescriptorSet is a FileDescriptorSet file describing the gRPC
+	// method called (default: server reflection).
+	GRPCDescriptorSet string `json:"grpc_descriptor_set,omitempty"`
+	// TCPExpectBytes and TCPDelimiter say where a TCP response ends: after
+	// so many bytes, or after the delimiter (default: as many bytes as sent).
+	TCPExpectBytes int    `json:"tcp_expect_bytes,omitempty"`
+	TCPDelimiter   string `json:"tcp_delimiter,omitempty"`
 }
 
 // Protocol is SMP's enum: 0 invalid, 1 HTTP, 2 TCP, 3 UDP, 4 GRPC. Read from
@@ -209,6 +224,8 @@ func (p *Profile) Validate() error {
 	if urls > MaxProfileURLs {
 		v.bad("clients", "more than %d endpoint URLs in all", MaxProfileURLs)
 	}
+	v.agents(p)
+	v.metrics("metrics", p.Metrics)
 	return errors.Join(v.errs...)
 }
 
@@ -238,9 +255,9 @@ func (v *validator) duration(path, s string) (time.Duration, bool) {
 
 func (v *validator) client(path string, c *Client) {
 	switch c.Protocol {
-	case ProtocolInvalid, ProtocolHTTP:
-	case ProtocolTCP, ProtocolUDP, ProtocolGRPC:
-		v.bad(path+".protocol", "%d (%s) is not supported yet (only 1, HTTP, is)", c.Protocol, c.Protocol)
+	case ProtocolInvalid, ProtocolHTTP, ProtocolTCP, ProtocolGRPC:
+	case ProtocolUDP:
+		v.bad(path+".protocol", "%d (%s) is not supported (1 HTTP, 2 TCP and 4 GRPC are)", c.Protocol, c.Protocol)
 	default:
 		v.bad(path+".protocol", "unknown protocol %d (want 1 HTTP, 2 TCP, 3 UDP or 4 GRPC)", c.Protocol)
 	}
@@ -331,6 +348,12 @@ func (v *validator) clientExtras(path string, x *ClientExtras, rps int64) {
 	}
 	if strings.ContainsAny(x.SNI, " \t\r\n\x00/") {
 		v.bad(path+".sni", "invalid server name %q", x.SNI)
+	}
+	if x.TCPExpectBytes < 0 {
+		v.bad(path+".tcp_expect_bytes", "must not be negative, got %d", x.TCPExpectBytes)
+	}
+	if x.TCPExpectBytes > 0 && x.TCPDelimiter != "" {
+		v.bad(path+".tcp_delimiter", "give tcp_expect_bytes or tcp_delimiter, not both")
 	}
 	switch x.Resolution {
 	case "", "auto", "exact":

@@ -391,6 +391,8 @@ func (d *profileDecoder) profileFields(p *Profile) []field {
 		{"labels", func(path string, v any) { p.Labels = d.strMap(path, v) }},
 		{"duration", func(path string, v any) { p.Duration = d.duration(path, v) }},
 		{"clients", func(path string, v any) { p.Clients = d.clients(path, v) }},
+		{"agents", func(path string, v any) { p.Agents = d.agentSelection(path, v) }},
+		{"metrics", func(path string, v any) { p.Metrics = d.metricsConfig(path, v) }},
 		{"meshperf", func(path string, v any) {
 			x := &ProfileExtras{}
 			d.object(path, v, []field{
@@ -468,6 +470,7 @@ func (d *profileDecoder) client(path string, v any) Client {
 		}},
 		{"ssl_certificate", func(path string, v any) { c.SSLCertificate = d.str(path, v) }},
 		{"additional_options", func(path string, v any) { c.AdditionalOptions = d.jsonText(path, v) }},
+		{"agents", func(path string, v any) { c.Agents = d.agentSelection(path, v) }},
 		{"meshperf", func(path string, v any) {
 			d.object(path, v, []field{
 				{"rate_shape", func(path string, v any) { x.RateShape = d.str(path, v) }},
@@ -481,6 +484,9 @@ func (d *profileDecoder) client(path string, v any) Client {
 				{"key_file", func(path string, v any) { x.KeyFile = d.str(path, v) }},
 				{"sni", func(path string, v any) { x.SNI = d.str(path, v) }},
 				{"resolution", func(path string, v any) { x.Resolution = d.text(path, v) }},
+				{"grpc_descriptor_set", func(path string, v any) { x.GRPCDescriptorSet = d.str(path, v) }},
+				{"tcp_expect_bytes", func(path string, v any) { x.TCPExpectBytes = int(d.integer(path, v, math.MinInt32, math.MaxInt32)) }},
+				{"tcp_delimiter", func(path string, v any) { x.TCPDelimiter = d.str(path, v) }},
 			})
 		}},
 	})
@@ -488,6 +494,17 @@ func (d *profileDecoder) client(path string, v any) Client {
 		c.Meshperf = x
 	}
 	return c
+}
+
+// agentSelection reads agents: {count, selector, on_drop}.
+func (d *profileDecoder) agentSelection(path string, v any) *AgentSelection {
+	a := &AgentSelection{}
+	d.object(path, v, []field{
+		{"count", func(path string, v any) { a.Count = int(d.integer(path, v, math.MinInt32, math.MaxInt32)) }},
+		{"selector", func(path string, v any) { a.Selector = d.str(path, v) }},
+		{"on_drop", func(path string, v any) { a.OnDrop = d.str(path, v) }},
+	})
+	return a
 }
 
 // str reads a string. Numbers and booleans are refused rather than turned

@@ -25,11 +25,21 @@ meshperf:                    # what SMP has no field for, for the whole test
   - error_rate<0.1%          #   error_rate, late_ratio: a fraction or a percentage
   # - rps>=990               #   rps: achieved requests per second
   # mesh_type: 3             # the mesh under test (SMP enum: 3 ISTIO, 5 LINKERD, ...), kept in results
+# agents:                    # run every client on meshperf agents (meshperf server only; see docs/agents.md)
+#   count: 3                 #   how many agents; each gets an equal share of rate and connections
+#   selector: zone=a         #   only agents with these labels (key=value,...); with no count: all of them
+#   on_drop: continue        #   an agent lost mid-run: continue (result marked degraded) or abort
+# metrics:                   # Prometheus queries over each run's measured window, kept in the result (docs/experiments.md)
+#   prometheus: http://127.0.0.1:9090  # the Prometheus HTTP API
+#   step: 1s                 #   query resolution; left out: 1s, or coarser for long runs
+#   cooldown: 2s             #   left out of the end of the window
+#   queries:                 #   name: proxy_cpu_mcores and proxy_mem_mb fill the SMP export's sidecar figures
+#   - {name: proxy_cpu_mcores, unit: mcores, query: 'sum(rate(process_cpu_seconds_total{job="proxy"}[5s]))*1000'}
 
 clients:                     # one or more; each is its own group of load, and all run together
 - load_generator: meshperf   # meshperf's own engine (fortio, wrk2, nighthawk: not yet)
   internal: false            # true would mean running inside the cluster (not yet)
-  protocol: 1                # 1 HTTP (2 TCP, 3 UDP and 4 GRPC are not supported yet); "http" works too
+  protocol: 1                # 1 HTTP, 2 TCP, 4 GRPC (3 UDP is not supported); "http" works too
   connections: 16            # concurrent connections; 0 or left out means 10
   rps: 1000                  # requests per second, intended send times kept (open loop);
                              # 0 means as fast as the connections allow (closed loop)
@@ -59,4 +69,9 @@ clients:                     # one or more; each is its own group of load, and a
     # key_file: client.key   # its private key (PEM file)
     # sni: echo.local        # TLS server name to send; default: the target's host
     resolution: auto         # how closely sends follow the schedule: auto, exact, or a window such as 200us
+    # grpc_descriptor_set: echo.pb  # protocol GRPC: FileDescriptorSet of the method called
+                             # (protoc --descriptor_set_out=echo.pb --include_imports); default: server reflection
+    # tcp_expect_bytes: 64   # protocol TCP: a response is this many bytes (default: as many as sent)
+    # tcp_delimiter: "\n"    # protocol TCP: or a response ends with these bytes (YAML escapes apply)
+  # agents: {count: 2, selector: "zone=b"}  # this client on agents (overrides the top-level agents)
 `

@@ -555,9 +555,7 @@ func TestValidate(t *testing.T) {
 				p.Clients = append(p.Clients, c)
 			}
 		}, []string{
-			"clients[2].protocol: 2 (TCP) is not supported yet (only 1, HTTP, is)",
-			"clients[3].protocol: 3 (UDP) is not supported yet (only 1, HTTP, is)",
-			"clients[4].protocol: 4 (GRPC) is not supported yet (only 1, HTTP, is)",
+			"clients[3].protocol: 3 (UDP) is not supported (1 HTTP, 2 TCP and 4 GRPC are)",
 			"clients[5].protocol: unknown protocol 9 (want 1 HTTP, 2 TCP, 3 UDP or 4 GRPC)",
 		}},
 		{"constant needs a rate", func(p *Profile) { p.Clients[0].RPS = 0; p.Clients[0].Meshperf = &ClientExtras{RateShape: "constant"} },
@@ -574,8 +572,7 @@ func TestValidate(t *testing.T) {
 		{"non-HTTP URL for TCP", func(p *Profile) {
 			p.Clients[0].Protocol = ProtocolTCP
 			p.Clients[0].EndpointURLs = []string{"tcp://a:1"}
-		},
-			[]string{"clients[0].protocol: 2 (TCP) is not supported yet (only 1, HTTP, is)"}},
+		}, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -652,7 +649,7 @@ func TestValidateAllAtOnce(t *testing.T) {
 		`clients[0].endpoint_urls[2]: invalid URL "x": scheme must be http or https`,
 		`clients[0].endpoint_urls[3]: invalid URL "http://a:99999/": port must be 1-65535`,
 		`clients[0].endpoint_urls[4]: invalid URL "http://%zz/": invalid URL escape "%zz"`,
-		"clients[1].protocol: 3 (UDP) is not supported yet (only 1, HTTP, is)",
+		"clients[1].protocol: 3 (UDP) is not supported (1 HTTP, 2 TCP and 4 GRPC are)",
 		"clients[1].connections: must be >= 0 (0 means the default), got -1",
 		"clients[1].rps: must be >= 0 (0 means as fast as possible), got -5",
 		`clients[1].headers["bad name"]: invalid header name "bad name"`,

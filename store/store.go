@@ -105,6 +105,20 @@ type Store interface {
 	// never due.
 	DueSchedules(ctx context.Context, now time.Time) ([]*Schedule, error)
 
+	// CreateExperiment stores a new experiment, assigning e.ID (if empty)
+	// and the timestamps; ErrConflict if the ID exists, ErrInvalid without
+	// a name or with an unknown state.
+	CreateExperiment(ctx context.Context, e *Experiment) error
+	// UpdateExperiment writes e.State, e.Error, e.Done and e.Cells of the
+	// experiment e.ID names, and sets UpdatedAt; ErrNotFound if none.
+	UpdateExperiment(ctx context.Context, e *Experiment) error
+	// GetExperiment returns an experiment by ID, unique ID prefix (as
+	// GetResult), or name (the newest of that name).
+	GetExperiment(ctx context.Context, ref string) (*Experiment, error)
+	// ListExperiments returns every experiment, newest first, without
+	// their Body.
+	ListExperiments(ctx context.Context) ([]*Experiment, error)
+
 	Close() error
 }
 

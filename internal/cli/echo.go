@@ -17,6 +17,8 @@ type echoFlags struct {
 	addr, delay, status string
 	size                int
 	tls                 bool
+	grpcAddr, tcpAddr   string
+	grpcCode            string
 }
 
 func newEchoCmd(stdio IO) *cobra.Command {
@@ -37,7 +39,14 @@ Requests may override these with query parameters: ?delay=10ms, ?status=503,
 ?size=1024. Admin endpoints, never delayed or stalled:
   POST /admin/stall?for=1s   hold every response for a second
   GET  /admin/stats          counts of requests, by status, and stalls
-  GET  /healthz              ok`,
+  GET  /healthz              ok
+
+--grpc ADDR also serves gRPC there: the health service, server reflection and
+meshperf.echo.v1.Echo/Echo, whose request ({"message", "payload", "delay",
+"code", "size"}) may override the delay and the status code. Every unary call
+waits --delay and answers with a code from --grpc-code (OK, or a mix such as
+99%:OK,1%:UNAVAILABLE); with --tls, over TLS. --tcp ADDR also serves TCP
+there, sending back every chunk it reads after --delay.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts, err := f.options()
@@ -49,7 +58,7 @@ Requests may override these with query parameters: ?delay=10ms, ?status=503,
 			if ctx == nil {
 				ctx = context.Background()
 			}
-			return runEcho(ctx, stdio, opts)
+			return runEchoAll(ctx, stdio, opts, f)
 		},
 	}
 	fl := cmd.Flags()
@@ -58,6 +67,9 @@ Requests may override these with query parameters: ?delay=10ms, ?status=503,
 	fl.StringVar(&f.status, "status", "200", "status code, or a mix such as `95%:200,5%:503`")
 	fl.IntVar(&f.size, "size", 0, "response body length in `bytes`")
 	fl.BoolVar(&f.tls, "tls", false, "serve HTTPS (HTTP/1.1 and h2) with a self-signed certificate")
+	fl.StringVar(&f.grpcAddr, "grpc", "", "also serve gRPC (health, reflection, Echo) on this `host:port`")
+	fl.StringVar(&f.grpcCode, "grpc-code", "OK", "gRPC status code, or a mix such as `99%:OK,1%:UNAVAILABLE`")
+	fl.StringVar(&f.tcpAddr, "tcp", "", "also serve TCP echo on this `host:port`")
 	return cmd
 }
 
@@ -76,6 +88,14 @@ func (f echoFlags) options() (echo.Options, error) {
 	}
 	if f.size < 0 || f.size > echo.MaxSize {
 		return echo.Options{}, usageErrorf("--size: %d is not a number of bytes from 0 to %d", f.size, echo.MaxSize)
+	}
+	for _, a := range []struct{ flag, addr string }{{"--grpc", f.grpcAddr}, {"--tcp", f.tcpAddr}} {
+		if _, _, err := net.SplitHostPort(a.addr); a.addr != "" && err != nil {
+			return echo.Options{}, usageErrorf("%s: %q is not host:port", a.flag, a.addr)
+		}
+	}
+	if _, err := echo.ParseCodes(f.grpcCode); err != nil {
+		return echo.Options{}, flagError("--grpc-code", err)
 	}
 	return echo.Options{Addr: f.addr, Delay: delay, Status: status, Size: f.size, TLS: f.tls}, nil
 }
@@ -102,4 +122,65 @@ func runEcho(ctx context.Context, stdio IO, opts echo.Options) error {
 	fmt.Fprintf(stdio.Err, "meshperf echo: listening on %s://%s (%s) delay=%s status=%s size=%d\n",
 		scheme, ln.Addr(), protocols, opts.Delay, opts.Status, opts.Size)
 	return echo.Serve(ctx, ln, opts)
+}
+
+// runEchoAll serves HTTP and, when asked, gRPC (--grpc) and TCP (--tcp)
+// until ctx ends or one of them fails.
+func runEchoAll(ctx context.Context, stdio IO, opts echo.Options, f echoFlags) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		lc     net.ListenConfig
+		lns    []net.Listener
+		serves []func() error
+	)
+	listen := func(what, addr string) (net.Listener, error) {
+		ln, err := lc.Listen(ctx, "tcp", addr)
+		if err != nil {
+			for _, l := range lns {
+				_ = l.Close()
+			}
+			return nil, fmt.Errorf("echo: %s: %w", what, err)
+		}
+		lns = append(lns, ln)
+		return ln, nil
+	}
+	if f.grpcAddr != "" {
+		ln, err := listen("gRPC", f.grpcAddr)
+		if err != nil {
+			return err
+		}
+		codes, _ := echo.ParseCodes(f.grpcCode) // checked by options
+		scheme := "grpc"
+		if opts.TLS {
+			scheme = "grpcs"
+		}
+		fmt.Fprintf(stdio.Err, "meshperf echo: listening on %s://%s (gRPC: health, reflection, %s) delay=%s code=%s\n",
+			scheme, ln.Addr(), echo.EchoService, opts.Delay, codes)
+		g := echo.GRPCOptions{Delay: opts.Delay, Codes: codes, Size: opts.Size, TLS: opts.TLS, Logger: opts.Logger}
+		serves = append(serves, func() error { return echo.ServeGRPC(ctx, ln, g) })
+	}
+	if f.tcpAddr != "" {
+		ln, err := listen("TCP", f.tcpAddr)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdio.Err, "meshperf echo: listening on tcp://%s (TCP echo) delay=%s\n", ln.Addr(), opts.Delay)
+		t := echo.TCPOptions{Delay: opts.Delay, Logger: opts.Logger}
+		serves = append(serves, func() error { return echo.ServeTCP(ctx, ln, t) })
+	}
+	errc := make(chan error, len(serves))
+	for _, serve := range serves {
+		go func() {
+			err := serve()
+			cancel() // one failing stops the others
+			errc <- err
+		}()
+	}
+	err := runEcho(ctx, stdio, opts)
+	cancel()
+	for range serves {
+		err = errors.Join(err, <-errc)
+	}
+	return err
 }

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/meshperf/meshperf/internal/generators"
+	"github.com/meshperf/meshperf/internal/prom"
 	"github.com/meshperf/meshperf/internal/report"
 	"github.com/meshperf/meshperf/internal/runner"
 	"github.com/meshperf/meshperf/loadgen"
@@ -61,6 +62,7 @@ type runOptions struct {
 	noSave         bool
 	generator      string
 	threads        int
+	protoFlags     // gRPC and TCP (runflags.go)
 }
 
 func newRunCmd(stdio IO, g *globalOptions) *cobra.Command {
@@ -102,7 +104,7 @@ it is closed loop: as fast as the connections allow, service time only.`,
 	f.StringVar(&o.bodyFile, "body-file", "", "read the request body from this file")
 	f.StringVar(&o.contentType, "content-type", "", "Content-Type of the body")
 	f.StringVarP(&o.method, "method", "m", "", "HTTP method (default GET, or POST with a body)")
-	f.StringVar(&o.protocol, "protocol", "http", "protocol: http (grpc and tcp come later); SMP numbers 1, 2, 4 also accepted")
+	f.StringVar(&o.protocol, "protocol", "", "protocol: http, grpc or tcp (SMP numbers 1, 4, 2 also accepted); default from the URL scheme (grpc://, grpcs://, tcp://)")
 	f.StringVar(&o.httpVersion, "http", "1.1", "HTTP version: 1.1, 2 (ALPN over TLS) or h2c (HTTP/2 cleartext, prior knowledge)")
 	f.BoolVarP(&o.insecure, "insecure", "k", false, "do not verify the server's TLS certificate")
 	f.StringVar(&o.caFile, "ca-cert", "", "CA certificate (PEM) to verify the server")
@@ -114,6 +116,7 @@ it is closed loop: as fast as the connections allow, service time only.`,
 	f.DurationVar(&o.timeout, "timeout", loadgen.DefaultTimeout, "time allowed for one request")
 	f.StringVar(&o.resolution, "resolution", "auto", "open loop, plain HTTP/1.1: requests due within this window are sent together, each at most this late (fewer wake-ups, less CPU); auto (exact up to 1,000 rps, then up to 1ms), exact, or a duration")
 	f.IntVar(&o.threads, "threads", 0, "event-loop threads for plain HTTP/1.1 (0 = automatic)")
+	o.protoFlags.register(f)
 	f.IntVar(&o.queue, "queue", 100_000, "open loop: most requests that may wait for a free connection before the oldest are dropped")
 	f.StringVarP(&o.output, "output", "o", "text", "report format: text or json")
 	f.StringVar(&o.slo, "slo", "", "objectives, e.g. 'p99<=20ms,error_rate<0.1%'; exit status 1 when one is broken")
@@ -139,6 +142,8 @@ func flagFor(field string) string {
 		"requests": "--requests", "warmup": "--warmup", "timeout": "--timeout",
 		"connect_timeout": "--connect-timeout", "queue": "--queue", "rate": "--rps",
 		"method": "--method", "protocol": "--protocol", "http_version": "--http", "resolver": "--resolver",
+		"body": "--body", "grpc.descriptor_set": "--proto-descriptor", "tcp": "--tcp-expect-bytes/--tcp-delimiter",
+		"tcp.expect_bytes": "--tcp-expect-bytes", "tcp.delimiter": "--tcp-delimiter",
 	}[field]
 }
 
@@ -242,6 +247,11 @@ func runRun(ctx context.Context, cmd *cobra.Command, stdio IO, g *globalOptions,
 	}
 	if err != nil {
 		return err
+	}
+	if prof != nil {
+		// The profile's Prometheus queries, over the measured window; a
+		// query that fails is kept as missing, never fails the run.
+		prom.Fill(context.WithoutCancel(ctx), prof.Metrics, res)
 	}
 	if len(labels) > 0 {
 		res.Labels = labels

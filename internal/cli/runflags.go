@@ -4,8 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/spf13/pflag"
 
 	"github.com/meshperf/meshperf/loadgen"
 )
@@ -99,7 +102,7 @@ func (o *runOptions) apply(p *loadgen.Plan, set func(flag string) bool) error {
 	if set("sni") && o.sni != "" {
 		p.TLS.ServerName = o.sni
 	}
-	if set("protocol") {
+	if set("protocol") && o.protocol != "" { // "": from the URL scheme
 		switch strings.ToLower(o.protocol) {
 		case "http", "1", "https":
 			p.Protocol = loadgen.ProtocolHTTP
@@ -168,6 +171,7 @@ func (o *runOptions) apply(p *loadgen.Plan, set func(flag string) bool) error {
 	case set("body") && o.body != "":
 		p.Body = []byte(o.body)
 	}
+	o.applyProto(p, set, bad)
 	if set("resolution") {
 		switch o.resolution {
 		case "auto", "":
@@ -221,4 +225,84 @@ func setHeader(hs []loadgen.Header, name, value string) []loadgen.Header {
 		}
 	}
 	return append(hs, loadgen.Header{Name: name, Value: value})
+}
+
+// protoFlags are the flags of gRPC and TCP runs.
+type protoFlags struct {
+	protoDescriptor string
+	tcpPayload      string
+	tcpExpect       int
+	tcpDelimiter    string
+}
+
+func (o *protoFlags) register(f *pflag.FlagSet) {
+	f.StringVar(&o.protoDescriptor, "proto-descriptor", "", "gRPC: FileDescriptorSet describing the method (protoc --descriptor_set_out=FILE --include_imports); default: server reflection")
+	f.StringVar(&o.tcpPayload, "tcp-payload", "", `TCP: bytes to send per request, with escapes such as \n, \r, \t, \x00 (default: --body)`)
+	f.IntVar(&o.tcpExpect, "tcp-expect-bytes", 0, "TCP: a response is this many bytes (default: as many as sent)")
+	f.StringVar(&o.tcpDelimiter, "tcp-delimiter", "", `TCP: a response ends with these bytes, with escapes such as \n`)
+}
+
+// applyProto sets the gRPC and TCP fields of p.
+func (o *protoFlags) applyProto(p *loadgen.Plan, set func(string) bool, bad func(format string, a ...any)) {
+	if set("proto-descriptor") && o.protoDescriptor != "" {
+		p.GRPC.DescriptorSet = o.protoDescriptor
+	}
+	if set("tcp-payload") && o.tcpPayload != "" {
+		b, err := unescape(o.tcpPayload)
+		if err != nil {
+			bad("--tcp-payload: %v", err)
+		}
+		p.Body = b
+	}
+	if set("tcp-expect-bytes") && o.tcpExpect != 0 {
+		p.TCP.ExpectBytes = o.tcpExpect
+	}
+	if set("tcp-delimiter") && o.tcpDelimiter != "" {
+		b, err := unescape(o.tcpDelimiter)
+		if err != nil {
+			bad("--tcp-delimiter: %v", err)
+		}
+		p.TCP.Delimiter = b
+	}
+}
+
+// unescape reads the escapes \n, \r, \t, \0, \\ and \xHH in s.
+func unescape(s string) ([]byte, error) {
+	out := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c != '\\' {
+			out = append(out, c)
+			continue
+		}
+		if i+1 == len(s) {
+			return nil, fmt.Errorf("%q ends with a lone backslash (write \\\\ for one)", s)
+		}
+		i++
+		switch s[i] {
+		case 'n':
+			out = append(out, '\n')
+		case 'r':
+			out = append(out, '\r')
+		case 't':
+			out = append(out, '\t')
+		case '0':
+			out = append(out, 0)
+		case '\\':
+			out = append(out, '\\')
+		case 'x':
+			if i+3 > len(s) {
+				return nil, fmt.Errorf("%q: \\x needs two hex digits", s)
+			}
+			v, err := strconv.ParseUint(s[i+1:i+3], 16, 8)
+			if err != nil {
+				return nil, fmt.Errorf("%q: \\x needs two hex digits, not %q", s, s[i+1:i+3])
+			}
+			out = append(out, byte(v))
+			i += 2
+		default:
+			return nil, fmt.Errorf("%q: unknown escape \\%c (known: \\n \\r \\t \\0 \\\\ \\xHH)", s, s[i])
+		}
+	}
+	return out, nil
 }

@@ -19,12 +19,12 @@ import (
 
 // localOnlyRunFlags name files and settings of this machine that a profile
 // cannot carry to a server.
-var localOnlyRunFlags = []string{"ca-cert", "cert", "key", "resolver", "queue", "threads", "interval-histograms", "no-save", "generator"}
+var localOnlyRunFlags = []string{"ca-cert", "cert", "key", "resolver", "queue", "threads", "interval-histograms", "no-save", "generator", "proto-descriptor"}
 
 // profileOverrideFlags change a profile's fields in a local run.
 var profileOverrideFlags = []string{"rps", "rate-shape", "connections", "streams", "duration", "requests", "warmup",
 	"header", "cookie", "body", "body-file", "content-type", "method", "protocol", "http", "insecure", "sni",
-	"connect-timeout", "timeout", "resolution", "name"}
+	"connect-timeout", "timeout", "resolution", "name", "tcp-payload", "tcp-expect-bytes", "tcp-delimiter"}
 
 // runRemote runs the test on the server: it submits the profile, shows the
 // server's progress, cancels the run on Ctrl-C, and prints the result as a

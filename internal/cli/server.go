@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/meshperf/meshperf/internal/echo"
 	"github.com/meshperf/meshperf/internal/server"
 )
 
@@ -23,11 +25,15 @@ func newServerCmd(stdio IO, g *globalOptions) *cobra.Command {
 	var grace time.Duration
 	var teamMode bool
 	var keyFile string
+	var agents agentServerFlags
+	var withEcho bool
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Serve the HTTP API (profiles, results, compare, export) over the store",
 		Long: `meshperf server serves the REST API under /api/v1 over the same store the
-CLI uses (--db). The API is described at /api/v1/openapi.json.
+CLI uses (--db), and the web UI at / (built with make web). The API is
+described at /api/v1/openapi.json. --echo also starts the echo target on a
+free loopback port, as a first target for the UI.
 
 It serves profiles, runs (queued, cancellable, with live Server-Sent Events
 at /api/v1/runs/{id}/events), results, comparisons and exports. Single-user
@@ -58,14 +64,27 @@ mode (the default) trusts whoever reaches it: keep it on loopback, or use
 			}
 			opts := server.Options{Store: st, Logger: log, Version: Version,
 				Concurrency: concurrency, AllowTargets: allow, ShutdownGrace: grace}
+			if withEcho {
+				if opts.EchoURL, err = startServerEcho(cmd.Context(), log); err != nil {
+					return err
+				}
+				fmt.Fprintf(stdio.Err, "meshperf server: echo target for first tests at %s\n", opts.EchoURL)
+			}
+			if err := agents.apply(&opts); err != nil {
+				return err
+			}
 			if teamMode {
 				if opts.Auth, err = authService(st, keyFile, log); err != nil {
 					return err
 				}
 			}
 			srv := server.New(opts)
+			if err := agents.serve(cmd.Context(), srv, stdio, log); err != nil {
+				srv.Close()
+				return err
+			}
 			return srv.ListenAndServe(cmd.Context(), addr, func(a net.Addr) {
-				fmt.Fprintf(stdio.Err, "meshperf server: listening on http://%s (API at /api/v1, described at /api/v1/openapi.json)\n", a)
+				fmt.Fprintf(stdio.Err, "meshperf server: listening on http://%s (web UI at /, API at /api/v1, described at /api/v1/openapi.json)\n", a)
 				if host, _, _ := net.SplitHostPort(a.String()); !isLoopback(host) && !teamMode {
 					fmt.Fprintln(stdio.Err, "meshperf server: warning: listening beyond loopback in single-user mode: anyone who can reach it can use it (use --auth)")
 				}
@@ -74,12 +93,30 @@ mode (the default) trusts whoever reaches it: keep it on loopback, or use
 	}
 	cmd.Flags().StringVar(&addr, "listen", DefaultServerAddr, "host:port to listen on")
 	cmd.Flags().StringVar(&level, "log-level", "info", "debug, info, warn or error")
+	agents.register(cmd)
+	cmd.Flags().BoolVar(&withEcho, "echo", false, "also start the echo target (as meshperf echo) on a free 127.0.0.1 port, offered to the UI as a first target")
 	cmd.Flags().BoolVar(&teamMode, "auth", false, "team mode: users, tokens, every endpoint checked (create the first admin with meshperf user add NAME --admin)")
 	cmd.Flags().StringVar(&keyFile, "auth-key-file", "", "token-signing key file, made on first use (default auth.key beside the SQLite store; or env MESHPERF_AUTH_KEY)")
 	cmd.Flags().IntVar(&concurrency, "concurrency", 1, "runs that may load at once (1: tests do not disturb each other)")
 	cmd.Flags().StringArrayVar(&allow, "allow-target", nil, "host pattern runs may load, e.g. '*.shop.svc.cluster.local' (repeatable; default: any)")
 	cmd.Flags().DurationVar(&grace, "shutdown-grace", 30*time.Second, "on shutdown, how long running tests may go on before they are interrupted (what they measured is kept)")
 	return cmd
+}
+
+// startServerEcho starts the echo target on a free loopback port until ctx
+// ends, and returns its URL.
+func startServerEcho(ctx context.Context, log *slog.Logger) (string, error) {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("--echo: %w", err)
+	}
+	go func() {
+		if err := echo.Serve(ctx, ln, echo.Options{Addr: ln.Addr().String(), Logger: log}); err != nil && ctx.Err() == nil {
+			log.Error("echo target stopped", "err", err)
+		}
+	}()
+	return "http://" + ln.Addr().String() + "/", nil
 }
 
 func isLoopback(host string) bool {

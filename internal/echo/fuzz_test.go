@@ -71,3 +71,15 @@ func FuzzOverride(f *testing.F) {
 		}
 	})
 }
+
+// The --grpc-code mix is user input: parsed or refused, never a panic.
+func FuzzParseCodes(f *testing.F) {
+	for _, s := range []string{"OK", "UNAVAILABLE", "99%:OK,1%:UNAVAILABLE", "14", "50%:OK,50%:4", "101%:OK", "x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if _, err := ParseCodes(s); err != nil && err.Error() == "" {
+			t.Fatal("an error with no message")
+		}
+	})
+}

@@ -40,7 +40,10 @@ type smpResult struct {
 	EndTime      string            `json:"end_time,omitempty"`
 	LatenciesMs  *smpLatencies     `json:"latencies_ms"`
 	ActualQPS    float64           `json:"actual_qps"`
-	Meshperf     *smpExtension     `json:"meshperf,omitempty"`
+	// MeshConfig is SMP's ServiceMeshConfig figures, from metrics with
+	// well-known names (smp_mesh.go).
+	MeshConfig *smpMeshConfig `json:"mesh_config,omitempty"`
+	Meshperf   *smpExtension  `json:"meshperf,omitempty"`
 }
 
 type smpLatencies struct {
@@ -63,6 +66,8 @@ type smpExtension struct {
 	Errors      []spec.ErrorClass  `json:"errors,omitempty"`
 	Interrupted bool               `json:"interrupted,omitempty"`
 	Notes       []string           `json:"notes,omitempty"`
+	Process     *spec.ProcessStats `json:"process,omitempty"`
+	Metrics     []spec.Metric      `json:"metrics,omitempty"`
 
 	// HistogramOf says which distribution latencies_ms and the histogram
 	// describe: "latency" (open loop) or "service_time".
@@ -123,6 +128,8 @@ func SMPResult(r *spec.Result, meta SMPMeta) ([]byte, error) {
 			Errors:        r.Errors,
 			Interrupted:   r.Interrupted,
 			Notes:         r.Notes,
+			Process:       r.Process,
+			Metrics:       r.Metrics,
 			HistogramOf:   of,
 			Count:         main.Count,
 			StdDevMs:      main.StdDevMs,
@@ -132,6 +139,7 @@ func SMPResult(r *spec.Result, meta SMPMeta) ([]byte, error) {
 			Saturated:     main.Saturated,
 		},
 	}
+	doc.MeshConfig = meshConfig(r.Metrics)
 	if main.MinMs == 0 && x.h != nil && x.h.Count() > 0 {
 		doc.LatenciesMs.Min = durMs(x.h.Min())
 	}
@@ -233,6 +241,7 @@ func ParseSMPResult(data []byte) (*spec.Result, error) {
 	r.Errors = ext.Errors
 	r.Interrupted = ext.Interrupted
 	r.Notes = ext.Notes
+	r.Process, r.Metrics = ext.Process, ext.Metrics
 	d.Count, d.StdDevMs, d.Saturated = ext.Count, ext.StdDevMs, ext.Saturated
 	d.Histogram, d.HistogramUnit = ext.Histogram, ext.HistogramUnit
 	var h *hist.Histogram

@@ -87,7 +87,9 @@ func Text(w io.Writer, r *spec.Result, verdicts []spec.Verdict) error {
 		ew.printf("   late sends %s (>%s)   dropped %d", pct(a.LateRatio), a.LateThreshold, a.Dropped)
 	}
 	ew.printf("\n")
-	ew.printf("Bytes     sent %s, received %s\n\n", bytesStr(a.BytesSent), bytesStr(a.BytesReceived))
+	ew.printf("Bytes     sent %s, received %s\n", bytesStr(a.BytesSent), bytesStr(a.BytesReceived))
+	clientLine(ew, r.Process)
+	ew.printf("\n")
 
 	tw := tabwriter.NewWriter(ew, 0, 0, 3, ' ', tabwriter.AlignRight)
 	switch {
@@ -134,7 +136,12 @@ func Text(w io.Writer, r *spec.Result, verdicts []spec.Verdict) error {
 		}
 		sort.Ints(codes)
 		ew.printf("\nStatus codes\n")
+		grpc := r.Requested.Protocol == "grpc"
 		for _, c := range codes {
+			if name, ok := grpcCodeNames[c]; ok && grpc {
+				ew.printf("  %d %s  %d\n", c, name, r.StatusCodes[c])
+				continue
+			}
 			ew.printf("  %d  %d\n", c, r.StatusCodes[c])
 		}
 	}
@@ -226,4 +233,13 @@ func ProgressLine(elapsed time.Duration, total time.Duration, warm bool, rps flo
 	}
 	fmt.Fprintf(&b, "  %8.1f req/s  %d requests  %d errors  p99 %s", rps, requests, errors, msStr(float64(p99)/float64(time.Millisecond)))
 	return b.String()
+}
+
+// grpcCodeNames are gRPC's status codes (google.golang.org/grpc/codes),
+// for results of gRPC runs, whose status codes are gRPC's.
+var grpcCodeNames = map[int]string{
+	0: "OK", 1: "CANCELLED", 2: "UNKNOWN", 3: "INVALID_ARGUMENT", 4: "DEADLINE_EXCEEDED",
+	5: "NOT_FOUND", 6: "ALREADY_EXISTS", 7: "PERMISSION_DENIED", 8: "RESOURCE_EXHAUSTED",
+	9: "FAILED_PRECONDITION", 10: "ABORTED", 11: "OUT_OF_RANGE", 12: "UNIMPLEMENTED",
+	13: "INTERNAL", 14: "UNAVAILABLE", 15: "DATA_LOSS", 16: "UNAUTHENTICATED",
 }

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/meshperf/meshperf/internal/prom"
 	"github.com/meshperf/meshperf/internal/runner"
 	"github.com/meshperf/meshperf/loadgen"
 	"github.com/meshperf/meshperf/spec"
@@ -231,14 +232,22 @@ func (m *runs) execute(id string) {
 		finish(store.RunFailed, err.Error())
 		return
 	}
-	comb := runner.NewCombiner(len(plans), func(p loadgen.Progress) {
+	publish := func(p loadgen.Progress) {
 		h.publish(Event{Type: "progress", Progress: progressEvent(p)})
-	})
-	res, err := runner.Run(ctx, m.s.version, plans, comb.Sink)
+	}
+	var res *spec.Result
+	var aborted string // a distributed run stopped by its on_drop policy
+	if prof.UsesAgents() {
+		res, aborted, err = m.s.agents.runOnAgents(ctx, id, prof, plans, publish)
+	} else {
+		comb := runner.NewCombiner(len(plans), publish)
+		res, err = runner.Run(ctx, m.s.version, plans, comb.Sink)
+	}
 	if err != nil {
 		finish(store.RunFailed, err.Error())
 		return
 	}
+	prom.Fill(bg, prof.Metrics, res) // missing metrics say why; they never fail the run
 	res.Name = r.Name
 	res.Labels = r.Labels
 	res.ProfileID, res.ProfileRevision = r.ProfileID, r.ProfileRevision
@@ -250,6 +259,8 @@ func (m *runs) execute(id string) {
 	}
 	r.ResultID = resID
 	switch cause := context.Cause(ctx); {
+	case aborted != "":
+		finish(store.RunFailed, aborted)
 	case errors.Is(cause, errCancelled):
 		finish(store.RunCancelled, "cancelled; the result keeps what was measured")
 	case errors.Is(cause, errInterrupted) || ctx.Err() != nil:
@@ -351,8 +362,12 @@ func (s *Server) submitRun(w http.ResponseWriter, r *http.Request) error {
 	if err := prof.Validate(); err != nil {
 		return prefixProblems("profile_document.", problems(http.StatusUnprocessableEntity, CodeInvalid, err))
 	}
-	if _, err := loadgen.PlansFromProfile(prof); err != nil {
+	plans, err := loadgen.PlansFromProfile(prof)
+	if err != nil {
 		return prefixProblems("profile_document.", problems(http.StatusUnprocessableEntity, CodeInvalid, err))
+	}
+	if err := s.checkAgents(prof, plans); err != nil {
+		return err
 	}
 	if err := s.allowed(prof); err != nil {
 		return err

@@ -7,10 +7,12 @@ package server
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -23,6 +25,7 @@ import (
 
 	"github.com/meshperf/meshperf/internal/auth"
 	"github.com/meshperf/meshperf/store"
+	"github.com/meshperf/meshperf/web"
 )
 
 // Log attribute keys.
@@ -63,6 +66,21 @@ type Options struct {
 	// metrics; a registry of its own when nil.
 	Registerer prometheus.Registerer
 	Gatherer   prometheus.Gatherer
+	// UI is the built web UI served at every GET path outside the API;
+	// the one embedded in the binary (package web) when nil.
+	UI fs.FS
+	// EchoURL is the echo target started beside the server, if any, shown
+	// to the UI (GET /api/v1/info) as a first target.
+	EchoURL string
+	// AgentToken is the join token agents must present to ServeAgents;
+	// empty: the server takes no agents. AgentTLS, when set, secures the
+	// agent stream (mutual TLS when it requires client certificates).
+	// AgentHeartbeat (default 1s) and AgentSkewTolerance (default 10ms):
+	// see agents.go.
+	AgentToken         string
+	AgentTLS           *tls.Config
+	AgentHeartbeat     time.Duration
+	AgentSkewTolerance time.Duration
 }
 
 // Server serves the API.
@@ -78,6 +96,9 @@ type Server struct {
 	metrics      *metrics
 	auth         *auth.Service
 	scheduler    *scheduler
+	agents       *agentRegistry
+	ui           *ui
+	echoURL      string
 	closeOnce    sync.Once
 }
 
@@ -85,7 +106,11 @@ type Server struct {
 // left queued or running are marked interrupted. Close stops the workers.
 func New(opts Options) *Server {
 	s := &Server{st: opts.Store, log: opts.Logger, version: opts.Version, maxBody: opts.MaxBody,
-		allowTargets: opts.AllowTargets, grace: opts.ShutdownGrace, auth: opts.Auth}
+		allowTargets: opts.AllowTargets, grace: opts.ShutdownGrace, auth: opts.Auth, echoURL: opts.EchoURL}
+	if opts.UI == nil {
+		opts.UI = web.Dist()
+	}
+	s.ui = newUI(opts.UI)
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -102,6 +127,7 @@ func New(opts Options) *Server {
 		reg, gather = r, r
 	}
 	s.metrics = newMetrics(reg, gather)
+	s.agents = newAgentRegistry(opts, s.log)
 	s.mux = http.NewServeMux()
 	for _, rt := range s.routes() {
 		_, route, _ := strings.Cut(rt.pattern, " ")
@@ -132,6 +158,7 @@ func (s *Server) Close() {
 			s.scheduler.close()
 		}
 		s.runs.shutdown(s.grace)
+		s.agents.close()
 	})
 }
 
@@ -157,12 +184,15 @@ func (s *Server) routes() []route {
 		{"GET /api/v1/results/{id}", s.getResult},
 		{"DELETE /api/v1/results/{id}", s.deleteResult},
 		{"GET /api/v1/results/{id}/export", s.exportResult},
+		{"GET /api/v1/experiments", s.listExperiments},
+		{"GET /api/v1/experiments/{id}", s.getExperiment},
 		{"POST /api/v1/compare", s.compare},
 		{"POST /api/v1/runs", s.submitRun},
 		{"GET /api/v1/runs", s.listRuns},
 		{"GET /api/v1/runs/{id}", s.getRun},
 		{"POST /api/v1/runs/{id}/cancel", s.cancelRun},
 		{"GET /api/v1/runs/{id}/events", s.runEvents},
+		{"GET /api/v1/agents", s.listAgents},
 		{"POST /api/v1/auth/login", s.login},
 		{"POST /api/v1/auth/refresh", s.refresh},
 		{"POST /api/v1/auth/logout", s.logout},
@@ -177,6 +207,8 @@ func (s *Server) routes() []route {
 		{"PUT /api/v1/schedules/{id}", s.updateSchedule},
 		{"DELETE /api/v1/schedules/{id}", s.deleteSchedule},
 		{"POST /api/v1/users", s.createUser},
+		{"GET /api/v1/info", s.info},
+		{"GET /api/v1/results/{id}/verdicts", s.verdicts},
 	}
 }
 
@@ -184,6 +216,10 @@ func (s *Server) routes() []route {
 // error body too.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h, pattern := s.mux.Handler(r)
+	if pattern == "" && s.ui != nil && uiPath(r) {
+		s.ui.ServeHTTP(w, r) // a page of the web UI; its router decides which
+		return
+	}
 	if pattern == "" {
 		// The mux's own 404/405: answer in the API's shape.
 		rec := &statusRecorder{header: http.Header{}}

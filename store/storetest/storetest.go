@@ -58,6 +58,12 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		t.Run("missed runs", o.testMissedRuns)
 		t.Run("reopen", o.testReopenSchedules)
 	})
+	t.Run("experiments", func(t *testing.T) {
+		t.Run("create and get", o.testCreateExperiment)
+		t.Run("update", o.testUpdateExperiment)
+		t.Run("list", o.testListExperiments)
+		t.Run("reopen", o.testReopenExperiments)
+	})
 	t.Run("visibility", func(t *testing.T) {
 		t.Run("profiles", o.testVisibleProfiles)
 		t.Run("results", o.testVisibleResults)

@@ -1,0 +1,109 @@
+package server
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/meshperf/meshperf/internal/generators"
+	"github.com/meshperf/meshperf/spec"
+)
+
+// Info tells a client (the web UI) what this server is: its version, its
+// mode, the echo target it started (if any) and the load generators it can
+// run.
+type Info struct {
+	Version string `json:"version"`
+	// Mode is "single-user" or "team" (started with --auth).
+	Mode string `json:"mode"`
+	// EchoURL is the built-in echo target started with the server
+	// (meshperf server --echo), for a first test; empty otherwise.
+	EchoURL    string          `json:"echo_url,omitempty"`
+	Generators []GeneratorInfo `json:"generators"`
+}
+
+// GeneratorInfo is one load generator and whether it can run here.
+type GeneratorInfo struct {
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	Available   bool   `json:"available"`
+	Why         string `json:"why,omitempty"`
+}
+
+func (s *Server) info(w http.ResponseWriter, _ *http.Request) error {
+	in := Info{Version: s.version, Mode: "single-user", EchoURL: s.echoURL, Generators: []GeneratorInfo{}}
+	if s.auth != nil {
+		in.Mode = "team"
+	}
+	for _, e := range generators.List() {
+		ok, why := generators.Available(e)
+		in.Generators = append(in.Generators, GeneratorInfo{Name: e.Name, Description: e.Description, Available: ok, Why: why})
+	}
+	writeJSON(w, http.StatusOK, in)
+	return nil
+}
+
+// VerdictsResponse is a result checked against service-level objectives.
+type VerdictsResponse struct {
+	// Source says where the objectives came from: "query", "run" (the
+	// profile the run was given) or "profile" (the stored profile revision
+	// the result came from); "" when there were none.
+	Source   string         `json:"source"`
+	Verdicts []spec.Verdict `json:"verdicts"`
+}
+
+// verdicts checks a result against objectives: those given as
+// ?objectives=p99<=20ms,error_rate<1%, else those of the profile of the run
+// named by ?run=ID, else those of the stored profile revision the result
+// came from. Results do not carry their objectives, so the UI asks here.
+func (s *Server) verdicts(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	res, err := s.result(r, id)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	out := VerdictsResponse{Verdicts: []spec.Verdict{}}
+	var slo []string
+	switch {
+	case q.Get("objectives") != "":
+		out.Source, slo = "query", []string{q.Get("objectives")}
+	case q.Get("run") != "":
+		run, err := s.visibleRun(r, q.Get("run"))
+		if err != nil {
+			return err
+		}
+		if run.ResultID != res.ID {
+			return badRequest("run", "run: %s did not produce result %s", run.ID, res.ID)
+		}
+		p, _, err := spec.ParseProfile(run.Profile)
+		if err != nil {
+			return err
+		}
+		if p.Meshperf != nil {
+			out.Source, slo = "run", p.Meshperf.SLO
+		}
+	case res.ProfileID != "" && res.ProfileRevision > 0:
+		sp, err := s.st.ProfileRevision(r.Context(), res.ProfileID, res.ProfileRevision)
+		if err != nil {
+			break // the profile was deleted: no objectives to check
+		}
+		if !s.viewer(r).CanSee(sp.OwnerID, sp.Private) {
+			break
+		}
+		if p, _, err := spec.ParseProfile(sp.Body); err == nil && p.Meshperf != nil {
+			out.Source, slo = "profile", p.Meshperf.SLO
+		}
+	}
+	if len(slo) > 0 {
+		objs, err := spec.ParseObjectives(strings.Join(slo, ","))
+		if err != nil {
+			return invalid("objectives", "objectives: %s", strings.ReplaceAll(err.Error(), "\n", "; "))
+		}
+		out.Verdicts = spec.Check(res, objs)
+	}
+	if len(out.Verdicts) == 0 {
+		out.Source = ""
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}

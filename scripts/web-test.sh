@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# The web UI's tests: build it from a clean install (npm ci), check the
+# embedded size, run the unit tests (Vitest), build meshperf with the UI
+# embedded, then run the end-to-end suite in Debian's chromium against real
+# servers: a single-user `meshperf server --echo` and a team-mode one, each
+# on a free 127.0.0.1 port with a temporary store.
+# Screenshots go to test-output/screenshots/. Exits non-zero on any failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+export PATH="$PATH:/usr/local/go/bin"
+
+chromium=${CHROMIUM:-/usr/bin/chromium}
+if [ ! -x "$chromium" ]; then
+	echo "web-test: $chromium not found: apt-get install -y chromium" >&2
+	exit 1
+fi
+
+echo "== web: npm ci, build, size"
+(cd web && npm ci --no-audit --no-fund && npm run build && npm run size)
+
+echo "== web: unit tests (Vitest)"
+(cd web && npx vitest run)
+
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+echo "== meshperf with the UI embedded"
+go build -o "$tmp/meshperf" ./cmd/meshperf
+mp="$tmp/meshperf"
+
+# waitURL LOG PATTERN: the first URL on a line of LOG matching PATTERN.
+waitURL() {
+	for _ in $(seq 100); do
+		if url=$(grep -m1 "$2" "$1" 2>/dev/null | grep -o 'https\?://[0-9.:]*' | head -1) && [ -n "$url" ]; then
+			echo "$url"
+			return 0
+		fi
+		sleep 0.1
+	done
+	echo "web-test: no '$2' in $1:" >&2
+	cat "$1" >&2
+	return 1
+}
+
+echo "== a one-hour result (synthetic, from a short real run) for the performance check"
+"$mp" echo --addr 127.0.0.1:0 --delay '90%:1ms,9%:5ms,1%:40ms' 2>"$tmp/echo.log" &
+pids+=($!)
+echo_url=$(waitURL "$tmp/echo.log" "listening on")
+"$mp" run "$echo_url/" --rps 300 -c 8 -d 3s --interval-histograms -o json --no-save >"$tmp/short.json"
+node web/e2e/synth-hour.mjs "$tmp/short.json" >"$tmp/hour.json"
+"$mp" result import "$tmp/hour.json" --db "$tmp/single.db"
+
+echo "== servers"
+"$mp" server --echo --listen 127.0.0.1:0 --db "$tmp/single.db" --log-level warn 2>"$tmp/single.log" &
+pids+=($!)
+single=$(waitURL "$tmp/single.log" "listening on")
+
+e2e_user=e2e-admin
+e2e_password=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
+printf '%s\n' "$e2e_password" | "$mp" user add "$e2e_user" --admin --password-stdin --db "$tmp/team.db" --auth-key-file "$tmp/team.key" >/dev/null
+"$mp" server --auth --auth-key-file "$tmp/team.key" --listen 127.0.0.1:0 --db "$tmp/team.db" --log-level warn 2>"$tmp/team.log" &
+pids+=($!)
+team=$(waitURL "$tmp/team.log" "listening on")
+echo "single-user $single, team $team"
+
+echo "== end-to-end (chromium)"
+rm -rf "$root/test-output/screenshots"
+mkdir -p "$root/test-output/screenshots"
+(cd web && MESHPERF_URL="$single" MESHPERF_TEAM_URL="$team" E2E_USER="$e2e_user" E2E_PASSWORD="$e2e_password" \
+	MESHPERF_BIN="$mp" MESHPERF_DB="$tmp/single.db" \
+	SCREENSHOTS="$root/test-output/screenshots" CHROMIUM="$chromium" node e2e/run.mjs)

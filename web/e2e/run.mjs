@@ -1,0 +1,448 @@
+// End-to-end tests of the web UI in a real browser (Debian's chromium,
+// driven by playwright-core) against real meshperf servers and a real echo
+// target. scripts/web-test.sh starts those and sets:
+//   MESHPERF_URL       single-user server (started with --echo)
+//   MESHPERF_TEAM_URL  team-mode server (--auth), with user E2E_USER / E2E_PASSWORD
+//   HOUR_RESULT_NAME   name of the synthetic one-hour result in the single-user store
+//   SCREENSHOTS        where each page's screenshot goes
+//   MESHPERF_BIN       the meshperf binary, and MESHPERF_DB the single-user
+//                      server's store: the experiments test runs a real
+//                      experiment into it with the CLI
+// Each test runs in a fresh browser context; a failing test leaves a
+// FAIL-<name>.png. Exits non-zero when any test fails.
+
+import { execFile } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { chromium } from "playwright-core";
+
+const base = need("MESHPERF_URL");
+const teamURL = process.env.MESHPERF_TEAM_URL;
+const shots = process.env.SCREENSHOTS ?? "test-output/screenshots";
+const chromiumPath = process.env.CHROMIUM ?? "/usr/bin/chromium";
+mkdirSync(shots, { recursive: true });
+
+function need(name) {
+  const v = process.env[name];
+  if (!v) {
+    console.error(`e2e: ${name} is not set (run scripts/web-test.sh)`);
+    process.exit(2);
+  }
+  return v.replace(/\/$/, "");
+}
+
+function expect(cond, msg) {
+  if (!cond) throw new Error(msg);
+}
+
+const browser = await chromium.launch({
+  executablePath: chromiumPath,
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
+});
+
+const state = {}; // what one test leaves for the next (profile, results)
+const tests = [];
+const test = (name, fn, opts = {}) => tests.push({ name, fn, opts });
+
+async function shot(page, name) {
+  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+}
+
+/** A page's browser errors, so a test can check there were none. */
+function watchErrors(page) {
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  page.on("console", (m) => {
+    if (m.type() === "error" && !/Failed to load resource/.test(m.text())) errors.push(m.text());
+  });
+  return errors;
+}
+
+/** Waits for a run to succeed (polling the API), bounded. */
+async function waitRun(page, id, timeoutMs = 60_000) {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const r = await page.evaluate(async (id) => (await fetch(`/api/v1/runs/${id}`)).json(), id);
+    if (["succeeded", "failed", "cancelled", "interrupted"].includes(r.state)) return r;
+    if (Date.now() > until) throw new Error(`run ${id} still ${r.state} after ${timeoutMs / 1000}s`);
+    await page.waitForTimeout(500);
+  }
+}
+
+// ---------------------------------------------------------------- tests
+
+test("dashboard: empty state, keyboard skip link", async (page) => {
+  await page.goto(base + "/");
+  await page.getByText("No tests have run on this server yet").waitFor();
+  await page.getByText("against the built-in echo target").waitFor();
+  await page.keyboard.press("Tab");
+  const focused = await page.evaluate(() => document.activeElement?.textContent);
+  expect(focused === "Skip to content", `first Tab focuses ${focused}, want the skip link`);
+  await shot(page, "01-dashboard-empty");
+});
+
+test("experiments: empty state, a real experiment from the CLI, its report, charts and CSV", async (page) => {
+  const bin = need("MESHPERF_BIN");
+  const db = need("MESHPERF_DB");
+  const errors = watchErrors(page);
+  await page.goto(base + "/experiments");
+  await page.getByText("No experiment has been run against this server's store yet").waitFor();
+  await page.getByText("meshperf experiment run -f experiment.yaml").waitFor();
+  await shot(page, "12-experiments-empty");
+
+  // A small real experiment into the server's store: the built-in echo
+  // directly (baseline) and the same echo told to wait 1 ms (delayed), at
+  // two rates, two repeats of 2 s; Prometheus is a closed port, so the
+  // metric is missing with its reason.
+  const echo = await page.evaluate(async () => (await (await fetch("/api/v1/info")).json()).echo_url);
+  expect(/^http:\/\/127\.0\.0\.1:\d+/.test(echo ?? ""), `the server's echo URL, got ${echo}`);
+  const url = echo.replace(/\/$/, "");
+  const dir = mkdtempSync(join(tmpdir(), "meshperf-e2e-exp-"));
+  const file = join(dir, "exp.yaml");
+  writeFileSync(
+    file,
+    [
+      "name: e2e-overhead",
+      "duration: 2s",
+      "repeats: 2",
+      "connections: 4",
+      "variants:",
+      "- name: baseline",
+      `  targets: ['${url}/']`,
+      "- name: delayed",
+      `  targets: ['${url}/?delay=1ms']`,
+      "sweep:",
+      "  rps: [50, 100]",
+      "metrics:",
+      "  prometheus: http://127.0.0.1:9",
+      "  queries:",
+      "  - {name: proxy_cpu_mcores, unit: mcores, query: 'sum(rate(process_cpu_seconds_total[5s])) * 1000'}",
+      "",
+    ].join("\n"),
+  );
+  const run = promisify(execFile);
+  let report;
+  try {
+    const started = Date.now();
+    const out = await run(bin, ["experiment", "run", "-f", file, "--db", db, "--output", "json"], { timeout: 120_000, maxBuffer: 16 << 20 });
+    report = JSON.parse(out.stdout);
+    console.log(`  figure: the e2e experiment (8 cells of 2 s) ran in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const exp = report.experiment;
+  expect(exp.state === "done" && exp.done === 8 && exp.cells === 8, `the experiment is done with 8 cells: ${JSON.stringify(exp)}`);
+
+  // The list, then the experiment's page by its link.
+  await page.goto(base + "/experiments");
+  await page.getByLabel("8 of 8 cells done").waitFor();
+  await page.getByRole("link", { name: "e2e-overhead" }).click();
+  await page.waitForURL(new RegExp(`/experiments/${exp.id}$`));
+  await page.getByRole("heading", { name: /e2e-overhead/ }).waitFor();
+
+  // One table per sweep point, a row per variant, links to every cell's result.
+  for (const label of ["50 rps · 4 connections", "100 rps · 4 connections"]) {
+    const table = page.getByRole("table", { name: `Overhead at ${label}` });
+    await table.waitFor();
+    expect((await table.locator('tr[data-variant="baseline"]').count()) === 1, `${label}: a baseline row`);
+    expect((await table.locator('tr[data-variant="delayed"]').count()) === 1, `${label}: a delayed row`);
+  }
+  for (const pt of report.points) {
+    for (const v of pt.variants) {
+      for (const c of v.cells) {
+        expect((await page.locator(`a[href="/results/${c.result_id}"]`).count()) === 1, `a link to ${v.name}'s repeat ${c.repeat} at ${pt.rps} rps`);
+      }
+    }
+  }
+  // The delayed variant is slower at p50 (the echo waits 1 ms), shown as an added time.
+  const p50 = await page.locator('table[aria-label="Overhead at 50 rps · 4 connections"] tr[data-variant="delayed"] td:nth-of-type(2) .overhead').textContent();
+  expect(p50.startsWith("+"), `the delayed variant adds time at p50: ${p50}`);
+  expect(report.points.every((pt) => pt.variants[1].overhead.p50.added_ms > 0.5), "the report says the same: over 0.5 ms added at p50");
+  // The noise flags are where the report puts them.
+  const flagged = report.points.flatMap((pt) => pt.variants.flatMap((v) => Object.values(v.overhead ?? {}))).filter((o) => o.within_noise).length;
+  const badges = await page.locator(".overhead .badge.noise").count();
+  expect(badges === flagged, `${flagged} differences within the noise in the report, ${badges} flags on the page`);
+
+  // Charts: latency (per percentile), achieved rate, client CPU; the metric's reason.
+  await page.locator('[data-chart="latency"] canvas').waitFor();
+  await page.locator('[data-chart="achieved_rps"] canvas').waitFor();
+  await page.locator('[data-chart="client_cpu"] canvas').waitFor();
+  const legend = await page.locator('[data-chart="latency"] .u-legend').textContent();
+  expect(legend.includes("baseline") && legend.includes("delayed"), `one line per variant: ${legend}`);
+  await page.getByRole("heading", { name: "Metrics not measured" }).waitFor();
+  await page.locator("ul.missing").getByText(/unreachable.*connection refused/).waitFor();
+  await page.getByRole("button", { name: "p99", exact: true }).click();
+  expect((await page.getByRole("button", { name: "p99", exact: true }).getAttribute("aria-pressed")) === "true", "p99 is selected");
+  await page.locator('[data-chart="latency"] canvas').waitFor();
+  await shot(page, "12-experiment");
+
+  // The CSV download is what the CLI writes for this experiment.
+  const [dl] = await Promise.all([page.waitForEvent("download"), page.locator('button[data-format="csv"]').click()]);
+  const csv = readFileSync(await dl.path(), "utf8");
+  const cli = (await run(bin, ["experiment", "report", exp.id, "--db", db, "--output", "csv"])).stdout;
+  expect(csv === cli, `the CSV download equals meshperf experiment report --output csv:\n${csv}\n---\n${cli}`);
+  const [dlj] = await Promise.all([page.waitForEvent("download"), page.locator('button[data-format="json"]').click()]);
+  expect(JSON.parse(readFileSync(await dlj.path(), "utf8")).experiment.id === exp.id, "the JSON download is the report");
+
+  // A cell's result, with its metric's missing reason; a wrong id in words.
+  const cell = report.points[0].variants[1].cells[0].result_id;
+  await page.locator(`a[href="/results/${cell}"]`).click();
+  await page.waitForFunction(() => document.body.dataset.resultRendered === "true", null, { timeout: 20_000 });
+  await page.getByRole("heading", { name: "Metrics" }).waitFor();
+  await page.getByText(/unreachable.*connection refused/).first().waitFor();
+  await page.goto(base + "/experiments/nosuchexperiment");
+  await page.getByRole("alert").getByText('no experiment "nosuchexperiment"').waitFor();
+  expect(errors.length === 0, `no browser errors: ${errors.join("; ")}`);
+});
+
+test("new test: form and YAML edit each other, errors on fields, save as profile", async (page) => {
+  await page.goto(base + "/new");
+  const targets = page.getByLabel("Targets (one URL a line)");
+  const echo = await targets.inputValue();
+  expect(/^http:\/\/127\.0\.0\.1:\d+\/$/.test(echo), `target prefilled with the echo URL, got ${echo}`);
+  state.echo = echo;
+  const yaml = page.getByLabel("SMP profile (YAML), editable");
+
+  // form → YAML
+  await page.getByLabel("Name", { exact: true }).fill("e2e profile");
+  await page.getByLabel("Rate (requests/s)").fill("200");
+  await page.getByLabel("Duration").fill("6s");
+  await page.getByLabel("Warm-up").fill("1s");
+  let text = await yaml.inputValue();
+  expect(text.includes("name: e2e profile") && text.includes("rps: 200") && text.includes("duration: 6s"), `YAML follows the form:\n${text}`);
+
+  // a browser-side error, on its field
+  await page.getByLabel("Duration").fill("six seconds");
+  await page.locator('.field.invalid:has(label:text("Duration")) .field-error').getByText("is not a duration").waitFor();
+  await page.getByLabel("Duration").fill("6s");
+  expect((await page.locator(".field.invalid").count()) === 0, "the error clears once fixed");
+
+  // YAML → form
+  await yaml.fill(text.replace("name: e2e profile", "name: e2e profile yaml").replace("connections: 8", "connections: 4"));
+  expect((await page.getByLabel("Name", { exact: true }).inputValue()) === "e2e profile yaml", "the name follows the YAML");
+  expect((await page.getByLabel("Connections").inputValue()) === "4", "connections follow the YAML");
+  await page.getByLabel("Name", { exact: true }).fill("e2e profile");
+
+  // broken YAML says where
+  text = await yaml.inputValue();
+  await yaml.fill(text + "\nclients: [unclosed\n");
+  await page.locator("#yaml-error").waitFor();
+  await yaml.fill(text);
+  await page.locator("#yaml-error").waitFor({ state: "detached" });
+
+  // a server-side error on its field: a malformed ramp
+  await page.getByLabel("Rate shape").selectOption("ramp");
+  await page.getByLabel("Ramp FROM-TO[/over]").fill("fast");
+  await page.getByRole("button", { name: "Run", exact: true }).click();
+  await page.locator('.field.invalid .field-error').getByText('ramp "fast"').waitFor();
+  await shot(page, "02-new-test-server-error");
+  await page.getByLabel("Rate shape").selectOption("constant");
+
+  // headers and an objective
+  await page.getByRole("button", { name: "+ add", exact: true }).nth(1).click();
+  await page.getByLabel("Headers 1 name").fill("x-e2e");
+  await page.getByLabel("Headers 1 value").fill("yes");
+  expect((await yaml.inputValue()).includes("x-e2e: yes"), "headers appear in the YAML");
+
+  await page.getByRole("button", { name: "Save as profile" }).click();
+  await page.getByText("Saved as profile").waitFor();
+  expect(page.url().includes("/new?profile="), `after saving, the URL names the profile: ${page.url()}`);
+  state.profileId = new URL(page.url()).searchParams.get("profile");
+  await shot(page, "02-new-test-saved");
+});
+
+test("live run: values change while it runs, then the result opens", async (page) => {
+  await page.goto(`${base}/new?profile=${state.profileId}`);
+  await page.getByText("Editing revision 1").waitFor();
+  await page.getByRole("button", { name: "Run", exact: true }).click();
+  await page.waitForURL(/\/runs\/[0-9a-f]+$/);
+  state.run1 = page.url().split("/").pop();
+  const requests = page.getByTestId("live-requests");
+  await page.waitForFunction(() => /\d/.test(document.querySelector('[data-testid="live-requests"]')?.textContent ?? ""), null, { timeout: 20_000 });
+  const first = await requests.textContent();
+  await page.waitForFunction((v) => { const t = document.querySelector('[data-testid="live-requests"]')?.textContent; return t && t !== v; }, first, { timeout: 20_000 });
+  const second = await requests.textContent();
+  expect(first !== second, `live request count changes (${first} → ${second})`);
+  const canvases = await page.locator(".chart canvas").count();
+  expect(canvases >= 3, `three live charts, got ${canvases}`);
+  await shot(page, "03-live-run");
+  await page.getByRole("link", { name: "Open the result" }).waitFor({ timeout: 30_000 });
+  await shot(page, "03-live-run-done");
+  await page.getByRole("link", { name: "Open the result" }).click();
+  await page.waitForURL(/\/results\/[0-9a-f]+\?run=/);
+  state.result1 = new URL(page.url()).pathname.split("/").pop();
+});
+
+test("result: charts, verdicts, codes, downloads", async (page) => {
+  const errors = watchErrors(page);
+  await page.goto(`${base}/results/${state.result1}?run=${state.run1}`);
+  await page.waitForFunction(() => document.body.dataset.resultRendered === "true", null, { timeout: 20_000 });
+  await page.getByRole("heading", { name: "Latency by percentile" }).waitFor();
+  await page.getByRole("heading", { name: "Objectives" }).waitFor();
+  const verdicts = await page.locator(".verdicts li").allTextContents();
+  expect(verdicts.length === 2 && verdicts.some((v) => v.includes("p99<=50ms")), `the profile's two objectives are checked: ${verdicts}`);
+  await page.getByRole("rowheader", { name: "200" }).waitFor();
+  expect((await page.locator(".chart canvas").count()) >= 5, "percentile, histogram and three timeline charts");
+  const [dl] = await Promise.all([page.waitForEvent("download"), page.locator('button[data-format="csv"]').click()]);
+  expect(dl.suggestedFilename().endsWith(".csv"), `the CSV export downloads (${dl.suggestedFilename()})`);
+  const [dl2] = await Promise.all([page.waitForEvent("download"), page.locator('button[data-format="smp"]').click()]);
+  expect(dl2.suggestedFilename().endsWith(".smp.yaml"), `the SMP export downloads (${dl2.suggestedFilename()})`);
+  expect(errors.length === 0, `no browser errors: ${errors.join("; ")}`);
+  await shot(page, "04-result");
+});
+
+test("profiles: list, search, history, run again", async (page) => {
+  await page.goto(base + "/profiles");
+  await page.getByLabel("Search").fill("nothing like this");
+  await page.getByText("No profile matches").waitFor();
+  await page.getByLabel("Search").fill("e2e");
+  await page.getByRole("link", { name: "e2e profile" }).click();
+  await page.getByRole("heading", { name: "History" }).waitFor();
+  await page.getByText("revision 1").first().waitFor();
+  await shot(page, "05-profile");
+  await page.getByRole("button", { name: "Run", exact: true }).click();
+  await page.waitForURL(/\/runs\/[0-9a-f]+$/);
+  state.run2 = page.url().split("/").pop();
+  const r = await waitRun(page, state.run2);
+  expect(r.state === "succeeded" && r.result_id, `second run succeeded: ${JSON.stringify(r)}`);
+  state.result2 = r.result_id;
+});
+
+test("compare: two results from the dashboard, then a warning when not comparable", async (page) => {
+  await page.goto(base + "/");
+  await page.getByRole("heading", { name: "Results" }).waitFor();
+  for (const id of [state.result1, state.result2]) {
+    await page.locator(`tr:has(a[href="/results/${id}"]) input[type=checkbox]`).check();
+  }
+  await shot(page, "06-dashboard");
+  await page.getByRole("button", { name: /Compare 2 results/ }).click();
+  await page.waitForURL(/\/compare\?ids=/);
+  await page.getByRole("rowheader", { name: "p99", exact: true }).waitFor();
+  await page.locator(".chart canvas").first().waitFor();
+  expect((await page.getByText("may not be comparable").count()) === 0, "two runs of one profile are comparable");
+  await shot(page, "06-compare");
+
+  const hour = await page.evaluate(async (name) => {
+    const r = await (await fetch("/api/v1/results?limit=100")).json();
+    return r.results.find((x) => x.name === name)?.id;
+  }, process.env.HOUR_RESULT_NAME ?? "one hour (synthetic, e2e)");
+  expect(hour, "the synthetic one-hour result is in the store");
+  state.hour = hour;
+  await page.goto(`${base}/compare?ids=${state.result1},${hour}`);
+  await page.getByText("These results may not be comparable").waitFor();
+  await page.getByText(/requested rate differs|durations differ/).first().waitFor();
+  await shot(page, "06-compare-not-comparable");
+});
+
+test("schedules, agents, not found, API errors in words", async (page) => {
+  await page.goto(`${base}/schedules?profile=${state.profileId}`);
+  await page.getByText("No schedules").waitFor();
+  await page.getByLabel("When").fill("whenever it suits");
+  await page.getByRole("button", { name: "Create schedule" }).click();
+  await page.locator(".field.invalid .field-error").waitFor();
+  await page.getByLabel("When").fill("every 1h");
+  await page.getByRole("button", { name: "Create schedule" }).click();
+  await page.getByRole("button", { name: "Pause" }).waitFor();
+  await shot(page, "07-schedules");
+
+  await page.goto(base + "/agents");
+  await page.getByText("No agent is connected").waitFor();
+  await shot(page, "07-agents");
+
+  await page.goto(base + "/results/ffffffffffffffffffff");
+  await page.getByRole("alert").getByText(/no result/).waitFor();
+  await page.goto(base + "/no/such/page");
+  await page.getByRole("heading", { name: "No such page" }).waitFor();
+});
+
+test("dark theme and phone width", async (page) => {
+  await page.goto(`${base}/results/${state.result1}`);
+  await page.waitForFunction(() => document.body.dataset.resultRendered === "true");
+  await page.getByRole("button", { name: "Switch to dark theme" }).click();
+  expect((await page.evaluate(() => document.documentElement.dataset.theme)) === "dark", "dark theme applied");
+  await shot(page, "08-result-dark");
+  await page.reload();
+  expect((await page.evaluate(() => document.documentElement.dataset.theme)) === "dark", "the theme is remembered");
+}, { colorScheme: "light" });
+
+test("phone width: menu, dashboard and result fit", async (page) => {
+  await page.goto(base + "/");
+  await page.getByRole("heading", { name: "Dashboard" }).waitFor();
+  expect(!(await page.getByRole("link", { name: "Profiles" }).isVisible()), "the navigation folds into a menu");
+  await page.getByRole("button", { name: "Menu" }).click();
+  await page.getByRole("link", { name: "Profiles" }).waitFor();
+  await shot(page, "09-phone-menu");
+  await page.goto(`${base}/results/${state.result1}`);
+  await page.waitForFunction(() => document.body.dataset.resultRendered === "true");
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  expect(overflow <= 1, `the result page fits the phone's width (overflows by ${overflow}px)`);
+  await shot(page, "09-phone-result");
+}, { viewport: { width: 390, height: 844 }, isMobile: true });
+
+test("one-hour result renders (time printed, median of 3 loads)", async (page) => {
+  const times = [];
+  for (let i = 0; i < 3; i++) {
+    await page.goto(`${base}/results/${state.hour}`);
+    await page.waitForFunction(() => document.body.dataset.resultRendered === "true", null, { timeout: 30_000 });
+    const t = await page.evaluate(() => performance.getEntriesByName("meshperf:result-rendered")[0]?.startTime);
+    times.push(t);
+  }
+  const points = await page.evaluate(async (id) => (await (await fetch(`/api/v1/results/${id}`)).json()).timeline.length, state.hour);
+  expect(points === 3600, `the hour result has 3600 timeline points, got ${points}`);
+  times.sort((a, b) => a - b);
+  console.log(`  figure: one-hour result page (3600 points) rendered in ${times.map((t) => t.toFixed(0)).join(", ")} ms; median ${times[1].toFixed(0)} ms`);
+  await shot(page, "10-result-one-hour");
+});
+
+if (teamURL) {
+  test("team mode: login, wrong password, logout", async (page) => {
+    const team = teamURL.replace(/\/$/, "");
+    await page.goto(team + "/profiles");
+    await page.waitForURL(/\/login\?next=%2Fprofiles/);
+    await page.getByRole("heading", { name: "Log in to meshperf" }).waitFor();
+    await page.getByLabel("Name").fill(need("E2E_USER"));
+    await page.getByLabel("Password").fill("not the password");
+    await page.getByRole("button", { name: "Log in" }).click();
+    await page.getByRole("alert").getByText("wrong name or password").waitFor();
+    await shot(page, "11-team-login-error");
+    await page.getByLabel("Password").fill(need("E2E_PASSWORD"));
+    await page.getByRole("button", { name: "Log in" }).click();
+    await page.waitForURL(/\/profiles$/);
+    await page.getByText(process.env.E2E_USER, { exact: true }).waitFor();
+    await page.getByText("team mode").waitFor();
+    await shot(page, "11-team-profiles");
+    await page.reload(); // the session survives a reload
+    await page.getByRole("button", { name: "Log out" }).waitFor();
+    await page.getByRole("button", { name: "Log out" }).click();
+    await page.waitForURL(/\/login/);
+    await page.goto(team + "/");
+    await page.waitForURL(/\/login/);
+    await shot(page, "11-team-logged-out");
+  });
+}
+
+// ---------------------------------------------------------------- runner
+
+let failed = 0;
+// E2E_ONLY=text runs only the tests whose name contains text (for working on one).
+const only = process.env.E2E_ONLY;
+for (const t of tests.filter((t) => !only || t.name.includes(only))) {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 860 }, acceptDownloads: true, ...t.opts });
+  ctx.setDefaultTimeout(15_000);
+  const page = await ctx.newPage();
+  const started = Date.now();
+  try {
+    await t.fn(page);
+    console.log(`ok   ${t.name} (${((Date.now() - started) / 1000).toFixed(1)}s)`);
+  } catch (e) {
+    failed++;
+    console.log(`FAIL ${t.name}: ${e.message.split("\n").slice(0, 6).join("\n     ")}`);
+    await page.screenshot({ path: join(shots, `FAIL-${t.name.replace(/[^a-z0-9]+/gi, "-")}.png`), fullPage: true }).catch(() => {});
+  }
+  await ctx.close();
+}
+await browser.close();
+console.log(failed ? `e2e: ${failed} of ${tests.length} failed (screenshots in ${shots})` : `e2e: all ${tests.length} passed (screenshots in ${shots})`);
+process.exit(failed ? 1 : 0);
