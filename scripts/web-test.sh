@@ -15,6 +15,13 @@ if [ ! -x "$chromium" ]; then
 	echo "web-test: $chromium not found: apt-get install -y chromium" >&2
 	exit 1
 fi
+# Prometheus scrapes the single-user server, so the experiment the e2e suite
+# runs has real CPU and memory series to chart.
+prometheus=${PROMETHEUS:-/usr/bin/prometheus}
+if [ ! -x "$prometheus" ]; then
+	echo "web-test: $prometheus not found: apt-get install -y prometheus" >&2
+	exit 1
+fi
 
 echo "== web: npm ci, build, size"
 (cd web && npm ci --no-audit --no-fund && npm run build && npm run size)
@@ -70,9 +77,21 @@ pids+=($!)
 team=$(waitURL "$tmp/team.log" "listening on")
 echo "single-user $single, team $team"
 
+echo "== prometheus scraping the single-user server every second"
+prom_port=$(node -e 'const s = require("node:net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })')
+cat >"$tmp/prometheus.yml" <<EOF
+global: {scrape_interval: 1s, evaluation_interval: 1s}
+scrape_configs:
+- job_name: meshperf
+  static_configs: [{targets: ['${single#http://}']}]
+EOF
+"$prometheus" --config.file="$tmp/prometheus.yml" --storage.tsdb.path="$tmp/prom" \
+	--web.listen-address="127.0.0.1:$prom_port" --log.level=warn 2>"$tmp/prometheus.log" &
+pids+=($!)
+
 echo "== end-to-end (chromium)"
 rm -rf "$root/test-output/screenshots"
 mkdir -p "$root/test-output/screenshots"
 (cd web && MESHPERF_URL="$single" MESHPERF_TEAM_URL="$team" E2E_USER="$e2e_user" E2E_PASSWORD="$e2e_password" \
-	MESHPERF_BIN="$mp" MESHPERF_DB="$tmp/single.db" \
+	MESHPERF_BIN="$mp" MESHPERF_DB="$tmp/single.db" PROMETHEUS_URL="http://127.0.0.1:$prom_port" \
 	SCREENSHOTS="$root/test-output/screenshots" CHROMIUM="$chromium" node e2e/run.mjs)

@@ -8,6 +8,7 @@
 //   MESHPERF_BIN       the meshperf binary, and MESHPERF_DB the single-user
 //                      server's store: the experiments test runs a real
 //                      experiment into it with the CLI
+//   PROMETHEUS_URL     a Prometheus scraping the single-user server every second
 // Each test runs in a fresh browser context; a failing test leaves a
 // FAIL-<name>.png. Exits non-zero when any test fails.
 
@@ -60,6 +61,23 @@ function watchErrors(page) {
   return errors;
 }
 
+/** Waits until Prometheus answers query with a series, bounded. */
+async function waitPrometheus(prom, query, timeoutMs) {
+  const until = Date.now() + timeoutMs;
+  let last = "";
+  while (Date.now() < until) {
+    try {
+      const r = await (await fetch(`${prom}/api/v1/query?query=${encodeURIComponent(query)}`)).json();
+      if (r.status === "success" && r.data.result.length > 0) return;
+      last = JSON.stringify(r).slice(0, 200);
+    } catch (e) {
+      last = String(e);
+    }
+    await new Promise((res) => setTimeout(res, 250));
+  }
+  throw new Error(`prometheus at ${prom}: no answer to ${query} after ${timeoutMs / 1000}s (${last})`);
+}
+
 /** Waits for a run to succeed (polling the API), bounded. */
 async function waitRun(page, id, timeoutMs = 60_000) {
   const until = Date.now() + timeoutMs;
@@ -86,16 +104,20 @@ test("dashboard: empty state, keyboard skip link", async (page) => {
 test("experiments: empty state, a real experiment from the CLI, its report, charts and CSV", async (page) => {
   const bin = need("MESHPERF_BIN");
   const db = need("MESHPERF_DB");
+  const prom = need("PROMETHEUS_URL");
   const errors = watchErrors(page);
   await page.goto(base + "/experiments");
   await page.getByText("No experiment has been run against this server's store yet").waitFor();
   await page.getByText("meshperf experiment run -f experiment.yaml").waitFor();
   await shot(page, "12-experiments-empty");
 
+  // Prometheus up and scraping the server (which also serves the echo).
+  await waitPrometheus(prom, 'sum(rate(process_cpu_seconds_total{job="meshperf"}[5s]))', 30_000);
+
   // A small real experiment into the server's store: the built-in echo
   // directly (baseline) and the same echo told to wait 1 ms (delayed), at
-  // two rates, two repeats of 2 s; Prometheus is a closed port, so the
-  // metric is missing with its reason.
+  // two rates, two repeats of 2 s; the server's CPU and memory from
+  // Prometheus, and a query for a metric that does not exist.
   const echo = await page.evaluate(async () => (await (await fetch("/api/v1/info")).json()).echo_url);
   expect(/^http:\/\/127\.0\.0\.1:\d+/.test(echo ?? ""), `the server's echo URL, got ${echo}`);
   const url = echo.replace(/\/$/, "");
@@ -116,9 +138,11 @@ test("experiments: empty state, a real experiment from the CLI, its report, char
       "sweep:",
       "  rps: [50, 100]",
       "metrics:",
-      "  prometheus: http://127.0.0.1:9",
+      `  prometheus: ${prom}`,
       "  queries:",
-      "  - {name: proxy_cpu_mcores, unit: mcores, query: 'sum(rate(process_cpu_seconds_total[5s])) * 1000'}",
+      `  - {name: server_cpu_mcores, unit: mcores, query: 'sum(rate(process_cpu_seconds_total{job="meshperf"}[5s])) * 1000'}`,
+      `  - {name: server_mem_mb, unit: MB, query: 'sum(process_resident_memory_bytes{job="meshperf"}) / 1e6'}`,
+      "  - {name: not_there, query: 'meshperf_e2e_no_such_metric'}",
       "",
     ].join("\n"),
   );
@@ -134,6 +158,17 @@ test("experiments: empty state, a real experiment from the CLI, its report, char
   }
   const exp = report.experiment;
   expect(exp.state === "done" && exp.done === 8 && exp.cells === 8, `the experiment is done with 8 cells: ${JSON.stringify(exp)}`);
+  expect(report.metrics.join() === "not_there,server_cpu_mcores,server_mem_mb", `the report's metrics: ${report.metrics}`);
+  for (const pt of report.points) {
+    for (const v of pt.variants) {
+      for (const c of v.cells) {
+        const where = `${v.name} at ${pt.rps} rps, repeat ${c.repeat}`;
+        expect(c.metrics?.server_cpu_mcores > 0, `${where}: the server's CPU was measured: ${JSON.stringify(c.metrics)} ${JSON.stringify(c.metrics_missing)}`);
+        expect(c.metrics?.server_mem_mb > 1, `${where}: the server's memory was measured: ${JSON.stringify(c.metrics)}`);
+        expect(/^no data/.test(c.metrics_missing?.not_there ?? ""), `${where}: the unknown metric is missing with "no data": ${JSON.stringify(c.metrics_missing)}`);
+      }
+    }
+  }
 
   // The list, then the experiment's page by its link.
   await page.goto(base + "/experiments");
@@ -165,14 +200,13 @@ test("experiments: empty state, a real experiment from the CLI, its report, char
   const badges = await page.locator(".overhead .badge.noise").count();
   expect(badges === flagged, `${flagged} differences within the noise in the report, ${badges} flags on the page`);
 
-  // Charts: latency (per percentile), achieved rate, client CPU; the metric's reason.
-  await page.locator('[data-chart="latency"] canvas').waitFor();
-  await page.locator('[data-chart="achieved_rps"] canvas').waitFor();
-  await page.locator('[data-chart="client_cpu"] canvas').waitFor();
+  // Charts: latency (per percentile), achieved rate, client CPU, the
+  // server's CPU and memory; the unknown metric's reason.
+  for (const c of ["latency", "achieved_rps", "client_cpu", "server_cpu_mcores", "server_mem_mb"]) await page.locator(`[data-chart="${c}"] canvas`).waitFor();
   const legend = await page.locator('[data-chart="latency"] .u-legend').textContent();
   expect(legend.includes("baseline") && legend.includes("delayed"), `one line per variant: ${legend}`);
   await page.getByRole("heading", { name: "Metrics not measured" }).waitFor();
-  await page.locator("ul.missing").getByText(/unreachable.*connection refused/).waitFor();
+  await page.locator("ul.missing li", { hasText: "not_there" }).getByText(/no data/).waitFor();
   await page.getByRole("button", { name: "p99", exact: true }).click();
   expect((await page.getByRole("button", { name: "p99", exact: true }).getAttribute("aria-pressed")) === "true", "p99 is selected");
   await page.locator('[data-chart="latency"] canvas').waitFor();
@@ -186,12 +220,18 @@ test("experiments: empty state, a real experiment from the CLI, its report, char
   const [dlj] = await Promise.all([page.waitForEvent("download"), page.locator('button[data-format="json"]').click()]);
   expect(JSON.parse(readFileSync(await dlj.path(), "utf8")).experiment.id === exp.id, "the JSON download is the report");
 
-  // A cell's result, with its metric's missing reason; a wrong id in words.
-  const cell = report.points[0].variants[1].cells[0].result_id;
-  await page.locator(`a[href="/results/${cell}"]`).click();
+  // A cell's result: each metric's average and series, the missing one's
+  // reason; then a wrong id in words.
+  const cell = report.points[0].variants[1].cells[0];
+  await page.locator(`a[href="/results/${cell.result_id}"]`).click();
   await page.waitForFunction(() => document.body.dataset.resultRendered === "true", null, { timeout: 20_000 });
-  await page.getByRole("heading", { name: "Metrics" }).waitFor();
-  await page.getByText(/unreachable.*connection refused/).first().waitFor();
+  await page.getByRole("heading", { name: "Metrics", exact: true }).waitFor();
+  await page.locator('[data-metric="server_cpu_mcores"] canvas').waitFor();
+  await page.locator('[data-metric="server_mem_mb"] canvas').waitFor();
+  const mem = await page.locator('[data-metric="server_mem_mb"] .metric-average').textContent();
+  expect(/average \d+(\.\d+)? MB/.test(mem), `the memory's average with its unit: ${mem}`);
+  await page.locator('[data-metric="not_there"]').getByText(/^no data/).waitFor();
+  await shot(page, "12-experiment-cell-result");
   await page.goto(base + "/experiments/nosuchexperiment");
   await page.getByRole("alert").getByText('no experiment "nosuchexperiment"').waitFor();
   expect(errors.length === 0, `no browser errors: ${errors.join("; ")}`);
@@ -428,7 +468,8 @@ if (teamURL) {
 let failed = 0;
 // E2E_ONLY=text runs only the tests whose name contains text (for working on one).
 const only = process.env.E2E_ONLY;
-for (const t of tests.filter((t) => !only || t.name.includes(only))) {
+const selected = tests.filter((t) => !only || t.name.includes(only));
+for (const t of selected) {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 860 }, acceptDownloads: true, ...t.opts });
   ctx.setDefaultTimeout(15_000);
   const page = await ctx.newPage();
@@ -444,5 +485,5 @@ for (const t of tests.filter((t) => !only || t.name.includes(only))) {
   await ctx.close();
 }
 await browser.close();
-console.log(failed ? `e2e: ${failed} of ${tests.length} failed (screenshots in ${shots})` : `e2e: all ${tests.length} passed (screenshots in ${shots})`);
+console.log(failed ? `e2e: ${failed} of ${selected.length} failed (screenshots in ${shots})` : `e2e: all ${selected.length} passed (screenshots in ${shots})`);
 process.exit(failed ? 1 : 0);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { ExperimentReport, ExperimentVariant, Stat } from "../api";
+import type { ExperimentReport, ExperimentVariant, Metric, Stat } from "../api";
 import fixture from "./experiment.fixture.json";
-import { dimValue, fmtAdded, fmtRatio, hasValues, missingReasons, plainNumber, pointLabel, reportCSV, seriesMax, seriesOf, sweepShape, variantMissing } from "./experiment";
+import { dimValue, fmtAdded, fmtRatio, hasValues, missingReasons, plainNumber, pointLabel, reportCSV, seriesMax, seriesOf, sweepShape, variantMissing, metricChart } from "./experiment";
 
 // experiment.fixture.json holds a real report written by `meshperf experiment
 // run` (baseline vs the same echo with ?delay=1ms, 50 and 100 rps, two
@@ -141,5 +141,37 @@ describe("missing metrics", () => {
     expect(m[0].cells).toBe(8);
     expect(variantMissing(report.points[0].variants[0], "proxy_cpu_mcores")).toBe(m[0].reason);
     expect(variantMissing(report.points[0].variants[0], "other")).toBe("");
+  });
+});
+
+describe("metricChart", () => {
+  const m: Metric = {
+    name: "proxy_cpu_mcores",
+    query: "sum(rate(x[5s])) * 1000",
+    unit: "mcores",
+    start: "2026-11-21T07:00:01Z",
+    end: "2026-11-21T07:00:04Z",
+    average: 10,
+    series: [
+      { labels: { job: "sidecar", instance: "b" }, samples: [{ t: "2026-11-21T07:00:01Z", v: 9 }, { t: "2026-11-21T07:00:02Z", v: 11 }] },
+      { labels: { __name__: "x", job: "sidecar", instance: "a" }, samples: [{ t: "2026-11-21T07:00:02Z", v: 5 }, { t: "2026-11-21T07:00:03Z", v: 6 }] },
+    ],
+  };
+
+  it("aligns every series on the union of their times, in seconds from the window's start", () => {
+    const c = metricChart(m)!;
+    expect(c.data[0]).toEqual([0, 1, 2]);
+    expect(c.data[1]).toEqual([9, 11, null]);
+    expect(c.data[2]).toEqual([null, 5, 6]);
+    expect(c.names).toEqual(["instance=b, job=sidecar", "instance=a, job=sidecar"]);
+    expect(c.total).toBe(2);
+  });
+
+  it("has nothing to draw for a missing metric, and caps the series drawn", () => {
+    expect(metricChart({ name: "x", query: "x", average: 0, missing: "no data: the query returned no series over the window" })).toBeNull();
+    const many: Metric = { ...m, series: Array.from({ length: 20 }, (_, i) => ({ labels: { i: String(i) }, samples: [{ t: m.start!, v: i }] })) };
+    const c = metricChart(many)!;
+    expect(c.names).toHaveLength(8);
+    expect(c.total).toBe(20);
   });
 });

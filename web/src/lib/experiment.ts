@@ -4,7 +4,7 @@
 // metrics are missing, and the report as CSV (the columns of `meshperf
 // experiment report --output csv`).
 
-import type { ExperimentPoint, ExperimentReport, ExperimentVariant, Stat } from "../api";
+import type { ExperimentPoint, ExperimentReport, ExperimentVariant, Metric, Stat } from "../api";
 
 /** The percentiles a report compares, as its keys. */
 export const percentileKeys = ["p50", "p90", "p99", "p99.9"] as const;
@@ -223,4 +223,39 @@ export function saveText(name: string, type: string, text: string) {
   a.click();
   a.remove();
   setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+}
+
+/** The most series a metric's chart draws (a query should sum() proxies). */
+export const maxMetricSeries = 8;
+
+/** A series' labels in words: "job=sidecar, instance=127.0.0.1:9100". */
+export function labelsText(labels: Record<string, string> | undefined): string {
+  return Object.entries(labels ?? {})
+    .filter(([k]) => k !== "__name__")
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, v]) => `${k}=${v}`)
+    .join(", ");
+}
+
+/**
+ * A Prometheus metric of a result as chart data: x in seconds from the
+ * start of its window, one column per series (at most maxMetricSeries),
+ * null where a series has no sample at a time; null when it has no sample.
+ */
+export function metricChart(m: Metric): { names: string[]; data: [number[], ...(number | null)[][]]; total: number } | null {
+  const all = (m.series ?? []).filter((s) => s.samples.length > 0);
+  if (all.length === 0) return null;
+  const series = all.slice(0, maxMetricSeries);
+  const times = uniqueSorted(series.flatMap((s) => s.samples.map((x) => Date.parse(x.t))));
+  const start = m.start ? Date.parse(m.start) : NaN;
+  const t0 = Number.isNaN(start) ? times[0] : start;
+  const cols = series.map((s) => {
+    const at = new Map(s.samples.map((x) => [Date.parse(x.t), x.v]));
+    return times.map((t) => at.get(t) ?? null);
+  });
+  return {
+    names: series.map((s, i) => labelsText(s.labels) || (series.length > 1 ? `${m.name} ${i + 1}` : m.name)),
+    data: [times.map((t) => (t - t0) / 1000), ...cols],
+    total: all.length,
+  };
 }

@@ -35,6 +35,8 @@ import {
 
 const colourVars = ["--series-1", "--series-2", "--series-3", "--series-4", "--series-5", "--series-6"];
 
+const metricHasValues = (r: ExperimentReport, name: string) => r.points.some((p) => p.variants.some((v) => (v.metrics?.[name]?.n ?? 0) > 0));
+
 /** How often a running experiment's report is fetched again. */
 const refreshMs = 5000;
 
@@ -91,7 +93,8 @@ export function ExperimentView({ r }: { r: ExperimentReport }) {
   const charts: { title: string; label: string; figure: Figure; fmt: (v: number | null | undefined) => string; why?: string }[] = [
     { title: "Achieved rate", label: `Achieved requests per second against the ${xLabel}, one line per variant`, figure: { kind: "achieved_rps" }, fmt: fmtRate },
     { title: "Client CPU (the load generator)", label: `The load generator's CPU in cores against the ${xLabel}, one line per variant`, figure: { kind: "client_cpu" }, fmt: fmtCores },
-    ...r.metrics.map((m) => ({
+    // Metrics with values first; those never measured after them.
+    ...[...r.metrics].sort((a, b) => Number(!metricHasValues(r, a)) - Number(!metricHasValues(r, b))).map((m) => ({
       title: m,
       label: `Prometheus metric ${m} (average over each cell's window) against the ${xLabel}, one line per variant`,
       figure: { kind: "metric", name: m } as Figure,

@@ -10,6 +10,7 @@ import { api, download, exportFormats, type Distribution, type Result as ResultT
 import { Chart, useTheme } from "../components/Chart";
 import { histogramOptions, percentileOptions, timelineOptions } from "../components/charts";
 import { Empty, ErrorBox, Loading, errorText, useApi, useTitle } from "../components/ui";
+import { MetricsPanel } from "../components/Metrics";
 import { durationSeconds, fmtBytes, fmtCount, fmtMs, fmtPct, fmtRate, fmtTime } from "../lib/format";
 import { decodeHistogram, histRange, logBins, percentileCurve, percentileGrid, unitToMs, type Histogram } from "../lib/hdr";
 
@@ -467,23 +468,7 @@ function ResultView({ r, verdicts, verdictError }: { r: ResultT; verdicts?: Verd
               </dl>
             </div>
           )}
-          {(r.metrics ?? []).length > 0 && (
-            <div className="panel">
-              <h2>Metrics</h2>
-              <table className="list compact-table">
-                <tbody>
-                  {r.metrics!.map((m) => (
-                    <tr key={m.name}>
-                      <th scope="row" title={m.query}>
-                        {m.name}
-                      </th>
-                      <td className="num">{m.missing ? <span className="muted">{m.missing}</span> : `${m.average.toPrecision(4)} ${m.unit ?? ""}`}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-          )}
+          {(r.metrics ?? []).length > 0 && <MetricsPanel metrics={r.metrics!} />}
         </div>
       )}
 
