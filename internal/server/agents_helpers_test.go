@@ -18,6 +18,7 @@ import (
 	"github.com/meshperf/meshperf/hist"
 	"github.com/meshperf/meshperf/internal/agent"
 	"github.com/meshperf/meshperf/internal/echo"
+	"github.com/meshperf/meshperf/internal/echo/echotest"
 	"github.com/meshperf/meshperf/internal/server"
 	"github.com/meshperf/meshperf/spec"
 	"github.com/meshperf/meshperf/store"
@@ -102,19 +103,7 @@ func startAgent(t *testing.T, cfg agent.Config) (stop func()) {
 // startDelayEcho runs an echo target with a delay mix.
 func startDelayEcho(t *testing.T, delay string) string {
 	t.Helper()
-	d, err := echo.ParseDelay(delay)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); echo.Serve(ctx, ln, echo.Options{Delay: d}) }()
-	t.Cleanup(func() { cancel(); <-done })
-	return "http://" + ln.Addr().String() + "/"
+	return echotest.HTTP(t, echo.Options{Delay: echotest.Delay(t, delay)})
 }
 
 func getJSON(t *testing.T, url string, v any) {

@@ -5,12 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/meshperf/meshperf/internal/echo"
+	"github.com/meshperf/meshperf/internal/echo/echotest"
 	"github.com/meshperf/meshperf/internal/experiment"
 )
 
@@ -29,12 +29,7 @@ func TestExperimentsAPI(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = echo.Serve(ctx, ln, echo.Options{}) }()
-	target := "http://" + ln.Addr().String() + "/"
+	target := echotest.HTTP(t, echo.Options{})
 	f, err := experiment.Parse([]byte(fmt.Sprintf(`name: api
 duration: 1s
 variants: [{name: baseline, targets: ["%s"]}, {name: other, targets: ["%s?x=1"]}]

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/meshperf/meshperf/internal/echo"
+	"github.com/meshperf/meshperf/internal/echo/echotest"
 	"github.com/meshperf/meshperf/internal/server"
 	"github.com/meshperf/meshperf/store"
 	"github.com/meshperf/meshperf/store/sqlite"
@@ -26,15 +26,7 @@ func startEcho(t *testing.T) string {
 // startEchoB runs an echo target for a test or a benchmark.
 func startEchoB(t testing.TB) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); echo.Serve(ctx, ln, echo.Options{}) }()
-	t.Cleanup(func() { cancel(); <-done })
-	return "http://" + ln.Addr().String()
+	return strings.TrimSuffix(echotest.HTTP(t, echo.Options{}), "/")
 }
 
 type runServer struct {

@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"math"
-	"net"
 	"os"
 	"regexp"
 	"testing"
 	"time"
 
 	"github.com/meshperf/meshperf/internal/echo"
+	"github.com/meshperf/meshperf/internal/echo/echotest"
 	"github.com/meshperf/meshperf/loadgen"
 	"github.com/meshperf/meshperf/loadgen/native"
 	"github.com/meshperf/meshperf/spec"
@@ -19,19 +19,7 @@ import (
 // startEcho serves meshperf's echo target on 127.0.0.1 with a fixed delay.
 func startEcho(t *testing.T, delay string) string {
 	t.Helper()
-	d, err := echo.ParseDelay(delay)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = echo.Serve(ctx, ln, echo.Options{Delay: d}) }()
-	t.Cleanup(func() { cancel(); <-done })
-	return "http://" + ln.Addr().String() + "/"
+	return echotest.HTTP(t, echo.Options{Delay: echotest.Delay(t, delay)})
 }
 
 func p50(t *testing.T, r *spec.Result) float64 {

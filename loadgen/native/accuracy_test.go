@@ -4,13 +4,14 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/meshperf/meshperf/hist"
 	"github.com/meshperf/meshperf/internal/echo"
+	"github.com/meshperf/meshperf/internal/echo/echotest"
 	"github.com/meshperf/meshperf/loadgen"
 	"github.com/meshperf/meshperf/loadgen/native"
 	"github.com/meshperf/meshperf/spec"
@@ -19,28 +20,7 @@ import (
 // startEcho runs meshperf's echo target on 127.0.0.1 and returns its URL.
 func startEcho(t *testing.T, delay string, tls bool) string {
 	t.Helper()
-	d, err := echo.ParseDelay(delay)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := echo.Serve(ctx, ln, echo.Options{Delay: d, TLS: tls}); err != nil {
-			t.Errorf("echo: %v", err)
-		}
-	}()
-	t.Cleanup(func() { cancel(); <-done })
-	scheme := "http"
-	if tls {
-		scheme = "https"
-	}
-	return scheme + "://" + ln.Addr().String()
+	return strings.TrimSuffix(echotest.HTTP(t, echo.Options{Delay: echotest.Delay(t, delay), TLS: tls}), "/")
 }
 
 // engines are the two ways plain HTTP/1.1 is sent; the measurements that

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/types/descriptorpb"
 
 	"github.com/meshperf/meshperf/internal/echo"
+	"github.com/meshperf/meshperf/internal/echo/echotest"
 	"github.com/meshperf/meshperf/loadgen"
 	"github.com/meshperf/meshperf/loadgen/native"
 	"github.com/meshperf/meshperf/spec"
@@ -23,28 +24,11 @@ import (
 // address.
 func startGRPCEcho(t *testing.T, delay, codes string, tls bool) string {
 	t.Helper()
-	d, err := echo.ParseDelay(delay)
-	if err != nil {
-		t.Fatal(err)
-	}
 	c, err := echo.ParseCodes(codes)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := echo.ServeGRPC(ctx, ln, echo.GRPCOptions{Delay: d, Codes: c, TLS: tls}); err != nil {
-			t.Errorf("echo: %v", err)
-		}
-	}()
-	t.Cleanup(func() { cancel(); <-done })
-	return ln.Addr().String()
+	return echotest.GRPC(t, echo.GRPCOptions{Delay: echotest.Delay(t, delay), Codes: c, TLS: tls})
 }
 
 // protoRun runs p on the native engine, bounded to a minute, and fails the

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/meshperf/meshperf/internal/echo"
+	"github.com/meshperf/meshperf/internal/echo/echotest"
 	"github.com/meshperf/meshperf/loadgen"
 	"github.com/meshperf/meshperf/loadgen/native"
 )
@@ -17,24 +18,7 @@ import (
 // tcp:// URL.
 func startTCPEcho(t *testing.T, delay string) string {
 	t.Helper()
-	d, err := echo.ParseDelay(delay)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := echo.ServeTCP(ctx, ln, echo.TCPOptions{Delay: d}); err != nil {
-			t.Errorf("echo: %v", err)
-		}
-	}()
-	t.Cleanup(func() { cancel(); <-done })
-	return "tcp://" + ln.Addr().String()
+	return echotest.TCP(t, echo.TCPOptions{Delay: echotest.Delay(t, delay)})
 }
 
 func TestTCPOpenLoopAccuracy(t *testing.T) {
