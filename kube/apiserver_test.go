@@ -137,6 +137,7 @@ func TestAPIServerManifest(t *testing.T) {
 	}{
 		{"defaults", nil, []string{"serviceaccount/meshperf-agent", "secret/meshperf-agent-token", "deployment.apps/meshperf-agent"}},
 		{"existing secret", []string{"--token-secret", "shared", "--token", "", "--name", "b"}, []string{"serviceaccount/b", "deployment.apps/b"}},
+		{"mutual tls", []string{"--name", "d", "--tls-secret", "agent-tls", "--mtls"}, []string{"serviceaccount/d", "secret/d-token", "deployment.apps/d"}},
 		{"everything", []string{"-n", "default", "--name", "c", "--replicas", "0", "--image", "reg.local/mp:1", "--image-pull-policy", "Never",
 			"--cpu", "250m", "--memory", "64Mi", "--cpu-limit", "none", "--memory-limit", "1Gi", "--agent-labels", "zone=a,rack=7"},
 			[]string{"serviceaccount/c", "secret/c-token", "deployment.apps/c"}},
@@ -180,7 +181,8 @@ func TestAPIServerManifest(t *testing.T) {
 		const ns = "restricted-test"
 		mustRun(t, kenv, "", "kubectl", "create", "namespace", ns)
 		mustRun(t, kenv, "", "kubectl", "label", "namespace", ns, "pod-security.kubernetes.io/enforce=restricted")
-		manifest := mustRun(t, nil, "", bin, "agent", "manifest", "--server", "10.0.0.1:7071", "--token", "t0k", "-n", ns)
+		manifest := mustRun(t, nil, "", bin, "agent", "manifest", "--server", "10.0.0.1:7071", "--token", "t0k", "-n", ns,
+			"--tls-secret", "agent-tls", "--mtls")
 		mustRun(t, kenv, manifest, "kubectl", "apply", "-f", "-")
 		var d appsv1.Deployment
 		decode(t, mustRun(t, kenv, "", "kubectl", "get", "deployment", "meshperf-agent", "-n", ns, "-o", "json"), &d)

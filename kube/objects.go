@@ -93,7 +93,17 @@ type Options struct {
 	// empty means equal to the request, "none" means no limit.
 	CPU, Memory           string
 	CPULimit, MemoryLimit string
+	// TLSSecret names an existing Secret for the agent stream's TLS,
+	// mounted read-only at TLSDir: ca.crt is the CA that signed the
+	// server's certificate (passed as --ca). With MutualTLS, tls.crt and
+	// tls.key are the agent's client certificate and key (--cert, --key),
+	// for a server started with --agent-ca.
+	TLSSecret string
+	MutualTLS bool
 }
+
+// TLSDir is where the pods find the TLSSecret's files.
+const TLSDir = "/etc/meshperf/tls"
 
 // NoLimit as CPULimit or MemoryLimit leaves that limit unset.
 const NoLimit = "none"
@@ -197,6 +207,12 @@ func (o Options) Validate() error {
 		if lim, err := resource.ParseQuantity(o.MemoryLimit); err == nil && lim.Cmp(resource.MustParse(o.Memory)) < 0 {
 			bad("--memory-limit %s: less than the request --memory %s", o.MemoryLimit, o.Memory)
 		}
+	}
+	if msgs := validation.IsDNS1123Subdomain(o.TLSSecret); o.TLSSecret != "" && len(msgs) > 0 {
+		bad("--tls-secret %q: %s", o.TLSSecret, msgs[0])
+	}
+	if o.MutualTLS && o.TLSSecret == "" {
+		bad("--mtls: needs --tls-secret (a Secret with ca.crt, tls.crt and tls.key)")
 	}
 	for _, k := range slices.Sorted(maps.Keys(o.AgentLabels)) {
 		if k == "" || strings.ContainsAny(k, "=, ") || strings.ContainsAny(o.AgentLabels[k], "=, ") {
@@ -339,6 +355,20 @@ func deployment(o Options, meta metav1.ObjectMeta, labels map[string]string) *ap
 		// The root file system is read-only; a small /tmp is writable.
 		VolumeMounts: []corev1.VolumeMount{{Name: "tmp", MountPath: "/tmp"}},
 	}
+	volumes := []corev1.Volume{{Name: "tmp", VolumeSource: corev1.VolumeSource{
+		EmptyDir: &corev1.EmptyDirVolumeSource{SizeLimit: new(resource.MustParse("64Mi"))},
+	}}}
+	if o.TLSSecret != "" {
+		container.Args = append(container.Args, "--ca", TLSDir+"/ca.crt")
+		if o.MutualTLS {
+			container.Args = append(container.Args, "--cert", TLSDir+"/tls.crt", "--key", TLSDir+"/tls.key")
+		}
+		container.VolumeMounts = append(container.VolumeMounts, corev1.VolumeMount{Name: "tls", MountPath: TLSDir, ReadOnly: true})
+		// Readable by the agent's group only (fsGroup below): the key is secret.
+		volumes = append(volumes, corev1.Volume{Name: "tls", VolumeSource: corev1.VolumeSource{
+			Secret: &corev1.SecretVolumeSource{SecretName: o.TLSSecret, DefaultMode: new(int32(0o440))},
+		}})
+	}
 	podLabels := maps.Clone(labels)
 	return &appsv1.Deployment{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
@@ -357,12 +387,11 @@ func deployment(o Options, meta metav1.ObjectMeta, labels map[string]string) *ap
 						RunAsNonRoot:   new(true),
 						RunAsUser:      new(int64(65532)),
 						RunAsGroup:     new(int64(65532)),
+						FSGroup:        new(int64(65532)),
 						SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 					},
 					Containers: []corev1.Container{container},
-					Volumes: []corev1.Volume{{Name: "tmp", VolumeSource: corev1.VolumeSource{
-						EmptyDir: &corev1.EmptyDirVolumeSource{SizeLimit: new(resource.MustParse("64Mi"))},
-					}}},
+					Volumes:    volumes,
 				},
 			},
 		},

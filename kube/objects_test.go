@@ -166,6 +166,30 @@ func TestBuildOptions(t *testing.T) {
 				t.Errorf("image %s", got)
 			}
 		}},
+		{"tls", func(o *Options) { o.TLSSecret = "agent-tls" }, func(t *testing.T, ob Objects) {
+			spec := ob.Deployment.Spec.Template.Spec
+			c := spec.Containers[0]
+			if got := strings.Join(c.Args[len(c.Args)-2:], " "); got != "--ca "+TLSDir+"/ca.crt" {
+				t.Errorf("args end %q, want --ca %s/ca.crt", got, TLSDir)
+			}
+			if slices.Contains(c.Args, "--cert") {
+				t.Errorf("client certificate without --mtls: %q", c.Args)
+			}
+			v := spec.Volumes[len(spec.Volumes)-1]
+			if v.Secret == nil || v.Secret.SecretName != "agent-tls" || *v.Secret.DefaultMode != 0o440 || *spec.SecurityContext.FSGroup != 65532 {
+				t.Errorf("volume %+v, fsGroup %v: want the secret readable by the agent's group only", v, spec.SecurityContext.FSGroup)
+			}
+			if m := c.VolumeMounts[len(c.VolumeMounts)-1]; m.MountPath != TLSDir || !m.ReadOnly {
+				t.Errorf("mount %+v", m)
+			}
+		}},
+		{"mutual tls", func(o *Options) { o.TLSSecret, o.MutualTLS = "agent-tls", true }, func(t *testing.T, ob Objects) {
+			c := ob.Deployment.Spec.Template.Spec.Containers[0]
+			want := "--ca " + TLSDir + "/ca.crt --cert " + TLSDir + "/tls.crt --key " + TLSDir + "/tls.key"
+			if got := strings.Join(c.Args[len(c.Args)-6:], " "); got != want {
+				t.Errorf("args end %q, want %q", got, want)
+			}
+		}},
 		{"zero replicas", func(o *Options) { o.Replicas = 0 }, func(t *testing.T, ob Objects) {
 			if *ob.Deployment.Spec.Replicas != 0 {
 				t.Errorf("replicas %d", *ob.Deployment.Spec.Replicas)
@@ -203,6 +227,8 @@ func TestValidate(t *testing.T) {
 		{"limit below request", func(o *Options) { o.CPU, o.CPULimit = "2", "1" }, []string{"--cpu-limit 1: less than the request"}},
 		{"pull policy", func(o *Options) { o.ImagePullPolicy = "Sometimes" }, []string{"--image-pull-policy"}},
 		{"bad label", func(o *Options) { o.AgentLabels = map[string]string{"a": "b,c"} }, []string{"--agent-labels a=b,c"}},
+		{"mtls without secret", func(o *Options) { o.MutualTLS = true }, []string{"--mtls: needs --tls-secret"}},
+		{"bad tls secret", func(o *Options) { o.TLSSecret = "TLS_x" }, []string{`--tls-secret "TLS_x"`}},
 		{"all at once", func(o *Options) { o.Server, o.Token, o.Replicas = "", "", -2 },
 			[]string{"--server", "--token", "--replicas -2"}},
 	}

@@ -2,8 +2,9 @@
 # The web UI's tests: build it from a clean install (npm ci), check the
 # embedded size, run the unit tests (Vitest), build meshperf with the UI
 # embedded, then run the end-to-end suite in Debian's chromium against real
-# servers: a single-user `meshperf server --echo` and a team-mode one, each
-# on a free 127.0.0.1 port with a temporary store.
+# servers: a single-user `meshperf server --echo` (taking agents, with two
+# `meshperf agent`s connected) and a team-mode one, each on a free 127.0.0.1
+# port with a temporary store.
 # Screenshots go to test-output/screenshots/. Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -65,9 +66,26 @@ node web/e2e/synth-hour.mjs "$tmp/short.json" >"$tmp/hour.json"
 "$mp" result import "$tmp/hour.json" --db "$tmp/single.db"
 
 echo "== servers"
-"$mp" server --echo --listen 127.0.0.1:0 --db "$tmp/single.db" --log-level warn 2>"$tmp/single.log" &
+# The single-user server also takes agents, on a port it picks itself.
+agent_token=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
+"$mp" server --echo --listen 127.0.0.1:0 --db "$tmp/single.db" --log-level warn \
+	--agent-listen 127.0.0.1:0 --agent-token "$agent_token" 2>"$tmp/single.log" &
 pids+=($!)
 single=$(waitURL "$tmp/single.log" "listening on")
+agent_addr=$(grep -m1 "taking agents on" "$tmp/single.log" | grep -o '127\.0\.0\.1:[0-9]*' || true)
+if [ -z "$agent_addr" ]; then
+	echo "web-test: no 'taking agents on' in $tmp/single.log:" >&2
+	cat "$tmp/single.log" >&2
+	exit 1
+fi
+
+echo "== two agents on $agent_addr (zone=a, zone=b)"
+e2e_agents=e2e-agent-a,e2e-agent-b
+for z in a b; do
+	"$mp" agent --server "$agent_addr" --token "$agent_token" --name "e2e-agent-$z" --labels "zone=$z" \
+		--log-level warn 2>"$tmp/agent-$z.log" &
+	pids+=($!)
+done
 
 e2e_user=e2e-admin
 e2e_password=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
@@ -93,5 +111,6 @@ echo "== end-to-end (chromium)"
 rm -rf "$root/test-output/screenshots"
 mkdir -p "$root/test-output/screenshots"
 (cd web && MESHPERF_URL="$single" MESHPERF_TEAM_URL="$team" E2E_USER="$e2e_user" E2E_PASSWORD="$e2e_password" \
+	E2E_AGENTS="$e2e_agents" \
 	MESHPERF_BIN="$mp" MESHPERF_DB="$tmp/single.db" PROMETHEUS_URL="http://127.0.0.1:$prom_port" \
 	SCREENSHOTS="$root/test-output/screenshots" CHROMIUM="$chromium" node e2e/run.mjs)

@@ -22,6 +22,8 @@ type agentKubeFlags struct {
 	server, token, tokenSecret         string
 	labels                             map[string]string
 	cpu, memory, cpuLimit, memoryLimit string
+	tlsSecret                          string
+	mtls                               bool
 }
 
 func (f *agentKubeFlags) register(fs *pflag.FlagSet) {
@@ -39,6 +41,8 @@ func (f *agentKubeFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.memory, "memory", kube.DefaultMemory, "memory request of each agent")
 	fs.StringVar(&f.cpuLimit, "cpu-limit", "", "CPU limit (default: the request, for the Guaranteed QoS class; \"none\" for no limit)")
 	fs.StringVar(&f.memoryLimit, "memory-limit", "", "memory limit (default: the request; \"none\" for no limit)")
+	fs.StringVar(&f.tlsSecret, "tls-secret", "", "existing Secret for TLS to the server: ca.crt (the CA of the server's certificate), and for --mtls tls.crt and tls.key; mounted at "+kube.TLSDir)
+	fs.BoolVar(&f.mtls, "mtls", false, "agents present tls.crt/tls.key from --tls-secret (for a server with --agent-ca)")
 }
 
 // options turns the flags into kube.Options, validated.
@@ -52,6 +56,7 @@ func (f *agentKubeFlags) options() (kube.Options, error) {
 		Replicas: f.replicas, Image: f.image, ImagePullPolicy: f.pullPolicy, Version: Version,
 		Server: f.server, Token: token, TokenSecret: f.tokenSecret, AgentLabels: f.labels,
 		CPU: f.cpu, Memory: f.memory, CPULimit: f.cpuLimit, MemoryLimit: f.memoryLimit,
+		TLSSecret: f.tlsSecret, MutualTLS: f.mtls,
 	}
 	if err := o.Validate(); err != nil {
 		return o, &UsageError{Err: err}
