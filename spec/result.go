@@ -70,6 +70,8 @@ type AgentResult struct {
 	ServiceTime *Distribution `json:"service_time,omitempty"`
 	// ClockOffset is the agent's estimated clock offset to the server.
 	ClockOffset Duration `json:"clock_offset,omitempty"`
+	// Process is the agent's own load generator process during its share.
+	Process *ProcessStats `json:"process,omitempty"`
 	// Dropped is set when the agent was lost mid-run; DroppedAt says when.
 	Dropped   bool      `json:"dropped,omitempty"`
 	DroppedAt time.Time `json:"dropped_at,omitzero"`

@@ -486,7 +486,11 @@ func (d *distRun) result() (*spec.Result, error) {
 		results = append(results, r)
 		agents = append(agents, spec.AgentResult{Name: sh.name, Labels: sh.labels, Client: sh.clientName,
 			RPS: sh.rps, Connections: sh.connections, Achieved: r.Achieved, Latency: r.Latency, ServiceTime: r.ServiceTime,
-			ClockOffset: spec.Duration(sh.offset), Dropped: sh.dropped, DroppedAt: sh.droppedAt})
+			ClockOffset: spec.Duration(sh.offset), Dropped: sh.dropped, DroppedAt: sh.droppedAt, Process: r.Process})
+		if p := r.Process; p != nil && p.Saturated {
+			d.notes = append(d.notes, fmt.Sprintf("agent %s looked saturated (%.2f cores, %.1f%% of requests sent late): its share may have measured the agent, not the target",
+				sh.name, p.CPUCores, 100*p.LateRatio))
+		}
 	}
 	if len(results) == 0 {
 		return nil, fmt.Errorf("no agent measured anything: %s", strings.Join(d.notes, "; "))

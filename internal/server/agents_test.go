@@ -65,6 +65,10 @@ func TestAgentsDistributedRunMergesExactly(t *testing.T) {
 		if a.Achieved.Requests != rps/3*secs {
 			t.Errorf("agent %s: %d requests, want %d", a.Name, a.Achieved.Requests, rps/3*secs)
 		}
+		// Each agent's own process figures come with its share.
+		if a.Process == nil || a.Process.CPUSeconds <= 0 || a.Process.MaxRSSBytes <= 0 {
+			t.Errorf("agent %s: process %+v, want its CPU and memory", a.Name, a.Process)
+		}
 	}
 	if conns != 10 {
 		t.Errorf("connections add up to %d, want 10", conns)
