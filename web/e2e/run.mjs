@@ -9,6 +9,8 @@
 //                      server's store: the experiments test runs a real
 //                      experiment into it with the CLI
 //   PROMETHEUS_URL     a Prometheus scraping the single-user server every second
+//   E2E_AGENTS         the two `meshperf agent`s connected to the single-user
+//                      server (comma-separated names; labels zone=a, zone=b)
 // Each test runs in a fresh browser context; a failing test leaves a
 // FAIL-<name>.png. Exits non-zero when any test fails.
 
@@ -376,7 +378,7 @@ test("compare: two results from the dashboard, then a warning when not comparabl
   await shot(page, "06-compare-not-comparable");
 });
 
-test("schedules, agents, not found, API errors in words", async (page) => {
+test("schedules, not found, API errors in words", async (page) => {
   await page.goto(`${base}/schedules?profile=${state.profileId}`);
   await page.getByText("No schedules").waitFor();
   await page.getByLabel("When").fill("whenever it suits");
@@ -386,10 +388,6 @@ test("schedules, agents, not found, API errors in words", async (page) => {
   await page.getByRole("button", { name: "Create schedule" }).click();
   await page.getByRole("button", { name: "Pause" }).waitFor();
   await shot(page, "07-schedules");
-
-  await page.goto(base + "/agents");
-  await page.getByText("No agent is connected").waitFor();
-  await shot(page, "07-agents");
 
   await page.goto(base + "/results/ffffffffffffffffffff");
   await page.getByRole("alert").getByText(/no result/).waitFor();
@@ -436,6 +434,108 @@ test("one-hour result renders (time printed, median of 3 loads)", async (page) =
   await shot(page, "10-result-one-hour");
 });
 
+test("agents: two real agents listed, a distributed run, its per-agent breakdown", async (page) => {
+  const names = need("E2E_AGENTS").split(",");
+  expect(names.length === 2, `two agents in E2E_AGENTS: ${names}`);
+  const errors = watchErrors(page);
+  await page.goto(base + "/");
+  // The agents dial the server at start: wait (bounded) until both are idle.
+  const until = Date.now() + 20_000;
+  let listed = [];
+  for (;;) {
+    listed = (await page.evaluate(async () => (await (await fetch("/api/v1/agents")).json()).agents)) ?? [];
+    if (names.every((n) => listed.some((a) => a.name === n && a.state === "idle"))) break;
+    if (Date.now() > until) throw new Error(`agents ${names} not all idle after 20s: ${JSON.stringify(listed)}`);
+    await page.waitForTimeout(250);
+  }
+
+  // The agents page: both, idle, with their labels.
+  await page.goto(base + "/agents");
+  for (const n of names) {
+    const row = page.locator("tr", { has: page.getByRole("rowheader", { name: n, exact: true }) });
+    await row.waitFor();
+    const zone = listed.find((a) => a.name === n).labels.zone;
+    await row.locator(".badge.state-idle", { hasText: "idle" }).waitFor();
+    await row.locator(".badge", { hasText: `zone=${zone}` }).waitFor();
+  }
+  await shot(page, "13-agents");
+
+  // A distributed run from the New test form: 200 rps for 4 s over 2 agents.
+  await page.goto(base + "/new");
+  await page.getByLabel("Name", { exact: true }).fill("e2e distributed");
+  await page.getByLabel("Rate (requests/s)").fill("200");
+  await page.getByLabel("Duration").fill("4s");
+  await page.getByLabel("Agents", { exact: true }).fill("2");
+  const yaml = await page.getByLabel("SMP profile (YAML), editable").inputValue();
+  expect(/agents:\s*\n\s+count: 2/.test(yaml), `the YAML asks for 2 agents:\n${yaml}`);
+  await page.getByRole("button", { name: "Run", exact: true }).click();
+  await page.waitForURL(/\/runs\/[0-9a-f]+$/);
+  const runId = page.url().split("/").pop();
+
+  // The live page shows the merged figures as they come.
+  await page.waitForFunction(() => /[1-9]/.test(document.querySelector('[data-testid="live-requests"]')?.textContent ?? ""), null, { timeout: 20_000 });
+  const first = await page.getByTestId("live-requests").textContent();
+  await page.waitForFunction((v) => { const t = document.querySelector('[data-testid="live-requests"]')?.textContent; return t && t !== v; }, first, { timeout: 20_000 });
+  expect((await page.locator(".chart canvas").count()) >= 3, "the live charts");
+  await shot(page, "13-live-distributed");
+  await page.getByRole("link", { name: "Open the result" }).waitFor({ timeout: 30_000 });
+  await page.getByRole("link", { name: "Open the result" }).click();
+  await page.waitForURL(/\/results\/[0-9a-f]+\?run=/);
+  const resultId = new URL(page.url()).pathname.split("/").pop();
+  await page.waitForFunction(() => document.body.dataset.resultRendered === "true", null, { timeout: 20_000 });
+
+  // The result as stored: two agents, nothing lost, totals that add up.
+  const run = await page.evaluate(async (id) => (await fetch(`/api/v1/runs/${id}`)).json(), runId);
+  expect(run.state === "succeeded" && run.result_id === resultId, `the run succeeded into this result: ${JSON.stringify(run)}`);
+  const r = await page.evaluate(async (id) => (await fetch(`/api/v1/results/${id}`)).json(), resultId);
+  expect(!r.degraded && r.agents?.length === 2, `two agents, not degraded: ${JSON.stringify(r.agents?.map((a) => a.name))} degraded=${r.degraded}`);
+  expect(names.every((n) => r.agents.some((a) => a.name === n && !a.dropped)), `both agents ran to the end: ${r.agents.map((a) => a.name)}`);
+  const sum = (f) => r.agents.reduce((s, a) => s + f(a), 0);
+  expect(sum((a) => a.achieved.requests) === r.achieved.requests, `agents' requests ${sum((a) => a.achieved.requests)} = total ${r.achieved.requests}`);
+  expect(sum((a) => a.achieved.responses) === r.achieved.responses, "agents' responses add up to the total");
+  expect(sum((a) => a.achieved.errors) === r.achieved.errors, "agents' errors add up to the total");
+  expect(sum((a) => a.latency.count) === r.latency.count, `agents' latency counts ${sum((a) => a.latency.count)} = merged histogram's ${r.latency.count}`);
+  expect(sum((a) => a.rps) === 200, `the agents were asked 200 rps between them: ${r.agents.map((a) => a.rps)}`);
+  const timeline = r.timeline.filter((i) => !i.warmup).reduce((s, i) => s + i.requests, 0);
+  expect(timeline === r.achieved.requests, `the timeline's requests ${timeline} = total ${r.achieved.requests}`);
+  expect(r.achieved.requests >= 600 && r.achieved.errors === 0, `about 800 requests, no errors: ${JSON.stringify(r.achieved)}`);
+
+  // The page: the summary's total, and a row per agent whose requests add up to it.
+  const count = (t) => Number(t.replace(/[^0-9]/g, ""));
+  const errFig = await page.locator('dl[aria-label="Summary"] div:has(> dt:text-is("errors")) small').textContent();
+  const shown = count(errFig.split(" of ")[1] ?? "");
+  expect(shown === r.achieved.requests, `the summary shows ${errFig.trim()}, the result has ${r.achieved.requests} requests`);
+  const table = page.getByRole("table", { name: "Per-agent breakdown" });
+  await table.waitFor();
+  const headers = (await table.locator("thead th").allTextContents()).map((t) => t.trim());
+  const col = headers.indexOf("requests");
+  expect(col > 0, "a requests column");
+  const cpuCol = headers.indexOf("agent CPU");
+  let perAgent = 0;
+  for (const n of names) {
+    const row = table.locator(`tr[data-agent="${n}"]`);
+    const zone = r.agents.find((a) => a.name === n).labels.zone;
+    expect((await row.locator("th").textContent()).includes(`zone=${zone}`), `${n}'s labels shown`);
+    const cells = await row.locator("th, td").allTextContents();
+    expect(cells.at(-1).trim() === "complete", `${n}'s row: ${cells}`);
+    const req = count(cells[col]);
+    expect(req === r.agents.find((a) => a.name === n).achieved.requests && req > 0, `${n}: ${cells[col]} requests shown`);
+    expect(/^\d+\.\d\d cores/.test(cells[cpuCol].trim()), `${n}'s own CPU shown: ${cells[cpuCol]}`);
+    perAgent += req;
+  }
+  expect(perAgent === shown, `the agents' requests shown add up to the total shown: ${perAgent} vs ${shown}`);
+  await table.scrollIntoViewIfNeeded();
+  await page.locator(".panel", { has: table }).screenshot({ path: join(shots, "13-result-agents.png") });
+  await shot(page, "13-result-distributed");
+
+  // Both agents are idle again.
+  await page.goto(base + "/agents");
+  for (const n of names) {
+    await page.locator("tr", { has: page.getByRole("rowheader", { name: n, exact: true }) }).locator(".badge.state-idle").waitFor();
+  }
+  expect(errors.length === 0, `no browser errors: ${errors.join("; ")}`);
+});
+
 if (teamURL) {
   test("team mode: login, wrong password, logout", async (page) => {
     const team = teamURL.replace(/\/$/, "");
@@ -455,6 +555,10 @@ if (teamURL) {
     await shot(page, "11-team-profiles");
     await page.reload(); // the session survives a reload
     await page.getByRole("button", { name: "Log out" }).waitFor();
+    // The team server takes no agents: the agents page's empty state.
+    await page.goto(team + "/agents");
+    await page.getByText("No agent is connected").waitFor();
+    await shot(page, "11-team-agents-empty");
     await page.getByRole("button", { name: "Log out" }).click();
     await page.waitForURL(/\/login/);
     await page.goto(team + "/");

@@ -47,6 +47,15 @@ export interface Interval {
   status_codes?: Record<string, number>;
   error_classes?: Record<string, number>;
 }
+/** The load generator process's own figures for a run (or an agent's share). */
+export interface ProcessStats {
+  cpu_seconds: number;
+  cpu_cores: number;
+  max_rss_bytes: number;
+  max_goroutines: number;
+  late_ratio: number;
+  saturated?: boolean;
+}
 export interface AgentResult {
   name: string;
   labels?: Record<string, string>;
@@ -59,6 +68,8 @@ export interface AgentResult {
   clock_offset?: string;
   dropped?: boolean;
   dropped_at?: string;
+  /** The agent's own process during its share. */
+  process?: ProcessStats;
 }
 export interface Metric {
   name: string;
@@ -105,7 +116,7 @@ export interface Result {
   notes?: string[];
   agents?: AgentResult[];
   degraded?: boolean;
-  process?: { cpu_seconds: number; cpu_cores: number; max_rss_bytes: number; max_goroutines: number; late_ratio: number; saturated?: boolean };
+  process?: ProcessStats;
   metrics?: Metric[];
 }
 export interface ResultSummary {

@@ -401,7 +401,7 @@ function ResultView({ r, verdicts, verdictError }: { r: ResultT; verdicts?: Verd
         <div className="panel">
           <h2>Agents</h2>
           <div className="table-wrap">
-            <table className="list">
+            <table className="list" aria-label="Per-agent breakdown">
               <thead>
                 <tr>
                   <th scope="col">agent</th>
@@ -411,6 +411,9 @@ function ResultView({ r, verdicts, verdictError }: { r: ResultT; verdicts?: Verd
                   </th>
                   <th scope="col" className="num">
                     achieved
+                  </th>
+                  <th scope="col" className="num">
+                    requests
                   </th>
                   <th scope="col" className="num">
                     p50
@@ -424,6 +427,9 @@ function ResultView({ r, verdicts, verdictError }: { r: ResultT; verdicts?: Verd
                   <th scope="col" className="num">
                     clock offset
                   </th>
+                  <th scope="col" className="num">
+                    agent CPU
+                  </th>
                   <th scope="col">state</th>
                 </tr>
               </thead>
@@ -431,7 +437,7 @@ function ResultView({ r, verdicts, verdictError }: { r: ResultT; verdicts?: Verd
                 {r.agents!.map((ag) => {
                   const d = ag.latency ?? ag.service_time;
                   return (
-                    <tr key={ag.name} className={ag.dropped ? "bad" : ""}>
+                    <tr key={`${ag.client ?? ""}/${ag.name}`} data-agent={ag.name} className={ag.dropped ? "bad" : ""}>
                       <th scope="row">
                         {ag.name}
                         {ag.labels ? <div className="muted small">{Object.entries(ag.labels).map(([k, v]) => `${k}=${v}`).join(", ")}</div> : null}
@@ -441,10 +447,14 @@ function ResultView({ r, verdicts, verdictError }: { r: ResultT; verdicts?: Verd
                         {fmtRate(ag.rps)} × {ag.connections}
                       </td>
                       <td className="num">{fmtRate(ag.achieved.rps)}</td>
+                      <td className="num">{fmtCount(ag.achieved.requests)}</td>
                       <td className="num">{fmtMs(d?.percentiles.find((x) => x.p === 50)?.ms)}</td>
                       <td className="num">{fmtMs(d?.percentiles.find((x) => x.p === 99)?.ms)}</td>
                       <td className="num">{fmtPct(ag.achieved.error_rate)}</td>
                       <td className="num">{ag.clock_offset ?? "–"}</td>
+                      <td className="num" title={ag.process?.saturated ? "this agent looked saturated: its share may have measured the agent, not the target" : undefined}>
+                        {ag.process ? `${ag.process.cpu_cores.toFixed(2)} cores${ag.process.saturated ? " ⚠" : ""}` : "–"}
+                      </td>
                       <td>{ag.dropped ? `dropped ${fmtTime(ag.dropped_at)}` : "complete"}</td>
                     </tr>
                   );
