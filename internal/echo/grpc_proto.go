@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/meshperf/meshperf/loadgen"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protodesc"
@@ -164,27 +165,20 @@ func (c CodeMix) String() string {
 	return c.m.format(codeName)
 }
 
-// codeNames are the gRPC status codes as the specification writes them.
-var codeNames = []string{
-	"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
-	"ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
-	"ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS",
-	"UNAUTHENTICATED",
-}
-
 func codeName(c codes.Code) string {
-	if int(c) < len(codeNames) {
-		return codeNames[c]
+	if name := loadgen.GRPCCodeName(int(c)); name != "" {
+		return name
 	}
 	return strconv.Itoa(int(c))
 }
 
 func parseGRPCCode(s string) (codes.Code, error) {
 	s = strings.TrimSpace(s)
-	if n, err := strconv.Atoi(s); err == nil && n >= 0 && n < len(codeNames) {
+	if n, err := strconv.Atoi(s); err == nil && n >= 0 && n < loadgen.GRPCCodes {
 		return codes.Code(n), nil
 	}
-	for i, name := range codeNames {
+	for i := range loadgen.GRPCCodes {
+		name := loadgen.GRPCCodeName(i)
 		if strings.EqualFold(s, name) || strings.EqualFold(s, strings.ReplaceAll(name, "_", "")) {
 			return codes.Code(i), nil
 		}

@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/meshperf/meshperf/loadgen"
 	"github.com/meshperf/meshperf/spec"
 )
 
@@ -138,7 +139,7 @@ func Text(w io.Writer, r *spec.Result, verdicts []spec.Verdict) error {
 		ew.printf("\nStatus codes\n")
 		grpc := r.Requested.Protocol == "grpc"
 		for _, c := range codes {
-			if name, ok := grpcCodeNames[c]; ok && grpc {
+			if name := loadgen.GRPCCodeName(c); name != "" && grpc {
 				ew.printf("  %d %s  %d\n", c, name, r.StatusCodes[c])
 				continue
 			}
@@ -233,13 +234,4 @@ func ProgressLine(elapsed time.Duration, total time.Duration, warm bool, rps flo
 	}
 	fmt.Fprintf(&b, "  %8.1f req/s  %d requests  %d errors  p99 %s", rps, requests, errors, msStr(float64(p99)/float64(time.Millisecond)))
 	return b.String()
-}
-
-// grpcCodeNames are gRPC's status codes (google.golang.org/grpc/codes),
-// for results of gRPC runs, whose status codes are gRPC's.
-var grpcCodeNames = map[int]string{
-	0: "OK", 1: "CANCELLED", 2: "UNKNOWN", 3: "INVALID_ARGUMENT", 4: "DEADLINE_EXCEEDED",
-	5: "NOT_FOUND", 6: "ALREADY_EXISTS", 7: "PERMISSION_DENIED", 8: "RESOURCE_EXHAUSTED",
-	9: "FAILED_PRECONDITION", 10: "ABORTED", 11: "OUT_OF_RANGE", 12: "UNIMPLEMENTED",
-	13: "INTERNAL", 14: "UNAVAILABLE", 15: "DATA_LOSS", 16: "UNAUTHENTICATED",
 }

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
-	"unicode"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
@@ -307,30 +306,16 @@ func (e *grpcError) ErrorClass() string {
 }
 
 // codeName is a status code as the gRPC specification writes it
-// (DEADLINE_EXCEEDED).
+// (DEADLINE_EXCEEDED); codes past the known ones are CODE_N.
 func codeName(c codes.Code) string { return strings.ToUpper(snake(c)) }
 
-// snake turns gRPC's Go names of codes (ResourceExhausted) into
-// resource_exhausted; codes past the known ones are code_N.
+// snake is the code's name in lower case (resource_exhausted), the error
+// class of calls that ended with it; codes past the known ones are code_N.
 func snake(c codes.Code) string {
-	if c == codes.OK {
-		return "ok"
+	if name := loadgen.GRPCCodeName(int(c)); name != "" {
+		return strings.ToLower(name)
 	}
-	if c > codes.Unauthenticated {
-		return fmt.Sprintf("code_%d", uint32(c))
-	}
-	s := c.String()
-	var b strings.Builder
-	for i, r := range s {
-		if unicode.IsUpper(r) {
-			if i > 0 {
-				b.WriteByte('_')
-			}
-			r = unicode.ToLower(r)
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
+	return fmt.Sprintf("code_%d", uint32(c))
 }
 
 // notServingError is a health check that answered, but not SERVING.
