@@ -16,9 +16,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/meshperf/meshperf/hist"
 	"github.com/meshperf/meshperf/internal/server"
 	"github.com/meshperf/meshperf/spec"
+	"github.com/meshperf/meshperf/spec/spectest"
 	"github.com/meshperf/meshperf/store"
 )
 
@@ -86,7 +86,7 @@ func TestAgentsAcrossNetworkNamespaces(t *testing.T) {
 		if run.State != store.RunSucceeded || res.Degraded || len(res.Agents) != netnsAgents {
 			t.Fatalf("run %s (%s), degraded %v, %d agents", run.State, run.Error, res.Degraded, len(res.Agents))
 		}
-		checkExact(t, res)
+		spectest.CheckAgentsMerge(t, res)
 		if got := res.Achieved.RPS; got < rps*0.99 || got > rps*1.01 {
 			t.Errorf("achieved %.2f rps, want within 1%% of %d", got, rps)
 		}
@@ -118,7 +118,7 @@ func TestAgentsAcrossNetworkNamespaces(t *testing.T) {
 		if run.State != store.RunSucceeded || !res.Degraded {
 			t.Fatalf("run %s (%s), degraded %v: want a degraded success", run.State, run.Error, res.Degraded)
 		}
-		checkExact(t, res)
+		spectest.CheckAgentsMerge(t, res)
 		var sum int64
 		for _, a := range res.Agents {
 			sum += a.Achieved.Requests
@@ -376,51 +376,6 @@ func waitSecond(t *testing.T, api, runID string, sec int) {
 			t.Fatalf("events ended before second %d: %v", sec, err)
 		}
 	}
-}
-
-// checkExact checks the merged histograms equal the agents' summed at
-// every value.
-func checkExact(t *testing.T, res *spec.Result) {
-	t.Helper()
-	for _, kind := range []string{"latency", "service_time"} {
-		get := func(lat, svc *spec.Distribution) *spec.Distribution {
-			if kind == "latency" {
-				return lat
-			}
-			return svc
-		}
-		sum := map[time.Duration]int64{}
-		for _, a := range res.Agents {
-			for v, n := range counts(t, get(a.Latency, a.ServiceTime)) {
-				sum[v] += n
-			}
-		}
-		merged := counts(t, get(res.Latency, res.ServiceTime))
-		if len(merged) != len(sum) {
-			t.Errorf("%s: %d distinct values merged, %d in the agents' sum", kind, len(merged), len(sum))
-		}
-		for v, n := range merged {
-			if sum[v] != n {
-				t.Errorf("%s at %s: merged %d, agents' sum %d", kind, v, n, sum[v])
-			}
-		}
-	}
-}
-
-func counts(t *testing.T, d *spec.Distribution) map[time.Duration]int64 {
-	t.Helper()
-	if d == nil {
-		t.Fatal("no distribution")
-	}
-	h, err := hist.Decode(d.Histogram)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[time.Duration]int64{}
-	for _, b := range h.Buckets() {
-		out[b.To] += b.Count
-	}
-	return out
 }
 
 func at(d *spec.Distribution, p float64) float64 {

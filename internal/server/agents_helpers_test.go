@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/meshperf/meshperf/hist"
 	"github.com/meshperf/meshperf/internal/agent"
 	"github.com/meshperf/meshperf/internal/echo"
 	"github.com/meshperf/meshperf/internal/echo/echotest"
@@ -248,52 +247,6 @@ func newSSEData(r io.Reader) io.Reader {
 		}
 	}()
 	return pr
-}
-
-// buckets decodes a distribution's histogram into count by value.
-func buckets(t *testing.T, d *spec.Distribution) map[time.Duration]int64 {
-	t.Helper()
-	if d == nil {
-		t.Fatal("no distribution")
-	}
-	h, err := hist.Decode(d.Histogram)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[time.Duration]int64{}
-	for _, b := range h.Buckets() {
-		out[b.To] += b.Count
-	}
-	return out
-}
-
-// checkMergeExact checks the run's histograms are exactly the sum of its
-// agents' at every value.
-func checkMergeExact(t *testing.T, res *spec.Result) {
-	t.Helper()
-	for _, kind := range []string{"latency", "service_time"} {
-		pick := func(lat, svc *spec.Distribution) *spec.Distribution {
-			if kind == "latency" {
-				return lat
-			}
-			return svc
-		}
-		sum := map[time.Duration]int64{}
-		for _, a := range res.Agents {
-			for v, n := range buckets(t, pick(a.Latency, a.ServiceTime)) {
-				sum[v] += n
-			}
-		}
-		merged := buckets(t, pick(res.Latency, res.ServiceTime))
-		if len(merged) != len(sum) {
-			t.Errorf("%s: merged has %d distinct values, the agents' sum %d", kind, len(merged), len(sum))
-		}
-		for v, n := range merged {
-			if sum[v] != n {
-				t.Errorf("%s at %s: merged %d, agents' sum %d", kind, v, n, sum[v])
-			}
-		}
-	}
 }
 
 // tcpProxy forwards connections to a target and can cut them all, as a

@@ -11,6 +11,7 @@ import (
 	"github.com/meshperf/meshperf/internal/agent"
 	"github.com/meshperf/meshperf/internal/server"
 	"github.com/meshperf/meshperf/spec"
+	"github.com/meshperf/meshperf/spec/spectest"
 	"github.com/meshperf/meshperf/store"
 )
 
@@ -73,7 +74,7 @@ func TestAgentsDistributedRunMergesExactly(t *testing.T) {
 	if conns != 10 {
 		t.Errorf("connections add up to %d, want 10", conns)
 	}
-	checkMergeExact(t, res)
+	spectest.CheckAgentsMerge(t, res)
 	if got := res.Achieved.Requests; got != rps*secs {
 		t.Errorf("requests %d, want %d", got, rps*secs)
 	}
@@ -221,7 +222,7 @@ func TestAgentsDropContinueKeepsWhatWasSent(t *testing.T) {
 			t.Errorf("%s: dropped %v, %d requests (want %d), %d errors", name, a.Dropped, a.Achieved.Requests, rps/3*secs, a.Achieved.Errors)
 		}
 	}
-	checkMergeExact(t, res)
+	spectest.CheckAgentsMerge(t, res)
 	if want := 2*rps/3*secs + a2.Achieved.Requests; res.Achieved.Requests != want {
 		t.Errorf("merged %d requests, want %d", res.Achieved.Requests, want)
 	}
@@ -247,7 +248,7 @@ func TestAgentsDropAbort(t *testing.T) {
 	if !res.Degraded || res.Achieved.Requests == 0 || res.Achieved.Requests >= 200*30 {
 		t.Errorf("degraded %v, %d requests: want what was measured before the abort", res.Degraded, res.Achieved.Requests)
 	}
-	checkMergeExact(t, res)
+	spectest.CheckAgentsMerge(t, res)
 }
 
 func TestAgentsBadTokenRefusedAndLogged(t *testing.T) {
@@ -291,5 +292,5 @@ func TestAgentsServerShutdownInterruptsRun(t *testing.T) {
 	if len(res.Agents) != 2 || res.Achieved.Requests == 0 || res.Achieved.Requests >= 200*30 {
 		t.Errorf("%d agents, %d requests: want both agents' partial work", len(res.Agents), res.Achieved.Requests)
 	}
-	checkMergeExact(t, res)
+	spectest.CheckAgentsMerge(t, res)
 }
