@@ -102,3 +102,27 @@ export class ErrorBoundary extends Component<{ children: ReactNode; resetKey: st
     return this.props.children;
   }
 }
+
+/** A table column: its label, and whether it holds numbers (right-aligned). */
+export type Col = string | { label: ReactNode; num?: boolean };
+
+/** The header of a table, one `<th scope="col">` per column. */
+export function TableHead({ cols }: { cols: Col[] }) {
+  return (
+    <thead>
+      <tr>
+        {cols.map((c, i) => {
+          const col = typeof c === "string" ? { label: c } : c;
+          return (
+            <th key={i} scope="col" className={col.num ? "num" : undefined}>
+              {col.label}
+            </th>
+          );
+        })}
+      </tr>
+    </thead>
+  );
+}
+
+/** A numeric column. */
+export const num = (label: string): Col => ({ label, num: true });

@@ -4,7 +4,7 @@
 import { useEffect, useState } from "react";
 import { Link, useNavigate } from "react-router-dom";
 import { api, type ResultSummary, type Run } from "../api";
-import { Empty, ErrorBox, Loading, StateBadge, useApi, useTitle } from "../components/ui";
+import { Empty, ErrorBox, Loading, StateBadge, TableHead, num, useApi, useTitle } from "../components/ui";
 import { fmtAgo, fmtCount, fmtMs, fmtPct, fmtRate } from "../lib/format";
 import { useLiveRun } from "../lib/live";
 import { useSession } from "../App";
@@ -109,23 +109,7 @@ export function Dashboard() {
       ) : (
         <div className="table-wrap">
           <table className="list">
-            <thead>
-              <tr>
-                <th scope="col">Test</th>
-                <th scope="col">State</th>
-                <th scope="col">Target</th>
-                <th scope="col" className="num">
-                  Rate
-                </th>
-                <th scope="col" className="num">
-                  p99
-                </th>
-                <th scope="col" className="num">
-                  Errors
-                </th>
-                <th scope="col">When</th>
-              </tr>
-            </thead>
+            <TableHead cols={["Test", "State", "Target", num("Rate"), num("p99"), num("Errors"), "When"]} />
             <tbody>
               {recent.map((r) => {
                 const s = r.result_id ? byId.get(r.result_id) : undefined;
@@ -166,28 +150,7 @@ export function Dashboard() {
       ) : (
         <div className="table-wrap">
           <table className="list">
-            <thead>
-              <tr>
-                <th scope="col">
-                  <span className="sr-only">Pick for comparison</span>
-                </th>
-                <th scope="col">Result</th>
-                <th scope="col">Target</th>
-                <th scope="col" className="num">
-                  Rate
-                </th>
-                <th scope="col" className="num">
-                  p50
-                </th>
-                <th scope="col" className="num">
-                  p99
-                </th>
-                <th scope="col" className="num">
-                  Errors
-                </th>
-                <th scope="col">When</th>
-              </tr>
-            </thead>
+            <TableHead cols={[{ label: <span className="sr-only">Pick for comparison</span> }, "Result", "Target", num("Rate"), num("p50"), num("p99"), num("Errors"), "When"]} />
             <tbody>
               {(results.data?.results ?? []).map((r) => (
                 <tr key={r.id}>

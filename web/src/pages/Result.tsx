@@ -9,7 +9,7 @@ import type uPlot from "uplot";
 import { api, download, exportFormats, type Distribution, type Result as ResultT, type Verdict } from "../api";
 import { Chart, useTheme } from "../components/Chart";
 import { histogramOptions, percentileOptions, timelineOptions } from "../components/charts";
-import { Empty, ErrorBox, Loading, errorText, useApi, useTitle } from "../components/ui";
+import { Empty, ErrorBox, Loading, TableHead, errorText, num, useApi, useTitle } from "../components/ui";
 import { MetricsPanel } from "../components/Metrics";
 import { durationSeconds, fmtBytes, fmtCount, fmtMs, fmtPct, fmtRate, fmtTime } from "../lib/format";
 import { decodeHistogram, histRange, logBins, percentileCurve, percentileGrid, unitToMs, type Histogram } from "../lib/hdr";
@@ -236,20 +236,7 @@ function ResultView({ r, verdicts, verdictError }: { r: ResultT; verdicts?: Verd
         </p>
         <div className="table-wrap">
           <table className="list compact-table">
-            <thead>
-              <tr>
-                <th scope="col">percentile</th>
-                <th scope="col" className="num">
-                  latency
-                </th>
-                <th scope="col" className="num">
-                  service time
-                </th>
-                <th scope="col" className="num">
-                  difference
-                </th>
-              </tr>
-            </thead>
+            <TableHead cols={["percentile", num("latency"), num("service time"), num("difference")]} />
             <tbody>
               {allPs.map((q) => {
                 const l = r.latency?.percentiles.find((x) => x.p === q)?.ms;
@@ -351,17 +338,7 @@ function ResultView({ r, verdicts, verdictError }: { r: ResultT; verdicts?: Verd
             <Empty>No response.</Empty>
           ) : (
             <table className="list compact-table">
-              <thead>
-                <tr>
-                  <th scope="col">code</th>
-                  <th scope="col" className="num">
-                    responses
-                  </th>
-                  <th scope="col" className="num">
-                    share
-                  </th>
-                </tr>
-              </thead>
+              <TableHead cols={["code", num("responses"), num("share")]} />
               <tbody>
                 {codes.map(([c, n]) => (
                   <tr key={c} className={Number(c) >= 400 ? "bad" : ""}>
@@ -402,37 +379,7 @@ function ResultView({ r, verdicts, verdictError }: { r: ResultT; verdicts?: Verd
           <h2>Agents</h2>
           <div className="table-wrap">
             <table className="list" aria-label="Per-agent breakdown">
-              <thead>
-                <tr>
-                  <th scope="col">agent</th>
-                  <th scope="col">client</th>
-                  <th scope="col" className="num">
-                    asked
-                  </th>
-                  <th scope="col" className="num">
-                    achieved
-                  </th>
-                  <th scope="col" className="num">
-                    requests
-                  </th>
-                  <th scope="col" className="num">
-                    p50
-                  </th>
-                  <th scope="col" className="num">
-                    p99
-                  </th>
-                  <th scope="col" className="num">
-                    errors
-                  </th>
-                  <th scope="col" className="num">
-                    clock offset
-                  </th>
-                  <th scope="col" className="num">
-                    agent CPU
-                  </th>
-                  <th scope="col">state</th>
-                </tr>
-              </thead>
+              <TableHead cols={["agent", "client", num("asked"), num("achieved"), num("requests"), num("p50"), num("p99"), num("errors"), num("clock offset"), num("agent CPU"), "state"]} />
               <tbody>
                 {r.agents!.map((ag) => {
                   const d = ag.latency ?? ag.service_time;
