@@ -198,18 +198,8 @@ func (g *Generator) Run(ctx context.Context, plan *loadgen.Plan, sink loadgen.Si
 
 // stderrTail returns the last lines of stderr, for error messages.
 func stderrTail(b []byte) string {
-	const maxLines, maxBytes = 10, 2000
-	b = bytes.TrimSpace(b)
-	if len(b) == 0 {
-		return ""
+	if s := loadgen.OutputTail(b, 10); s != "" {
+		return "; stderr:\n" + s
 	}
-	lines := bytes.Split(b, []byte("\n"))
-	if len(lines) > maxLines {
-		lines = lines[len(lines)-maxLines:]
-	}
-	s := string(bytes.Join(lines, []byte("\n")))
-	if len(s) > maxBytes {
-		s = s[len(s)-maxBytes:]
-	}
-	return "; stderr:\n" + s
+	return ""
 }

@@ -267,18 +267,8 @@ func version(ctx context.Context, path string) string {
 
 // stderrTail returns the last lines of stderr, for error messages.
 func stderrTail(b []byte) string {
-	const maxLines, maxBytes = 10, 2000
-	b = bytes.TrimSpace(b)
-	if len(b) == 0 {
-		return ""
+	if s := loadgen.OutputTail(b, 10); s != "" {
+		return "; stderr:\n" + s
 	}
-	lines := bytes.Split(b, []byte("\n"))
-	if len(lines) > maxLines {
-		lines = lines[len(lines)-maxLines:]
-	}
-	s := string(bytes.Join(lines, []byte("\n")))
-	if len(s) > maxBytes {
-		s = s[len(s)-maxBytes:]
-	}
-	return "; stderr:\n" + s
+	return ""
 }

@@ -126,19 +126,10 @@ func (g *Generator) Run(ctx context.Context, p *loadgen.Plan, _ loadgen.Sink) (*
 
 // stderrTail formats the last lines of stderr for an error message.
 func stderrTail(b *bytes.Buffer) string {
-	s := strings.TrimSpace(b.String())
-	if s == "" {
-		return ""
+	if s := loadgen.OutputTail(b.Bytes(), 5); s != "" {
+		return ": " + s
 	}
-	lines := strings.Split(s, "\n")
-	if len(lines) > 5 {
-		lines = lines[len(lines)-5:]
-	}
-	s = strings.Join(lines, "\n")
-	if len(s) > 2000 {
-		s = s[len(s)-2000:]
-	}
-	return ": " + s
+	return ""
 }
 
 // result maps parsed output to a Result.
