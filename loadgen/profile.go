@@ -1,6 +1,7 @@
 package loadgen
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"slices"
@@ -108,6 +109,15 @@ func planFromClient(p *spec.Profile, c *spec.Client, path string, dur, warmup ti
 		plan.Protocol = ProtocolGRPC
 	}
 	plan.GRPC.DescriptorSet = x.GRPCDescriptorSet
+	if x.GRPCDescriptorSetBase64 != "" {
+		plan.GRPC.DescriptorSetBytes, _ = base64.StdEncoding.DecodeString(x.GRPCDescriptorSetBase64) // validated
+	}
+	if x.CertPEM != "" {
+		plan.TLS.CertPEM = []byte(x.CertPEM)
+	}
+	if x.KeyPEM != "" {
+		plan.TLS.KeyPEM = []byte(x.KeyPEM)
+	}
 	plan.TCP.ExpectBytes = x.TCPExpectBytes
 	if x.TCPDelimiter != "" {
 		plan.TCP.Delimiter = []byte(x.TCPDelimiter)
@@ -175,6 +185,14 @@ func profilePath(client, field string, plan *Plan, x *spec.ClientExtras) string 
 		return client + ".meshperf.rate_shape"
 	case "tls":
 		return client + ".meshperf.cert_file"
+	case "body":
+		return client + ".body"
+	case "headers":
+		return client + ".headers"
+	case "targets":
+		return client + ".endpoint_urls"
+	case "streams":
+		return client + ".meshperf.streams"
 	case "tls.cert_file", "tls.key_file":
 		return client + ".meshperf." + strings.TrimPrefix(field, "tls.")
 	case "tls.ca_file":
