@@ -161,9 +161,9 @@ type TLS struct {
 	CAFile     string
 	// CAPEM holds CA certificates inline (SMP's ssl_certificate), in
 	// addition to CAFile.
-	CAPEM      []byte
-	CertFile   string
-	KeyFile    string
+	CAPEM    []byte
+	CertFile string
+	KeyFile  string
 	// CertPEM and KeyPEM are a client certificate and its key given inline
 	// (PEM), instead of CertFile and KeyFile.
 	CertPEM, KeyPEM []byte
