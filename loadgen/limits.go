@@ -295,37 +295,25 @@ func (l Limits) CheckPlan(p *Plan) error {
 	return errors.Join(c.errs...)
 }
 
-// CheckProfile reports every number of prof and its plans (as
-// PlansFromProfile made them, one per client) above l, per client and in
-// total, each a *spec.FieldError naming the profile's field and the limit.
-func (l Limits) CheckProfile(prof *spec.Profile, plans []*Plan) error {
-	var errs []error
-	for i, p := range plans {
-		var x *spec.ClientExtras
-		if i < len(prof.Clients) {
-			x = prof.Clients[i].Meshperf
-		}
-		if x == nil {
-			x = &spec.ClientExtras{}
-		}
-		client := fmt.Sprintf("clients[%d]", i)
-		c := &checker{l: &l, field: func(f string) string { return profilePath(client, f, p, x) }}
-		c.plan(p)
-		errs = append(errs, c.errs...)
-	}
+// checkTotals checks what adds up over the clients of a profile; each
+// problem is a *spec.FieldError on "clients".
+func (l Limits) checkTotals(clients int, plans []*Plan) error {
 	c := &checker{l: &l, field: func(f string) string { return f }}
-	c.int("clients", "clients", int64(len(prof.Clients)))
+	c.int("clients", "clients", int64(clients))
 	var conns, targets int64
 	var rps float64
 	for _, p := range plans {
-		conns += int64(min(p.Connections, math.MaxInt32))
+		if p == nil {
+			continue
+		}
+		conns += int64(min(max(p.Connections, 0), math.MaxInt32))
 		targets += int64(len(p.Targets))
 		rps += PeakRate(p.Rate)
 	}
 	c.int("clients", "total_connections", conns)
 	c.int("clients", "total_targets", targets)
 	c.float("clients", "total_rps", rps)
-	errs = append(errs, c.errs...)
+	errs := c.errs
 	for i, e := range errs {
 		var le *LimitError
 		if errors.As(e, &le) {

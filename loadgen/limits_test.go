@@ -93,15 +93,15 @@ func TestCheckProfile(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			prof, plans, err := profileFor(t, tc.doc)
+			prof, _, err := spec.ParseProfile([]byte(tc.doc))
 			if err != nil {
-				t.Fatalf("PlansFromProfile: %v", err)
+				t.Fatal(err)
 			}
 			l := DefaultLimits
 			if tc.limits != nil {
 				tc.limits(&l)
 			}
-			err = l.CheckProfile(prof, plans)
+			_, err = PlansWithin(prof, l)
 			var got []string
 			for _, e := range unjoin(err) {
 				var fe *spec.FieldError

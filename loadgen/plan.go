@@ -254,8 +254,12 @@ func (p *Plan) Requested() spec.Requested {
 // OpenLoop tells whether requests follow a rate shape.
 func (p *Plan) OpenLoop() bool { return p.Rate != nil }
 
-// Validate reports every problem at once, each naming its field.
-func (p *Plan) Validate() error {
+// Validate reports every problem at once, each naming its field; numbers
+// and sizes are checked against Ceiling.
+func (p *Plan) Validate() error { return p.ValidateWithin(Ceiling) }
+
+// ValidateWithin is Validate with numbers and sizes checked against l.
+func (p *Plan) ValidateWithin(l Limits) error {
 	var errs []error
 	bad := func(field, format string, a ...any) {
 		errs = append(errs, &FieldError{Field: field, Reason: fmt.Sprintf(format, a...)})
@@ -347,7 +351,7 @@ func (p *Plan) Validate() error {
 	p.validateGRPCTCP(bad)
 	// Whoever runs it, a plan stays within the values the engine's
 	// arithmetic is safe up to.
-	for _, e := range unjoin(Ceiling.CheckPlan(p)) {
+	for _, e := range unjoin(l.CheckPlan(p)) {
 		var le *LimitError
 		if errors.As(e, &le) {
 			bad(le.Field, "%s", strings.TrimPrefix(le.Error(), le.Field+": "))

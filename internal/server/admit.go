@@ -26,11 +26,8 @@ func (s *Server) admit(ctx context.Context, prof *spec.Profile) ([]*loadgen.Plan
 	if err := s.files.inlineFiles(ctx, prof); err != nil {
 		return nil, problems(http.StatusUnprocessableEntity, CodeInvalid, err)
 	}
-	plans, err := loadgen.PlansFromProfile(prof)
+	plans, err := loadgen.PlansWithin(prof, s.limits)
 	if err != nil {
-		return nil, problems(http.StatusUnprocessableEntity, CodeInvalid, err)
-	}
-	if err := s.limits.CheckProfile(prof, plans); err != nil {
 		return nil, problems(http.StatusUnprocessableEntity, CodeInvalid, err)
 	}
 	if err := s.allowedTargets(prof); err != nil {

@@ -291,9 +291,21 @@ func (s *Server) queueScheduled(ctx context.Context, sc *store.Schedule, at time
 		Name: p.Name, Labels: p.Labels, ScheduleID: sc.ID, DueAt: at, OwnerID: sc.OwnerID, Private: sc.Private}
 	if err := s.admitStored(ctx, p.Body, ""); err != nil {
 		// Not run: recorded as failed with the reason, for whoever looks.
-		run.State, run.Error, run.FinishedAt = store.RunFailed, admitReason(err), time.Now().UTC()
+		reason := admitReason(err)
 		if err := s.st.CreateRun(ctx, run); err != nil {
 			return "", err
+		}
+		// A new run is queued, and a queued run cannot fail: it goes
+		// through running, at once.
+		now := time.Now().UTC()
+		for _, state := range []string{store.RunRunning, store.RunFailed} {
+			run.State, run.StartedAt = state, now
+			if state == store.RunFailed {
+				run.Error, run.FinishedAt = reason, now
+			}
+			if err := s.st.UpdateRun(ctx, run); err != nil {
+				return "", err
+			}
 		}
 		s.metrics.state("", store.RunFailed)
 		s.log.Warn("scheduled run refused", "schedule", sc.ID, logKeyRun, run.ID, logKeyErr, run.Error)
