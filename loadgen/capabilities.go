@@ -102,6 +102,12 @@ func Check(name string, c Capabilities, p *Plan, bestEffort bool) (warnings []st
 	if (p.TLS.CAFile != "" || len(p.TLS.CAPEM) > 0) && !c.CAFile {
 		miss("ssl_certificate", "verify against a given CA")
 	}
+	if (len(p.TLS.CertPEM) > 0 || len(p.TLS.KeyPEM) > 0) && name != "meshperf" {
+		miss("cert_pem", "take a client certificate inline (give cert_file and key_file)")
+	}
+	if len(p.GRPC.DescriptorSetBytes) > 0 && name != "meshperf" {
+		miss("grpc_descriptor_set_base64", "take a descriptor set inline")
+	}
 	if p.TLS.CertFile != "" && !c.ClientCert {
 		miss("cert_file", "present a client certificate")
 	}

@@ -112,6 +112,9 @@ type GRPC struct {
 	// --descriptor_set_out --include_imports writes) that describes the
 	// method; when empty the method is looked up by server reflection.
 	DescriptorSet string
+	// DescriptorSetBytes is a FileDescriptorSet given inline, instead of
+	// DescriptorSet.
+	DescriptorSetBytes []byte
 }
 
 // TCP says what one request of a TCP plan is: the plan's Body is written,
@@ -158,10 +161,19 @@ type TLS struct {
 	CAFile     string
 	// CAPEM holds CA certificates inline (SMP's ssl_certificate), in
 	// addition to CAFile.
-	CAPEM      []byte
-	CertFile   string
-	KeyFile    string
-	ServerName string // SNI; default the target's host
+	CAPEM    []byte
+	CertFile string
+	KeyFile  string
+	// CertPEM and KeyPEM are a client certificate and its key given inline
+	// (PEM), instead of CertFile and KeyFile.
+	CertPEM, KeyPEM []byte
+	ServerName      string // SNI; default the target's host
+}
+
+// HasClientCert tells whether a client certificate is given, by file or
+// inline.
+func (t *TLS) HasClientCert() bool {
+	return t.CertFile != "" || t.KeyFile != "" || len(t.CertPEM) > 0 || len(t.KeyPEM) > 0
 }
 
 // Defaults used when a Plan leaves a field zero.
@@ -242,8 +254,12 @@ func (p *Plan) Requested() spec.Requested {
 // OpenLoop tells whether requests follow a rate shape.
 func (p *Plan) OpenLoop() bool { return p.Rate != nil }
 
-// Validate reports every problem at once, each naming its field.
-func (p *Plan) Validate() error {
+// Validate reports every problem at once, each naming its field; numbers
+// and sizes are checked against Ceiling.
+func (p *Plan) Validate() error { return p.ValidateWithin(Ceiling) }
+
+// ValidateWithin is Validate with numbers and sizes checked against l.
+func (p *Plan) ValidateWithin(l Limits) error {
 	var errs []error
 	bad := func(field, format string, a ...any) {
 		errs = append(errs, &FieldError{Field: field, Reason: fmt.Sprintf(format, a...)})
@@ -300,8 +316,11 @@ func (p *Plan) Validate() error {
 	if p.QueueSize < 0 {
 		bad("queue", "must not be negative")
 	}
-	if (p.TLS.CertFile == "") != (p.TLS.KeyFile == "") {
+	if (p.TLS.CertFile == "" && len(p.TLS.CertPEM) == 0) != (p.TLS.KeyFile == "" && len(p.TLS.KeyPEM) == 0) {
 		bad("tls", "a client certificate needs both a cert file and a key file")
+	}
+	if (p.TLS.CertFile != "" && len(p.TLS.CertPEM) > 0) || (p.TLS.KeyFile != "" && len(p.TLS.KeyPEM) > 0) {
+		bad("tls", "give the client certificate and key as files or inline (PEM), not both")
 	}
 	for _, f := range []struct{ field, path string }{
 		{"tls.ca_file", p.TLS.CAFile}, {"tls.cert_file", p.TLS.CertFile}, {"tls.key_file", p.TLS.KeyFile},
@@ -330,6 +349,14 @@ func (p *Plan) Validate() error {
 		bad("method", "invalid method %q", p.Method)
 	}
 	p.validateGRPCTCP(bad)
+	// Whoever runs it, a plan stays within the values the engine's
+	// arithmetic is safe up to.
+	for _, e := range unjoin(l.CheckPlan(p)) {
+		var le *LimitError
+		if errors.As(e, &le) {
+			bad(le.Field, "%s", strings.TrimPrefix(le.Error(), le.Field+": "))
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -348,6 +375,12 @@ func protocolOf(targets []string) string {
 
 // validateGRPCTCP checks the fields of gRPC and TCP plans.
 func (p *Plan) validateGRPCTCP(bad func(field, format string, a ...any)) {
+	if p.GRPC.DescriptorSet != "" && len(p.GRPC.DescriptorSetBytes) > 0 {
+		bad("grpc.descriptor_set", "give the descriptor set as a file or inline, not both")
+	}
+	if len(p.GRPC.DescriptorSetBytes) > 0 && p.Protocol != ProtocolGRPC {
+		bad("grpc.descriptor_set", "is for gRPC targets, not %s", p.Protocol)
+	}
 	if p.GRPC.DescriptorSet != "" {
 		if p.Protocol != ProtocolGRPC {
 			bad("grpc.descriptor_set", "is for gRPC targets, not %s", p.Protocol)

@@ -1,6 +1,7 @@
 package loadgen
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"slices"
@@ -16,7 +17,12 @@ import (
 // "clients[1].meshperf.rate_shape"). The profile is validated first.
 //
 // AdditionalOptions is for other load generators and is not used here.
-func PlansFromProfile(p *spec.Profile) ([]*Plan, error) {
+func PlansFromProfile(p *spec.Profile) ([]*Plan, error) { return PlansWithin(p, Ceiling) }
+
+// PlansWithin is PlansFromProfile with every number and size checked
+// against l, per client and over all clients (each problem naming the
+// field and the limit), as a server checks what its API callers ask.
+func PlansWithin(p *spec.Profile, l Limits) ([]*Plan, error) {
 	if p == nil {
 		return nil, errors.New("no profile")
 	}
@@ -42,11 +48,14 @@ func PlansFromProfile(p *spec.Profile) ([]*Plan, error) {
 	plans := make([]*Plan, 0, len(p.Clients))
 	for i := range p.Clients {
 		path := fmt.Sprintf("clients[%d]", i)
-		plan, err := planFromClient(p, &p.Clients[i], path, dur, warmup, requests)
+		plan, err := planFromClient(p, &p.Clients[i], path, dur, warmup, requests, l)
 		for _, e := range unjoin(err) {
 			add(e)
 		}
 		plans = append(plans, plan)
+	}
+	for _, e := range unjoin(l.checkTotals(len(p.Clients), plans)) {
+		add(e)
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
@@ -54,7 +63,7 @@ func PlansFromProfile(p *spec.Profile) ([]*Plan, error) {
 	return plans, nil
 }
 
-func planFromClient(p *spec.Profile, c *spec.Client, path string, dur, warmup time.Duration, requests int64) (*Plan, error) {
+func planFromClient(p *spec.Profile, c *spec.Client, path string, dur, warmup time.Duration, requests int64, l Limits) (*Plan, error) {
 	var errs []error
 	bad := func(field, format string, a ...any) {
 		errs = append(errs, &spec.FieldError{Path: path + "." + field, Reason: fmt.Sprintf(format, a...)})
@@ -108,6 +117,15 @@ func planFromClient(p *spec.Profile, c *spec.Client, path string, dur, warmup ti
 		plan.Protocol = ProtocolGRPC
 	}
 	plan.GRPC.DescriptorSet = x.GRPCDescriptorSet
+	if x.GRPCDescriptorSetBase64 != "" {
+		plan.GRPC.DescriptorSetBytes, _ = base64.StdEncoding.DecodeString(x.GRPCDescriptorSetBase64) // validated
+	}
+	if x.CertPEM != "" {
+		plan.TLS.CertPEM = []byte(x.CertPEM)
+	}
+	if x.KeyPEM != "" {
+		plan.TLS.KeyPEM = []byte(x.KeyPEM)
+	}
 	plan.TCP.ExpectBytes = x.TCPExpectBytes
 	if x.TCPDelimiter != "" {
 		plan.TCP.Delimiter = []byte(x.TCPDelimiter)
@@ -136,7 +154,7 @@ func planFromClient(p *spec.Profile, c *spec.Client, path string, dur, warmup ti
 		plan.Rate = rate
 	}
 	plan.Normalize()
-	for _, e := range unjoin(plan.Validate()) {
+	for _, e := range unjoin(plan.ValidateWithin(l)) {
 		var fe *FieldError
 		if !errors.As(e, &fe) {
 			errs = append(errs, fmt.Errorf("%s: %w", path, e))
@@ -175,6 +193,14 @@ func profilePath(client, field string, plan *Plan, x *spec.ClientExtras) string 
 		return client + ".meshperf.rate_shape"
 	case "tls":
 		return client + ".meshperf.cert_file"
+	case "body":
+		return client + ".body"
+	case "headers":
+		return client + ".headers"
+	case "targets":
+		return client + ".endpoint_urls"
+	case "streams":
+		return client + ".meshperf.streams"
 	case "tls.cert_file", "tls.key_file":
 		return client + ".meshperf." + strings.TrimPrefix(field, "tls.")
 	case "tls.ca_file":

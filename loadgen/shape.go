@@ -45,7 +45,7 @@ func (c Constant) Count(t time.Duration) int64 {
 	if t < 0 {
 		return 0
 	}
-	return int64(math.Floor(t.Seconds()*float64(c)+1e-9)) + 1
+	return countOf(t.Seconds() * float64(c))
 }
 
 // RateAt implements Shape.
@@ -102,7 +102,7 @@ func (r Ramp) Count(t time.Duration) int64 {
 	if t < 0 {
 		return 0
 	}
-	return int64(math.Floor(r.hits(t.Seconds())+1e-9)) + 1
+	return countOf(r.hits(t.Seconds()))
 }
 
 // RateAt implements Shape.
@@ -173,7 +173,7 @@ func (s Steps) Count(t time.Duration) int64 {
 		hits += st.Rate * d
 		start += d
 	}
-	return int64(math.Floor(hits+1e-9)) + 1
+	return countOf(hits)
 }
 
 // RateAt implements Shape.
@@ -293,7 +293,27 @@ func parseRate(s string) (float64, error) {
 	return v, nil
 }
 
+// MaxCount is the most Count returns: far above what a plan within Ceiling
+// asks for, and far enough from the int64 limit that counters and
+// differences built on it cannot overflow.
+const MaxCount = 1 << 60
+
+// countOf is the Count of h intended requests (fractional): saturating at
+// MaxCount, never negative, NaN read as none.
+func countOf(h float64) int64 {
+	switch {
+	case !(h >= 0): // negative or NaN
+		return 0
+	case h >= MaxCount-1:
+		return MaxCount
+	}
+	return int64(math.Floor(h+1e-9)) + 1
+}
+
 func secs(s float64) time.Duration {
+	if !(s >= 0) {
+		return 0
+	}
 	if s > float64(math.MaxInt64)/1e9 {
 		return time.Duration(math.MaxInt64)
 	}

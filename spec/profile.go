@@ -2,6 +2,7 @@ package spec
 
 import (
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -89,6 +90,14 @@ type ClientExtras struct {
 	// GRPCDescriptorSet is a FileDescriptorSet file describing the gRPC
 	// method called (default: server reflection).
 	GRPCDescriptorSet string `json:"grpc_descriptor_set,omitempty"`
+	// CertPEM and KeyPEM are the client certificate and its key inline
+	// (PEM text), instead of cert_file and key_file; GRPCDescriptorSetBase64
+	// is the FileDescriptorSet inline (standard base64), instead of
+	// grpc_descriptor_set. A server reads files named by a profile only
+	// from the directories its operator allows (--allow-files).
+	CertPEM                 string `json:"cert_pem,omitempty"`
+	KeyPEM                  string `json:"key_pem,omitempty"`
+	GRPCDescriptorSetBase64 string `json:"grpc_descriptor_set_base64,omitempty"`
 	// TCPExpectBytes and TCPDelimiter say where a TCP response ends: after
 	// so many bytes, or after the delimiter (default: as many bytes as sent).
 	TCPExpectBytes int    `json:"tcp_expect_bytes,omitempty"`
@@ -341,10 +350,38 @@ func (v *validator) clientExtras(path string, x *ClientExtras, rps int64) {
 		}
 	}
 	switch {
-	case x.CertFile != "" && x.KeyFile == "":
+	case x.CertFile != "" && x.KeyFile == "" && x.KeyPEM == "":
 		v.bad(path+".key_file", "required with cert_file (a client certificate needs both)")
-	case x.KeyFile != "" && x.CertFile == "":
+	case x.KeyFile != "" && x.CertFile == "" && x.CertPEM == "":
 		v.bad(path+".cert_file", "required with key_file (a client certificate needs both)")
+	case x.CertPEM != "" && x.KeyPEM == "" && x.KeyFile == "":
+		v.bad(path+".key_pem", "required with cert_pem (a client certificate needs both)")
+	case x.KeyPEM != "" && x.CertPEM == "" && x.CertFile == "":
+		v.bad(path+".cert_pem", "required with key_pem (a client certificate needs both)")
+	}
+	if x.CertFile != "" && x.CertPEM != "" {
+		v.bad(path+".cert_pem", "give cert_file or cert_pem, not both")
+	}
+	if x.KeyFile != "" && x.KeyPEM != "" {
+		v.bad(path+".key_pem", "give key_file or key_pem, not both")
+	}
+	if x.CertPEM != "" {
+		if err := checkPEM(x.CertPEM); err != nil {
+			v.bad(path+".cert_pem", "%v", err)
+		}
+	}
+	if x.KeyPEM != "" {
+		if b, _ := pem.Decode([]byte(x.KeyPEM)); b == nil || !strings.HasSuffix(b.Type, "PRIVATE KEY") {
+			v.bad(path+".key_pem", "no PEM private key found (want -----BEGIN PRIVATE KEY----- ...)")
+		}
+	}
+	if x.GRPCDescriptorSetBase64 != "" {
+		if x.GRPCDescriptorSet != "" {
+			v.bad(path+".grpc_descriptor_set_base64", "give grpc_descriptor_set or grpc_descriptor_set_base64, not both")
+		}
+		if _, err := base64.StdEncoding.DecodeString(x.GRPCDescriptorSetBase64); err != nil {
+			v.bad(path+".grpc_descriptor_set_base64", "not standard base64: %v", err)
+		}
 	}
 	if strings.ContainsAny(x.SNI, " \t\r\n\x00/") {
 		v.bad(path+".sni", "invalid server name %q", x.SNI)

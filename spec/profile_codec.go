@@ -487,6 +487,9 @@ func (d *profileDecoder) client(path string, v any) Client {
 				{"grpc_descriptor_set", func(path string, v any) { x.GRPCDescriptorSet = d.str(path, v) }},
 				{"tcp_expect_bytes", func(path string, v any) { x.TCPExpectBytes = int(d.integer(path, v, math.MinInt32, math.MaxInt32)) }},
 				{"tcp_delimiter", func(path string, v any) { x.TCPDelimiter = d.str(path, v) }},
+				{"cert_pem", func(path string, v any) { x.CertPEM = d.str(path, v) }},
+				{"key_pem", func(path string, v any) { x.KeyPEM = d.str(path, v) }},
+				{"grpc_descriptor_set_base64", func(path string, v any) { x.GRPCDescriptorSetBase64 = d.str(path, v) }},
 			})
 		}},
 	})

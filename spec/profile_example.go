@@ -67,10 +67,14 @@ clients:                     # one or more; each is its own group of load, and a
     insecure: false          # true skips verifying the server's certificate
     # cert_file: client.pem  # client certificate (PEM file) for mutual TLS; needs key_file
     # key_file: client.key   # its private key (PEM file)
+    # cert_pem: "-----BEGIN CERTIFICATE-----..."  # or the client certificate inline (what a server takes
+                             # when it reads no files: see --allow-files in docs/security.md)
+    # key_pem: "-----BEGIN PRIVATE KEY-----..."   # and its key inline (stored with the profile: keep it private)
     # sni: echo.local        # TLS server name to send; default: the target's host
     resolution: auto         # how closely sends follow the schedule: auto, exact, or a window such as 200us
     # grpc_descriptor_set: echo.pb  # protocol GRPC: FileDescriptorSet of the method called
                              # (protoc --descriptor_set_out=echo.pb --include_imports); default: server reflection
+    # grpc_descriptor_set_base64: CrYB...  # or that FileDescriptorSet inline, standard base64
     # tcp_expect_bytes: 64   # protocol TCP: a response is this many bytes (default: as many as sent)
     # tcp_delimiter: "\n"    # protocol TCP: or a response ends with these bytes (YAML escapes apply)
   # agents: {count: 2, selector: "zone=b"}  # this client on agents (overrides the top-level agents)

@@ -27,6 +27,7 @@ func newServerCmd(stdio IO, g *globalOptions) *cobra.Command {
 	var keyFile string
 	var agents agentServerFlags
 	var withEcho bool
+	var guard serverGuardFlags
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Serve the HTTP API (profiles, results, compare, export) over the store",
@@ -70,6 +71,9 @@ mode (the default) trusts whoever reaches it: keep it on loopback, or use
 				}
 				fmt.Fprintf(stdio.Err, "meshperf server: echo target for first tests at %s\n", opts.EchoURL)
 			}
+			if err := guard.apply(&opts); err != nil {
+				return err
+			}
 			if err := agents.apply(&opts); err != nil {
 				return err
 			}
@@ -94,6 +98,7 @@ mode (the default) trusts whoever reaches it: keep it on loopback, or use
 	cmd.Flags().StringVar(&addr, "listen", DefaultServerAddr, "host:port to listen on")
 	cmd.Flags().StringVar(&level, "log-level", "info", "debug, info, warn or error")
 	agents.register(cmd)
+	guard.register(cmd)
 	cmd.Flags().BoolVar(&withEcho, "echo", false, "also start the echo target (as meshperf echo) on a free 127.0.0.1 port, offered to the UI as a first target")
 	cmd.Flags().BoolVar(&teamMode, "auth", false, "team mode: users, tokens, every endpoint checked (create the first admin with meshperf user add NAME --admin)")
 	cmd.Flags().StringVar(&keyFile, "auth-key-file", "", "token-signing key file, made on first use (default auth.key beside the SQLite store; or env MESHPERF_AUTH_KEY)")

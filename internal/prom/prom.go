@@ -9,11 +9,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net"
+	"net/http"
 	"net/url"
 	"sort"
-	"strings"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/api"
@@ -113,7 +116,12 @@ func Collect(ctx context.Context, cfg *spec.MetricsConfig, w Window) []spec.Metr
 		return fail(fmt.Sprintf("the measured window is empty (%s to %s, after warm-up and cool-down)",
 			w.Start.UTC().Format(time.RFC3339), w.End.UTC().Format(time.RFC3339)))
 	}
-	client, err := api.NewClient(api.Config{Address: cfg.Prometheus})
+	rt := &guardedTransport{base: http.DefaultTransport}
+	client, err := api.NewClient(api.Config{Address: cfg.Prometheus, Client: &http.Client{
+		Transport: rt,
+		// A redirect could lead past the server's allow-list.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}})
 	if err != nil {
 		return fail(fmt.Sprintf("prometheus %q: %v", cfg.Prometheus, err))
 	}
@@ -134,18 +142,19 @@ func Collect(ctx context.Context, cfg *spec.MetricsConfig, w Window) []spec.Metr
 			out[i].Missing = "cancelled before Prometheus was queried"
 			continue
 		}
-		query(ctx, papi, cfg.Prometheus, r, &out[i])
+		query(ctx, papi, rt, cfg.Prometheus, r, &out[i])
 	}
 	return out
 }
 
 // query evaluates one metric's query over r.
-func query(ctx context.Context, papi v1.API, addr string, r v1.Range, m *spec.Metric) {
+func query(ctx context.Context, papi v1.API, rt *guardedTransport, addr string, r v1.Range, m *spec.Metric) {
 	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
 	defer cancel()
+	rt.status.Store(0)
 	val, _, _, err := papi.QueryRange(ctx, m.Query, r, v1.WithTimeout(queryTimeout))
 	if err != nil {
-		m.Missing = reason(addr, err)
+		m.Missing = reason(addr, int(rt.status.Load()), err)
 		return
 	}
 	matrix, ok := val.(model.Matrix)
@@ -181,25 +190,90 @@ func query(ctx context.Context, papi v1.API, addr string, r v1.Range, m *spec.Me
 	}
 }
 
-// reason says why a query failed, in one line.
-func reason(addr string, err error) string {
+// reason says why a query failed, in one line: the HTTP status and a short
+// class, never what the remote server wrote (its body, or its error
+// message), so that the server's fetching a URL cannot be used to read
+// what lies behind it.
+func reason(addr string, status int, err error) string {
 	var perr *v1.Error
 	var nerr net.Error
 	var uerr *url.Error
 	switch {
+	case errors.Is(err, errTooLarge):
+		return fmt.Sprintf("prometheus at %s: the answer was larger than %d bytes", addr, maxBody)
+	case errors.As(err, &perr) && status != 0:
+		return fmt.Sprintf("prometheus at %s refused the query: HTTP %d (%s)", addr, status, perr.Type)
 	case errors.As(err, &perr):
-		msg := fmt.Sprintf("prometheus refused the query (%s): %s", perr.Type, perr.Msg)
-		if perr.Detail != "" && !strings.Contains(perr.Msg, perr.Detail) {
-			msg += " (" + perr.Detail + ")"
-		}
-		return msg
+		return fmt.Sprintf("prometheus at %s: %s", addr, perr.Type)
 	case errors.Is(err, context.DeadlineExceeded):
 		return fmt.Sprintf("prometheus at %s did not answer within %s", addr, queryTimeout)
-	case errors.As(err, &uerr), errors.As(err, &nerr):
-		return fmt.Sprintf("prometheus at %s unreachable: %v", addr, err)
+	case errors.Is(err, context.Canceled):
+		return "cancelled while Prometheus was queried"
+	case errors.As(err, &nerr), errors.As(err, &uerr):
+		return fmt.Sprintf("prometheus at %s unreachable (%s)", addr, netClass(err))
 	}
-	return fmt.Sprintf("prometheus at %s: %v", addr, err)
+	return fmt.Sprintf("prometheus at %s: the query failed", addr)
 }
+
+// netClass is a short class of a transport error.
+func netClass(err error) string {
+	var dnsErr *net.DNSError
+	var opErr *net.OpError
+	switch {
+	case errors.As(err, &dnsErr):
+		return "name not resolved"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.Is(err, syscall.ECONNRESET):
+		return "connection reset"
+	case errors.As(err, &opErr) && opErr.Timeout():
+		return "timeout"
+	case errors.As(err, &opErr):
+		return opErr.Op + " failed"
+	}
+	return "transport error"
+}
+
+// maxBody bounds an answer from Prometheus.
+const maxBody = 64 << 20
+
+var errTooLarge = errors.New("answer too large")
+
+// guardedTransport bounds the size of answers and remembers the status of
+// the last one.
+type guardedTransport struct {
+	base   http.RoundTripper
+	status atomic.Int32
+}
+
+func (t *guardedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.base.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	t.status.Store(int32(resp.StatusCode))
+	resp.Body = &limitedBody{rc: resp.Body, left: maxBody}
+	return resp, nil
+}
+
+type limitedBody struct {
+	rc   io.ReadCloser
+	left int64
+}
+
+func (b *limitedBody) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		return 0, errTooLarge
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.rc.Read(p)
+	b.left -= int64(n)
+	return n, err
+}
+
+func (b *limitedBody) Close() error { return b.rc.Close() }
 
 func labels(m model.Metric) map[string]string {
 	if len(m) == 0 {

@@ -2,7 +2,11 @@ package prom
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -71,5 +75,56 @@ func TestCollectMissing(t *testing.T) {
 	}
 	if Collect(context.Background(), nil, Window{}) != nil {
 		t.Error("no config gave metrics")
+	}
+}
+
+// A URL given as metrics.prometheus is fetched by the server: whatever the
+// remote answers, no byte of what it wrote comes back in the result.
+func TestCollectDoesNotReadBack(t *testing.T) {
+	const secret = "s3cr3t-token-0123456789"
+	mux := http.NewServeMux()
+	mux.HandleFunc("/plain/", func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "internal admin page: "+secret, http.StatusInternalServerError)
+	})
+	mux.HandleFunc("/json/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprintf(w, `{"status":"error","errorType":"bad_data","error":"%s"}`, secret)
+	})
+	mux.HandleFunc("/ok/", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "<html>"+secret+"</html>")
+	})
+	mux.HandleFunc("/redirect/", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/plain/api/v1/query_range", http.StatusFound)
+	})
+	mux.HandleFunc("/huge/", func(w http.ResponseWriter, r *http.Request) {
+		chunk := []byte(strings.Repeat(secret, 4096))
+		for i := 0; i < maxBody/len(chunk)+2; i++ {
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	now := time.Now().Add(-5 * time.Second)
+	for _, tc := range []struct{ path, want string }{
+		{"/plain", "HTTP 500 (server_error)"},
+		{"/json", "HTTP 400 (bad_data)"},
+		{"/ok", "bad_response"},
+		{"/redirect", "HTTP 302"},
+		{"/huge", "larger than"},
+	} {
+		t.Run(tc.path, func(t *testing.T) {
+			cfg := &spec.MetricsConfig{Prometheus: srv.URL + tc.path, Queries: []spec.MetricQuery{{Name: "a", Query: "up"}}}
+			ms := Collect(context.Background(), cfg, Window{Start: now, End: now.Add(2 * time.Second)})
+			b, _ := json.Marshal(ms)
+			if strings.Contains(string(b), "s3cr3t") {
+				t.Fatalf("the remote's body came back: %s", b)
+			}
+			if !strings.Contains(ms[0].Missing, tc.want) {
+				t.Errorf("missing %q, want it to say %q", ms[0].Missing, tc.want)
+			}
+		})
 	}
 }

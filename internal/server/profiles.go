@@ -127,6 +127,9 @@ func (s *Server) createProfile(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if err := s.admitStored(r.Context(), body, ""); err != nil {
+		return err
+	}
 	sp := &store.Profile{Name: p.Name, Labels: p.Labels, Body: body, OwnerID: s.owner(r), Private: private}
 	if err := s.st.CreateProfile(r.Context(), sp); err != nil {
 		return fromStore(err, "profile", p.Name)
@@ -179,6 +182,9 @@ func (s *Server) updateProfile(w http.ResponseWriter, r *http.Request) error {
 	}
 	body, err := p.JSON()
 	if err != nil {
+		return err
+	}
+	if err := s.admitStored(r.Context(), body, ""); err != nil {
 		return err
 	}
 	sp := &store.Profile{ID: old.ID, Name: p.Name, Labels: p.Labels, Body: body}

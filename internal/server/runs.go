@@ -6,9 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
-	"path"
-	"strings"
 	"sync"
 	"time"
 
@@ -227,9 +224,11 @@ func (m *runs) execute(id string) {
 		finish(store.RunFailed, "profile: "+err.Error())
 		return
 	}
-	plans, err := loadgen.PlansFromProfile(prof)
+	// Checked again at the start: the profile, the allow-lists or the
+	// limits may have changed since the run was queued.
+	plans, err := m.s.admit(ctx, prof)
 	if err != nil {
-		finish(store.RunFailed, err.Error())
+		finish(store.RunFailed, admitReason(err))
 		return
 	}
 	publish := func(p loadgen.Progress) {
@@ -359,17 +358,15 @@ func (s *Server) submitRun(w http.ResponseWriter, r *http.Request) error {
 	default:
 		return invalid("profile", "give profile (a stored profile's name or id) or profile_document")
 	}
-	if err := prof.Validate(); err != nil {
-		return prefixProblems("profile_document.", problems(http.StatusUnprocessableEntity, CodeInvalid, err))
-	}
-	plans, err := loadgen.PlansFromProfile(prof)
+	plans, err := s.admit(r.Context(), prof)
 	if err != nil {
-		return prefixProblems("profile_document.", problems(http.StatusUnprocessableEntity, CodeInvalid, err))
-	}
-	if err := s.checkAgents(prof, plans); err != nil {
+		var ae *APIError
+		if errors.As(err, &ae) {
+			return prefixProblems("profile_document.", ae)
+		}
 		return err
 	}
-	if err := s.allowed(prof); err != nil {
+	if err := s.checkAgents(prof, plans); err != nil {
 		return err
 	}
 	run.Name = prof.Name
@@ -403,35 +400,6 @@ func prefixProblems(prefix string, ae *APIError) *APIError {
 		}
 	}
 	return ae
-}
-
-// allowed checks every target against the server's allowed host patterns.
-func (s *Server) allowed(p *spec.Profile) error {
-	if len(s.allowTargets) == 0 {
-		return nil
-	}
-	for i, c := range p.Clients {
-		for j, raw := range c.EndpointURLs {
-			u, err := url.Parse(raw)
-			if err != nil {
-				continue // validation has said so
-			}
-			host := u.Hostname()
-			ok := false
-			for _, pat := range s.allowTargets {
-				if m, _ := path.Match(pat, host); m {
-					ok = true
-					break
-				}
-			}
-			if !ok {
-				field := fmt.Sprintf("profile_document.clients[%d].endpoint_urls[%d]", i, j)
-				return &APIError{Status: http.StatusForbidden, Code: CodeForbidden, Field: field,
-					Message: fmt.Sprintf("%s: host %q is not among the targets this server may load (%s)", field, host, strings.Join(s.allowTargets, ", "))}
-			}
-		}
-	}
-	return nil
 }
 
 func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) error {

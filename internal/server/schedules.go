@@ -78,6 +78,9 @@ func (s *Server) createSchedule(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if err := s.admitStored(r.Context(), p.Body, "profile."); err != nil {
+		return err
+	}
 	sc := &store.Schedule{ProfileID: p.ID, Spec: req.Spec, Timezone: req.Timezone, Enabled: req.Enabled == nil || *req.Enabled,
 		OwnerID: s.owner(r), Private: private || p.Private}
 	now := time.Now().UTC()
@@ -286,6 +289,28 @@ func (s *Server) queueScheduled(ctx context.Context, sc *store.Schedule, at time
 	}
 	run := &store.Run{State: store.RunQueued, ProfileID: p.ID, ProfileRevision: p.Revision, Profile: p.Body,
 		Name: p.Name, Labels: p.Labels, ScheduleID: sc.ID, DueAt: at, OwnerID: sc.OwnerID, Private: sc.Private}
+	if err := s.admitStored(ctx, p.Body, ""); err != nil {
+		// Not run: recorded as failed with the reason, for whoever looks.
+		reason := admitReason(err)
+		if err := s.st.CreateRun(ctx, run); err != nil {
+			return "", err
+		}
+		// A new run is queued, and a queued run cannot fail: it goes
+		// through running, at once.
+		now := time.Now().UTC()
+		for _, state := range []string{store.RunRunning, store.RunFailed} {
+			run.State, run.StartedAt = state, now
+			if state == store.RunFailed {
+				run.Error, run.FinishedAt = reason, now
+			}
+			if err := s.st.UpdateRun(ctx, run); err != nil {
+				return "", err
+			}
+		}
+		s.metrics.state("", store.RunFailed)
+		s.log.Warn("scheduled run refused", "schedule", sc.ID, logKeyRun, run.ID, logKeyErr, run.Error)
+		return run.ID, nil
+	}
 	if err := s.st.CreateRun(ctx, run); err != nil {
 		return "", err
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/meshperf/meshperf/internal/auth"
+	"github.com/meshperf/meshperf/loadgen"
 	"github.com/meshperf/meshperf/store"
 	"github.com/meshperf/meshperf/web"
 )
@@ -81,6 +82,17 @@ type Options struct {
 	AgentTLS           *tls.Config
 	AgentHeartbeat     time.Duration
 	AgentSkewTolerance time.Duration
+	// Limits bound every number and size of what the API may run
+	// (loadgen.DefaultLimits when nil); only the operator raises them.
+	Limits *loadgen.Limits
+	// AllowFiles are the directories files named by profiles (cert_file,
+	// key_file, grpc_descriptor_set) may be read from; none: such
+	// profiles are refused (the content can be given inline). Directories
+	// that do not resolve are left out, with an error logged.
+	AllowFiles []string
+	// AllowPrometheus are the host (or host:port) patterns metrics.prometheus
+	// may name; none: any in single-user mode, none in team mode.
+	AllowPrometheus []string
 }
 
 // Server serves the API.
@@ -100,6 +112,9 @@ type Server struct {
 	ui           *ui
 	echoURL      string
 	closeOnce    sync.Once
+	limits       loadgen.Limits
+	files        *fileAccess
+	allowProm    []string
 }
 
 // New makes a Server and starts its run workers. Runs a previous process
@@ -113,6 +128,15 @@ func New(opts Options) *Server {
 	s.ui = newUI(opts.UI)
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
+	}
+	s.limits, s.allowProm = loadgen.DefaultLimits, opts.AllowPrometheus
+	if opts.Limits != nil {
+		s.limits = *opts.Limits
+	}
+	var err error
+	if s.files, err = newFileAccess(opts.AllowFiles, s.limits.FileSize); err != nil {
+		s.log.Error("files named by profiles will be refused", logKeyErr, err)
+		s.files = &fileAccess{max: s.limits.FileSize}
 	}
 	if s.maxBody <= 0 {
 		s.maxBody = DefaultMaxBody

@@ -1,6 +1,7 @@
 package native
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -35,10 +36,16 @@ type descriptorSource struct {
 
 func newDescriptorSource(ctx context.Context, p *loadgen.Plan, raw, addr string, useTLS bool, host, version string) (*descriptorSource, error) {
 	d := &descriptorSource{ctx: ctx, plan: p, raw: raw, addr: addr, host: host, ver: version, useTLS: useTLS, seen: map[string]*protoregistry.Files{}}
-	if p.GRPC.DescriptorSet == "" {
+	var files *protoregistry.Files
+	var err error
+	switch {
+	case len(p.GRPC.DescriptorSetBytes) > 0:
+		files, err = parseDescriptorSet("(inline)", p.GRPC.DescriptorSetBytes)
+	case p.GRPC.DescriptorSet != "":
+		files, err = loadDescriptorSet(p.GRPC.DescriptorSet)
+	default:
 		return d, nil
 	}
-	files, err := loadDescriptorSet(p.GRPC.DescriptorSet)
 	if err != nil {
 		return nil, err
 	}
@@ -52,6 +59,12 @@ func loadDescriptorSet(path string) (*protoregistry.Files, error) {
 	if err != nil {
 		return nil, fmt.Errorf("proto descriptor: %w", err)
 	}
+	return parseDescriptorSet(path, b)
+}
+
+// parseDescriptorSet reads a FileDescriptorSet; name says where it came
+// from.
+func parseDescriptorSet(path string, b []byte) (*protoregistry.Files, error) {
 	var set descriptorpb.FileDescriptorSet
 	if err := proto.Unmarshal(b, &set); err != nil {
 		return nil, fmt.Errorf("proto descriptor %s: not a FileDescriptorSet (make one with protoc --descriptor_set_out=FILE --include_imports): %v", path, err)
@@ -71,7 +84,7 @@ func loadDescriptorSet(path string) (*protoregistry.Files, error) {
 func (d *descriptorSource) target(method string, body []byte) (grpcTarget, error) {
 	svcName, mName, _ := strings.Cut(strings.TrimPrefix(method, "/"), "/")
 	files := d.files
-	where := "in the proto descriptor " + d.plan.GRPC.DescriptorSet
+	where := "in the proto descriptor " + cmp.Or(d.plan.GRPC.DescriptorSet, "given inline")
 	if files == nil {
 		where = "by server reflection"
 		var err error

@@ -38,11 +38,23 @@ func tlsConfig(t loadgen.TLS, host string, alpn []string) (*tls.Config, error) {
 		}
 		cfg.RootCAs = pool
 	}
-	if t.CertFile != "" || t.KeyFile != "" {
-		if t.CertFile == "" || t.KeyFile == "" {
+	if t.HasClientCert() {
+		certPEM, keyPEM := t.CertPEM, t.KeyPEM
+		var err error
+		if t.CertFile != "" {
+			if certPEM, err = os.ReadFile(t.CertFile); err != nil {
+				return nil, fmt.Errorf("tls: client certificate: %w", err)
+			}
+		}
+		if t.KeyFile != "" {
+			if keyPEM, err = os.ReadFile(t.KeyFile); err != nil {
+				return nil, fmt.Errorf("tls: client certificate: %w", err)
+			}
+		}
+		if len(certPEM) == 0 || len(keyPEM) == 0 {
 			return nil, errors.New("tls: a client certificate needs both a cert file and a key file")
 		}
-		pair, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+		pair, err := tls.X509KeyPair(certPEM, keyPEM)
 		if err != nil {
 			return nil, fmt.Errorf("tls: client certificate: %w", err)
 		}
