@@ -481,6 +481,9 @@ func (s *Server) cancelRun(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if err := s.mayChange(r, "run", id, run.OwnerID); err != nil {
+		return err
+	}
 	switch run.State {
 	case store.RunQueued:
 		run.State, run.Error, run.FinishedAt = store.RunCancelled, "cancelled before it started", time.Now().UTC()

@@ -1,0 +1,189 @@
+package server_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/meshperf/meshperf/internal/auth"
+	"github.com/meshperf/meshperf/spec"
+	"github.com/meshperf/meshperf/store"
+)
+
+// userID returns the ID of the user name.
+func userID(t *testing.T, a *auth.Service, name string) string {
+	t.Helper()
+	us, err := a.ListUsers(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range us {
+		if u.Name == name {
+			return u.ID
+		}
+	}
+	t.Fatalf("no user %q", name)
+	return ""
+}
+
+// An ID prefix shared by alice's public result (and run) and bob's private
+// one resolves, for carol, to alice's: the answer neither lists bob's ID
+// (as "ambiguous" would) nor differs from what it would be without it. A
+// prefix or full ID only bob's private objects have is a 404 for carol,
+// like one that names nothing.
+func TestPrefixesResolveAmongVisible(t *testing.T) {
+	base, a, st, _ := teamServerStore(t)
+	api := base + "/api/v1"
+	loginAs(t, a, "alice", false)
+	bobTok := loginAs(t, a, "bob", false)
+	carol := loginAs(t, a, "carol", false)
+	admin := loginAs(t, a, "root", true)
+	alice, bob := userID(t, a, "alice"), userID(t, a, "bob")
+
+	const shared, bobOnly = "ab12cd34", "ee99ff00"
+	made := []struct {
+		id      string
+		owner   string
+		private bool
+	}{
+		{shared + "0001", alice, false},
+		{shared + "0002", bob, true},
+		{bobOnly + "0003", bob, true},
+	}
+	for i, m := range made {
+		start := time.Date(2026, 1, 1, 0, 0, i, 0, time.UTC)
+		r := &spec.Result{ID: m.id, Name: "prefix", Generator: spec.GeneratorInfo{Name: "native"}, StartTime: start, EndTime: start.Add(time.Second)}
+		if _, err := st.SaveResult(t.Context(), r, store.ResultRef{OwnerID: m.owner, Private: m.private}); err != nil {
+			t.Fatalf("SaveResult %d: %v", i, err)
+		}
+		run := &store.Run{ID: m.id, State: store.RunQueued, Name: "prefix", Profile: []byte(`{}`), OwnerID: m.owner, Private: m.private}
+		if err := st.CreateRun(t.Context(), run); err != nil {
+			t.Fatalf("CreateRun %d: %v", i, err)
+		}
+		run.State = store.RunCancelled
+		if err := st.UpdateRun(t.Context(), run); err != nil {
+			t.Fatalf("UpdateRun %d: %v", i, err)
+		}
+	}
+	for _, kind := range []string{"results", "runs"} {
+		// carol: the shared prefix is alice's object, nothing of bob's shows.
+		code, body := call(t, "GET", api+"/"+kind+"/"+shared, carol, "")
+		if code != 200 || !strings.Contains(body, made[0].id) || strings.Contains(body, made[1].id) {
+			t.Errorf("carol GET %s/%s: %d %s; want alice's %s alone", kind, shared, code, body, made[0].id)
+		}
+		var none string
+		for _, ref := range []string{bobOnly, made[1].id, made[2].id, "0badc0de"} {
+			code, body := call(t, "GET", api+"/"+kind+"/"+ref, carol, "")
+			if rest := strings.ReplaceAll(body, ref, ""); code != 404 || strings.Contains(rest, bobOnly) || strings.Contains(rest, made[1].id) {
+				t.Errorf("carol GET %s/%s: %d %s; want 404 naming nothing else", kind, ref, code, body)
+			}
+			// The same answer, the ref aside, as for an ID that never existed.
+			shape := strings.ReplaceAll(body, ref, "REF")
+			if none == "" {
+				none = shape
+			} else if shape != none {
+				t.Errorf("carol GET %s/%s answers %s, unlike %s", kind, ref, shape, none)
+			}
+		}
+		// bob and the admin see both: the prefix is ambiguous for them.
+		for who, tok := range map[string]string{"bob": bobTok, "the admin": admin} {
+			code, body := call(t, "GET", api+"/"+kind+"/"+shared, tok, "")
+			if code != 400 || !strings.Contains(body, "ambiguous") || !strings.Contains(body, made[1].id) {
+				t.Errorf("%s GET %s/%s: %d %s; want ambiguous", who, kind, shared, code, body)
+			}
+		}
+	}
+	// carol's delete by bob's prefix finds nothing; bob's result stays.
+	if code, body := call(t, "DELETE", api+"/results/"+bobOnly, carol, ""); code != 404 {
+		t.Errorf("carol DELETE results/%s: %d %s", bobOnly, code, body)
+	}
+	if code, body := call(t, "GET", api+"/results/"+made[2].id, bobTok, ""); code != 200 {
+		t.Errorf("bob's result after carol's delete: %d %s", code, body)
+	}
+}
+
+// Only the owner or an admin changes or deletes a profile, result or
+// schedule, or cancels a run. Others read public objects and run public
+// profiles, and get 403 naming the rule when they try to change them.
+func TestOnlyOwnersChange(t *testing.T) {
+	base, a := teamServer(t)
+	api := base + "/api/v1"
+	target := startEcho(t)
+	alice, bob, admin := loginAs(t, a, "alice", false), loginAs(t, a, "bob", false), loginAs(t, a, "root", true)
+
+	if code, body := call(t, "POST", api+"/profiles", alice, profileDoc("shared", target)); code != 201 {
+		t.Fatalf("alice creates a profile: %d %s", code, body)
+	}
+	pubRun := runAs(t, api, alice, `{"profile": "shared"}`)
+	code, body := call(t, "POST", api+"/schedules", alice, `{"profile": "shared", "spec": "@daily"}`)
+	if code != 201 {
+		t.Fatalf("alice schedules: %d %s", code, body)
+	}
+	var sched store.Schedule
+	json.Unmarshal([]byte(body), &sched)
+	// A long run of alice's, still going when bob tries to cancel it.
+	long := `{"profile_document": {"name": "long", "duration": "30s", "clients": [{"connections": 1, "rps": 5, "endpoint_urls": ["` + target + `/"]}]}}`
+	code, body = call(t, "POST", api+"/runs", alice, long)
+	if code != 202 {
+		t.Fatalf("alice submits a long run: %d %s", code, body)
+	}
+	var longRun store.Run
+	json.Unmarshal([]byte(body), &longRun)
+
+	refused := map[string]string{
+		"PUT /profiles/shared":                 profileDoc("shared", target+"/bob"),
+		"DELETE /profiles/shared":              "",
+		"DELETE /results/" + pubRun.ResultID:   "",
+		"PUT /schedules/" + sched.ID:           `{"enabled": false}`,
+		"DELETE /schedules/" + sched.ID:        "",
+		"POST /runs/" + longRun.ID + "/cancel": "",
+		"POST /runs/" + pubRun.ID + "/cancel":  "",
+	}
+	for rt, reqBody := range refused {
+		method, path, _ := strings.Cut(rt, " ")
+		code, body := call(t, method, api+path, bob, reqBody)
+		if code != 403 || !strings.Contains(body, `"forbidden"`) || !strings.Contains(body, "only its owner or an admin") {
+			t.Errorf("bob: %s: %d %s; want 403", rt, code, body)
+		}
+	}
+	// Nothing changed: the profile is at revision 1, the result and the
+	// schedule are there, enabled, the long run is still going.
+	if code, body := call(t, "GET", api+"/profiles/shared", bob, ""); code != 200 || !strings.Contains(body, `"revision": 1`) || strings.Contains(body, "/bob") {
+		t.Errorf("profile after bob's edit: %d %s", code, body)
+	}
+	if code, body := call(t, "GET", api+"/results/"+pubRun.ResultID, bob, ""); code != 200 {
+		t.Errorf("result after bob's delete: %d %s", code, body)
+	}
+	if code, body := call(t, "GET", api+"/schedules/"+sched.ID, bob, ""); code != 200 || !strings.Contains(body, `"enabled": true`) {
+		t.Errorf("schedule after bob's edit: %d %s", code, body)
+	}
+	var lr store.Run
+	_, body = call(t, "GET", api+"/runs/"+longRun.ID, bob, "")
+	json.Unmarshal([]byte(body), &lr)
+	if store.FinalRunState(lr.State) {
+		t.Errorf("alice's run after bob's cancel: %s", lr.State)
+	}
+	// Alice's own cancel works.
+	if code, body := call(t, "POST", api+"/runs/"+longRun.ID+"/cancel", alice, ""); code != 202 {
+		t.Errorf("alice cancels her run: %d %s", code, body)
+	}
+	// Bob runs alice's public profile: the run is his.
+	bobRun := runAs(t, api, bob, `{"profile": "shared"}`)
+	if bobRun.OwnerID == pubRun.OwnerID {
+		t.Errorf("bob's run of alice's profile is owned by %q, alice's", bobRun.OwnerID)
+	}
+	// The admin edits and deletes anything.
+	for _, rt := range []string{"PUT /profiles/shared", "PUT /schedules/" + sched.ID, "DELETE /schedules/" + sched.ID,
+		"DELETE /results/" + pubRun.ResultID, "DELETE /results/" + bobRun.ResultID, "DELETE /profiles/shared"} {
+		method, path, _ := strings.Cut(rt, " ")
+		reqBody := refused[rt]
+		want := 204
+		if method == "PUT" {
+			want = 200
+		}
+		if code, body := call(t, method, api+path, admin, reqBody); code != want {
+			t.Errorf("admin: %s: %d %s", rt, code, body)
+		}
+	}
+}
