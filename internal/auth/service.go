@@ -58,6 +58,9 @@ type Tokens struct {
 type Principal struct {
 	User *User
 	Via  string // ViaJWT or ViaAPIToken
+	// TokenID is the ID of the API token the request came with (Via is
+	// ViaAPIToken); "" for an access token of a login session.
+	TokenID string
 }
 
 // Values of Principal.Via.

@@ -187,3 +187,72 @@ func TestOnlyOwnersChange(t *testing.T) {
 		}
 	}
 }
+
+// mint creates an API token over the API with bearer, returning the status,
+// the token and its ID.
+func mint(t *testing.T, api, bearer, name string) (int, string, string, string) {
+	t.Helper()
+	code, body := call(t, "POST", api+"/tokens", bearer, `{"name": "`+name+`"}`)
+	var created struct {
+		Token string         `json:"token"`
+		Info  *auth.APIToken `json:"info"`
+	}
+	json.Unmarshal([]byte(body), &created)
+	id := ""
+	if created.Info != nil {
+		id = created.Info.ID
+	}
+	return code, created.Token, id, body
+}
+
+// A user's API token mints no API token (a leaked CI token cannot copy
+// itself past its revocation); names are unique per user (409); an admin's
+// API token mints, and revoking it revokes what it minted.
+func TestAPITokenMinting(t *testing.T) {
+	base, a := teamServer(t)
+	api := base + "/api/v1"
+	alice, bob, root := loginAs(t, a, "alice", false), loginAs(t, a, "bob", false), loginAs(t, a, "root", true)
+
+	code, ci, _, body := mint(t, api, alice, "ci")
+	if code != 201 {
+		t.Fatalf("alice mints from her session: %d %s", code, body)
+	}
+	code, _, _, body = mint(t, api, ci, "copy")
+	if code != 403 || !strings.Contains(body, "login session") {
+		t.Errorf("alice's API token mints: %d %s; want 403", code, body)
+	}
+	if code, body := call(t, "GET", api+"/tokens", alice, ""); code != 200 || strings.Contains(body, `"copy"`) {
+		t.Errorf("alice's tokens after a refused mint: %d %s", code, body)
+	}
+	code, _, _, body = mint(t, api, alice, "ci")
+	if code != 409 || !strings.Contains(body, `"conflict"`) || !strings.Contains(body, `name \"ci\"`) {
+		t.Errorf("alice's second token named ci: %d %s; want 409", code, body)
+	}
+	if code, _, _, body := mint(t, api, bob, "ci"); code != 201 {
+		t.Errorf("bob's token named ci: %d %s", code, body)
+	}
+
+	code, rootTok, rootID, body := mint(t, api, root, "root-ci")
+	if code != 201 {
+		t.Fatalf("root mints: %d %s", code, body)
+	}
+	code, child, childID, body := mint(t, api, rootTok, "child")
+	if code != 201 || !strings.Contains(body, `"parent_id": "`+rootID+`"`) {
+		t.Fatalf("root's API token mints: %d %s", code, body)
+	}
+	code, grand, _, body := mint(t, api, child, "grandchild")
+	if code != 201 || !strings.Contains(body, `"parent_id": "`+childID+`"`) {
+		t.Fatalf("the child mints: %d %s", code, body)
+	}
+	if code, body := call(t, "DELETE", api+"/tokens/"+rootID, root, ""); code != 204 {
+		t.Fatalf("root revokes: %d %s", code, body)
+	}
+	for what, tok := range map[string]string{"the revoked token": rootTok, "its child": child, "its grandchild": grand} {
+		if code, body := call(t, "GET", api+"/results", tok, ""); code != 401 || !strings.Contains(body, "token_revoked") {
+			t.Errorf("%s after the revocation: %d %s; want 401 token_revoked", what, code, body)
+		}
+	}
+	if code, body := call(t, "GET", api+"/results", ci, ""); code != 200 {
+		t.Errorf("alice's token after root's revocation: %d %s", code, body)
+	}
+}

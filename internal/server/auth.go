@@ -171,7 +171,7 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
 	if req.Name == "" {
 		return invalid("name", "name: an API token needs a name (what it is for, e.g. ci)")
 	}
-	tok, info, err := s.auth.CreateAPIToken(r.Context(), p.User, req.Name)
+	tok, info, err := s.auth.MintAPIToken(r.Context(), p, req.Name)
 	if err != nil {
 		return authError(err)
 	}
