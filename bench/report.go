@@ -21,6 +21,9 @@ type section struct {
 	Runs    map[string][]runResult `json:"runs"`
 	Targets []target               `json:"targets"`
 	Notes   []string               `json:"notes,omitempty"`
+	// Figures, when set, are the section's table instead of the per-tool
+	// runs (the team-mode server benchmark), as name and value.
+	Figures [][2]string `json:"figures,omitempty"`
 }
 
 // target is one figure compared with what the issue asks.
@@ -140,6 +143,25 @@ func (s *suite) writeReport() (string, error) {
 func writeSection(w *strings.Builder, sec *section) {
 	p := func(format string, a ...any) { fmt.Fprintf(w, format, a...) }
 	p("## %s\n\n%s.\n\n", sec.Title, sec.Params)
+	if sec.Figures != nil {
+		p("| figure | value |\n|---|---|\n")
+		for _, f := range sec.Figures {
+			p("| %s | %s |\n", f[0], f[1])
+		}
+		p("\n")
+		if len(sec.Targets) > 0 {
+			p("| target | value | want | result |\n|---|---|---|---|\n")
+			for _, t := range sec.Targets {
+				p("| %s | %s | %s | %s |\n", t.Name, t.value(), t.Want, t.result())
+			}
+			p("\n")
+		}
+		for _, n := range sec.Notes {
+			p("- %s\n", n)
+		}
+		p("\n")
+		return
+	}
 
 	if sec.Memory {
 		p("| tool | short run peak RSS (MB) | long run peak RSS (MB) | long run RSS over time (MB, every 10%%) |\n|---|---|---|---|\n")

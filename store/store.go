@@ -403,3 +403,22 @@ func Summarize(r *spec.Result) ResultSummary {
 	s.P99Ms, _ = d.At(99)
 	return s
 }
+
+type viewerKey struct{}
+
+// WithViewer returns ctx carrying v, for the lookups by ID prefix
+// (GetResult, DeleteResult, GetRun): with a restricted viewer in the
+// context, a prefix (or a full ID) resolves only among the results and
+// runs v may see, so that neither an ambiguity listing IDs nor the
+// difference between "ambiguous" and "not found" tells v about objects
+// hidden from it. The server puts the caller's Viewer there in team mode.
+func WithViewer(ctx context.Context, v *Viewer) context.Context {
+	return context.WithValue(ctx, viewerKey{}, v)
+}
+
+// ViewerFrom returns the Viewer WithViewer put in ctx, or nil (sees
+// everything).
+func ViewerFrom(ctx context.Context) *Viewer {
+	v, _ := ctx.Value(viewerKey{}).(*Viewer)
+	return v
+}

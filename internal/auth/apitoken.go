@@ -15,9 +15,39 @@ import (
 const lastUsedResolution = time.Minute
 
 // CreateAPIToken makes a long-lived token for owner, named for the user's
-// benefit ("ci-nightly"). The token ("mpt_" and 43 base64url characters) is
-// returned only here; only its hash is stored.
+// benefit ("ci-nightly"): names are unique among the owner's unrevoked
+// tokens (ErrConflict). The token ("mpt_" and 43 base64url characters) is
+// returned only here; only its hash is stored. It is the call of a login
+// session (or of the server's operator); a request's caller goes through
+// MintAPIToken, which checks how it authenticated.
 func (s *Service) CreateAPIToken(ctx context.Context, owner *User, name string) (string, *APIToken, error) {
+	return s.createAPIToken(ctx, owner, name, "")
+}
+
+// ErrMintWithAPIToken refuses a non-admin's API token minting another:
+// a leaked CI token must not be able to make copies of itself that outlive
+// its revocation.
+var ErrMintWithAPIToken = fmt.Errorf("%w: API tokens are created from a login session (log in with your password), not with another API token", ErrForbidden)
+
+// MintAPIToken makes an API token for the caller p, as CreateAPIToken: from
+// a login session (an access token), or, for an admin only, with an API
+// token, which is then recorded as its parent so that revoking that token
+// revokes this one too. A non-admin's API token gets ErrMintWithAPIToken.
+func (s *Service) MintAPIToken(ctx context.Context, p *Principal, name string) (string, *APIToken, error) {
+	parent := ""
+	if p.Via == ViaAPIToken {
+		if !p.User.Admin {
+			return "", nil, ErrMintWithAPIToken
+		}
+		if p.TokenID == "" {
+			return "", nil, fmt.Errorf("%w: the API token the request came with is not known", ErrUnauthenticated)
+		}
+		parent = p.TokenID
+	}
+	return s.createAPIToken(ctx, p.User, name, parent)
+}
+
+func (s *Service) createAPIToken(ctx context.Context, owner *User, name, parent string) (string, *APIToken, error) {
 	if n := utf8.RuneCountInString(name); n < 1 || n > 64 || strings.TrimSpace(name) != name ||
 		strings.IndexFunc(name, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0 {
 		return "", nil, fmt.Errorf("%w: token names have 1 to 64 printable characters, without leading or trailing spaces", ErrInvalidName)
@@ -27,10 +57,14 @@ func (s *Service) CreateAPIToken(ctx context.Context, owner *User, name string) 
 		ID:        newID(),
 		OwnerID:   owner.ID,
 		Name:      name,
+		ParentID:  parent,
 		Hash:      hashToken(token),
 		CreatedAt: s.now().UTC(),
 	}
 	if err := s.store.SaveAPIToken(ctx, info); err != nil {
+		if errors.Is(err, ErrConflict) {
+			return "", nil, fmt.Errorf("%w (names are unique among your unrevoked tokens: revoke that one or choose another name)", err)
+		}
 		return "", nil, fmt.Errorf("save API token: %w", err)
 	}
 	return token, info, nil
@@ -45,8 +79,9 @@ func (s *Service) ListAPITokens(ctx context.Context, owner *User) ([]*APIToken, 
 	return ts, nil
 }
 
-// RevokeAPIToken revokes the token with the ID. Users can revoke their own
-// tokens, admins anyone's. Revoking a revoked token does nothing.
+// RevokeAPIToken revokes the token with the ID, and every token minted
+// with it. Users can revoke their own tokens, admins anyone's. Revoking a
+// revoked token does nothing more.
 func (s *Service) RevokeAPIToken(ctx context.Context, actor *User, id string) error {
 	t, err := s.store.APITokenByID(ctx, id)
 	if err != nil {
@@ -84,5 +119,5 @@ func (s *Service) authenticateAPIToken(ctx context.Context, token string) (*Prin
 			s.log.WarnContext(ctx, "record API token use", logKeyToken, t.ID, logKeyErr, err)
 		}
 	}
-	return &Principal{User: u, Via: ViaAPIToken}, nil
+	return &Principal{User: u, Via: ViaAPIToken, TokenID: t.ID}, nil
 }

@@ -38,6 +38,7 @@ const (
 	CodeConflict           = "conflict"
 	CodeNotFound           = "not_found"
 	CodeInvalidArgument    = "invalid_argument"
+	CodeRateLimited        = "rate_limited"
 	CodeInternal           = "internal"
 )
 
@@ -56,6 +57,8 @@ func ErrorCode(err error) (status int, code string) {
 		return http.StatusUnauthorized, CodeInvalidCredentials
 	case errors.Is(err, ErrUnauthenticated):
 		return http.StatusUnauthorized, CodeUnauthenticated
+	case errors.Is(err, ErrRateLimited):
+		return http.StatusTooManyRequests, CodeRateLimited
 	case errors.Is(err, ErrForbidden):
 		return http.StatusForbidden, CodeForbidden
 	case errors.Is(err, ErrConflict):

@@ -159,6 +159,20 @@ func (m *MemoryStore) SaveAPIToken(_ context.Context, t *APIToken) error {
 	if _, ok := m.apiTokenIDs[t.Hash]; ok {
 		return fmt.Errorf("API token: %w", ErrConflict)
 	}
+	for _, o := range m.apiTokens {
+		if o.OwnerID == t.OwnerID && o.Name == t.Name && o.RevokedAt.IsZero() {
+			return fmt.Errorf("API token name %q: %w", t.Name, ErrConflict)
+		}
+	}
+	if t.ParentID != "" {
+		p, ok := m.apiTokens[t.ParentID]
+		switch {
+		case !ok:
+			return fmt.Errorf("API token: parent %q: %w", t.ParentID, ErrNotFound)
+		case !p.RevokedAt.IsZero():
+			return fmt.Errorf("API token: parent %q: %w", t.ParentID, ErrTokenRevoked)
+		}
+	}
 	m.apiTokens[t.ID] = *t
 	m.apiTokenIDs[t.Hash] = t.ID
 	return nil
@@ -200,11 +214,25 @@ func (m *MemoryStore) ListAPITokens(_ context.Context, ownerID string) ([]*APITo
 }
 
 func (m *MemoryStore) RevokeAPIToken(_ context.Context, id string, at time.Time) error {
-	return m.updateAPIToken(id, func(t *APIToken) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.apiTokens[id]; !ok {
+		return fmt.Errorf("API token %q: %w", id, ErrNotFound)
+	}
+	// The token, then what it minted, breadth first.
+	for queue := []string{id}; len(queue) > 0; queue = queue[1:] {
+		t := m.apiTokens[queue[0]]
 		if t.RevokedAt.IsZero() {
 			t.RevokedAt = at
+			m.apiTokens[t.ID] = t
 		}
-	})
+		for cid, c := range m.apiTokens {
+			if c.ParentID == t.ID && cid != id {
+				queue = append(queue, cid)
+			}
+		}
+	}
+	return nil
 }
 
 func (m *MemoryStore) TouchAPIToken(_ context.Context, id string, at time.Time) error {

@@ -38,11 +38,13 @@ const (
 
 // Log attribute keys.
 const (
-	logKeyUser   = "user_id"
-	logKeyFamily = "family_id"
-	logKeyReason = "reason"
-	logKeyToken  = "token_id"
-	logKeyErr    = "err"
+	logKeyUser    = "user_id"
+	logKeyFamily  = "family_id"
+	logKeyReason  = "reason"
+	logKeyToken   = "token_id"
+	logKeyErr     = "err"
+	logKeyAddr    = "addr"
+	logKeyLockout = "lockout"
 )
 
 var namePattern = regexp.MustCompile(`^[a-z0-9._-]{1,64}$`)
@@ -58,6 +60,9 @@ type Tokens struct {
 type Principal struct {
 	User *User
 	Via  string // ViaJWT or ViaAPIToken
+	// TokenID is the ID of the API token the request came with (Via is
+	// ViaAPIToken); "" for an access token of a login session.
+	TokenID string
 }
 
 // Values of Principal.Via.
@@ -76,6 +81,8 @@ type Service struct {
 	cost       int
 	log        *slog.Logger
 	dummyHash  []byte // compared against on logins of unknown users
+	limits     LoginLimits
+	lim        *limiter
 }
 
 // Option configures a Service.
@@ -114,10 +121,12 @@ func New(store Store, key []byte, opts ...Option) (*Service, error) {
 		refreshTTL: DefaultRefreshTTL,
 		cost:       bcrypt.DefaultCost,
 		log:        slog.New(slog.NewTextHandler(io.Discard, nil)),
+		limits:     DefaultLoginLimits(),
 	}
 	for _, o := range opts {
 		o(s)
 	}
+	s.lim = newLimiter(s.limits)
 	if s.accessTTL <= 0 || s.refreshTTL <= 0 {
 		return nil, fmt.Errorf("auth: token lifetimes must be positive, got access %v and refresh %v", s.accessTTL, s.refreshTTL)
 	}
@@ -148,7 +157,11 @@ func (s *Service) CreateUser(ctx context.Context, name, password string, admin b
 	if len(password) > maxPasswordLen {
 		return nil, fmt.Errorf("%w: it has %d bytes, use at most %d", ErrWeakPassword, len(password), maxPasswordLen)
 	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), s.cost)
+	var hash []byte
+	var err error
+	if herr := s.lim.hash(ctx, true, func() { hash, err = bcrypt.GenerateFromPassword([]byte(password), s.cost) }); herr != nil {
+		return nil, herr
+	}
 	if err != nil {
 		return nil, fmt.Errorf("hash password: %w", err)
 	}
@@ -174,21 +187,72 @@ func (s *Service) DeleteUser(ctx context.Context, id string) error {
 
 // Login checks a password and starts a session. It fails with
 // ErrInvalidCredentials for unknown users and wrong passwords alike, taking
-// the same time for both.
+// the same time for both. It is LoginFrom without a client address: only
+// the user name's failures are counted.
 func (s *Service) Login(ctx context.Context, name, password string) (*Tokens, error) {
-	u, err := s.store.UserByName(ctx, name)
+	return s.LoginFrom(ctx, name, password, "")
+}
+
+// maxLimitedName bounds the user names the limiter keys on.
+const maxLimitedName = 64
+
+// LoginFrom is Login of a client at remote (host:port or an IP, as
+// http.Request.RemoteAddr), under the LoginLimits: it fails with a
+// *RetryError (ErrRateLimited) without checking the password when the
+// address or the user name is locked out, or when no hashing slot frees
+// up in time.
+func (s *Service) LoginFrom(ctx context.Context, name, password, remote string) (*Tokens, error) {
+	addr, key := clientKey(remote), name
+	if len(key) > maxLimitedName {
+		key = key[:maxLimitedName]
+	}
+	first, err := s.lim.begin(addr, key, s.now())
+	if err != nil {
+		// A flood is logged by its lockouts, not line by line.
+		s.log.DebugContext(ctx, "login refused", logKeyReason, err.Error(), logKeyAddr, addr)
+		return nil, err
+	}
+	outcome := loginError
+	var u *User
+	defer func() {
+		addrLock, userLock := s.lim.end(addr, key, s.now(), outcome)
+		if addrLock > 0 {
+			s.log.WarnContext(ctx, "login lockout of an address", logKeyAddr, addr, logKeyLockout, addrLock.String())
+		}
+		switch {
+		case userLock > 0 && u != nil:
+			s.log.WarnContext(ctx, "login lockout of a user", logKeyUser, u.ID, logKeyAddr, addr, logKeyLockout, userLock.String())
+		case userLock > 0: // the name is not logged: it may be a mistyped password
+			s.log.WarnContext(ctx, "login lockout of an unknown user name", logKeyAddr, addr, logKeyLockout, userLock.String())
+		}
+	}()
+	u, err = s.store.UserByName(ctx, name)
+	hash := s.dummyHash
 	switch {
 	case errors.Is(err, ErrNotFound):
-		_ = bcrypt.CompareHashAndPassword(s.dummyHash, []byte(password))
-		s.log.InfoContext(ctx, "login failed", logKeyReason, "unknown user")
-		return nil, ErrInvalidCredentials
 	case err != nil:
 		return nil, fmt.Errorf("login: %w", err)
+	default:
+		hash = u.PasswordHash
 	}
-	if bcrypt.CompareHashAndPassword(u.PasswordHash, []byte(password)) != nil {
-		s.log.InfoContext(ctx, "login failed", logKeyUser, u.ID, logKeyReason, "wrong password")
+	var match bool
+	if err := s.lim.hash(ctx, first, func() { match = bcrypt.CompareHashAndPassword(hash, []byte(password)) == nil }); err != nil {
+		if errors.Is(err, ErrRateLimited) {
+			outcome = loginBusy
+		}
+		s.log.DebugContext(ctx, "login refused", logKeyReason, err.Error(), logKeyAddr, addr)
+		return nil, err
+	}
+	outcome = loginFailed
+	switch {
+	case u == nil:
+		s.log.InfoContext(ctx, "login failed", logKeyReason, "unknown user", logKeyAddr, addr)
+		return nil, ErrInvalidCredentials
+	case !match:
+		s.log.InfoContext(ctx, "login failed", logKeyUser, u.ID, logKeyReason, "wrong password", logKeyAddr, addr)
 		return nil, ErrInvalidCredentials
 	}
+	outcome = loginOK
 	return s.issue(ctx, u.ID, newID(), "")
 }
 

@@ -30,9 +30,13 @@ type RefreshToken struct {
 
 // APIToken is the stored form of a long-lived API token, as listed to users.
 type APIToken struct {
-	ID         string    `json:"id"`
-	OwnerID    string    `json:"owner_id"`
-	Name       string    `json:"name"`
+	ID      string `json:"id"`
+	OwnerID string `json:"owner_id"`
+	Name    string `json:"name"`
+	// ParentID is the API token this one was minted with (only an admin
+	// may mint with one); "" for a token made from a login session.
+	// Revoking a token revokes every token minted with it, transitively.
+	ParentID   string    `json:"parent_id,omitempty"`
 	Hash       string    `json:"-"` // hex SHA-256 of the token; the token itself is never stored
 	CreatedAt  time.Time `json:"created_at"`
 	LastUsedAt time.Time `json:"last_used_at,omitzero"` // kept to the minute
@@ -74,12 +78,19 @@ type RefreshTokenStore interface {
 
 // APITokenStore keeps API tokens.
 type APITokenStore interface {
+	// SaveAPIToken fails with ErrConflict if the ID or the hash is taken,
+	// or if the owner has an unrevoked token of the same name. A token
+	// with a ParentID is saved only if that token exists (ErrNotFound)
+	// and is not revoked (ErrTokenRevoked), atomically with respect to
+	// RevokeAPIToken: of a save and a revocation of its parent racing,
+	// either the save fails or the new token is revoked too.
 	SaveAPIToken(ctx context.Context, t *APIToken) error
 	APITokenByID(ctx context.Context, id string) (*APIToken, error)
 	APITokenByHash(ctx context.Context, hash string) (*APIToken, error)
 	// ListAPITokens returns the owner's tokens, revoked ones included, oldest first.
 	ListAPITokens(ctx context.Context, ownerID string) ([]*APIToken, error)
-	// RevokeAPIToken sets RevokedAt unless it is already set.
+	// RevokeAPIToken sets RevokedAt unless it is already set, on the
+	// token and on every token minted with it (ParentID), transitively.
 	RevokeAPIToken(ctx context.Context, id string, at time.Time) error
 	// TouchAPIToken sets LastUsedAt.
 	TouchAPIToken(ctx context.Context, id string, at time.Time) error

@@ -28,6 +28,7 @@ func newServerCmd(stdio IO, g *globalOptions) *cobra.Command {
 	var agents agentServerFlags
 	var withEcho bool
 	var guard serverGuardFlags
+	var maxConns int
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Serve the HTTP API (profiles, results, compare, export) over the store",
@@ -58,13 +59,16 @@ mode (the default) trusts whoever reaches it: keep it on loopback, or use
 			if concurrency < 1 {
 				return usageErrorf("--concurrency: want at least 1, got %d", concurrency)
 			}
+			if maxConns < 1 || maxConns > server.MaxMaxConnections {
+				return usageErrorf("--max-connections: want 1 to %d, got %d", server.MaxMaxConnections, maxConns)
+			}
 			for _, pat := range allow {
 				if _, err := path.Match(pat, "x"); err != nil {
 					return usageErrorf("--allow-target %q: %v", pat, err)
 				}
 			}
 			opts := server.Options{Store: st, Logger: log, Version: Version,
-				Concurrency: concurrency, AllowTargets: allow, ShutdownGrace: grace}
+				Concurrency: concurrency, AllowTargets: allow, ShutdownGrace: grace, MaxConnections: maxConns}
 			if withEcho {
 				if opts.EchoURL, err = startServerEcho(cmd.Context(), log); err != nil {
 					return err
@@ -104,6 +108,7 @@ mode (the default) trusts whoever reaches it: keep it on loopback, or use
 	cmd.Flags().StringVar(&keyFile, "auth-key-file", "", "token-signing key file, made on first use (default auth.key beside the SQLite store; or env MESHPERF_AUTH_KEY)")
 	cmd.Flags().IntVar(&concurrency, "concurrency", 1, "runs that may load at once (1: tests do not disturb each other)")
 	cmd.Flags().StringArrayVar(&allow, "allow-target", nil, "host pattern runs may load, e.g. '*.shop.svc.cluster.local' (repeatable; default: any)")
+	cmd.Flags().IntVar(&maxConns, "max-connections", server.DefaultMaxConnections, "API connections open at once; more wait until one closes (slow and idle clients are also timed out)")
 	cmd.Flags().DurationVar(&grace, "shutdown-grace", 30*time.Second, "on shutdown, how long running tests may go on before they are interrupted (what they measured is kept)")
 	return cmd
 }

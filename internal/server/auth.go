@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"net/http"
+	"strconv"
 
 	"github.com/meshperf/meshperf/internal/auth"
 )
@@ -94,8 +95,11 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if err := s.decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	t, err := s.auth.Login(r.Context(), req.Name, req.Password)
+	t, err := s.auth.LoginFrom(r.Context(), req.Name, req.Password, r.RemoteAddr)
 	if err != nil {
+		if after := auth.RetryAfter(err); after > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(after))
+		}
 		return authError(err)
 	}
 	writeJSON(w, http.StatusOK, tokens(t))
@@ -171,7 +175,7 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
 	if req.Name == "" {
 		return invalid("name", "name: an API token needs a name (what it is for, e.g. ci)")
 	}
-	tok, info, err := s.auth.CreateAPIToken(r.Context(), p.User, req.Name)
+	tok, info, err := s.auth.MintAPIToken(r.Context(), p, req.Name)
 	if err != nil {
 		return authError(err)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/meshperf/meshperf/internal/auth"
 	"github.com/meshperf/meshperf/internal/server"
+	"github.com/meshperf/meshperf/store"
 	"github.com/meshperf/meshperf/store/sqlite"
 )
 
@@ -26,6 +27,13 @@ func teamServer(t *testing.T) (string, *auth.Service) {
 
 // teamServerLog is teamServer with its log (server and auth) in a buffer.
 func teamServerLog(t *testing.T) (string, *auth.Service, *syncBuffer) {
+	t.Helper()
+	url, a, _, logs := teamServerStore(t)
+	return url, a, logs
+}
+
+// teamServerStore is teamServerLog with its store.
+func teamServerStore(t *testing.T) (string, *auth.Service, store.Store, *syncBuffer) {
 	t.Helper()
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
@@ -40,7 +48,7 @@ func teamServerLog(t *testing.T) (string, *auth.Service, *syncBuffer) {
 	srv := server.New(server.Options{Store: st, Auth: a, Logger: log})
 	hs := httptest.NewServer(srv)
 	t.Cleanup(func() { hs.Close(); srv.Close(); st.Close() })
-	return hs.URL, a, logs
+	return hs.URL, a, st, logs
 }
 
 type syncBuffer struct {

@@ -176,6 +176,9 @@ func (s *Server) updateProfile(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if err := s.mayChange(r, "profile", ref, old.OwnerID); err != nil {
+		return err
+	}
 	p, warnings, err := s.readProfile(w, r)
 	if err != nil {
 		return err
@@ -204,6 +207,9 @@ func (s *Server) deleteProfile(w http.ResponseWriter, r *http.Request) error {
 	ref := r.PathValue("ref")
 	p, err := s.visibleProfile(r, ref)
 	if err != nil {
+		return err
+	}
+	if err := s.mayChange(r, "profile", ref, p.OwnerID); err != nil {
 		return err
 	}
 	if err := s.st.DeleteProfile(r.Context(), p.ID); err != nil {

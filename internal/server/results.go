@@ -63,20 +63,33 @@ func (s *Server) getResult(w http.ResponseWriter, r *http.Request) error {
 // result returns the result id names if the caller may see it, and a 404
 // otherwise.
 func (s *Server) result(r *http.Request, id string) (*spec.Result, error) {
-	sr, err := s.st.GetResult(r.Context(), id)
+	sr, err := s.visibleResult(r, id)
+	if err != nil {
+		return nil, err
+	}
+	return sr.Result, nil
+}
+
+// visibleResult is result with its summary (owner, private flag).
+func (s *Server) visibleResult(r *http.Request, id string) (*store.StoredResult, error) {
+	sr, err := s.st.GetResult(s.viewing(r), id)
 	if err != nil {
 		return nil, fromStore(err, "result", id)
 	}
 	if !s.viewer(r).CanSee(sr.Summary.OwnerID, sr.Summary.Private) {
 		return nil, notFound("result", id)
 	}
-	return sr.Result, nil
+	return sr, nil
 }
 
 func (s *Server) deleteResult(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
-	res, err := s.result(r, id)
+	sr, err := s.visibleResult(r, id)
 	if err != nil {
+		return err
+	}
+	res := sr.Result
+	if err := s.mayChange(r, "result", id, sr.Summary.OwnerID); err != nil {
 		return err
 	}
 	if err := s.st.DeleteResult(r.Context(), res.ID); err != nil {

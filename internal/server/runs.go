@@ -449,6 +449,9 @@ func (s *Server) cancelRun(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if err := s.mayChange(r, "run", id, run.OwnerID); err != nil {
+		return err
+	}
 	switch run.State {
 	case store.RunQueued:
 		run.State, run.Error, run.FinishedAt = store.RunCancelled, "cancelled before it started", time.Now().UTC()
@@ -491,12 +494,18 @@ func (s *Server) runEvents(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
 	w.Header().Set("X-Accel-Buffering", "no")
+	// The stream outlives the server's read and write timeouts: no read
+	// deadline (the client sends nothing more), a deadline per write.
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Time{})
+	_ = rc.SetWriteDeadline(time.Now().Add(sseWriteTimeout))
 	w.WriteHeader(http.StatusOK)
 	send := func(e Event) error {
 		b, err := json.Marshal(e)
 		if err != nil {
 			return err
 		}
+		_ = rc.SetWriteDeadline(time.Now().Add(sseWriteTimeout))
 		_, err = fmt.Fprintf(w, "event: %s\ndata: %s\n\n", e.Type, b)
 		flusher.Flush()
 		return err
@@ -533,6 +542,7 @@ func (s *Server) runEvents(w http.ResponseWriter, r *http.Request) error {
 				return nil
 			}
 		case <-keepAlive.C:
+			_ = rc.SetWriteDeadline(time.Now().Add(sseWriteTimeout))
 			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil {
 				return nil
 			}

@@ -132,6 +132,9 @@ func (s *Server) updateSchedule(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if err := s.mayChange(r, "schedule", id, sc.OwnerID); err != nil {
+		return err
+	}
 	var req ScheduleRequest
 	if err := s.decodeJSON(w, r, &req); err != nil {
 		return err
@@ -167,7 +170,11 @@ func (s *Server) updateSchedule(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) deleteSchedule(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
-	if _, err := s.visibleSchedule(r, id); err != nil {
+	sc, err := s.visibleSchedule(r, id)
+	if err != nil {
+		return err
+	}
+	if err := s.mayChange(r, "schedule", id, sc.OwnerID); err != nil {
 		return err
 	}
 	if err := s.st.DeleteSchedule(r.Context(), id); err != nil {

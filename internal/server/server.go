@@ -93,6 +93,9 @@ type Options struct {
 	// AllowPrometheus are the host (or host:port) patterns metrics.prometheus
 	// may name; none: any in single-user mode, none in team mode.
 	AllowPrometheus []string
+	// MaxConnections caps the API's open connections (ListenAndServe);
+	// DefaultMaxConnections when zero.
+	MaxConnections int
 }
 
 // Server serves the API.
@@ -111,6 +114,7 @@ type Server struct {
 	agents       *agentRegistry
 	ui           *ui
 	echoURL      string
+	maxConns     int
 	closeOnce    sync.Once
 	limits       loadgen.Limits
 	files        *fileAccess
@@ -121,7 +125,11 @@ type Server struct {
 // left queued or running are marked interrupted. Close stops the workers.
 func New(opts Options) *Server {
 	s := &Server{st: opts.Store, log: opts.Logger, version: opts.Version, maxBody: opts.MaxBody,
-		allowTargets: opts.AllowTargets, grace: opts.ShutdownGrace, auth: opts.Auth, echoURL: opts.EchoURL}
+		allowTargets: opts.AllowTargets, grace: opts.ShutdownGrace, auth: opts.Auth, echoURL: opts.EchoURL,
+		maxConns: opts.MaxConnections}
+	if s.maxConns <= 0 {
+		s.maxConns = DefaultMaxConnections
+	}
 	if opts.UI == nil {
 		opts.UI = web.Dist()
 	}
@@ -318,16 +326,22 @@ func (s *Server) decodeJSON(w http.ResponseWriter, r *http.Request, v any) error
 }
 
 // ListenAndServe serves on addr until ctx ends, then shuts down gracefully.
-// ready, if not nil, receives the address actually listened on.
+// ready, if not nil, receives the address actually listened on. Slow and
+// idle clients are bounded by the timeouts and the connection cap of
+// listener.go.
 func (s *Server) ListenAndServe(ctx context.Context, addr string, ready func(net.Addr)) error {
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", addr)
 	if err != nil {
 		return fmt.Errorf("server: %w", err)
 	}
+	ln = newLimitListener(ln, s.maxConns)
 	srv := &http.Server{
 		Handler:           s,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 	if ready != nil {

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"strconv"
 
@@ -60,6 +62,28 @@ func (s *Server) privateParam(r *http.Request) (bool, error) {
 	return b, s.checkPrivate("private", b)
 }
 
+// viewing returns the request's context carrying the caller's viewer, for
+// the store's lookups by ID prefix: a prefix resolves only among what the
+// caller may see, so neither "ambiguous" (which lists IDs) nor the
+// difference between it and 404 tells of others' private objects.
+func (s *Server) viewing(r *http.Request) context.Context {
+	return store.WithViewer(r.Context(), s.viewer(r))
+}
+
+// mayChange answers a caller who may see an object but not change it (a
+// public object of another user) with 403: only its owner or an admin may
+// change or delete a profile, result or schedule, or cancel a run. Objects
+// without an owner (made in single-user mode or by the CLI) are the
+// admins'. Single-user mode has no owners.
+func (s *Server) mayChange(r *http.Request, kind, ref, ownerID string) error {
+	v := s.viewer(r)
+	if v == nil || v.Admin || (v.UserID != "" && v.UserID == ownerID) {
+		return nil
+	}
+	return &APIError{Status: http.StatusForbidden, Code: CodeForbidden,
+		Message: fmt.Sprintf("%s %q belongs to another user: only its owner or an admin may change, delete or cancel it (you may read it, and run a public profile)", kind, ref)}
+}
+
 // visibleProfile returns the latest revision of the profile ref names if
 // the caller may see it, and a 404 otherwise.
 func (s *Server) visibleProfile(r *http.Request, ref string) (*store.Profile, error) {
@@ -76,7 +100,7 @@ func (s *Server) visibleProfile(r *http.Request, ref string) (*store.Profile, er
 // visibleRun returns the run id names if the caller may see it, and a 404
 // otherwise.
 func (s *Server) visibleRun(r *http.Request, id string) (*store.Run, error) {
-	run, err := s.st.GetRun(r.Context(), id)
+	run, err := s.st.GetRun(s.viewing(r), id)
 	if err != nil {
 		return nil, fromStore(err, "run", id)
 	}

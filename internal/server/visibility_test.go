@@ -197,8 +197,8 @@ func TestPrivateObjects(t *testing.T) {
 	if code, body := call(t, "POST", api+"/compare", bob, `{"ids": ["`+pubRun.ResultID+`", "`+pubRun.ResultID+`"]}`); code != 200 {
 		t.Errorf("bob compares public results: %d %s", code, body)
 	}
-	// A finished public run is found (409, not 404) when bob cancels it.
-	if code, body := call(t, "POST", api+"/runs/"+pubRun.ID+"/cancel", bob, ""); code != 409 {
+	// A public run is found (403, not 404) when bob cancels it, but is not his.
+	if code, body := call(t, "POST", api+"/runs/"+pubRun.ID+"/cancel", bob, ""); code != 403 {
 		t.Errorf("bob cancels a finished public run: %d %s", code, body)
 	}
 

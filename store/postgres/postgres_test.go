@@ -147,8 +147,8 @@ func TestUpgrade(t *testing.T) {
 	defer db.Close()
 	var versions string
 	err = db.QueryRow(`SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations`).Scan(&versions)
-	if err != nil || versions != "1,2,3,4,5" {
-		t.Errorf("schema_migrations after the upgrade: %q, %v; want 1,2,3,4,5", versions, err)
+	if err != nil || versions != "1,2,3,4,5,6" {
+		t.Errorf("schema_migrations after the upgrade: %q, %v; want 1,2,3,4,5,6", versions, err)
 	}
 }
 
@@ -158,6 +158,33 @@ func TestUpgradeSchedules(t *testing.T) {
 	dsn := schemaDSN(t)
 	storetest.RunUpgradeSchedules(t, func(t *testing.T) store.Store {
 		s, err := postgres.OpenVersion(t.Context(), dsn, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}, func(t *testing.T) store.Store {
+		s, err := postgres.Open(t.Context(), dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}, func(t *testing.T, query string) {
+		db, err := sql.Open("pgx", dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		if _, err := db.ExecContext(t.Context(), query); err != nil {
+			t.Fatalf("%s: %v", query, err)
+		}
+	})
+}
+
+// The upgrade of API tokens with repeated names (schema version 5).
+func TestUpgradeAPITokens(t *testing.T) {
+	dsn := schemaDSN(t)
+	storetest.RunUpgradeAPITokens(t, func(t *testing.T) store.Store {
+		s, err := postgres.OpenVersion(t.Context(), dsn, 5)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -51,8 +51,8 @@ func TestUpgrade(t *testing.T) {
 	})
 	var versions string
 	err := rawDB(t, path).QueryRowContext(t.Context(), `SELECT group_concat(version, ',') FROM (SELECT version FROM schema_migrations ORDER BY version)`).Scan(&versions)
-	if err != nil || versions != "1,2,3,4,5" {
-		t.Errorf("schema_migrations after the upgrade: %q, %v; want 1,2,3,4,5", versions, err)
+	if err != nil || versions != "1,2,3,4,5,6" {
+		t.Errorf("schema_migrations after the upgrade: %q, %v; want 1,2,3,4,5,6", versions, err)
 	}
 }
 
@@ -62,6 +62,26 @@ func TestUpgradeSchedules(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "meshperf.db")
 	storetest.RunUpgradeSchedules(t, func(t *testing.T) store.Store {
 		s, err := sqlite.OpenVersion(t.Context(), path, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}, func(t *testing.T) store.Store {
+		s, err := sqlite.Open(t.Context(), path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}, func(t *testing.T, query string) {
+		exec(t, rawDB(t, path), query)
+	})
+}
+
+// The upgrade of API tokens with repeated names (schema version 5).
+func TestUpgradeAPITokens(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "meshperf.db")
+	storetest.RunUpgradeAPITokens(t, func(t *testing.T) store.Store {
+		s, err := sqlite.OpenVersion(t.Context(), path, 5)
 		if err != nil {
 			t.Fatal(err)
 		}

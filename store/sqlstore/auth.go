@@ -205,18 +205,46 @@ func (s *Store) RevokeRefreshFamily(ctx context.Context, familyID string, at tim
 	}))
 }
 
-const apiTokenColumns = `id, owner_id, name, hash, created_ns, last_used_ns, revoked_ns`
+const apiTokenColumns = `id, owner_id, name, parent_id, hash, created_ns, last_used_ns, revoked_ns`
 
 // SaveAPIToken implements auth.APITokenStore. A token of an owner who does
-// not exist (deleted meanwhile) is not saved: auth.ErrNotFound.
+// not exist (deleted meanwhile) is not saved: auth.ErrNotFound. A token
+// with a parent first takes the parent's row lock (a no-op UPDATE), then
+// reads whether it is revoked: a RevokeAPIToken of the parent either
+// committed before (the save fails) or waits for this transaction, and
+// then finds the new token among the parent's (see RevokeAPIToken).
 func (s *Store) SaveAPIToken(ctx context.Context, t *auth.APIToken) error {
 	if t == nil {
 		return errors.New("save API token: nil")
 	}
 	return s.fail(s.inTx(ctx, func(tx db) error {
-		_, err := tx.exec(ctx, `INSERT INTO api_tokens (`+apiTokenColumns+`) VALUES (`+placeholders(7)+`)`,
-			t.ID, t.OwnerID, t.Name, t.Hash, nanos(t.CreatedAt), nullNanos(t.LastUsedAt), nullNanos(t.RevokedAt))
-		err = s.authConflict(err, fmt.Sprintf("API token id %q or its hash", t.ID))
+		var n int
+		err := tx.queryRow(ctx, `SELECT count(*) FROM api_tokens WHERE owner_id = ? AND name = ? AND revoked_ns IS NULL`,
+			t.OwnerID, t.Name).Scan(&n)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			return fmt.Errorf("API token name %q: %w", t.Name, auth.ErrConflict)
+		}
+		if t.ParentID != "" {
+			if _, err := tx.exec(ctx, `UPDATE api_tokens SET revoked_ns = revoked_ns WHERE id = ?`, t.ParentID); err != nil {
+				return err
+			}
+			var revoked sql.NullInt64
+			err := tx.queryRow(ctx, `SELECT revoked_ns FROM api_tokens WHERE id = ?`, t.ParentID).Scan(&revoked)
+			switch {
+			case errors.Is(err, sql.ErrNoRows):
+				return fmt.Errorf("API token: parent %q: %w", t.ParentID, auth.ErrNotFound)
+			case err != nil:
+				return err
+			case revoked.Valid:
+				return fmt.Errorf("API token: parent %q: %w", t.ParentID, auth.ErrTokenRevoked)
+			}
+		}
+		_, err = tx.exec(ctx, `INSERT INTO api_tokens (`+apiTokenColumns+`) VALUES (`+placeholders(8)+`)`,
+			t.ID, t.OwnerID, t.Name, t.ParentID, t.Hash, nanos(t.CreatedAt), nullNanos(t.LastUsedAt), nullNanos(t.RevokedAt))
+		err = s.authConflict(err, fmt.Sprintf("API token id %q, its hash or its name %q", t.ID, t.Name))
 		return s.missing(err, fmt.Errorf("API token: owner id %q: %w", t.OwnerID, auth.ErrNotFound))
 	}))
 }
@@ -263,7 +291,7 @@ func (s *Store) queryAPITokens(ctx context.Context, query string, args ...any) (
 		var t auth.APIToken
 		var created int64
 		var used, revoked sql.NullInt64
-		if err := rows.Scan(&t.ID, &t.OwnerID, &t.Name, &t.Hash, &created, &used, &revoked); err != nil {
+		if err := rows.Scan(&t.ID, &t.OwnerID, &t.Name, &t.ParentID, &t.Hash, &created, &used, &revoked); err != nil {
 			return nil, err
 		}
 		t.CreatedAt = fromNanos(created)
@@ -279,14 +307,24 @@ func (s *Store) queryAPITokens(ctx context.Context, query string, args ...any) (
 }
 
 // RevokeAPIToken implements auth.APITokenStore: a revoked token keeps the
-// time it was first revoked.
+// time it was first revoked. The token's own row is updated first (taking
+// its lock, waiting for a SaveAPIToken of a child that holds it), then,
+// in a second statement that sees what committed meanwhile, every token
+// descending from it.
 func (s *Store) RevokeAPIToken(ctx context.Context, id string, at time.Time) error {
 	return s.fail(s.inTx(ctx, func(tx db) error {
 		res, err := tx.exec(ctx, `UPDATE api_tokens SET revoked_ns = coalesce(revoked_ns, ?) WHERE id = ?`, nanos(at), id)
 		if err != nil {
 			return err
 		}
-		return mustAffect(res, fmt.Errorf("API token %q: %w", id, auth.ErrNotFound))
+		if err := mustAffect(res, fmt.Errorf("API token %q: %w", id, auth.ErrNotFound)); err != nil {
+			return err
+		}
+		_, err = tx.exec(ctx, `WITH RECURSIVE minted (id) AS (
+				SELECT id FROM api_tokens WHERE parent_id = ?
+				UNION SELECT c.id FROM api_tokens c JOIN minted m ON c.parent_id = m.id)
+			UPDATE api_tokens SET revoked_ns = coalesce(revoked_ns, ?) WHERE id IN (SELECT id FROM minted)`, id, nanos(at))
+		return err
 	}))
 }
 

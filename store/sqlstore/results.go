@@ -164,10 +164,17 @@ func resolveResult(ctx context.Context, q db, id string) (string, error) {
 
 // resolveID returns the ID of the row of table (results, runs) with ID id,
 // or else of the one row whose ID starts with it. kind names the rows in
-// errors.
+// errors. For results and runs, a restricted viewer in ctx
+// (store.WithViewer) is only shown rows it may see: the others are not
+// matched, by ID nor by prefix.
 func resolveID(ctx context.Context, q db, table, kind, id string) (string, error) {
+	cond, condArgs := "", []any(nil)
+	if v := store.ViewerFrom(ctx); v.Restricted() && (table == "results" || table == "runs") {
+		c, a := visible(table, v)
+		cond, condArgs = " AND "+c, a
+	}
 	var full string
-	err := q.queryRow(ctx, `SELECT id FROM `+table+` WHERE id = ?`, id).Scan(&full)
+	err := q.queryRow(ctx, `SELECT id FROM `+table+` WHERE id = ?`+cond, append([]any{id}, condArgs...)...).Scan(&full)
 	if err == nil || !errors.Is(err, sql.ErrNoRows) {
 		return full, err
 	}
@@ -177,8 +184,9 @@ func resolveID(ctx context.Context, q db, table, kind, id string) (string, error
 	// Every string starting with id sorts between id and id+U+10FFFF, in
 	// byte order (SQLite's BINARY, PostgreSQL's "C" collation of id).
 	const few = 5
-	rows, err := q.query(ctx, `SELECT id FROM `+table+` WHERE id >= ? AND id < ? ORDER BY id LIMIT ?`,
-		id, id+string(rune(utf8.MaxRune)), few+1)
+	args := append([]any{id, id + string(rune(utf8.MaxRune))}, condArgs...)
+	rows, err := q.query(ctx, `SELECT id FROM `+table+` WHERE id >= ? AND id < ?`+cond+` ORDER BY id LIMIT ?`,
+		append(args, few+1)...)
 	if err != nil {
 		return "", err
 	}

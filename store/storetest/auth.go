@@ -23,6 +23,8 @@ func RunAuth(t *testing.T, open func(t *testing.T) auth.Store) {
 	t.Run("login and refresh rotation", func(t *testing.T) { testRefreshRotation(t, open(t)) })
 	t.Run("family revoked after a token was saved", func(t *testing.T) { testRevokedFamily(t, open(t)) })
 	t.Run("API tokens", func(t *testing.T) { testAPITokens(t, open(t)) })
+	t.Run("API token names and minting", func(t *testing.T) { testAPITokenMinting(t, open(t)) })
+	t.Run("concurrent mint and revoke", func(t *testing.T) { testConcurrentMintRevoke(t, open(t)) })
 	t.Run("delete user cascades", func(t *testing.T) { testDeleteUser(t, open(t)) })
 	t.Run("concurrent consume", func(t *testing.T) { testConcurrentConsume(t, open(t)) })
 }
@@ -539,5 +541,128 @@ func (o opener) testReopenAuth(t *testing.T) {
 	must(t, "ListUsers", err)
 	if len(users) != 3 {
 		t.Errorf("%d users after reopening, want 3", len(users))
+	}
+}
+
+// principal authenticates bearer and returns who it is.
+func (f *authFixture) principal(t *testing.T, bearer string) *auth.Principal {
+	t.Helper()
+	p, err := f.svc.Authenticate(t.Context(), bearer)
+	must(t, "Authenticate", err)
+	return p
+}
+
+// Names are unique among a user's unrevoked tokens; a user's API token
+// cannot mint another, an admin's can, and revoking it revokes what it
+// minted, transitively.
+func testAPITokenMinting(t *testing.T, st auth.Store) {
+	ctx := t.Context()
+	f := newAuthFixture(t, st)
+	session := f.principal(t, f.login(t, "alice").AccessToken)
+	if session.Via != auth.ViaJWT || session.TokenID != "" {
+		t.Errorf("a session's principal: via %s, token %q", session.Via, session.TokenID)
+	}
+	ciSecret, ci, err := f.svc.MintAPIToken(ctx, session, "ci")
+	must(t, "MintAPIToken from a session", err)
+	if ci.ParentID != "" {
+		t.Errorf("a session's token has parent %q", ci.ParentID)
+	}
+	// The same name again: refused, for this user only.
+	_, _, err = f.svc.MintAPIToken(ctx, session, "ci")
+	wantErr(t, "a second token named ci", err, auth.ErrConflict)
+	_, _, err = f.svc.CreateAPIToken(ctx, f.alice, "ci")
+	wantErr(t, "CreateAPIToken of a taken name", err, auth.ErrConflict)
+	dup := &auth.APIToken{ID: "dup-name", OwnerID: f.alice.ID, Name: "ci", Hash: hashOf("dup-name"), CreatedAt: f.clock.Now()}
+	wantErr(t, "store SaveAPIToken of a taken name", st.SaveAPIToken(ctx, dup), auth.ErrConflict)
+	_, _, err = f.svc.CreateAPIToken(ctx, f.bob, "ci")
+	must(t, "bob's token named ci", err)
+
+	// alice's API token may not mint.
+	viaCI := f.principal(t, ciSecret)
+	if viaCI.Via != auth.ViaAPIToken || viaCI.TokenID != ci.ID {
+		t.Fatalf("an API token's principal: via %s, token %q; want %s", viaCI.Via, viaCI.TokenID, ci.ID)
+	}
+	_, _, err = f.svc.MintAPIToken(ctx, viaCI, "copy")
+	wantErr(t, "MintAPIToken with a user's API token", err, auth.ErrForbidden)
+	if ts, _ := f.svc.ListAPITokens(ctx, f.alice); len(ts) != 1 {
+		t.Errorf("alice has %d tokens after a refused mint, want 1", len(ts))
+	}
+
+	// root's API token mints a child, which mints a grandchild.
+	rootSecret, rootTok, err := f.svc.MintAPIToken(ctx, f.principal(t, f.login(t, "root").AccessToken), "root-ci")
+	must(t, "root mints from a session", err)
+	childSecret, child, err := f.svc.MintAPIToken(ctx, f.principal(t, rootSecret), "child")
+	must(t, "root mints with an API token", err)
+	grandSecret, grand, err := f.svc.MintAPIToken(ctx, f.principal(t, childSecret), "grandchild")
+	must(t, "root mints with the child", err)
+	if child.ParentID != rootTok.ID || grand.ParentID != child.ID {
+		t.Errorf("parents: child %q (want %s), grandchild %q (want %s)", child.ParentID, rootTok.ID, grand.ParentID, child.ID)
+	}
+	got, err := st.APITokenByID(ctx, grand.ID)
+	must(t, "APITokenByID", err)
+	if got.ParentID != child.ID {
+		t.Errorf("stored grandchild's parent %q, want %s", got.ParentID, child.ID)
+	}
+	unrelatedSecret, _, err := f.svc.CreateAPIToken(ctx, f.root, "unrelated")
+	must(t, "CreateAPIToken", err)
+
+	// Revoking root's first token revokes the child and the grandchild;
+	// the unrelated token and alice's keep working.
+	f.clock.Advance(time.Minute)
+	must(t, "RevokeAPIToken", f.svc.RevokeAPIToken(ctx, f.root, rootTok.ID))
+	for what, secret := range map[string]string{"the revoked token": rootSecret, "its child": childSecret, "its grandchild": grandSecret} {
+		_, err := f.svc.Authenticate(ctx, secret)
+		wantErr(t, "Authenticate with "+what, err, auth.ErrTokenRevoked)
+	}
+	f.authAs(t, unrelatedSecret, f.root, auth.ViaAPIToken)
+	f.authAs(t, ciSecret, f.alice, auth.ViaAPIToken)
+	// A revoked parent mints nothing, even through the store directly.
+	orphan := &auth.APIToken{ID: "orphan", OwnerID: f.root.ID, Name: "orphan", ParentID: rootTok.ID, Hash: hashOf("orphan"), CreatedAt: f.clock.Now()}
+	wantErr(t, "SaveAPIToken under a revoked parent", st.SaveAPIToken(ctx, orphan), auth.ErrTokenRevoked)
+	orphan.ParentID = "no-such-token"
+	wantErr(t, "SaveAPIToken under an unknown parent", st.SaveAPIToken(ctx, orphan), auth.ErrNotFound)
+	// A revoked token's name is free again.
+	_, again, err := f.svc.CreateAPIToken(ctx, f.root, "root-ci")
+	must(t, "a new token with a revoked token's name", err)
+	if again.ID == rootTok.ID {
+		t.Error("the new token has the revoked one's ID")
+	}
+}
+
+// Of an admin minting with a token while the token is revoked, either the
+// mint fails or the new token is revoked too: none survives.
+func testConcurrentMintRevoke(t *testing.T, st auth.Store) {
+	ctx := t.Context()
+	f := newAuthFixture(t, st)
+	rootSession := f.principal(t, f.login(t, "root").AccessToken)
+	for i := range 10 {
+		parentSecret, parent, err := f.svc.MintAPIToken(ctx, rootSession, fmt.Sprintf("parent-%d", i))
+		must(t, "MintAPIToken", err)
+		via := f.principal(t, parentSecret)
+		var wg sync.WaitGroup
+		secrets := make([]string, 8)
+		for j := range secrets {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				secrets[j], _, _ = f.svc.MintAPIToken(ctx, via, fmt.Sprintf("child-%d-%d", i, j))
+			}()
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := f.svc.RevokeAPIToken(ctx, f.root, parent.ID); err != nil {
+				t.Errorf("RevokeAPIToken: %v", err)
+			}
+		}()
+		wg.Wait()
+		for _, secret := range secrets {
+			if secret == "" {
+				continue
+			}
+			if _, err := f.svc.Authenticate(ctx, secret); !errors.Is(err, auth.ErrTokenRevoked) {
+				t.Fatalf("a token minted while its parent was revoked authenticates: %v", err)
+			}
+		}
 	}
 }

@@ -69,6 +69,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		t.Run("results", o.testVisibleResults)
 		t.Run("runs", o.testVisibleRuns)
 		t.Run("schedules", o.testVisibleSchedules)
+		t.Run("id prefixes", o.testVisiblePrefixes)
 	})
 	t.Run("auth", func(t *testing.T) {
 		RunAuth(t, o.authStore)

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
@@ -138,5 +139,46 @@ func RunUpgradeSchedules(t *testing.T, old, open func(t *testing.T) store.Store,
 			t.Errorf("due schedules after the upgrade: %v", scheduleIDs(due))
 		}
 		must(t, "Close", s.Close())
+	}
+}
+
+// RunUpgradeAPITokens tests the upgrade of a database whose API tokens an
+// older meshperf (schema version 5) let repeat their names: after it, the
+// oldest unrevoked token of each name keeps it, the other unrevoked ones
+// have their ID appended, revoked ones keep theirs, and the name is taken.
+// exec inserts rows with SQL, as the older meshperf wrote them.
+func RunUpgradeAPITokens(t *testing.T, old, open func(t *testing.T) store.Store, exec func(t *testing.T, query string)) {
+	ctx := t.Context()
+	must(t, "Close", old(t).Close())
+	exec(t, `INSERT INTO users (id, name, admin, password_hash, created_ns) VALUES ('u1', 'alice', 0 = 1, '', 1)`)
+	for _, row := range []string{
+		`('t1', 'u1', 'ci', 'h1', 100, NULL, NULL)`,
+		`('t2', 'u1', 'ci', 'h2', 200, NULL, NULL)`,
+		`('t3', 'u1', 'ci', 'h3', 50, NULL, 60)`,
+		`('t4', 'u1', 'nightly', 'h4', 300, NULL, NULL)`,
+	} {
+		exec(t, `INSERT INTO api_tokens (id, owner_id, name, hash, created_ns, last_used_ns, revoked_ns) VALUES `+row)
+	}
+	s := opener(open).open(t)
+	as, ok := s.(auth.Store)
+	if !ok {
+		t.Fatalf("%T is not an auth.Store", s)
+	}
+	ts, err := as.ListAPITokens(ctx, "u1")
+	must(t, "ListAPITokens after the upgrade", err)
+	got := map[string]string{}
+	for _, tok := range ts {
+		got[tok.ID] = tok.Name
+		if tok.ParentID != "" {
+			t.Errorf("token %s has parent %q after the upgrade", tok.ID, tok.ParentID)
+		}
+	}
+	want := map[string]string{"t1": "ci", "t2": "ci (t2)", "t3": "ci", "t4": "nightly"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("token names after the upgrade: %v, want %v", got, want)
+	}
+	err = as.SaveAPIToken(ctx, &auth.APIToken{ID: "t5", OwnerID: "u1", Name: "ci", Hash: "h5", CreatedAt: epoch})
+	if !errors.Is(err, auth.ErrConflict) {
+		t.Errorf("a new token named ci after the upgrade: %v, want a conflict", err)
 	}
 }

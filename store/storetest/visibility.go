@@ -1,6 +1,8 @@
 package storetest
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
@@ -208,5 +210,85 @@ func (o opener) testVisibleSchedules(t *testing.T) {
 	must(t, "ListSchedules", err)
 	if got := scheduleIDs(all); len(got) != 3 || !slices.Contains(got, made[0]) || !slices.Contains(got, made[3]) {
 		t.Errorf("carol lists %v", got)
+	}
+}
+
+// An ID prefix (or a full ID) looked up with a restricted viewer in the
+// context resolves only among what that viewer may see: an ambiguity never
+// names, and a 404 never differs because of, others' private objects.
+func (o opener) testVisiblePrefixes(t *testing.T) {
+	s, ctx := o.open(t), t.Context()
+	// alice's public result and run share their prefix with bob's private
+	// ones; bob's second private one has a prefix of its own.
+	const shared, bobOnly = "ab12cd34", "ee99ff00"
+	mk := []struct {
+		id string
+		ow owned
+	}{
+		{shared + "0001", owned{"alice", false}},
+		{shared + "0002", owned{"bob", true}},
+		{bobOnly + "0003", owned{"bob", true}},
+	}
+	for i, m := range mk {
+		r := sample(i, nil)
+		r.ID = m.id
+		_, err := s.SaveResult(ctx, r, store.ResultRef{OwnerID: m.ow.owner, Private: m.ow.private})
+		must(t, "SaveResult", err)
+		run := newRun(fmt.Sprintf("prefix-%d", i))
+		run.ID, run.OwnerID, run.Private = m.id, m.ow.owner, m.ow.private
+		must(t, "CreateRun", s.CreateRun(ctx, run))
+	}
+	getters := map[string]func(ctx context.Context, ref string) (string, error){
+		"GetResult": func(ctx context.Context, ref string) (string, error) {
+			r, err := s.GetResult(ctx, ref)
+			if err != nil {
+				return "", err
+			}
+			return r.Summary.ID, nil
+		},
+		"GetRun": func(ctx context.Context, ref string) (string, error) {
+			r, err := s.GetRun(ctx, ref)
+			if err != nil {
+				return "", err
+			}
+			return r.ID, nil
+		},
+	}
+	carol := store.WithViewer(ctx, &store.Viewer{UserID: "carol"})
+	bob := store.WithViewer(ctx, &store.Viewer{UserID: "bob"})
+	admin := store.WithViewer(ctx, &store.Viewer{UserID: "root", Admin: true})
+	for name, get := range getters {
+		// carol sees alice's public object only: the shared prefix is hers
+		// alone, bob's IDs are not found, by prefix or in full.
+		got, err := get(carol, shared)
+		if err != nil || got != mk[0].id {
+			t.Errorf("%s(%q) for carol = %q, %v; want %s", name, shared, got, err, mk[0].id)
+		}
+		for _, ref := range []string{bobOnly, mk[1].id, mk[2].id} {
+			_, err := get(carol, ref)
+			wantErr(t, name+"("+ref+") for carol", err, store.ErrNotFound)
+			var amb *store.AmbiguousError
+			if errors.As(err, &amb) {
+				t.Errorf("%s(%q) for carol: ambiguous %v", name, ref, amb.IDs)
+			}
+		}
+		// bob, the admin and a context without a viewer see both: ambiguous.
+		for who, c := range map[string]context.Context{"bob": bob, "the admin": admin, "no viewer": ctx} {
+			_, err := get(c, shared)
+			var amb *store.AmbiguousError
+			if !errors.As(err, &amb) || len(amb.IDs) != 2 {
+				t.Errorf("%s(%q) for %s: %v, want ambiguous between 2", name, shared, who, err)
+			}
+			if got, err := get(c, bobOnly); err != nil || got != mk[2].id {
+				t.Errorf("%s(%q) for %s = %q, %v", name, bobOnly, who, got, err)
+			}
+		}
+	}
+	// Deleting by prefix resolves the same way: carol's prefix names
+	// alice's result, never bob's.
+	err := s.DeleteResult(carol, bobOnly)
+	wantErr(t, "DeleteResult of bob's private prefix for carol", err, store.ErrNotFound)
+	if _, err := s.GetResult(ctx, mk[2].id); err != nil {
+		t.Errorf("bob's result after carol's delete: %v", err)
 	}
 }

@@ -1,0 +1,363 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net/netip"
+	"runtime"
+	"slices"
+	"sync"
+	"time"
+)
+
+// ErrRateLimited refuses a login that comes too often: from an address or
+// for a user locked out after failures, too many at once from one address,
+// or while every password hashing slot is busy. Errors carrying it are
+// *RetryError, which say when to try again.
+var ErrRateLimited = errors.New("too many login attempts")
+
+// RetryError is ErrRateLimited with the time to wait, for a Retry-After
+// header.
+type RetryError struct {
+	After  time.Duration
+	Reason string
+}
+
+func (e *RetryError) Error() string {
+	return fmt.Sprintf("%s: %s; try again in %d s", ErrRateLimited, e.Reason, retrySeconds(e.After))
+}
+
+func (e *RetryError) Unwrap() error { return ErrRateLimited }
+
+// RetryAfter returns the whole seconds to wait (at least 1) that err, an
+// ErrRateLimited, asks for; 0 for other errors.
+func RetryAfter(err error) int {
+	var re *RetryError
+	if !errors.As(err, &re) {
+		return 0
+	}
+	return retrySeconds(re.After)
+}
+
+func retrySeconds(d time.Duration) int {
+	return max(1, int(math.Ceil(d.Seconds())))
+}
+
+// LoginLimits bound password guessing and the CPU that bcrypt costs. A
+// failed login counts against its client address and against the user
+// name it tried. After AddrFailures failures an address is locked out,
+// and after UserFailures a user name, each failure beyond the limit
+// doubling the lockout from one second up to AddrMaxLockout or
+// UserMaxLockout. An address locked out gets no answer but 429. A user
+// locked out is refused only to addresses that failed to log in as that
+// user: from any other address the right password still logs in, so a
+// flood of bad passwords cannot lock an admin out. A success clears the
+// user's record (and its address's failures for that user, but not the
+// address's count: logging in as oneself does not buy guesses at others);
+// failures are forgotten Forget after the last one.
+type LoginLimits struct {
+	AddrFailures   int
+	AddrMaxLockout time.Duration
+	UserFailures   int
+	UserMaxLockout time.Duration
+	Forget         time.Duration
+	// InFlightPerAddr is how many logins of one address may be checked at
+	// once; more are refused.
+	InFlightPerAddr int
+	// HashSlots is how many bcrypt computations (logins, new users) may
+	// run at once; a login finding them busy waits up to HashWait, then
+	// is refused with a one-second Retry-After.
+	HashSlots int
+	HashWait  time.Duration
+	// MaxTracked bounds the addresses and the user names remembered (each).
+	MaxTracked int
+}
+
+// DefaultLoginLimits returns the limits New uses: 5 failures per address
+// (lockout up to 2 minutes), 10 per user name (up to 1 minute), forgotten
+// after 15 minutes; 2 logins in flight per address; a hashing slot per
+// CPU, waited for up to 1 s.
+func DefaultLoginLimits() LoginLimits {
+	return LoginLimits{
+		AddrFailures:    5,
+		AddrMaxLockout:  2 * time.Minute,
+		UserFailures:    10,
+		UserMaxLockout:  time.Minute,
+		Forget:          15 * time.Minute,
+		InFlightPerAddr: 2,
+		HashSlots:       runtime.NumCPU(),
+		HashWait:        time.Second,
+		MaxTracked:      1 << 16,
+	}
+}
+
+// WithLoginLimits sets the login limits (default DefaultLoginLimits).
+// Zero fields take their default.
+func WithLoginLimits(l LoginLimits) Option {
+	return func(s *Service) {
+		d := DefaultLoginLimits()
+		for _, f := range []struct{ got, def *int }{{&l.AddrFailures, &d.AddrFailures}, {&l.UserFailures, &d.UserFailures},
+			{&l.InFlightPerAddr, &d.InFlightPerAddr}, {&l.HashSlots, &d.HashSlots}, {&l.MaxTracked, &d.MaxTracked}} {
+			if *f.got <= 0 {
+				*f.got = *f.def
+			}
+		}
+		for _, f := range []struct{ got, def *time.Duration }{{&l.AddrMaxLockout, &d.AddrMaxLockout}, {&l.UserMaxLockout, &d.UserMaxLockout},
+			{&l.Forget, &d.Forget}, {&l.HashWait, &d.HashWait}} {
+			if *f.got <= 0 {
+				*f.got = *f.def
+			}
+		}
+		s.limits = l
+	}
+}
+
+// record is what the limiter remembers of an address or a user name.
+type record struct {
+	failures int
+	busy     int // logins refused for want of a hashing slot
+	lastFail time.Time
+	until    time.Time // locked out until then
+	inFlight int
+}
+
+// limiter keeps the records of LoginLimits and the hashing slots.
+type limiter struct {
+	l     LoginLimits
+	mu    sync.Mutex
+	addrs map[string]*record
+	users map[string]*record
+	pairs map[string]*record // address + "\x00" + user
+	slots *slots
+}
+
+func newLimiter(l LoginLimits) *limiter {
+	return &limiter{l: l, addrs: map[string]*record{}, users: map[string]*record{}, pairs: map[string]*record{},
+		slots: &slots{free: l.HashSlots}}
+}
+
+// clientKey is the address a login counts against: the IP of a host:port
+// (or bare IP), IPv6 addresses by their /64, as one host usually has the
+// whole prefix. "" when there is none.
+func clientKey(remote string) string {
+	if remote == "" {
+		return ""
+	}
+	ap, err := netip.ParseAddrPort(remote)
+	addr := ap.Addr()
+	if err != nil {
+		if addr, err = netip.ParseAddr(remote); err != nil {
+			return remote // not an IP (a unix socket, a test): as it is
+		}
+	}
+	addr = addr.Unmap()
+	if addr.Is6() {
+		p, _ := addr.Prefix(64)
+		return p.String()
+	}
+	return addr.String()
+}
+
+// get returns the record of key in m, making it (within MaxTracked) if
+// create is set; nil otherwise.
+func (lm *limiter) get(m map[string]*record, key string, now time.Time, create bool) *record {
+	r := m[key]
+	if r != nil && r.inFlight == 0 && r.failures+r.busy > 0 && now.Sub(r.lastFail) >= lm.l.Forget && !now.Before(r.until) {
+		delete(m, key)
+		r = nil
+	}
+	if r != nil || !create {
+		return r
+	}
+	if len(m) >= lm.l.MaxTracked {
+		for k, o := range m { // forget the idle ones, then any (map order is random)
+			if o.inFlight == 0 && !now.Before(o.until) && now.Sub(o.lastFail) >= lm.l.Forget {
+				delete(m, k)
+			}
+		}
+		for k, o := range m {
+			if len(m) < lm.l.MaxTracked {
+				break
+			}
+			if o.inFlight == 0 {
+				delete(m, k)
+			}
+		}
+	}
+	r = &record{}
+	m[key] = r
+	return r
+}
+
+// begin admits a login of user from addr, or refuses it with a
+// *RetryError. An admitted login must be ended with end. first reports
+// that addr has no failures and was never refused for busy hashing slots:
+// its logins get the slots before those of addresses that failed or
+// flooded, so a login from a quiet address stays quick during a flood.
+func (lm *limiter) begin(addr, user string, now time.Time) (first bool, err error) {
+	lm.mu.Lock()
+	defer lm.mu.Unlock()
+	var a *record
+	if addr != "" {
+		a = lm.get(lm.addrs, addr, now, true)
+		if now.Before(a.until) {
+			return false, &RetryError{After: a.until.Sub(now), Reason: "this address is locked out after failed logins"}
+		}
+		if a.inFlight >= lm.l.InFlightPerAddr {
+			return false, &RetryError{After: time.Second, Reason: "too many logins at once from this address"}
+		}
+	}
+	// A user locked out is refused to the addresses that failed as that
+	// user (an unknown address, "", is not tracked: never refused).
+	if u := lm.get(lm.users, user, now, false); u != nil && now.Before(u.until) && addr != "" {
+		if p := lm.get(lm.pairs, addr+"\x00"+user, now, false); p != nil && p.failures > 0 {
+			return false, &RetryError{After: u.until.Sub(now), Reason: "this user is locked out after failed logins from this address"}
+		}
+	}
+	if a == nil {
+		return true, nil
+	}
+	a.inFlight++
+	return a.failures == 0 && a.busy == 0, nil
+}
+
+// Outcomes of a login, for end.
+const (
+	loginError  = iota // the store failed, the client left: not counted
+	loginBusy          // no hashing slot in time: not a failure, but the address loses its priority
+	loginFailed        // wrong password or unknown user
+	loginOK
+)
+
+// end records the outcome of a login begin admitted. It returns the
+// lockouts the login started (zero if none).
+func (lm *limiter) end(addr, user string, now time.Time, outcome int) (addrLock, userLock time.Duration) {
+	lm.mu.Lock()
+	defer lm.mu.Unlock()
+	var a *record
+	if addr != "" {
+		if a = lm.addrs[addr]; a != nil {
+			a.inFlight--
+		}
+	}
+	switch outcome {
+	case loginError:
+	case loginBusy:
+		if a != nil {
+			a.busy++
+			a.lastFail = now
+		}
+	case loginOK:
+		delete(lm.users, user)
+		delete(lm.pairs, addr+"\x00"+user)
+	default:
+		if a != nil {
+			addrLock = fail(a, now, lm.l.AddrFailures, lm.l.AddrMaxLockout)
+			fail(lm.get(lm.pairs, addr+"\x00"+user, now, true), now, math.MaxInt, 0)
+		}
+		userLock = fail(lm.get(lm.users, user, now, true), now, lm.l.UserFailures, lm.l.UserMaxLockout)
+	}
+	if a != nil && a.inFlight == 0 && a.failures == 0 && a.busy == 0 {
+		delete(lm.addrs, addr) // nothing to remember
+	}
+	return addrLock, userLock
+}
+
+// fail counts a failure, locking out from the limit-th on: 1 s, then
+// doubling up to maxLock. It returns the lockout it set, if any.
+func fail(r *record, now time.Time, limit int, maxLock time.Duration) time.Duration {
+	r.failures++
+	r.lastFail = now
+	over := r.failures - limit
+	if over < 0 {
+		return 0
+	}
+	lock := maxLock
+	if over < 30 {
+		lock = min(maxLock, time.Second<<over)
+	}
+	r.until = now.Add(lock)
+	return lock
+}
+
+// hash runs f in a hashing slot, waiting up to HashWait for one; first
+// goes before the others waiting.
+func (lm *limiter) hash(ctx context.Context, first bool, f func()) error {
+	if err := lm.slots.acquire(ctx, first, lm.l.HashWait); err != nil {
+		return err
+	}
+	defer lm.slots.release()
+	f()
+	return nil
+}
+
+// maxWaiting bounds the logins waiting for a hashing slot; more are
+// refused at once.
+const maxWaiting = 1024
+
+// slots is a counting semaphore with two queues: a slot freed goes to the
+// longest waiting of the first queue, if any, else of the second.
+type slots struct {
+	mu          sync.Mutex
+	free        int
+	first, rest []chan struct{}
+}
+
+func (s *slots) acquire(ctx context.Context, first bool, wait time.Duration) error {
+	busy := &RetryError{After: time.Second, Reason: "the server is busy checking other passwords"}
+	s.mu.Lock()
+	if s.free > 0 {
+		s.free--
+		s.mu.Unlock()
+		return nil
+	}
+	if len(s.first)+len(s.rest) >= maxWaiting {
+		s.mu.Unlock()
+		return busy
+	}
+	ch := make(chan struct{}, 1)
+	q := &s.rest
+	if first {
+		q = &s.first
+	}
+	*q = append(*q, ch)
+	s.mu.Unlock()
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	var err error
+	select {
+	case <-ch:
+		return nil
+	case <-t.C:
+		err = busy
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	s.mu.Lock()
+	i := slices.Index(*q, ch)
+	if i >= 0 {
+		*q = slices.Delete(*q, i, i+1)
+	}
+	s.mu.Unlock()
+	if i < 0 { // handed a slot meanwhile: pass it on
+		<-ch
+		s.release()
+	}
+	return err
+}
+
+func (s *slots) release() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, q := range []*[]chan struct{}{&s.first, &s.rest} {
+		if len(*q) > 0 {
+			ch := (*q)[0]
+			*q = (*q)[1:]
+			ch <- struct{}{}
+			return
+		}
+	}
+	s.free++
+}
