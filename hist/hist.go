@@ -12,8 +12,8 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
-	"io"
 	"fmt"
+	"io"
 	"math"
 	"time"
 
