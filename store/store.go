@@ -246,12 +246,16 @@ type Page struct {
 	Next string `json:"next,omitempty"`
 }
 
-// Run states. A run starts queued; succeeded, failed, cancelled and
-// interrupted are final. A missed run is created in its final state.
+// Run states. A run starts queued; succeeded, degraded, failed, cancelled
+// and interrupted are final. A missed run is created in its final state.
 const (
 	RunQueued      = "queued"
 	RunRunning     = "running"
 	RunSucceeded   = "succeeded"
+	// RunDegraded is a run that finished but lost part of its load: an
+	// agent dropped, failed or had its data refused. Error says which and
+	// why; the result keeps the rest.
+	RunDegraded = "degraded"
 	RunFailed      = "failed"
 	RunCancelled   = "cancelled"
 	RunInterrupted = "interrupted"
@@ -259,12 +263,12 @@ const (
 )
 
 // RunStates lists every run state, in the order a run goes through them.
-var RunStates = []string{RunQueued, RunRunning, RunSucceeded, RunFailed, RunCancelled, RunInterrupted, RunMissed}
+var RunStates = []string{RunQueued, RunRunning, RunSucceeded, RunDegraded, RunFailed, RunCancelled, RunInterrupted, RunMissed}
 
 // ValidRunState reports whether state is one of RunStates.
 func ValidRunState(state string) bool {
 	switch state {
-	case RunQueued, RunRunning, RunSucceeded, RunFailed, RunCancelled, RunInterrupted, RunMissed:
+	case RunQueued, RunRunning, RunSucceeded, RunDegraded, RunFailed, RunCancelled, RunInterrupted, RunMissed:
 		return true
 	}
 	return false
@@ -274,7 +278,7 @@ func ValidRunState(state string) bool {
 // leaves it.
 func FinalRunState(state string) bool {
 	switch state {
-	case RunSucceeded, RunFailed, RunCancelled, RunInterrupted, RunMissed:
+	case RunSucceeded, RunDegraded, RunFailed, RunCancelled, RunInterrupted, RunMissed:
 		return true
 	}
 	return false
@@ -282,13 +286,14 @@ func FinalRunState(state string) bool {
 
 // LegalRunTransition reports whether a run may go from state from to state
 // to: queued to running, cancelled or interrupted; running to succeeded,
-// failed, cancelled or interrupted. No transition leads to RunMissed.
+// degraded, failed, cancelled or interrupted. No transition leads to
+// RunMissed.
 func LegalRunTransition(from, to string) bool {
 	switch from {
 	case RunQueued:
 		return to == RunRunning || to == RunCancelled || to == RunInterrupted
 	case RunRunning:
-		return to == RunSucceeded || to == RunFailed || to == RunCancelled || to == RunInterrupted
+		return to == RunSucceeded || to == RunDegraded || to == RunFailed || to == RunCancelled || to == RunInterrupted
 	}
 	return false
 }
