@@ -249,13 +249,13 @@ type Page struct {
 // Run states. A run starts queued; succeeded, degraded, failed, cancelled
 // and interrupted are final. A missed run is created in its final state.
 const (
-	RunQueued      = "queued"
-	RunRunning     = "running"
-	RunSucceeded   = "succeeded"
+	RunQueued    = "queued"
+	RunRunning   = "running"
+	RunSucceeded = "succeeded"
 	// RunDegraded is a run that finished but lost part of its load: an
 	// agent dropped, failed or had its data refused. Error says which and
 	// why; the result keeps the rest.
-	RunDegraded = "degraded"
+	RunDegraded    = "degraded"
 	RunFailed      = "failed"
 	RunCancelled   = "cancelled"
 	RunInterrupted = "interrupted"
