@@ -216,6 +216,7 @@ type distRun struct {
 	allDone   chan struct{}
 	notes     []string
 	aborted   string
+	cancelled bool // the server stopped the shares (a cancel, an abort, a shutdown)
 }
 
 // distOutcome is how a distributed run ended, besides its result.
@@ -362,6 +363,9 @@ func (d *distRun) note(n string) {
 }
 
 func (d *distRun) cancelShares(reason string) {
+	d.mu.Lock()
+	d.cancelled = true
+	d.mu.Unlock()
 	for _, sh := range d.shares {
 		sh.conn.send(&agentpb.ServerMessage{Msg: &agentpb.ServerMessage_Cancel{Cancel: &agentpb.Cancel{RunId: d.id, Share: sh.idx, Reason: reason}}})
 	}
@@ -535,6 +539,8 @@ func (d *distRun) result() (res *spec.Result, degraded string, err error) {
 			why = append(why, fmt.Sprintf("agent %s (%s) dropped at %s: %s", sh.name, sh.clientName, sh.droppedAt.Format(time.RFC3339), sh.cause))
 		case sh.failure != "":
 			why = append(why, fmt.Sprintf("agent %s (%s) failed: %s", sh.name, sh.clientName, sh.failure))
+		case sh.result != nil && sh.result.Interrupted && !d.cancelled:
+			why = append(why, fmt.Sprintf("agent %s (%s) stopped before the end of its share; what it measured is kept", sh.name, sh.clientName))
 		}
 		r := sh.result
 		if r == nil {
@@ -575,6 +581,9 @@ func (d *distRun) result() (res *spec.Result, degraded string, err error) {
 			d.notes = append(d.notes, "the timeline still counts what the refused agents sent before they were refused (too much to merge again)")
 		}
 	}
+	// An agent stopped on its own makes the run degraded, not
+	// interrupted: only the server's stopping all shares interrupts it.
+	res.Interrupted = res.Interrupted && d.cancelled
 	res.Timeline = timeline.timeline(d.shares)
 	res.Agents = agents
 	res.Degraded = degraded != ""
