@@ -60,6 +60,7 @@ afterEach(() => {
   vi.unstubAllGlobals();
 });
 
+// A first render here takes seconds on a loaded machine: wait up to 10s.
 describe("a degraded run", () => {
   it("is not shown as a success on the dashboard: a degraded badge and the reason", async () => {
     serve({
@@ -71,7 +72,7 @@ describe("a degraded run", () => {
         <Dashboard />
       </MemoryRouter>,
     );
-    const link = await screen.findByRole("link", { name: "dist" });
+    const link = await screen.findByRole("link", { name: "dist" }, { timeout: 10000 });
     const row = link.closest("tr")!;
     const badge = within(row).getByText("degraded");
     expect(badge.className).toContain("state-degraded");
@@ -92,7 +93,7 @@ describe("a degraded run", () => {
         </Routes>
       </MemoryRouter>,
     );
-    const banner = await screen.findByText((_, el) => el?.tagName === "P" && (el.textContent ?? "").includes("status code 999 is not an HTTP status"));
+    const banner = await screen.findByText((_, el) => el?.tagName === "P" && (el.textContent ?? "").includes("status code 999 is not an HTTP status"), undefined, { timeout: 10000 });
     expect(banner.getAttribute("role")).toBe("alert");
     expect(within(banner).getByText("degraded").className).toContain("state-degraded");
   });
@@ -109,7 +110,7 @@ describe("a degraded run", () => {
         </Routes>
       </MemoryRouter>,
     );
-    const alerts = await screen.findAllByRole("alert");
+    const alerts = await screen.findAllByRole("alert", undefined, { timeout: 10000 });
     expect(alerts.some((a) => (a.textContent ?? "").includes("Part of this distributed run was lost (an agent dropped"))).toBe(true);
   });
 });
