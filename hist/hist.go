@@ -7,8 +7,13 @@
 package hist
 
 import (
+	"bytes"
+	"compress/zlib"
+	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"time"
 
@@ -216,3 +221,82 @@ func micros(us int64) time.Duration {
 	}
 	return time.Duration(us) * time.Microsecond
 }
+
+// MaxEncoded bounds the length of an encoding DecodeStrict reads: a
+// histogram of meshperf's layout with every one of its counts set encodes
+// to well under this.
+const MaxEncoded = 512 << 10
+
+// v2Header is the size of the V2 header inside the compressed stream.
+const v2Header = 40
+
+// DecodeStrict reads a base64 compressed V2 histogram that must have
+// meshperf's own layout (Lowest, Highest, Digits). Unlike Decode it
+// re-records nothing: any other layout, an encoding longer than MaxEncoded
+// or a header that does not add up is refused before the counts are
+// allocated, so a hostile encoding costs at most its own size. It reads
+// what agents send.
+func DecodeStrict(s string) (*Histogram, error) {
+	if s == "" {
+		return nil, ErrEmpty
+	}
+	if len(s) > MaxEncoded {
+		return nil, fmt.Errorf("hist: encoding of %d bytes is longer than the limit of %d", len(s), MaxEncoded)
+	}
+	raw, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return nil, fmt.Errorf("hist: decode: %w", err)
+	}
+	if len(raw) < 8 {
+		return nil, errors.New("hist: decode: encoding too short")
+	}
+	if cookie := int32(binary.BigEndian.Uint32(raw[0:4])) &^ 0xf0; cookie != hdr.V2CompressedEncodingCookieBase {
+		return nil, fmt.Errorf("hist: decode: not a compressed V2 histogram (cookie %#x)", cookie)
+	}
+	n := int32(binary.BigEndian.Uint32(raw[4:8]))
+	if n < 0 || int(n) > len(raw)-8 {
+		return nil, fmt.Errorf("hist: decode: compressed length %d does not match the %d bytes given", n, len(raw)-8)
+	}
+	zr, err := zlib.NewReader(bytes.NewReader(raw[8 : 8+n]))
+	if err != nil {
+		return nil, fmt.Errorf("hist: decode: %w", err)
+	}
+	var h [v2Header]byte
+	_, err = io.ReadFull(zr, h[:])
+	_ = zr.Close()
+	if err != nil {
+		return nil, fmt.Errorf("hist: decode: header: %w", err)
+	}
+	payload := int32(binary.BigEndian.Uint32(h[4:8]))
+	digits := int32(binary.BigEndian.Uint32(h[12:16]))
+	lowest := int64(binary.BigEndian.Uint64(h[16:24]))
+	highest := int64(binary.BigEndian.Uint64(h[24:32]))
+	if lowest != Lowest || highest != Highest || digits != Digits {
+		return nil, fmt.Errorf("hist: layout %d..%d at %d digits is not meshperf's (%d..%d at %d digits)",
+			lowest, highest, digits, Lowest, Highest, Digits)
+	}
+	if payload < 0 || payload > maxPayload {
+		return nil, fmt.Errorf("hist: decode: payload of %d bytes (at most %d for meshperf's layout)", payload, maxPayload)
+	}
+	d, err := decodeSafe([]byte(s))
+	if err != nil {
+		return nil, fmt.Errorf("hist: decode: %w", err)
+	}
+	return &Histogram{h: d}, nil
+}
+
+// maxPayload is the largest counts payload meshperf's layout can have:
+// one varint of at most 9 bytes per count of its counts array (HdrHistogram's
+// sizing: half-buckets of 2^ceil(log2(2·10^Digits))/2 counts, one more
+// bucket than the doublings from that count to Highest).
+var maxPayload = func() int32 {
+	sub := int64(1)
+	for sub < 2*int64(math.Pow10(Digits)) {
+		sub <<= 1
+	}
+	buckets := int64(1)
+	for v := sub * Lowest; v <= Highest; v <<= 1 {
+		buckets++
+	}
+	return int32(9 * (buckets + 1) * (sub / 2))
+}()

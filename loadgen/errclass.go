@@ -101,3 +101,23 @@ func Classify(err error) string {
 	}
 	return ClassOther
 }
+
+// ClassNotServing is a gRPC health check that answered, but not SERVING.
+const ClassNotServing = "not_serving"
+
+// KnownClass reports whether class is one the engine can report: the
+// classes above, or a gRPC status code's name in lower case
+// (resource_exhausted). What agents send is checked against it.
+func KnownClass(class string) bool {
+	switch class {
+	case ClassRefused, ClassDNS, ClassTimeout, ClassReset, ClassTLS, ClassProtocol, ClassUnreachable,
+		ClassDropped, ClassOther, ClassUnavailable, ClassDeadlineExceeded, ClassNotServing:
+		return true
+	}
+	for c := 1; c < GRPCCodes; c++ {
+		if class == strings.ToLower(GRPCCodeName(c)) {
+			return true
+		}
+	}
+	return false
+}

@@ -49,6 +49,12 @@ type Store interface {
 	ListResults(ctx context.Context, f ResultFilter) (*Page, error)
 	// DeleteResult deletes a result, by ID or unique ID prefix.
 	DeleteResult(ctx context.Context, id string) error
+	// ReplaceResult overwrites the stored result whose ID is r.ID (the
+	// full ID) with r: its summary, labels, targets and body. The profile
+	// reference, the owner and the private flag stay as saved.
+	// ErrNotFound if there is none. A running test's partial result is
+	// replaced by later ones and, at its end, by the final one.
+	ReplaceResult(ctx context.Context, r *spec.Result) error
 
 	// CreateRun stores a new run, which must be in state RunQueued, or
 	// RunMissed for a scheduled run that did not happen (ErrInvalid
@@ -76,6 +82,23 @@ type Store interface {
 	// moved. A server calls it when it starts: the runs it finds unfinished
 	// were in the memory of a server that died.
 	InterruptRuns(ctx context.Context, reason string) (int, error)
+	// Heartbeat records that the server instance instanceID is alive now,
+	// creating its row the first time. Runs created with its InstanceID
+	// belong to it.
+	Heartbeat(ctx context.Context, instanceID string) error
+	// InterruptOrphanedRuns moves to RunInterrupted, with Error = reason
+	// and FinishedAt = now, every queued or running run whose instance is
+	// gone: no instance, an unknown one, or one whose last heartbeat is
+	// before staleBefore; the runs of instance self are left alone. It
+	// returns how many it moved. A server calls it when it starts, so that
+	// a second server on the same database leaves the first one's live
+	// runs alone; a run keeps the result attached to it (SetRunResult).
+	InterruptOrphanedRuns(ctx context.Context, self, reason string, staleBefore time.Time) (int, error)
+	// SetRunResult attaches resultID to a queued or running run: the
+	// partial result a server saves while the run goes on, so that a
+	// crash keeps it. ErrConflict once the run has ended, ErrNotFound for
+	// an unknown ID.
+	SetRunResult(ctx context.Context, runID, resultID string) error
 
 	// CreateSchedule stores a new schedule of the profile whose ID is
 	// s.ProfileID (ErrNotFound if there is none: a name is not looked up).
@@ -246,12 +269,16 @@ type Page struct {
 	Next string `json:"next,omitempty"`
 }
 
-// Run states. A run starts queued; succeeded, failed, cancelled and
-// interrupted are final. A missed run is created in its final state.
+// Run states. A run starts queued; succeeded, degraded, failed, cancelled
+// and interrupted are final. A missed run is created in its final state.
 const (
-	RunQueued      = "queued"
-	RunRunning     = "running"
-	RunSucceeded   = "succeeded"
+	RunQueued    = "queued"
+	RunRunning   = "running"
+	RunSucceeded = "succeeded"
+	// RunDegraded is a run that finished but lost part of its load: an
+	// agent dropped, failed or had its data refused. Error says which and
+	// why; the result keeps the rest.
+	RunDegraded    = "degraded"
 	RunFailed      = "failed"
 	RunCancelled   = "cancelled"
 	RunInterrupted = "interrupted"
@@ -259,12 +286,12 @@ const (
 )
 
 // RunStates lists every run state, in the order a run goes through them.
-var RunStates = []string{RunQueued, RunRunning, RunSucceeded, RunFailed, RunCancelled, RunInterrupted, RunMissed}
+var RunStates = []string{RunQueued, RunRunning, RunSucceeded, RunDegraded, RunFailed, RunCancelled, RunInterrupted, RunMissed}
 
 // ValidRunState reports whether state is one of RunStates.
 func ValidRunState(state string) bool {
 	switch state {
-	case RunQueued, RunRunning, RunSucceeded, RunFailed, RunCancelled, RunInterrupted, RunMissed:
+	case RunQueued, RunRunning, RunSucceeded, RunDegraded, RunFailed, RunCancelled, RunInterrupted, RunMissed:
 		return true
 	}
 	return false
@@ -274,7 +301,7 @@ func ValidRunState(state string) bool {
 // leaves it.
 func FinalRunState(state string) bool {
 	switch state {
-	case RunSucceeded, RunFailed, RunCancelled, RunInterrupted, RunMissed:
+	case RunSucceeded, RunDegraded, RunFailed, RunCancelled, RunInterrupted, RunMissed:
 		return true
 	}
 	return false
@@ -282,13 +309,14 @@ func FinalRunState(state string) bool {
 
 // LegalRunTransition reports whether a run may go from state from to state
 // to: queued to running, cancelled or interrupted; running to succeeded,
-// failed, cancelled or interrupted. No transition leads to RunMissed.
+// degraded, failed, cancelled or interrupted. No transition leads to
+// RunMissed.
 func LegalRunTransition(from, to string) bool {
 	switch from {
 	case RunQueued:
 		return to == RunRunning || to == RunCancelled || to == RunInterrupted
 	case RunRunning:
-		return to == RunSucceeded || to == RunFailed || to == RunCancelled || to == RunInterrupted
+		return to == RunSucceeded || to == RunDegraded || to == RunFailed || to == RunCancelled || to == RunInterrupted
 	}
 	return false
 }
@@ -319,6 +347,10 @@ type Run struct {
 	// admins. Both are set when the run is created and never change.
 	OwnerID string `json:"owner_id,omitempty"`
 	Private bool   `json:"private,omitempty"`
+	// InstanceID is the server instance that queued the run (and runs it);
+	// set when the run is created, never changed. See
+	// Store.InterruptOrphanedRuns.
+	InstanceID string `json:"instance_id,omitempty"`
 }
 
 // RunFilter selects runs; the zero value selects all, a page at a time.

@@ -115,8 +115,8 @@ func TestAgentsAcrossNetworkNamespaces(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
-		if run.State != store.RunSucceeded || !res.Degraded {
-			t.Fatalf("run %s (%s), degraded %v: want a degraded success", run.State, run.Error, res.Degraded)
+		if run.State != store.RunDegraded || !res.Degraded {
+			t.Fatalf("run %s (%s), degraded %v: want a degraded run", run.State, run.Error, res.Degraded)
 		}
 		spectest.CheckAgentsMerge(t, res)
 		var sum int64
@@ -318,6 +318,13 @@ func runDist(t *testing.T, api, target string, rps, secs int, during func(runID 
 	t.Helper()
 	doc := fmt.Sprintf(`{"profile_document": {"name": "netns", "duration": "%ds", "agents": {"count": %d},
 		"clients": [{"rps": %d, "connections": 12, "endpoint_urls": [%q]}]}}`, secs, netnsAgents, rps, target)
+	return submitRun(t, api, doc, during)
+}
+
+// submitRun submits the run doc asks for, calls during, waits for the
+// run's end and returns it with its result.
+func submitRun(t *testing.T, api, doc string, during func(runID string)) (store.Run, *spec.Result) {
+	t.Helper()
 	resp, err := http.Post(api+"/api/v1/runs", "application/json", strings.NewReader(doc))
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
@@ -20,12 +21,18 @@ import (
 // one share's snapshots.
 const outboxSize = 256
 
+// DrainTimeout bounds how long an agent told to stop (SIGTERM) waits for
+// its running shares to stop and for their last snapshot and final result
+// to reach the server.
+const DrainTimeout = 5 * time.Second
+
 // session is one stream to the server.
 type session struct {
 	a      *Agent
 	stream agentpb.Agent_ConnectClient
 	out    chan *agentpb.AgentMessage
-	ctx    context.Context
+	ctx    context.Context // the stream's: outlives the agent's own by the drain
+	work   context.Context // the shares': ends with the agent's or the stream's
 
 	mu     sync.Mutex
 	shares map[shareKey]context.CancelFunc
@@ -53,8 +60,17 @@ func (a *Agent) session(ctx context.Context) (connected bool, err error) {
 		return false, fmt.Errorf("dial %s: %w", a.cfg.Server, err)
 	}
 	defer conn.Close()
-	sctx, cancel := context.WithCancel(ctx)
+	// The stream outlives ctx: an agent told to stop first sends what its
+	// shares measured (see drain).
+	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
+	var welcomed atomic.Bool // before the welcome, ctx's end ends the dial at once
+	stopDial := context.AfterFunc(ctx, func() {
+		if !welcomed.Load() {
+			cancel()
+		}
+	})
+	defer stopDial()
 	stream, err := agentpb.NewAgentClient(conn).Connect(sctx)
 	if err != nil {
 		return false, fmt.Errorf("connect: %w", err)
@@ -79,12 +95,24 @@ func (a *Agent) session(ctx context.Context) (connected bool, err error) {
 	if a.cfg.OnConnect != nil {
 		a.cfg.OnConnect()
 	}
-	s := &session{a: a, stream: stream, out: make(chan *agentpb.AgentMessage, outboxSize), ctx: sctx, shares: map[shareKey]context.CancelFunc{}}
+	welcomed.Store(true)
+	if ctx.Err() != nil {
+		return true, nil
+	}
+	work, stopWork := context.WithCancel(ctx)
+	defer stopWork()
+	defer context.AfterFunc(sctx, stopWork)()
+	s := &session{a: a, stream: stream, out: make(chan *agentpb.AgentMessage, outboxSize), ctx: sctx, work: work,
+		shares: map[shareKey]context.CancelFunc{}}
 	errc := make(chan error, 2)
 	go func() { errc <- s.send() }()
 	go s.heartbeat(time.Duration(welcome.GetHeartbeatIntervalMs()) * time.Millisecond)
 	go func() { errc <- s.recv() }()
-	err = <-errc
+	select {
+	case err = <-errc:
+	case <-ctx.Done():
+		s.drain(errc)
+	}
 	cancel()
 	// Shares end with the stream: without its server an agent has no one
 	// to report to, and the server has counted the share as lost.
@@ -96,13 +124,49 @@ func (a *Agent) session(ctx context.Context) (connected bool, err error) {
 	return true, err
 }
 
+// drain, once the agent is told to stop, waits (at most DrainTimeout) for
+// its shares, stopped with it, to queue their last snapshot and final
+// result, sends them, closes its side of the stream and waits for the
+// server to end it, so that the server has everything the agent measured.
+func (s *session) drain(errc <-chan error) {
+	deadline := time.NewTimer(DrainTimeout)
+	defer deadline.Stop()
+	stopped := make(chan struct{})
+	go func() { s.wg.Wait(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-errc:
+		return
+	case <-deadline.C:
+		s.a.log.Warn("shares still running after the drain timeout; leaving without their final results", "timeout", DrainTimeout.String())
+		return
+	}
+	// nil tells send to close the stream's sending side after what is
+	// queued before it.
+	if !s.enqueue(nil) {
+		return
+	}
+	select {
+	case <-errc: // the server has read everything and ended the stream
+	case <-deadline.C:
+		s.a.log.Warn("the server did not end the stream after the agent's last message", "timeout", DrainTimeout.String())
+	}
+}
+
 // send writes queued messages to the stream; the only goroutine that does.
+// A nil message closes the sending side.
 func (s *session) send() error {
 	for {
 		select {
 		case <-s.ctx.Done():
 			return s.ctx.Err()
 		case m := <-s.out:
+			if m == nil {
+				if err := s.stream.CloseSend(); err != nil {
+					return fmt.Errorf("close send: %w", err)
+				}
+				continue
+			}
 			if p := m.GetPong(); p != nil {
 				p.T2UnixNano = time.Now().UnixNano()
 			}
@@ -173,7 +237,7 @@ func (s *session) start(as *agentpb.Assign) {
 		s.a.log.Warn("ignoring a second assignment of the same share", logKeyRun, key.run, logKeyShare, key.share)
 		return
 	}
-	ctx, cancel := context.WithCancel(s.ctx)
+	ctx, cancel := context.WithCancel(s.work)
 	s.shares[key] = cancel
 	s.wg.Add(1)
 	s.mu.Unlock()

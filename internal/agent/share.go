@@ -55,6 +55,11 @@ func (a *Agent) runShare(ctx context.Context, as *agentpb.Assign, send func(*age
 		fail(err)
 		return
 	}
+	if ctx.Err() != nil {
+		// Stopped early (the agent told to stop, or the server's cancel):
+		// what was measured goes to the server all the same, marked.
+		res.Interrupted = true
+	}
 	b, err := json.Marshal(res)
 	if err != nil {
 		fail(fmt.Errorf("encoding the result: %w", err))

@@ -12,6 +12,7 @@ const (
 	ExitSLO         = 1 // the run finished but broke an objective (--slo)
 	ExitUsage       = 2 // a wrong flag, argument or input file
 	ExitFailed      = 3 // the command could not do its work (nothing answered, I/O failure)
+	ExitDegraded    = 4 // a distributed run finished but lost part of its load (an agent dropped, failed or was refused)
 	ExitInterrupted = 130
 )
 
@@ -39,6 +40,17 @@ func (e *SLOError) Error() string {
 	return s
 }
 
+// DegradedError is a run that finished without part of its load; the
+// report of the rest was already printed, and this is its warning line.
+type DegradedError struct {
+	Run    string
+	Reason string
+}
+
+func (e *DegradedError) Error() string {
+	return fmt.Sprintf("warning: run %s is degraded: %s", e.Run, e.Reason)
+}
+
 // errInterrupted marks a run ended by a signal after its report was printed.
 var errInterrupted = errors.New("interrupted")
 
@@ -47,9 +59,12 @@ func exitCode(err error) int {
 	var ue *UsageError
 	var se *SLOError
 	var nf *NotFoundError
+	var de *DegradedError
 	switch {
 	case err == nil:
 		return ExitOK
+	case errors.As(err, &de):
+		return ExitDegraded
 	case errors.As(err, &se):
 		return ExitSLO
 	case errors.As(err, &ue), errors.As(err, &nf):

@@ -15,6 +15,7 @@ import (
 	"github.com/meshperf/meshperf/internal/server"
 	"github.com/meshperf/meshperf/loadgen"
 	"github.com/meshperf/meshperf/spec"
+	"github.com/meshperf/meshperf/store"
 )
 
 // localOnlyRunFlags name files and settings of this machine that a profile
@@ -159,7 +160,17 @@ func runRemote(ctx context.Context, cmd *cobra.Command, stdio IO, o *runOptions,
 		res.Interrupted = true
 	}
 	fmt.Fprintf(stdio.Err, "meshperf: run %s %s on %s, saved as result %s (meshperf result show %s)\n", run.ID, run.State, c.BaseURL(), res.ID, res.ID)
-	return o.report(stdio, res, spec.Check(res, objectives), nil)
+	err = o.report(stdio, res, spec.Check(res, objectives), nil)
+	if run.State == store.RunDegraded {
+		// Main prints it after the report, as the last line seen; the
+		// status says so whatever the objectives said (they judged part
+		// of the load).
+		var se *SLOError
+		if err == nil || errors.As(err, &se) {
+			return &DegradedError{Run: run.ID, Reason: strings.ReplaceAll(dash(run.Error), "\n", " ")}
+		}
+	}
+	return err
 }
 
 // remoteProfile makes the profile the flags describe for targets, with the

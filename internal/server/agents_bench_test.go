@@ -64,9 +64,7 @@ func BenchmarkAgentSnapshotMerge(b *testing.B) {
 		sec, a := i/benchAgents, i%benchAgents
 		sn := snaps[sec%secs][a]
 		sn.Second = int32(sec)
-		if err := m.add(shares[a], sn); err != nil {
-			b.Fatal(err)
-		}
+		addSnap(b, m, shares[a], sn)
 		if a == benchAgents-1 {
 			if evs := m.ready(shares, time.Now(), false); len(evs) != 1 {
 				b.Fatalf("second %d: %d events", sec, len(evs))

@@ -29,6 +29,12 @@ type shareAcc struct {
 	snapshots   int
 	lastSecond  int
 	hasSnapshot bool
+	seen        map[int]bool // seconds reported
+	// The snapshots as they came, to merge the timeline again without a
+	// share refused later; dropped (unretained) past maxRetained bytes.
+	retained      []*agentpb.Snapshot
+	retainedBytes int
+	unretained    bool
 }
 
 // secAcc is one second of a distributed run, merged over its shares.
@@ -56,54 +62,55 @@ func newMerger(start time.Time, open bool) *merger {
 	return &merger{start: start, open: open, secs: map[int]*secAcc{}, lat: hist.New(), svc: hist.New()}
 }
 
-// decodeOptional decodes an encoded histogram; nil for "".
-func decodeOptional(s string) (*hist.Histogram, error) {
-	if s == "" {
-		return nil, nil
-	}
-	return hist.Decode(s)
-}
-
-// add merges one snapshot of sh; the caller holds the run's lock.
-func (m *merger) add(sh *share, sn *agentpb.Snapshot) error {
-	lat, err := decodeOptional(sn.GetLatency())
-	if err != nil {
-		return fmt.Errorf("second %d latency: %w", sn.GetSecond(), err)
-	}
-	svc, err := decodeOptional(sn.GetServiceTime())
-	if err != nil {
-		return fmt.Errorf("second %d service time: %w", sn.GetSecond(), err)
-	}
+// addShare adds one checked snapshot (its histograms decoded) to the
+// share's own totals and keeps it for a rebuild of the timeline; the
+// caller holds the run's lock.
+func (a *shareAcc) add(sn *agentpb.Snapshot, lat, svc *hist.Histogram) {
 	sec := int(sn.GetSecond())
-	if sec < 0 || sec > 1<<20 {
-		return fmt.Errorf("second %d out of range", sec)
-	}
-	dropped := sn.GetErrorClasses()[loadgen.ClassDropped]
-
-	// The share's own totals.
-	a := &sh.acc
 	if a.svc == nil {
 		a.lat, a.svc = hist.New(), hist.New()
 		a.codes, a.classes = map[int]int64{}, map[string]int64{}
+		a.seen = map[int]bool{}
 	}
+	a.seen[sec] = true
 	a.snapshots++
 	a.lastSecond = max(a.lastSecond, sec)
 	a.hasSnapshot = true
-	if !sn.GetWarmup() {
-		a.lat.Merge(lat)
-		a.svc.Merge(svc)
-		a.requests += sn.GetRequests()
-		a.responses += sn.GetResponses()
-		a.errors += sn.GetErrors()
-		a.dropped += dropped
-		a.seconds += sn.GetSeconds()
-		for c, n := range sn.GetStatusCodes() {
+	if !a.unretained {
+		a.retainedBytes += len(sn.GetLatency()) + len(sn.GetServiceTime()) + 256
+		if a.retainedBytes > maxRetained {
+			a.unretained, a.retained = true, nil
+		} else {
+			a.retained = append(a.retained, sn)
+		}
+	}
+	if sn.GetWarmup() {
+		return
+	}
+	a.lat.Merge(lat)
+	a.svc.Merge(svc)
+	a.requests += sn.GetRequests()
+	a.responses += sn.GetResponses()
+	a.errors += sn.GetErrors()
+	a.dropped += sn.GetErrorClasses()[loadgen.ClassDropped]
+	a.seconds += sn.GetSeconds()
+	for c, n := range sn.GetStatusCodes() {
+		if n > 0 {
 			a.codes[int(c)] += n
 		}
-		for c, n := range sn.GetErrorClasses() {
+	}
+	for c, n := range sn.GetErrorClasses() {
+		if n > 0 {
 			a.classes[c] += n
 		}
-		// The run's totals so far.
+	}
+}
+
+// add merges one checked snapshot, its histograms decoded, into the run's
+// totals and its second; the caller holds the run's lock.
+func (m *merger) add(sn *agentpb.Snapshot, lat, svc *hist.Histogram) {
+	sec := int(sn.GetSecond())
+	if !sn.GetWarmup() {
 		m.lat.Merge(lat)
 		m.svc.Merge(svc)
 		m.total.requests += sn.GetRequests()
@@ -137,13 +144,10 @@ func (m *merger) add(sh *share, sn *agentpb.Snapshot) error {
 		iv.ErrorClasses[c] += n
 	}
 	if s.published {
-		// A late snapshot: fold it into the encoded second.
-		if s.lat, err = decodeOptional(iv.Latency); err != nil {
-			return err
-		}
-		if s.svc, err = decodeOptional(iv.ServiceTime); err != nil {
-			return err
-		}
+		// A late snapshot: fold it into the encoded second (ours, so the
+		// strict decoder takes it).
+		s.lat, _ = decodeStrict(iv.Latency)
+		s.svc, _ = decodeStrict(iv.ServiceTime)
 	}
 	if s.lat == nil {
 		s.lat = hist.New()
@@ -151,16 +155,34 @@ func (m *merger) add(sh *share, sn *agentpb.Snapshot) error {
 	if s.svc == nil {
 		s.svc = hist.New()
 	}
-	if lat != nil {
-		s.lat.Merge(lat)
-	}
-	if svc != nil {
-		s.svc.Merge(svc)
-	}
+	s.lat.Merge(lat)
+	s.svc.Merge(svc)
 	if s.published {
 		m.seal(s)
 	}
-	return nil
+}
+
+// rebuild merges again the kept snapshots of the shares for which keep
+// is true; false when a share to keep has not kept them all.
+func rebuild(start time.Time, open bool, shares []*share, keep func(*share) bool) (*merger, bool) {
+	m := newMerger(start, open)
+	for _, sh := range shares {
+		if !keep(sh) {
+			continue
+		}
+		if sh.acc.unretained {
+			return nil, false
+		}
+		for _, sn := range sh.acc.retained {
+			lat, err1 := decodeStrict(sn.GetLatency())
+			svc, err2 := decodeStrict(sn.GetServiceTime())
+			if err1 != nil || err2 != nil { // checked when it came
+				return nil, false
+			}
+			m.add(sn, lat, svc)
+		}
+	}
+	return m, true
 }
 
 // ready publishes the seconds every running share has reported (or, with

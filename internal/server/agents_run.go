@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -46,6 +45,8 @@ type share struct {
 	acc       shareAcc
 	result    *spec.Result
 	failure   string
+	refused   string // why its data was refused: nothing of it is merged
+	cause     string // why it was lost
 	finished  bool
 	dropped   bool
 	droppedAt time.Time
@@ -215,19 +216,28 @@ type distRun struct {
 	allDone   chan struct{}
 	notes     []string
 	aborted   string
+	cancelled bool // the server stopped the shares (a cancel, an abort, a shutdown)
+}
+
+// distOutcome is how a distributed run ended, besides its result.
+type distOutcome struct {
+	// Aborted, when not empty, says why the run was stopped early by the
+	// profile's on_drop policy; the result keeps what was measured.
+	Aborted string
+	// Degraded, when not empty, names the agents lost, failed or refused,
+	// and why.
+	Degraded string
 }
 
 // runOnAgents runs prof on agents and returns the merged result. publish
-// receives the merged progress of each second. aborted, when not empty,
-// says why the run was stopped early by the profile's on_drop policy; the
-// result then keeps what was measured.
-func (r *agentRegistry) runOnAgents(ctx context.Context, id string, prof *spec.Profile, plans []*loadgen.Plan, publish func(loadgen.Progress)) (res *spec.Result, aborted string, err error) {
+// receives the merged progress of each second.
+func (r *agentRegistry) runOnAgents(ctx context.Context, id string, prof *spec.Profile, plans []*loadgen.Plan, publish func(loadgen.Progress)) (res *spec.Result, out distOutcome, err error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	d := &distRun{id: id, reg: r, prof: prof, publish: publish, abort: cancel, allDone: make(chan struct{})}
 	shares, err := r.planShares(prof, plans, d)
 	if err != nil {
-		return nil, "", err
+		return nil, out, err
 	}
 	defer func() {
 		r.mu.Lock()
@@ -248,10 +258,10 @@ func (r *agentRegistry) runOnAgents(ctx context.Context, id string, prof *spec.P
 		}
 		maxRTT = max(maxRTT, sh.conn.clock.MaxRTT())
 		if sh.profileJSON, err = shareProfile(prof, sh); err != nil {
-			return nil, "", fmt.Errorf("share of %s: %w", sh.name, err)
+			return nil, out, fmt.Errorf("share of %s: %w", sh.name, err)
 		}
 		if sh.plan, err = agentPlan(sh); err != nil {
-			return nil, "", fmt.Errorf("share of %s: %w", sh.name, err)
+			return nil, out, fmt.Errorf("share of %s: %w", sh.name, err)
 		}
 	}
 	d.start = time.Now().Add(2*maxRTT + startMargin)
@@ -286,11 +296,11 @@ func (r *agentRegistry) runOnAgents(ctx context.Context, id string, prof *spec.P
 	for {
 		select {
 		case <-d.allDone:
-			res, err := d.result()
+			res, out.Degraded, err = d.result()
 			d.mu.Lock()
-			aborted := d.aborted
+			out.Aborted = d.aborted
 			d.mu.Unlock()
-			return res, aborted, err
+			return res, out, err
 		case <-ctx.Done():
 			if !cancelled {
 				cancelled = true
@@ -353,24 +363,32 @@ func (d *distRun) note(n string) {
 }
 
 func (d *distRun) cancelShares(reason string) {
+	d.mu.Lock()
+	d.cancelled = true
+	d.mu.Unlock()
 	for _, sh := range d.shares {
 		sh.conn.send(&agentpb.ServerMessage{Msg: &agentpb.ServerMessage_Cancel{Cancel: &agentpb.Cancel{RunId: d.id, Share: sh.idx, Reason: reason}}})
 	}
 }
 
-// snapshot merges one second of a share.
+// snapshot checks and merges one second of a share; a share whose
+// snapshot fails the checks is refused.
 func (d *distRun) snapshot(sh *share, sn *agentpb.Snapshot) {
 	d.mu.Lock()
 	if sh.finished {
 		d.mu.Unlock()
 		return
 	}
-	err := d.merge.add(sh, sn)
+	lat, svc, err := validSnapshot(sh, sn)
+	if err != nil {
+		d.mu.Unlock()
+		d.refuse(sh, err)
+		return
+	}
+	sh.acc.add(sn, lat, svc)
+	d.merge.add(sn, lat, svc)
 	evs := d.merge.ready(d.shares, time.Now(), false)
 	d.mu.Unlock()
-	if err != nil {
-		d.reg.log.Warn("agent snapshot not merged", logKeyRun, d.id, logKeyAgent, sh.name, logKeyErr, err)
-	}
 	d.emit(evs)
 }
 
@@ -390,21 +408,26 @@ func (d *distRun) emit(evs []loadgen.Progress) {
 	}
 }
 
-// done takes a share's final result.
+// done takes a share's final result, checked against its snapshots; a
+// result that fails the checks refuses the share.
 func (d *distRun) done(sh *share, m *agentpb.Done) {
 	var res *spec.Result
 	failure := m.GetError()
-	if failure == "" {
-		res = &spec.Result{}
-		if err := json.Unmarshal(m.GetResultJson(), res); err != nil || res.ServiceTime == nil {
-			failure = fmt.Sprintf("its result could not be read: %v", err)
-			res = nil
-		}
+	if len(failure) > maxAgentNote {
+		failure = failure[:maxAgentNote] + "…"
 	}
 	d.mu.Lock()
 	if sh.finished {
 		d.mu.Unlock()
 		return
+	}
+	if failure == "" {
+		var err error
+		if res, err = validResult(sh, m.GetResultJson()); err != nil {
+			d.mu.Unlock()
+			d.refuse(sh, err)
+			return
+		}
 	}
 	sh.result, sh.failure = res, failure
 	d.finishLocked(sh)
@@ -418,6 +441,37 @@ func (d *distRun) done(sh *share, m *agentpb.Done) {
 	d.emit(evs)
 }
 
+// refuse drops sh from the run because its data failed a check: nothing
+// of it is merged into the result (its snapshots so far are taken out),
+// its agent is told to stop the share, and the run is degraded, or
+// aborted under on_drop abort.
+func (d *distRun) refuse(sh *share, why error) {
+	d.mu.Lock()
+	if sh.finished {
+		d.mu.Unlock()
+		return
+	}
+	sh.refused = strings.TrimPrefix(why.Error(), errRefused.Error()+": ")
+	sh.dropped, sh.droppedAt = true, time.Now().UTC()
+	d.finishLocked(sh)
+	msg := fmt.Sprintf("agent %s (%s) was dropped from the run, its data refused: %s", sh.name, sh.clientName, sh.refused)
+	d.notes = append(d.notes, msg)
+	abort := d.prof.ClientAgents(sh.client).OnDrop == spec.OnDropAbort && d.aborted == ""
+	if abort {
+		d.aborted = msg + "; the profile's on_drop is abort"
+	}
+	evs := d.merge.ready(d.shares, time.Now(), false)
+	d.mu.Unlock()
+	d.reg.detach(sh)
+	sh.conn.send(&agentpb.ServerMessage{Msg: &agentpb.ServerMessage_Cancel{Cancel: &agentpb.Cancel{RunId: d.id, Share: sh.idx,
+		Reason: "the server refused this share's data: " + sh.refused}}})
+	d.reg.log.Warn("agent data refused; the agent is dropped from the run", logKeyRun, d.id, logKeyAgent, sh.name, logKeyShare, sh.idx, logKeyErr, sh.refused)
+	d.emit(evs)
+	if abort {
+		d.abort(errAgentDropped)
+	}
+}
+
 // lost marks a share whose agent is gone: what it sent is kept.
 func (d *distRun) lost(sh *share, at time.Time, cause error) {
 	d.mu.Lock()
@@ -425,7 +479,7 @@ func (d *distRun) lost(sh *share, at time.Time, cause error) {
 		d.mu.Unlock()
 		return
 	}
-	sh.dropped, sh.droppedAt = true, at.UTC()
+	sh.dropped, sh.droppedAt, sh.cause = true, at.UTC(), cause.Error()
 	d.finishLocked(sh)
 	policy := d.prof.ClientAgents(sh.client).OnDrop
 	msg := fmt.Sprintf("agent %s (%s) dropped at %s, after %d seconds of snapshots: %v", sh.name, sh.clientName,
@@ -464,22 +518,34 @@ func (r *agentRegistry) detach(sh *share) {
 }
 
 // result builds the run's result from the shares: each share's own when
-// it sent one, else what its snapshots add up to; histograms added.
-func (d *distRun) result() (*spec.Result, error) {
+// it sent one, else what its snapshots add up to; histograms added. A
+// refused share has no part in it. degraded, when not empty, says which
+// shares were lost, failed or refused, and why.
+func (d *distRun) result() (res *spec.Result, degraded string, err error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.merge.ready(d.shares, time.Now().Add(time.Hour), true)
 	var results []*spec.Result
 	var agents []spec.AgentResult
-	degraded := false
+	var why []string
+	refused := false
 	for _, sh := range d.shares {
+		switch {
+		case sh.refused != "":
+			why = append(why, fmt.Sprintf("agent %s (%s) refused: %s", sh.name, sh.clientName, sh.refused))
+			refused = true
+			continue
+		case sh.dropped:
+			why = append(why, fmt.Sprintf("agent %s (%s) dropped at %s: %s", sh.name, sh.clientName, sh.droppedAt.Format(time.RFC3339), sh.cause))
+		case sh.failure != "":
+			why = append(why, fmt.Sprintf("agent %s (%s) failed: %s", sh.name, sh.clientName, sh.failure))
+		case sh.result != nil && sh.result.Interrupted && !d.cancelled:
+			why = append(why, fmt.Sprintf("agent %s (%s) stopped before the end of its share; what it measured is kept", sh.name, sh.clientName))
+		}
 		r := sh.result
 		if r == nil {
 			r = sh.acc.result(sh, d.start)
-		} else if n := sh.acc.svc.Count(); n != r.ServiceTime.Count && !sh.dropped {
-			d.notes = append(d.notes, fmt.Sprintf("agent %s: its result counts %d responses, its snapshots %d", sh.name, r.ServiceTime.Count, n))
 		}
-		degraded = degraded || sh.dropped || sh.failure != ""
 		if r == nil {
 			continue // failed before measuring anything
 		}
@@ -492,25 +558,40 @@ func (d *distRun) result() (*spec.Result, error) {
 				sh.name, p.CPUCores, 100*p.LateRatio))
 		}
 	}
+	degraded = strings.Join(why, "; ")
 	if len(results) == 0 {
-		return nil, fmt.Errorf("no agent measured anything: %s", strings.Join(d.notes, "; "))
+		return nil, degraded, fmt.Errorf("no agent measured anything: %s", strings.Join(d.notes, "; "))
 	}
-	res, err := spec.Merge(results)
+	res, err = spec.Merge(results)
 	if err != nil {
-		return nil, err
+		return nil, degraded, err
 	}
 	if len(results) == 1 {
 		c := *res
 		res = &c
 	}
-	res.Timeline = d.merge.timeline(d.shares)
+	timeline := d.merge
+	if refused {
+		// The live merge holds what refused shares sent before they
+		// were refused: merge the others' snapshots again.
+		m, ok := rebuild(d.start, d.merge.open, d.shares, func(sh *share) bool { return sh.refused == "" })
+		if ok {
+			timeline = m
+		} else {
+			d.notes = append(d.notes, "the timeline still counts what the refused agents sent before they were refused (too much to merge again)")
+		}
+	}
+	// An agent stopped on its own makes the run degraded, not
+	// interrupted: only the server's stopping all shares interrupts it.
+	res.Interrupted = res.Interrupted && d.cancelled
+	res.Timeline = timeline.timeline(d.shares)
 	res.Agents = agents
-	res.Degraded = degraded
+	res.Degraded = degraded != ""
 	notes := []string{fmt.Sprintf("%d agents ran %d shares from a common start at %s; their histograms were added",
 		countAgents(d.shares), len(d.shares), d.start.UTC().Format(time.RFC3339Nano))}
 	notes = append(notes, d.notes...)
 	res.Notes = append(notes, res.Notes...)
-	return res, nil
+	return res, degraded, nil
 }
 
 func countAgents(shares []*share) int {

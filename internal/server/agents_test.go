@@ -203,8 +203,8 @@ func TestAgentsDropContinueKeepsWhatWasSent(t *testing.T) {
 			return false
 		})
 	})
-	if run.State != store.RunSucceeded {
-		t.Fatalf("run %s: %s", run.State, run.Error)
+	if run.State != store.RunDegraded || !strings.Contains(run.Error, "agent a2 (clients[0]) dropped at") {
+		t.Fatalf("run %s: %q, want degraded naming a2", run.State, run.Error)
 	}
 	if !res.Degraded || len(res.Agents) != 3 {
 		t.Fatalf("degraded %v, %d agents", res.Degraded, len(res.Agents))

@@ -118,14 +118,12 @@ func TestMergerWaitsForEveryShare(t *testing.T) {
 	_, s00 := snap(0, 0, 100, time.Millisecond)
 	_, s10 := snap(1, 0, 50, 3*time.Millisecond)
 	_, s01 := snap(0, 1, 100, time.Millisecond)
-	if err := m.add(shares[0], s00()); err != nil {
-		t.Fatal(err)
-	}
+	addSnap(t, m, shares[0], s00())
 	if evs := m.ready(shares, start, false); len(evs) != 0 {
 		t.Fatalf("second 0 published before share 1 reported it: %+v", evs)
 	}
-	m.add(shares[0], s01())
-	m.add(shares[1], s10())
+	addSnap(t, m, shares[0], s01())
+	addSnap(t, m, shares[1], s10())
 	evs := m.ready(shares, start, false)
 	if len(evs) != 1 || evs[0].Interval.Second != 0 || evs[0].Interval.Requests != 150 {
 		t.Fatalf("events %+v, want second 0 with 150 requests", evs)
@@ -140,7 +138,7 @@ func TestMergerWaitsForEveryShare(t *testing.T) {
 	}
 	// A late snapshot of a published second is still added.
 	_, late := snap(1, 1, 10, 5*time.Millisecond)
-	m.add(shares[1], late())
+	addSnap(t, m, shares[1], late())
 	tl := m.timeline(shares)
 	if len(tl) != 2 || tl[1].Requests != 110 || tl[1].StatusCodes[200] != 110 {
 		t.Errorf("timeline %+v", tl)
@@ -155,11 +153,22 @@ func TestMergerForcesLateSeconds(t *testing.T) {
 	m := newMerger(start, true)
 	shares := []*share{{idx: 0}, {idx: 1}}
 	_, s := snap(0, 0, 10, time.Millisecond)
-	m.add(shares[0], s())
+	addSnap(t, m, shares[0], s())
 	if evs := m.ready(shares, start.Add(time.Second), true); len(evs) != 0 {
 		t.Fatalf("second 0 forced before its wait: %+v", evs)
 	}
 	if evs := m.ready(shares, start.Add(time.Second+lateAfter+time.Second), true); len(evs) != 1 {
 		t.Fatalf("second 0 not forced after its wait: %+v", evs)
 	}
+}
+
+// addSnap checks a snapshot as the server does and merges it.
+func addSnap(t testing.TB, m *merger, sh *share, sn *agentpb.Snapshot) {
+	t.Helper()
+	lat, svc, err := validSnapshot(sh, sn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh.acc.add(sn, lat, svc)
+	m.add(sn, lat, svc)
 }

@@ -235,9 +235,9 @@ func (m *runs) execute(id string) {
 		h.publish(Event{Type: "progress", Progress: progressEvent(p)})
 	}
 	var res *spec.Result
-	var aborted string // a distributed run stopped by its on_drop policy
+	var dist distOutcome // how a distributed run ended: aborted, degraded
 	if prof.UsesAgents() {
-		res, aborted, err = m.s.agents.runOnAgents(ctx, id, prof, plans, publish)
+		res, dist, err = m.s.agents.runOnAgents(ctx, id, prof, plans, publish)
 	} else {
 		comb := runner.NewCombiner(len(plans), publish)
 		res, err = runner.Run(ctx, m.s.version, plans, comb.Sink)
@@ -258,8 +258,8 @@ func (m *runs) execute(id string) {
 	}
 	r.ResultID = resID
 	switch cause := context.Cause(ctx); {
-	case aborted != "":
-		finish(store.RunFailed, aborted)
+	case dist.Aborted != "":
+		finish(store.RunFailed, dist.Aborted)
 	case errors.Is(cause, errCancelled):
 		finish(store.RunCancelled, "cancelled; the result keeps what was measured")
 	case errors.Is(cause, errInterrupted) || ctx.Err() != nil:
@@ -273,6 +273,8 @@ func (m *runs) execute(id string) {
 			}
 		}
 		finish(store.RunFailed, msg)
+	case dist.Degraded != "":
+		finish(store.RunDegraded, "part of the load was lost: "+dist.Degraded)
 	default:
 		finish(store.RunSucceeded, "")
 	}
@@ -407,10 +409,10 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) error {
 	f := store.RunFilter{Cursor: q.Get("cursor"), Limit: 50, Viewer: s.viewer(r)}
 	for _, st := range q["state"] {
 		switch st {
-		case store.RunQueued, store.RunRunning, store.RunSucceeded, store.RunFailed, store.RunCancelled, store.RunInterrupted:
+		case store.RunQueued, store.RunRunning, store.RunSucceeded, store.RunDegraded, store.RunFailed, store.RunCancelled, store.RunInterrupted, store.RunMissed:
 			f.States = append(f.States, st)
 		default:
-			return badRequest("state", "state: unknown %q (want queued, running, succeeded, failed, cancelled or interrupted)", st)
+			return badRequest("state", "state: unknown %q (want queued, running, succeeded, degraded, failed, cancelled, interrupted or missed)", st)
 		}
 	}
 	if l := q.Get("limit"); l != "" {

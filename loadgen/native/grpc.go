@@ -324,7 +324,7 @@ type notServingError struct{ status string }
 func (e *notServingError) Error() string { return "grpc: health check: " + e.status }
 
 // ErrorClass implements loadgen.ClassedError.
-func (e *notServingError) ErrorClass() string { return "not_serving" }
+func (e *notServingError) ErrorClass() string { return loadgen.ClassNotServing }
 
 var (
 	_ loadgen.ClassedError = (*grpcError)(nil)

@@ -65,28 +65,7 @@ func (s *Store) SaveResult(ctx context.Context, r *spec.Result, ref store.Result
 		if err != nil {
 			return s.conflict(err, fmt.Sprintf("result %q", r.ID))
 		}
-		if err := insertLabels(ctx, tx, `result_labels (result_id, key, value)`, []any{r.ID}, r.Labels); err != nil {
-			return err
-		}
-		if n := len(r.Requested.Targets); n > 0 {
-			args := make([]any, 0, 3*n)
-			for i, t := range r.Requested.Targets {
-				args = append(args, r.ID, i, t)
-			}
-			_, err := tx.exec(ctx, `INSERT INTO result_targets (result_id, position, target) VALUES `+
-				strings.TrimSuffix(strings.Repeat("(?, ?, ?), ", n), ", "), args...)
-			if err != nil {
-				return err
-			}
-		}
-		// The body goes last: should it fail to encode, the rows above are
-		// rolled back with it.
-		body, err := encodeResult(r)
-		if err != nil {
-			return err
-		}
-		_, err = tx.exec(ctx, `INSERT INTO result_bodies (result_id, body) VALUES (?, ?)`, r.ID, body)
-		return err
+		return insertResultParts(ctx, tx, r)
 	})
 	if err != nil {
 		if assigned {
@@ -95,6 +74,74 @@ func (s *Store) SaveResult(ctx context.Context, r *spec.Result, ref store.Result
 		return "", s.fail(err)
 	}
 	return r.ID, nil
+}
+
+// insertResultParts writes r's labels, targets and body.
+func insertResultParts(ctx context.Context, tx db, r *spec.Result) error {
+	if err := insertLabels(ctx, tx, `result_labels (result_id, key, value)`, []any{r.ID}, r.Labels); err != nil {
+		return err
+	}
+	if n := len(r.Requested.Targets); n > 0 {
+		args := make([]any, 0, 3*n)
+		for i, t := range r.Requested.Targets {
+			args = append(args, r.ID, i, t)
+		}
+		_, err := tx.exec(ctx, `INSERT INTO result_targets (result_id, position, target) VALUES `+
+			strings.TrimSuffix(strings.Repeat("(?, ?, ?), ", n), ", "), args...)
+		if err != nil {
+			return err
+		}
+	}
+	// The body goes last: should it fail to encode, the rows above are
+	// rolled back with it.
+	body, err := encodeResult(r)
+	if err != nil {
+		return err
+	}
+	_, err = tx.exec(ctx, `INSERT INTO result_bodies (result_id, body) VALUES (?, ?)`, r.ID, body)
+	return err
+}
+
+// ReplaceResult implements store.Store.
+func (s *Store) ReplaceResult(ctx context.Context, r *spec.Result) error {
+	if r == nil || r.ID == "" {
+		return fmt.Errorf("%w result: nothing to replace (no result or no ID)", store.ErrInvalid)
+	}
+	if r.StartTime.IsZero() {
+		return fmt.Errorf("%w result: no start time", store.ErrInvalid)
+	}
+	sum := store.Summarize(r)
+	for name, v := range map[string]float64{
+		"requested rps": sum.RequestedRPS, "achieved rps": sum.AchievedRPS, "error rate": sum.ErrorRate,
+		"p50": sum.P50Ms, "p90": sum.P90Ms, "p99": sum.P99Ms,
+	} {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return fmt.Errorf("%w result: %s is %v", store.ErrInvalid, name, v)
+		}
+	}
+	err := s.inTx(ctx, func(tx db) error {
+		res, err := tx.exec(ctx, `UPDATE results SET name = ?, generator = ?, target = ?, start_ns = ?, end_ns = ?,
+			requested_rps = ?, achieved_rps = ?, requests = ?, errors = ?, error_rate = ?,
+			p50_ms = ?, p90_ms = ?, p99_ms = ?, interrupted = ?, saved_ns = ? WHERE id = ?`,
+			sum.Name, sum.Generator, sum.Target, nanos(sum.StartTime), nanos(sum.EndTime),
+			sum.RequestedRPS, sum.AchievedRPS, sum.Requests, sum.Errors, sum.ErrorRate,
+			sum.P50Ms, sum.P90Ms, sum.P99Ms, sum.Interrupted, nanos(time.Now()), r.ID)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return fmt.Errorf("result %q %w", r.ID, store.ErrNotFound)
+		}
+		for _, table := range []string{"result_labels", "result_targets", "result_bodies"} {
+			if _, err := tx.exec(ctx, `DELETE FROM `+table+` WHERE result_id = ?`, r.ID); err != nil {
+				return err
+			}
+		}
+		return insertResultParts(ctx, tx, r)
+	})
+	return s.fail(err)
 }
 
 // encodeResult returns r as gzipped JSON.

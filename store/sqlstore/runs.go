@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -15,7 +16,7 @@ import (
 // listed by time and state, never by label.
 
 const runColumns = `id, state, profile_id, profile_revision, name, labels, result_id, error,
-	created_ns, started_ns, finished_ns, schedule_id, due_ns, owner_id, private`
+	created_ns, started_ns, finished_ns, schedule_id, due_ns, owner_id, private, instance_id`
 
 // CreateRun implements store.Store.
 func (s *Store) CreateRun(ctx context.Context, r *store.Run) error {
@@ -53,10 +54,10 @@ func (s *Store) CreateRun(ctx context.Context, r *store.Run) error {
 		profile = []byte{}
 	}
 	err = s.inTx(ctx, func(tx db) error {
-		_, err := tx.exec(ctx, `INSERT INTO runs (`+runColumns+`, profile) VALUES (`+placeholders(16)+`)`,
+		_, err := tx.exec(ctx, `INSERT INTO runs (`+runColumns+`, profile) VALUES (`+placeholders(17)+`)`,
 			next.ID, next.State, next.ProfileID, next.ProfileRevision, next.Name, labels, next.ResultID, next.Error,
 			nanos(next.CreatedAt), nullNanos(next.StartedAt), nullNanos(next.FinishedAt), next.ScheduleID, nullNanos(next.DueAt),
-			next.OwnerID, next.Private, profile)
+			next.OwnerID, next.Private, next.InstanceID, profile)
 		return s.conflict(err, fmt.Sprintf("run %q", next.ID))
 	})
 	if err != nil {
@@ -238,6 +239,68 @@ func (s *Store) InterruptRuns(ctx context.Context, reason string) (int, error) {
 	return int(n), nil
 }
 
+// Heartbeat implements store.Store.
+func (s *Store) Heartbeat(ctx context.Context, instanceID string) error {
+	if instanceID == "" {
+		return fmt.Errorf("%w heartbeat: no instance ID", store.ErrInvalid)
+	}
+	now := nanos(time.Now())
+	err := s.inTx(ctx, func(tx db) error {
+		res, err := tx.exec(ctx, `UPDATE server_instances SET heartbeat_ns = ? WHERE id = ?`, now, instanceID)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n > 0 {
+			return err
+		}
+		_, err = tx.exec(ctx, `INSERT INTO server_instances (id, started_ns, heartbeat_ns) VALUES (?, ?, ?)`, instanceID, now, now)
+		return err
+	})
+	return s.fail(err)
+}
+
+// InterruptOrphanedRuns implements store.Store.
+func (s *Store) InterruptOrphanedRuns(ctx context.Context, self, reason string, staleBefore time.Time) (int, error) {
+	var n int64
+	err := s.inTx(ctx, func(tx db) error {
+		res, err := tx.exec(ctx, `UPDATE runs SET state = ?, error = ?, finished_ns = ?
+			WHERE state IN (?, ?) AND instance_id <> ? AND NOT EXISTS (
+				SELECT 1 FROM server_instances i WHERE i.id = runs.instance_id AND i.heartbeat_ns >= ?)`,
+			store.RunInterrupted, reason, nanos(time.Now()), store.RunQueued, store.RunRunning, self, nanos(staleBefore))
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, s.fail(err)
+	}
+	return int(n), nil
+}
+
+// SetRunResult implements store.Store.
+func (s *Store) SetRunResult(ctx context.Context, runID, resultID string) error {
+	if runID == "" || resultID == "" {
+		return fmt.Errorf("%w run result: run %q, result %q", store.ErrInvalid, runID, resultID)
+	}
+	err := s.inTx(ctx, func(tx db) error {
+		var state string
+		if err := tx.queryRow(ctx, `SELECT state FROM runs WHERE id = ?`+s.d.ForUpdate, runID).Scan(&state); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("run %q %w", runID, store.ErrNotFound)
+			}
+			return err
+		}
+		if store.FinalRunState(state) {
+			return fmt.Errorf("run %q has ended already (%s): %w", runID, state, store.ErrConflict)
+		}
+		_, err := tx.exec(ctx, `UPDATE runs SET result_id = ? WHERE id = ?`, resultID, runID)
+		return err
+	})
+	return s.fail(err)
+}
+
 // scanRuns reads rows selecting runColumns, then, if extra is given, more
 // columns into it (of the last row).
 func scanRuns(rows *sql.Rows, extra ...any) ([]store.Run, error) {
@@ -249,7 +312,7 @@ func scanRuns(rows *sql.Rows, extra ...any) ([]store.Run, error) {
 		var created int64
 		var started, finished, due sql.NullInt64
 		dest := append([]any{&r.ID, &r.State, &r.ProfileID, &r.ProfileRevision, &r.Name, &labels, &r.ResultID, &r.Error,
-			&created, &started, &finished, &r.ScheduleID, &due, &r.OwnerID, &r.Private}, extra...)
+			&created, &started, &finished, &r.ScheduleID, &due, &r.OwnerID, &r.Private, &r.InstanceID}, extra...)
 		if err := rows.Scan(dest...); err != nil {
 			return nil, err
 		}

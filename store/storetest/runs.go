@@ -144,7 +144,7 @@ func toState(t *testing.T, s store.Store, name, state string, viaRunning bool) *
 	case store.RunQueued, store.RunMissed:
 		return r
 	}
-	if viaRunning || state == store.RunRunning || state == store.RunSucceeded || state == store.RunFailed {
+	if viaRunning || state == store.RunRunning || state == store.RunSucceeded || state == store.RunDegraded || state == store.RunFailed {
 		must(t, "UpdateRun to running", s.UpdateRun(t.Context(), &store.Run{ID: r.ID, State: store.RunRunning}))
 	}
 	if state != store.RunRunning {
@@ -165,6 +165,7 @@ func (o opener) testRunTransitions(t *testing.T) {
 		{store.RunQueued, store.RunCancelled}:    true,
 		{store.RunQueued, store.RunInterrupted}:  true,
 		{store.RunRunning, store.RunSucceeded}:   true,
+		{store.RunRunning, store.RunDegraded}:    true,
 		{store.RunRunning, store.RunFailed}:      true,
 		{store.RunRunning, store.RunCancelled}:   true,
 		{store.RunRunning, store.RunInterrupted}: true,
@@ -239,7 +240,7 @@ func (o opener) testRunTransitions(t *testing.T) {
 // ErrConflict and change nothing.
 func (o opener) testRunRace(t *testing.T) {
 	s, ctx := o.open(t), t.Context()
-	finals := []string{store.RunSucceeded, store.RunFailed, store.RunCancelled, store.RunInterrupted}
+	finals := []string{store.RunSucceeded, store.RunFailed, store.RunCancelled, store.RunInterrupted, store.RunDegraded}
 	for round := range 10 {
 		r := toState(t, s, fmt.Sprint("race-", round), store.RunRunning, true)
 		n := 2 + round%3 // two to four goroutines

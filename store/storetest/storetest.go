@@ -38,6 +38,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		t.Run("id prefix", o.testIDPrefix)
 		t.Run("delete", o.testDeleteResult)
 		t.Run("concurrent saves", o.testConcurrentSave)
+		t.Run("replace", o.testReplaceResult)
 	})
 	t.Run("runs", func(t *testing.T) {
 		t.Run("create and get", o.testCreateRun)
@@ -46,6 +47,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		t.Run("concurrent updates", o.testRunRace)
 		t.Run("list", o.testListRuns)
 		t.Run("interrupt", o.testInterruptRuns)
+		t.Run("interrupt orphans", o.testInterruptOrphanedRuns)
+		t.Run("partial result", o.testSetRunResult)
 		t.Run("id prefix", o.testRunIDPrefix)
 		t.Run("reopen", o.testReopenRuns)
 	})

@@ -137,7 +137,7 @@ export interface ResultSummary {
   interrupted?: boolean;
   labels?: Record<string, string>;
 }
-export type RunState = "queued" | "running" | "succeeded" | "failed" | "cancelled" | "interrupted" | "missed";
+export type RunState = "queued" | "running" | "succeeded" | "degraded" | "failed" | "cancelled" | "interrupted" | "missed";
 export interface Run {
   id: string;
   state: RunState;

@@ -43,6 +43,18 @@ export function StateBadge({ state }: { state: string }) {
   return <span className={`badge state-${state}`}>{state}</span>;
 }
 
+/** Says that a distributed run lost part of its load, and, when the run is
+ * known, which agents and why (the run's error). */
+export function DegradedBanner({ reason }: { reason?: string }) {
+  return (
+    <p className="warn-box degraded" role="alert">
+      <StateBadge state="degraded" /> Part of this distributed run was lost
+      {reason ? `: ${reason}` : " (an agent dropped, failed, stopped early or had its data refused)"}. The figures are those of the
+      agents that finished; see the notes and agents below.
+    </p>
+  );
+}
+
 export interface Loaded<T> {
   data: T | undefined;
   error: unknown;

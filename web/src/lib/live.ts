@@ -4,7 +4,7 @@
 import { useEffect, useState } from "react";
 import { followRun, type Progress, type Run } from "../api";
 
-export const finalStates = new Set(["succeeded", "failed", "cancelled", "interrupted", "missed"]);
+export const finalStates = new Set(["succeeded", "degraded", "failed", "cancelled", "interrupted", "missed"]);
 
 export interface LiveRun {
   run: Run | null;

@@ -121,7 +121,7 @@ export function Dashboard() {
                     </td>
                     <td>
                       <StateBadge state={r.state} />
-                      {r.error && r.state === "failed" ? <div className="muted small">{r.error}</div> : null}
+                      {r.error && (r.state === "failed" || r.state === "degraded") ? <div className="muted small">{r.error}</div> : null}
                     </td>
                     <td className="mono ellipsis">{s?.target ?? "–"}</td>
                     <td className="num">{s ? `${fmtRate(s.achieved_rps)}${s.requested_rps ? ` of ${fmtRate(s.requested_rps)}` : ""}` : "–"}</td>

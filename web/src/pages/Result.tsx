@@ -6,10 +6,10 @@
 import { useEffect, useMemo, useRef, useState } from "react";
 import { Link, useParams, useSearchParams } from "react-router-dom";
 import type uPlot from "uplot";
-import { api, download, exportFormats, type Distribution, type Result as ResultT, type Verdict } from "../api";
+import { api, download, exportFormats, type Distribution, type Result as ResultT, type Run, type Verdict } from "../api";
 import { Chart, useTheme } from "../components/Chart";
 import { histogramOptions, percentileOptions, timelineOptions } from "../components/charts";
-import { Empty, ErrorBox, Loading, TableHead, errorText, num, useApi, useTitle } from "../components/ui";
+import { DegradedBanner, Empty, ErrorBox, Loading, TableHead, errorText, num, useApi, useTitle } from "../components/ui";
 import { MetricsPanel } from "../components/Metrics";
 import { durationSeconds, fmtBytes, fmtCount, fmtMs, fmtPct, fmtRate, fmtTime } from "../lib/format";
 import { decodeHistogram, histRange, logBins, percentileCurve, percentileGrid, unitToMs, type Histogram } from "../lib/hdr";
@@ -71,13 +71,16 @@ export default function ResultPage() {
     (s) => api<{ source: string; verdicts: Verdict[] }>(`/api/v1/results/${encodeURIComponent(id)}/verdicts${runId ? `?run=${encodeURIComponent(runId)}` : ""}`, "GET", undefined, s),
     [id, runId],
   );
+  // The run that saved it, when known: a degraded one says why.
+  const run = useApi((s) => (runId ? api<Run>(`/api/v1/runs/${encodeURIComponent(runId)}`, "GET", undefined, s) : Promise.resolve(undefined)), [runId]);
   useTitle(res.data ? `Result ${res.data.name || res.data.id}` : "Result");
   if (res.error) return <ErrorBox error={res.error} retry={res.reload} />;
   if (!res.data) return <Loading what="the result" />;
-  return <ResultView r={res.data} verdicts={verdicts.data?.verdicts} verdictError={verdicts.error} />;
+  const degraded = run.data?.state === "degraded" ? run.data.error || "" : undefined;
+  return <ResultView r={res.data} verdicts={verdicts.data?.verdicts} verdictError={verdicts.error} degraded={degraded} />;
 }
 
-function ResultView({ r, verdicts, verdictError }: { r: ResultT; verdicts?: Verdict[]; verdictError?: unknown }) {
+function ResultView({ r, verdicts, verdictError, degraded }: { r: ResultT; verdicts?: Verdict[]; verdictError?: unknown; degraded?: string }) {
   const hs = useHistograms(r);
   const theme = useTheme();
   const [dlError, setDlError] = useState<string>();
@@ -177,7 +180,7 @@ function ResultView({ r, verdicts, verdictError }: { r: ResultT; verdicts?: Verd
         </ul>
       )}
       {r.interrupted && <p className="warn-box">This run was stopped before its end; the result keeps what was measured.</p>}
-      {r.degraded && <p className="warn-box">Part of this distributed run was lost (an agent dropped); see the notes and agents below.</p>}
+      {(r.degraded || degraded !== undefined) && <DegradedBanner reason={degraded} />}
       {r.process?.saturated && <p className="warn-box">The load generator looked saturated (late sends or CPU near capacity): latency may include the client's own delay.</p>}
 
       <dl className="figures" aria-label="Summary">
