@@ -131,6 +131,23 @@ type GeneratorInfo struct {
 	// Fidelity says how the latency distribution was captured: "hdr" for
 	// exact HDR histograms, "bucketed" or "percentiles" for imports.
 	Fidelity string `json:"fidelity"`
+	// HistogramResolutionUs is how finely the generator's own histogram
+	// told values apart at the low end, in microseconds: 1 for meshperf's
+	// HDR histograms (3 significant digits above), fortio's resolution
+	// option, wrk's 1 µs. Zero when unknown (a file that does not say).
+	HistogramResolutionUs float64 `json:"histogram_resolution_us,omitempty"`
+}
+
+// String names the generator and its version, as "fortio 1.66.5", or just
+// "vegeta" when the version is not known.
+func (g GeneratorInfo) String() string {
+	if g.Name == "" {
+		g.Name = "an unknown generator"
+	}
+	if g.Version == "" {
+		return g.Name
+	}
+	return g.Name + " " + g.Version
 }
 
 // Requested is what the test asked for.
