@@ -55,6 +55,23 @@ type Result struct {
 	// Metrics are named queries (Prometheus) evaluated over the measured
 	// window of the run.
 	Metrics []Metric `json:"metrics,omitempty"`
+
+	// SMP keeps the identifiers of the SMP result this one was imported
+	// from, so that an SMP export gives every one of them back.
+	SMP *SMPRefs `json:"smp,omitempty"`
+}
+
+// SMPRefs are the fields of an SMP PerformanceTestResult that name other
+// records, and Meshery's mesh wrapper ({mesh: {type: N}}).
+type SMPRefs struct {
+	ID           string `json:"id,omitempty"`
+	TestID       string `json:"test_id,omitempty"`
+	MeshConfigID string `json:"mesh_config_id,omitempty"`
+	EnvID        string `json:"env_id,omitempty"`
+	DetailsURI   string `json:"details_uri,omitempty"`
+	// MeshType is SMP's ServiceMesh.Type enum (3 is ISTIO), from Meshery's
+	// mesh: {type: N}.
+	MeshType int `json:"mesh_type,omitempty"`
 }
 
 // AgentResult is one agent's part of a distributed run.

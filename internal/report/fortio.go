@@ -37,7 +37,7 @@ type fortioResult struct {
 	RunID                   int64
 	AccessLoggerInfo        string
 	ID                      string
-	RetCodes                map[string]int64
+	RetCodes                map[string]flexInt
 	IPCountMap              map[string]int `json:",omitempty"`
 	Destination             string         `json:",omitempty"` // grpc runs
 	Insecure                bool
@@ -183,7 +183,7 @@ func FortioJSON(r *spec.Result) ([]byte, error) {
 		ErrorsDurationHistogram: &fortioHistogram{Count: flexInt(a.Errors)},
 		Exactly:                 q.Requests,
 		ID:                      r.ID,
-		RetCodes:                map[string]int64{},
+		RetCodes:                map[string]flexInt{},
 		NumConnections:          1,
 		HTTPReqTimeOut:          int64(q.Timeout),
 		Resolution:              float64(hist.Lowest) / 1e6,
@@ -215,14 +215,14 @@ func FortioJSON(r *spec.Result) ([]byte, error) {
 		out.RequestedDuration = q.Duration.String()
 	}
 	for code, n := range r.StatusCodes {
-		out.RetCodes[strconv.Itoa(code)] = n
+		out.RetCodes[strconv.Itoa(code)] = flexInt(n)
 	}
 	var transport int64
 	for _, e := range r.Errors {
 		transport += e.Count
 	}
 	if transport > 0 {
-		out.RetCodes["-1"] += transport // fortio's code for socket errors
+		out.RetCodes["-1"] += flexInt(transport) // fortio's code for socket errors
 	}
 	if len(q.Targets) > 0 {
 		if out.RunType == "HTTP" {
@@ -615,7 +615,7 @@ func fortioCodes(r *spec.Result, fr *fortioResult) error {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		n := fr.RetCodes[k]
+		n := int64(fr.RetCodes[k])
 		if n < 0 {
 			return fmt.Errorf("fortio: RetCodes[%q] is negative (%d)", k, n)
 		}

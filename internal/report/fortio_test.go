@@ -252,7 +252,7 @@ func TestFortioJSONCodes(t *testing.T) {
 		t.Errorf("RetCodes %v, want %v", fr.RetCodes, want)
 	}
 	for k, v := range want {
-		if fr.RetCodes[k] != v {
+		if int64(fr.RetCodes[k]) != v {
 			t.Errorf("RetCodes[%s] = %d, want %d", k, fr.RetCodes[k], v)
 		}
 	}
