@@ -104,16 +104,16 @@ type smpExtension struct {
 
 	// HistogramOf says which distribution latencies_ms and the histogram
 	// describe: "latency" (open loop) or "service_time".
-	HistogramOf   string   `json:"histogram_of"`
-	Count         int64    `json:"count"`
-	StdDevMs      float64  `json:"stddev_ms"`
-	P99_9Ms       *float64 `json:"p99_9_ms,omitempty"`
+	HistogramOf string   `json:"histogram_of"`
+	Count       int64    `json:"count"`
+	StdDevMs    float64  `json:"stddev_ms"`
+	P99_9Ms     *float64 `json:"p99_9_ms,omitempty"`
 	// Percentiles is the whole percentile list (spec.Distribution's), so a
 	// result comes back with every figure it had.
-	Percentiles []spec.Percentile `json:"percentiles,omitempty"`
-	Histogram     string   `json:"histogram,omitempty"`
-	HistogramUnit string   `json:"histogram_unit,omitempty"`
-	Saturated     int64    `json:"saturated,omitempty"`
+	Percentiles   []spec.Percentile `json:"percentiles,omitempty"`
+	Histogram     string            `json:"histogram,omitempty"`
+	HistogramUnit string            `json:"histogram_unit,omitempty"`
+	Saturated     int64             `json:"saturated,omitempty"`
 	// ServiceTime is the service-time distribution when the main one is
 	// latency, so an open-loop result comes back whole.
 	ServiceTime *spec.Distribution `json:"service_time,omitempty"`
