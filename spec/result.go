@@ -158,7 +158,7 @@ type GeneratorInfo struct {
 // String names the generator and its version, as "fortio 1.66.5", or just
 // "vegeta" when the version is not known.
 func (g GeneratorInfo) String() string {
-	if g.Name == "" {
+	if g.Name == "" || g.Name == "unknown" {
 		g.Name = "an unknown generator"
 	}
 	if g.Version == "" {

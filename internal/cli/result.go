@@ -143,8 +143,9 @@ func printResults(stdio IO, page *store.Page, output string) error {
 		if r.RequestedRPS > 0 {
 			rate += fmt.Sprintf("/%.0f", r.RequestedRPS)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%.3gms\t%.3gms\t%.2f%%\n", r.ID, r.StartTime.Local().Format("2006-01-02 15:04:05"),
-			dash(r.Name), r.Target, r.Generator, rate, r.P50Ms, r.P99Ms, r.ErrorRate*100)
+		// A stored 0 is no measurement (no latency is 0): shown as such.
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.2f%%\n", r.ID, r.StartTime.Local().Format("2006-01-02 15:04:05"),
+			dash(r.Name), r.Target, r.Generator, rate, report.Ms(r.P50Ms, r.P50Ms > 0), report.Ms(r.P99Ms, r.P99Ms > 0), r.ErrorRate*100)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -174,7 +175,7 @@ func parseWhen(flag, s string) (time.Time, error) {
 
 func dash(s string) string {
 	if s == "" {
-		return "-"
+		return report.NoData
 	}
 	return s
 }

@@ -2,6 +2,7 @@ package cli_test
 
 import (
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 )
@@ -77,5 +78,41 @@ func TestRunFileLeavesStoredProfiles(t *testing.T) {
 	}
 	if page := listResults(t, "--profile", "cart"); len(page.Results) != 2 {
 		t.Errorf("results of cart: %d, want 2", len(page.Results))
+	}
+}
+
+// TestResultListFigures: durations as people write them, and no data as
+// "–" with a failed banner, in the list and in the report.
+func TestResultListFigures(t *testing.T) {
+	dir := t.TempDir()
+	smp := dir + "/slow.json"
+	doc := `{"smpVersion": "v0.0.1", "startTime": "2026-01-02T10:00:00Z", "endTime": "2026-01-02T10:01:00Z", "latenciesMs": {"min": 900, "average": 1100, "p50": 1062, "p90": 1500, "p99": 2500, "max": 3000}, "actualQps": 5}`
+	if err := os.WriteFile(smp, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := meshperf(t, "result", "import", smp)
+	if code != 0 || !strings.Contains(out, "imported a result of an unknown generator as") {
+		t.Fatalf("import: exit %d: %q %s", code, out, errOut)
+	}
+	// Nothing listens on the target: nothing answers.
+	_, errOut, code = meshperf(t, "run", "http://127.0.0.1:1/", "-d", "1s", "-c", "1", "--rps", "5")
+	if code == 0 {
+		t.Fatalf("a run where nothing answered exited 0: %s", errOut)
+	}
+	out, errOut, code = meshperf(t, "result", "list")
+	if code != 0 {
+		t.Fatalf("list: %d %s", code, errOut)
+	}
+	if strings.Contains(out, "e+") || !strings.Contains(out, "1062ms") || !strings.Contains(out, "2500ms") {
+		t.Errorf("durations not as people write them:\n%s", out)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	failed := strings.Fields(lines[1]) // newest first: the failed run
+	if len(failed) < 9 || failed[len(failed)-3] != "–" || failed[len(failed)-2] != "–" {
+		t.Errorf("no data not shown as –: %q", lines[1])
+	}
+	out, _, _ = meshperf(t, "result", "show", failed[0])
+	if !strings.Contains(out, "FAILED: nothing answered") || strings.Contains(out, " 0ms") {
+		t.Errorf("show of the failed run:\n%s", out)
 	}
 }

@@ -216,6 +216,16 @@ func pct(f float64) string { return strconv.FormatFloat(f*100, 'f', 2, 64) + "%"
 
 func round(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
 
+// Ms prints a latency in milliseconds as people write it ("96µs", "2.35ms",
+// "1062ms", "12.3s"), NoData when it was not measured (ok false): the one
+// formatter of the text report and the result list.
+func Ms(ms float64, ok bool) string {
+	if !ok {
+		return NoData
+	}
+	return msStr(ms)
+}
+
 // msStr prints milliseconds with three significant digits, like HDR keeps.
 func msStr(ms float64) string {
 	switch {
