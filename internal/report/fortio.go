@@ -425,7 +425,7 @@ func ParseFortio(data []byte) (*spec.Result, error) {
 			gen.Name, gen.Version = name, v // written by FortioJSON for another generator
 		}
 	}
-	count := int64(hd.Count)
+	count := h.Count()
 	r := &spec.Result{
 		Schema:    spec.ResultSchema,
 		ID:        fr.ID,
@@ -468,6 +468,9 @@ func ParseFortio(data []byte) (*spec.Result, error) {
 	}
 	if !r.StartTime.IsZero() {
 		r.EndTime = r.StartTime.Add(time.Duration(fr.ActualDuration))
+	}
+	if count != int64(hd.Count) {
+		r.Notes = append(r.Notes, fmt.Sprintf("DurationHistogram.Count says %d but its buckets hold %d (Nighthawk's sample files leave out their first value): the figures are the buckets'", hd.Count, count))
 	}
 	if t := firstNonEmpty(fr.URL, fr.Destination); t != "" {
 		r.Requested.Targets = []string{t}
@@ -559,7 +562,7 @@ func fortioSteps(hd *fortioHistogram) ([]hist.Step, error) {
 		sum += int64(b.Count)
 		pts = append(pts, pt{step: hist.Step{Micros: secondsToMicrosF(b.End), Count: sum}})
 	}
-	if sum != int64(hd.Count) {
+	if sum > int64(hd.Count) {
 		return nil, fmt.Errorf("fortio: DurationHistogram.Data counts add up to %d but Count is %d", sum, hd.Count)
 	}
 	for _, p := range hd.Percentiles {
@@ -581,12 +584,16 @@ func fortioSteps(hd *fortioHistogram) ([]hist.Step, error) {
 		}
 		return 0
 	})
+	// A bucket end below a reported percentile must hold fewer values than
+	// the percentile's count (else the histogram's quantile would stop at
+	// the bucket end), and one above it at least as many.
 	out := make([]hist.Step, 0, len(pts))
 	for i, p := range pts {
 		if !p.exact {
 			ok := true
 			for j, q := range pts {
-				if q.exact && ((j < i && q.step.Count > p.step.Count) || (j > i && q.step.Count < p.step.Count)) {
+				below := j > i && q.step.Micros > p.step.Micros
+				if q.exact && ((j < i && q.step.Count > p.step.Count) || (below && q.step.Count <= p.step.Count)) {
 					ok = false
 					break
 				}
