@@ -300,3 +300,59 @@ var maxPayload = func() int32 {
 	}
 	return int32(9 * (buckets + 1) * (sub / 2))
 }()
+// Step is one point of a cumulative distribution: Count values (in all) are
+// at or below Micros.
+type Step struct {
+	Micros float64
+	Count  int64
+}
+
+// FromSteps rebuilds a histogram from another tool's cumulative figures
+// (bucket ends, percentile ladders, reported percentiles), sorted by value
+// with counts never decreasing. The values between two steps are spread
+// evenly over (previous, this] at up to spread points, the last of them at
+// the step's own value; the first step's values sit at its value (the
+// minimum; a first step with no values only sets where the next begin). So
+// the histogram passes through every step: its quantile at a
+// step's count is the step's value, to the histogram's precision. Steps
+// whose value or count goes backwards are skipped.
+func FromSteps(steps []Step, spread int) *Histogram {
+	h := New()
+	spread = max(spread, 1)
+	var prevN int64
+	var prevV float64
+	started := false
+	for _, s := range steps {
+		if s.Count < prevN || (started && s.Micros < prevV) || math.IsNaN(s.Micros) || s.Micros < 0 {
+			continue
+		}
+		n := s.Count - prevN
+		lo := prevV
+		if !started {
+			lo = s.Micros
+		}
+		k := min(n, int64(spread))
+		if lo == s.Micros {
+			k = min(k, 1)
+		}
+		for j := range k {
+			m := n / k
+			if j < n%k {
+				m++
+			}
+			v := lo + (s.Micros-lo)*float64(j+1)/float64(k)
+			h.RecordMicrosN(roundMicros(v), m)
+		}
+		prevN, prevV, started = s.Count, s.Micros, true
+	}
+	return h
+}
+
+// roundMicros rounds to whole microseconds; past Highest it stays above
+// Highest, so RecordMicrosN counts it as saturated.
+func roundMicros(v float64) int64 {
+	if v > float64(Highest) {
+		return Highest + 1
+	}
+	return int64(math.Round(v))
+}

@@ -3,7 +3,10 @@ package spec
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/meshperf/meshperf/hist"
@@ -58,8 +61,8 @@ func Merge(rs []*Result) (*Result, error) {
 		q.RPS += r.Requested.RPS
 		q.Connections += r.Requested.Connections
 		q.Requests += r.Requested.Requests
-		if r.Requested.Shape != rs[0].Requested.Shape {
-			q.Shape = "several"
+		if i > 0 && q.Shape != "several" {
+			q.Shape = addShapes(q.Shape, r.Requested.Shape)
 		}
 		q.OpenLoop = q.OpenLoop && r.Requested.OpenLoop
 		if r.Generator.Fidelity != out.Generator.Fidelity {
@@ -142,7 +145,9 @@ func Merge(rs []*Result) (*Result, error) {
 // SummaryPercentiles are the percentiles every Distribution lists.
 var SummaryPercentiles = []float64{50, 75, 90, 95, 99, 99.9, 99.99, 100}
 
-// Summarize describes a histogram as a Distribution, carrying it whole.
+// Summarize describes a histogram as a Distribution, carrying it whole. Its
+// percentiles follow the one rule (PercentilesOf); an empty histogram has
+// none.
 func Summarize(h *hist.Histogram) *Distribution {
 	d := &Distribution{
 		Count:         h.Count(),
@@ -154,9 +159,7 @@ func Summarize(h *hist.Histogram) *Distribution {
 		HistogramUnit: hist.Unit,
 		Saturated:     h.Saturated(),
 	}
-	for _, p := range SummaryPercentiles {
-		d.Percentiles = append(d.Percentiles, Percentile{P: p, Ms: msOf(h.Quantile(p / 100))})
-	}
+	d.Percentiles = PercentilesOf(h, nil, 0)
 	return d
 }
 
@@ -241,6 +244,27 @@ func mergeIntervalPercentiles(m *Interval, iv Interval) (p50, p90, p99 float64) 
 	}
 	m.Latency, m.ServiceTime = "", ""
 	return max(m.P50Ms, iv.P50Ms), max(m.P90Ms, iv.P90Ms), max(m.P99Ms, iv.P99Ms)
+}
+
+// rateRE matches the rates in a shape's description ("constant 200/s",
+// "ramp 100/s to 200/s over 10s").
+var rateRE = regexp.MustCompile(`\d+(?:\.\d+)?(?:e[+-]?\d+)?/s`)
+
+// addShapes describes two shapes run together: the same shape with each
+// rate added ("constant 200/s" twice is "constant 400/s", the test's total
+// rate), or "several" when they differ other than by their rates.
+func addShapes(a, b string) string {
+	if rateRE.ReplaceAllString(a, "#") != rateRE.ReplaceAllString(b, "#") {
+		return "several"
+	}
+	ra, rb := rateRE.FindAllString(a, -1), rateRE.FindAllString(b, -1)
+	i := 0
+	return rateRE.ReplaceAllStringFunc(a, func(string) string {
+		x, _ := strconv.ParseFloat(strings.TrimSuffix(ra[i], "/s"), 64)
+		y, _ := strconv.ParseFloat(strings.TrimSuffix(rb[i], "/s"), 64)
+		i++
+		return strconv.FormatFloat(x+y, 'f', -1, 64) + "/s"
+	})
 }
 
 func containsString(xs []string, x string) bool {

@@ -135,6 +135,10 @@ func ParseProtocol(s string) (Protocol, error) {
 	if n, err := strconv.ParseInt(s, 10, 32); err == nil {
 		return Protocol(n), nil
 	}
+	// The enum's own names, as protobuf's JSON writes them: PROTOCOL_HTTP.
+	if len(s) > len("PROTOCOL_") && strings.EqualFold(s[:len("PROTOCOL_")], "PROTOCOL_") {
+		s = s[len("PROTOCOL_"):]
+	}
 	for p, name := range protocolNames {
 		if strings.EqualFold(s, name) {
 			return p, nil
@@ -172,6 +176,34 @@ func MeshTypeName(n int) string {
 		return meshTypes[n]
 	}
 	return "MESH(" + strconv.Itoa(n) + ")"
+}
+
+// ParseMeshType reads SMP's ServiceMesh.Type as JSON: a number (3), a
+// quoted number ("3") or the enum's name ("ISTIO"); it must be one SMP
+// defines.
+func ParseMeshType(raw []byte) (int, error) {
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return 0, fmt.Errorf("want a service mesh type (a number or a name such as ISTIO), got %s", raw)
+	}
+	s, isStr := v.(string)
+	if f, ok := v.(float64); ok {
+		s = strconv.FormatFloat(f, 'f', -1, 64)
+	} else if !isStr {
+		return 0, fmt.Errorf("want a service mesh type (a number or a name such as ISTIO), got %s", raw)
+	}
+	if n, err := strconv.Atoi(strings.TrimSpace(s)); err == nil {
+		if n < 0 || n >= len(meshTypes) {
+			return 0, fmt.Errorf("unknown service mesh type %d (SMP defines 0-%d)", n, len(meshTypes)-1)
+		}
+		return n, nil
+	}
+	for i, name := range meshTypes {
+		if normName(s) == normName(name) || normName(s+"_mesh") == normName(name) {
+			return i, nil
+		}
+	}
+	return 0, fmt.Errorf("unknown service mesh type %q (want a number or a name such as ISTIO)", s)
 }
 
 // FieldError is one problem with a profile, naming its path, e.g.

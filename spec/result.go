@@ -55,6 +55,23 @@ type Result struct {
 	// Metrics are named queries (Prometheus) evaluated over the measured
 	// window of the run.
 	Metrics []Metric `json:"metrics,omitempty"`
+
+	// SMP keeps the identifiers of the SMP result this one was imported
+	// from, so that an SMP export gives every one of them back.
+	SMP *SMPRefs `json:"smp,omitempty"`
+}
+
+// SMPRefs are the fields of an SMP PerformanceTestResult that name other
+// records, and Meshery's mesh wrapper ({mesh: {type: N}}).
+type SMPRefs struct {
+	ID           string `json:"id,omitempty"`
+	TestID       string `json:"test_id,omitempty"`
+	MeshConfigID string `json:"mesh_config_id,omitempty"`
+	EnvID        string `json:"env_id,omitempty"`
+	DetailsURI   string `json:"details_uri,omitempty"`
+	// MeshType is SMP's ServiceMesh.Type enum (3 is ISTIO), from Meshery's
+	// mesh: {type: N}.
+	MeshType int `json:"mesh_type,omitempty"`
 }
 
 // AgentResult is one agent's part of a distributed run.
@@ -131,6 +148,23 @@ type GeneratorInfo struct {
 	// Fidelity says how the latency distribution was captured: "hdr" for
 	// exact HDR histograms, "bucketed" or "percentiles" for imports.
 	Fidelity string `json:"fidelity"`
+	// HistogramResolutionUs is how finely the generator's own histogram
+	// told values apart at the low end, in microseconds: 1 for meshperf's
+	// HDR histograms (3 significant digits above), fortio's resolution
+	// option, wrk's 1 µs. Zero when unknown (a file that does not say).
+	HistogramResolutionUs float64 `json:"histogram_resolution_us,omitempty"`
+}
+
+// String names the generator and its version, as "fortio 1.66.5", or just
+// "vegeta" when the version is not known.
+func (g GeneratorInfo) String() string {
+	if g.Name == "" || g.Name == "unknown" {
+		g.Name = "an unknown generator"
+	}
+	if g.Version == "" {
+		return g.Name
+	}
+	return g.Name + " " + g.Version
 }
 
 // Requested is what the test asked for.

@@ -430,9 +430,9 @@ func Summarize(r *spec.Result) ResultSummary {
 	if d == nil {
 		d = r.ServiceTime
 	}
-	s.P50Ms, _ = d.At(50)
-	s.P90Ms, _ = d.At(90)
-	s.P99Ms, _ = d.At(99)
+	s.P50Ms, _ = d.Value(50) // the one percentile list (spec.Distribution.Value)
+	s.P90Ms, _ = d.Value(90)
+	s.P99Ms, _ = d.Value(99)
 	return s
 }
 

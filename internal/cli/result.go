@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -142,8 +143,9 @@ func printResults(stdio IO, page *store.Page, output string) error {
 		if r.RequestedRPS > 0 {
 			rate += fmt.Sprintf("/%.0f", r.RequestedRPS)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%.3gms\t%.3gms\t%.2f%%\n", r.ID, r.StartTime.Local().Format("2006-01-02 15:04:05"),
-			dash(r.Name), r.Target, r.Generator, rate, r.P50Ms, r.P99Ms, r.ErrorRate*100)
+		// A stored 0 is no measurement (no latency is 0): shown as such.
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.2f%%\n", r.ID, r.StartTime.Local().Format("2006-01-02 15:04:05"),
+			dash(r.Name), r.Target, r.Generator, rate, report.Ms(r.P50Ms, r.P50Ms > 0), report.Ms(r.P99Ms, r.P99Ms > 0), r.ErrorRate*100)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -173,7 +175,7 @@ func parseWhen(flag, s string) (time.Time, error) {
 
 func dash(s string) string {
 	if s == "" {
-		return "-"
+		return report.NoData
 	}
 	return s
 }
@@ -266,7 +268,7 @@ func newResultDeleteCmd(stdio IO, g *globalOptions) *cobra.Command {
 	}
 }
 
-var exportFormats = []string{"json", "smp", "fortio", "csv", "timeline-csv"}
+var exportFormats = []string{"json", "smp", "smp-strict", "fortio", "csv", "timeline-csv"}
 
 func newResultExportCmd(stdio IO, g *globalOptions) *cobra.Command {
 	var format string
@@ -292,7 +294,7 @@ func newResultExportCmd(stdio IO, g *globalOptions) *cobra.Command {
 			return exportResult(stdio.Out, rs, format)
 		},
 	}
-	cmd.Flags().StringVar(&format, "format", "json", "json, smp, fortio, csv or timeline-csv")
+	cmd.Flags().StringVar(&format, "format", "json", "json, smp (SMP with meshperf's extension block), smp-strict (only the official SMP proto's fields, protobuf JSON), fortio, csv or timeline-csv")
 	return cmd
 }
 
@@ -310,6 +312,8 @@ func exportResult(w io.Writer, rs []*spec.Result, format string) error {
 	switch format {
 	case "smp":
 		b, err = report.SMPResult(rs[0], report.SMPMeta{ProfileID: rs[0].ProfileID})
+	case "smp-strict":
+		b, err = report.SMPResultStrict(rs[0], report.SMPMeta{ProfileID: rs[0].ProfileID})
 	case "fortio":
 		b, err = report.FortioJSON(rs[0])
 	}
@@ -324,7 +328,7 @@ func newResultImportCmd(stdio IO, g *globalOptions) *cobra.Command {
 	var format string
 	cmd := &cobra.Command{
 		Use:   "import FILE",
-		Short: "Store a result from a file: meshperf JSON, SMP YAML/JSON, or fortio JSON",
+		Short: "Store a result from a file: meshperf JSON, SMP YAML/JSON, fortio or Nighthawk fortio-format JSON, a Meshery result",
 		Args:  exactArgs(1, "result import: give the file (- for standard input)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := g.notRemote("result import"); err != nil {
@@ -359,44 +363,21 @@ func newResultImportCmd(stdio IO, g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(stdio.Out, "imported %s result as %s (%s histogram)\n", r.Generator.Name, id, r.Generator.Fidelity)
+			fmt.Fprintf(stdio.Out, "imported a result of %s as %s (%s histogram)\n", r.Generator, id, r.Generator.Fidelity)
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&format, "format", "auto", "auto, json (meshperf), smp or fortio")
+	cmd.Flags().StringVar(&format, "format", "auto", "auto, json (meshperf), smp, fortio (also Nighthawk's fortio format) or meshery (a result Meshery stored)")
 	return cmd
 }
 
 // parseResultFile reads a result in any format meshperf knows, detecting
-// which unless told.
+// which unless told (report.Import).
 func parseResultFile(data []byte, format string) (*spec.Result, error) {
-	switch format {
-	case "json":
-		var r spec.Result
-		if err := json.Unmarshal(data, &r); err != nil {
-			return nil, fmt.Errorf("not a meshperf result: %w", err)
-		}
-		if r.ServiceTime == nil {
-			return nil, fmt.Errorf("not a meshperf result: no service_time")
-		}
-		return &r, nil
-	case "smp":
-		return report.ParseSMPResult(data)
-	case "fortio":
-		return report.ParseFortio(data)
-	case "auto":
-		s := string(data)
-		switch {
-		case strings.Contains(s, `"schema"`) && strings.Contains(s, spec.ResultSchema):
-			return parseResultFile(data, "json")
-		case strings.Contains(s, "DurationHistogram"):
-			return parseResultFile(data, "fortio")
-		case strings.Contains(s, "latencies_ms") || strings.Contains(s, "actual_qps"):
-			return parseResultFile(data, "smp")
-		}
-		return nil, fmt.Errorf("not a result meshperf can read (meshperf JSON, SMP, or fortio JSON); name one with --format")
+	if !slices.Contains(report.ImportFormats, format) {
+		return nil, usageErrorf("--format: want %s, not %q", strings.Join(report.ImportFormats, ", "), format)
 	}
-	return nil, usageErrorf("--format: want auto, json, smp or fortio, not %q", format)
+	return report.Import(data, format)
 }
 
 func newResultCompareCmd(stdio IO, g *globalOptions) *cobra.Command {

@@ -60,6 +60,7 @@ type runOptions struct {
 	file           string
 	profileRef     string
 	noSave         bool
+	saveProfile    bool
 	generator      string
 	threads        int
 	protoFlags     // gRPC and TCP (runflags.go)
@@ -90,6 +91,7 @@ it is closed loop: as fast as the connections allow, service time only.`,
 	f.StringVarP(&o.file, "file", "f", "", "run this profile (SMP YAML or JSON); flags given override its fields")
 	f.StringVar(&o.profileRef, "profile", "", "run this stored profile (name or id)")
 	f.BoolVar(&o.noSave, "no-save", false, "do not store the result")
+	f.BoolVar(&o.saveProfile, "save-profile", false, "with -f: store the file's profile (a new revision when one of its name differs); without it a stored profile is never changed")
 	f.StringVar(&o.generator, "generator", "meshperf", "load generator: meshperf (its own engine), wrk, wrk2... (meshperf generators lists them)")
 	f.Float64Var(&o.rps, "rps", 0, "requests per second; 0 = closed loop, as fast as the connections allow")
 	f.StringVar(&o.shape, "rate-shape", "", "rate over time: constant, ramp:FROM-TO[/DURATION], steps:RATE/DURATION,...")
@@ -310,11 +312,17 @@ func runPlans(ctx context.Context, stdio IO, o *runOptions, plans []*loadgen.Pla
 	return runner.Run(ctx, Version, plans, comb.Sink)
 }
 
-// save stores the result (and the profile it came from, as a new revision
-// if it changed) unless --no-save. The report is printed whatever happens
-// here: a store that fails must not lose the measurement.
+// save stores the result unless --no-save. A profile run from a file (-f)
+// is stored only with --save-profile (a new revision when the stored one of
+// its name differs); without it the result is linked to a stored profile
+// only when that profile is the same, and what happened is said. The report
+// is printed whatever happens here: a store that fails must not lose the
+// measurement.
 func (o *runOptions) save(ctx context.Context, stdio IO, g *globalOptions, res *spec.Result, prof *spec.Profile, stored *store.Profile) error {
 	if o.noSave {
+		if o.saveProfile {
+			fmt.Fprintln(stdio.Err, "meshperf: --no-save: neither the result nor the profile was stored")
+		}
 		return nil
 	}
 	st, err := g.openStore(ctx)
@@ -324,8 +332,8 @@ func (o *runOptions) save(ctx context.Context, stdio IO, g *globalOptions, res *
 	defer st.Close()
 	ref := store.ResultRef{}
 	if stored == nil && prof != nil && prof.Name != "" {
-		if stored, _, err = applyProfile(ctx, st, prof); err != nil {
-			return fmt.Errorf("the result was not saved: storing profile %s: %w", prof.Name, err)
+		if stored, err = o.fileProfile(ctx, stdio, st, prof); err != nil {
+			return fmt.Errorf("the result was not saved: %w", err)
 		}
 	}
 	if stored != nil {
@@ -339,6 +347,41 @@ func (o *runOptions) save(ctx context.Context, stdio IO, g *globalOptions, res *
 	}
 	fmt.Fprintf(stdio.Err, "meshperf: saved as result %s (meshperf result show %s)\n", id, id)
 	return nil
+}
+
+// fileProfile decides what a profile run from a file does to the stored
+// profiles, says it, and returns the stored profile the result belongs to
+// (nil for none).
+func (o *runOptions) fileProfile(ctx context.Context, stdio IO, st store.Store, prof *spec.Profile) (*store.Profile, error) {
+	if o.saveProfile {
+		sp, changed, err := applyProfile(ctx, st, prof)
+		if err != nil {
+			return nil, fmt.Errorf("storing profile %s: %w", prof.Name, err)
+		}
+		if changed {
+			fmt.Fprintf(stdio.Err, "meshperf: stored profile %s as revision %d (--save-profile)\n", sp.Name, sp.Revision)
+		} else {
+			fmt.Fprintf(stdio.Err, "meshperf: profile %s is the same as stored revision %d\n", sp.Name, sp.Revision)
+		}
+		return sp, nil
+	}
+	old, err := st.GetProfile(ctx, prof.Name)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		fmt.Fprintf(stdio.Err, "meshperf: profile %s from %s was not stored (--save-profile stores it)\n", prof.Name, o.file)
+		return nil, nil
+	case err != nil:
+		return nil, err
+	}
+	body, err := prof.JSON()
+	if err != nil {
+		return nil, err
+	}
+	if string(old.Body) == string(body) && labelsEqual(old.Labels, prof.Labels) {
+		return old, nil // the stored profile, unchanged: the result is one of its runs
+	}
+	fmt.Fprintf(stdio.Err, "meshperf: %s differs from the stored profile %s (revision %d), which was left as it is; the result is not linked to it (--save-profile stores the file as a new revision)\n", o.file, old.Name, old.Revision)
+	return nil, nil
 }
 
 func noResponseError(res *spec.Result) error {

@@ -390,36 +390,19 @@ func readDist(d *spec.Distribution) (dist, error) {
 	return x, nil
 }
 
-// pct returns percentile p (100 = max) in milliseconds.
+// pct returns percentile p (100 = max) in milliseconds, from the
+// distribution's one list (spec.Distribution.Value).
 func (x dist) pct(p float64) (float64, bool) {
 	if x.d == nil {
 		return 0, false
 	}
-	if p >= 100 {
-		if x.d.MaxMs != 0 { // measured exactly, finer than the histogram
-			return x.d.MaxMs, true
-		}
-		if x.h != nil && x.h.Count() > 0 {
-			return durMs(x.h.Max()), true
-		}
-		return x.d.At(100)
+	if v, ok := x.d.Value(p); ok {
+		return v, true
 	}
-	if x.h != nil && x.h.Count() > 0 {
-		return durMs(x.h.Quantile(p / 100)), true
+	if p >= 100 && x.d.MaxMs > 0 {
+		return x.d.MaxMs, true
 	}
-	return x.d.At(p)
-}
-
-// pctPreferList is pct, but takes the Percentiles list first for
-// distributions that are not HDR-exact, whose list holds the source tool's
-// own figures.
-func (x dist) pctPreferList(p float64, fidelity string) (float64, bool) {
-	if fidelity != "hdr" {
-		if v, ok := x.d.At(p); ok {
-			return v, true
-		}
-	}
-	return x.pct(p)
+	return 0, false
 }
 
 func (x dist) mean() (float64, bool) {

@@ -230,7 +230,8 @@ func TestCompareWarnings(t *testing.T) {
 func TestCompareValues(t *testing.T) {
 	a, b := recorded(baseRun()), recorded(baseRun())
 	b.Achieved.RPS = a.Achieved.RPS * 1.5
-	// A wrong Percentiles list: the histogram must win.
+	// The Percentiles list is the one source: a list holding only p50 is
+	// completed from the histogram by the same rule, kept monotonic.
 	b.Latency.Percentiles = []spec.Percentile{{P: 50, Ms: 999}}
 	c, err := Compare([]*spec.Result{a, b})
 	if err != nil {
@@ -249,9 +250,16 @@ func TestCompareValues(t *testing.T) {
 		return Row{}
 	}
 	p50 := row("p50")
-	h, _ := hist.Decode(b.Latency.Histogram)
-	if got, want := *p50.Cells[1].Value, durMs(h.Quantile(0.5)); got != want {
-		t.Errorf("p50 = %v, want %v from the histogram", got, want)
+	if got := *p50.Cells[1].Value; got != 999 {
+		t.Errorf("p50 = %v, want 999 from the list", got)
+	}
+	prev := 0.0
+	for _, m := range []string{"p50", "p75", "p90", "p95", "p99", "p99.9", "p99.99", "max"} {
+		v := *row(m).Cells[1].Value
+		if v < prev {
+			t.Errorf("%s = %v goes below the percentile before it (%v)", m, v, prev)
+		}
+		prev = v
 	}
 	rps := row("achieved_rps")
 	if got := *rps.Cells[1].Ratio; math.Abs(got-1.5) > 1e-12 {

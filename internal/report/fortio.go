@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -21,7 +22,7 @@ type fortioResult struct {
 	RunType                 string
 	Labels                  string
 	StartTime               time.Time
-	RequestedQPS            string
+	RequestedQPS            flexString
 	RequestedDuration       string
 	ActualQPS               float64
 	ActualDuration          int64
@@ -36,7 +37,7 @@ type fortioResult struct {
 	RunID                   int64
 	AccessLoggerInfo        string
 	ID                      string
-	RetCodes                map[string]int64
+	RetCodes                map[string]flexInt
 	IPCountMap              map[string]int `json:",omitempty"`
 	Destination             string         `json:",omitempty"` // grpc runs
 	Insecure                bool
@@ -72,11 +73,50 @@ type fortioResult struct {
 	SocketCount             int              `json:",omitempty"`
 	ConnectionStats         *fortioHistogram `json:",omitempty"`
 	AbortOn                 int
+	// BytesSent and BytesReceived are Nighthawk's (its fortio-format
+	// output); fortio itself has no such fields.
+	BytesSent     flexInt `json:",omitempty"`
+	BytesReceived flexInt `json:",omitempty"`
+}
+
+// flexInt is an integer written as a number or, as Nighthawk's fortio-format
+// output writes its 64-bit counts (protobuf JSON), as a string.
+type flexInt int64
+
+func (n *flexInt) UnmarshalJSON(b []byte) error {
+	s := strings.Trim(string(b), `"`)
+	if s == "null" {
+		return nil
+	}
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return fmt.Errorf("not an integer: %s", b)
+	}
+	*n = flexInt(v)
+	return nil
+}
+
+// flexString is a string that may be written as a number (Nighthawk writes
+// RequestedQPS as one).
+type flexString string
+
+func (f *flexString) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		*f = flexString(s)
+		return nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(b, &n); err != nil {
+		return fmt.Errorf("want a string or a number, got %s", b)
+	}
+	*f = flexString(n.String())
+	return nil
 }
 
 // fortioHistogram is fortio's stats.HistogramData.
 type fortioHistogram struct {
-	Count       int64
+	Count       flexInt
 	Min         float64
 	Max         float64
 	Sum         float64
@@ -92,7 +132,7 @@ type fortioBucket struct {
 	Start   float64
 	End     float64
 	Percent float64
-	Count   int64
+	Count   flexInt
 }
 
 type fortioPercentile struct {
@@ -133,20 +173,23 @@ func FortioJSON(r *spec.Result) ([]byte, error) {
 		RunType:                 fortioRunType(q.Protocol),
 		Labels:                  r.Name,
 		StartTime:               r.StartTime,
-		RequestedQPS:            "max",
+		RequestedQPS:            flexString("max"),
 		RequestedDuration:       "until stop",
 		ActualQPS:               a.RPS,
 		ActualDuration:          int64(a.Duration),
 		NumThreads:              q.Connections,
 		Version:                 r.Generator.Version,
 		DurationHistogram:       fortioHistogramOf(x, r.Generator.Fidelity),
-		ErrorsDurationHistogram: &fortioHistogram{Count: a.Errors},
+		ErrorsDurationHistogram: &fortioHistogram{Count: flexInt(a.Errors)},
 		Exactly:                 q.Requests,
 		ID:                      r.ID,
-		RetCodes:                map[string]int64{},
+		RetCodes:                map[string]flexInt{},
 		NumConnections:          1,
 		HTTPReqTimeOut:          int64(q.Timeout),
 		Resolution:              float64(hist.Lowest) / 1e6,
+	}
+	if res := r.Generator.HistogramResolutionUs; res > 0 {
+		out.Resolution = res / 1e6
 	}
 	if out.Labels == "" {
 		keys := make([]string, 0, len(r.Labels))
@@ -163,7 +206,7 @@ func FortioJSON(r *spec.Result) ([]byte, error) {
 		out.Version = strings.TrimSpace(r.Generator.Name + " " + r.Generator.Version)
 	}
 	if q.RPS > 0 {
-		out.RequestedQPS = strconv.FormatFloat(q.RPS, 'g', 9, 64)
+		out.RequestedQPS = flexString(strconv.FormatFloat(q.RPS, 'g', 9, 64))
 	}
 	switch {
 	case q.Requests > 0:
@@ -172,14 +215,14 @@ func FortioJSON(r *spec.Result) ([]byte, error) {
 		out.RequestedDuration = q.Duration.String()
 	}
 	for code, n := range r.StatusCodes {
-		out.RetCodes[strconv.Itoa(code)] = n
+		out.RetCodes[strconv.Itoa(code)] = flexInt(n)
 	}
 	var transport int64
 	for _, e := range r.Errors {
 		transport += e.Count
 	}
 	if transport > 0 {
-		out.RetCodes["-1"] += transport // fortio's code for socket errors
+		out.RetCodes["-1"] += flexInt(transport) // fortio's code for socket errors
 	}
 	if len(q.Targets) > 0 {
 		if out.RunType == "HTTP" {
@@ -198,7 +241,7 @@ func FortioJSON(r *spec.Result) ([]byte, error) {
 		out.MethodOverride = q.Method
 	}
 	if a.BytesReceived > 0 && a.Responses > 0 {
-		out.Sizes = &fortioHistogram{Count: a.Responses, Sum: float64(a.BytesReceived), Avg: float64(a.BytesReceived) / float64(a.Responses)}
+		out.Sizes = &fortioHistogram{Count: flexInt(a.Responses), Sum: float64(a.BytesReceived), Avg: float64(a.BytesReceived) / float64(a.Responses)}
 	}
 	b, err := json.MarshalIndent(out, "", "  ")
 	if err != nil {
@@ -221,9 +264,9 @@ func fortioRunType(protocol string) string {
 // fortioHistogramOf converts a distribution into fortio's form, in seconds.
 func fortioHistogramOf(x dist, fidelity string) *fortioHistogram {
 	d := x.d
-	out := &fortioHistogram{Count: d.Count, StdDev: msToS(d.StdDevMs)}
+	out := &fortioHistogram{Count: flexInt(d.Count), StdDev: msToS(d.StdDevMs)}
 	if x.h != nil {
-		out.Count = x.h.Count()
+		out.Count = flexInt(x.h.Count())
 	}
 	if out.Count == 0 {
 		return out
@@ -237,10 +280,10 @@ func fortioHistogramOf(x dist, fidelity string) *fortioHistogram {
 	out.Min, out.Max, out.Avg = msToS(minMs), msToS(maxMs), msToS(mean)
 	out.Sum = out.Avg * float64(out.Count)
 	if x.h != nil {
-		out.Data = fortioBuckets(x.h.Buckets(), out.Count, out.Min, out.Max)
+		out.Data = fortioBuckets(x.h.Buckets(), int64(out.Count), out.Min, out.Max)
 	}
 	for _, p := range fortioPercentiles {
-		if v, ok := x.pctPreferList(p, fidelity); ok {
+		if v, ok := x.pct(p); ok {
 			out.Percentiles = append(out.Percentiles, fortioPercentile{Percentile: p, Value: msToS(v)})
 		}
 	}
@@ -288,7 +331,7 @@ func fortioBuckets(hb []hist.Bucket, total int64, minS, maxS float64) []fortioBu
 			lo = float64(bounds[i-1]) / 1e6
 		}
 		cum += counts[i]
-		out = append(out, fortioBucket{Start: lo, End: float64(bounds[i]) / 1e6, Percent: 100 * float64(cum) / float64(total), Count: counts[i]})
+		out = append(out, fortioBucket{Start: lo, End: float64(bounds[i]) / 1e6, Percent: 100 * float64(cum) / float64(total), Count: flexInt(counts[i])})
 	}
 	if len(out) > 0 {
 		if first := &out[0]; minS <= first.End {
@@ -319,13 +362,22 @@ func bucketCounts(hb []hist.Bucket, bounds []int64) map[int]int64 {
 // spreadPoints is how many values each imported bucket's count is spread over.
 const spreadPoints = 50
 
-// ParseFortio reads fortio's result JSON. fortio measures from the actual
-// send, so its histogram becomes the service time; a run at a set QPS is
-// paced per connection, a closed loop. The histogram is rebuilt from
-// fortio's buckets: each bucket's count is spread evenly over its range
-// [Start, End] at up to 50 points (the assumption fortio itself makes when it
-// interpolates percentiles), re-recorded into an HDR histogram encoded like
-// meshperf's own. Percentiles fortio reported are kept as it computed them.
+// ParseFortio reads fortio's result JSON, and the fortio-format output of
+// Nighthawk (nighthawk_client --output-format fortio, the form Meshery
+// stores: RequestedQPS a number, 64-bit counts as strings, BytesSent and
+// BytesReceived; and its "fortio-noquirks" form with plain numbers). Such a
+// file is named Nighthawk (its labels say "Nighthawk").
+//
+// fortio and Nighthawk measure from the actual send, so the histogram
+// becomes the service time. A run at a requested rate is open loop (its
+// sends followed a rate, not the responses), a run at "max" closed loop.
+//
+// The histogram is rebuilt from the buckets through the tool's own figures
+// (hist.FromSteps): each bucket's count is spread evenly over its range
+// with the last value at its end, and the percentiles the tool reported are
+// points the histogram passes through. The percentile list follows the one
+// rule (spec.PercentilesOf): the tool's percentiles and max win, the others
+// come from the rebuilt histogram, kept between them.
 func ParseFortio(data []byte) (*spec.Result, error) {
 	var fr fortioResult
 	if err := json.Unmarshal(data, &fr); err != nil {
@@ -348,19 +400,32 @@ func ParseFortio(data []byte) (*spec.Result, error) {
 	if hd == nil {
 		return nil, errors.New("fortio: not a fortio result: no DurationHistogram")
 	}
-	h, err := fortioToHist(hd)
+	steps, err := fortioSteps(hd)
 	if err != nil {
 		return nil, err
 	}
+	h := hist.FromSteps(steps, spreadPoints)
 	enc, err := h.Encode()
 	if err != nil {
 		return nil, fmt.Errorf("fortio: %w", err)
 	}
 
 	gen := spec.GeneratorInfo{Name: "fortio", Version: fr.Version, Fidelity: "bucketed"}
-	if name, v, ok := strings.Cut(fr.Version, " "); ok && !strings.ContainsAny(name, "0123456789.") {
-		gen.Name, gen.Version = name, v // written by FortioJSON for another generator
+	if fr.Resolution > 0 && fr.Resolution < 3600 {
+		gen.HistogramResolutionUs = fr.Resolution * 1e6
 	}
+	nighthawk := slices.Contains(strings.Fields(fr.Labels), "Nighthawk")
+	switch {
+	case nighthawk:
+		// Nighthawk's buckets are the steps of its own HDR percentile
+		// ladder, not fortio's fixed buckets.
+		gen = spec.GeneratorInfo{Name: "nighthawk", Version: fr.Version, Fidelity: "percentiles"}
+	default:
+		if name, v, ok := strings.Cut(fr.Version, " "); ok && !strings.ContainsAny(name, "0123456789.") {
+			gen.Name, gen.Version = name, v // written by FortioJSON for another generator
+		}
+	}
+	count := h.Count()
 	r := &spec.Result{
 		Schema:    spec.ResultSchema,
 		ID:        fr.ID,
@@ -376,24 +441,36 @@ func ParseFortio(data []byte) (*spec.Result, error) {
 			Shape:       "closed loop",
 		},
 		Achieved: spec.Achieved{
-			Duration: spec.Duration(fr.ActualDuration),
-			Requests: hd.Count,
-			RPS:      fr.ActualQPS,
+			Duration:      spec.Duration(fr.ActualDuration),
+			Requests:      count,
+			RPS:           fr.ActualQPS,
+			BytesSent:     max(int64(fr.BytesSent), 0),
+			BytesReceived: max(int64(fr.BytesReceived), 0),
 		},
-		ServiceTime: &spec.Distribution{
-			Count:         hd.Count,
+	}
+	if count > 0 {
+		exact, tool := fortioExact(hd)
+		r.ServiceTime = &spec.Distribution{
+			Count:         count,
 			MinMs:         sToMs(hd.Min),
 			MeanMs:        sToMs(hd.Avg),
 			StdDevMs:      sToMs(hd.StdDev),
 			MaxMs:         sToMs(hd.Max),
-			Percentiles:   fortioPercentilesMs(h, hd),
+			Percentiles:   spec.PercentilesOf(h, exact, sToMs(hd.Max)),
 			Histogram:     enc,
 			HistogramUnit: hist.Unit,
 			Saturated:     h.Saturated(),
-		},
+		}
+		r.Notes = append(r.Notes, fmt.Sprintf("imported from %s: the histogram was rebuilt from its %d buckets (each bucket's count spread evenly over its range) through the figures %s reported itself, which win: %s; the other percentiles come from the rebuilt histogram, kept between those, so they are approximate, not HDR-exact",
+			gen, len(hd.Data), gen.Name, strings.Join(append(tool, "max"), ", ")))
+	} else {
+		r.ServiceTime = &spec.Distribution{HistogramUnit: hist.Unit, Histogram: enc}
 	}
 	if !r.StartTime.IsZero() {
 		r.EndTime = r.StartTime.Add(time.Duration(fr.ActualDuration))
+	}
+	if count != int64(hd.Count) {
+		r.Notes = append(r.Notes, fmt.Sprintf("DurationHistogram.Count says %d but its buckets hold %d (Nighthawk's sample files leave out their first value): the figures are the buckets'", hd.Count, count))
 	}
 	if t := firstNonEmpty(fr.URL, fr.Destination); t != "" {
 		r.Requested.Targets = []string{t}
@@ -415,14 +492,16 @@ func ParseFortio(data []byte) (*spec.Result, error) {
 	if r.Requested.Protocol != "http" {
 		r.Requested.Method = ""
 	}
-	switch qps := strings.TrimSpace(fr.RequestedQPS); qps {
+	switch qps := strings.TrimSpace(string(fr.RequestedQPS)); qps {
 	case "", "max", "-1", "0":
 	default:
 		v, err := strconv.ParseFloat(qps, 64)
-		if err != nil || v < 0 || math.IsInf(v, 0) {
+		if err != nil || v < 0 || math.IsInf(v, 0) || math.IsNaN(v) {
 			return nil, fmt.Errorf("fortio: RequestedQPS %q is not a rate", fr.RequestedQPS)
 		}
+		// Sends followed a rate, whatever the responses did: open loop.
 		r.Requested.RPS = v
+		r.Requested.OpenLoop = true
 		r.Requested.Shape = "constant " + strconv.FormatFloat(v, 'f', -1, 64) + "/s"
 	}
 	if d, err := time.ParseDuration(fr.RequestedDuration); err == nil {
@@ -431,13 +510,107 @@ func ParseFortio(data []byte) (*spec.Result, error) {
 	if err := fortioCodes(r, &fr); err != nil {
 		return nil, err
 	}
-	if fr.Sizes != nil && fr.Sizes.Sum > 0 && fr.Sizes.Sum < math.MaxInt64 {
+	if r.Achieved.BytesReceived == 0 && fr.Sizes != nil && fr.Sizes.Sum > 0 && fr.Sizes.Sum < math.MaxInt64 {
 		r.Achieved.BytesReceived = int64(fr.Sizes.Sum)
 	}
-	r.Notes = append(r.Notes, fmt.Sprintf("imported from %s %s: the histogram was rebuilt from fortio's %d buckets (each bucket's count spread evenly over its range), so percentiles are approximate, not HDR-exact",
-		gen.Name, gen.Version, len(hd.Data)))
-	r.Notes = append(r.Notes, "fortio measures from the actual send: service time only, not corrected for coordinated omission")
+	r.Notes = append(r.Notes, gen.Name+" measures from the actual send: service time only, not corrected for coordinated omission")
 	return r, nil
+}
+
+// fortioExact returns the percentiles (ms) the tool reported itself and
+// their labels.
+func fortioExact(hd *fortioHistogram) (map[float64]float64, []string) {
+	exact := map[float64]float64{}
+	var labels []string
+	for _, p := range hd.Percentiles {
+		if p.Percentile > 0 && p.Percentile < 100 && p.Value >= 0 && !math.IsInf(p.Value, 0) {
+			exact[p.Percentile] = sToMs(p.Value)
+			labels = append(labels, "p"+strconv.FormatFloat(p.Percentile, 'f', -1, 64))
+		}
+	}
+	return exact, labels
+}
+
+// fortioSteps turns fortio's buckets and reported percentiles into the
+// steps of a cumulative distribution (µs): the minimum, each bucket's end
+// with the count up to it, and each reported percentile at its count. A
+// bucket end that disagrees with a reported percentile gives way to it.
+func fortioSteps(hd *fortioHistogram) ([]hist.Step, error) {
+	if hd.Count < 0 {
+		return nil, fmt.Errorf("fortio: DurationHistogram.Count is negative (%d)", hd.Count)
+	}
+	var sum int64
+	type pt struct {
+		step  hist.Step
+		exact bool
+	}
+	var pts []pt
+	for i, b := range hd.Data {
+		switch {
+		case b.Count < 0:
+			return nil, fmt.Errorf("fortio: DurationHistogram.Data[%d].Count is negative (%d)", i, b.Count)
+		case b.Start < 0 || b.End < 0 || math.IsNaN(b.Start) || math.IsNaN(b.End):
+			return nil, fmt.Errorf("fortio: DurationHistogram.Data[%d] has a negative bound (%g, %g)", i, b.Start, b.End)
+		case b.End < b.Start:
+			return nil, fmt.Errorf("fortio: DurationHistogram.Data[%d] ends (%g) before it starts (%g)", i, b.End, b.Start)
+		case int64(b.Count) > math.MaxInt64-sum:
+			return nil, fmt.Errorf("fortio: DurationHistogram.Data counts overflow")
+		}
+		if i == 0 && b.Count > 0 {
+			pts = append(pts, pt{step: hist.Step{Micros: secondsToMicrosF(b.Start), Count: 1}})
+		}
+		sum += int64(b.Count)
+		pts = append(pts, pt{step: hist.Step{Micros: secondsToMicrosF(b.End), Count: sum}})
+	}
+	if sum > int64(hd.Count) {
+		return nil, fmt.Errorf("fortio: DurationHistogram.Data counts add up to %d but Count is %d", sum, hd.Count)
+	}
+	for _, p := range hd.Percentiles {
+		if p.Percentile > 0 && p.Percentile < 100 && p.Value >= 0 && !math.IsInf(p.Value, 0) {
+			n := int64(p.Percentile/100*float64(sum) + 0.5) // as HdrHistogram counts a quantile
+			pts = append(pts, pt{step: hist.Step{Micros: secondsToMicrosF(p.Value), Count: max(n, 1)}, exact: true})
+		}
+	}
+	slices.SortStableFunc(pts, func(a, b pt) int {
+		switch {
+		case a.step.Micros < b.step.Micros:
+			return -1
+		case a.step.Micros > b.step.Micros:
+			return 1
+		case a.exact != b.exact && a.exact:
+			return -1
+		case a.exact != b.exact:
+			return 1
+		}
+		return 0
+	})
+	// A bucket end below a reported percentile must hold fewer values than
+	// the percentile's count (else the histogram's quantile would stop at
+	// the bucket end), and one above it at least as many.
+	out := make([]hist.Step, 0, len(pts))
+	for i, p := range pts {
+		if !p.exact {
+			ok := true
+			for j, q := range pts {
+				below := j > i && q.step.Micros > p.step.Micros
+				if q.exact && ((j < i && q.step.Count > p.step.Count) || (below && q.step.Count <= p.step.Count)) {
+					ok = false
+					break
+				}
+			}
+			if !ok {
+				continue
+			}
+		}
+		out = append(out, p.step)
+	}
+	return out, nil
+}
+
+// secondsToMicrosF converts, mapping values past the histogram's range just
+// above it (so they count as saturated).
+func secondsToMicrosF(s float64) float64 {
+	return min(s*1e6, float64(hist.Highest+1))
 }
 
 // fortioCodes fills status codes, responses and errors from RetCodes.
@@ -449,7 +622,7 @@ func fortioCodes(r *spec.Result, fr *fortioResult) error {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		n := fr.RetCodes[k]
+		n := int64(fr.RetCodes[k])
 		if n < 0 {
 			return fmt.Errorf("fortio: RetCodes[%q] is negative (%d)", k, n)
 		}
@@ -476,90 +649,12 @@ func fortioCodes(r *spec.Result, fr *fortioResult) error {
 		}
 	}
 	if len(keys) == 0 && fr.ErrorsDurationHistogram != nil && fr.ErrorsDurationHistogram.Count > 0 {
-		a.Errors = fr.ErrorsDurationHistogram.Count
+		a.Errors = int64(fr.ErrorsDurationHistogram.Count)
 	}
 	if a.Requests > 0 {
 		a.ErrorRate = float64(a.Errors) / float64(a.Requests)
 	}
 	return nil
-}
-
-// fortioToHist re-records fortio's buckets into an HDR histogram.
-func fortioToHist(hd *fortioHistogram) (*hist.Histogram, error) {
-	if hd.Count < 0 {
-		return nil, fmt.Errorf("fortio: DurationHistogram.Count is negative (%d)", hd.Count)
-	}
-	type point struct{ us, n int64 }
-	var pts []point
-	var sum int64
-	for i, b := range hd.Data {
-		switch {
-		case b.Count < 0:
-			return nil, fmt.Errorf("fortio: DurationHistogram.Data[%d].Count is negative (%d)", i, b.Count)
-		case b.Start < 0 || b.End < 0:
-			return nil, fmt.Errorf("fortio: DurationHistogram.Data[%d] has a negative bound (%g, %g)", i, b.Start, b.End)
-		case b.End < b.Start:
-			return nil, fmt.Errorf("fortio: DurationHistogram.Data[%d] ends (%g) before it starts (%g)", i, b.End, b.Start)
-		case b.Count > math.MaxInt64-sum:
-			return nil, fmt.Errorf("fortio: DurationHistogram.Data counts overflow")
-		}
-		sum += b.Count
-		k := min(b.Count, spreadPoints)
-		if b.End == b.Start {
-			k = min(k, 1)
-		}
-		for j := range k {
-			n := b.Count / k
-			if j < b.Count%k {
-				n++
-			}
-			pts = append(pts, point{us: secondsToMicros(b.Start + (b.End-b.Start)*(float64(j)+0.5)/float64(k)), n: n})
-		}
-	}
-	if sum != hd.Count {
-		return nil, fmt.Errorf("fortio: DurationHistogram.Data counts add up to %d but Count is %d", sum, hd.Count)
-	}
-	h := hist.New()
-	for _, p := range pts {
-		h.RecordMicrosN(p.us, p.n)
-	}
-	return h, nil
-}
-
-// secondsToMicros converts, rounding, and maps values past the histogram's
-// range just above it (so they count as saturated).
-func secondsToMicros(s float64) int64 {
-	us := s * 1e6
-	if us > float64(hist.Highest) {
-		return hist.Highest + 1
-	}
-	return int64(math.Round(us))
-}
-
-// fortioPercentilesMs keeps fortio's percentiles as it computed them and adds
-// meshperf's other ones from the rebuilt histogram, and the max.
-func fortioPercentilesMs(h *hist.Histogram, hd *fortioHistogram) []spec.Percentile {
-	if hd.Count == 0 {
-		return nil
-	}
-	fixed := map[float64]float64{100: sToMs(hd.Max)}
-	for _, p := range hd.Percentiles {
-		if p.Percentile > 0 && p.Percentile < 100 {
-			fixed[p.Percentile] = sToMs(p.Value)
-		}
-	}
-	out := standardPercentiles(h, fixed)
-	have := map[float64]bool{}
-	for _, p := range out {
-		have[p.P] = true
-	}
-	for p, v := range fixed {
-		if !have[p] {
-			out = append(out, spec.Percentile{P: p, Ms: v})
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].P < out[j].P })
-	return out
 }
 
 func firstNonEmpty(s ...string) string {

@@ -1,9 +1,12 @@
 package report
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -39,20 +42,50 @@ type smpResult struct {
 	StartTime    string            `json:"start_time,omitempty"`
 	EndTime      string            `json:"end_time,omitempty"`
 	LatenciesMs  *smpLatencies     `json:"latencies_ms"`
-	ActualQPS    float64           `json:"actual_qps"`
+	ActualQPS    flexFloat         `json:"actual_qps"`
 	// MeshConfig is SMP's ServiceMeshConfig figures, from metrics with
 	// well-known names (smp_mesh.go).
 	MeshConfig *smpMeshConfig `json:"mesh_config,omitempty"`
-	Meshperf   *smpExtension  `json:"meshperf,omitempty"`
+	// Mesh is Meshery's wrapper naming the service mesh: {type: 3}.
+	Mesh     *smpMesh      `json:"mesh,omitempty"`
+	Meshperf *smpExtension `json:"meshperf,omitempty"`
+}
+
+// smpMesh is Meshery's mesh: {type: N}, N being SMP's ServiceMesh.Type
+// (a number; its name, such as ISTIO, is read too).
+type smpMesh struct {
+	Type json.RawMessage `json:"type,omitempty"`
 }
 
 type smpLatencies struct {
-	Min     float64 `json:"min"`
-	Average float64 `json:"average"`
-	P50     float64 `json:"p50"`
-	P90     float64 `json:"p90"`
-	P99     float64 `json:"p99"`
-	Max     float64 `json:"max"`
+	Min     flexFloat `json:"min"`
+	Average flexFloat `json:"average"`
+	P50     flexFloat `json:"p50"`
+	P90     flexFloat `json:"p90"`
+	P99     flexFloat `json:"p99"`
+	Max     flexFloat `json:"max"`
+}
+
+// flexFloat is a double as protobuf's JSON form may write it: a number, or
+// a string holding one.
+type flexFloat float64
+
+func (f *flexFloat) UnmarshalJSON(b []byte) error {
+	var v float64
+	if err := json.Unmarshal(b, &v); err == nil {
+		*f = flexFloat(v)
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("want a number, got %s", b)
+	}
+	v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+		return fmt.Errorf("want a number, got %s", b)
+	}
+	*f = flexFloat(v)
+	return nil
 }
 
 // smpExtension is what SMP has no field for. Plain SMP readers ignore it.
@@ -71,13 +104,16 @@ type smpExtension struct {
 
 	// HistogramOf says which distribution latencies_ms and the histogram
 	// describe: "latency" (open loop) or "service_time".
-	HistogramOf   string   `json:"histogram_of"`
-	Count         int64    `json:"count"`
-	StdDevMs      float64  `json:"stddev_ms"`
-	P99_9Ms       *float64 `json:"p99_9_ms,omitempty"`
-	Histogram     string   `json:"histogram,omitempty"`
-	HistogramUnit string   `json:"histogram_unit,omitempty"`
-	Saturated     int64    `json:"saturated,omitempty"`
+	HistogramOf string   `json:"histogram_of"`
+	Count       int64    `json:"count"`
+	StdDevMs    float64  `json:"stddev_ms"`
+	P99_9Ms     *float64 `json:"p99_9_ms,omitempty"`
+	// Percentiles is the whole percentile list (spec.Distribution's), so a
+	// result comes back with every figure it had.
+	Percentiles   []spec.Percentile `json:"percentiles,omitempty"`
+	Histogram     string            `json:"histogram,omitempty"`
+	HistogramUnit string            `json:"histogram_unit,omitempty"`
+	Saturated     int64             `json:"saturated,omitempty"`
 	// ServiceTime is the service-time distribution when the main one is
 	// latency, so an open-loop result comes back whole.
 	ServiceTime *spec.Distribution `json:"service_time,omitempty"`
@@ -101,12 +137,10 @@ func SMPResult(r *spec.Result, meta SMPMeta) ([]byte, error) {
 	}
 	get := func(p float64) float64 { v, _ := x.pct(p); return v }
 	mean, _ := x.mean()
-	if meta.ProfileID == "" {
-		meta.ProfileID = r.ProfileID
-	}
+	meta, id := smpMeta(r, meta)
 	doc := smpResult{
 		SMPVersion:   SMPVersion,
-		ID:           r.ID,
+		ID:           id,
 		TestID:       meta.ProfileID,
 		MeshConfigID: meta.MeshConfigID,
 		EnvID:        meta.EnvID,
@@ -115,9 +149,9 @@ func SMPResult(r *spec.Result, meta SMPMeta) ([]byte, error) {
 		StartTime:    smpTime(r.StartTime),
 		EndTime:      smpTime(r.EndTime),
 		LatenciesMs: &smpLatencies{
-			Min: main.MinMs, Average: mean, P50: get(50), P90: get(90), P99: get(99), Max: get(100),
+			Min: flexFloat(main.MinMs), Average: flexFloat(mean), P50: flexFloat(get(50)), P90: flexFloat(get(90)), P99: flexFloat(get(99)), Max: flexFloat(get(100)),
 		},
-		ActualQPS: r.Achieved.RPS,
+		ActualQPS: flexFloat(r.Achieved.RPS),
 		Meshperf: &smpExtension{
 			Schema:        r.Schema,
 			Name:          r.Name,
@@ -134,14 +168,18 @@ func SMPResult(r *spec.Result, meta SMPMeta) ([]byte, error) {
 			Count:         main.Count,
 			StdDevMs:      main.StdDevMs,
 			P99_9Ms:       known(x.pct(99.9)),
+			Percentiles:   main.Summary(),
 			Histogram:     main.Histogram,
 			HistogramUnit: main.HistogramUnit,
 			Saturated:     main.Saturated,
 		},
 	}
 	doc.MeshConfig = meshConfig(r.Metrics)
+	if r.SMP != nil && r.SMP.MeshType != 0 {
+		doc.Mesh = &smpMesh{Type: json.RawMessage(strconv.Itoa(r.SMP.MeshType))}
+	}
 	if main.MinMs == 0 && x.h != nil && x.h.Count() > 0 {
-		doc.LatenciesMs.Min = durMs(x.h.Min())
+		doc.LatenciesMs.Min = flexFloat(durMs(x.h.Min()))
 	}
 	if doc.Meshperf.Schema == "" {
 		doc.Meshperf.Schema = spec.ResultSchema
@@ -154,6 +192,24 @@ func SMPResult(r *spec.Result, meta SMPMeta) ([]byte, error) {
 		return nil, fmt.Errorf("smp: %w", err)
 	}
 	return out, nil
+}
+
+// smpMeta fills meta's empty fields from what r keeps (the ids of the SMP
+// result it was imported from, its profile) and returns the SMP id to write:
+// the imported one, else r's own.
+func smpMeta(r *spec.Result, meta SMPMeta) (SMPMeta, string) {
+	id := r.ID
+	if ref := r.SMP; ref != nil {
+		if ref.ID != "" {
+			id = ref.ID
+		}
+		meta.ProfileID = cmp.Or(meta.ProfileID, ref.TestID)
+		meta.MeshConfigID = cmp.Or(meta.MeshConfigID, ref.MeshConfigID)
+		meta.EnvID = cmp.Or(meta.EnvID, ref.EnvID)
+		meta.DetailsURI = cmp.Or(meta.DetailsURI, ref.DetailsURI)
+	}
+	meta.ProfileID = cmp.Or(meta.ProfileID, r.ProfileID)
+	return meta, id
 }
 
 func smpTime(t time.Time) string {
@@ -208,23 +264,42 @@ func ParseSMPResult(data []byte) (*spec.Result, error) {
 		*t.to = v.UTC()
 	}
 	l := doc.LatenciesMs
-	d := &spec.Distribution{MinMs: l.Min, MeanMs: l.Average, MaxMs: l.Max}
+	for _, v := range []struct {
+		name string
+		v    flexFloat
+	}{{"min", l.Min}, {"average", l.Average}, {"p50", l.P50}, {"p90", l.P90}, {"p99", l.P99}, {"max", l.Max}, {"actual_qps", doc.ActualQPS}} {
+		if v.v < 0 || math.IsNaN(float64(v.v)) || math.IsInf(float64(v.v), 0) {
+			return nil, fmt.Errorf("smp: latencies_ms.%s is %v: want a number of at least 0", v.name, float64(v.v))
+		}
+	}
+	d := &spec.Distribution{MinMs: float64(l.Min), MeanMs: float64(l.Average), MaxMs: float64(l.Max)}
+	refs := spec.SMPRefs{ID: doc.ID, TestID: doc.TestID, MeshConfigID: doc.MeshConfigID, EnvID: doc.EnvID, DetailsURI: doc.DetailsURI}
+	if doc.Mesh != nil && len(doc.Mesh.Type) > 0 {
+		n, err := spec.ParseMeshType(doc.Mesh.Type)
+		if err != nil {
+			return nil, fmt.Errorf("smp: mesh.type: %w", err)
+		}
+		refs.MeshType = n
+	}
+	if refs != (spec.SMPRefs{}) {
+		r.SMP = &refs
+	}
 
 	ext := doc.Meshperf
 	if ext == nil {
 		r.Generator = spec.GeneratorInfo{Name: "unknown", Fidelity: "percentiles"}
-		r.Achieved.RPS = doc.ActualQPS
+		if gen := doc.Labels["load_generator"]; gen != "" && len(gen) < 64 {
+			r.Generator.Name = gen
+		}
+		r.Achieved.RPS = float64(doc.ActualQPS)
 		if !r.StartTime.IsZero() && r.EndTime.After(r.StartTime) {
 			r.Achieved.Duration = spec.Duration(r.EndTime.Sub(r.StartTime))
 		}
-		d.Percentiles = []spec.Percentile{{P: 50, Ms: l.P50}, {P: 90, Ms: l.P90}, {P: 99, Ms: l.P99}, {P: 100, Ms: l.Max}}
+		if l.Max > 0 || l.P50 > 0 {
+			d.Percentiles = spec.PercentilesOf(nil, map[float64]float64{50: float64(l.P50), 90: float64(l.P90), 99: float64(l.P99)}, float64(l.Max))
+		}
 		r.ServiceTime = d
 		r.Notes = append(r.Notes, "imported from a plain SMP result: only min, average, p50, p90, p99 and max are known, with no histogram")
-		for _, id := range []struct{ name, v string }{{"test_id", doc.TestID}, {"mesh_config_id", doc.MeshConfigID}, {"env_id", doc.EnvID}, {"details_uri", doc.DetailsURI}} {
-			if id.v != "" {
-				r.Notes = append(r.Notes, "SMP "+id.name+": "+id.v)
-			}
-		}
 		return r, nil
 	}
 
@@ -236,7 +311,7 @@ func ParseSMPResult(data []byte) (*spec.Result, error) {
 	r.Generator = ext.Generator
 	r.Requested = ext.Requested
 	r.Achieved = ext.Achieved
-	r.Achieved.RPS = doc.ActualQPS // SMP's own field wins if they were edited apart
+	r.Achieved.RPS = float64(doc.ActualQPS) // SMP's own field wins if they were edited apart
 	r.StatusCodes = ext.StatusCodes
 	r.Errors = ext.Errors
 	r.Interrupted = ext.Interrupted
@@ -256,11 +331,17 @@ func ParseSMPResult(data []byte) (*spec.Result, error) {
 	}
 	// The file's own figures win over ones recomputed from the histogram,
 	// so the summary comes back exactly as written.
-	fixed := map[float64]float64{50: l.P50, 90: l.P90, 99: l.P99, 100: l.Max}
+	fixed := map[float64]float64{}
+	for _, p := range ext.Percentiles {
+		if p.P < 100 {
+			fixed[p.P] = p.Ms
+		}
+	}
+	fixed[50], fixed[90], fixed[99] = float64(l.P50), float64(l.P90), float64(l.P99)
 	if ext.P99_9Ms != nil {
 		fixed[99.9] = *ext.P99_9Ms
 	}
-	d.Percentiles = standardPercentiles(h, fixed)
+	d.Percentiles = spec.PercentilesOf(h, fixed, float64(l.Max))
 	switch ext.HistogramOf {
 	case "latency":
 		r.Latency = d
@@ -276,27 +357,6 @@ func ParseSMPResult(data []byte) (*spec.Result, error) {
 		}
 	}
 	return r, nil
-}
-
-// standardPercentiles lists meshperf's percentiles (and 100, the max) from h,
-// taking the values in fixed first. Without h, only fixed are listed.
-func standardPercentiles(h *hist.Histogram, fixed map[float64]float64) []spec.Percentile {
-	var out []spec.Percentile
-	for _, p := range append(append([]float64(nil), comparePercentiles...), 100) {
-		if v, ok := fixed[p]; ok {
-			out = append(out, spec.Percentile{P: p, Ms: v})
-			continue
-		}
-		if h == nil || h.Count() == 0 {
-			continue
-		}
-		v := h.Quantile(p / 100)
-		if p == 100 {
-			v = h.Max()
-		}
-		out = append(out, spec.Percentile{P: p, Ms: durMs(v)})
-	}
-	return out
 }
 
 // snakeKeys rewrites camelCase keys (Meshery's newer schemas) to snake_case,

@@ -150,8 +150,8 @@ actual_qps: 998.5
 			if r.Achieved.RPS != 998.5 || r.Achieved.Duration.D().Seconds() != 60 || r.Labels["team"] != "shop" || r.ID != "7b1a" {
 				t.Errorf("result %+v", r)
 			}
-			if !strings.Contains(strings.Join(r.Notes, "\n"), "SMP test_id: t-1") {
-				t.Errorf("notes %q lose the test id", r.Notes)
+			if r.SMP == nil || r.SMP.TestID != "t-1" || r.SMP.ID != "7b1a" {
+				t.Errorf("SMP ids %+v lose the test id or the id", r.SMP)
 			}
 			// A percentile-only import can be compared and exported again.
 			if _, err := Compare([]*spec.Result{r, recorded(closedRun())}); err != nil {

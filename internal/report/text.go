@@ -18,23 +18,35 @@ import (
 // shownPercentiles are the rows of the text report.
 var shownPercentiles = []float64{50, 75, 90, 95, 99, 99.9, 99.99, 100}
 
-// shown picks the report's percentiles from d: the standard ones it has, or
-// all it has when it has none of them (a few percentiles from another tool).
-func shown(d *spec.Distribution) []spec.Percentile {
-	if d == nil {
-		return nil
-	}
-	var out []spec.Percentile
+// shown picks the report's rows from d's one percentile list: the standard
+// percentiles it has, or all it has when it has none of them (a few
+// percentiles from another tool). With no data at all, the standard rows,
+// each shown as NoData.
+func shown(d *spec.Distribution) []float64 {
+	list := d.Summary()
+	var out []float64
 	for _, p := range shownPercentiles {
-		if v, ok := d.At(p); ok {
-			out = append(out, spec.Percentile{P: p, Ms: v})
+		if _, ok := d.Value(p); ok {
+			out = append(out, p)
+		}
+	}
+	if len(out) == 0 && len(list) > 0 {
+		for _, x := range list {
+			out = append(out, x.P)
 		}
 	}
 	if len(out) == 0 {
-		return d.Percentiles
+		return shownPercentiles
 	}
 	return out
 }
+
+// NoData is how a figure that was not measured is shown: never as 0.
+const NoData = "–"
+
+// Failed reports whether nothing answered during r: no response at all
+// (every request failed, or none was sent).
+func Failed(r *spec.Result) bool { return r.Achieved.Responses == 0 }
 
 // JSON writes r as indented JSON.
 func JSON(w io.Writer, r *spec.Result) error {
@@ -51,7 +63,7 @@ func Text(w io.Writer, r *spec.Result, verdicts []spec.Verdict) error {
 	if q.OpenLoop {
 		mode = "open loop, " + q.Shape
 	}
-	ew.printf("%s %s: %s\n", r.Generator.Name, r.Generator.Version, strings.Join(q.Targets, ", "))
+	ew.printf("%s: %s\n", r.Generator, strings.Join(q.Targets, ", "))
 	proto := q.Protocol
 	if q.HTTPVersion != "" {
 		proto = "HTTP/" + q.HTTPVersion
@@ -73,6 +85,9 @@ func Text(w io.Writer, r *spec.Result, verdicts []spec.Verdict) error {
 		ew.printf(", sends batched within %s", q.Resolution)
 	}
 	ew.printf("\n")
+	if Failed(r) {
+		ew.printf("  FAILED: nothing answered (no response in %d requests): there are no latency figures\n", a.Requests)
+	}
 	if r.Interrupted {
 		ew.printf("  INTERRUPTED: figures cover the run up to the interruption\n")
 	}
@@ -105,23 +120,33 @@ func Text(w io.Writer, r *spec.Result, verdicts []spec.Verdict) error {
 	if main == nil {
 		main = r.Latency
 	}
+	cell := func(d *spec.Distribution, p float64) string {
+		if v, ok := d.Value(p); ok {
+			return msStr(v)
+		}
+		return NoData
+	}
+	mean := func(d *spec.Distribution) string {
+		if d.Empty() || (d.Count == 0 && d.MeanMs == 0) {
+			return NoData
+		}
+		return msStr(d.MeanMs)
+	}
 	for _, p := range shown(main) {
-		label := "p" + strconv.FormatFloat(p.P, 'f', -1, 64)
-		if p.P == 100 {
+		label := "p" + strconv.FormatFloat(p, 'f', -1, 64)
+		if p == 100 {
 			label = "max"
 		}
-		switch {
-		case r.Latency != nil && r.ServiceTime != nil:
-			lv, _ := r.Latency.At(p.P)
-			fmt.Fprintf(tw, "%s\t%s\t%s\t\n", label, msStr(lv), msStr(p.Ms))
-		default:
-			fmt.Fprintf(tw, "%s\t%s\t\n", label, msStr(p.Ms))
+		if r.Latency != nil && r.ServiceTime != nil {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t\n", label, cell(r.Latency, p), cell(r.ServiceTime, p))
+		} else {
+			fmt.Fprintf(tw, "%s\t%s\t\n", label, cell(main, p))
 		}
 	}
 	if r.Latency != nil && r.ServiceTime != nil {
-		fmt.Fprintf(tw, "mean\t%s\t%s\t\n", msStr(r.Latency.MeanMs), msStr(r.ServiceTime.MeanMs))
+		fmt.Fprintf(tw, "mean\t%s\t%s\t\n", mean(r.Latency), mean(r.ServiceTime))
 	} else {
-		fmt.Fprintf(tw, "mean\t%s\t\n", msStr(main.MeanMs))
+		fmt.Fprintf(tw, "mean\t%s\t\n", mean(main))
 	}
 	_ = tw.Flush()
 	if r.Latency != nil {
@@ -190,6 +215,16 @@ func plural(n int, s string) string {
 func pct(f float64) string { return strconv.FormatFloat(f*100, 'f', 2, 64) + "%" }
 
 func round(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
+
+// Ms prints a latency in milliseconds as people write it ("96µs", "2.35ms",
+// "1062ms", "12.3s"), NoData when it was not measured (ok false): the one
+// formatter of the text report and the result list.
+func Ms(ms float64, ok bool) string {
+	if !ok {
+		return NoData
+	}
+	return msStr(ms)
+}
 
 // msStr prints milliseconds with three significant digits, like HDR keeps.
 func msStr(ms float64) string {

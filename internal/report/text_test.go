@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meshperf/meshperf/hist"
 	"github.com/meshperf/meshperf/spec"
 )
 
@@ -98,5 +99,49 @@ func TestProgressLine(t *testing.T) {
 	want := "   3s/10s     999.5 req/s  3000 requests  2 errors  p99 12.5ms"
 	if got != want {
 		t.Errorf("got  %q\nwant %q", got, want)
+	}
+}
+
+// TestTextNoData: a run where nothing answered shows no figure as 0: every
+// percentile is "–", under a FAILED line.
+func TestTextNoData(t *testing.T) {
+	r := &spec.Result{
+		Schema:      spec.ResultSchema,
+		Generator:   spec.GeneratorInfo{Name: "meshperf", Version: "1.0", Fidelity: "hdr"},
+		Requested:   spec.Requested{Targets: []string{"http://127.0.0.1:1/"}, Method: "GET", Protocol: "http", Connections: 2, Shape: "closed loop"},
+		Achieved:    spec.Achieved{Requests: 10, Errors: 10, ErrorRate: 1},
+		ServiceTime: spec.Summarize(hist.New()),
+		Errors:      []spec.ErrorClass{{Class: "refused", Count: 10}},
+	}
+	var b strings.Builder
+	if err := Text(&b, r, nil); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if !strings.Contains(out, "FAILED: nothing answered") {
+		t.Errorf("no failed banner:\n%s", out)
+	}
+	for _, row := range []string{"p50", "p99", "max", "mean"} {
+		found := false
+		for _, line := range strings.Split(out, "\n") {
+			if f := strings.Fields(line); len(f) == 2 && f[0] == row {
+				found = true
+				if f[1] != NoData {
+					t.Errorf("%s shows %q, want %q", row, f[1], NoData)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("no %s row:\n%s", row, out)
+		}
+	}
+	if strings.Contains(out, "vegeta :") || strings.HasPrefix(out, "meshperf 1.0: http") == false {
+		t.Errorf("header: %q", strings.SplitN(out, "\n", 2)[0])
+	}
+	r.Generator = spec.GeneratorInfo{Name: "vegeta"}
+	b.Reset()
+	_ = Text(&b, r, nil)
+	if !strings.HasPrefix(b.String(), "vegeta: http://127.0.0.1:1/") {
+		t.Errorf("an unknown version leaves a gap: %q", strings.SplitN(b.String(), "\n", 2)[0])
 	}
 }

@@ -293,7 +293,7 @@ func (a *shareAcc) result(sh *share, start time.Time) *spec.Result {
 	}
 	r := &spec.Result{
 		Schema:    spec.ResultSchema,
-		Generator: spec.GeneratorInfo{Name: "meshperf", Fidelity: "hdr"},
+		Generator: spec.GeneratorInfo{Name: "meshperf", Fidelity: "hdr", HistogramResolutionUs: hist.Lowest},
 		StartTime: start.UTC(),
 		EndTime:   start.Add(time.Duration(a.lastSecond+1) * time.Second).UTC(),
 		Notes:     []string{fmt.Sprintf("agent %s was lost before its final result: its figures are the sum of the %d snapshots it sent (bytes and late sends unknown)", sh.name, a.snapshots)},

@@ -104,6 +104,7 @@ func (s *Server) deleteResult(w http.ResponseWriter, r *http.Request) error {
 var exportFormats = map[string]struct{ contentType, ext string }{
 	"json":         {"application/json", "json"},
 	"smp":          {"application/yaml", "smp.yaml"},
+	"smp-strict":   {"application/json", "smp.json"},
 	"fortio":       {"application/json", "fortio.json"},
 	"csv":          {"text/csv", "csv"},
 	"timeline-csv": {"text/csv", "timeline.csv"},
@@ -116,7 +117,7 @@ func (s *Server) exportResult(w http.ResponseWriter, r *http.Request) error {
 	}
 	ft, ok := exportFormats[format]
 	if !ok {
-		return badRequest("format", "format: unknown %q (want json, smp, fortio, csv or timeline-csv)", format)
+		return badRequest("format", "format: unknown %q (want json, smp, smp-strict, fortio, csv or timeline-csv)", format)
 	}
 	res, err := s.result(r, r.PathValue("id"))
 	if err != nil {
@@ -133,6 +134,10 @@ func (s *Server) exportResult(w http.ResponseWriter, r *http.Request) error {
 	case "smp":
 		var b []byte
 		b, err = report.SMPResult(res, report.SMPMeta{})
+		buf.Write(b)
+	case "smp-strict":
+		var b []byte
+		b, err = report.SMPResultStrict(res, report.SMPMeta{})
 		buf.Write(b)
 	case "fortio":
 		var b []byte

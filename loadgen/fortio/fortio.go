@@ -36,6 +36,7 @@ import (
 	fversion "fortio.org/fortio/version"
 	"fortio.org/log"
 
+	"github.com/meshperf/meshperf/hist"
 	"github.com/meshperf/meshperf/internal/report"
 	"github.com/meshperf/meshperf/loadgen"
 	"github.com/meshperf/meshperf/spec"
@@ -47,10 +48,24 @@ const Name = "fortio"
 // Generator runs plans on fortio's HTTP runner, in-process.
 type Generator struct {
 	// Resolution is the width, in seconds, of fortio's smallest histogram
-	// buckets; 0 is fortio's default, 0.001 (1 ms). Buckets grow with the
-	// value (1, 2, …, 10, 12, 14, …, 20, 25, 30, … units), so at a few ms
-	// they are 1 ms wide by default.
+	// buckets. Buckets grow with the value (1, 2, …, 10, 12, 14, …, 20, 25,
+	// 30, … units, up to 100000 units, then one bucket up to the max).
+	// 0 is DefaultResolution, 1 µs, what meshperf's own histograms tell
+	// apart: fortio's own default, 1 ms, would put everything under a
+	// millisecond in one bucket.
 	Resolution float64
+}
+
+// DefaultResolution is the resolution used when Generator.Resolution is 0:
+// 1 µs, the engine's (hist.Lowest). Buckets then end at 100 ms; slower
+// responses share fortio's last bucket, which ends at the max.
+const DefaultResolution = float64(hist.Lowest) / 1e6
+
+func (g *Generator) resolution() float64 {
+	if g.Resolution > 0 {
+		return g.Resolution
+	}
+	return DefaultResolution
 }
 
 var (
@@ -132,7 +147,7 @@ func (g *Generator) options(p *loadgen.Plan) (*fhttp.HTTPRunnerOptions, error) {
 	o.Duration = p.Duration
 	o.Exactly = p.Requests
 	o.Percentiles = append([]float64(nil), percentiles...)
-	o.RunnerOptions.Resolution = g.Resolution
+	o.RunnerOptions.Resolution = g.resolution()
 	o.Out = io.Discard
 	o.Stop = periodic.NewAborter()
 	o.AllowInitialErrors = true // errors are counted, not fatal
@@ -203,7 +218,7 @@ func (g *Generator) Run(ctx context.Context, p *loadgen.Plan, _ loadgen.Sink) (*
 	}
 	info := g.Info()
 	res.Name = p.Name
-	res.Generator = spec.GeneratorInfo{Name: Name, Version: info.Version, Fidelity: loadgen.FidelityBucketed}
+	res.Generator = spec.GeneratorInfo{Name: Name, Version: info.Version, Fidelity: loadgen.FidelityBucketed, HistogramResolutionUs: g.resolution() * 1e6}
 	res.Requested = p.Requested()
 	if res.Timeline == nil {
 		res.Timeline = []spec.Interval{}

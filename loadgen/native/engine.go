@@ -21,6 +21,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/meshperf/meshperf/hist"
 	"github.com/meshperf/meshperf/internal/hrtime"
 	"github.com/meshperf/meshperf/loadgen"
 	"github.com/meshperf/meshperf/spec"
@@ -215,7 +216,7 @@ func (e *Engine) Run(ctx context.Context, p *loadgen.Plan, sink loadgen.Sink) (*
 	res := &spec.Result{
 		Schema:    spec.ResultSchema,
 		Name:      p.Name,
-		Generator: spec.GeneratorInfo{Name: Name, Version: e.version(), Fidelity: "hdr"},
+		Generator: spec.GeneratorInfo{Name: Name, Version: e.version(), Fidelity: "hdr", HistogramResolutionUs: hist.Lowest},
 		Requested: p.Requested(),
 		StartTime: start.UTC(),
 		EndTime:   start.Add(end).UTC(),

@@ -236,8 +236,8 @@ func ParseOutput(data []byte) (*spec.Result, error) {
 	unanswered := achieved(r, g, execDur)
 
 	r.Notes = append(r.Notes,
-		fmt.Sprintf("imported from nighthawk %s: the distribution is Nighthawk's %s statistic; the histogram was rebuilt from its %d-point percentile list (each step's count spread evenly over its range), so percentiles other than %s are approximate, not HDR-exact",
-			r.Generator.Version, LatencyStat, len(st.Percentiles), exact),
+		fmt.Sprintf("imported from %s: the distribution is Nighthawk's %s statistic; the histogram was rebuilt through its %d-point percentile list (each step's count spread evenly over its range, ending at the step), and the figures Nighthawk reported itself win: %s; the other percentiles come from the rebuilt histogram, kept between those, so they are approximate, not HDR-exact",
+			r.Generator, LatencyStat, len(st.Percentiles), exact),
 		"Nighthawk measures from when a request starts on a connection (service time): time spent queued for a connection (benchmark_http_client.queue_to_connect) is not included, so, open loop or not, this is not corrected for coordinated omission the way meshperf's latency is")
 	if r.Requested.OpenLoop && r.Achieved.Dropped > 0 {
 		r.Notes = append(r.Notes, fmt.Sprintf("open loop: %d requests found no free connection or pending slot and were dropped (benchmark.pool_overflow); they count as errors", r.Achieved.Dropped))
@@ -424,8 +424,10 @@ func satAdd(a, b int64) int64 {
 // standard are the percentiles meshperf reports.
 var standard = []float64{50, 75, 90, 95, 99, 99.9, 99.99}
 
-// distribution rebuilds a histogram from a statistic's percentile list.
-// exact names the standard percentiles Nighthawk reported itself.
+// distribution rebuilds a histogram from a statistic's percentile list,
+// through every point of it (hist.FromSteps), and lists the percentiles by
+// the one rule (spec.PercentilesOf): those Nighthawk reported, and its max,
+// win. exact names the standard percentiles Nighthawk reported itself.
 func distribution(st *statistic) (*spec.Distribution, string, error) {
 	if st.Count < 0 || st.Count > maxCount {
 		return nil, "", fmt.Errorf("nighthawk: %s: count %d is out of range (0 to %d)", st.ID, st.Count, int64(maxCount))
@@ -458,17 +460,15 @@ func distribution(st *statistic) (*spec.Distribution, string, error) {
 		}
 	}
 	var exact []string
-	if d.Count > 0 {
-		for _, p := range standard {
-			v, ok := reported[p]
-			if ok {
-				exact = append(exact, "p"+strconv.FormatFloat(p, 'f', -1, 64))
-			} else {
-				v = h.Quantile(p / 100)
-			}
-			d.Percentiles = append(d.Percentiles, spec.Percentile{P: p, Ms: ms(v)})
+	fixed := map[float64]float64{}
+	for _, p := range standard {
+		if v, ok := reported[p]; ok {
+			exact = append(exact, "p"+strconv.FormatFloat(p, 'f', -1, 64))
+			fixed[p] = ms(v)
 		}
-		d.Percentiles = append(d.Percentiles, spec.Percentile{P: 100, Ms: d.MaxMs})
+	}
+	if d.Count > 0 {
+		d.Percentiles = spec.PercentilesOf(h, fixed, d.MaxMs)
 	}
 	exact = append(exact, "max")
 	return d, strings.Join(exact, ", "), nil
@@ -482,10 +482,10 @@ const spreadPoints = 50
 
 // rebuild re-records a percentile ladder into an HDR histogram. Each entry
 // gives the cumulative count of values up to its duration; the values
-// between two entries are spread evenly over (previous, this].
+// between two entries are spread evenly over (previous, this], the last at
+// this one, so the histogram passes through every entry.
 func rebuild(st *statistic) (*hist.Histogram, error) {
-	type point struct{ us, n int64 }
-	var pts []point
+	var steps []hist.Step
 	var prevN int64
 	var prevD time.Duration
 	ps := slices.Clone(st.Percentiles)
@@ -503,26 +503,7 @@ func rebuild(st *statistic) (*hist.Histogram, error) {
 		case c > int64(st.Count):
 			return nil, fmt.Errorf("nighthawk: %s: percentiles[%d] count %d exceeds the statistic's count %d", st.ID, i, c, st.Count)
 		}
-		n := c - prevN
-		lo := prevD
-		if prevN == 0 {
-			lo = d // the first values sit at the first duration (the minimum)
-		}
-		k := min(n, spreadPoints)
-		if lo == d {
-			k = min(k, 1)
-		}
-		for j := range k {
-			m := n / k
-			if j < n%k {
-				m++
-			}
-			v := float64(lo) + float64(d-lo)*(float64(j)+0.5)/float64(k)
-			if lo == d {
-				v = float64(d)
-			}
-			pts = append(pts, point{us: int64(math.Round(v / float64(time.Microsecond))), n: m})
-		}
+		steps = append(steps, hist.Step{Micros: float64(d) / float64(time.Microsecond), Count: c})
 		prevN, prevD = c, d
 	}
 	if prevN != int64(st.Count) && len(ps) > 0 {
@@ -531,11 +512,7 @@ func rebuild(st *statistic) (*hist.Histogram, error) {
 	if len(ps) == 0 && st.Count > 0 {
 		return nil, fmt.Errorf("nighthawk: %s: count is %d but there are no percentiles", st.ID, st.Count)
 	}
-	h := hist.New()
-	for _, p := range pts {
-		h.RecordMicrosN(p.us, p.n)
-	}
-	return h, nil
+	return hist.FromSteps(steps, spreadPoints), nil
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -3,6 +3,7 @@ package vegeta
 import (
 	"bytes"
 	"context"
+	"debug/buildinfo"
 	"errors"
 	"fmt"
 	"os"
@@ -251,16 +252,21 @@ func run(ctx context.Context, path string, args []string, stdin []byte) (stdout,
 	return o.Bytes(), e.Bytes(), err
 }
 
-// version asks the binary its version ("Version: 12.12.0"); "" if unknown.
+// version asks the binary its version ("Version: 12.12.0"). A vegeta built
+// with `go install` prints an empty version (it is set by its release
+// build's linker flags): then the module version in the binary's build
+// information (v12.13.0 → 12.13.0). "" if neither says.
 func version(ctx context.Context, path string) string {
 	out, _, err := run(ctx, path, []string{"-version"}, nil)
-	if err != nil {
-		return ""
-	}
-	for _, line := range strings.Split(string(out), "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "Version:"); ok {
-			return strings.TrimSpace(v)
+	if err == nil {
+		for _, line := range strings.Split(string(out), "\n") {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(line), "Version:"); ok && strings.TrimSpace(v) != "" {
+				return strings.TrimSpace(v)
+			}
 		}
+	}
+	if bi, err := buildinfo.ReadFile(path); err == nil && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return strings.TrimPrefix(bi.Main.Version, "v")
 	}
 	return ""
 }

@@ -178,6 +178,7 @@ type hit struct {
 // rate is not in the records.
 func ParseResults(data []byte) (*spec.Result, error) {
 	r := newResult(loadgen.FidelityHDR)
+	r.Generator.HistogramResolutionUs = hist.Lowest // vegeta records nanoseconds; meshperf's histogram keeps µs
 	h := hist.New()
 	a := &r.Achieved
 	var first, last time.Time

@@ -163,3 +163,43 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestVersionToken(t *testing.T) {
+	for _, c := range []struct{ out, want string }{
+		{"wrk debian/4.1.0-3+b2 [epoll] Copyright (C) 2012 Will Glozer\nUsage: wrk <options> <url>\n", "debian/4.1.0-3+b2"},
+		{"wrk 4.0.0 [epoll] Copyright (C) 2012 Will Glozer\n", "4.0.0"},
+		{"wrk [epoll] Copyright\n", ""},
+		{"", ""},
+	} {
+		if got := versionToken(c.out); got != c.want {
+			t.Errorf("versionToken(%q) = %q, want %q", c.out, got, c.want)
+		}
+	}
+}
+
+// TestMaxNotZero: wrk's Lua percentile(100) prints 0; the max is wrk's own
+// latency.max and the list never decreases.
+func TestMaxNotZero(t *testing.T) {
+	out := "MESHPERF-BEGIN\nrequests 100\nduration_us 1000000\nlatency_min_us 500\nlatency_max_us 5000\nlatency_mean_us 1200\n" +
+		"p 0 500\np 50 1000\np 90 2000\np 99 3000\np 99.9 4000\np 100 0.000\nMESHPERF-END\n"
+	x, err := Parse([]byte(out), "wrk")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, _ := distribution(x)
+	if got, ok := d.Value(100); !ok || got != 5 {
+		t.Errorf("max %v (%v), want 5 ms", got, ok)
+	}
+	prev := 0.0
+	for _, p := range d.Summary() {
+		if p.Ms < prev {
+			t.Errorf("p%v = %v below %v", p.P, p.Ms, prev)
+		}
+		prev = p.Ms
+	}
+	for p, want := range map[float64]float64{50: 1, 90: 2, 99: 3, 99.9: 4} {
+		if got, _ := d.Value(p); got != want {
+			t.Errorf("p%v = %v, want wrk's %v", p, got, want)
+		}
+	}
+}

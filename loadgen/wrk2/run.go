@@ -140,7 +140,9 @@ func (g *Generator) result(p *loadgen.Plan, x *Parsed, info loadgen.Info) *spec.
 		Schema: spec.ResultSchema,
 		Name:   p.Name,
 		Generator: spec.GeneratorInfo{
-			Name: info.Name, Version: info.Version, Fidelity: loadgen.FidelityBucketed,
+			// wrk and wrk2 record microseconds (wrk2 in an HdrHistogram
+			// of 3 significant digits).
+			Name: info.Name, Version: info.Version, Fidelity: loadgen.FidelityBucketed, HistogramResolutionUs: 1,
 		},
 		Requested: p.Requested(),
 		Achieved: spec.Achieved{
@@ -189,40 +191,45 @@ func (g *Generator) result(p *loadgen.Plan, x *Parsed, info loadgen.Info) *spec.
 }
 
 // distribution rebuilds a histogram from the parsed percentiles, preferring
-// wrk2's spectrum with exact counts, and says its fidelity.
+// wrk2's spectrum with exact counts, and says its fidelity. The histogram
+// passes through every printed point (hist.FromSteps with the values of a
+// step at its upper end), and the percentile list follows the one rule
+// (spec.PercentilesOf): the printed percentiles and the max win.
+//
+// wrk's Lua percentile(100) reads 0 (its rank runs past the last value), and
+// a point below the one before it is as wrong: such points are left out, and
+// the max is the one wrk reports (latency.max, or the text's Max), else the
+// histogram's.
 func distribution(x *Parsed) (*spec.Distribution, string) {
-	h := hist.New()
-	record := func(us float64, n int64) { h.RecordMicrosN(int64(us+0.5), n) }
 	fid := loadgen.FidelityBucketed
+	pts := usablePoints(x.Percentiles)
+	var steps []hist.Step
 	switch {
 	case len(x.Spectrum) > 0:
-		var prev int64
-		for _, pt := range x.Spectrum {
-			if pt.Count > prev {
-				record(pt.US, pt.Count-prev)
-				prev = pt.Count
-			}
+		for _, pt := range usablePoints(x.Spectrum) {
+			steps = append(steps, hist.Step{Micros: pt.US, Count: pt.Count})
 		}
 	default:
 		if !x.FromScript {
 			fid = loadgen.FidelityPercentiles
 		}
 		n := x.Requests
-		var prev int64
-		for i, pt := range x.Percentiles {
+		for i, pt := range pts {
 			cum := int64(pt.P/100*float64(n) + 0.5)
 			if i == 0 && cum == 0 && n > 0 {
 				cum = 1 // the lowest point is a value that was seen
 			}
-			if i == len(x.Percentiles)-1 {
-				cum = n // the top step holds the rest
+			steps = append(steps, hist.Step{Micros: pt.US, Count: min(cum, n)})
+		}
+		if n > 0 {
+			top := x.MaxUS
+			if len(pts) > 0 {
+				top = max(top, pts[len(pts)-1].US)
 			}
-			if cum > prev {
-				record(pt.US, cum-prev)
-				prev = cum
-			}
+			steps = append(steps, hist.Step{Micros: top, Count: n}) // the top step holds the rest
 		}
 	}
+	h := hist.FromSteps(steps, 1)
 	d := &spec.Distribution{
 		Count:         h.Count(),
 		MinMs:         x.MinUS / 1e3,
@@ -238,12 +245,30 @@ func distribution(x *Parsed) (*spec.Distribution, string) {
 	if d.MeanMs == 0 {
 		d.MeanMs = float64(h.Mean()) / float64(time.Millisecond)
 	}
-	pts := x.Percentiles
 	if len(pts) == 0 {
-		pts = x.Spectrum
+		pts = usablePoints(x.Spectrum)
 	}
+	exact := map[float64]float64{}
 	for _, pt := range pts {
-		d.Percentiles = append(d.Percentiles, spec.Percentile{P: pt.P, Ms: pt.US / 1e3})
+		if pt.P > 0 && pt.P < 100 {
+			exact[pt.P] = pt.US / 1e3
+		}
+	}
+	if h.Count() > 0 {
+		d.Percentiles = spec.PercentilesOf(h, exact, d.MaxMs)
 	}
 	return d, fid
+}
+
+// usablePoints drops the points of a percentile list that go below the one
+// before them (wrk's percentile(100), 0).
+func usablePoints(ps []Point) []Point {
+	out := make([]Point, 0, len(ps))
+	for _, p := range ps {
+		if len(out) > 0 && p.US < out[len(out)-1].US {
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
 }

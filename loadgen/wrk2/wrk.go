@@ -83,11 +83,23 @@ func (g *Generator) Info() loadgen.Info {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		out, _ := exec.CommandContext(ctx, path, "-v").CombinedOutput() // wrk -v exits 1
-		if line, _, _ := strings.Cut(string(out), "\n"); strings.TrimSpace(line) != "" {
-			g.version = strings.TrimSpace(line)
+		if v := versionToken(string(out)); v != "" {
+			g.version = v
 		}
 	})
 	return loadgen.Info{Name: g.name(), Version: g.version}
+}
+
+// versionToken reads the version from `wrk -v`'s first line, "wrk 4.2.0
+// [epoll] Copyright (C) 2012 Will Glozer" (or Debian's "wrk
+// debian/4.1.0-3+b2 [epoll] ..."): the word after the name, not the banner.
+func versionToken(out string) string {
+	line, _, _ := strings.Cut(out, "\n")
+	f := strings.Fields(line)
+	if len(f) >= 2 && strings.HasPrefix(f[0], "wrk") && strings.ContainsAny(f[1], "0123456789") {
+		return f[1]
+	}
+	return ""
 }
 
 // Capabilities implements loadgen.Describer.

@@ -480,7 +480,8 @@ export async function download(id: string, format: string): Promise<void> {
 
 export const exportFormats = [
   { format: "json", label: "JSON (full result, histograms)" },
-  { format: "smp", label: "SMP result (YAML)" },
+  { format: "smp", label: "SMP result (YAML, with meshperf's extension)" },
+  { format: "smp-strict", label: "SMP result, strict (official proto JSON)" },
   { format: "fortio", label: "fortio JSON" },
   { format: "csv", label: "CSV summary" },
   { format: "timeline-csv", label: "CSV timeline" },
