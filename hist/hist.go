@@ -300,6 +300,7 @@ var maxPayload = func() int32 {
 	}
 	return int32(9 * (buckets + 1) * (sub / 2))
 }()
+
 // Step is one point of a cumulative distribution: Count values (in all) are
 // at or below Micros.
 type Step struct {
