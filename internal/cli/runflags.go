@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/meshperf/meshperf/loadgen"
+	"github.com/meshperf/meshperf/spec"
 )
 
 // plan turns the flags into a Plan for the given targets, naming every wrong
@@ -214,6 +215,24 @@ func (o *runOptions) apply(p *loadgen.Plan, set func(flag string) bool) error {
 		return &UsageError{Err: errors.Join(errs...)}
 	}
 	return nil
+}
+
+// maxAgents bounds --agents.
+const maxAgents = 10_000
+
+// agentSelection is what --agents and --agent-selector ask for, nil when
+// neither is given.
+func (o *runOptions) agentSelection() (*spec.AgentSelection, error) {
+	if o.agents == 0 && o.agentSelector == "" {
+		return nil, nil
+	}
+	if o.agents < 0 || o.agents > maxAgents {
+		return nil, usageErrorf("--agents: want 1 to %d agents, got %d", maxAgents, o.agents)
+	}
+	if _, err := spec.ParseSelector(o.agentSelector); err != nil {
+		return nil, usageErrorf("--agent-selector: %v", err)
+	}
+	return &spec.AgentSelection{Count: o.agents, Selector: o.agentSelector}, nil
 }
 
 // setHeader replaces the value of name (case-insensitively) or adds it.

@@ -93,9 +93,9 @@ func (g *connGate) endedEarly() string {
 	if !g.ended.Load() {
 		return ""
 	}
-	msg := fmt.Sprintf("ended early after %s: nothing connected for %s (%d connection attempts failed", g.endedAt.Round(100*time.Millisecond), g.giveUp, g.failed.Load())
+	msg := fmt.Sprintf("nothing connected for %s, so the run ended after %s (%d connection attempts failed", g.giveUp, g.endedAt.Round(100*time.Millisecond), g.failed.Load())
 	if g.lastErr != nil {
-		msg += ", the last with: " + g.lastErr.Error()
+		msg += "; the last: " + g.lastErr.Error()
 	}
 	return msg + ")"
 }
