@@ -77,7 +77,7 @@ func (a *Agent) session(ctx context.Context) (connected bool, err error) {
 	}
 	a.log.Info("connected to the server", "address_seen", welcome.GetAddress(), "server_version", welcome.GetServerVersion())
 	if a.cfg.OnConnect != nil {
-		a.cfg.OnConnect()
+		a.cfg.OnConnect(Welcome{Address: welcome.GetAddress(), ServerVersion: welcome.GetServerVersion()})
 	}
 	s := &session{a: a, stream: stream, out: make(chan *agentpb.AgentMessage, outboxSize), ctx: sctx, shares: map[shareKey]context.CancelFunc{}}
 	errc := make(chan error, 2)

@@ -324,9 +324,10 @@ func runPlans(ctx context.Context, stdio IO, o *runOptions, plans []*loadgen.Pla
 		longest = max(longest, p.Warmup+p.Duration)
 	}
 	prog := newProgress(stdio.Err, o.progress, longest)
-	defer prog.done()
 	comb := runner.NewCombiner(len(plans), prog.update)
-	return runner.Run(ctx, Version, plans, comb.Sink)
+	res, err := runner.Run(ctx, Version, plans, comb.Sink)
+	prog.finish(err == nil && !res.Interrupted && res.EndedEarly == "")
+	return res, err
 }
 
 // save stores the result (and the profile it came from, as a new revision
@@ -379,6 +380,7 @@ type progress struct {
 	on    bool
 	total time.Duration
 	wrote bool
+	last  loadgen.Progress
 }
 
 func newProgress(w io.Writer, mode string, total time.Duration) *progress {
@@ -397,16 +399,32 @@ func (p *progress) update(pr loadgen.Progress) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	line := report.ProgressLine(pr.Elapsed, p.total, pr.Interval.Warmup, pr.SoFar.RPS, pr.SoFar.Requests, pr.SoFar.Errors, pr.SoFar.P99)
-	fmt.Fprintf(p.w, "\r\033[K%s", line)
+	p.last = pr
+	p.draw(pr)
 	p.wrote = true
 }
 
-func (p *progress) done() {
+func (p *progress) draw(pr loadgen.Progress) {
+	line := report.ProgressLine(pr.Elapsed, p.total, pr.Interval.Warmup, pr.SoFar.RPS, pr.SoFar.Requests, pr.SoFar.Errors, pr.SoFar.P99)
+	fmt.Fprintf(p.w, "\r\033[K%s", line)
+}
+
+// finish ends the live line: a run that went its whole length leaves it
+// at its full duration ("4s/4s"), any other is cleared.
+func (p *progress) finish(complete bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.wrote {
-		fmt.Fprint(p.w, "\r\033[K")
-		p.wrote = false
+	if !p.wrote {
+		return
 	}
+	p.wrote = false
+	if complete && p.total > 0 {
+		last := p.last
+		last.Elapsed = p.total
+		last.Interval.Warmup = false
+		p.draw(last)
+		fmt.Fprintln(p.w)
+		return
+	}
+	fmt.Fprint(p.w, "\r\033[K")
 }

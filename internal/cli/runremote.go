@@ -15,6 +15,7 @@ import (
 	"github.com/meshperf/meshperf/internal/server"
 	"github.com/meshperf/meshperf/loadgen"
 	"github.com/meshperf/meshperf/spec"
+	"github.com/meshperf/meshperf/store"
 )
 
 // localOnlyRunFlags name files and settings of this machine that a profile
@@ -116,14 +117,18 @@ func runRemote(ctx context.Context, cmd *cobra.Command, stdio IO, o *runOptions,
 		}
 	}
 	prog := newProgress(stdio.Err, o.progress, total)
+	succeeded := false
 	onEvent := func(e server.Event) error {
+		if e.Type == "state" && e.Run != nil {
+			succeeded = e.Run.State == store.RunSucceeded
+		}
 		if e.Type == "progress" && e.Progress != nil {
 			prog.update(progressOf(e.Progress))
 		}
 		return nil
 	}
 	err = c.Events(ctx, run.ID, onEvent)
-	prog.done()
+	prog.finish(err == nil && ctx.Err() == nil && succeeded)
 	interrupted := false
 	if ctx.Err() != nil {
 		// Ctrl-C: cancel the run on the server, which keeps what it
