@@ -379,7 +379,7 @@ func (p *Plan) validateGRPCTCP(bad func(field, format string, a ...any)) {
 }
 
 func validateURL(protocol, raw string) error {
-	if !strings.Contains(raw, "://") {
+	if !strings.Contains(raw, "//") {
 		// "127.0.0.1:8080" or "localhost:8080/x": a scheme forgotten.
 		scheme := map[string]string{ProtocolGRPC: "grpc", ProtocolTCP: "tcp"}[protocol]
 		if scheme == "" {

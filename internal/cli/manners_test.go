@@ -213,7 +213,10 @@ func TestServerStartLines(t *testing.T) {
 		args    []string
 		logLine func(string) bool
 	}{
-		{"json", nil, func(l string) bool { var m map[string]any; return json.Unmarshal([]byte(l), &m) == nil && m["msg"] == "listening" }},
+		{"json", nil, func(l string) bool {
+			var m map[string]any
+			return json.Unmarshal([]byte(l), &m) == nil && m["msg"] == "listening"
+		}},
 		{"text", []string{"--log-format", "text"}, func(l string) bool { return strings.Contains(l, "level=INFO msg=listening") }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

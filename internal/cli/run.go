@@ -257,6 +257,9 @@ func runRun(ctx context.Context, cmd *cobra.Command, stdio IO, g *globalOptions,
 			p.Generator = o.generator
 		}
 	}
+	if prof == nil && !changed("rps") && !changed("rate-shape") {
+		o.defaultLoop(stdio, plans[0])
+	}
 	res, err := runPlans(ctx, stdio, o, plans)
 	if errors.Is(err, loadgen.ErrUnsupported) || errors.Is(err, generators.ErrUnknown) {
 		return &UsageError{Err: err}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/meshperf/meshperf/internal/generators"
 	"github.com/meshperf/meshperf/loadgen"
 	"github.com/meshperf/meshperf/spec"
 )
@@ -215,6 +216,20 @@ func (o *runOptions) apply(p *loadgen.Plan, set func(flag string) bool) error {
 		return &UsageError{Err: errors.Join(errs...)}
 	}
 	return nil
+}
+
+// defaultLoop makes the default open loop closed for a generator that
+// cannot hold a rate (wrk), saying so, rather than refusing a run the user
+// asked nothing special of.
+func (o *runOptions) defaultLoop(stdio IO, p *loadgen.Plan) {
+	g, err := generators.New(o.generator, Version)
+	if err != nil {
+		return // the run reports the unknown generator
+	}
+	if d, ok := g.(loadgen.Describer); ok && !d.Capabilities().OpenLoop {
+		p.Rate = nil
+		fmt.Fprintf(stdio.Err, "meshperf: %s runs closed loop only, so this run is closed loop (the default, open loop at %d/s, is meshperf's)\n", o.generator, loadgen.DefaultRPS)
+	}
 }
 
 // maxAgents bounds --agents.
