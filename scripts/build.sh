@@ -13,7 +13,9 @@ say() { printf 'meshperf build: %s\n' "$*" >&2; }
 elapsed() { printf '%dm%02ds' $(((SECONDS - start) / 60)) $(((SECONDS - start) % 60)); }
 
 # Packages the build still has to compile; none when everything is cached.
-stale=$($go list -deps -f '{{if .Stale}}{{.ImportPath}}{{end}}' ./cmd/meshperf 2>/dev/null | grep -c . || true)
+# Listing them downloads the modules first (go: downloading ... lines).
+[ -x "$bin" ] || say "listing the Go packages to compile (downloading the modules the first time)..."
+stale=$($go list -deps -f '{{if .Stale}}{{.ImportPath}}{{end}}' ./cmd/meshperf | grep -c . || true)
 if [ "$stale" -gt 200 ]; then
 	say "first build: downloading Go modules and compiling $stale packages."
 	say "This takes about 15 minutes on 2 cores (measured, README); later starts take seconds."
