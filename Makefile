@@ -8,15 +8,24 @@ LDFLAGS   := -X github.com/meshperf/meshperf/internal/cli.Version=$(VERSION)
 
 all: build
 
-# The binary embeds the web UI (web/dist), built first when its sources changed.
-build: web/dist/index.html
-	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/meshperf
+GO_SRC := $(shell find . -name '*.go' -not -path './web/*' -not -path './bench/.bin/*' 2>/dev/null) go.mod go.sum
+
+# The binary embeds the web UI (web/dist), built first when its sources
+# changed; it is rebuilt only when a Go source, go.mod or the UI changed.
+# scripts/build.sh says what the (long) first build does and shows progress.
+build: $(BIN)
+
+$(BIN): web/dist/index.html $(GO_SRC)
+	@GO=$(GO) ./scripts/build.sh $(BIN) '$(LDFLAGS)'
 
 # The main job: meshperf's server with its web UI and a built-in echo
-# target, on the embedded store (SQLite), nothing else needed. Open the URL
-# it prints, press Run on the New test page; Ctrl-C stops it.
+# target (127.0.0.1:8079), on the embedded store (SQLite), nothing else
+# needed. Open the URL it prints last, press Run on the New test page;
+# Ctrl-C stops it. The first run builds everything (about 15 minutes on 2
+# cores, see README); later ones start at once. RUN_ARGS adds server flags.
+RUN_ARGS ?=
 run: build
-	./$(BIN) server --echo
+	@./$(BIN) server --echo $(RUN_ARGS)
 
 # The command-line version: a 10-second fixed-rate test against meshperf's
 # own echo target, report on the terminal.
@@ -25,11 +34,17 @@ demo: build
 
 WEB_SRC := $(shell find web/src web/public -type f 2>/dev/null) web/index.html web/vite.config.ts web/tsconfig.json web/package.json
 
+# npm's notices (update, funding, audit) are off here and in web/.npmrc.
+NPM := npm --no-update-notifier --no-fund --no-audit
+
 web/node_modules/.package-lock.json: web/package-lock.json
-	cd web && npm ci --no-audit --no-fund
+	@[ -x $(BIN) ] || echo "meshperf build: first build: the web UI's npm packages, then the Go modules and every package (about 15 minutes on 2 cores, most of it compiling the pure-Go SQLite; later starts take seconds)" >&2
+	@echo "meshperf build: installing the web UI's packages (npm ci)..." >&2
+	@cd web && $(NPM) ci --loglevel=error
 
 web/dist/index.html: web/node_modules/.package-lock.json $(WEB_SRC)
-	cd web && npm run build
+	@echo "meshperf build: building the web UI (vite)..." >&2
+	@cd web && $(NPM) run --silent build
 
 web: web/dist/index.html
 

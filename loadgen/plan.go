@@ -182,6 +182,10 @@ const (
 	DefaultTimeout        = 30 * time.Second
 	DefaultLateThreshold  = time.Millisecond
 	DefaultConnections    = 10
+	// DefaultRPS is the rate of `meshperf run URL` without --rps: open
+	// loop at a modest fixed rate, so a first run measures latency as
+	// users feel it and does not flood a target it knows nothing about.
+	DefaultRPS = 100
 )
 
 // FieldError is one problem with a Plan, naming the field.
@@ -408,6 +412,14 @@ func (p *Plan) validateGRPCTCP(bad func(field, format string, a ...any)) {
 }
 
 func validateURL(protocol, raw string) error {
+	if !strings.Contains(raw, "//") {
+		// "127.0.0.1:8080" or "localhost:8080/x": a scheme forgotten.
+		scheme := map[string]string{ProtocolGRPC: "grpc", ProtocolTCP: "tcp"}[protocol]
+		if scheme == "" {
+			scheme = "http"
+		}
+		return fmt.Errorf("%q has no scheme: add %s:// (%s://%s)", raw, scheme, scheme, strings.TrimPrefix(raw, "//"))
+	}
 	u, err := url.Parse(raw)
 	if err != nil {
 		return fmt.Errorf("invalid URL %q: %v", raw, errors.Unwrap(err))

@@ -113,6 +113,9 @@ func Merge(rs []*Result) (*Result, error) {
 		out.Errors = mergeErrors(out.Errors, r.Errors)
 		out.Timeline = mergeTimeline(out.Timeline, r.Timeline, r.StartTime.Sub(rs[0].StartTime))
 		out.Interrupted = out.Interrupted || r.Interrupted
+		if out.EndedEarly == "" {
+			out.EndedEarly = r.EndedEarly
+		}
 		for _, n := range r.Notes {
 			if !containsString(out.Notes, n) {
 				out.Notes = append(out.Notes, n)

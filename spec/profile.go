@@ -53,6 +53,9 @@ type ProfileExtras struct {
 	Requests int64    `json:"requests,omitempty"`  // end after this many measured requests
 	SLO      []string `json:"slo,omitempty"`       // objectives, e.g. "p99<=20ms" (parse with ParseObjectives)
 	MeshType int      `json:"mesh_type,omitempty"` // ServiceMesh enum, from Meshery's mesh: {type: N}
+	// AllowUnknownFields lets meshperf run run the profile although it has
+	// fields meshperf does not know (ignored); otherwise they are errors.
+	AllowUnknownFields bool `json:"allow_unknown_fields,omitempty"`
 }
 
 // Client is one group of load: SMP's Client plus meshperf's extras.

@@ -38,8 +38,10 @@ var (
 // {test: {...}, mesh: {type: N}}. Protocols may be numbers or names, and
 // integers may be quoted (as protobuf's JSON writes int64).
 //
-// Unknown fields are not an error: each comes back as a warning naming its
-// path, e.g. "clients[0].rsp: unknown field (ignored)". A value of the wrong
+// Unknown fields are not an error here: each comes back as a warning naming
+// its path, e.g. "clients[0].rsp: unknown field (ignored); did you mean
+// rps?"; the caller decides (meshperf run refuses them unless allowed, see
+// ProfileExtras.AllowUnknownFields and UnknownFieldError). A value of the wrong
 // type is an error naming its path and the type wanted; every such error is
 // reported at once. ParseProfile does not call Validate.
 //
@@ -86,6 +88,17 @@ func ParseProfile(data []byte) (*Profile, []string, error) {
 		return nil, d.warnings, errors.Join(d.errs...)
 	}
 	return p, d.warnings, nil
+}
+
+// unknownSuffix ends the warning of an unknown field.
+const unknownSuffix = ": unknown field (ignored)"
+
+// UnknownFieldError turns a warning of ParseProfile about an unknown field
+// into the error of a caller that refuses them ("clients[0].conections:
+// unknown field; did you mean connections?"); other warnings come back as
+// they are.
+func UnknownFieldError(warning string) error {
+	return errors.New(strings.Replace(warning, unknownSuffix, ": unknown field", 1))
 }
 
 // decodeProfileTree parses data into maps, lists, strings, bools, nils and
@@ -319,7 +332,7 @@ func (d *profileDecoder) object(path string, v any, fields []field) {
 		p := keyPath(path, k)
 		f, ok := byName[normName(k)]
 		if !ok {
-			msg := p + ": unknown field (ignored)"
+			msg := p + unknownSuffix
 			if s := suggest(k, fields); s != "" {
 				msg += "; did you mean " + s + "?"
 			}
@@ -349,6 +362,24 @@ func suggest(key string, fields []field) string {
 	for _, f := range fields {
 		if d := editDistance(k, normName(f.name)); d < bestDist {
 			best, bestDist = f.name, d
+		}
+	}
+	return best
+}
+
+// Nearest returns the name in names closest to s, if it is close enough to
+// be a typo of it (one edit away for short names, two for longer ones), or
+// "". Case is ignored.
+func Nearest(s string, names []string) string {
+	k := strings.ToLower(s)
+	limit := 1
+	if len(k) > 5 {
+		limit = 2
+	}
+	best, bestDist := "", limit+1
+	for _, n := range names {
+		if d := editDistance(k, strings.ToLower(n)); d > 0 && d < bestDist {
+			best, bestDist = n, d
 		}
 	}
 	return best
@@ -406,8 +437,9 @@ func (d *profileDecoder) profileFields(p *Profile) []field {
 					x.SLO = d.strList(path, v)
 				}},
 				{"mesh_type", func(path string, v any) { x.MeshType = d.meshTypeValue(path, v) }},
+				{"allow_unknown_fields", func(path string, v any) { x.AllowUnknownFields = d.boolean(path, v) }},
 			})
-			if x.Warmup != "" || x.Requests != 0 || len(x.SLO) > 0 || x.MeshType != 0 {
+			if x.Warmup != "" || x.Requests != 0 || len(x.SLO) > 0 || x.MeshType != 0 || x.AllowUnknownFields {
 				p.Meshperf = x
 			}
 		}},

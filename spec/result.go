@@ -39,8 +39,11 @@ type Result struct {
 	Timeline    []Interval    `json:"timeline"`
 
 	// Interrupted is set when the run was stopped before its end (Ctrl-C).
-	Interrupted bool     `json:"interrupted,omitempty"`
-	Notes       []string `json:"notes,omitempty"`
+	Interrupted bool `json:"interrupted,omitempty"`
+	// EndedEarly says why the generator ended the run before its end
+	// (nothing could connect to the target); the CLI exits with status 3.
+	EndedEarly string   `json:"ended_early,omitempty"`
+	Notes      []string `json:"notes,omitempty"`
 
 	// Agents is the per-agent breakdown of a distributed run; the
 	// histograms above are the exact merge of theirs.

@@ -62,8 +62,16 @@ type Config struct {
 	// MinBackoff and MaxBackoff bound the wait between reconnections
 	// (exponential, with jitter).
 	MinBackoff, MaxBackoff time.Duration
-	// OnConnect, if set, is called each time the server accepts the agent.
-	OnConnect func()
+	// OnConnect, if set, is called each time the server accepts the agent,
+	// with what the server answered.
+	OnConnect func(Welcome)
+}
+
+// Welcome is the server's answer to an agent it accepted.
+type Welcome struct {
+	// Address is the agent's address as the server sees it.
+	Address       string
+	ServerVersion string
 }
 
 // Agent runs one agent.
@@ -105,8 +113,10 @@ func New(cfg Config) (*Agent, error) {
 }
 
 // Run connects to the server and serves it until ctx ends, reconnecting
-// with exponential backoff and jitter whenever the stream breaks. It
-// returns nil when ctx ends.
+// with exponential backoff and jitter whenever the stream breaks or the
+// server cannot be reached. It returns nil when ctx ends, and an error
+// wrapping ErrBadToken when the server refuses the join token: trying the
+// same token again cannot succeed.
 func (a *Agent) Run(ctx context.Context) error {
 	wait := a.cfg.MinBackoff
 	for {
@@ -120,9 +130,12 @@ func (a *Agent) Run(ctx context.Context) error {
 		d := jitter(wait)
 		switch {
 		case errors.Is(err, ErrBadToken):
-			a.log.Error("the server refused the join token; check --token (or MESHPERF_AGENT_TOKEN) against the server's --agent-token", logKeyWait, d.String())
-		case err != nil:
+			a.log.Error("the server refused the join token; check --token (or MESHPERF_AGENT_TOKEN) against the server's --agent-token", logKeyErr, err)
+			return fmt.Errorf("%w; check --token (or MESHPERF_AGENT_TOKEN) against the server's --agent-token", err)
+		case err != nil && connected:
 			a.log.Warn("disconnected from the server", logKeyErr, err, logKeyWait, d.String())
+		case err != nil:
+			a.log.Warn("cannot reach the server", logKeyErr, err, logKeyWait, d.String())
 		}
 		select {
 		case <-ctx.Done():

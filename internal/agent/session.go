@@ -93,7 +93,7 @@ func (a *Agent) session(ctx context.Context) (connected bool, err error) {
 	}
 	a.log.Info("connected to the server", "address_seen", welcome.GetAddress(), "server_version", welcome.GetServerVersion())
 	if a.cfg.OnConnect != nil {
-		a.cfg.OnConnect()
+		a.cfg.OnConnect(Welcome{Address: welcome.GetAddress(), ServerVersion: welcome.GetServerVersion()})
 	}
 	welcomed.Store(true)
 	if ctx.Err() != nil {

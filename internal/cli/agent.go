@@ -32,7 +32,11 @@ func newAgentCmd(stdio IO, g *globalOptions) *cobra.Command {
 runs the shares of tests the server gives it with the same engine as
 meshperf run, sending each second's histograms back. It listens on nothing
 and takes work only from the server it dialled; it reconnects with backoff
-when the stream breaks.
+when the server cannot be reached or the stream breaks, and exits with
+status 3 when the server refuses its token.
+
+It says "connecting to ..." while it dials and "registered as ..." once the
+server took it; its log is text on a terminal, JSON lines otherwise.
 
 --server takes host:port (plaintext), or grpc://host:port, or
 grpcs://host:port for TLS (also implied by --ca or --tls).`,
@@ -52,24 +56,31 @@ grpcs://host:port for TLS (also implied by --ca or --tls).`,
 	f.StringVar(&o.files.Key, "key", "", "client key (PEM) for mutual TLS")
 	f.StringVar(&o.files.ServerName, "server-name", "", "name to verify the server's certificate for (default the --server host)")
 	f.Float64Var(&o.maxRPS, "max-rps", 0, "advisory ceiling of requests per second reported to the server (0: unknown)")
-	f.StringVar(&o.level, "log-level", "info", "debug, info, warn or error")
+	o.logs.register(f)
+	// The global --db does not apply to an agent (its --server is its
+	// own): its help leaves the global flags out.
+	cmd.SetUsageTemplate(withoutGlobalFlags(cmd.UsageTemplate()))
 	cmd.AddCommand(newAgentListCmd(stdio, g))
 	addAgentKubeCommands(cmd)
+	for _, sub := range cmd.Commands() {
+		sub.SetUsageTemplate((&cobra.Command{}).UsageTemplate()) // theirs apply
+	}
 	return cmd
 }
 
 type agentOptions struct {
-	server, token, name, level string
-	labels                     []string
-	tls                        bool
-	files                      agent.TLSFiles
-	maxRPS                     float64
+	server, token, name string
+	logs                logFlags
+	labels              []string
+	tls                 bool
+	files               agent.TLSFiles
+	maxRPS              float64
 }
 
 func (o *agentOptions) run(ctx context.Context, stdio IO) error {
-	var lv slog.Level
-	if err := lv.UnmarshalText([]byte(o.level)); err != nil {
-		return usageErrorf("--log-level: want debug, info, warn or error, not %q", o.level)
+	log, err := o.logs.logger(stdio.Err, slog.LevelDebug)
+	if err != nil {
+		return err
 	}
 	addr, useTLS, err := agentAddr(o.server)
 	if err != nil {
@@ -99,14 +110,35 @@ func (o *agentOptions) run(ctx context.Context, stdio IO) error {
 			return usageErrorf("%v", err)
 		}
 	}
-	log := slog.New(slog.NewJSONHandler(stdio.Err, &slog.HandlerOptions{Level: lv}))
+	secure := "plaintext"
+	if tlsConf != nil {
+		secure = "TLS"
+	}
 	a, err := agent.New(agent.Config{Server: addr, Token: o.token, Name: o.name, Labels: labels, Version: Version,
-		Cores: runtime.GOMAXPROCS(0), MaxRPS: o.maxRPS, TLS: tlsConf, Logger: log})
+		Cores: runtime.GOMAXPROCS(0), MaxRPS: o.maxRPS, TLS: tlsConf, Logger: log,
+		OnConnect: func(w agent.Welcome) {
+			fmt.Fprintf(stdio.Err, "meshperf agent: registered as %s with %s (it sees this agent at %s); waiting for tests\n", o.name, addr, w.Address)
+		}})
 	if err != nil {
 		return usageErrorf("%v", err)
 	}
-	fmt.Fprintf(stdio.Err, "meshperf agent %s: serving %s (tls %v)\n", o.name, addr, tlsConf != nil)
+	fmt.Fprintf(stdio.Err, "meshperf agent: connecting to %s (%s) as %s...\n", addr, secure, o.name)
 	return a.Run(ctx)
+}
+
+// withoutGlobalFlags is a usage template without its "Global Flags"
+// section.
+func withoutGlobalFlags(tmpl string) string {
+	const start, end = "{{if .HasAvailableInheritedFlags}}", "{{end}}"
+	i := strings.Index(tmpl, start)
+	if i < 0 {
+		return tmpl
+	}
+	j := strings.Index(tmpl[i:], end)
+	if j < 0 {
+		return tmpl
+	}
+	return tmpl[:i] + tmpl[i+j+len(end):]
 }
 
 // agentAddr reads --server: host:port, grpc://host:port or

@@ -334,6 +334,9 @@ func TestGenerators(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("--generator wrk: exit %d %s", code, errOut)
 	}
+	if !strings.Contains(errOut, "meshperf: wrk runs closed loop only, so this run is closed loop") {
+		t.Errorf("without --rps, wrk's run should say it is closed loop: %q", errOut)
+	}
 	var res spec.Result
 	json.Unmarshal([]byte(out), &res)
 	if res.Generator.Name != "wrk" || res.Achieved.Requests < 100 {

@@ -70,9 +70,12 @@ func newProfileInitCmd(stdio IO) *cobra.Command {
 	return cmd
 }
 
-// readProfile reads, parses and validates a profile file ("-" for stdin),
-// printing warnings (unknown fields) to stderr.
-func readProfile(stdio IO, path string) (*spec.Profile, error) {
+// readProfile reads, parses and validates a profile file ("-" for stdin).
+// Fields meshperf does not know (a misspelt conections: would otherwise run
+// with the default) are errors, unless lenient or the profile allows them
+// (meshperf.allow_unknown_fields): then they are warnings on stderr.
+// allowFlag names the flag that allows them, for the message.
+func readProfile(stdio IO, path string, lenient bool, allowFlag string) (*spec.Profile, error) {
 	var data []byte
 	var err error
 	if path == "-" {
@@ -84,6 +87,14 @@ func readProfile(stdio IO, path string) (*spec.Profile, error) {
 		return nil, usageErrorf("-f: %v", err)
 	}
 	p, warnings, err := spec.ParseProfile(data)
+	if err == nil && len(warnings) > 0 && !lenient && !(p.Meshperf != nil && p.Meshperf.AllowUnknownFields) {
+		var errs []error
+		for _, w := range warnings {
+			errs = append(errs, fmt.Errorf("%s: %w", path, spec.UnknownFieldError(w)))
+		}
+		errs = append(errs, fmt.Errorf("%s: fix the names above, or ignore fields meshperf does not know with %s (or meshperf: {allow_unknown_fields: true} in the profile)", path, allowFlag))
+		return nil, &UsageError{Err: errors.Join(errs...)}
+	}
 	for _, w := range warnings {
 		fmt.Fprintf(stdio.Err, "meshperf: warning: %s: %s\n", path, w)
 	}
@@ -158,6 +169,7 @@ func labelsEqual(a, b map[string]string) bool {
 
 func newProfileApplyCmd(stdio IO, g *globalOptions) *cobra.Command {
 	var file string
+	var lenient bool
 	cmd := &cobra.Command{
 		Use:   "apply -f FILE",
 		Short: "Store a profile, or a new revision of it if it changed",
@@ -166,7 +178,7 @@ func newProfileApplyCmd(stdio IO, g *globalOptions) *cobra.Command {
 			if file == "" {
 				return usageErrorf("profile apply: give the profile file with -f FILE (or -f - for standard input)")
 			}
-			p, err := readProfile(stdio, file)
+			p, err := readProfile(stdio, file, lenient, "--lenient")
 			if err != nil {
 				return err
 			}
@@ -206,6 +218,7 @@ func newProfileApplyCmd(stdio IO, g *globalOptions) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVarP(&file, "file", "f", "", "profile file, YAML or JSON (- for standard input)")
+	cmd.Flags().BoolVar(&lenient, "lenient", false, "store it even with fields meshperf does not know (warned about and left out); without it they are errors")
 	return cmd
 }
 
@@ -335,9 +348,31 @@ func getProfile(ctx context.Context, st store.Store, ref string, revision int) (
 		p, err = st.GetProfile(ctx, ref)
 	}
 	if err != nil {
-		return nil, notFound(err, "profile", ref)
+		err = notFound(err, "profile", ref)
+		var nf *NotFoundError
+		if errors.As(err, &nf) {
+			nf.Hint = profileHint(ctx, st, ref)
+		}
+		return nil, err
 	}
 	return p, nil
+}
+
+// profileHint is "did you mean NAME?" for the stored profile nearest to a
+// name not found, or the way to list them.
+func profileHint(ctx context.Context, st store.Store, ref string) string {
+	ps, err := st.ListProfiles(ctx, store.ProfileFilter{})
+	if err != nil || len(ps) == 0 {
+		return "meshperf profile list shows the stored ones"
+	}
+	names := make([]string, len(ps))
+	for i, p := range ps {
+		names[i] = p.Name
+	}
+	if s := spec.Nearest(ref, names); s != "" {
+		return fmt.Sprintf("did you mean %q?", s)
+	}
+	return "meshperf profile list shows the stored ones"
 }
 
 // writeProfile writes a stored profile as YAML or JSON.
@@ -431,9 +466,19 @@ func notFound(err error, kind, ref string) error {
 }
 
 // NotFoundError is a profile or result that is not in the store.
-type NotFoundError struct{ Kind, Ref string }
+type NotFoundError struct {
+	Kind, Ref string
+	// Hint, when set, follows the message: "did you mean ...?".
+	Hint string
+}
 
-func (e *NotFoundError) Error() string { return fmt.Sprintf("no %s %q in the store", e.Kind, e.Ref) }
+func (e *NotFoundError) Error() string {
+	msg := fmt.Sprintf("no %s %q in the store", e.Kind, e.Ref)
+	if e.Hint != "" {
+		msg += ": " + e.Hint
+	}
+	return msg
+}
 
 func parseLabels(ls []string) (map[string]string, error) {
 	if len(ls) == 0 {

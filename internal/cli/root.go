@@ -55,9 +55,7 @@ func newRoot(stdio IO) *cobra.Command {
 		SilenceErrors: true,
 		Version:       Version,
 	}
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
-		return &UsageError{Err: err}
-	})
+	root.SetFlagErrorFunc(unknownFlagError)
 	g := &globalOptions{}
 	root.PersistentFlags().StringVar(&g.db, "db", os.Getenv("MESHPERF_DB"), "store: a SQLite file or postgres://... URL (default: meshperf.db under the user's data directory; env MESHPERF_DB)")
 	root.PersistentFlags().StringVar(&g.server, "server", os.Getenv("MESHPERF_SERVER"), "use the meshperf server at this URL instead of a store (default: the one meshperf login saved; env MESHPERF_SERVER)")

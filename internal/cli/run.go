@@ -63,6 +63,9 @@ type runOptions struct {
 	saveProfile    bool
 	generator      string
 	threads        int
+	agents         int
+	agentSelector  string
+	allowUnknown   bool
 	protoFlags     // gRPC and TCP (runflags.go)
 }
 
@@ -73,10 +76,17 @@ func newRunCmd(stdio IO, g *globalOptions) *cobra.Command {
 		Short: "Run a load test against one or more URLs",
 		Long: `Run a load test and print what it measured.
 
-With --rps above 0 the run is open loop: every request has an intended send
-time, and latency is measured from it, so a stall of the target shows in the
-tail as users would feel it (corrected for coordinated omission). With --rps 0
-it is closed loop: as fast as the connections allow, service time only.`,
+The run is open loop, at 100 requests per second unless --rps says
+otherwise: every request has an intended send time, and latency is measured
+from it, so a stall of the target shows in the tail as users would feel it
+(corrected for coordinated omission). With --rps 0 it is closed loop: as fast
+as the connections allow, service time only (a stall slows the senders and
+hides from the figures). The report's first line says which loop ran.
+
+A target that refuses connections is not hammered: each connection backs
+off after a failed connect (10 ms doubling to 1 s, each attempt counted as
+an error), and when nothing has connected for 3 s the run ends early, says
+so, and exits with status 3.`,
 		Example: `  meshperf run http://127.0.0.1:8080/ --rps 1000 -c 16 -d 30s
   meshperf run https://svc.local/ --http 2 -k --rps 500 --slo 'p99<=20ms,error_rate<0.1%'
   meshperf run http://127.0.0.1:8080/ --rps 0 -c 50 -n 100000 --output json
@@ -93,7 +103,7 @@ it is closed loop: as fast as the connections allow, service time only.`,
 	f.BoolVar(&o.noSave, "no-save", false, "do not store the result")
 	f.BoolVar(&o.saveProfile, "save-profile", false, "with -f: store the file's profile (a new revision when one of its name differs); without it a stored profile is never changed")
 	f.StringVar(&o.generator, "generator", "meshperf", "load generator: meshperf (its own engine), wrk, wrk2... (meshperf generators lists them)")
-	f.Float64Var(&o.rps, "rps", 0, "requests per second; 0 = closed loop, as fast as the connections allow")
+	f.Float64Var(&o.rps, "rps", loadgen.DefaultRPS, "requests per second (open loop); 0 = closed loop, as fast as the connections allow")
 	f.StringVar(&o.shape, "rate-shape", "", "rate over time: constant, ramp:FROM-TO[/DURATION], steps:RATE/DURATION,...")
 	f.IntVarP(&o.connections, "connections", "c", loadgen.DefaultConnections, "concurrent connections")
 	f.IntVar(&o.streams, "streams", 1, "concurrent requests per connection (HTTP/2 only)")
@@ -126,6 +136,9 @@ it is closed loop: as fast as the connections allow, service time only.`,
 	f.StringArrayVar(&o.labels, "label", nil, "label key=value kept in the result (repeatable)")
 	f.BoolVar(&o.intervalHist, "interval-histograms", false, "keep each second's encoded histograms in the result's timeline")
 	f.StringVar(&o.progress, "progress", "auto", "live progress line on stderr: auto (on a terminal), always or never")
+	f.BoolVar(&o.allowUnknown, "allow-unknown-fields", false, "run a profile with fields meshperf does not know (misspelt ones are errors otherwise; or set meshperf.allow_unknown_fields: true in the profile)")
+	f.IntVar(&o.agents, "agents", 0, "with --server: run the load on this many connected agents, rate and connections split across them")
+	f.StringVar(&o.agentSelector, "agent-selector", "", "with --server: run on the agents whose labels match, e.g. 'zone=a,tier=load' (with --agents N: N of them; alone: all that match)")
 	return cmd
 }
 
@@ -165,6 +178,9 @@ func runRun(ctx context.Context, cmd *cobra.Command, stdio IO, g *globalOptions,
 		return runRemote(ctx, cmd, stdio, o, c, targets)
 	}
 	changed := cmd.Flags().Changed
+	if changed("agents") || changed("agent-selector") {
+		return usageErrorf("--agents and --agent-selector: agents connect to a meshperf server; give --server URL (or meshperf login) to run on them")
+	}
 	var (
 		plans   []*loadgen.Plan
 		prof    *spec.Profile
@@ -175,7 +191,7 @@ func runRun(ctx context.Context, cmd *cobra.Command, stdio IO, g *globalOptions,
 	case o.file != "" && o.profileRef != "":
 		return usageErrorf("-f and --profile: give one, not both")
 	case o.file != "":
-		if prof, err = readProfile(stdio, o.file); err != nil {
+		if prof, err = readProfile(stdio, o.file, o.allowUnknown, "--allow-unknown-fields"); err != nil {
 			return err
 		}
 	case o.profileRef != "":
@@ -243,6 +259,9 @@ func runRun(ctx context.Context, cmd *cobra.Command, stdio IO, g *globalOptions,
 			p.Generator = o.generator
 		}
 	}
+	if prof == nil && !changed("rps") && !changed("rate-shape") {
+		o.defaultLoop(stdio, plans[0])
+	}
 	res, err := runPlans(ctx, stdio, o, plans)
 	if errors.Is(err, loadgen.ErrUnsupported) || errors.Is(err, generators.ErrUnknown) {
 		return &UsageError{Err: err}
@@ -293,6 +312,9 @@ func (o *runOptions) report(stdio IO, res *spec.Result, verdicts []spec.Verdict,
 	if len(broken) > 0 {
 		return &SLOError{Broken: broken}
 	}
+	if res.EndedEarly != "" {
+		return errors.New(res.EndedEarly)
+	}
 	if res.Achieved.Requests > 0 && res.Achieved.Responses == 0 {
 		return noResponseError(res)
 	}
@@ -307,9 +329,10 @@ func runPlans(ctx context.Context, stdio IO, o *runOptions, plans []*loadgen.Pla
 		longest = max(longest, p.Warmup+p.Duration)
 	}
 	prog := newProgress(stdio.Err, o.progress, longest)
-	defer prog.done()
 	comb := runner.NewCombiner(len(plans), prog.update)
-	return runner.Run(ctx, Version, plans, comb.Sink)
+	res, err := runner.Run(ctx, Version, plans, comb.Sink)
+	prog.finish(err == nil && !res.Interrupted && res.EndedEarly == "")
+	return res, err
 }
 
 // save stores the result unless --no-save. A profile run from a file (-f)
@@ -403,6 +426,7 @@ type progress struct {
 	on    bool
 	total time.Duration
 	wrote bool
+	last  loadgen.Progress
 }
 
 func newProgress(w io.Writer, mode string, total time.Duration) *progress {
@@ -421,16 +445,32 @@ func (p *progress) update(pr loadgen.Progress) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	line := report.ProgressLine(pr.Elapsed, p.total, pr.Interval.Warmup, pr.SoFar.RPS, pr.SoFar.Requests, pr.SoFar.Errors, pr.SoFar.P99)
-	fmt.Fprintf(p.w, "\r\033[K%s", line)
+	p.last = pr
+	p.draw(pr)
 	p.wrote = true
 }
 
-func (p *progress) done() {
+func (p *progress) draw(pr loadgen.Progress) {
+	line := report.ProgressLine(pr.Elapsed, p.total, pr.Interval.Warmup, pr.SoFar.RPS, pr.SoFar.Requests, pr.SoFar.Errors, pr.SoFar.P99)
+	fmt.Fprintf(p.w, "\r\033[K%s", line)
+}
+
+// finish ends the live line: a run that went its whole length leaves it
+// at its full duration ("4s/4s"), any other is cleared.
+func (p *progress) finish(complete bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.wrote {
-		fmt.Fprint(p.w, "\r\033[K")
-		p.wrote = false
+	if !p.wrote {
+		return
 	}
+	p.wrote = false
+	if complete && p.total > 0 {
+		last := p.last
+		last.Elapsed = p.total
+		last.Interval.Warmup = false
+		p.draw(last)
+		fmt.Fprintln(p.w)
+		return
+	}
+	fmt.Fprint(p.w, "\r\033[K")
 }

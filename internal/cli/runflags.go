@@ -10,7 +10,9 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/meshperf/meshperf/internal/generators"
 	"github.com/meshperf/meshperf/loadgen"
+	"github.com/meshperf/meshperf/spec"
 )
 
 // plan turns the flags into a Plan for the given targets, naming every wrong
@@ -214,6 +216,38 @@ func (o *runOptions) apply(p *loadgen.Plan, set func(flag string) bool) error {
 		return &UsageError{Err: errors.Join(errs...)}
 	}
 	return nil
+}
+
+// defaultLoop makes the default open loop closed for a generator that
+// cannot hold a rate (wrk), saying so, rather than refusing a run the user
+// asked nothing special of.
+func (o *runOptions) defaultLoop(stdio IO, p *loadgen.Plan) {
+	g, err := generators.New(o.generator, Version)
+	if err != nil {
+		return // the run reports the unknown generator
+	}
+	if d, ok := g.(loadgen.Describer); ok && !d.Capabilities().OpenLoop {
+		p.Rate = nil
+		fmt.Fprintf(stdio.Err, "meshperf: %s runs closed loop only, so this run is closed loop (the default, open loop at %d/s, is meshperf's)\n", o.generator, loadgen.DefaultRPS)
+	}
+}
+
+// maxAgents bounds --agents.
+const maxAgents = 10_000
+
+// agentSelection is what --agents and --agent-selector ask for, nil when
+// neither is given.
+func (o *runOptions) agentSelection() (*spec.AgentSelection, error) {
+	if o.agents == 0 && o.agentSelector == "" {
+		return nil, nil
+	}
+	if o.agents < 0 || o.agents > maxAgents {
+		return nil, usageErrorf("--agents: want 1 to %d agents, got %d", maxAgents, o.agents)
+	}
+	if _, err := spec.ParseSelector(o.agentSelector); err != nil {
+		return nil, usageErrorf("--agent-selector: %v", err)
+	}
+	return &spec.AgentSelection{Count: o.agents, Selector: o.agentSelector}, nil
 }
 
 // setHeader replaces the value of name (case-insensitively) or adds it.

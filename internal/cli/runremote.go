@@ -25,7 +25,7 @@ var localOnlyRunFlags = []string{"ca-cert", "cert", "key", "resolver", "queue", 
 // profileOverrideFlags change a profile's fields in a local run.
 var profileOverrideFlags = []string{"rps", "rate-shape", "connections", "streams", "duration", "requests", "warmup",
 	"header", "cookie", "body", "body-file", "content-type", "method", "protocol", "http", "insecure", "sni",
-	"connect-timeout", "timeout", "resolution", "name", "tcp-payload", "tcp-expect-bytes", "tcp-delimiter"}
+	"connect-timeout", "timeout", "resolution", "name", "tcp-payload", "tcp-expect-bytes", "tcp-delimiter", "agents", "agent-selector"}
 
 // runRemote runs the test on the server: it submits the profile, shows the
 // server's progress, cancels the run on Ctrl-C, and prints the result as a
@@ -63,7 +63,7 @@ func runRemote(ctx context.Context, cmd *cobra.Command, stdio IO, o *runOptions,
 			return usageErrorf("%s: flags that override a profile are not supported against a server yet; edit the profile", strings.Join(over, ", "))
 		}
 		if o.file != "" {
-			if prof, err = readProfile(stdio, o.file); err != nil {
+			if prof, err = readProfile(stdio, o.file, o.allowUnknown, "--allow-unknown-fields"); err != nil {
 				return err
 			}
 			if req.ProfileDocument, err = prof.JSON(); err != nil {
@@ -117,14 +117,18 @@ func runRemote(ctx context.Context, cmd *cobra.Command, stdio IO, o *runOptions,
 		}
 	}
 	prog := newProgress(stdio.Err, o.progress, total)
+	succeeded := false
 	onEvent := func(e server.Event) error {
+		if e.Type == "state" && e.Run != nil {
+			succeeded = e.Run.State == store.RunSucceeded
+		}
 		if e.Type == "progress" && e.Progress != nil {
 			prog.update(progressOf(e.Progress))
 		}
 		return nil
 	}
 	err = c.Events(ctx, run.ID, onEvent)
-	prog.done()
+	prog.finish(err == nil && ctx.Err() == nil && succeeded)
 	interrupted := false
 	if ctx.Err() != nil {
 		// Ctrl-C: cancel the run on the server, which keeps what it
@@ -227,6 +231,11 @@ func (o *runOptions) remoteProfile(targets []string) (*spec.Profile, error) {
 	}
 	cl.Meshperf = x
 	p.Clients = []spec.Client{cl}
+	if sel, err := o.agentSelection(); err != nil {
+		return nil, err
+	} else if sel != nil {
+		p.Agents = sel
+	}
 	if err := p.Validate(); err != nil {
 		return nil, &UsageError{Err: err}
 	}

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"net"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/meshperf/meshperf/internal/echo"
 	"github.com/meshperf/meshperf/internal/server"
 )
 
@@ -19,7 +17,9 @@ import (
 const DefaultServerAddr = "127.0.0.1:7070"
 
 func newServerCmd(stdio IO, g *globalOptions) *cobra.Command {
-	var addr, level string
+	var addr string
+	var logs logFlags
+	var echoAddr string
 	var concurrency int
 	var allow []string
 	var grace time.Duration
@@ -34,8 +34,10 @@ func newServerCmd(stdio IO, g *globalOptions) *cobra.Command {
 		Short: "Serve the HTTP API (profiles, results, compare, export) over the store",
 		Long: `meshperf server serves the REST API under /api/v1 over the same store the
 CLI uses (--db), and the web UI at / (built with make web). The API is
-described at /api/v1/openapi.json. --echo also starts the echo target on a
-free loopback port, as a first target for the UI.
+described at /api/v1/openapi.json. --echo also starts the echo target on
+127.0.0.1:8079 (--echo-addr), as a first target for the UI. Logs are text
+on a terminal and JSON lines otherwise (--log-format); the URL to open is
+the last line printed at start.
 
 It serves profiles, runs (queued, cancellable, with live Server-Sent Events
 at /api/v1/runs/{id}/events), results, comparisons and exports. Single-user
@@ -43,14 +45,13 @@ mode (the default) trusts whoever reaches it: keep it on loopback, or use
 --auth for team mode. --allow-target bounds what it may load.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var lv slog.Level
-			if err := lv.UnmarshalText([]byte(level)); err != nil {
-				return usageErrorf("--log-level: want debug, info, warn or error, not %q", level)
-			}
 			if _, _, err := net.SplitHostPort(addr); err != nil {
 				return usageErrorf("--listen: %q is not host:port", addr)
 			}
-			log := slog.New(slog.NewJSONHandler(stdio.Err, &slog.HandlerOptions{Level: lv}))
+			log, err := logs.logger(stdio.Err, slog.LevelDebug)
+			if err != nil {
+				return err
+			}
 			st, err := g.openStore(cmd.Context())
 			if err != nil {
 				return err
@@ -70,7 +71,8 @@ mode (the default) trusts whoever reaches it: keep it on loopback, or use
 			opts := server.Options{Store: st, Logger: log, Version: Version,
 				Concurrency: concurrency, AllowTargets: allow, ShutdownGrace: grace, MaxConnections: maxConns}
 			if withEcho {
-				if opts.EchoURL, err = startServerEcho(cmd.Context(), log); err != nil {
+				echoLog, _ := logs.logger(stdio.Err, slog.LevelWarn) // its start is said below
+				if opts.EchoURL, err = startServerEcho(cmd.Context(), stdio.Err, echoAddr, cmd.Flags().Changed("echo-addr"), echoLog); err != nil {
 					return err
 				}
 				fmt.Fprintf(stdio.Err, "meshperf server: echo target for first tests at %s\n", opts.EchoURL)
@@ -91,19 +93,15 @@ mode (the default) trusts whoever reaches it: keep it on loopback, or use
 				srv.Close()
 				return err
 			}
-			return srv.ListenAndServe(cmd.Context(), addr, func(a net.Addr) {
-				fmt.Fprintf(stdio.Err, "meshperf server: listening on http://%s (web UI at /, API at /api/v1, described at /api/v1/openapi.json)\n", a)
-				if host, _, _ := net.SplitHostPort(a.String()); !isLoopback(host) && !teamMode {
-					fmt.Fprintln(stdio.Err, "meshperf server: warning: listening beyond loopback in single-user mode: anyone who can reach it can use it (use --auth)")
-				}
-			})
+			return srv.ListenAndServe(cmd.Context(), addr, func(a net.Addr) { printReady(stdio.Err, a, teamMode) })
 		},
 	}
 	cmd.Flags().StringVar(&addr, "listen", DefaultServerAddr, "host:port to listen on")
-	cmd.Flags().StringVar(&level, "log-level", "info", "debug, info, warn or error")
+	logs.register(cmd.Flags())
 	agents.register(cmd)
 	guard.register(cmd)
-	cmd.Flags().BoolVar(&withEcho, "echo", false, "also start the echo target (as meshperf echo) on a free 127.0.0.1 port, offered to the UI as a first target")
+	cmd.Flags().BoolVar(&withEcho, "echo", false, "also start the echo target (as meshperf echo) on --echo-addr, offered to the UI as a first target")
+	cmd.Flags().StringVar(&echoAddr, "echo-addr", DefaultEchoAddr, "with --echo: where the echo target listens (a fixed port, so saved profiles keep working; the default falls back to a free port if taken)")
 	cmd.Flags().BoolVar(&teamMode, "auth", false, "team mode: users, tokens, every endpoint checked (create the first admin with meshperf user add NAME --admin)")
 	cmd.Flags().StringVar(&keyFile, "auth-key-file", "", "token-signing key file, made on first use (default auth.key beside the SQLite store; or env MESHPERF_AUTH_KEY)")
 	cmd.Flags().IntVar(&concurrency, "concurrency", 1, "runs that may load at once (1: tests do not disturb each other)")
@@ -111,22 +109,6 @@ mode (the default) trusts whoever reaches it: keep it on loopback, or use
 	cmd.Flags().IntVar(&maxConns, "max-connections", server.DefaultMaxConnections, "API connections open at once; more wait until one closes (slow and idle clients are also timed out)")
 	cmd.Flags().DurationVar(&grace, "shutdown-grace", 30*time.Second, "on shutdown, how long running tests may go on before they are interrupted (what they measured is kept)")
 	return cmd
-}
-
-// startServerEcho starts the echo target on a free loopback port until ctx
-// ends, and returns its URL.
-func startServerEcho(ctx context.Context, log *slog.Logger) (string, error) {
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", fmt.Errorf("--echo: %w", err)
-	}
-	go func() {
-		if err := echo.Serve(ctx, ln, echo.Options{Addr: ln.Addr().String(), Logger: log}); err != nil && ctx.Err() == nil {
-			log.Error("echo target stopped", "err", err)
-		}
-	}()
-	return "http://" + ln.Addr().String() + "/", nil
 }
 
 func isLoopback(host string) bool {

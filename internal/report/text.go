@@ -55,6 +55,15 @@ func JSON(w io.Writer, r *spec.Result) error {
 	return enc.Encode(r)
 }
 
+// LoopLine is the first line of a report: which loop ran, and what that
+// means for the figures below it.
+func LoopLine(q spec.Requested) string {
+	if q.OpenLoop {
+		return "Open loop, " + q.Shape + ": latency counts from when each request was due, so a target that stalls shows in the tail as its users would feel it."
+	}
+	return "Closed loop (as fast as " + plural(q.Connections, "connection") + " allow): a stalling target slows the senders instead, so only service time is measured and the tail looks better than users feel it (--rps N for open loop)."
+}
+
 // Text writes a report of r for a terminal, and the verdicts of objectives.
 func Text(w io.Writer, r *spec.Result, verdicts []spec.Verdict) error {
 	ew := &errWriter{w: w}
@@ -63,6 +72,7 @@ func Text(w io.Writer, r *spec.Result, verdicts []spec.Verdict) error {
 	if q.OpenLoop {
 		mode = "open loop, " + q.Shape
 	}
+	ew.printf("%s\n", LoopLine(q))
 	ew.printf("%s: %s\n", r.Generator, strings.Join(q.Targets, ", "))
 	proto := q.Protocol
 	if q.HTTPVersion != "" {
@@ -90,6 +100,9 @@ func Text(w io.Writer, r *spec.Result, verdicts []spec.Verdict) error {
 	}
 	if r.Interrupted {
 		ew.printf("  INTERRUPTED: figures cover the run up to the interruption\n")
+	}
+	if r.EndedEarly != "" {
+		ew.printf("  ENDED EARLY: %s\n", r.EndedEarly)
 	}
 	ew.printf("\n")
 

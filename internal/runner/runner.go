@@ -72,6 +72,11 @@ func Run(ctx context.Context, version string, plans []*loadgen.Plan, sink func(i
 		res.Notes = append(res.Notes, fmt.Sprintf("%d clients ran at once; their histograms were added", len(plans)))
 	}
 	res.Process = sampler.Stop().Process(res.Achieved.LateRatio)
+	if res.EndedEarly != "" {
+		// Sends were late because connections backed off from a target
+		// that refused them, not because the client was busy.
+		res.Process.Saturated = false
+	}
 	return res, nil
 }
 

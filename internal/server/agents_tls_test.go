@@ -139,12 +139,12 @@ func TestAgentsTLS(t *testing.T) {
 		}, true, ""},
 		{"wrong CA for the server", false, func(t *testing.T) *tls.Config { return clientTLS(t, agent.TLSFiles{CA: other.file}) }, false,
 			"certificate signed by unknown authority"},
-		{"plaintext to a TLS server", false, func(*testing.T) *tls.Config { return nil }, false, "disconnected from the server"},
+		{"plaintext to a TLS server", false, func(*testing.T) *tls.Config { return nil }, false, "cannot reach the server"},
 		{"mtls without a client certificate", true, func(t *testing.T) *tls.Config { return clientTLS(t, agent.TLSFiles{CA: ca.file}) }, false,
-			"disconnected from the server"},
+			"cannot reach the server"},
 		{"mtls with a certificate of another CA", true, func(t *testing.T) *tls.Config {
 			return clientTLS(t, agent.TLSFiles{CA: ca.file, Cert: rogueCert, Key: rogueKey})
-		}, false, "disconnected from the server"},
+		}, false, "cannot reach the server"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

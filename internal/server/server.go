@@ -344,10 +344,10 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string, ready func(net
 		IdleTimeout:       idleTimeout,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
-	if ready != nil {
-		ready(ln.Addr())
-	}
 	s.log.Info("listening", logKeyAddr, ln.Addr().String())
+	if ready != nil {
+		ready(ln.Addr()) // last: it may print the URL to open
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

@@ -128,7 +128,7 @@ func (e *Engine) Run(ctx context.Context, p *loadgen.Plan, sink loadgen.Sink) (*
 	recDone := make(chan struct{})
 	go func() { rec.Run(recCtx); close(recDone) }()
 
-	r := &run{plan: p, start: start, rec: rec, end: p.Warmup + p.Duration}
+	r := &run{plan: p, start: start, rec: rec, end: p.Warmup + p.Duration, gate: newConnGate(cancelRun)}
 	if p.Duration == 0 {
 		r.end = 1<<63 - 1
 	}
@@ -195,6 +195,10 @@ func (e *Engine) Run(ctx context.Context, p *loadgen.Plan, sink loadgen.Sink) (*
 		}()
 	}
 	wg.Wait()
+	endedEarly := r.gate.endedEarly()
+	if endedEarly != "" && p.Rate != nil {
+		r.dropDue(rec.Shard(0), time.Since(start), "not sent: nothing could connect")
+	}
 	stopRec()
 	<-recDone
 	// The load is over: collect its garbage now, so the summary, the
@@ -241,6 +245,10 @@ func (e *Engine) Run(ctx context.Context, p *loadgen.Plan, sink loadgen.Sink) (*
 	}
 	if gp != nil {
 		res.Notes = append(res.Notes, "status codes are gRPC's (0 OK, 4 DEADLINE_EXCEEDED, 14 UNAVAILABLE...); calls that did not end OK are errors")
+	}
+	if endedEarly != "" {
+		res.EndedEarly = endedEarly
+		res.Notes = append(res.Notes, endedEarly)
 	}
 	if ctx.Err() != nil {
 		res.Interrupted = true
@@ -299,6 +307,9 @@ type run struct {
 	// (open loop); measured counts requests after warm-up (closed loop).
 	firstMeasured int64
 	measured      atomic.Int64
+	// gate backs connections off on failed connects and ends the run
+	// when nothing connects (backoff.go).
+	gate *connGate
 }
 
 // work runs one worker until the plan is done and returns the time its last
@@ -309,6 +320,7 @@ func (r *run) work(ctx context.Context, id int, d doer) time.Duration {
 	ntargets := int64(len(p.Targets))
 	var last time.Duration
 	var sleeper *hrtime.Sleeper
+	streak := 0 // failed connects in a row
 	if p.Rate != nil {
 		sleeper = hrtime.New()
 		defer sleeper.Close()
@@ -365,8 +377,49 @@ func (r *run) work(ctx context.Context, id int, d doer) time.Duration {
 		}
 		shard.Record(&o)
 		last = o.Done
+		if o.Err != nil && isConnectError(o.Err) {
+			streak++
+			if !sleepCtx(ctx, r.gate.connectFailed(o.Done, streak, o.Err)) {
+				return last
+			}
+		} else {
+			streak = 0
+			r.gate.ok(o.Done)
+		}
 	}
 	return last
+}
+
+// sleepCtx waits d unless ctx ends first; it reports whether ctx is alive.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// dropDue counts the requests due by now and not yet taken as dropped,
+// when a run ends early.
+func (r *run) dropDue(shard *loadgen.Shard, now time.Duration, why string) {
+	p := r.plan
+	due := p.Rate.Count(min(now, r.end-1))
+	if p.Requests > 0 {
+		due = min(due, r.firstMeasured+p.Requests)
+	}
+	for {
+		cur := r.next.Load()
+		if cur >= due {
+			return
+		}
+		if r.next.CompareAndSwap(cur, due) {
+			shard.Drop(due-cur, now, why)
+			return
+		}
+	}
 }
 
 // dropOldest skips requests up to (not including) number to, so that no

@@ -116,6 +116,10 @@ type evSlot struct {
 	retried  bool
 	gotByte  bool
 	outReg   bool // registered for EPOLLOUT
+	// streak counts failed connects in a row; after one the slot rests
+	// until restUntil (backoff.go).
+	streak    int
+	restUntil time.Duration
 }
 
 type evLoop struct {
@@ -123,6 +127,7 @@ type evLoop struct {
 	ep      int
 	slots   []*evSlot
 	idle    []*evSlot
+	resting []*evSlot // backing off after a failed connect
 	byFD    []*evSlot
 	targets []*evTarget
 	events  []unix.EpollEvent
@@ -169,6 +174,7 @@ func (l *evLoop) loop(ctx context.Context) time.Duration {
 			return l.last
 		}
 		now := l.now()
+		l.wake(now)
 		l.issue(now)
 		if l.busy == 0 && l.noMore {
 			return l.last
@@ -189,6 +195,20 @@ func (l *evLoop) loop(ctx context.Context) time.Duration {
 			l.checkDeadlines(now)
 		}
 	}
+}
+
+// wake returns the slots whose backoff is over to the idle ones (all of
+// them once the run's time is up, so that the loop can end).
+func (l *evLoop) wake(now time.Duration) {
+	kept := l.resting[:0]
+	for _, s := range l.resting {
+		if now >= s.restUntil || now >= l.r.end {
+			l.idle = append(l.idle, s)
+		} else {
+			kept = append(kept, s)
+		}
+	}
+	l.resting = kept
 }
 
 // waitTime is how long epoll may wait: until the next request is due when a
@@ -275,19 +295,20 @@ func (l *evLoop) connect(s *evSlot, now time.Duration) {
 	t := l.targets[s.ti]
 	fd, err := unix.Socket(t.family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
-		l.fail(s, dialErr(t, os.NewSyscallError("socket", err)))
+		l.connectFailed(s, dialErr(t, os.NewSyscallError("socket", err)))
 		return
 	}
 	_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
 	err = unix.Connect(fd, t.sa)
 	if err != nil && !errors.Is(err, unix.EINPROGRESS) {
 		_ = unix.Close(fd)
-		l.fail(s, dialErr(t, os.NewSyscallError("connect", err)))
+		l.connectFailed(s, dialErr(t, os.NewSyscallError("connect", err)))
 		return
 	}
 	s.fds[s.ti], s.reused[s.ti] = fd, false
 	l.track(fd, s)
 	if err == nil {
+		l.connected(s, now)
 		if l.ctl(unix.EPOLL_CTL_ADD, fd, unix.EPOLLIN, s) {
 			l.write(s)
 		}
@@ -358,9 +379,10 @@ func (l *evLoop) handle(s *evSlot, fd int, events uint32) {
 		}
 		if err != nil {
 			l.closeFD(s)
-			l.fail(s, dialErr(l.targets[s.ti], os.NewSyscallError("connect", err)))
+			l.connectFailed(s, dialErr(l.targets[s.ti], os.NewSyscallError("connect", err)))
 			return
 		}
+		l.connected(s, l.now())
 		if l.ctl(unix.EPOLL_CTL_MOD, fd, unix.EPOLLIN, s) {
 			l.write(s)
 		}
@@ -426,8 +448,24 @@ func (l *evLoop) ioErr(s *evSlot, op string, err error) {
 	l.fail(s, &net.OpError{Op: op, Net: "tcp", Addr: t.addr, Err: sys})
 }
 
+// connected notes a connection made.
+func (l *evLoop) connected(s *evSlot, now time.Duration) {
+	s.streak = 0
+	l.r.gate.ok(now)
+}
+
+// connectFailed records a failed connect and rests the slot for its
+// backoff before it may connect again.
+func (l *evLoop) connectFailed(s *evSlot, err error) {
+	now := l.now()
+	s.streak++
+	s.restUntil = now + l.r.gate.connectFailed(now, s.streak, err)
+	l.fail(s, err)
+}
+
 func (l *evLoop) complete(s *evSlot, keep bool) {
 	s.o.Done = l.now()
+	l.r.gate.ok(s.o.Done)
 	s.o.Status = s.parser.status
 	if keep {
 		s.reused[s.ti] = true
@@ -449,6 +487,10 @@ func (l *evLoop) finish(s *evSlot) {
 	s.state = slIdle
 	s.o.Sent = 0
 	l.busy--
+	if s.restUntil > s.o.Done {
+		l.resting = append(l.resting, s)
+		return
+	}
 	l.idle = append(l.idle, s)
 }
 
@@ -483,7 +525,12 @@ func (l *evLoop) checkDeadlines(now time.Duration) {
 		}
 		t := l.targets[s.ti]
 		l.closeFD(s)
-		l.fail(s, &net.OpError{Op: op, Net: "tcp", Addr: t.addr, Err: os.ErrDeadlineExceeded})
+		err := &net.OpError{Op: op, Net: "tcp", Addr: t.addr, Err: os.ErrDeadlineExceeded}
+		if op == "dial" {
+			l.connectFailed(s, err)
+		} else {
+			l.fail(s, err)
+		}
 	}
 }
 

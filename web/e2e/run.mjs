@@ -262,7 +262,7 @@ test("new test: form and YAML edit each other, errors on fields, save as profile
   expect((await page.locator(".field.invalid").count()) === 0, "the error clears once fixed");
 
   // YAML → form
-  await yaml.fill(text.replace("name: e2e profile", "name: e2e profile yaml").replace("connections: 8", "connections: 4"));
+  await yaml.fill(text.replace("name: e2e profile", "name: e2e profile yaml").replace("connections: 10", "connections: 4"));
   expect((await page.getByLabel("Name", { exact: true }).inputValue()) === "e2e profile yaml", "the name follows the YAML");
   expect((await page.getByLabel("Connections").inputValue()) === "4", "connections follow the YAML");
   await page.getByLabel("Name", { exact: true }).fill("e2e profile");

@@ -6,7 +6,8 @@ describe("form and YAML", () => {
     const doc = starterDoc("http://127.0.0.1:8080/");
     const form = docToForm(doc);
     expect(form.clients[0].targets).toEqual(["http://127.0.0.1:8080/"]);
-    expect(form.clients[0].rps).toBe("100");
+    expect(form.clients[0].rps).toBe("100"); // meshperf run URL: open loop at 100/s
+    expect(form.clients[0].connections).toBe("10"); // over 10 connections, as the CLI
     expect(form.slo).toEqual(["p99<=50ms", "error_rate<1%"]);
     expect(fromYAML(toYAML(applyForm(doc, form)))).toEqual(doc);
   });

@@ -60,7 +60,7 @@ export function starterDoc(target: string): Doc {
       {
         load_generator: "meshperf",
         protocol: 1,
-        connections: 8,
+        connections: 10,
         rps: 100,
         endpoint_urls: [target],
         meshperf: { rate_shape: "constant", method: "GET" },
