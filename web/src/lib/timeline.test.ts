@@ -60,7 +60,8 @@ describe("timeline labels", () => {
     expect(fmtTick("errors", 0.5)).toBe(""); // no half errors
   });
   it("finds the warm-up span to shade", () => {
-    expect(warmupSpan([1, 2, 3, 4], [true, true, false, false])).toEqual([0, 2]);
+    expect(warmupSpan([0, 1, 2, 3], [true, true, false, false])).toEqual([0, 2]);
+    expect(warmupSpan([0, 1, 2], [true, false, false])).toEqual([0, 1]);
     expect(warmupSpan([1, 2, 3], [false, false, false])).toBeNull();
     expect(warmupSpan([1, 2], [])).toBeNull();
   });

@@ -89,7 +89,7 @@ export function fmtTick(kind: TimelineKind, v: number | null): string {
   return Number.isInteger(v) ? String(v) : "";
 }
 
-/** The seconds of warm-up, as [first second, end] for shading; null when none. */
+/** The seconds of warm-up, as [start of the first, end of the last] for shading; null when none. */
 export function warmupSpan(seconds: number[], warmup: (boolean | undefined)[]): [number, number] | null {
   let from: number | null = null;
   let to: number | null = null;
@@ -99,8 +99,8 @@ export function warmupSpan(seconds: number[], warmup: (boolean | undefined)[]): 
     if (to === null || s > to) to = s;
   });
   if (from === null || to === null) return null;
-  // Each point is its second's end: warm-up covers (from-1, to].
-  return [Math.max(0, (from as number) - 1), to];
+  // A point is its second's start (spec.Interval.Second, from 0): warm-up covers [from, to+1).
+  return [from, (to as number) + 1];
 }
 
 /** The last value a column has (the legend's "now" when the cursor is elsewhere). */

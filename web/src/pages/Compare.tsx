@@ -167,16 +167,14 @@ export default function ComparePage() {
       )}
       {c && ids.length >= 2 && (
         <p className="baseline-pick">
-          <label>
-            Baseline{" "}
-            <select value={ids[0]} onChange={(e) => setIds(withBaseline(ids, e.target.value))}>
+          <label htmlFor="compare-baseline">Baseline</label>{" "}
+          <select id="compare-baseline" value={ids[0]} onChange={(e) => setIds(withBaseline(ids, e.target.value))}>
               {ids.map((id, i) => (
                 <option key={id} value={id}>
                   {c.columns[i]?.name || id} ({id})
                 </option>
               ))}
-            </select>
-          </label>{" "}
+          </select>{" "}
           <span className="hint">the others are measured against it</span>
         </p>
       )}
