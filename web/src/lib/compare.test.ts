@@ -42,6 +42,10 @@ describe("compare", () => {
     expect(worse[0].text).toBe("after: p99 10.0 ms → 15.0 ms (+50%), errors 0% → 0%, rate 100/s → 100/s: worse than before");
     expect(compareVerdicts(cmp([10, 8], [0, 0], [100, 100]))[0].judgement).toBe("better");
     expect(compareVerdicts(cmp([10, 10.5], [0, 0], [100, 99]))[0].text).toMatch(/\(\+5\.0%\).*: about the same as before$/);
+    // Two results of one name: the ids tell them apart.
+    const twins = cmp([10, 15], [0, 0], [100, 100]);
+    twins.columns[1].name = "before";
+    expect(compareVerdicts(twins)[0].text).toMatch(/^before \(b2\): .*: worse than before \(a1\)$/);
     // Faster but erroring or slower to send: worse.
     expect(compareVerdicts(cmp([10, 5], [0, 0.02], [100, 100]))[0].judgement).toBe("worse");
     expect(compareVerdicts(cmp([10, 5], [0, 0], [100, 80]))[0].judgement).toBe("worse");

@@ -64,7 +64,13 @@ function signedPct(ratio: number): string {
  * p99 fell more than latencyTolerance and nothing got worse.
  */
 export function compareVerdicts(c: Comparison): VerdictLine[] {
-  const name = (i: number) => c.columns[i]?.name || c.columns[i]?.id || `result ${i + 1}`;
+  const plain = (i: number) => c.columns[i]?.name || c.columns[i]?.id || `result ${i + 1}`;
+  // Two runs of one profile share a name: then the id tells them apart.
+  const name = (i: number) => {
+    const n = plain(i);
+    const twin = c.columns.some((_, j) => j !== i && plain(j) === n);
+    return twin && c.columns[i]?.id && c.columns[i].id !== n ? `${n} (${c.columns[i].id})` : n;
+  };
   const p99 = row(c, "p99");
   const err = row(c, "error_rate");
   const rate = row(c, "achieved_rps");
