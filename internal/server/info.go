@@ -87,10 +87,7 @@ func (s *Server) verdicts(w http.ResponseWriter, r *http.Request) error {
 			out.Source, slo = "run", p.Meshperf.SLO
 		}
 		if run.State != store.RunSucceeded {
-			stopped = "the run " + run.State
-			if run.Error != "" {
-				stopped += ": " + run.Error
-			}
+			stopped = notEvaluatedReason(run)
 		}
 	case res.ProfileID != "" && res.ProfileRevision > 0:
 		sp, err := s.st.ProfileRevision(r.Context(), res.ProfileID, res.ProfileRevision)
@@ -120,4 +117,18 @@ func (s *Server) verdicts(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// notEvaluatedReason says why a run's objectives are not evaluated: "the
+// run was cancelled", "the run failed: no request got a response", with
+// the run's own reason unless it only repeats the state.
+func notEvaluatedReason(run *store.Run) string {
+	why := "the run was " + run.State
+	if run.State == store.RunFailed {
+		why = "the run failed"
+	}
+	if run.Error != "" && !strings.HasPrefix(run.Error, run.State) {
+		why += ": " + run.Error
+	}
+	return why
 }

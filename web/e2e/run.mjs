@@ -463,13 +463,15 @@ test("failed and cancelled runs: a banner with the state and reason; a cancelled
   const banner = page.locator('.run-banner[data-run-state="cancelled"]');
   await banner.waitFor();
   const bt = await banner.textContent();
-  expect(bt.startsWith("This run was cancelled:") && bt.includes(cancelled.error), `the banner names the state and the reason: ${bt}`);
+  const why = cancelled.error.replace(/^cancelled[;:,]?\s*/, "");
+  expect(bt.startsWith("This run was cancelled:") && bt.toLowerCase().includes(why.toLowerCase()) && !/cancelled: cancelled/.test(bt), `the banner names the state and the reason, once: ${bt}`);
+  expect((await page.locator(".warn-box", { hasText: "stopped before its end" }).count()) === 0, "one banner, not a second one for the interruption");
   await page.getByRole("heading", { name: "Objectives" }).waitFor();
   const statuses = await page.locator(".verdicts li").evaluateAll((els) => els.map((e) => `${e.dataset.status}|${e.querySelector(".badge").textContent}`));
   expect(statuses.length === 2 && statuses.every((x) => x === "not evaluated|not evaluated"), `a cancelled run's objectives: ${statuses}`);
   expect((await page.locator(".verdicts li.met").count()) === 0, "none shown as met");
   const api = await page.evaluate(async ([res, id]) => (await fetch(`/api/v1/results/${res}/verdicts?run=${id}`)).json(), [cancelled.result_id, run.id]);
-  expect(api.verdicts.every((v) => v.status === "not evaluated" && !v.met), `the API agrees: ${JSON.stringify(api)}`);
+  expect(api.verdicts.every((v) => v.status === "not evaluated" && !v.met && v.reason === "the run was cancelled"), `the API agrees: ${JSON.stringify(api)}`);
   await shot(page, "15-result-cancelled");
 
   // Failed: nothing listens on 127.0.0.1:9, so no request gets a response.
@@ -482,7 +484,7 @@ test("failed and cancelled runs: a banner with the state and reason; a cancelled
     const fb = page.locator('.run-banner[data-run-state="failed"]');
     await fb.waitFor();
     const ft = await fb.textContent();
-    expect(ft.startsWith("This run failed:") && ft.includes(failed.error), `the failed run's banner: ${ft}`);
+    expect(ft.startsWith("This run failed:") && ft.toLowerCase().includes(failed.error.toLowerCase()), `the failed run's banner: ${ft}`);
   } else {
     await page.getByText(failed.error).waitFor();
   }

@@ -2,6 +2,7 @@
 // was cancelled or was interrupted (its state and the server's reason), and
 // the objectives' verdicts (met, BROKEN, or not evaluated).
 
+import type { ReactNode } from "react";
 import { api, type Run, type Verdict } from "../api";
 import { fmtMs, fmtPct, fmtRate } from "../lib/format";
 import { useApi } from "./ui";
@@ -16,7 +17,10 @@ export function runBannerText(run: Pick<Run, "state" | "error">): { title: strin
   };
   const title = what[run.state];
   if (!title) return null;
-  return { title, reason: run.error || "no reason was recorded" };
+  // The server's reason often starts with the state ("cancelled; the result keeps..."): say it once.
+  let reason = (run.error ?? "").replace(new RegExp(`^${run.state}[;:,]?\\s*`, "i"), "").trim();
+  if (reason === "") reason = run.error ? "" : "no reason was recorded";
+  return { title, reason: reason && reason.charAt(0).toUpperCase() + reason.slice(1) };
 }
 
 export function RunBanner({ run }: { run: Pick<Run, "state" | "error"> }) {
@@ -24,16 +28,22 @@ export function RunBanner({ run }: { run: Pick<Run, "state" | "error"> }) {
   if (!b) return null;
   return (
     <div className={run.state === "failed" ? "error-box run-banner" : "warn-box run-banner"} role="status" data-run-state={run.state}>
-      <strong>{b.title}:</strong> {b.reason}.
+      <strong>{b.title}{b.reason ? ":" : "."}</strong> {b.reason ? `${b.reason.replace(/\.$/, "")}.` : null}
       {run.state !== "failed" && run.state !== "missed" ? " Its figures cover the run up to then; its objectives are not evaluated." : null}
     </div>
   );
 }
 
-/** RunBanner for the run named in the URL (?run=ID), loaded from the API. */
-export function RunBannerFor({ runId }: { runId: string | null }) {
+/**
+ * RunBanner for the run named in the URL (?run=ID), loaded from the API;
+ * fallback (the result's own "stopped before its end") when there is no
+ * run to name or it has no banner.
+ */
+export function RunBannerFor({ runId, fallback = null }: { runId: string | null; fallback?: ReactNode }) {
   const run = useApi((s) => (runId ? api<Run>(`/api/v1/runs/${encodeURIComponent(runId)}`, "GET", undefined, s) : Promise.resolve(null)), [runId]);
-  return run.data ? <RunBanner run={run.data} /> : null;
+  if (run.data && runBannerText(run.data)) return <RunBanner run={run.data} />;
+  if (runId && run.loading && !run.data) return null; // no flash of the fallback
+  return <>{fallback}</>;
 }
 
 /** A verdict's status (servers before the status field: from met). */

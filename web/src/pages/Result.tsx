@@ -170,8 +170,7 @@ function ResultView({ r, runId, verdicts, verdictError }: { r: ResultT; runId: s
           ))}
         </ul>
       )}
-      <RunBannerFor runId={runId} />
-      {r.interrupted && <p className="warn-box">This run was stopped before its end; the result keeps what was measured.</p>}
+      <RunBannerFor runId={runId} fallback={r.interrupted && <p className="warn-box">This run was stopped before its end; the result keeps what was measured.</p>} />
       {r.degraded && <p className="warn-box">Part of this distributed run was lost (an agent dropped); see the notes and agents below.</p>}
       {r.process?.saturated && <p className="warn-box">The load generator looked saturated (late sends or CPU near capacity): latency may include the client's own delay.</p>}
 
