@@ -104,18 +104,32 @@ func parseObjective(s string) (Objective, error) {
 	return o, nil
 }
 
+// A verdict's status: met, broken, or not evaluated (the run did not go to
+// its end, so its figures say nothing about the objective).
+const (
+	VerdictMet          = "met"
+	VerdictBroken       = "broken"
+	VerdictNotEvaluated = "not evaluated"
+)
+
 // Verdict is the outcome of one objective.
 type Verdict struct {
 	Objective Objective `json:"objective"`
 	Actual    float64   `json:"actual"`
 	Met       bool      `json:"met"`
-	// Reason explains a verdict that could not be measured.
+	// Status is VerdictMet, VerdictBroken or VerdictNotEvaluated; a
+	// verdict that is not evaluated is not met either.
+	Status string `json:"status"`
+	// Reason explains a verdict that could not be measured or evaluated.
 	Reason string `json:"reason,omitempty"`
 }
 
 func (v Verdict) String() string {
 	state := "met"
-	if !v.Met {
+	switch {
+	case v.Status == VerdictNotEvaluated:
+		state = VerdictNotEvaluated
+	case !v.Met:
 		state = "BROKEN"
 	}
 	if v.Reason != "" {
@@ -135,11 +149,16 @@ func (o Objective) format(v float64) string {
 	}
 }
 
-// Check evaluates objectives against a result.
+// Check evaluates objectives against a result. A result of a run stopped
+// before its end (interrupted, cancelled) has its objectives not
+// evaluated: a part of a run neither meets nor breaks them.
 func Check(r *Result, objs []Objective) []Verdict {
+	if r.Interrupted {
+		return NotEvaluated(objs, "the run was stopped before its end")
+	}
 	out := make([]Verdict, 0, len(objs))
 	for _, o := range objs {
-		v := Verdict{Objective: o}
+		v := Verdict{Objective: o, Status: VerdictBroken}
 		actual, ok, reason := r.metric(o.Metric)
 		if !ok {
 			v.Reason = reason
@@ -147,7 +166,20 @@ func Check(r *Result, objs []Objective) []Verdict {
 			v.Actual = actual
 			v.Met = compare(actual, o.Op, o.Value)
 		}
+		if v.Met {
+			v.Status = VerdictMet
+		}
 		out = append(out, v)
+	}
+	return out
+}
+
+// NotEvaluated is objs, each not evaluated for reason (a run that failed,
+// was cancelled or was interrupted).
+func NotEvaluated(objs []Objective, reason string) []Verdict {
+	out := make([]Verdict, 0, len(objs))
+	for _, o := range objs {
+		out = append(out, Verdict{Objective: o, Status: VerdictNotEvaluated, Reason: reason})
 	}
 	return out
 }

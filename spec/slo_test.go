@@ -65,21 +65,25 @@ func TestCheck(t *testing.T) {
 	}
 	closed := &Result{ServiceTime: open.ServiceTime}
 	empty := &Result{ServiceTime: &Distribution{}}
+	stopped := *open
+	stopped.Interrupted = true
 	tests := []struct {
-		name string
-		r    *Result
-		slo  string
-		met  bool
+		name   string
+		r      *Result
+		slo    string
+		met    bool
+		status string
 	}{
-		{"latency met", open, "p99<=25ms", true},
-		{"latency broken", open, "p99<25ms", false},
-		{"service form uses service time", open, "service_p99<=5ms", true},
-		{"closed loop uses service time", closed, "p99<=5ms", true},
-		{"max", open, "max<=30ms", false},
-		{"error rate broken", open, "error_rate<0.1%", false},
-		{"error rate met", open, "error_rate<=0.2%", true},
-		{"rps", open, "rps>=990", true},
-		{"nothing measured", empty, "p99<=1s", false},
+		{"latency met", open, "p99<=25ms", true, VerdictMet},
+		{"latency broken", open, "p99<25ms", false, VerdictBroken},
+		{"service form uses service time", open, "service_p99<=5ms", true, VerdictMet},
+		{"closed loop uses service time", closed, "p99<=5ms", true, VerdictMet},
+		{"max", open, "max<=30ms", false, VerdictBroken},
+		{"error rate broken", open, "error_rate<0.1%", false, VerdictBroken},
+		{"error rate met", open, "error_rate<=0.2%", true, VerdictMet},
+		{"rps", open, "rps>=990", true, VerdictMet},
+		{"nothing measured", empty, "p99<=1s", false, VerdictBroken},
+		{"a stopped run's figures would meet it: not evaluated", &stopped, "p99<=25ms", false, VerdictNotEvaluated},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -88,8 +92,8 @@ func TestCheck(t *testing.T) {
 				t.Fatal(err)
 			}
 			v := Check(tc.r, objs)
-			if v[0].Met != tc.met {
-				t.Errorf("%s: met = %v (%s), want %v", tc.slo, v[0].Met, v[0], tc.met)
+			if v[0].Met != tc.met || v[0].Status != tc.status {
+				t.Errorf("%s: met = %v, status %q (%s), want %v, %q", tc.slo, v[0].Met, v[0].Status, v[0], tc.met, tc.status)
 			}
 		})
 	}

@@ -7,5 +7,6 @@ export default defineConfig({
   plugins: [react()],
   build: { outDir: "dist", emptyOutDir: true, sourcemap: false, chunkSizeWarningLimit: 600 },
   server: { proxy: { "/api": process.env.MESHPERF_URL ?? "http://127.0.0.1:7070" } },
-  test: { environment: "node", include: ["src/**/*.test.ts", "src/**/*.test.tsx", "scripts/**/*.test.ts"] },
+  // Page tests render in jsdom; on a loaded two-core CI machine a render can take seconds.
+  test: { environment: "node", testTimeout: 30000, include: ["src/**/*.test.ts", "src/**/*.test.tsx", "scripts/**/*.test.ts"] },
 });

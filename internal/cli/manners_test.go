@@ -392,7 +392,6 @@ func TestAgentMessagesAndAgentsFlag(t *testing.T) {
 	}
 }
 
-
 func writeFile(t *testing.T, path, body string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/meshperf/meshperf/internal/generators"
 	"github.com/meshperf/meshperf/spec"
+	"github.com/meshperf/meshperf/store"
 )
 
 // Info tells a client (the web UI) what this server is: its version, its
@@ -55,6 +56,8 @@ type VerdictsResponse struct {
 // ?objectives=p99<=20ms,error_rate<1%, else those of the profile of the run
 // named by ?run=ID, else those of the stored profile revision the result
 // came from. Results do not carry their objectives, so the UI asks here.
+// The objectives of a run that did not succeed (failed, cancelled,
+// interrupted) and of a result cut short are "not evaluated", never met.
 func (s *Server) verdicts(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
 	res, err := s.result(r, id)
@@ -64,6 +67,7 @@ func (s *Server) verdicts(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	out := VerdictsResponse{Verdicts: []spec.Verdict{}}
 	var slo []string
+	var stopped string // the run did not end as it should: why
 	switch {
 	case q.Get("objectives") != "":
 		out.Source, slo = "query", []string{q.Get("objectives")}
@@ -82,6 +86,9 @@ func (s *Server) verdicts(w http.ResponseWriter, r *http.Request) error {
 		if p.Meshperf != nil {
 			out.Source, slo = "run", p.Meshperf.SLO
 		}
+		if run.State != store.RunSucceeded {
+			stopped = notEvaluatedReason(run)
+		}
 	case res.ProfileID != "" && res.ProfileRevision > 0:
 		sp, err := s.st.ProfileRevision(r.Context(), res.ProfileID, res.ProfileRevision)
 		if err != nil {
@@ -99,11 +106,29 @@ func (s *Server) verdicts(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return invalid("objectives", "objectives: %s", strings.ReplaceAll(err.Error(), "\n", "; "))
 		}
-		out.Verdicts = spec.Check(res, objs)
+		if stopped != "" {
+			out.Verdicts = spec.NotEvaluated(objs, stopped)
+		} else {
+			out.Verdicts = spec.Check(res, objs)
+		}
 	}
 	if len(out.Verdicts) == 0 {
 		out.Source = ""
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// notEvaluatedReason says why a run's objectives are not evaluated: "the
+// run was cancelled", "the run failed: no request got a response", with
+// the run's own reason unless it only repeats the state.
+func notEvaluatedReason(run *store.Run) string {
+	why := "the run was " + run.State
+	if run.State == store.RunFailed {
+		why = "the run failed"
+	}
+	if run.Error != "" && !strings.HasPrefix(run.Error, run.State) {
+		why += ": " + run.Error
+	}
+	return why
 }

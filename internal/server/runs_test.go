@@ -14,6 +14,7 @@ import (
 	"github.com/meshperf/meshperf/internal/echo"
 	"github.com/meshperf/meshperf/internal/echo/echotest"
 	"github.com/meshperf/meshperf/internal/server"
+	"github.com/meshperf/meshperf/spec"
 	"github.com/meshperf/meshperf/store"
 	"github.com/meshperf/meshperf/store/sqlite"
 )
@@ -183,7 +184,9 @@ func TestRunLifecycle(t *testing.T) {
 func TestRunQueueCancel(t *testing.T) {
 	target := startEcho(t)
 	s := newRunServer(t, "", server.Options{Concurrency: 1})
-	first := submit(t, s.url, doc(target, 100, "30s"))
+	// The first run has objectives its figures would meet (a generous
+	// p99 and error rate): cancelled, they are not evaluated, not met.
+	first := submit(t, s.url, strings.Replace(doc(target, 100, "30s"), `"clients"`, `"meshperf": {"slo": ["p99<=10s", "error_rate<=100%"]}, "clients"`, 1))
 	second := submit(t, s.url, doc(target, 100, "1s"))
 	waitState(t, s.url, first.ID, store.RunRunning)
 	if r := waitState(t, s.url, second.ID, store.RunQueued, store.RunRunning); r.State != store.RunQueued {
@@ -201,6 +204,19 @@ func TestRunQueueCancel(t *testing.T) {
 	r := waitState(t, s.url, first.ID, store.RunCancelled)
 	if r.ResultID == "" {
 		t.Error("a cancelled run lost what it measured")
+	}
+	for _, q := range []string{"?run=" + first.ID, "?objectives=p99<=10s,error_rate<=100%25"} {
+		code, b := do(t, "GET", s.url+"/api/v1/results/"+r.ResultID+"/verdicts"+q, "", "")
+		var v server.VerdictsResponse
+		if err := json.Unmarshal(b, &v); err != nil || code != 200 || len(v.Verdicts) != 2 {
+			t.Fatalf("verdicts%s of the cancelled run: %d %s", q, code, b)
+		}
+		for _, x := range v.Verdicts {
+			want := map[bool]string{true: "the run was cancelled", false: "the run was stopped before its end"}[strings.HasPrefix(q, "?run=")]
+			if x.Met || x.Status != spec.VerdictNotEvaluated || x.Reason != want {
+				t.Errorf("verdicts%s: %s is %q met=%v (%s), want not evaluated (%s)", q, x.Objective.Raw, x.Status, x.Met, x.Reason, want)
+			}
+		}
 	}
 	if code, b := do(t, "POST", s.url+"/api/v1/runs/"+first.ID+"/cancel", "", ""); code != 409 || !strings.Contains(string(b), "already ended") {
 		t.Errorf("cancel twice: %d %s", code, b)

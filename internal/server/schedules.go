@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/meshperf/meshperf/internal/schedule"
+	"github.com/meshperf/meshperf/loadgen"
+	"github.com/meshperf/meshperf/spec"
 	"github.com/meshperf/meshperf/store"
 )
 
@@ -181,6 +183,48 @@ func (s *Server) deleteSchedule(w http.ResponseWriter, r *http.Request) error {
 		return fromStore(err, "schedule", id)
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// runSchedule queues a run of a schedule's profile now ("Run now"),
+// outside its times. The run is the schedule's as a due one would be (its
+// owner and visibility, its schedule id); the schedule's next due time and
+// last due time do not move, so nothing is recorded as missed (the
+// schedule itself is not written: the scheduler owns its times).
+func (s *Server) runSchedule(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	sc, err := s.visibleSchedule(r, id)
+	if err != nil {
+		return err
+	}
+	p, err := s.st.GetProfile(r.Context(), sc.ProfileID)
+	if err != nil {
+		return fromStore(err, "profile", sc.ProfileID)
+	}
+	prof, _, err := spec.ParseProfile(p.Body)
+	if err != nil {
+		return err
+	}
+	plans, err := loadgen.PlansFromProfile(prof)
+	if err != nil {
+		return invalid("profile", "profile %s: %v", p.Name, err)
+	}
+	if err := s.checkAgents(prof, plans); err != nil {
+		return err
+	}
+	if err := s.allowed(prof); err != nil {
+		return err
+	}
+	runID, err := s.queueScheduled(r.Context(), sc, time.Now().UTC())
+	if err != nil {
+		return &APIError{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Message: "the run could not be queued: " + err.Error()}
+	}
+	run, err := s.st.GetRun(r.Context(), runID)
+	if err != nil {
+		return fromStore(err, "run", runID)
+	}
+	w.Header().Set("Location", "/api/v1/runs/"+run.ID)
+	writeJSON(w, http.StatusAccepted, run)
 	return nil
 }
 

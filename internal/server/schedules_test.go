@@ -112,6 +112,36 @@ func TestSchedules(t *testing.T) {
 	if every.LastRunID == "" || !every.NextDueAt.After(now) {
 		t.Errorf("after the tick: %s", b)
 	}
+	// Run now: a run of the schedule's profile, the schedule's own, queued
+	// at once; the schedule's next due time does not move.
+	code, b = do(t, "POST", s.url+"/api/v1/schedules/"+every.ID+"/run", "", "")
+	var now1 store.Run
+	json.Unmarshal(b, &now1)
+	if code != 202 || now1.ScheduleID != every.ID || now1.ProfileID != every.ProfileID || now1.ID == "" || now1.ID == every.LastRunID {
+		t.Fatalf("run now: %d %s", code, b)
+	}
+	deadline = time.Now().Add(20 * time.Second)
+	for now1.State != store.RunSucceeded && time.Now().Before(deadline) {
+		time.Sleep(200 * time.Millisecond)
+		_, b = do(t, "GET", s.url+"/api/v1/runs/"+now1.ID, "", "")
+		json.Unmarshal(b, &now1)
+	}
+	if now1.State != store.RunSucceeded || now1.ResultID == "" {
+		t.Errorf("the run now did not succeed: %+v", now1)
+	}
+	var after server.ScheduleView
+	_, b = do(t, "GET", s.url+"/api/v1/schedules/"+every.ID, "", "")
+	json.Unmarshal(b, &after)
+	if !after.NextDueAt.Equal(every.NextDueAt) {
+		t.Errorf("run now moved the next due time: %v, was %v", after.NextDueAt, every.NextDueAt)
+	}
+	if code, b := do(t, "POST", s.url+"/api/v1/schedules/nosuch/run", "", ""); code != 404 || !strings.Contains(string(b), "not_found") {
+		t.Errorf("run now of an unknown schedule: %d %s", code, b)
+	}
+	if code, _ := do(t, "GET", s.url+"/api/v1/schedules/"+every.ID+"/run", "", ""); code != 405 {
+		t.Errorf("GET run now: %d, want 405", code)
+	}
+
 	// Disable, then delete.
 	if code, b := do(t, "PUT", s.url+"/api/v1/schedules/"+every.ID, "application/json", `{"enabled":false}`); code != 200 || !strings.Contains(string(b), `"enabled": false`) {
 		t.Errorf("disable: %d %s", code, b)

@@ -238,6 +238,7 @@ func (s *Server) routes() []route {
 		{"GET /api/v1/schedules/{id}", s.getSchedule},
 		{"PUT /api/v1/schedules/{id}", s.updateSchedule},
 		{"DELETE /api/v1/schedules/{id}", s.deleteSchedule},
+		{"POST /api/v1/schedules/{id}/run", s.runSchedule},
 		{"POST /api/v1/users", s.createUser},
 		{"GET /api/v1/info", s.info},
 		{"GET /api/v1/results/{id}/verdicts", s.verdicts},

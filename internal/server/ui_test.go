@@ -222,8 +222,9 @@ func TestVerdicts(t *testing.T) {
 				t.Fatalf("got %s", body)
 			}
 			for i, v := range got.Verdicts {
-				if v.Met != tc.wantMet[i] {
-					t.Errorf("%s: met %v, want %v", v.Objective.Raw, v.Met, tc.wantMet[i])
+				status := map[bool]string{true: spec.VerdictMet, false: spec.VerdictBroken}[tc.wantMet[i]]
+				if v.Met != tc.wantMet[i] || v.Status != status {
+					t.Errorf("%s: met %v %q, want %v %q", v.Objective.Raw, v.Met, v.Status, tc.wantMet[i], status)
 				}
 			}
 		})

@@ -148,6 +148,7 @@ func TestPrivateObjects(t *testing.T) {
 		"GET /schedules/" + sched.ID:                   "",
 		"PUT /schedules/" + sched.ID:                   `{"spec": "@hourly"}`,
 		"DELETE /schedules/" + sched.ID:                "",
+		"POST /schedules/" + sched.ID + "/run":         "",
 	}
 	for rt, reqBody := range hidden {
 		method, path, _ := strings.Cut(rt, " ")

@@ -91,6 +91,32 @@ async function waitRun(page, id, timeoutMs = 60_000) {
   }
 }
 
+/** Milliseconds as the UI writes them (web/src/lib/format.ts fmtMs), to find a value on the page. */
+function fmtMsLike(ms) {
+  if (ms >= 1000) return `${(ms / 1000).toPrecision(3)} s`;
+  if (ms >= 100) return `${ms.toFixed(0)} ms`;
+  if (ms >= 1) return `${ms.toPrecision(3)} ms`;
+  if (ms === 0) return "0 ms";
+  return `${ms.toFixed(3)} ms`;
+}
+
+/** Submits a run of a profile document through the API; returns the run. */
+async function submitRun(page, doc) {
+  const r = await page.evaluate(async (doc) => {
+    const resp = await fetch("/api/v1/runs", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ profile_document: doc }) });
+    return { status: resp.status, body: await resp.json() };
+  }, doc);
+  if (r.status !== 202) throw new Error(`submit: ${r.status} ${JSON.stringify(r.body)}`);
+  return r.body;
+}
+
+/** The data attributes the timeline charts leave on a chart of a panel. */
+async function chartAttrs(page, sel) {
+  const el = page.locator(`${sel} .uplot`);
+  await el.waitFor();
+  return { scale: await el.getAttribute("data-y-scale"), ticks: await el.getAttribute("data-y-ticks"), slo: await el.getAttribute("data-slo") };
+}
+
 // ---------------------------------------------------------------- tests
 
 test("dashboard: empty state, keyboard skip link", async (page) => {
@@ -209,6 +235,14 @@ test("experiments: empty state, a real experiment from the CLI, its report, char
   expect(legend.includes("baseline") && legend.includes("delayed"), `one line per variant: ${legend}`);
   await page.getByRole("heading", { name: "Metrics not measured" }).waitFor();
   await page.locator("ul.missing li", { hasText: "not_there" }).getByText(/no data/).waitFor();
+  // The client CPU column says its unit; the range bars are drawn.
+  const cpuHead = page.getByRole("table", { name: "Overhead at 50 rps · 4 connections" }).locator("thead th", { hasText: "client CPU" });
+  expect((await cpuHead.textContent()).trim() === "client CPU (cores)", `the client CPU column's header: ${await cpuHead.textContent()}`);
+  const cpuCol = (await page.locator('table[aria-label="Overhead at 50 rps · 4 connections"] thead th').allTextContents()).findIndex((t) => t.includes("client CPU"));
+  const cpuCell = await page.locator('table[aria-label="Overhead at 50 rps · 4 connections"] tr[data-variant="baseline"] > *').nth(cpuCol).textContent();
+  expect(/\d cores/.test(cpuCell), `a client CPU cell with its unit: ${cpuCell}`);
+  const whiskers = Number(await page.locator('[data-chart="latency"] .uplot').getAttribute("data-whiskers"));
+  expect(whiskers === 4, `a range bar for each variant at each rate on the latency chart: ${whiskers}`);
   await page.getByRole("button", { name: "p99", exact: true }).click();
   expect((await page.getByRole("button", { name: "p99", exact: true }).getAttribute("aria-pressed")) === "true", "p99 is selected");
   await page.locator('[data-chart="latency"] canvas').waitFor();
@@ -246,6 +280,13 @@ test("new test: form and YAML edit each other, errors on fields, save as profile
   expect(/^http:\/\/127\.0\.0\.1:\d+\/$/.test(echo), `target prefilled with the echo URL, got ${echo}`);
   state.echo = echo;
   const yaml = page.getByLabel("SMP profile (YAML), editable");
+
+  // The defaults match their hints; the protocol is written by name.
+  const connHint = await page.locator('.field:has(label:text-is("Connections")) .hint').textContent();
+  const conn = await page.getByLabel("Connections").inputValue();
+  expect(connHint.trim() === `default ${conn}`, `connections ${conn}, its hint "${connHint}"`);
+  const starter = await yaml.inputValue();
+  expect(/protocol: http\n/.test(starter) && !/protocol: 1\b/.test(starter), `the YAML names the protocol:\n${starter}`);
 
   // form → YAML
   await page.getByLabel("Name", { exact: true }).fill("e2e profile");
@@ -309,6 +350,9 @@ test("live run: values change while it runs, then the result opens", async (page
   expect(first !== second, `live request count changes (${first} → ${second})`);
   const canvases = await page.locator(".chart canvas").count();
   expect(canvases >= 3, `three live charts, got ${canvases}`);
+  // The live legends show the latest second's values without a hover.
+  const live = await page.locator(".chart .u-legend").first().textContent();
+  expect(/\d/.test(live) && !live.includes("–"), `the live rate legend shows values: ${live}`);
   await shot(page, "03-live-run");
   await page.getByRole("link", { name: "Open the result" }).waitFor({ timeout: 30_000 });
   await shot(page, "03-live-run-done");
@@ -325,6 +369,8 @@ test("result: charts, verdicts, codes, downloads", async (page) => {
   await page.getByRole("heading", { name: "Objectives" }).waitFor();
   const verdicts = await page.locator(".verdicts li").allTextContents();
   expect(verdicts.length === 2 && verdicts.some((v) => v.includes("p99<=50ms")), `the profile's two objectives are checked: ${verdicts}`);
+  expect((await page.locator('.verdicts li[data-status="not evaluated"]').count()) === 0, "a run that succeeded has its objectives evaluated");
+  expect((await page.locator(".run-banner").count()) === 0, "no banner for a run that succeeded");
   await page.getByRole("rowheader", { name: "200" }).waitFor();
   expect((await page.locator(".chart canvas").count()) >= 5, "percentile, histogram and three timeline charts");
   const [dl] = await Promise.all([page.waitForEvent("download"), page.locator('button[data-format="csv"]').click()]);
@@ -334,6 +380,138 @@ test("result: charts, verdicts, codes, downloads", async (page) => {
   expect(errors.length === 0, `no browser errors: ${errors.join("; ")}`);
   await shot(page, "04-result");
 });
+
+test("timeline: a warm-up burst does not flatten the later seconds; warm-up shaded, objectives as lines, values in the legends", async (page) => {
+  const errors = watchErrors(page);
+  await page.goto(base + "/");
+  // A real run whose first second (its warm-up) sends ten times the rate of the rest.
+  const run = await submitRun(page, {
+    name: "e2e warm-up burst",
+    duration: "5s",
+    meshperf: { warmup: "1s", slo: ["p99<=50ms", "rps>=90"] },
+    clients: [{ connections: 10, rps: 100, endpoint_urls: [state.echo], meshperf: { rate_shape: "steps:1000/1s,100/5s" } }],
+  });
+  const done = await waitRun(page, run.id);
+  expect(done.state === "succeeded" && done.result_id, `the burst run succeeded: ${JSON.stringify(done)}`);
+  const r = await page.evaluate(async (id) => (await fetch(`/api/v1/results/${id}`)).json(), done.result_id);
+  const warm = r.timeline.filter((i) => i.warmup);
+  const steady = r.timeline.filter((i) => !i.warmup);
+  const peak = Math.max(...warm.map((i) => i.achieved_rps));
+  const steadyMax = Math.max(...steady.map((i) => i.achieved_rps));
+  console.log(`  figure: warm-up peak ${peak.toFixed(0)}/s, steady seconds up to ${steadyMax.toFixed(0)}/s`);
+  expect(warm.length >= 1 && peak > 3 * steadyMax, `the warm-up burst is in the result: ${peak} vs ${steadyMax}`);
+
+  await page.goto(`${base}/results/${done.result_id}?run=${run.id}`);
+  await page.waitForFunction(() => document.body.dataset.resultRendered === "true", null, { timeout: 20_000 });
+  // The rate chart's axis is cut above the steady seconds, and says so.
+  const rate = await chartAttrs(page, '[data-timeline="rate"]');
+  expect(rate.scale === "clipped", `the rate axis is cut under the burst: ${JSON.stringify(rate)}`);
+  const note = await page.locator('[data-timeline="rate"] .axis-note').textContent();
+  expect(/stops at .* above it/.test(note), `the cut is said: ${note}`);
+  const top = Math.max(...rate.ticks.split(",").map((t) => parseFloat(t) * (t.includes("k/s") ? 1000 : 1)).filter((x) => !Number.isNaN(x)));
+  expect(top < peak / 2 && top >= steadyMax * 0.9, `the top tick ${top}/s is near the steady ${steadyMax}/s, not the burst's ${peak}/s`);
+  // No "0.0/s" tick; objectives drawn as lines on their charts.
+  for (const k of ["rate", "latency", "errors"]) {
+    const a = await chartAttrs(page, `[data-timeline="${k}"]`);
+    expect(a.ticks && !a.ticks.split(",").some((t) => /^0\.0+( ?\/s| ms)?$/.test(t)), `${k} ticks: ${a.ticks}`);
+  }
+  expect(rate.slo === "SLO rps>=90", `the rate objective is a line: ${rate.slo}`);
+  expect((await chartAttrs(page, '[data-timeline="latency"]')).slo === "SLO p99<=50ms", "the p99 objective is a line on the latency chart");
+  // The warm-up is shaded (the canvas under the first second differs from
+  // under a later one, at the same height, below every line) and said.
+  await page.getByText("The shaded seconds are warm-up").waitFor();
+  const px = await page.locator('[data-timeline="rate"] .uplot').evaluate((root) => {
+    const canvas = root.querySelector("canvas");
+    const over = root.querySelector(".u-over").getBoundingClientRect();
+    const c = canvas.getBoundingClientRect();
+    const ratio = canvas.width / c.width;
+    const at = (fx, fy) => Array.from(canvas.getContext("2d").getImageData(Math.round((over.left - c.left + fx * over.width) * ratio), Math.round((over.top - c.top + fy * over.height) * ratio), 1, 1).data);
+    return { warm: at(0.1, 0.9), later: at(0.7, 0.9) };
+  });
+  expect(px.warm.join() !== px.later.join(), `the warm-up second is shaded: ${JSON.stringify(px)}`);
+  // Legends show the last second's values before any hover.
+  for (const k of ["rate", "latency", "errors"]) {
+    const legend = (await page.locator(`[data-timeline="${k}"] .u-legend`).textContent()).replace(/\s+/g, " ");
+    expect(!legend.includes("–") && /last \(\d+s\)/.test(legend), `${k} legend shows values: ${legend}`);
+  }
+  const last = steady[steady.length - 1];
+  const latLegend = await page.locator('[data-timeline="latency"] .u-legend').textContent();
+  expect(latLegend.includes(fmtMsLike(last.p99_ms)), `the latency legend shows the last second's p99 (${fmtMsLike(last.p99_ms)}): ${latLegend}`);
+  await page.locator('[data-timeline="rate"]').scrollIntoViewIfNeeded();
+  await shot(page, "14-timeline-warmup-burst");
+  await page.locator('[data-timeline="rate"]').screenshot({ path: join(shots, "14-timeline-rate-chart.png") });
+  expect(errors.length === 0, `no browser errors: ${errors.join("; ")}`);
+});
+
+test("failed and cancelled runs: a banner with the state and reason; a cancelled run's objectives not evaluated", async (page) => {
+  await page.goto(base + "/");
+  // Cancelled: a 30 s run with objectives it would meet, cancelled from its page after 3 s.
+  const run = await submitRun(page, {
+    name: "e2e cancelled",
+    duration: "30s",
+    meshperf: { slo: ["p99<=10s", "error_rate<=100%"] },
+    clients: [{ connections: 2, rps: 50, endpoint_urls: [state.echo] }],
+  });
+  await page.goto(`${base}/runs/${run.id}`);
+  await page.waitForFunction(() => /[1-9]/.test(document.querySelector('[data-testid="live-requests"]')?.textContent ?? ""), null, { timeout: 20_000 });
+  await page.waitForTimeout(2000);
+  await page.getByRole("button", { name: "Cancel" }).click();
+  const cancelled = await waitRun(page, run.id);
+  expect(cancelled.state === "cancelled" && cancelled.result_id, `cancelled with a result: ${JSON.stringify(cancelled)}`);
+  await page.getByRole("link", { name: "Open the result" }).click();
+  await page.waitForURL(/\/results\/[0-9a-f]+\?run=/);
+  const banner = page.locator('.run-banner[data-run-state="cancelled"]');
+  await banner.waitFor();
+  const bt = await banner.textContent();
+  const why = cancelled.error.replace(/^cancelled[;:,]?\s*/, "");
+  expect(bt.startsWith("This run was cancelled:") && bt.toLowerCase().includes(why.toLowerCase()) && !/cancelled: cancelled/.test(bt), `the banner names the state and the reason, once: ${bt}`);
+  expect((await page.locator(".warn-box", { hasText: "stopped before its end" }).count()) === 0, "one banner, not a second one for the interruption");
+  await page.getByRole("heading", { name: "Objectives" }).waitFor();
+  const statuses = await page.locator(".verdicts li").evaluateAll((els) => els.map((e) => `${e.dataset.status}|${e.querySelector(".badge").textContent}`));
+  expect(statuses.length === 2 && statuses.every((x) => x === "not evaluated|not evaluated"), `a cancelled run's objectives: ${statuses}`);
+  expect((await page.locator(".verdicts li.met").count()) === 0, "none shown as met");
+  const api = await page.evaluate(async ([res, id]) => (await fetch(`/api/v1/results/${res}/verdicts?run=${id}`)).json(), [cancelled.result_id, run.id]);
+  expect(api.verdicts.every((v) => v.status === "not evaluated" && !v.met && v.reason === "the run was cancelled"), `the API agrees: ${JSON.stringify(api)}`);
+  await shot(page, "15-result-cancelled");
+
+  // Failed: nothing listens on 127.0.0.1:9, so no request gets a response.
+  const failedRun = await submitRun(page, { name: "e2e failed", duration: "2s", clients: [{ connections: 2, rps: 20, endpoint_urls: ["http://127.0.0.1:9/nothing-listens-here"] }] });
+  const failed = await waitRun(page, failedRun.id);
+  expect(failed.state === "failed" && failed.error, `the run failed with a reason: ${JSON.stringify(failed)}`);
+  state.failedRun = failed;
+  await page.goto(failed.result_id ? `${base}/results/${failed.result_id}?run=${failed.id}` : `${base}/runs/${failed.id}`);
+  if (failed.result_id) {
+    const fb = page.locator('.run-banner[data-run-state="failed"]');
+    await fb.waitFor();
+    const ft = await fb.textContent();
+    expect(ft.startsWith("This run failed:") && ft.toLowerCase().includes(failed.error.toLowerCase()), `the failed run's banner: ${ft}`);
+  } else {
+    await page.getByText(failed.error).waitFor();
+  }
+  await shot(page, "15-result-failed");
+});
+
+test("dashboard on a phone: p99 and errors in view, a failed run's long error on one line", async (page) => {
+  expect(state.failedRun, "a failed run from the test before");
+  await page.goto(base + "/");
+  await page.getByRole("heading", { name: "Recent runs" }).waitFor();
+  const vw = page.viewportSize().width;
+  for (const table of [".dash-runs", ".dash-results"]) {
+    for (const col of ["p99", "Errors"]) {
+      const box = await page.locator(`${table} thead th`, { hasText: new RegExp(`^${col}$`) }).boundingBox();
+      expect(box && box.x >= 0 && box.x + box.width <= vw + 1, `${table}: the ${col} column is on screen at ${vw}px: ${JSON.stringify(box)}`);
+    }
+  }
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  expect(overflow <= 1, `the dashboard fits the phone's width (overflows by ${overflow}px)`);
+  const row = page.locator("tr", { has: page.locator(`a[href*="${state.failedRun.id}"]`) });
+  const err = row.locator(".run-error");
+  expect((await err.getAttribute("title")) === state.failedRun.error, "the full error is the title, shown on hover");
+  const m = await err.evaluate((e) => ({ h: e.getBoundingClientRect().height, line: parseFloat(getComputedStyle(e).lineHeight) || 20, cut: e.scrollWidth > e.clientWidth }));
+  expect(m.h <= m.line * 1.2, `the error takes one line: ${JSON.stringify(m)}`);
+  console.log(`  figure: the failed run's error is ${state.failedRun.error.length} characters; on the phone it is ${m.cut ? "cut with an ellipsis" : "short enough to fit"}`);
+  await shot(page, "16-phone-dashboard");
+}, { viewport: { width: 390, height: 844 }, isMobile: true });
 
 test("profiles: list, search, history, run again", async (page) => {
   await page.goto(base + "/profiles");
@@ -364,7 +542,30 @@ test("compare: two results from the dashboard, then a warning when not comparabl
   await page.getByRole("rowheader", { name: "p99", exact: true }).waitFor();
   await page.locator(".chart canvas").first().waitFor();
   expect((await page.getByText("may not be comparable").count()) === 0, "two runs of one profile are comparable");
+  // Readable row names.
+  await page.getByRole("rowheader", { name: "achieved rate", exact: true }).waitFor();
+  await page.getByRole("rowheader", { name: "error rate", exact: true }).waitFor();
+  expect((await page.getByRole("rowheader", { name: "achieved_rps" }).count()) === 0, "no achieved_rps row name");
+  // One verdict line on top, for the result against the baseline (the first picked).
+  const names = await page.evaluate(async (ids) => Promise.all(ids.map(async (id) => { const r = await (await fetch(`/api/v1/results/${id}`)).json(); return r.name || r.id; })), [state.result1, state.result2]);
+  const line = page.locator(".verdict-line");
+  expect((await line.count()) === 1, "one verdict line for two results");
+  const text = await line.textContent();
+  expect(/p99 .* → .*, errors .* → .*, rate .* → .*: (worse than|better than|about the same as) /.test(text), `the verdict line: ${text}`);
+  // The timelines overlaid: one line per result.
+  for (const k of ["compare-latency", "compare-rate"]) {
+    const series = await page.locator(`[data-timeline="${k}"] .u-legend .u-series`).allTextContents();
+    expect(series.length === 3 && series[1].includes(`baseline: ${names[0]}`) && series[2].includes(names[1]), `${k}: the seconds and a line per result: ${series}`);
+    expect(series.every((x) => !x.includes("–")), `${k}: the legend shows values before any hover: ${series}`);
+  }
   await shot(page, "06-compare");
+  // Choose the other result as the baseline: the URL, the columns and the verdict follow.
+  await page.getByLabel("Baseline", { exact: true }).selectOption(state.result2);
+  await page.waitForURL(new RegExp(`ids=${state.result2}(%2C|,)${state.result1}`));
+  await page.locator(`.compare-table thead th:nth-child(2) a[href="/results/${state.result2}"]`).waitFor();
+  await page.locator(".compare-table thead th:nth-child(2)", { hasText: "baseline" }).waitFor();
+  await page.waitForFunction(() => document.querySelectorAll(".verdict-line").length === 1);
+  await shot(page, "06-compare-other-baseline");
 
   const hour = await page.evaluate(async (name) => {
     const r = await (await fetch("/api/v1/results?limit=100")).json();
@@ -374,7 +575,9 @@ test("compare: two results from the dashboard, then a warning when not comparabl
   state.hour = hour;
   await page.goto(`${base}/compare?ids=${state.result1},${hour}`);
   await page.getByText("These results may not be comparable").waitFor();
-  await page.getByText(/requested rate differs|durations differ/).first().waitFor();
+  await page.getByText(/requested rate differs|durations differ/i).first().waitFor();
+  const banner = await page.locator(".warn-box").allTextContents();
+  expect(banner.length === 1 && !/not comparable:/.test(banner[0]), `one banner, without "not comparable:" again: ${banner}`);
   await shot(page, "06-compare-not-comparable");
 });
 
@@ -384,10 +587,25 @@ test("schedules, not found, API errors in words", async (page) => {
   await page.getByLabel("When").fill("whenever it suits");
   await page.getByRole("button", { name: "Create schedule" }).click();
   await page.locator(".field.invalid .field-error").waitFor();
-  await page.getByLabel("When").fill("every 1h");
+  await page.getByLabel("When").fill("0 3 * * *");
+  await page.getByLabel("Time zone").fill("Europe/Berlin");
   await page.getByRole("button", { name: "Create schedule" }).click();
   await page.getByRole("button", { name: "Pause" }).waitFor();
+  // The next time in the schedule's zone, named: 03:00 in Berlin whatever the browser's zone.
+  const next = (await page.locator("td.next-due").first().textContent()).trim();
+  expect(/^\w{3} \d{1,2} \w{3} \d{4}, 03:00 Europe\/Berlin$/.test(next), `the next run in Berlin time: ${next}`);
+  const sched = await page.evaluate(async () => (await (await fetch("/api/v1/schedules")).json()).schedules[0]);
+  const berlin = new Intl.DateTimeFormat("en-GB", { timeZone: "Europe/Berlin", hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).format(new Date(sched.next_due_at));
+  expect(berlin === "03:00", `the server's next_due_at is 03:00 in Berlin too: ${sched.next_due_at}`);
   await shot(page, "07-schedules");
+  // Run now: a run of the schedule's profile, the schedule's own, at once.
+  await page.getByRole("button", { name: "Run now" }).click();
+  await page.waitForURL(/\/runs\/[0-9a-f]+$/);
+  const nowRun = await waitRun(page, page.url().split("/").pop());
+  expect(nowRun.state === "succeeded" && nowRun.schedule_id === sched.id && nowRun.profile_id === state.profileId, `the run now: ${JSON.stringify(nowRun)}`);
+  const after = await page.evaluate(async (id) => (await fetch(`/api/v1/schedules/${id}`)).json(), sched.id);
+  expect(after.next_due_at === sched.next_due_at, `run now leaves the next time: ${after.next_due_at} vs ${sched.next_due_at}`);
+  await shot(page, "07-schedule-run-now");
 
   await page.goto(base + "/results/ffffffffffffffffffff");
   await page.getByRole("alert").getByText(/no result/).waitFor();
@@ -534,6 +752,21 @@ test("agents: two real agents listed, a distributed run, its per-agent breakdown
     await page.locator("tr", { has: page.getByRole("rowheader", { name: n, exact: true }) }).locator(".badge.state-idle").waitFor();
   }
   expect(errors.length === 0, `no browser errors: ${errors.join("; ")}`);
+});
+
+test("agents page refreshes itself: a distributed run shows the agents busy, then idle, without a reload", async (page) => {
+  const names = need("E2E_AGENTS").split(",");
+  await page.goto(base + "/agents");
+  for (const n of names) await page.locator("tr", { has: page.getByRole("rowheader", { name: n, exact: true }) }).locator(".badge.state-idle").waitFor({ timeout: 20_000 });
+  let navigations = 0;
+  page.on("framenavigated", () => navigations++);
+  const run = await submitRun(page, { name: "e2e agents busy", duration: "4s", clients: [{ connections: 2, rps: 50, endpoint_urls: [state.echo], agents: { count: 2 } }] });
+  for (const n of names) await page.locator("tr", { has: page.getByRole("rowheader", { name: n, exact: true }) }).locator(".badge.state-busy").waitFor({ timeout: 15_000 });
+  await shot(page, "17-agents-busy");
+  const done = await waitRun(page, run.id);
+  expect(done.state === "succeeded", `the distributed run: ${JSON.stringify(done)}`);
+  for (const n of names) await page.locator("tr", { has: page.getByRole("rowheader", { name: n, exact: true }) }).locator(".badge.state-idle").waitFor({ timeout: 15_000 });
+  expect(navigations === 0, `the page was not reloaded (${navigations} navigations)`);
 });
 
 if (teamURL) {

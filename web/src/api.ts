@@ -210,6 +210,8 @@ export interface Verdict {
   objective: { metric: string; op: string; value: number; raw: string };
   actual: number;
   met: boolean;
+  /** "not evaluated": the run failed, was cancelled or interrupted. */
+  status?: "met" | "broken" | "not evaluated";
   reason?: string;
 }
 export interface Info {

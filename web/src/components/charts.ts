@@ -2,7 +2,7 @@
 
 import uPlot from "uplot";
 import { axis, cssVar } from "./Chart";
-import { fmtMs, fmtRate } from "../lib/format";
+import { fmtMs } from "../lib/format";
 import { percentileLabel } from "../lib/hdr";
 
 export function series(label: string, colour: string, extra: Partial<uPlot.Series> = {}): uPlot.Series {
@@ -14,31 +14,6 @@ export function fmtSecond(v: number): string {
   if (v < 60 || v % 60 !== 0) return `${v}s`;
   if (v < 3600 || v % 3600 !== 0) return v >= 3600 ? `${Math.floor(v / 3600)}h${(v % 3600) / 60}m` : `${v / 60}m`;
   return `${v / 3600}h`;
-}
-
-/** A per-second timeline: x in seconds from the start. */
-export function timelineOptions(kind: "rate" | "latency" | "errors", names: string[]): Omit<uPlot.Options, "width" | "height"> {
-  const colours = ["--series-1", "--series-2", "--series-3", "--series-4"].map(cssVar);
-  const fmt = kind === "rate" ? (v: number) => fmtRate(v) : kind === "latency" ? (v: number) => fmtMs(v) : (v: number) => String(v);
-  return {
-    scales: { x: { time: false }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
-    axes: [
-      axis({ label: "second", incrs: [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200], values: (_u, vs) => vs.map((v) => fmtSecond(v)) }),
-      axis({ size: 70, values: (_u, vs) => vs.map((v) => (v === null ? "" : fmt(v))) }),
-    ],
-    series: [
-      { label: "second" },
-      ...names.map((n, i) =>
-        series(n, colours[i % colours.length], {
-          value: (_u, v) => (v === null || v === undefined ? "–" : fmt(v)),
-          ...(kind === "errors" ? { fill: colours[i % colours.length] + "33", paths: uPlot.paths.stepped!({ align: 1 }) } : {}),
-          ...(kind === "rate" && i === 1 ? { dash: [6, 4] } : {}),
-        }),
-      ),
-    ],
-    legend: { live: true },
-    cursor: { drag: { x: true, y: false } },
-  };
 }
 
 /** The HdrHistogram-style percentile plot: x = 1/(1−p), both axes log. */

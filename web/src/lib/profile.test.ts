@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { applyForm, docToForm, fieldKey, fromYAML, starterDoc, toYAML, validateForm } from "./profile";
+import { applyForm, defaultConnections, docToForm, fieldKey, fromYAML, starterDoc, toYAML, validateForm } from "./profile";
 
 describe("form and YAML", () => {
   it("round-trips the starter profile", () => {
@@ -10,6 +10,20 @@ describe("form and YAML", () => {
     expect(form.clients[0].connections).toBe("10"); // over 10 connections, as the CLI
     expect(form.slo).toEqual(["p99<=50ms", "error_rate<1%"]);
     expect(fromYAML(toYAML(applyForm(doc, form)))).toEqual(doc);
+  });
+
+  it("starts with the defaults its hints name, and writes the protocol by name", () => {
+    const doc = starterDoc("http://127.0.0.1:8080/");
+    const form = docToForm(doc);
+    expect(form.clients[0].connections).toBe(String(defaultConnections));
+    expect(defaultConnections).toBe(10); // loadgen.DefaultConnections
+    const yaml = toYAML(applyForm(doc, form));
+    expect(yaml).toMatch(/protocol: http\n/);
+    expect(yaml).not.toMatch(/protocol: 1/);
+    // A document with SMP's protocol number gets the name once the form writes it.
+    const numbered = fromYAML("clients:\n- protocol: 4\n  endpoint_urls: [http://a/]\n- protocol: 1\n  endpoint_urls: [http://b/]\n");
+    const out = applyForm(numbered, docToForm(numbered));
+    expect(out.clients.map((c: { protocol: unknown }) => c.protocol)).toEqual(["grpc", "http"]);
   });
 
   it("writes form edits into the document and keeps fields the form does not show", () => {

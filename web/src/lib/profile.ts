@@ -49,6 +49,12 @@ export type Doc = Record<string, any>;
  */
 export const agentsKeys = { block: "agents", count: "count", selector: "selector", onDrop: "on_drop" } as const;
 
+/** The server's default connections per client (loadgen.DefaultConnections): the form's hint and the starter profile say the same. */
+export const defaultConnections = 10;
+
+/** SMP's protocol numbers by name, as the YAML writes them. */
+export const protocolNames: Record<number, string> = { 1: "http", 2: "tcp", 3: "udp", 4: "grpc" };
+
 /** A first profile: a 10-second test of `target` at 100 requests a second. */
 export function starterDoc(target: string): Doc {
   return {
@@ -59,8 +65,8 @@ export function starterDoc(target: string): Doc {
     clients: [
       {
         load_generator: "meshperf",
-        protocol: 1,
-        connections: 10,
+        protocol: "http",
+        connections: defaultConnections,
         rps: 100,
         endpoint_urls: [target],
         meshperf: { rate_shape: "constant", method: "GET" },
@@ -169,7 +175,9 @@ export function applyForm(doc: Doc, f: ProfileForm): Doc {
     delete o.endpointUrls;
     delete o.contentType;
     put(o, "load_generator", c.generator.trim());
-    if (o.protocol === undefined) o.protocol = 1;
+    // Written by name (SMP's numbers are accepted too): protocol: http, not 1.
+    if (o.protocol === undefined) o.protocol = "http";
+    else if (typeof o.protocol === "number" && protocolNames[o.protocol]) o.protocol = protocolNames[o.protocol];
     put(o, "connections", num(c.connections));
     o.rps = c.rps.trim() === "" ? 0 : num(c.rps);
     o.endpoint_urls = c.targets.map((u) => u.trim()).filter((u) => u !== "");

@@ -36,6 +36,22 @@ describe("Agents page", () => {
     expect(screen.getByText("10.0.0.2:5555")).toBeTruthy();
   });
 
+  it("refreshes itself: an agent that connects later appears without a reload", async () => {
+    let calls = 0;
+    vi.stubGlobal(
+      "fetch",
+      vi.fn(async () => {
+        calls++;
+        const agents = calls === 1 ? [] : [{ name: "late", state: "idle", last_heartbeat: new Date().toISOString() }];
+        return new Response(JSON.stringify({ agents }), { status: 200, headers: { "Content-Type": "application/json" } });
+      }),
+    );
+    render(<Agents pollMs={100} />);
+    expect(await screen.findByText(/No agent is connected/)).toBeTruthy();
+    expect(await screen.findByRole("rowheader", { name: "late" }, { timeout: 3000 })).toBeTruthy();
+    expect(calls).toBeGreaterThanOrEqual(2);
+  });
+
   it("says what went wrong in words on another error", async () => {
     answer(500, { error: { code: "internal", message: "internal error; see the server's log" } });
     render(<Agents />);

@@ -1,5 +1,7 @@
-// Agents: the machines that run distributed tests, as the server sees them.
+// Agents: the machines that run distributed tests, as the server sees them,
+// refreshed every few seconds while the page is open.
 
+import { useEffect } from "react";
 import { api, ApiError, type Agent } from "../api";
 import { Empty, ErrorBox, Loading, StateBadge, useApi, useTitle } from "../components/ui";
 import { fmtAgo } from "../lib/format";
@@ -14,16 +16,27 @@ async function loadAgents(signal: AbortSignal): Promise<Agent[]> {
   }
 }
 
-export function Agents() {
+/** How often the page reads the agents again. */
+export const agentsPollMs = 3000;
+
+export function Agents({ pollMs = agentsPollMs }: { pollMs?: number }) {
   useTitle("Agents");
   const list = useApi(loadAgents, []);
+  const { reload } = list;
+  useEffect(() => {
+    const t = setInterval(reload, pollMs);
+    return () => clearInterval(t);
+  }, [reload, pollMs]);
   return (
     <section>
       <div className="row-between">
         <h1>Agents</h1>
-        <button type="button" onClick={list.reload}>
-          Refresh
-        </button>
+        <div className="actions">
+          <span className="hint">refreshed every {pollMs / 1000} s</span>
+          <button type="button" onClick={list.reload}>
+            Refresh
+          </button>
+        </div>
       </div>
       {list.error ? <ErrorBox error={list.error} retry={list.reload} /> : null}
       {!list.data ? (

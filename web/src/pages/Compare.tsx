@@ -1,7 +1,8 @@
-// Compare: two or more results, their percentile curves overlaid, a table
-// of differences against the first (the baseline), and the server's
-// warnings when they are not comparable. The URL names the results, so a
-// comparison is a link.
+// Compare: two or more results, a one-line verdict for each against the
+// baseline (the first in the URL, chosen on the page), their percentile
+// curves and per-second timelines overlaid, a table of differences against
+// the baseline, and one banner with the server's warnings when they are not
+// comparable. The URL names the results, so a comparison is a link.
 
 import { useEffect, useMemo, useState } from "react";
 import { Link, useSearchParams } from "react-router-dom";
@@ -9,10 +10,12 @@ import type uPlot from "uplot";
 import { api, type Comparison, type Result, type ResultSummary } from "../api";
 import { Chart, useTheme } from "../components/Chart";
 import { percentileOptions } from "../components/charts";
+import { CompareTimelines } from "../components/CompareTimelines";
 import { Empty, ErrorBox, Loading, errorText, useApi, useTitle } from "../components/ui";
 import { fmtAgo, fmtCount, fmtMs, fmtPct, fmtRate } from "../lib/format";
 import { decodeHistogram, percentileGrid, type Histogram } from "../lib/hdr";
 import { curve } from "./Result";
+import { compareVerdicts, rowLabel, warningText, withBaseline } from "../lib/compare";
 
 function fmtValue(v: number | null | undefined, unit: string): string {
   if (v === null || v === undefined) return "–";
@@ -105,7 +108,7 @@ export default function ComparePage() {
 
   const key = ids.join(",");
   const cmp = useApi<Comparison | null>((s) => (ids.length >= 2 ? api<Comparison>("/api/v1/compare", "POST", { ids }, s) : Promise.resolve(null)), [key]);
-  const [curves, setCurves] = useState<{ names: string[]; data: uPlot.AlignedData } | null>(null);
+  const [curves, setCurves] = useState<{ names: string[]; data: uPlot.AlignedData; results: Result[] } | null>(null);
   const [curveError, setCurveError] = useState<string>();
 
   useEffect(() => {
@@ -120,7 +123,7 @@ export default function ComparePage() {
       const total = Math.max(...dists.map((d) => d?.count ?? 0));
       const xs = percentileGrid(total);
       const cols = dists.map((d, i) => curve(d, hs[i], xs));
-      if (live) setCurves({ names: rs.map((r, i) => `${i === 0 ? "baseline: " : ""}${r.name || r.id}`), data: [xs, ...cols] as uPlot.AlignedData });
+      if (live) setCurves({ names: rs.map((r, i) => `${i === 0 ? "baseline: " : ""}${r.name || r.id}`), data: [xs, ...cols] as uPlot.AlignedData, results: rs });
     })().catch((e) => live && setCurveError(errorText(e)));
     return () => {
       live = false;
@@ -131,21 +134,49 @@ export default function ComparePage() {
   const theme = useTheme();
   const opts = useMemo(() => (curves ? percentileOptions(curves.names) : null), [curves, theme]);
   const c = cmp.data;
+  const verdicts = useMemo(() => (c ? compareVerdicts(c) : []), [c]);
 
   return (
     <section>
       <h1>Compare results</h1>
-      {ids.length < 2 && <p className="muted">Pick two or more results; the first one picked is the baseline the others are measured against.</p>}
+      {ids.length < 2 && <p className="muted">Pick two or more results; the first one picked is the baseline the others are measured against (choose another above the table).</p>}
       {cmp.error ? <ErrorBox error={cmp.error} retry={cmp.reload} /> : null}
+      {c && verdicts.length > 0 && (
+        <ul className="compare-verdicts" aria-label="Verdict">
+          {verdicts.map((v, i) => (
+            <li key={i} className={`verdict-line ${v.judgement === "about the same" ? "same" : v.judgement}`} data-judgement={v.judgement}>
+              {v.text}
+              {(c.warnings ?? []).length > 0 ? <span className="muted"> (but see below: they may not be comparable)</span> : null}
+            </li>
+          ))}
+        </ul>
+      )}
       {c && (c.warnings ?? []).length > 0 && (
         <div className="warn-box" role="alert">
           <strong>These results may not be comparable:</strong>
-          <ul>
-            {(c.warnings ?? []).map((w, i) => (
-              <li key={i}>{w}</li>
-            ))}
-          </ul>
+          {c.warnings.length === 1 ? (
+            <> {warningText(c.warnings[0])}.</>
+          ) : (
+            <ul>
+              {c.warnings.map((w, i) => (
+                <li key={i}>{warningText(w)}</li>
+              ))}
+            </ul>
+          )}
         </div>
+      )}
+      {c && ids.length >= 2 && (
+        <p className="baseline-pick">
+          <label htmlFor="compare-baseline">Baseline</label>{" "}
+          <select id="compare-baseline" value={ids[0]} onChange={(e) => setIds(withBaseline(ids, e.target.value))}>
+              {ids.map((id, i) => (
+                <option key={id} value={id}>
+                  {c.columns[i]?.name || id} ({id})
+                </option>
+              ))}
+          </select>{" "}
+          <span className="hint">the others are measured against it</span>
+        </p>
       )}
       {ids.length >= 2 && (
         <div className="panel">
@@ -153,6 +184,7 @@ export default function ComparePage() {
           {curveError ? <ErrorBox error={curveError} /> : !curves || !opts ? <Loading what="the histograms" /> : <Chart label="Latency at each percentile, every result overlaid" options={opts} data={curves.data} height={300} />}
         </div>
       )}
+      {curves && <CompareTimelines results={curves.results} />}
       {c && (
         <div className="panel">
           <h2>Differences against the baseline ({c.basis === "latency" ? "corrected latency" : "service time"})</h2>
@@ -175,7 +207,9 @@ export default function ComparePage() {
               <tbody>
                 {(c.rows ?? []).map((row) => (
                   <tr key={row.metric}>
-                    <th scope="row">{row.metric}</th>
+                    <th scope="row" title={row.metric}>
+                      {rowLabel(row.metric)}
+                    </th>
                     {row.cells.map((cell, i) => (
                       <td key={i} className="num">
                         {fmtValue(cell.value, row.unit)}

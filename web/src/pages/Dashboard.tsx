@@ -108,7 +108,7 @@ export function Dashboard() {
         </Empty>
       ) : (
         <div className="table-wrap">
-          <table className="list">
+          <table className="list dense dash-runs">
             <TableHead cols={["Test", "State", "Target", num("Rate"), num("p99"), num("Errors"), "When"]} />
             <tbody>
               {recent.map((r) => {
@@ -121,7 +121,11 @@ export function Dashboard() {
                     </td>
                     <td>
                       <StateBadge state={r.state} />
-                      {r.error && (r.state === "failed" || r.state === "degraded") ? <div className="muted small">{r.error}</div> : null}
+                      {r.error && (r.state === "failed" || r.state === "degraded") ? (
+                        <div className="muted small run-error" title={r.error}>
+                          {r.error}
+                        </div>
+                      ) : null}
                     </td>
                     <td className="mono ellipsis">{s?.target ?? "–"}</td>
                     <td className="num">{s ? `${fmtRate(s.achieved_rps)}${s.requested_rps ? ` of ${fmtRate(s.requested_rps)}` : ""}` : "–"}</td>
@@ -149,7 +153,7 @@ export function Dashboard() {
         <Empty>No results yet: each finished test keeps one, and so do results imported or run from the CLI.</Empty>
       ) : (
         <div className="table-wrap">
-          <table className="list">
+          <table className="list dense dash-results">
             <TableHead cols={[{ label: <span className="sr-only">Pick for comparison</span> }, "Result", "Target", num("Rate"), num("p50"), num("p99"), num("Errors"), "When"]} />
             <tbody>
               {(results.data?.results ?? []).map((r) => (

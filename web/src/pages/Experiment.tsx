@@ -13,6 +13,7 @@ import { axis, Chart, cssVar, useTheme } from "../components/Chart";
 import { series as lineSeries } from "../components/charts";
 import { Empty, ErrorBox, Loading, StateBadge, useApi, useTitle } from "../components/ui";
 import { fmtMs, fmtPct, fmtRate, fmtTime } from "../lib/format";
+import { minWhiskerPx, whiskerEnds } from "../lib/whisker";
 import {
   dimValue,
   fmtAdded,
@@ -173,7 +174,9 @@ export function ExperimentView({ r }: { r: ExperimentReport }) {
               label={`Latency ${pct} against the ${xLabel}, one line per variant; bars show the range over the repeats`}
               height={300}
             />
-            <p className="hint">Each point is the median over the repeats; the bar through it spans their minimum and maximum.</p>
+            <p className="hint">
+              Each point is the median over the repeats; the bar through it spans their minimum and maximum (a spread too small to see is drawn {minWhiskerPx} px long).
+            </p>
           </div>
 
           <h2>Rate and resources vs {shape.x === "rps" ? "rate" : "connections"}</h2>
@@ -261,6 +264,7 @@ function sweepOptions(s: Series, shape: SweepShape, fmt: (v: number | null | und
   const whiskers = (u: uPlot) => {
     const ctx = u.ctx;
     const px = uPlot.pxRatio;
+    let drawn = 0;
     ctx.save();
     s.lines.forEach((l, i) => {
       if (!u.series[i + 1]?.show) return;
@@ -272,8 +276,8 @@ function sweepOptions(s: Series, shape: SweepShape, fmt: (v: number | null | und
         const hi = l.max[j];
         if (lo === null || hi === null) return;
         const cx = Math.round(u.valToPos(x, "x", true) + off);
-        const y1 = u.valToPos(lo, "y", true);
-        const y2 = u.valToPos(hi, "y", true);
+        const [y1, y2] = whiskerEnds(u.valToPos(lo, "y", true), u.valToPos(hi, "y", true), minWhiskerPx * px);
+        drawn++;
         ctx.beginPath();
         ctx.moveTo(cx, y1);
         ctx.lineTo(cx, y2);
@@ -285,6 +289,7 @@ function sweepOptions(s: Series, shape: SweepShape, fmt: (v: number | null | und
       });
     });
     ctx.restore();
+    u.root.dataset.whiskers = String(drawn);
   };
   return {
     scales: {
@@ -372,7 +377,7 @@ function PointTable({ r, label, variants }: { r: ExperimentReport; label: string
                 errors
               </th>
               <th scope="col" className="num">
-                client CPU
+                client CPU (cores)
               </th>
               {r.metrics.map((m) => (
                 <th scope="col" className="num" key={m}>
@@ -430,7 +435,7 @@ function PointTable({ r, label, variants }: { r: ExperimentReport; label: string
                   })}
                   <StatCell s={v.achieved_rps} fmt={fmtRate} />
                   <StatCell s={v.error_rate} fmt={fmtPct} />
-                  <StatCell s={v.client_cpu_cores} fmt={(x) => x.toFixed(3)} />
+                  <StatCell s={v.client_cpu_cores} fmt={fmtCores} />
                   {r.metrics.map((m) => {
                     const s = v.metrics?.[m];
                     if (s && s.n > 0) return <StatCell key={m} s={s} fmt={fmtNum} />;

@@ -1,12 +1,12 @@
 // A run as it happens: per-second charts of achieved vs requested rate,
 // latency p50/p90/p99 and errors, fed by the server's events; cancel.
 
-import { useMemo, useState } from "react";
+import { useMemo, useRef, useState } from "react";
 import { Link, useParams } from "react-router-dom";
 import type uPlot from "uplot";
 import { api, type Run } from "../api";
 import { Chart, useTheme } from "../components/Chart";
-import { timelineOptions } from "../components/charts";
+import { timelineOptions } from "../components/timeline";
 import { ErrorBox, Loading, StateBadge, errorText, useApi, useTitle } from "../components/ui";
 import { fmtCount, fmtMs, fmtRate } from "../lib/format";
 import { finalStates, useLiveRun } from "../lib/live";
@@ -29,9 +29,12 @@ function LiveRunView({ initial }: { initial: Run }) {
   const s = live.seconds;
   const theme = useTheme();
   const last = s[s.length - 1];
-  const rateOpts = useMemo(() => timelineOptions("rate", ["achieved", "requested"]), [theme]);
-  const latOpts = useMemo(() => timelineOptions("latency", ["p50", "p90", "p99"]), [theme]);
-  const errOpts = useMemo(() => timelineOptions("errors", ["errors"]), [theme]);
+  // The charts read the warm-up flags at each draw: they grow every second.
+  const warm = useRef<boolean[]>([]);
+  warm.current = s.map((p) => !!p.warmup);
+  const rateOpts = useMemo(() => timelineOptions("rate", ["achieved", "requested"], { warmup: () => warm.current, dashed: [1] }), [theme]);
+  const latOpts = useMemo(() => timelineOptions("latency", ["p50", "p90", "p99"], { warmup: () => warm.current }), [theme]);
+  const errOpts = useMemo(() => timelineOptions("errors", ["errors"], { warmup: () => warm.current }), [theme]);
   const rate = useMemo<uPlot.AlignedData>(() => [s.map((p) => p.second), s.map((p) => p.achieved_rps), s.map((p) => p.requested_rps ?? null)], [s]);
   const lat = useMemo<uPlot.AlignedData>(() => [s.map((p) => p.second), s.map((p) => p.p50_ms), s.map((p) => p.p90_ms), s.map((p) => p.p99_ms)], [s]);
   const errs = useMemo<uPlot.AlignedData>(() => [s.map((p) => p.second), s.map((p) => p.errors)], [s]);

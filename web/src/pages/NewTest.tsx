@@ -19,6 +19,7 @@ import {
   type Doc,
   type KV,
   type ProfileForm,
+  defaultConnections,
 } from "../lib/profile";
 
 const defaultTarget = "http://127.0.0.1:8080/";
@@ -121,7 +122,7 @@ function ClientFields({
         <Field id={id("rps")} label="Rate (requests/s)" error={errs[k("rps")]} hint="0: as fast as the connections allow (closed loop)">
           {(p) => <input {...p} name={k("rps")} inputMode="numeric" value={c.rps} onChange={(e) => set("rps", e.target.value)} />}
         </Field>
-        <Field id={id("connections")} label="Connections" error={errs[k("connections")]} hint="default 10">
+        <Field id={id("connections")} label="Connections" error={errs[k("connections")]} hint={`default ${defaultConnections}`}>
           {(p) => <input {...p} name={k("connections")} inputMode="numeric" value={c.connections} onChange={(e) => set("connections", e.target.value)} />}
         </Field>
       </div>

@@ -8,7 +8,9 @@ import { Link, useParams, useSearchParams } from "react-router-dom";
 import type uPlot from "uplot";
 import { api, download, exportFormats, type Distribution, type Result as ResultT, type Run, type Verdict } from "../api";
 import { Chart, useTheme } from "../components/Chart";
-import { histogramOptions, percentileOptions, timelineOptions } from "../components/charts";
+import { histogramOptions, percentileOptions } from "../components/charts";
+import { ResultTimeline } from "../components/ResultTimeline";
+import { Objectives, RunBannerFor } from "../components/RunStatus";
 import { DegradedBanner, Empty, ErrorBox, Loading, TableHead, errorText, num, useApi, useTitle } from "../components/ui";
 import { MetricsPanel } from "../components/Metrics";
 import { durationSeconds, fmtBytes, fmtCount, fmtMs, fmtPct, fmtRate, fmtTime } from "../lib/format";
@@ -77,10 +79,10 @@ export default function ResultPage() {
   if (res.error) return <ErrorBox error={res.error} retry={res.reload} />;
   if (!res.data) return <Loading what="the result" />;
   const degraded = run.data?.state === "degraded" ? run.data.error || "" : undefined;
-  return <ResultView r={res.data} verdicts={verdicts.data?.verdicts} verdictError={verdicts.error} degraded={degraded} />;
+  return <ResultView r={res.data} runId={runId} verdicts={verdicts.data?.verdicts} verdictError={verdicts.error} degraded={degraded} />;
 }
 
-function ResultView({ r, verdicts, verdictError, degraded }: { r: ResultT; verdicts?: Verdict[]; verdictError?: unknown; degraded?: string }) {
+function ResultView({ r, runId, verdicts, verdictError, degraded }: { r: ResultT; runId: string | null; verdicts?: Verdict[]; verdictError?: unknown; degraded?: string }) {
   const hs = useHistograms(r);
   const theme = useTheme();
   const [dlError, setDlError] = useState<string>();
@@ -125,14 +127,6 @@ function ResultView({ r, verdicts, verdictError, degraded }: { r: ResultT; verdi
     const binned = parts.map((p) => logBins(p.h, p.toMs, 80, range));
     return [binned[0].centres, ...binned.map((x) => x.counts)] as uPlot.AlignedData;
   }, [hs, r]);
-
-  const tl = r.timeline;
-  const rateOpts = useMemo(() => timelineOptions("rate", ["achieved", "requested"]), [theme]);
-  const latOpts = useMemo(() => timelineOptions("latency", ["p50", "p90", "p99"]), [theme]);
-  const errOpts = useMemo(() => timelineOptions("errors", ["errors"]), [theme]);
-  const rateData = useMemo<uPlot.AlignedData>(() => [tl.map((i) => i.second), tl.map((i) => i.achieved_rps), tl.map((i) => i.requested_rps ?? null)], [tl]);
-  const latData = useMemo<uPlot.AlignedData>(() => [tl.map((i) => i.second), tl.map((i) => i.p50_ms), tl.map((i) => i.p90_ms), tl.map((i) => i.p99_ms)], [tl]);
-  const errData = useMemo<uPlot.AlignedData>(() => [tl.map((i) => i.second), tl.map((i) => i.errors)], [tl]);
 
   const main = r.latency ?? r.service_time;
   const p = (q: number) => main?.percentiles.find((x) => x.p === q)?.ms;
@@ -179,7 +173,7 @@ function ResultView({ r, verdicts, verdictError, degraded }: { r: ResultT; verdi
           ))}
         </ul>
       )}
-      {r.interrupted && <p className="warn-box">This run was stopped before its end; the result keeps what was measured.</p>}
+      <RunBannerFor runId={runId} fallback={r.interrupted && <p className="warn-box">This run was stopped before its end; the result keeps what was measured.</p>} />
       {(r.degraded || degraded !== undefined) && <DegradedBanner reason={degraded} />}
       {r.process?.saturated && <p className="warn-box">The load generator looked saturated (late sends or CPU near capacity): latency may include the client's own delay.</p>}
 
@@ -192,19 +186,7 @@ function ResultView({ r, verdicts, verdictError, degraded }: { r: ResultT; verdi
         <Figure label="errors" value={fmtPct(a.error_rate)} sub={`${fmtCount(a.errors)} of ${fmtCount(a.requests)}`} />
       </dl>
 
-      {(verdicts?.length ?? 0) > 0 && (
-        <div className="panel">
-          <h2>Objectives</h2>
-          <ul className="verdicts">
-            {verdicts!.map((v, i) => (
-              <li key={i} className={v.met ? "met" : "broken"}>
-                <span className="badge">{v.met ? "met" : "BROKEN"}</span> <code>{v.objective.raw}</code>{" "}
-                {v.reason ? <span className="muted">({v.reason})</span> : <span className="muted">actual {verdictValue(v)}</span>}
-              </li>
-            ))}
-          </ul>
-        </div>
-      )}
+      {(verdicts?.length ?? 0) > 0 && <Objectives verdicts={verdicts!} />}
       {verdictError ? <p className="muted">Objectives could not be checked: {errorText(verdictError)}</p> : null}
 
       <div className="charts two">
@@ -259,24 +241,7 @@ function ResultView({ r, verdicts, verdictError, degraded }: { r: ResultT; verdi
       </div>
 
       <h2>Timeline</h2>
-      {!hasTimeline ? (
-        <Empty>This result has no per-second timeline.</Empty>
-      ) : (
-        <div className="charts">
-          <div className="panel">
-            <h3>Rate: achieved vs requested</h3>
-            <Chart label="Requests per second, achieved and requested, each second" options={rateOpts} data={rateData} height={200} onDrawn={onDrawn("rate", true)} />
-          </div>
-          <div className="panel">
-            <h3>Latency p50 / p90 / p99</h3>
-            <Chart label="Latency percentiles each second" options={latOpts} data={latData} height={200} onDrawn={onDrawn("lat", true)} />
-          </div>
-          <div className="panel">
-            <h3>Errors per second</h3>
-            <Chart label="Errors each second" options={errOpts} data={errData} height={150} onDrawn={onDrawn("err", true)} />
-          </div>
-        </div>
-      )}
+      <ResultTimeline timeline={r.timeline} verdicts={verdicts} onDrawn={(name) => onDrawn(name, true)} />
 
       <div className="grid-2">
         <div className="panel">
@@ -458,9 +423,3 @@ function ResultView({ r, verdicts, verdictError, degraded }: { r: ResultT; verdi
   );
 }
 
-function verdictValue(v: Verdict): string {
-  const m = v.objective.metric.replace(/^service_/, "");
-  if (m === "error_rate" || m === "late_ratio") return fmtPct(v.actual);
-  if (m === "rps") return fmtRate(v.actual);
-  return fmtMs(v.actual);
-}

@@ -1,10 +1,11 @@
-// Schedules: stored profiles run on a cron spec, a macro or "every N".
+// Schedules: stored profiles run on a cron spec, a macro or "every N"; the
+// next time in the schedule's own time zone (named); run one now.
 
 import { useState, type FormEvent } from "react";
-import { Link, useSearchParams } from "react-router-dom";
-import { api, type ProfileView, type Schedule } from "../api";
+import { Link, useNavigate, useSearchParams } from "react-router-dom";
+import { api, type ProfileView, type Run, type Schedule } from "../api";
 import { Empty, ErrorBox, Loading, errorText, useApi, useTitle } from "../components/ui";
-import { fmtTime } from "../lib/format";
+import { fmtInZone } from "../lib/tz";
 import { ApiError } from "../api";
 
 export function Schedules() {
@@ -18,6 +19,8 @@ export function Schedules() {
   const [errs, setErrs] = useState<Record<string, string>>({});
   const [error, setError] = useState<string>();
   const names = new Map((profiles.data?.profiles ?? []).map((p) => [p.id, p.name]));
+  const navigate = useNavigate();
+  const [starting, setStarting] = useState<string>();
 
   const create = async (e: FormEvent) => {
     e.preventDefault();
@@ -37,6 +40,18 @@ export function Schedules() {
       list.reload();
     } catch (err) {
       setError(errorText(err));
+    }
+  };
+  const runNow = async (s: Schedule) => {
+    setError(undefined);
+    setStarting(s.id);
+    try {
+      const run = await api<Run>(`/api/v1/schedules/${encodeURIComponent(s.id)}/run`, "POST");
+      navigate(`/runs/${run.id}`);
+    } catch (err) {
+      setError(errorText(err));
+    } finally {
+      setStarting(undefined);
     }
   };
   const remove = async (s: Schedule) => {
@@ -82,9 +97,12 @@ export function Schedules() {
                     {s.description || s.spec} <span className="muted small mono">{s.spec}</span>
                     {s.timezone ? <span className="muted small"> ({s.timezone})</span> : null}
                   </td>
-                  <td>{s.enabled ? fmtTime(s.next_due_at) : <span className="muted">paused</span>}</td>
-                  <td>{s.last_run_id ? <Link to={`/runs/${s.last_run_id}`}>{fmtTime(s.last_due_at)}</Link> : "–"}</td>
+                  <td className="next-due">{s.enabled ? fmtInZone(s.next_due_at, s.timezone) : <span className="muted">paused</span>}</td>
+                  <td>{s.last_run_id ? <Link to={`/runs/${s.last_run_id}`}>{fmtInZone(s.last_due_at, s.timezone)}</Link> : "–"}</td>
                   <td className="actions">
+                    <button type="button" onClick={() => runNow(s)} disabled={starting === s.id}>
+                      {starting === s.id ? "Starting…" : "Run now"}
+                    </button>
                     <button type="button" onClick={() => toggle(s)}>
                       {s.enabled ? "Pause" : "Resume"}
                     </button>
