@@ -31,7 +31,7 @@ func (m *model) Step(_ context.Context, s StepSpec) (*spec.Result, error) {
 	m.runs[s.RPS]++
 	m.rates = append(m.rates, s.RPS)
 	p99 := 1.0
-	if s.RPS > m.limit || m.flaky[s.RPS] == m.runs[s.RPS] {
+	if s.RPS > m.limit || m.flaky[s.RPS] == m.runs[s.RPS] || (m.clientAt > 0 && s.RPS >= m.clientAt) {
 		p99 = 200
 	}
 	return fakeResult(s.RPS, p99, 0, m.clientAt > 0 && s.RPS >= m.clientAt), nil
@@ -230,24 +230,32 @@ func TestOptionsValidate(t *testing.T) {
 }
 
 func TestClientLimitRule(t *testing.T) {
+	p99, _ := spec.ParseObjectives("p99<=50ms")
+	errRate, _ := spec.ParseObjectives("error_rate<1%")
 	tests := []struct {
 		name    string
 		late    float64
 		cpu     float64
 		busy    float64
+		svcP99  float64
+		broken  []spec.Objective
 		limited bool
 	}{
-		{"idle", 0, 0.2, 1, false},
-		{"cpu", 0, 1.9, 1, true},
-		{"late, connections free", 0.2, 0.3, 5, true},
-		{"late behind a slow target", 0.2, 0.3, 60, false},
-		{"late below 5%", 0.04, 0.3, 5, false},
+		{"idle", 0, 0.2, 1, 1, p99, false},
+		{"cpu", 0, 1.9, 1, 1, errRate, true},
+		{"late, connections free, service fast", 0.2, 0.3, 5, 1, p99, true},
+		{"late, connections free, service slow too", 0.2, 0.3, 5, 80, p99, false},
+		{"late, errors broken", 0.2, 0.3, 5, 1, errRate, false},
+		{"late behind a slow target", 0.2, 0.3, 60, 1, p99, false},
+		{"late below 5%", 0.04, 0.3, 5, 1, p99, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			res := &spec.Result{Requested: spec.Requested{Connections: 64},
-				Process: &spec.ProcessStats{LateRatio: tc.late, CPUCores: tc.cpu}}
-			got, reason := clientLimit(res, tc.busy, 2)
+				Latency:     &spec.Distribution{Count: 10, Percentiles: []spec.Percentile{{P: 99, Ms: 200}}},
+				ServiceTime: &spec.Distribution{Count: 10, Percentiles: []spec.Percentile{{P: 99, Ms: tc.svcP99}}},
+				Process:     &spec.ProcessStats{LateRatio: tc.late, CPUCores: tc.cpu}}
+			got, reason := clientLimit(res, tc.busy, 2, tc.broken)
 			if got != tc.limited || got != (reason != "") {
 				t.Errorf("got %v %q, want %v", got, reason, tc.limited)
 			}

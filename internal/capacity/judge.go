@@ -71,14 +71,14 @@ func judge(n int, r float64, phase string, res *spec.Result, o Options) Step {
 	if p := res.Process; p != nil {
 		st.CPUCores = p.CPUCores
 	}
-	st.ClientLimited, st.ClientReason = clientLimit(res, st.BusyConnections, o.MaxProcs)
-
 	st.Verdicts = spec.Check(res, o.Objectives)
 	st.Met = true
+	var broken []spec.Objective
 	for _, v := range st.Verdicts {
 		if !v.Met {
 			st.Met = false
 			st.Broken = append(st.Broken, v.Objective.Raw)
+			broken = append(broken, v.Objective)
 		}
 	}
 	for _, m := range o.Metrics {
@@ -87,16 +87,28 @@ func judge(n int, r float64, phase string, res *spec.Result, o Options) Step {
 		if !mr.Met {
 			st.Met = false
 			st.Broken = append(st.Broken, m.Raw)
+			broken = append(broken, spec.Objective{Metric: "metric:" + m.Name, Raw: m.Raw})
 		}
+	}
+	if !st.Met {
+		// A step that met its objectives passed, whatever the client's
+		// state: its lateness is inside the latencies judged.
+		st.ClientLimited, st.ClientReason = clientLimit(res, st.BusyConnections, o.MaxProcs, broken)
 	}
 	return st
 }
 
-// clientLimit applies procstat's saturated rule with one distinction: late
-// sends while the connections were (nearly) all busy are the queue behind a
-// slow target, which is the target's limit, not the client's. CPU at the
-// limit is always the client's.
-func clientLimit(res *spec.Result, busy float64, maxProcs int) (bool, string) {
+// clientLimit decides whether a step that broke objectives did so because
+// of meshperf rather than the target, on procstat's saturated rule with two
+// refinements, so that a slow target is not taken for a saturated client:
+//
+//   - CPU at the limit (procstat.CPULimit of GOMAXPROCS) is the client's.
+//   - Late sends above procstat.LateRatioLimit are the client's only when
+//     the connections were not all busy (otherwise requests waited behind a
+//     slow target: that is the target's limit) and every broken objective
+//     is a latency the target's own service time met (so the lateness, not
+//     the target, broke it). An error rate is never the client's lateness.
+func clientLimit(res *spec.Result, busy float64, maxProcs int, broken []spec.Objective) (bool, string) {
 	p := res.Process
 	if p == nil {
 		return false, ""
@@ -107,15 +119,42 @@ func clientLimit(res *spec.Result, busy float64, maxProcs int) (bool, string) {
 	if p.CPUCores >= procstat.CPULimit*float64(maxProcs) {
 		return true, fmt.Sprintf("meshperf used %.2f of its %d CPUs", p.CPUCores, maxProcs)
 	}
-	if p.LateRatio > procstat.LateRatioLimit {
-		conns := float64(res.Requested.Connections)
-		if conns > 0 && busy >= busyShare*conns {
-			return false, "" // requests waited for connections held by a slow target
-		}
-		return true, fmt.Sprintf("%.1f%% of requests were sent late with %.0f of %d connections busy on average",
-			100*p.LateRatio, busy, res.Requested.Connections)
+	if p.LateRatio <= procstat.LateRatioLimit {
+		return false, ""
 	}
-	return false, ""
+	conns := float64(res.Requested.Connections)
+	if conns > 0 && busy >= busyShare*conns {
+		return false, "" // requests waited for connections held by a slow target
+	}
+	for _, o := range broken {
+		if !latencyMetric(o.Metric) {
+			return false, ""
+		}
+		svc := o
+		svc.Metric = "service_" + o.Metric
+		if v := spec.Check(res, []spec.Objective{svc}); len(v) != 1 || !v[0].Met {
+			return false, "" // the target's own service time broke it too
+		}
+	}
+	return true, fmt.Sprintf("%.1f%% of requests were sent late with %.0f of %d connections busy on average, and the target's service time met %s",
+		100*p.LateRatio, busy, res.Requested.Connections, objectiveList(broken))
+}
+
+// latencyMetric tells a corrected-latency objective (p99, max, mean...),
+// which lateness can break, from the others.
+func latencyMetric(m string) bool {
+	if strings.HasPrefix(m, "service_") {
+		return false
+	}
+	return m == "max" || m == "mean" || (strings.HasPrefix(m, "p") && m != "")
+}
+
+func objectiveList(objs []spec.Objective) string {
+	var s []string
+	for _, o := range objs {
+		s = append(s, o.Raw)
+	}
+	return strings.Join(s, ", ")
 }
 
 // MetricObjective is an objective on one of the profile's Prometheus

@@ -38,8 +38,8 @@ type Report struct {
 	P99AtSustained float64 `json:"p99_ms_at_sustained,omitempty"`
 	// ErrorRateAtSustained is the worst error rate of those steps.
 	ErrorRateAtSustained float64 `json:"error_rate_at_sustained"`
-	// Knee is the highest rate up to which p99 stayed within KneeFactor of
-	// its lowest value, 0 when fewer than two rates were measured.
+	// Knee is the rate before the steepest rise of p99 (see knee), 0 when
+	// fewer than two rates were measured.
 	Knee float64 `json:"knee_rps,omitempty"`
 	// ClientLimitRPS is the rate at which the client was the limit.
 	ClientLimitRPS float64 `json:"client_limit_rps,omitempty"`
@@ -64,9 +64,6 @@ type CurvePoint struct {
 	Step        int     `json:"step"`
 	Knee        bool    `json:"knee,omitempty"`
 }
-
-// KneeFactor: the knee is where p99 leaves KneeFactor × its lowest value.
-const KneeFactor = 2
 
 func newReport(o Options) *Report {
 	r := &Report{Min: o.Min, Max: o.Max, Tolerance: o.Tolerance, Confirm: o.Confirm, MaxSteps: o.MaxSteps}
@@ -178,35 +175,43 @@ func curve(steps []Step) []CurvePoint {
 	return out
 }
 
-// knee marks the highest rate up to which every point's p99 stayed within
-// KneeFactor of the lowest p99 measured, and returns it; 0 when fewer than
-// two rates were measured or the first already left it.
+// knee marks the rate before the steepest rise of p99: with the median
+// p99 of each rate measured, the rate after which p99 grows by the largest
+// factor to the next rate, and returns it. 0 when fewer than two rates
+// were measured. A factor rather than a difference, so a noisy floor of a
+// few ms does not hide a jump to hundreds.
 func knee(c []CurvePoint) float64 {
-	rates := map[float64]bool{}
-	base := 0.0
-	for i, p := range c {
-		rates[p.RPS] = true
-		if i == 0 || p.P99Ms < base {
-			base = p.P99Ms
+	var rates []float64
+	byRate := map[float64][]float64{}
+	for _, p := range c {
+		if _, ok := byRate[p.RPS]; !ok {
+			rates = append(rates, p.RPS)
 		}
+		byRate[p.RPS] = append(byRate[p.RPS], p.P99Ms)
 	}
 	if len(rates) < 2 {
 		return 0
 	}
-	k := -1
-	for i, p := range c {
-		if p.P99Ms > KneeFactor*base || p.ErrorRate > c[0].ErrorRate+0.001 {
-			break
-		}
-		k = i
+	median := func(xs []float64) float64 {
+		ys := append([]float64(nil), xs...)
+		sort.Float64s(ys)
+		return ys[len(ys)/2]
 	}
-	if k < 0 {
-		return 0
+	best, k := 0.0, 0.0
+	for i := 0; i+1 < len(rates); i++ {
+		a, b := median(byRate[rates[i]]), median(byRate[rates[i+1]])
+		f := b / max(a, 0.001)
+		if f > best {
+			best, k = f, rates[i]
+		}
+	}
+	if best <= 1 {
+		return 0 // p99 never rose
 	}
 	for i := range c {
-		c[i].Knee = c[i].RPS == c[k].RPS
+		c[i].Knee = c[i].RPS == k
 	}
-	return c[k].RPS
+	return k
 }
 
 // Summary is the one-line answer.
@@ -266,7 +271,7 @@ func (r *Report) WriteText(w io.Writer) error {
 			fmtPct(s.ErrorRate), verdict, s.ResultID)
 	}
 	if len(r.Curve) > 1 {
-		fmt.Fprintf(&b, "\ncurve (by rate; * knee, where p99 leaves %d× its lowest):\n", KneeFactor)
+		fmt.Fprintf(&b, "\ncurve (by rate; * the knee, before p99's steepest rise):\n")
 		for _, p := range r.Curve {
 			mark := " "
 			if p.Knee {
