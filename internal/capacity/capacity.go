@@ -83,7 +83,11 @@ type Options struct {
 	MaxProcs int
 }
 
-// Validate reports every option out of bounds, naming it.
+// ErrNoObjective: a search needs at least one objective.
+var ErrNoObjective = errors.New("objective: at least one is needed (e.g. p99<=50ms)")
+
+// Validate reports every option out of bounds, naming it (objectives
+// aside: Search checks there is one).
 func (o Options) Validate() error {
 	var errs []error
 	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
@@ -104,9 +108,6 @@ func (o Options) Validate() error {
 	}
 	if o.MaxSteps < 1 || o.MaxSteps > MaxStepsCap {
 		bad("max-steps: %d is not from 1 to %d", o.MaxSteps, MaxStepsCap)
-	}
-	if len(o.Objectives)+len(o.Metrics) == 0 {
-		bad("objective: at least one is needed (e.g. p99<=50ms)")
 	}
 	return errors.Join(errs...)
 }
@@ -149,6 +150,9 @@ const (
 func Search(ctx context.Context, st Stepper, o Options, onStep func(Step)) (*Report, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
+	}
+	if len(o.Objectives)+len(o.Metrics) == 0 {
+		return nil, ErrNoObjective
 	}
 	s := &search{o: o, st: st, onStep: onStep, rep: newReport(o), start: time.Now()}
 	err := s.run(ctx)

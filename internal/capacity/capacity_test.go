@@ -222,10 +222,18 @@ func TestOptionsValidate(t *testing.T) {
 	if err == nil {
 		t.Fatal("no error")
 	}
-	for _, want := range []string{"min:", "max:", "tolerance:", "confirm:", "max-steps:", "objective:"} {
+	for _, want := range []string{"min:", "max:", "tolerance:", "confirm:", "max-steps:"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("%q does not name %s", err, want)
 		}
+	}
+}
+
+func TestSearchNeedsObjective(t *testing.T) {
+	o := opts(t, 100, 1000)
+	o.Objectives = nil
+	if _, err := Search(context.Background(), &model{limit: 1}, o, nil); !errors.Is(err, ErrNoObjective) {
+		t.Fatalf("got %v, want ErrNoObjective", err)
 	}
 }
 

@@ -183,8 +183,8 @@ func runCapacity(ctx context.Context, cmd *cobra.Command, stdio IO, g *globalOpt
 	if len(copts.Metrics) > 0 && (prof == nil || prof.Metrics == nil) {
 		return usageErrorf("--metric: needs a profile with metrics: (Prometheus queries)")
 	}
-	if err := copts.Validate(); err != nil {
-		return &UsageError{Err: prefixLines("--", err)}
+	if len(copts.Objectives)+len(copts.Metrics) == 0 {
+		return usageErrorf("--objective: at least one is needed (e.g. 'p99<=50ms,error_rate<0.1%%'), or a profile with meshperf.slo")
 	}
 
 	labels := map[string]string{}
@@ -294,11 +294,19 @@ func (o *capacityOptions) searchOptions() (capacity.Options, error) {
 			bad("--label %q: want key=value", l)
 		}
 	}
+	copts := capacity.Options{Min: o.min, Max: o.max, Tolerance: tol, Confirm: o.confirm, MaxSteps: o.maxSteps,
+		MaxProcs: runtime.GOMAXPROCS(0)}
+	check := copts
+	if err != nil {
+		check.Tolerance = 0.05 // already reported as unreadable
+	}
+	if err := check.Validate(); err != nil {
+		errs = append(errs, prefixLines("--", err))
+	}
 	if len(errs) > 0 {
 		return capacity.Options{}, &UsageError{Err: errors.Join(errs...)}
 	}
-	return capacity.Options{Min: o.min, Max: o.max, Tolerance: tol, Confirm: o.confirm, MaxSteps: o.maxSteps,
-		MaxProcs: runtime.GOMAXPROCS(0)}, nil
+	return copts, nil
 }
 
 // parsePercent reads "5%" or "0.05".
