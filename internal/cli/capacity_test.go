@@ -4,8 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
+	"net"
+	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -203,4 +208,86 @@ func TestCapacityInterrupt(t *testing.T) {
 	if len(page.Results) != 2 {
 		t.Errorf("%d results stored, want both steps", len(page.Results))
 	}
+}
+
+// TestCapacityHAProxyMaxconn: HAProxy in front of echo lets 10 requests at
+// a time reach it, and echo takes 50ms each, so no more than 200 requests a
+// second get through; above that they queue in HAProxy and the latency
+// grows for as long as the step lasts. The search finds 200 on p99. (With
+// 20ms and 500/s, the few ms a loaded machine adds to each request moved
+// the real limit by 15% from run to run.)
+func TestCapacityHAProxyMaxconn(t *testing.T) {
+	if _, err := exec.LookPath("haproxy"); err != nil {
+		t.Fatalf("haproxy is not installed (apt-get install haproxy): %v", err)
+	}
+	echoURL := startEcho(t, "--delay", "50ms")
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	front := l.Addr().String()
+	l.Close()
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "haproxy.cfg")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`global
+  nbthread 1
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 30s
+  timeout server 30s
+  timeout queue 30s
+frontend front
+  bind %s
+  default_backend app
+backend app
+  server echo %s maxconn 10
+`, front, strings.TrimPrefix(echoURL, "http://"))), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	hp := exec.Command("haproxy", "-f", cfg, "-db")
+	hp.Stdout, hp.Stderr = &logs, &logs
+	if err := hp.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = hp.Process.Kill()
+		_ = hp.Wait()
+		if t.Failed() {
+			t.Logf("haproxy:\n%s", logs.String())
+		}
+	})
+	proxy := "http://" + front + "/"
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get(proxy + "healthz")
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("haproxy did not answer on %s: %v", front, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	rep, code, stderr := capacitySearch(t, proxy, "-c", "64", "--objective", "p99<=150ms,error_rate<0.1%",
+		"--min", "60", "--max", "5000", "--step-duration", "2s", "--warmup", "1s", "--max-steps", "20", "--no-save")
+	if code != 0 {
+		t.Errorf("exit %d\n%s", code, stderr)
+	}
+	// 200/s is the ceiling; HAProxy's and echo's own time per request
+	// (a few hundred µs to a few ms on top of the 50ms, more on a loaded
+	// machine) put the real one below it: 10 / the mean time a request
+	// took at the first, unqueued step (busy connections / rate, Little's
+	// law).
+	s1 := rep.Steps[0]
+	limit := min(200, 10*s1.AchievedRPS/s1.BusyConnections)
+	t.Logf("mean request time at %v rps %.2fms: limit %.1f rps", s1.RPS, 1000*s1.BusyConnections/s1.AchievedRPS, limit)
+	if limit < 180 {
+		t.Fatalf("HAProxy and echo take %.1fms a request at %v rps: the machine is too loaded for this test", 1000*s1.BusyConnections/s1.AchievedRPS, s1.RPS)
+	}
+	// Never above the hard ceiling of 200/s, whatever the machine does.
+	checkFound(t, rep, limit, 200/limit, "p99<=150ms")
 }
