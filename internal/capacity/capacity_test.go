@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
+	"math"
 	"strings"
 	"testing"
 
@@ -363,4 +364,21 @@ func equal(a, b []float64) bool {
 		}
 	}
 	return true
+}
+
+func FuzzParseMetricObjectives(f *testing.F) {
+	for _, s := range []string{"proxy_cpu_mcores<=500", "a<1,b>=2", "x=3", "<3", "a<=1e400", ",,", "a b<1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		ms, err := ParseMetricObjectives(s)
+		if err != nil {
+			return
+		}
+		for _, m := range ms {
+			if m.Name == "" || len(m.Name) > maxMetricName || m.Op == "" || math.IsNaN(m.Value) || math.IsInf(m.Value, 0) {
+				t.Fatalf("%q: accepted %+v", s, m)
+			}
+		}
+	})
 }

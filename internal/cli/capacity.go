@@ -142,6 +142,9 @@ func runCapacity(ctx context.Context, cmd *cobra.Command, stdio IO, g *globalOpt
 		}
 		return false
 	}
+	if prof != nil && usesAgents(prof) {
+		return usageErrorf("capacity: the profile asks for agents:, which run through the server; capacity searches run locally only for now (remove agents: to search from this machine)")
+	}
 	objText := o.objective
 	if prof != nil {
 		if plans, err = loadgen.PlansFromProfile(prof); err != nil {
@@ -268,6 +271,19 @@ func runCapacity(ctx context.Context, cmd *cobra.Command, stdio IO, g *globalOpt
 		return &SLOError{Broken: rep.BrokenBy}
 	}
 	return fmt.Errorf("capacity: %s", rep.Summary())
+}
+
+// usesAgents tells whether any of the profile's clients runs on agents.
+func usesAgents(p *spec.Profile) bool {
+	if p.Agents != nil {
+		return true
+	}
+	for _, c := range p.Clients {
+		if c.Agents != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // searchOptions checks the search flags.

@@ -162,6 +162,20 @@ func TestCapacityBadInput(t *testing.T) {
 		{[]string{"--objective", "p99<=1ms"}, []string{"give a target URL"}},
 		{[]string{"http://127.0.0.1:1/", "--objective", "p99<=1ms", "--metric", "cpu<=1"}, []string{"--metric: needs a profile"}},
 	}
+	// A profile on agents runs through the server, which capacity does
+	// not use yet: refused rather than silently run from here.
+	prof := writeProfile(t, "onagents", "http://127.0.0.1:1", 100)
+	b, err := os.ReadFile(prof)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(prof, append(b, []byte("agents: {count: 2}\n")...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests = append(tests, struct {
+		args []string
+		want []string
+	}{[]string{"-f", prof}, []string{"agents:"}})
 	for _, tc := range tests {
 		_, stderr, code := meshperf(t, append([]string{"capacity"}, tc.args...)...)
 		if code != cli.ExitUsage {

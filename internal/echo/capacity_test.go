@@ -183,3 +183,22 @@ func TestServeCapacityDelay(t *testing.T) {
 		t.Errorf("%d of the 3 requests over capacity were delayed ≥ 50ms, want 3", slow)
 	}
 }
+
+func FuzzParseOverload(f *testing.F) {
+	for _, s := range []string{"delay", "delay:30ms", "reject", "delay:", "delay:-1s", "reject:x", ":", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		mode, d, err := ParseOverload(s)
+		if err != nil {
+			return
+		}
+		c := Capacity{RPS: 1, Mode: mode, Delay: d}
+		if mode == OverloadReject {
+			c.Delay = 0
+		}
+		if verr := c.Validate(); verr != nil {
+			t.Fatalf("%q parsed to %+v, which Validate refuses: %v", s, c, verr)
+		}
+	})
+}
