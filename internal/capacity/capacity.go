@@ -190,7 +190,7 @@ func (s *search) run(ctx context.Context) error {
 		// and send the choice round again.
 		for {
 			if s.hi == 0 { // still bracketing
-				if r >= s.o.Max {
+				if r >= roundRate(s.o.Max) {
 					s.rep.Outcome = OutcomeAboveMax
 					return nil
 				}

@@ -4,7 +4,7 @@ package capacity
 
 // BenchmarkConvergence measures the time and steps the search takes to find
 // three known limits, against plain linear sweeps over the same range, on
-// real runs against an in-process echo target. It is behind the bench tag
+// real runs against a `meshperf echo --capacity` process. It is behind the bench tag
 // (a few minutes of load):
 //
 //	go test -tags bench -run '^$' -bench Convergence -benchtime 1x -v ./internal/capacity/
@@ -16,11 +16,15 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/meshperf/meshperf/internal/echo"
 	"github.com/meshperf/meshperf/internal/runner"
 	"github.com/meshperf/meshperf/loadgen"
 	"github.com/meshperf/meshperf/spec"
@@ -28,33 +32,55 @@ import (
 
 const (
 	benchMin, benchMax = 100, 5000
-	benchStep          = time.Second
+	benchStep          = 2 * time.Second
 	benchWarmup        = time.Second
 	benchTolerance     = 0.05
 )
 
-// echoStepper serves echo degrading above limit (100ms more per request)
-// and runs each step on the runner, as the CLI does.
-func echoStepper(b *testing.B, limit int) (StepperFunc, func()) {
+// echoStepper starts `meshperf echo` (its own process, so its CPU and
+// pauses are not the client's) degrading above limit by 100ms or more per
+// request, and runs each step on the runner, as the CLI does.
+func echoStepper(b *testing.B, bin string, limit int) (StepperFunc, func()) {
 	b.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = echo.Serve(ctx, ln, echo.Options{Capacity: echo.Capacity{RPS: limit, Mode: echo.OverloadDelay, Delay: 100 * time.Millisecond}})
-	}()
-	url := "http://" + ln.Addr().String() + "/"
+	addr := ln.Addr().String()
+	ln.Close()
+	cmd := exec.Command(bin, "echo", "--addr", addr, "--capacity", strconv.Itoa(limit), "--overload", "delay:100ms")
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	url := "http://" + addr + "/"
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		resp, err := http.Get(url + "healthz")
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("echo did not start: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	step := func(ctx context.Context, s StepSpec) (*spec.Result, error) {
 		p := &loadgen.Plan{Targets: []string{url}, Connections: 64, Rate: loadgen.Constant(s.RPS),
 			Duration: benchStep, Warmup: benchWarmup}
 		p.Normalize()
 		return runner.Run(ctx, "bench", []*loadgen.Plan{p}, nil)
 	}
-	return step, func() { cancel(); <-done }
+	return step, func() { _ = cmd.Process.Signal(os.Interrupt); _ = cmd.Wait() }
+}
+
+// buildMeshperf builds the binary for the echo target.
+func buildMeshperf(b *testing.B) string {
+	b.Helper()
+	bin := filepath.Join(b.TempDir(), "meshperf")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/meshperf/meshperf/cmd/meshperf").CombinedOutput(); err != nil {
+		b.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
 }
 
 // linearSweep runs min, min+delta, ... until a step breaks an objective,
@@ -83,11 +109,12 @@ func BenchmarkConvergence(b *testing.B) {
 	}
 	o := Options{Min: benchMin, Max: benchMax, Tolerance: benchTolerance, Confirm: 2, MaxSteps: DefaultMaxSteps,
 		Objectives: objs}
+	bin := buildMeshperf(b)
 	var table strings.Builder
 	fmt.Fprintf(&table, "| limit | method | answer | steps | time |\n|---|---|---|---|---|\n")
 	for range b.N {
 		for _, limit := range []int{300, 800, 2000} {
-			step, stop := echoStepper(b, limit)
+			step, stop := echoStepper(b, bin, limit)
 			ctx := context.Background()
 
 			start := time.Now()

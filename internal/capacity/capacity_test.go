@@ -157,6 +157,7 @@ func TestSearchEnds(t *testing.T) {
 		steps     int
 	}{
 		{"above max", &model{limit: 1e9}, 100, 1000, 30, OutcomeAboveMax, 1000, 5}, // 100 200 400 800 1000
+		{"above a fractional max", &model{limit: 1e9}, 100, 1000.4, 30, OutcomeAboveMax, 1000, 5},
 		{"below min", &model{limit: 50}, 100, 1000, 30, OutcomeBelowMin, 0, 1},
 		{"step cap", &model{limit: 800}, 100, 50_000, 6, OutcomeStepCap, 800, 6}, // ... 800 1600 1131
 		// 100..800 meet; 1600 client-limited twice (the step and its retry).
