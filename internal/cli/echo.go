@@ -19,6 +19,8 @@ type echoFlags struct {
 	tls                 bool
 	grpcAddr, tcpAddr   string
 	grpcCode            string
+	capacity            int
+	overload            string
 }
 
 func newEchoCmd(stdio IO) *cobra.Command {
@@ -46,7 +48,12 @@ meshperf.echo.v1.Echo/Echo, whose request ({"message", "payload", "delay",
 "code", "size"}) may override the delay and the status code. Every unary call
 waits --delay and answers with a code from --grpc-code (OK, or a mix such as
 99%:OK,1%:UNAVAILABLE); with --tls, over TLS. --tcp ADDR also serves TCP
-there, sending back every chunk it reads after --delay.`,
+there, sending back every chunk it reads after --delay.
+
+--capacity RPS makes the HTTP target degrade above that many requests in any
+sliding second, so a capacity search has a known limit to find. --overload
+says how: delay[:D] (default, D=20ms) adds D × (1 + 10 × excess/RPS) to each
+request over the limit; reject answers it 503 at once, serving RPS a second.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts, err := f.options()
@@ -70,6 +77,8 @@ there, sending back every chunk it reads after --delay.`,
 	fl.StringVar(&f.grpcAddr, "grpc", "", "also serve gRPC (health, reflection, Echo) on this `host:port`")
 	fl.StringVar(&f.grpcCode, "grpc-code", "OK", "gRPC status code, or a mix such as `99%:OK,1%:UNAVAILABLE`")
 	fl.StringVar(&f.tcpAddr, "tcp", "", "also serve TCP echo on this `host:port`")
+	fl.IntVar(&f.capacity, "capacity", 0, "degrade above this many HTTP requests per sliding second (`RPS`; 0 = never)")
+	fl.StringVar(&f.overload, "overload", echo.OverloadDelay, "over --capacity: `delay[:D]` (extra D × (1 + 10 × excess/RPS), D default 20ms) or reject (503)")
 	return cmd
 }
 
@@ -97,7 +106,14 @@ func (f echoFlags) options() (echo.Options, error) {
 	if _, err := echo.ParseCodes(f.grpcCode); err != nil {
 		return echo.Options{}, flagError("--grpc-code", err)
 	}
-	return echo.Options{Addr: f.addr, Delay: delay, Status: status, Size: f.size, TLS: f.tls}, nil
+	capacity := echo.Capacity{RPS: f.capacity}
+	if capacity.Mode, capacity.Delay, err = echo.ParseOverload(f.overload); err != nil {
+		return echo.Options{}, usageErrorf("--overload: %w", err)
+	}
+	if err := capacity.Validate(); err != nil {
+		return echo.Options{}, usageErrorf("--capacity: %w", err)
+	}
+	return echo.Options{Addr: f.addr, Delay: delay, Status: status, Size: f.size, TLS: f.tls, Capacity: capacity}, nil
 }
 
 // flagError names the flag in place of the specification it was given.
@@ -119,8 +135,8 @@ func runEcho(ctx context.Context, stdio IO, opts echo.Options) error {
 	if opts.TLS {
 		scheme, protocols = "https", "HTTP/1.1, h2"
 	}
-	fmt.Fprintf(stdio.Err, "meshperf echo: listening on %s://%s (%s) delay=%s status=%s size=%d\n",
-		scheme, ln.Addr(), protocols, opts.Delay, opts.Status, opts.Size)
+	fmt.Fprintf(stdio.Err, "meshperf echo: listening on %s://%s (%s) delay=%s status=%s size=%d capacity=%s\n",
+		scheme, ln.Addr(), protocols, opts.Delay, opts.Status, opts.Size, opts.Capacity)
 	return echo.Serve(ctx, ln, opts)
 }
 

@@ -63,6 +63,7 @@ func newRoot(stdio IO) *cobra.Command {
 	root.AddCommand(newProfileCmd(stdio, g))
 	root.AddCommand(newResultCmd(stdio, g))
 	root.AddCommand(newExperimentCmd(stdio, g))
+	root.AddCommand(newCapacityCmd(stdio, g))
 	root.AddCommand(newServerCmd(stdio, g))
 	root.AddCommand(newAgentCmd(stdio, g))
 	root.AddCommand(newUserCmd(stdio, g))

@@ -32,6 +32,9 @@ type Options struct {
 	// TLS serves HTTPS (HTTP/1.1 and h2) with a self-signed certificate
 	// for 127.0.0.1, ::1 and localhost, made when the server starts.
 	TLS bool
+	// Capacity makes the server degrade above a request rate (see
+	// Capacity); off when its RPS is 0.
+	Capacity Capacity
 	// Logger receives server events, never one line per request; nil
 	// discards them.
 	Logger *slog.Logger
@@ -42,6 +45,12 @@ func (o Options) withDefaults() Options {
 		o.Addr = DefaultAddr
 	}
 	o.Size = min(max(o.Size, 0), MaxSize)
+	if o.Capacity.RPS > 0 && o.Capacity.Mode == "" {
+		o.Capacity.Mode = OverloadDelay
+	}
+	if o.Capacity.Mode == OverloadDelay && o.Capacity.Delay == 0 {
+		o.Capacity.Delay = DefaultOverloadDelay
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}

@@ -28,6 +28,7 @@ type Handler struct {
 
 	admin  *http.ServeMux
 	stall  staller
+	limit  *limiter // nil unless Options.Capacity is set
 	stats  counters
 	timers sync.Pool // *hrtime.Sleeper, reused for delays
 }
@@ -52,6 +53,9 @@ func NewHandler(opts Options) *Handler {
 		contentLength: []string{strconv.Itoa(opts.Size)},
 		contentType:   []string{"text/plain; charset=utf-8"},
 		chunk:         []byte(strings.Repeat(bodyPattern, chunkSize/len(bodyPattern))),
+	}
+	if opts.Capacity.RPS > 0 {
+		h.limit = &limiter{c: opts.Capacity}
 	}
 	h.admin = h.adminMux()
 	return h
@@ -94,9 +98,18 @@ func (h *Handler) serveEcho(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	var extra time.Duration
+	if h.limit != nil {
+		var reject bool
+		if extra, reject = h.limit.admit(time.Now()); reject {
+			rejectOverload(w)
+			h.stats.record(http.StatusServiceUnavailable)
+			return
+		}
+	}
 	code := b.status.Sample(nil)
 	ctx := r.Context()
-	if d := b.delay.Sample(nil); d > 0 && !h.sleep(ctx, d) {
+	if d := b.delay.Sample(nil) + extra; d > 0 && !h.sleep(ctx, d) {
 		h.stats.canceled.Add(1)
 		return
 	}

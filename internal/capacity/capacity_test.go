@@ -1,0 +1,385 @@
+package capacity
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/meshperf/meshperf/spec"
+)
+
+// model is a target whose p99 jumps from 1ms to 200ms above limit.
+type model struct {
+	limit float64
+	// flaky, if set, breaks the objectives at these rates on their nth
+	// run (1-based).
+	flaky map[float64]int
+	// clientAt marks steps at or above this rate client-limited (CPU).
+	clientAt float64
+	runs     map[float64]int
+	rates    []float64
+}
+
+func (m *model) Step(_ context.Context, s StepSpec) (*spec.Result, error) {
+	if m.runs == nil {
+		m.runs = map[float64]int{}
+	}
+	m.runs[s.RPS]++
+	m.rates = append(m.rates, s.RPS)
+	p99 := 1.0
+	if s.RPS > m.limit || m.flaky[s.RPS] == m.runs[s.RPS] || (m.clientAt > 0 && s.RPS >= m.clientAt) {
+		p99 = 200
+	}
+	return fakeResult(s.RPS, p99, 0, m.clientAt > 0 && s.RPS >= m.clientAt), nil
+}
+
+func fakeResult(rps, p99, errRate float64, cpuBound bool) *spec.Result {
+	res := &spec.Result{
+		Requested: spec.Requested{RPS: rps, Connections: 64},
+		Achieved:  spec.Achieved{RPS: rps, Requests: int64(rps), ErrorRate: errRate},
+		Latency: &spec.Distribution{Count: int64(rps), MeanMs: p99 / 2, Percentiles: []spec.Percentile{
+			{P: 50, Ms: p99 / 4}, {P: 90, Ms: p99 / 2}, {P: 99, Ms: p99}, {P: 99.9, Ms: p99 * 2}}},
+		ServiceTime: &spec.Distribution{Count: int64(rps), MeanMs: 0.5},
+		Process:     &spec.ProcessStats{CPUCores: 0.1},
+	}
+	if cpuBound {
+		res.Process.CPUCores = 1.95
+	}
+	return res
+}
+
+func opts(t *testing.T, min, max float64) Options {
+	t.Helper()
+	objs, err := spec.ParseObjectives("p99<=50ms,error_rate<0.1%")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Options{Min: min, Max: max, Tolerance: 0.05, Confirm: 2, MaxSteps: DefaultMaxSteps, Objectives: objs, MaxProcs: 2}
+}
+
+func TestSearchFindsLimitWithinTolerance(t *testing.T) {
+	for _, limit := range []float64{150, 800, 2345, 9000, 49_000} {
+		m := &model{limit: limit}
+		o := opts(t, 100, 50_000)
+		rep, err := Search(context.Background(), m, o, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Outcome != OutcomeFound {
+			t.Fatalf("limit %v: outcome %s", limit, rep.Outcome)
+		}
+		if rep.Sustained > limit || rep.Breaks <= limit {
+			t.Errorf("limit %v: sustained %v breaks %v: the limit is not between them", limit, rep.Sustained, rep.Breaks)
+		}
+		if (rep.Breaks-rep.Sustained)/rep.Sustained > o.Tolerance {
+			t.Errorf("limit %v: [%v, %v) wider than the tolerance", limit, rep.Sustained, rep.Breaks)
+		}
+		if len(rep.Steps) > o.StepBound() {
+			t.Errorf("limit %v: %d steps, more than the bound %d", limit, len(rep.Steps), o.StepBound())
+		}
+		if got := strings.Join(rep.BrokenBy, ","); got != "p99<=50ms" {
+			t.Errorf("limit %v: broken by %q, want p99<=50ms", limit, got)
+		}
+		confirms := 0
+		for _, s := range rep.Steps {
+			if s.Phase == PhaseConfirm {
+				confirms++
+				if s.RPS != rep.Sustained {
+					t.Errorf("limit %v: confirmation at %v, answer %v", limit, s.RPS, rep.Sustained)
+				}
+			}
+		}
+		if confirms != 2 {
+			t.Errorf("limit %v: %d confirmations, want 2", limit, confirms)
+		}
+	}
+}
+
+func TestSearchSteps800(t *testing.T) {
+	// From 150: 150 300 600 1200 (broken), then geometric bisection
+	// 849 (broken) 714 779 813 (broken): [779, 813) is within 5%; then
+	// two confirmations at 779.
+	m := &model{limit: 800}
+	rep, err := Search(context.Background(), m, opts(t, 150, 5000), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []float64{150, 300, 600, 1200, 849, 714, 779, 813, 779, 779}
+	if !equal(m.rates, want) {
+		t.Fatalf("rates %v, want %v", m.rates, want)
+	}
+	if rep.Sustained != 779 || rep.Breaks != 813 || rep.Uncertainty != 34 {
+		t.Errorf("sustained %v breaks %v ± %v, want 779, 813, 34", rep.Sustained, rep.Breaks, rep.Uncertainty)
+	}
+	if !strings.Contains(rep.Summary(), "sustains 779 rps (+34, 4.4%, within the 5% tolerance), p99 1ms at that rate; breaks at 813 rps on p99<=50ms") {
+		t.Errorf("summary %q", rep.Summary())
+	}
+	if rep.Knee != 779 {
+		t.Errorf("knee %v, want 779 (the last rate with p99 at 1ms)", rep.Knee)
+	}
+}
+
+func TestSearchFailedConfirmationMovesDown(t *testing.T) {
+	// 779 passes once, then breaks on its first confirmation (its 2nd
+	// run): the answer falls back to 714, which is confirmed twice.
+	m := &model{limit: 800, flaky: map[float64]int{779: 2}}
+	rep, err := Search(context.Background(), m, opts(t, 150, 5000), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Outcome != OutcomeFound {
+		t.Fatalf("outcome %s", rep.Outcome)
+	}
+	// [714, 779) is 9% wide: one more bisection at 746, then its
+	// confirmations.
+	want := []float64{150, 300, 600, 1200, 849, 714, 779, 813, 779, 746, 746, 746}
+	if !equal(m.rates, want) {
+		t.Fatalf("rates %v, want %v", m.rates, want)
+	}
+	if rep.Sustained != 746 || rep.Breaks != 779 {
+		t.Errorf("sustained %v breaks %v, want 746 and 779", rep.Sustained, rep.Breaks)
+	}
+}
+
+func TestSearchEnds(t *testing.T) {
+	tests := []struct {
+		name      string
+		m         *model
+		min, max  float64
+		maxSteps  int
+		outcome   string
+		sustained float64
+		steps     int
+	}{
+		{"above max", &model{limit: 1e9}, 100, 1000, 30, OutcomeAboveMax, 1000, 5}, // 100 200 400 800 1000
+		{"above a fractional max", &model{limit: 1e9}, 100, 1000.4, 30, OutcomeAboveMax, 1000, 5},
+		{"below min", &model{limit: 50}, 100, 1000, 30, OutcomeBelowMin, 0, 1},
+		{"step cap", &model{limit: 800}, 100, 50_000, 6, OutcomeStepCap, 800, 6}, // ... 800 1600 1131
+		// 100..800 meet; 1600 client-limited twice (the step and its retry).
+		{"client limit", &model{limit: 5000, clientAt: 1600}, 100, 50_000, 30, OutcomeClientLimit, 800, 6},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			o := opts(t, tc.min, tc.max)
+			o.MaxSteps = tc.maxSteps
+			rep, err := Search(context.Background(), tc.m, o, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Outcome != tc.outcome || rep.Sustained != tc.sustained || len(rep.Steps) != tc.steps {
+				t.Fatalf("got %s, sustained %v, %d steps; want %s, %v, %d", rep.Outcome, rep.Sustained, len(rep.Steps), tc.outcome, tc.sustained, tc.steps)
+			}
+			if tc.outcome == OutcomeClientLimit {
+				if rep.ClientLimitRPS != 1600 || len(rep.Advice) == 0 || !strings.Contains(rep.Advice[0], "agents") {
+					t.Errorf("client limit %v, advice %q", rep.ClientLimitRPS, rep.Advice)
+				}
+				if rep.Steps[5].Phase != PhaseRetry {
+					t.Errorf("the second client-limited step is %q, want a retry", rep.Steps[5].Phase)
+				}
+			}
+		})
+	}
+}
+
+func TestSearchInterruptedKeepsSteps(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	m := &model{limit: 800}
+	st := StepperFunc(func(ctx context.Context, s StepSpec) (*spec.Result, error) {
+		res, _ := m.Step(ctx, s)
+		if s.N == 3 {
+			cancel()
+			res.Interrupted = true
+		}
+		return res, nil
+	})
+	rep, err := Search(ctx, st, opts(t, 100, 50_000), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Outcome != OutcomeInterrupted || len(rep.Steps) != 3 || rep.Sustained != 200 {
+		t.Fatalf("outcome %s, %d steps, sustained %v; want interrupted, 3, 200", rep.Outcome, len(rep.Steps), rep.Sustained)
+	}
+	if !strings.Contains(rep.Summary(), "no answer (interrupted); sustained 200 rps") {
+		t.Errorf("summary %q", rep.Summary())
+	}
+}
+
+func TestSearchStepperError(t *testing.T) {
+	boom := errors.New("boom")
+	st := StepperFunc(func(context.Context, StepSpec) (*spec.Result, error) { return nil, boom })
+	rep, err := Search(context.Background(), st, opts(t, 100, 1000), nil)
+	if !errors.Is(err, boom) || rep == nil || rep.Outcome != OutcomeFailed {
+		t.Fatalf("got %v, %+v", err, rep)
+	}
+}
+
+func TestOptionsValidate(t *testing.T) {
+	o := Options{Min: 0, Max: -1, Tolerance: 0.9, Confirm: 11, MaxSteps: 0}
+	err := o.Validate()
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, want := range []string{"min:", "max:", "tolerance:", "confirm:", "max-steps:"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("%q does not name %s", err, want)
+		}
+	}
+}
+
+func TestSearchNeedsObjective(t *testing.T) {
+	o := opts(t, 100, 1000)
+	o.Objectives = nil
+	if _, err := Search(context.Background(), &model{limit: 1}, o, nil); !errors.Is(err, ErrNoObjective) {
+		t.Fatalf("got %v, want ErrNoObjective", err)
+	}
+}
+
+func TestClientLimitRule(t *testing.T) {
+	p99, _ := spec.ParseObjectives("p99<=50ms")
+	errRate, _ := spec.ParseObjectives("error_rate<1%")
+	tests := []struct {
+		name    string
+		late    float64
+		cpu     float64
+		busy    float64
+		svcP99  float64
+		broken  []spec.Objective
+		limited bool
+	}{
+		{"idle", 0, 0.2, 1, 1, p99, false},
+		{"cpu", 0, 1.9, 1, 1, errRate, true},
+		{"late, connections free, service fast", 0.2, 0.3, 5, 1, p99, true},
+		{"late, connections free, service slow too", 0.2, 0.3, 5, 80, p99, false},
+		{"late, errors broken", 0.2, 0.3, 5, 1, errRate, false},
+		{"late behind a slow target", 0.2, 0.3, 60, 1, p99, false},
+		{"late below 5%", 0.04, 0.3, 5, 1, p99, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res := &spec.Result{Requested: spec.Requested{Connections: 64},
+				Latency:     &spec.Distribution{Count: 10, Percentiles: []spec.Percentile{{P: 99, Ms: 200}}},
+				ServiceTime: &spec.Distribution{Count: 10, Percentiles: []spec.Percentile{{P: 99, Ms: tc.svcP99}}},
+				Process:     &spec.ProcessStats{LateRatio: tc.late, CPUCores: tc.cpu}}
+			got, reason := clientLimit(res, tc.busy, 2, tc.broken)
+			if got != tc.limited || got != (reason != "") {
+				t.Errorf("got %v %q, want %v", got, reason, tc.limited)
+			}
+		})
+	}
+}
+
+func TestMetricObjectives(t *testing.T) {
+	ms, err := ParseMetricObjectives("proxy_cpu_mcores<=500, rss_mb<100")
+	if err != nil || len(ms) != 2 || ms[0].Name != "proxy_cpu_mcores" || ms[0].Op != "<=" || ms[1].Value != 100 {
+		t.Fatalf("got %+v %v", ms, err)
+	}
+	res := &spec.Result{Metrics: []spec.Metric{{Name: "proxy_cpu_mcores", Average: 420}, {Name: "rss_mb", Missing: "prometheus unreachable"}}}
+	if r := ms[0].check(res); !r.Met || r.Actual != 420 {
+		t.Errorf("cpu: %+v", r)
+	}
+	if r := ms[1].check(res); r.Met || r.Reason != "prometheus unreachable" {
+		t.Errorf("missing: %+v", r)
+	}
+	if r := (MetricObjective{Name: "nope", Op: "<", Value: 1}).check(res); r.Met || !strings.Contains(r.Reason, "no metric") {
+		t.Errorf("unknown: %+v", r)
+	}
+	for _, bad := range []string{"x=3", "<3", "x<=y", "x<=NaN", "a b<=1"} {
+		if _, err := ParseMetricObjectives(bad); err == nil {
+			t.Errorf("%q: no error", bad)
+		}
+	}
+}
+
+func TestReportFormatsAgree(t *testing.T) {
+	m := &model{limit: 800}
+	rep, err := Search(context.Background(), m, opts(t, 150, 5000), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep.ID = "abc123"
+	var js bytes.Buffer
+	if err := rep.WriteJSON(&js); err != nil {
+		t.Fatal(err)
+	}
+	var back Report
+	if err := json.Unmarshal(js.Bytes(), &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.Sustained != 779 || back.Breaks != 813 || back.Knee != 779 || len(back.Curve) != 10 || back.Outcome != OutcomeFound {
+		t.Errorf("JSON: %+v", back)
+	}
+	var c bytes.Buffer
+	if err := rep.WriteCSV(&c); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(&c).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 11 || strings.Join(rows[0], ",") != strings.Join(CSVHeader, ",") {
+		t.Fatalf("CSV: %d rows, header %v", len(rows), rows[0])
+	}
+	col := map[string]int{}
+	for i, h := range rows[0] {
+		col[h] = i
+	}
+	var sustained, breaks int
+	for _, r := range rows[1:] {
+		if r[col["sustained"]] == "true" {
+			sustained++
+			if r[col["rps"]] != "779" {
+				t.Errorf("sustained row at %s", r[col["rps"]])
+			}
+		}
+		if r[col["breaks"]] == "true" {
+			breaks++
+			if r[col["broken"]] != "p99<=50ms" {
+				t.Errorf("breaking row broken %q", r[col["broken"]])
+			}
+		}
+	}
+	if sustained != 3 || breaks != 1 {
+		t.Errorf("CSV: %d sustained rows (want 3: the step and 2 confirmations), %d breaking (want 1)", sustained, breaks)
+	}
+	var txt bytes.Buffer
+	if err := rep.WriteText(&txt); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(txt.String(), rep.Summary()) || !strings.Contains(txt.String(), "*       779 rps") {
+		t.Errorf("text:\n%s", txt.String())
+	}
+}
+
+func equal(a, b []float64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func FuzzParseMetricObjectives(f *testing.F) {
+	for _, s := range []string{"proxy_cpu_mcores<=500", "a<1,b>=2", "x=3", "<3", "a<=1e400", ",,", "a b<1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		ms, err := ParseMetricObjectives(s)
+		if err != nil {
+			return
+		}
+		for _, m := range ms {
+			if m.Name == "" || len(m.Name) > maxMetricName || m.Op == "" || math.IsNaN(m.Value) || math.IsInf(m.Value, 0) {
+				t.Fatalf("%q: accepted %+v", s, m)
+			}
+		}
+	})
+}
