@@ -72,6 +72,7 @@ See docs/capacity.md.`,
 	f.SortFlags = false
 	f.StringVarP(&o.run.file, "file", "f", "", "the profile to run at each step (SMP YAML or JSON)")
 	f.StringVar(&o.run.profileRef, "profile", "", "the stored profile to run (name or id)")
+	f.BoolVar(&o.run.allowUnknown, "allow-unknown-fields", false, "run a profile with fields meshperf does not know (misspelt ones are errors otherwise)")
 	f.StringVar(&o.objective, "objective", "", "objectives every step must meet, e.g. 'p99<=50ms,error_rate<0.1%' (default: the profile's slo)")
 	f.StringVar(&o.metric, "metric", "", "objectives on the profile's Prometheus metrics (averages over a step), e.g. 'proxy_cpu_mcores<=500'")
 	f.Float64Var(&o.min, "min", 100, "first rate tried, requests per second")
@@ -118,7 +119,7 @@ func runCapacity(ctx context.Context, cmd *cobra.Command, stdio IO, g *globalOpt
 	case o.run.file != "" && o.run.profileRef != "":
 		return usageErrorf("-f and --profile: give one, not both")
 	case o.run.file != "":
-		if prof, err = readProfile(stdio, o.run.file); err != nil {
+		if prof, err = readProfile(stdio, o.run.file, o.run.allowUnknown, "--allow-unknown-fields"); err != nil {
 			return err
 		}
 	case o.run.profileRef != "":

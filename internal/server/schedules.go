@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/meshperf/meshperf/internal/schedule"
-	"github.com/meshperf/meshperf/loadgen"
 	"github.com/meshperf/meshperf/spec"
 	"github.com/meshperf/meshperf/store"
 )
@@ -205,14 +204,12 @@ func (s *Server) runSchedule(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	plans, err := loadgen.PlansFromProfile(prof)
+	// The same admission as any run: files, limits, allow-lists.
+	plans, err := s.admit(r.Context(), prof)
 	if err != nil {
-		return invalid("profile", "profile %s: %v", p.Name, err)
-	}
-	if err := s.checkAgents(prof, plans); err != nil {
 		return err
 	}
-	if err := s.allowed(prof); err != nil {
+	if err := s.checkAgents(prof, plans); err != nil {
 		return err
 	}
 	runID, err := s.queueScheduled(r.Context(), sc, time.Now().UTC())
