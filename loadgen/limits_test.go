@@ -2,7 +2,9 @@ package loadgen
 
 import (
 	"errors"
+	"fmt"
 	"math"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -144,6 +146,21 @@ func TestCountSaturates(t *testing.T) {
 		}
 		if tm := s.Time(math.MaxInt64); tm < 0 {
 			t.Errorf("%s: Time(max) = %s < 0", s, tm)
+		}
+	}
+}
+
+// docs/security.md lists every limit with its default and ceiling, as the
+// code has them.
+func TestLimitsDocumented(t *testing.T) {
+	b, err := os.ReadFile("../docs/security.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range limitFields {
+		row := fmt.Sprintf("| `%s` | %s | %s | %s |", f.name, f.doc, f.get(&DefaultLimits), f.get(&Ceiling))
+		if !strings.Contains(string(b), row) {
+			t.Errorf("docs/security.md lacks the row %s", row)
 		}
 	}
 }
