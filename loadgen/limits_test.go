@@ -164,3 +164,28 @@ func TestLimitsDocumented(t *testing.T) {
 		}
 	}
 }
+
+// Whatever the operator writes, a limit is never set past the ceiling nor
+// below 1.
+func FuzzLimitsSet(f *testing.F) {
+	for _, s := range []string{"connections=100000", "rps=1e6", "duration=48h", "x", "rps=NaN", "rps=+Inf", "connections=9e18", "duration=-1s", "=", "total_rps=1e9"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, kv string) {
+		l := DefaultLimits
+		if err := l.Set(kv); err != nil {
+			if l != DefaultLimits {
+				t.Fatalf("refused %q but changed the limits", kv)
+			}
+			return
+		}
+		for _, fl := range limitFields {
+			switch {
+			case fl.i != nil && (*fl.i(&l) < 1 || *fl.i(&l) > *fl.i(&Ceiling)),
+				fl.f != nil && (!(*fl.f(&l) > 0) || *fl.f(&l) > *fl.f(&Ceiling)),
+				fl.d != nil && (*fl.d(&l) <= 0 || *fl.d(&l) > *fl.d(&Ceiling)):
+				t.Fatalf("%q set %s to %s (ceiling %s)", kv, fl.name, fl.get(&l), fl.get(&Ceiling))
+			}
+		}
+	})
+}
