@@ -121,6 +121,11 @@ func TestServerLimitsFromCLI(t *testing.T) {
 	if _, stderr, code := mp(t, env, "", "server", "--db", filepath.Join(t.TempDir(), "x.db"), "--limit", "connections=2000000000"); code != 2 || !strings.Contains(stderr, "connections: at most 1000000") {
 		t.Errorf("--limit above the ceiling: exit %d %s", code, stderr)
 	}
+	for _, args := range [][]string{{"--allow-files", "/no/such/dir"}, {"--allow-prometheus", "[bad"}, {"--limit", "nosuch=1"}} {
+		if _, stderr, code := mp(t, env, "", append([]string{"server", "--db", filepath.Join(t.TempDir(), "x.db")}, args...)...); code != 2 || !strings.Contains(stderr, args[0]) {
+			t.Errorf("%v: exit %d %s, want a usage error naming the flag", args, code, stderr)
+		}
+	}
 	base, _ := serverProc(t, env, "--db", filepath.Join(t.TempDir(), "m.db"))
 	prof := filepath.Join(t.TempDir(), "big.yaml")
 	os.WriteFile(prof, []byte("name: big\nduration: 2s\nclients:\n- connections: 2000000000\n  endpoint_urls: [http://127.0.0.1:1/]\n"), 0o644)
