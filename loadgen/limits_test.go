@@ -2,7 +2,9 @@ package loadgen
 
 import (
 	"errors"
+	"fmt"
 	"math"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -146,4 +148,44 @@ func TestCountSaturates(t *testing.T) {
 			t.Errorf("%s: Time(max) = %s < 0", s, tm)
 		}
 	}
+}
+
+// docs/security.md lists every limit with its default and ceiling, as the
+// code has them.
+func TestLimitsDocumented(t *testing.T) {
+	b, err := os.ReadFile("../docs/security.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range limitFields {
+		row := fmt.Sprintf("| `%s` | %s | %s | %s |", f.name, f.doc, f.get(&DefaultLimits), f.get(&Ceiling))
+		if !strings.Contains(string(b), row) {
+			t.Errorf("docs/security.md lacks the row %s", row)
+		}
+	}
+}
+
+// Whatever the operator writes, a limit is never set past the ceiling nor
+// below 1.
+func FuzzLimitsSet(f *testing.F) {
+	for _, s := range []string{"connections=100000", "rps=1e6", "duration=48h", "x", "rps=NaN", "rps=+Inf", "connections=9e18", "duration=-1s", "=", "total_rps=1e9"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, kv string) {
+		l := DefaultLimits
+		if err := l.Set(kv); err != nil {
+			if l != DefaultLimits {
+				t.Fatalf("refused %q but changed the limits", kv)
+			}
+			return
+		}
+		for _, fl := range limitFields {
+			switch {
+			case fl.i != nil && (*fl.i(&l) < 1 || *fl.i(&l) > *fl.i(&Ceiling)),
+				fl.f != nil && (!(*fl.f(&l) > 0) || *fl.f(&l) > *fl.f(&Ceiling)),
+				fl.d != nil && (*fl.d(&l) <= 0 || *fl.d(&l) > *fl.d(&Ceiling)):
+				t.Fatalf("%q set %s to %s (ceiling %s)", kv, fl.name, fl.get(&l), fl.get(&Ceiling))
+			}
+		}
+	})
 }

@@ -234,8 +234,8 @@ func netClass(err error) string {
 	return "transport error"
 }
 
-// maxBody bounds an answer from Prometheus.
-const maxBody = 64 << 20
+// maxBody bounds an answer from Prometheus (a variable for tests).
+var maxBody int64 = 64 << 20
 
 var errTooLarge = errors.New("answer too large")
 

@@ -82,6 +82,8 @@ func TestCollectMissing(t *testing.T) {
 // remote answers, no byte of what it wrote comes back in the result.
 func TestCollectDoesNotReadBack(t *testing.T) {
 	const secret = "s3cr3t-token-0123456789"
+	defer func(old int64) { maxBody = old }(maxBody)
+	maxBody = 4 << 20
 	mux := http.NewServeMux()
 	mux.HandleFunc("/plain/", func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "internal admin page: "+secret, http.StatusInternalServerError)
@@ -99,7 +101,7 @@ func TestCollectDoesNotReadBack(t *testing.T) {
 	})
 	mux.HandleFunc("/huge/", func(w http.ResponseWriter, r *http.Request) {
 		chunk := []byte(strings.Repeat(secret, 4096))
-		for i := 0; i < maxBody/len(chunk)+2; i++ {
+		for i := 0; i < int(maxBody)/len(chunk)+2; i++ {
 			if _, err := w.Write(chunk); err != nil {
 				return
 			}

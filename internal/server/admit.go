@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/meshperf/meshperf/loadgen"
 	"github.com/meshperf/meshperf/spec"
@@ -131,4 +132,14 @@ func admitReason(err error) string {
 		return "refused: " + ae.Message
 	}
 	return "refused: " + err.Error()
+}
+
+// cancelWait is how long a cancelled distributed run waits for its agents'
+// final reports: doneGrace, but afterGrace when the server is shutting
+// down, so that it stops within its grace.
+func cancelWait(ctx context.Context) time.Duration {
+	if errors.Is(context.Cause(ctx), errInterrupted) {
+		return afterGrace
+	}
+	return doneGrace
 }

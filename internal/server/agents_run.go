@@ -307,7 +307,7 @@ func (r *agentRegistry) runOnAgents(ctx context.Context, id string, prof *spec.P
 				d.cancelShares(fmt.Sprint(context.Cause(ctx)))
 				// Agents stop and send what they measured; wait for it
 				// a while.
-				t := time.NewTimer(doneGrace)
+				t := time.NewTimer(cancelWait(ctx))
 				defer t.Stop()
 				deadline = t.C
 			}

@@ -129,7 +129,23 @@ type runs struct {
 	wg      sync.WaitGroup
 	stop    context.CancelFunc
 	ctx     context.Context
+	// after is the context of what a run does once it has ended
+	// (Prometheus queries): cancelled afterGrace after the shutdown grace.
+	after     context.Context
+	stopAfter context.CancelFunc
 }
+
+// afterGrace is how long an interrupted run may still spend on its
+// Prometheus queries once the shutdown grace is over; saving what it
+// measured is bounded by saveTimeout.
+const (
+	afterGrace  = 2 * time.Second
+	saveTimeout = 10 * time.Second
+	// stuckWait is how long shutdown waits, after afterGrace, for a worker
+	// still saving; the server then exits anyway, and the next one marks
+	// that run interrupted.
+	stuckWait = 2 * time.Second
+)
 
 // Causes of a run's end other than finishing.
 var (
@@ -139,7 +155,9 @@ var (
 
 func newRuns(s *Server, concurrency int) *runs {
 	ctx, stop := context.WithCancel(context.Background())
-	m := &runs{s: s, queue: make(chan string, 10000), hubs: map[string]*hub{}, cancels: map[string]context.CancelCauseFunc{}, ctx: ctx, stop: stop}
+	after, stopAfter := context.WithCancel(context.Background())
+	m := &runs{s: s, queue: make(chan string, 10000), hubs: map[string]*hub{}, cancels: map[string]context.CancelCauseFunc{}, ctx: ctx, stop: stop,
+		after: after, stopAfter: stopAfter}
 	for i := 0; i < concurrency; i++ {
 		m.wg.Add(1)
 		go m.worker()
@@ -246,12 +264,14 @@ func (m *runs) execute(id string) {
 		finish(store.RunFailed, err.Error())
 		return
 	}
-	prom.Fill(bg, prof.Metrics, res) // missing metrics say why; they never fail the run
+	prom.Fill(m.after, prof.Metrics, res) // missing metrics say why; they never fail the run
 	res.Name = r.Name
 	res.Labels = r.Labels
 	res.ProfileID, res.ProfileRevision = r.ProfileID, r.ProfileRevision
-	resID, err := st.SaveResult(bg, res, store.ResultRef{ProfileID: r.ProfileID, ProfileRevision: r.ProfileRevision,
+	saveCtx, cancelSave := context.WithTimeout(bg, saveTimeout)
+	resID, err := st.SaveResult(saveCtx, res, store.ResultRef{ProfileID: r.ProfileID, ProfileRevision: r.ProfileRevision,
 		OwnerID: r.OwnerID, Private: r.Private})
+	cancelSave()
 	if err != nil {
 		finish(store.RunFailed, "the result could not be saved: "+err.Error())
 		return
@@ -320,7 +340,29 @@ func (m *runs) shutdown(grace time.Duration) {
 		m.mu.Unlock()
 	}
 	m.stop()
-	m.wg.Wait()
+	stopped := make(chan struct{})
+	go func() { m.wg.Wait(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(afterGrace):
+		m.stopAfter() // Prometheus queries of interrupted runs end here
+		select {
+		case <-stopped:
+		case <-time.After(stuckWait):
+			m.s.log.Error("a run did not stop after the shutdown grace; the next server marks it interrupted")
+		}
+	}
+	m.stopAfter()
+	// Streams of runs that never started (or did not stop) end too.
+	m.mu.Lock()
+	hubs := make([]*hub, 0, len(m.hubs))
+	for _, h := range m.hubs {
+		hubs = append(hubs, h)
+	}
+	m.mu.Unlock()
+	for _, h := range hubs {
+		h.close()
+	}
 }
 
 func (s *Server) submitRun(w http.ResponseWriter, r *http.Request) error {

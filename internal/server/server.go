@@ -359,7 +359,8 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string, ready func(net
 	}
 	s.log.Info("shutting down", "grace", s.grace.String())
 	s.Close() // runs end first, so their event streams end too
-	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	// Event streams have ended with the runs: a second is enough.
+	shutdown, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	if err := srv.Shutdown(shutdown); err != nil {
 		_ = srv.Close()

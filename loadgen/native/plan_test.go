@@ -220,6 +220,16 @@ func TestMutualTLSWithCAAndSNI(t *testing.T) {
 			if sni.Load() != "svc.test" {
 				t.Errorf("SNI = %v, want svc.test", sni.Load())
 			}
+			// The same certificate inline (cert_pem, key_pem).
+			certPEM, _ := os.ReadFile(cliCert)
+			keyPEM, _ := os.ReadFile(cliKey)
+			res = run(t, &loadgen.Plan{
+				Targets: []string{srv.URL}, Connections: 1, Requests: 5, HTTPVersion: version,
+				TLS: loadgen.TLS{CAFile: caFile, CertPEM: certPEM, KeyPEM: keyPEM, ServerName: "svc.test"},
+			})
+			if res.StatusCodes[200] != 5 {
+				t.Errorf("inline: codes %v, want 5 × 200", res.StatusCodes)
+			}
 		})
 	}
 	// Without the client certificate the handshake fails, as a TLS error.
