@@ -57,14 +57,6 @@ type doer interface {
 	closeAll()
 }
 
-type h2Doer struct {
-	pool *h2Pool
-	ci   int
-}
-
-func (d h2Doer) do(ctx context.Context, ti int) (int, error) { return d.pool.do(ctx, d.ci, ti) }
-func (d h2Doer) closeAll()                                   {}
-
 // Run implements loadgen.Generator.
 func (e *Engine) Run(ctx context.Context, p *loadgen.Plan, sink loadgen.Sink) (*spec.Result, error) {
 	p.Normalize()
@@ -171,7 +163,7 @@ func (e *Engine) Run(ctx context.Context, p *loadgen.Plan, sink loadgen.Sink) (*
 		var d doer
 		switch {
 		case h2 != nil:
-			d = h2Doer{pool: h2, ci: w % p.Connections}
+			d = newH2Doer(h2, w%p.Connections)
 		case gp != nil:
 			d = grpcDoer{pool: gp, ci: w % p.Connections}
 		case tcps != nil:

@@ -1,0 +1,712 @@
+package native
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+
+	"github.com/meshperf/meshperf/loadgen"
+)
+
+// h2Stream is a worker's stream, reused from request to request. The
+// reader fills status and err and signals done, under the connection's mu.
+type h2Stream struct {
+	id         uint32
+	done       chan struct{} // buffered 1
+	timer      *time.Timer
+	status     int
+	err        error
+	final      bool  // the final (non-1xx) response headers have come
+	sendWindow int64 // what the server lets this stream send
+	recvUnack  uint32
+}
+
+// h2Conn is one HTTP/2 connection. Lock order: wmu, then mu.
+type h2Conn struct {
+	pool *h2Pool
+	nc   net.Conn
+	br   *bufio.Reader
+	bw   *bufio.Writer
+	fr   *http2.Framer
+	dec  *hpack.Decoder
+
+	usable    atomic.Bool // new streams may start here
+	closeOnce sync.Once
+
+	// Writing: wmu guards bw, fr's write side and nextID. writers counts
+	// the goroutines writing or waiting to write; the last one flushes.
+	wmu     sync.Mutex
+	writers atomic.Int32
+	nextID  uint32
+
+	mu         sync.Mutex
+	streams    map[uint32]*h2Stream
+	active     int
+	maxStreams uint32 // the server's SETTINGS_MAX_CONCURRENT_STREAMS
+	initWindow int64  // the server's SETTINGS_INITIAL_WINDOW_SIZE
+	maxFrame   int64  // the server's SETTINGS_MAX_FRAME_SIZE
+	sendWindow int64  // the connection's send window
+	waiters    int    // goroutines waiting on wake
+	wake       chan struct{}
+	gone       error // set once the connection is finished
+	goaway     bool
+	goawayCode http2.ErrCode
+	lastStream uint32
+
+	// The reader's own state.
+	recvWindow  int64  // what the server may still send on the connection
+	recvUnack   uint32 // received and not yet given back
+	ctrlPending bool   // control frames written and not flushed
+	hdr         hdrState
+}
+
+// hdrState is the header block being decoded.
+type hdrState struct {
+	s         *h2Stream // nil: a stream we no longer wait for
+	id        uint32
+	endStream bool
+	status    int
+	size      int // decoded header list size, RFC 9113 6.5.2
+	raw       int // encoded bytes
+	bad       string
+}
+
+func newH2Conn(p *h2Pool, nc net.Conn) *h2Conn {
+	c := &h2Conn{
+		pool:       p,
+		nc:         nc,
+		br:         bufio.NewReaderSize(nc, 64<<10),
+		bw:         bufio.NewWriterSize(nc, 32<<10),
+		nextID:     1,
+		streams:    make(map[uint32]*h2Stream),
+		maxStreams: h2DefaultMaxStreams,
+		initWindow: 65535,
+		maxFrame:   16384,
+		sendWindow: 65535,
+		recvWindow: h2ConnWindow,
+		wake:       make(chan struct{}),
+	}
+	c.fr = http2.NewFramer(c.bw, c.br)
+	c.fr.SetReuseFrames()
+	c.fr.SetMaxReadFrameSize(16384)
+	c.dec = hpack.NewDecoder(4096, c.onHeader)
+	c.dec.SetMaxStringLength(h2MaxHeaderList)
+	return c
+}
+
+// handshake sends the preface and our settings and waits for the server's
+// settings, so the first streams already respect its limits.
+func (c *h2Conn) handshake(ctx context.Context) error {
+	if dl, ok := ctx.Deadline(); ok {
+		_ = c.nc.SetDeadline(dl)
+		defer c.nc.SetDeadline(time.Time{})
+	}
+	if _, err := c.bw.WriteString(http2.ClientPreface); err != nil {
+		return err
+	}
+	err := c.fr.WriteSettings(
+		http2.Setting{ID: http2.SettingEnablePush, Val: 0},
+		http2.Setting{ID: http2.SettingInitialWindowSize, Val: h2StreamWindow},
+		http2.Setting{ID: http2.SettingMaxHeaderListSize, Val: h2MaxHeaderList},
+	)
+	if err == nil {
+		err = c.fr.WriteWindowUpdate(0, h2ConnWindow-65535)
+	}
+	if err == nil {
+		err = c.bw.Flush()
+	}
+	if err != nil {
+		return err
+	}
+	f, err := c.fr.ReadFrame()
+	if err != nil {
+		return h2ReadError(err)
+	}
+	sf, ok := f.(*http2.SettingsFrame)
+	if !ok || sf.IsAck() {
+		return &loadgen.ProtocolError{Msg: fmt.Sprintf("http2: the server's first frame is %s, not SETTINGS", f.Header().Type)}
+	}
+	if err := c.onSettings(sf); err != nil {
+		return err
+	}
+	if err := c.bw.Flush(); err != nil {
+		return err
+	}
+	c.ctrlPending = false
+	c.usable.Store(true)
+	return nil
+}
+
+// beginWrite and endWrite bracket a write: the last writer of a burst
+// flushes, so requests sent together leave in one system call.
+func (c *h2Conn) beginWrite() {
+	c.writers.Add(1)
+	c.wmu.Lock()
+}
+
+func (c *h2Conn) endWrite(err error) error {
+	if c.writers.Add(-1) == 0 && err == nil {
+		err = c.bw.Flush()
+	}
+	c.wmu.Unlock()
+	return err
+}
+
+// waitCh registers a waiter and returns the channel closed at the next
+// change (a stream ending, a window opening, new settings). Under mu.
+func (c *h2Conn) waitCh() chan struct{} {
+	c.waiters++
+	return c.wake
+}
+
+// broadcast wakes the waiters. Under mu.
+func (c *h2Conn) broadcast() {
+	if c.waiters > 0 {
+		close(c.wake)
+		c.wake = make(chan struct{})
+		c.waiters = 0
+	}
+}
+
+// wait blocks until ch closes, the run ends or the request times out.
+func (c *h2Conn) wait(ctx context.Context, ch chan struct{}, s *h2Stream, timed bool) error {
+	var tc <-chan time.Time
+	if timed {
+		tc = s.timer.C
+	}
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-tc:
+		return errH2Timeout
+	}
+}
+
+// roundTrip sends one request on stream s and waits for its response.
+func (c *h2Conn) roundTrip(ctx context.Context, s *h2Stream, block, body []byte, timed bool) (int, error) {
+	// A stream of the server's allowance.
+	c.mu.Lock()
+	for c.gone == nil && !c.goaway && uint32(c.active) >= c.maxStreams {
+		ch := c.waitCh()
+		c.mu.Unlock()
+		if err := c.wait(ctx, ch, s, timed); err != nil {
+			return 0, err
+		}
+		c.mu.Lock()
+	}
+	if c.gone != nil || c.goaway {
+		c.mu.Unlock()
+		return 0, errH2ConnClosing
+	}
+	c.active++
+	c.mu.Unlock()
+
+	s.status, s.err, s.final, s.recvUnack = 0, nil, false, 0
+	select { // a signal left by a stream that timed out as it completed
+	case <-s.done:
+	default:
+	}
+
+	c.beginWrite()
+	c.mu.Lock()
+	if c.gone != nil || c.goaway || c.nextID > 1<<31-1 {
+		c.active--
+		c.broadcast()
+		if c.nextID > 1<<31-1 {
+			c.usable.Store(false) // stream IDs spent: the next request opens a new connection
+		}
+		c.mu.Unlock()
+		_ = c.endWrite(nil)
+		return 0, errH2ConnClosing
+	}
+	s.id = c.nextID
+	c.nextID += 2
+	s.sendWindow = c.initWindow
+	c.streams[s.id] = s
+	c.mu.Unlock()
+	err := c.writeHeaders(s.id, block, len(body) == 0)
+	rest := body
+	if err == nil && len(body) > 0 {
+		rest, err = c.writeData(s, rest)
+	}
+	if err = c.endWrite(err); err != nil {
+		c.fail(err)
+	}
+	for err == nil && len(rest) > 0 {
+		// The windows are shut: wait for the server to open them.
+		c.mu.Lock()
+		if c.streams[s.id] != s {
+			c.mu.Unlock()
+			break // the response (or an error) came before the whole body went
+		}
+		if c.sendWindow > 0 && s.sendWindow > 0 {
+			c.mu.Unlock()
+		} else {
+			ch := c.waitCh()
+			c.mu.Unlock()
+			if werr := c.wait(ctx, ch, s, timed); werr != nil {
+				return c.abandon(s, werr)
+			}
+			continue
+		}
+		c.beginWrite()
+		rest, err = c.writeData(s, rest)
+		if err = c.endWrite(err); err != nil {
+			c.fail(err)
+		}
+	}
+
+	var tc <-chan time.Time
+	if timed {
+		tc = s.timer.C
+	}
+	select {
+	case <-s.done:
+	case <-ctx.Done():
+		return c.abandon(s, ctx.Err())
+	case <-tc:
+		return c.abandon(s, errH2Timeout)
+	}
+	if len(rest) > 0 && s.err == nil {
+		// The server answered before reading the whole body: our half
+		// of the stream is still open, close it.
+		c.beginWrite()
+		_ = c.endWrite(c.fr.WriteRSTStream(s.id, http2.ErrCodeNo))
+	}
+	return s.status, s.err
+}
+
+// abandon gives up on stream s (timed out or the run ended) and resets it,
+// unless its response came in the meantime.
+func (c *h2Conn) abandon(s *h2Stream, why error) (int, error) {
+	c.mu.Lock()
+	if c.streams[s.id] != s {
+		c.mu.Unlock()
+		<-s.done // completed as we gave up: its result stands
+		return s.status, s.err
+	}
+	c.finishLocked(s)
+	c.mu.Unlock()
+	c.beginWrite()
+	_ = c.endWrite(c.fr.WriteRSTStream(s.id, http2.ErrCodeCancel))
+	return s.status, why
+}
+
+// writeHeaders writes a header block, in CONTINUATION frames if it is
+// larger than the server's frame size. Under wmu.
+func (c *h2Conn) writeHeaders(id uint32, block []byte, endStream bool) error {
+	maxFrame := int(c.maxFrameSize())
+	first := block
+	if len(first) > maxFrame {
+		first = first[:maxFrame]
+	}
+	err := c.fr.WriteHeaders(http2.HeadersFrameParam{
+		StreamID: id, BlockFragment: first, EndStream: endStream, EndHeaders: len(first) == len(block),
+	})
+	for rest := block[len(first):]; err == nil && len(rest) > 0; {
+		n := min(len(rest), maxFrame)
+		err = c.fr.WriteContinuation(id, n == len(rest), rest[:n])
+		rest = rest[n:]
+	}
+	return err
+}
+
+func (c *h2Conn) maxFrameSize() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.maxFrame
+}
+
+// writeData writes as much of body as the windows allow and returns the
+// rest. Under wmu.
+func (c *h2Conn) writeData(s *h2Stream, body []byte) ([]byte, error) {
+	for len(body) > 0 {
+		c.mu.Lock()
+		if c.streams[s.id] != s {
+			c.mu.Unlock()
+			return body, nil
+		}
+		n := min(int64(len(body)), c.sendWindow, s.sendWindow, c.maxFrame)
+		if n <= 0 {
+			c.mu.Unlock()
+			return body, nil
+		}
+		c.sendWindow -= n
+		s.sendWindow -= n
+		c.mu.Unlock()
+		if err := c.fr.WriteData(s.id, n == int64(len(body)), body[:n]); err != nil {
+			return body, err
+		}
+		body = body[n:]
+	}
+	return nil, nil
+}
+
+// finishLocked removes stream s. Under mu.
+func (c *h2Conn) finishLocked(s *h2Stream) {
+	delete(c.streams, s.id)
+	c.active--
+	c.broadcast()
+}
+
+// complete ends stream s with its response (err nil) or an error. Under mu.
+func (c *h2Conn) complete(s *h2Stream, err error) {
+	c.finishLocked(s)
+	s.err = err
+	select {
+	case s.done <- struct{}{}:
+	default:
+	}
+}
+
+// fail finishes the connection: every stream still open ends with err
+// (or, after a GOAWAY, with what the GOAWAY tells of it).
+func (c *h2Conn) fail(err error) {
+	if err == nil {
+		err = errH2ConnFinished
+	}
+	c.usable.Store(false)
+	c.mu.Lock()
+	if c.gone == nil {
+		c.gone = err
+		for _, s := range c.streams {
+			serr := err
+			if c.goaway {
+				serr = &h2GoAwayError{code: c.goawayCode, last: c.lastStream, err: err}
+			}
+			c.complete(s, serr)
+		}
+		c.broadcast()
+	}
+	c.mu.Unlock()
+	c.close()
+}
+
+func (c *h2Conn) close() {
+	c.closeOnce.Do(func() {
+		c.usable.Store(false)
+		_ = c.nc.Close()
+		c.pool.forget(c)
+	})
+}
+
+// ---- reading --------------------------------------------------------------
+
+func (c *h2Conn) readLoop() {
+	c.fail(c.readFrames())
+}
+
+// readFrames reads until the connection ends; a nil error is a graceful
+// end (after a GOAWAY, once the last stream is done).
+func (c *h2Conn) readFrames() error {
+	for {
+		if c.ctrlPending && c.br.Buffered() == 0 {
+			c.beginWrite()
+			if err := c.endWrite(nil); err != nil {
+				return err
+			}
+			c.ctrlPending = false
+		}
+		f, err := c.fr.ReadFrame()
+		if err != nil {
+			return c.connError(err)
+		}
+		if err := c.onFrame(f); err != nil {
+			return c.connError(err)
+		}
+		if c.goaway {
+			c.mu.Lock()
+			idle := c.active == 0
+			c.mu.Unlock()
+			if idle {
+				return nil
+			}
+		}
+	}
+}
+
+// connError ends the connection for err, telling the server why when it
+// is the server's fault.
+func (c *h2Conn) connError(err error) error {
+	code := http2.ErrCodeProtocol
+	var ce http2.ConnectionError
+	var pe *loadgen.ProtocolError
+	switch {
+	case errors.As(err, &ce):
+		code = http2.ErrCode(ce)
+	case errors.As(err, &pe):
+	default:
+		return h2ReadError(err) // a transport error: nobody to tell
+	}
+	c.beginWrite()
+	_ = c.endWrite(c.fr.WriteGoAway(0, code, nil)) // we accept no server streams: last is 0
+	return h2ReadError(err)
+}
+
+// h2ReadError turns the framer's errors into the engine's classes.
+func h2ReadError(err error) error {
+	var ce http2.ConnectionError
+	var se http2.StreamError
+	switch {
+	case errors.As(err, &ce):
+		return &loadgen.ProtocolError{Msg: "http2: " + ce.Error()}
+	case errors.As(err, &se):
+		return &loadgen.ProtocolError{Msg: "http2: " + se.Error()}
+	case errors.Is(err, io.EOF):
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// ctrl writes a control frame; the reader flushes before it blocks.
+func (c *h2Conn) ctrl(write func() error) error {
+	c.wmu.Lock()
+	err := write()
+	c.wmu.Unlock()
+	c.ctrlPending = true
+	return err
+}
+
+func (c *h2Conn) onFrame(f http2.Frame) error {
+	switch f := f.(type) {
+	case *http2.DataFrame:
+		return c.onData(f)
+	case *http2.HeadersFrame:
+		c.mu.Lock()
+		c.hdr = hdrState{s: c.streams[f.StreamID], id: f.StreamID, endStream: f.StreamEnded()}
+		c.mu.Unlock()
+		return c.onBlock(f.HeaderBlockFragment(), f.HeadersEnded())
+	case *http2.ContinuationFrame:
+		return c.onBlock(f.HeaderBlockFragment(), f.HeadersEnded())
+	case *http2.RSTStreamFrame:
+		c.mu.Lock()
+		if s := c.streams[f.StreamID]; s != nil {
+			if f.ErrCode == http2.ErrCodeRefusedStream {
+				c.complete(s, errH2Refused)
+			} else {
+				c.complete(s, &h2ResetError{code: f.ErrCode})
+			}
+		}
+		c.mu.Unlock()
+	case *http2.SettingsFrame:
+		if f.IsAck() {
+			return nil
+		}
+		return c.onSettings(f)
+	case *http2.PingFrame:
+		if !f.IsAck() {
+			data := f.Data
+			return c.ctrl(func() error { return c.fr.WritePing(true, data) })
+		}
+	case *http2.WindowUpdateFrame:
+		return c.onWindowUpdate(f)
+	case *http2.GoAwayFrame:
+		c.usable.Store(false)
+		c.mu.Lock()
+		c.goaway = true
+		c.goawayCode = f.ErrCode
+		c.lastStream = f.LastStreamID
+		for id, s := range c.streams {
+			if id > f.LastStreamID {
+				c.complete(s, errH2GoAwayAbove) // not processed: sent again
+			}
+		}
+		c.broadcast()
+		c.mu.Unlock()
+	case *http2.PushPromiseFrame:
+		return &loadgen.ProtocolError{Msg: "http2: PUSH_PROMISE although push is disabled"}
+	}
+	// PRIORITY and unknown frame types are ignored.
+	return nil
+}
+
+func (c *h2Conn) onSettings(f *http2.SettingsFrame) error {
+	err := f.ForeachSetting(func(st http2.Setting) error {
+		if err := st.Valid(); err != nil {
+			return err
+		}
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		switch st.ID {
+		case http2.SettingMaxConcurrentStreams:
+			c.maxStreams = st.Val
+		case http2.SettingInitialWindowSize:
+			delta := int64(st.Val) - c.initWindow
+			c.initWindow = int64(st.Val)
+			for _, s := range c.streams {
+				s.sendWindow += delta
+				if s.sendWindow > 1<<31-1 {
+					return http2.ConnectionError(http2.ErrCodeFlowControl)
+				}
+			}
+		case http2.SettingMaxFrameSize:
+			c.maxFrame = int64(st.Val)
+		}
+		// HEADER_TABLE_SIZE needs nothing: our blocks never index.
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.broadcast()
+	c.mu.Unlock()
+	return c.ctrl(c.fr.WriteSettingsAck)
+}
+
+func (c *h2Conn) onWindowUpdate(f *http2.WindowUpdateFrame) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if f.StreamID == 0 {
+		c.sendWindow += int64(f.Increment)
+		if c.sendWindow > 1<<31-1 {
+			return http2.ConnectionError(http2.ErrCodeFlowControl)
+		}
+	} else if s := c.streams[f.StreamID]; s != nil {
+		s.sendWindow += int64(f.Increment)
+		if s.sendWindow > 1<<31-1 {
+			c.complete(s, &loadgen.ProtocolError{Msg: "http2: stream window above 2^31-1"})
+			return nil
+		}
+	}
+	c.broadcast()
+	return nil
+}
+
+func (c *h2Conn) onData(f *http2.DataFrame) error {
+	n := f.Header().Length // padding included, as flow control counts it
+	c.recvWindow -= int64(n)
+	if c.recvWindow < 0 {
+		return http2.ConnectionError(http2.ErrCodeFlowControl)
+	}
+	c.recvUnack += n
+	var streamInc uint32
+	c.mu.Lock()
+	s := c.streams[f.StreamID]
+	if s != nil {
+		switch {
+		case !s.final:
+			c.complete(s, &loadgen.ProtocolError{Msg: "http2: DATA before the response headers"})
+			s = nil
+		case f.StreamEnded():
+			c.complete(s, nil)
+			s = nil
+		default:
+			s.recvUnack += n
+			if s.recvUnack >= h2StreamWindow/2 {
+				streamInc, s.recvUnack = s.recvUnack, 0
+			}
+		}
+	}
+	c.mu.Unlock()
+	if c.recvUnack >= h2ConnWindow/2 || streamInc > 0 {
+		connInc := uint32(0)
+		if c.recvUnack >= h2ConnWindow/2 {
+			connInc, c.recvUnack = c.recvUnack, 0
+			c.recvWindow += int64(connInc)
+		}
+		return c.ctrl(func() error {
+			var err error
+			if connInc > 0 {
+				err = c.fr.WriteWindowUpdate(0, connInc)
+			}
+			if err == nil && streamInc > 0 {
+				err = c.fr.WriteWindowUpdate(f.StreamID, streamInc)
+			}
+			return err
+		})
+	}
+	return nil
+}
+
+// onBlock decodes a piece of a header block (the decoder's state is the
+// connection's, so blocks of abandoned streams are decoded too).
+func (c *h2Conn) onBlock(frag []byte, end bool) error {
+	c.hdr.raw += len(frag)
+	if c.hdr.raw > h2MaxHeaderBlock {
+		return &loadgen.ProtocolError{Msg: fmt.Sprintf("http2: a header block of more than %d bytes", h2MaxHeaderBlock)}
+	}
+	if _, err := c.dec.Write(frag); err != nil {
+		return http2.ConnectionError(http2.ErrCodeCompression)
+	}
+	if !end {
+		return nil
+	}
+	if err := c.dec.Close(); err != nil {
+		return http2.ConnectionError(http2.ErrCodeCompression)
+	}
+	h := &c.hdr
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := h.s
+	if s == nil || c.streams[h.id] != s {
+		return nil // abandoned meanwhile
+	}
+	var bad string
+	switch {
+	case h.bad != "":
+		bad = h.bad
+	case s.final:
+		if !h.endStream {
+			bad = "trailers without END_STREAM"
+		}
+	case h.status == 0:
+		bad = "response headers without :status"
+	case h.status < 200:
+		if h.endStream {
+			bad = fmt.Sprintf("informational response %d ends the stream", h.status)
+		}
+		return nil
+	default:
+		s.final = true
+		s.status = h.status
+	}
+	if bad != "" {
+		c.complete(s, &loadgen.ProtocolError{Msg: "http2: " + bad})
+		// The stream is broken but the connection is fine: reset it.
+		id := s.id
+		c.mu.Unlock()
+		err := c.ctrl(func() error { return c.fr.WriteRSTStream(id, http2.ErrCodeProtocol) })
+		c.mu.Lock()
+		return err
+	}
+	if h.endStream {
+		c.complete(s, nil)
+	}
+	return nil
+}
+
+// onHeader is the decoder's callback for each field.
+func (c *h2Conn) onHeader(f hpack.HeaderField) {
+	h := &c.hdr
+	h.size += len(f.Name) + len(f.Value) + 32
+	if h.size > h2MaxHeaderList && h.bad == "" {
+		h.bad = fmt.Sprintf("response header list larger than %d bytes", h2MaxHeaderList)
+	}
+	if len(f.Name) == 0 || f.Name[0] != ':' {
+		return
+	}
+	if f.Name != ":status" || h.status != 0 {
+		if h.bad == "" {
+			h.bad = fmt.Sprintf("unexpected pseudo-header %q", truncate([]byte(f.Name)))
+		}
+		return
+	}
+	v := f.Value
+	if len(v) != 3 || v[0] < '1' || v[0] > '9' || v[1] < '0' || v[1] > '9' || v[2] < '0' || v[2] > '9' {
+		h.bad = fmt.Sprintf("malformed :status %q", truncate([]byte(v)))
+		return
+	}
+	h.status = int(v[0]-'0')*100 + int(v[1]-'0')*10 + int(v[2]-'0')
+}
