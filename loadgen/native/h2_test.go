@@ -354,3 +354,29 @@ func TestH2AgainstNginx(t *testing.T) {
 		})
 	}
 }
+
+// The coordinated-omission test of HTTP/1.1, over h2c: a 1-second stall of
+// the target at 1,000 rps shows in the corrected latency as predicted.
+func TestH2CoordinatedOmissionStall(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: 10 s of load")
+	}
+	url := startEcho(t, "0", false)
+	const conns = 16
+	go func() {
+		time.Sleep(4 * time.Second)
+		resp, err := http.Post(url+"/admin/stall?for=1s", "", nil)
+		if err != nil {
+			t.Errorf("stall: %v", err)
+			return
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Errorf("stall: status %d", resp.StatusCode)
+		}
+	}()
+	testStall(t, conns, run(t, &loadgen.Plan{
+		Targets: []string{url + "/"}, Connections: conns, Rate: loadgen.Constant(1000), Duration: 10 * time.Second,
+		HTTPVersion: loadgen.H2C,
+	}))
+}
