@@ -67,6 +67,7 @@ type h2Pool struct {
 	connectTimeout time.Duration
 	timeout        time.Duration
 	read, written  atomic.Int64
+	credits        bool // closed loop: see h2Stream.credit
 
 	mu  sync.Mutex
 	all map[*h2Conn]struct{} // open connections, to close at the end
@@ -83,6 +84,7 @@ func newH2Pool(p *loadgen.Plan, version string) (*h2Pool, error) {
 		dialer:         newDialer(p),
 		connectTimeout: p.ConnectTimeout,
 		timeout:        p.Timeout,
+		credits:        p.Rate == nil,
 		all:            map[*h2Conn]struct{}{},
 	}
 	byKey := map[string]int{}
@@ -263,7 +265,7 @@ func newH2Doer(pool *h2Pool, ci int) *h2Doer {
 	return &h2Doer{pool: pool, ci: ci, s: &h2Stream{done: make(chan struct{}, 1), timer: t}}
 }
 
-func (d *h2Doer) closeAll() { d.s.timer.Stop() }
+func (d *h2Doer) closeAll() { d.s.timer.Stop(); releaseCredit(d.s) }
 
 // do sends one request to target ti and waits for the whole response.
 // Requests the server certainly did not process are sent again, on a new

@@ -28,6 +28,11 @@ type h2Stream struct {
 	final      bool  // the final (non-1xx) response headers have come
 	sendWindow int64 // what the server lets this stream send
 	recvUnack  uint32
+	// credit is the connection on whose writers count this stream's
+	// worker holds a place (closed loop): given with a response, it is
+	// used by the worker's next write, so requests sent in answer to the
+	// responses of one read leave in one flush.
+	credit *h2Conn
 }
 
 // h2Conn is one HTTP/2 connection. Lock order: wmu, then mu.
@@ -153,6 +158,28 @@ func (c *h2Conn) beginWrite() {
 	c.wmu.Lock()
 }
 
+// beginWriteFor begins a write for stream s's worker, using the place it
+// holds if it holds one here.
+func (c *h2Conn) beginWriteFor(s *h2Stream) {
+	if s.credit == c {
+		s.credit = nil
+		c.wmu.Lock()
+		return
+	}
+	releaseCredit(s)
+	c.beginWrite()
+}
+
+// releaseCredit gives up the place s's worker holds, flushing if it was
+// the last one owed.
+func releaseCredit(s *h2Stream) {
+	if c := s.credit; c != nil {
+		s.credit = nil
+		c.wmu.Lock()
+		_ = c.endWrite(nil)
+	}
+}
+
 func (c *h2Conn) endWrite(err error) error {
 	if c.writers.Add(-1) == 0 && err == nil {
 		err = c.bw.Flush()
@@ -200,6 +227,7 @@ func (c *h2Conn) roundTrip(ctx context.Context, s *h2Stream, block, body []byte,
 	for c.gone == nil && !c.goaway && uint32(c.active) >= c.maxStreams {
 		ch := c.waitCh()
 		c.mu.Unlock()
+		releaseCredit(s) // never wait with a flush owed
 		if err := c.wait(ctx, ch, s, timed); err != nil {
 			return 0, err
 		}
@@ -207,6 +235,7 @@ func (c *h2Conn) roundTrip(ctx context.Context, s *h2Stream, block, body []byte,
 	}
 	if c.gone != nil || c.goaway {
 		c.mu.Unlock()
+		releaseCredit(s)
 		return 0, errH2ConnClosing
 	}
 	c.active++
@@ -218,7 +247,7 @@ func (c *h2Conn) roundTrip(ctx context.Context, s *h2Stream, block, body []byte,
 	default:
 	}
 
-	c.beginWrite()
+	c.beginWriteFor(s)
 	c.mu.Lock()
 	if c.gone != nil || c.goaway || c.nextID > 1<<31-1 {
 		c.active--
@@ -368,6 +397,16 @@ func (c *h2Conn) complete(s *h2Stream, err error) {
 	case s.done <- struct{}{}:
 	default:
 	}
+}
+
+// completeOK ends stream s with its response; in a closed loop its worker
+// is given a place among the writers (see h2Stream.credit). Under mu.
+func (c *h2Conn) completeOK(s *h2Stream) {
+	if c.pool.credits && s.credit == nil {
+		c.writers.Add(1)
+		s.credit = c
+	}
+	c.complete(s, nil)
 }
 
 // fail finishes the connection: every stream still open ends with err
@@ -600,7 +639,7 @@ func (c *h2Conn) onData(f *http2.DataFrame) error {
 			c.complete(s, &loadgen.ProtocolError{Msg: "http2: DATA before the response headers"})
 			s = nil
 		case f.StreamEnded():
-			c.complete(s, nil)
+			c.completeOK(s)
 			s = nil
 		default:
 			s.recvUnack += n
@@ -682,7 +721,7 @@ func (c *h2Conn) onBlock(frag []byte, end bool) error {
 		return err
 	}
 	if h.endStream {
-		c.complete(s, nil)
+		c.completeOK(s)
 	}
 	return nil
 }
