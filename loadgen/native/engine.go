@@ -33,9 +33,9 @@ const Name = "meshperf"
 type Engine struct {
 	// Version is recorded in results and sent as the User-Agent.
 	Version string
-	// Goroutines turns the event loop off: plain HTTP/1.1 then runs on a
-	// goroutine per connection, like HTTP/2 and TLS do. For comparisons
-	// and tests.
+	// Goroutines turns the event loops off: plain HTTP/1.1 then runs on a
+	// goroutine per connection, like TLS does, and the HTTP/2 closed loop
+	// on a goroutine per stream. For comparisons and tests.
 	Goroutines bool
 }
 
@@ -93,7 +93,7 @@ func (e *Engine) Run(ctx context.Context, p *loadgen.Plan, sink loadgen.Sink) (*
 			return nil, err
 		}
 	} else {
-		if h2, err = newH2Pool(p, e.version()); err != nil {
+		if h2, err = newH2Pool(p, e.version(), !e.Goroutines); err != nil {
 			return nil, err
 		}
 		defer h2.close()
@@ -159,7 +159,12 @@ func (e *Engine) Run(ctx context.Context, p *loadgen.Plan, sink loadgen.Sink) (*
 			got += l.read
 		}
 	}
-	for w := 0; w < workers && !useLoop; w++ {
+	driven := h2 != nil && h2.driven
+	for ci := 0; driven && ci < p.Connections; ci++ {
+		wg.Add(1)
+		go func() { defer wg.Done(); noteLast(r.driveH2(runCtx, h2, ci)) }()
+	}
+	for w := 0; w < workers && !useLoop && !driven; w++ {
 		var d doer
 		switch {
 		case h2 != nil:

@@ -68,6 +68,7 @@ type h2Pool struct {
 	timeout        time.Duration
 	read, written  atomic.Int64
 	credits        bool // closed loop: see h2Stream.credit
+	driven         bool // the driven closed loop (h2drive.go)
 
 	mu  sync.Mutex
 	all map[*h2Conn]struct{} // open connections, to close at the end
@@ -78,13 +79,12 @@ type h2Slot struct {
 	mu  sync.Mutex // held while dialing
 }
 
-func newH2Pool(p *loadgen.Plan, version string) (*h2Pool, error) {
+func newH2Pool(p *loadgen.Plan, version string, drive bool) (*h2Pool, error) {
 	pool := &h2Pool{
 		body:           p.Body,
 		dialer:         newDialer(p),
 		connectTimeout: p.ConnectTimeout,
 		timeout:        p.Timeout,
-		credits:        p.Rate == nil,
 		all:            map[*h2Conn]struct{}{},
 	}
 	byKey := map[string]int{}
@@ -108,6 +108,8 @@ func newH2Pool(p *loadgen.Plan, version string) (*h2Pool, error) {
 		}
 		pool.targets = append(pool.targets, h2Target{origin: oi, block: h2RequestBlock(p, u, version)})
 	}
+	pool.driven = drive && pool.drivable(p)
+	pool.credits = p.Rate == nil && !pool.driven
 	pool.slots = make([][]h2Slot, p.Connections)
 	for i := range pool.slots {
 		pool.slots[i] = make([]h2Slot, len(pool.origins))
@@ -218,6 +220,7 @@ func (p *h2Pool) dial(ctx context.Context, o h2Origin) (*h2Conn, error) {
 		nc = tc
 	}
 	c := newH2Conn(p, nc)
+	c.driven = p.driven
 	if err := c.handshake(dctx); err != nil {
 		_ = nc.Close()
 		return nil, err
@@ -230,7 +233,9 @@ func (p *h2Pool) dial(ctx context.Context, o h2Origin) (*h2Conn, error) {
 	}
 	p.all[c] = struct{}{}
 	p.mu.Unlock()
-	go c.readLoop()
+	if !p.driven {
+		go c.readLoop()
+	}
 	return c, nil
 }
 

@@ -26,9 +26,22 @@ import (
 // runAllowingErrors runs a plan and returns its result, errors included.
 func runAllowingErrors(t *testing.T, p *loadgen.Plan) *spec.Result {
 	t.Helper()
+	return runWith(t, &native.Engine{Version: "test"}, p)
+}
+
+// bothModes runs f with the HTTP/2 closed loop driven by the connections'
+// readers (the default) and with a goroutine per stream (Goroutines).
+func bothModes(t *testing.T, f func(t *testing.T, e *native.Engine)) {
+	for _, eng := range engines {
+		t.Run(eng.name, func(t *testing.T) { f(t, eng.e) })
+	}
+}
+
+func runWith(t *testing.T, e *native.Engine, p *loadgen.Plan) *spec.Result {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	res, err := (&native.Engine{Version: "test"}).Run(ctx, p, nil)
+	res, err := e.Run(ctx, p, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,70 +121,72 @@ func TestH2AgainstGoServer(t *testing.T) {
 		sums.Add(1)
 		w.WriteHeader(201)
 	})
-	for _, useTLS := range []bool{false, true} {
-		name := map[bool]string{false: "h2c", true: "tls"}[useTLS]
-		t.Run(name, func(t *testing.T) {
-			srv := startGoH2(t, useTLS, mux)
-			version := loadgen.H2C
-			if useTLS {
-				version = loadgen.HTTP2
-			}
-			plan := func(path string, conns, streams int, n int64) *loadgen.Plan {
-				return &loadgen.Plan{
-					Targets: []string{srv.URL + path}, Connections: conns, Streams: streams, Requests: n,
-					HTTPVersion: version, TLS: loadgen.TLS{SkipVerify: true},
+	bothModes(t, func(t *testing.T, e *native.Engine) {
+		for _, useTLS := range []bool{false, true} {
+			name := map[bool]string{false: "h2c", true: "tls"}[useTLS]
+			t.Run(name, func(t *testing.T) {
+				srv := startGoH2(t, useTLS, mux)
+				version := loadgen.H2C
+				if useTLS {
+					version = loadgen.HTTP2
 				}
-			}
-			t.Run("many streams", func(t *testing.T) {
-				before := srv.conns.Load()
-				res := runAllowingErrors(t, plan("/", 4, 8, 3000))
-				if len(res.Errors) > 0 || res.StatusCodes[200] != 3000 {
-					t.Fatalf("codes %v errors %+v, want 3000 × 200", res.StatusCodes, res.Errors)
+				plan := func(path string, conns, streams int, n int64) *loadgen.Plan {
+					return &loadgen.Plan{
+						Targets: []string{srv.URL + path}, Connections: conns, Streams: streams, Requests: n,
+						HTTPVersion: version, TLS: loadgen.TLS{SkipVerify: true},
+					}
 				}
-				if got := srv.conns.Load() - before; got != 4 {
-					t.Errorf("the server saw %d connections, want 4 (one per --connections)", got)
-				}
-				if res.Achieved.BytesSent == 0 || res.Achieved.BytesReceived < 3000*6 {
-					t.Errorf("bytes sent %d, received %d", res.Achieved.BytesSent, res.Achieved.BytesReceived)
+				t.Run("many streams", func(t *testing.T) {
+					before := srv.conns.Load()
+					res := runWith(t, e, plan("/", 4, 8, 3000))
+					if len(res.Errors) > 0 || res.StatusCodes[200] != 3000 {
+						t.Fatalf("codes %v errors %+v, want 3000 × 200", res.StatusCodes, res.Errors)
+					}
+					if got := srv.conns.Load() - before; got != 4 {
+						t.Errorf("the server saw %d connections, want 4 (one per --connections)", got)
+					}
+					if res.Achieved.BytesSent == 0 || res.Achieved.BytesReceived < 3000*6 {
+						t.Errorf("bytes sent %d, received %d", res.Achieved.BytesSent, res.Achieved.BytesReceived)
+					}
+				})
+				t.Run("responses beyond the windows", func(t *testing.T) {
+					res := runWith(t, e, plan("/big", 2, 2, 6))
+					if len(res.Errors) > 0 || res.StatusCodes[200] != 6 {
+						t.Fatalf("codes %v errors %+v", res.StatusCodes, res.Errors)
+					}
+					if res.Achieved.BytesReceived < 6*big {
+						t.Errorf("received %d bytes, want at least %d", res.Achieved.BytesReceived, 6*big)
+					}
+				})
+				t.Run("trailers", func(t *testing.T) {
+					res := runWith(t, e, plan("/trailers", 1, 4, 200))
+					if len(res.Errors) > 0 || res.StatusCodes[200] != 200 {
+						t.Fatalf("codes %v errors %+v", res.StatusCodes, res.Errors)
+					}
+				})
+				t.Run("continuation frames both ways", func(t *testing.T) {
+					res := runWith(t, e, plan("/bigheader", 1, 4, 100))
+					if len(res.Errors) > 0 || res.StatusCodes[203] != 100 {
+						t.Fatalf("codes %v errors %+v", res.StatusCodes, res.Errors)
+					}
+					p := plan("/upload", 2, 3, 60)
+					p.Body = []byte(strings.Repeat("u", 300<<10)) // beyond the 64 KiB initial windows
+					p.Headers = []loadgen.Header{{Name: "X-Big", Value: strings.Repeat("r", 20<<10)}}
+					before := sums.Load()
+					res = runWith(t, e, p)
+					if len(res.Errors) > 0 || res.StatusCodes[201] != 60 {
+						t.Fatalf("codes %v errors %+v, want 60 × 201 (body and header intact)", res.StatusCodes, res.Errors)
+					}
+					if got := sums.Load() - before; got != 60 {
+						t.Errorf("server verified %d uploads, want 60", got)
+					}
+				})
+				if got := srv.h2reqs.Load(); got < 3000 {
+					t.Errorf("server served %d HTTP/2 requests, want all of them over HTTP/2", got)
 				}
 			})
-			t.Run("responses beyond the windows", func(t *testing.T) {
-				res := runAllowingErrors(t, plan("/big", 2, 2, 6))
-				if len(res.Errors) > 0 || res.StatusCodes[200] != 6 {
-					t.Fatalf("codes %v errors %+v", res.StatusCodes, res.Errors)
-				}
-				if res.Achieved.BytesReceived < 6*big {
-					t.Errorf("received %d bytes, want at least %d", res.Achieved.BytesReceived, 6*big)
-				}
-			})
-			t.Run("trailers", func(t *testing.T) {
-				res := runAllowingErrors(t, plan("/trailers", 1, 4, 200))
-				if len(res.Errors) > 0 || res.StatusCodes[200] != 200 {
-					t.Fatalf("codes %v errors %+v", res.StatusCodes, res.Errors)
-				}
-			})
-			t.Run("continuation frames both ways", func(t *testing.T) {
-				res := runAllowingErrors(t, plan("/bigheader", 1, 4, 100))
-				if len(res.Errors) > 0 || res.StatusCodes[203] != 100 {
-					t.Fatalf("codes %v errors %+v", res.StatusCodes, res.Errors)
-				}
-				p := plan("/upload", 2, 3, 60)
-				p.Body = []byte(strings.Repeat("u", 300<<10)) // beyond the 64 KiB initial windows
-				p.Headers = []loadgen.Header{{Name: "X-Big", Value: strings.Repeat("r", 20<<10)}}
-				before := sums.Load()
-				res = runAllowingErrors(t, p)
-				if len(res.Errors) > 0 || res.StatusCodes[201] != 60 {
-					t.Fatalf("codes %v errors %+v, want 60 × 201 (body and header intact)", res.StatusCodes, res.Errors)
-				}
-				if got := sums.Load() - before; got != 60 {
-					t.Errorf("server verified %d uploads, want 60", got)
-				}
-			})
-			if got := srv.h2reqs.Load(); got < 3000 {
-				t.Errorf("server served %d HTTP/2 requests, want all of them over HTTP/2", got)
-			}
-		})
-	}
+		}
+	})
 }
 
 // A server that does not offer h2 in ALPN is a protocol error, not a silent
@@ -317,42 +332,44 @@ func TestH2AgainstNginx(t *testing.T) {
 	}))
 	defer backend.Close()
 	h2c, h2tls := startNginxH2(t, backend.URL)
-	for _, tc := range []struct {
-		name, url, version string
-	}{{"h2c", h2c, loadgen.H2C}, {"tls", h2tls, loadgen.HTTP2}} {
-		t.Run(tc.name, func(t *testing.T) {
-			// 10 × 40 streams against nginx's limit of 16: the client keeps
-			// to the server's SETTINGS_MAX_CONCURRENT_STREAMS (nginx would
-			// refuse the excess).
-			res := runAllowingErrors(t, &loadgen.Plan{
-				Targets: []string{tc.url + "/"}, Connections: 10, Streams: 40, Requests: 20000,
-				HTTPVersion: tc.version, TLS: loadgen.TLS{SkipVerify: true},
+	bothModes(t, func(t *testing.T, e *native.Engine) {
+		for _, tc := range []struct {
+			name, url, version string
+		}{{"h2c", h2c, loadgen.H2C}, {"tls", h2tls, loadgen.HTTP2}} {
+			t.Run(tc.name, func(t *testing.T) {
+				// 10 × 40 streams against nginx's limit of 16: the client keeps
+				// to the server's SETTINGS_MAX_CONCURRENT_STREAMS (nginx would
+				// refuse the excess).
+				res := runWith(t, e, &loadgen.Plan{
+					Targets: []string{tc.url + "/"}, Connections: 10, Streams: 40, Requests: 20000,
+					HTTPVersion: tc.version, TLS: loadgen.TLS{SkipVerify: true},
+				})
+				if len(res.Errors) > 0 || res.StatusCodes[200] != 20000 {
+					t.Fatalf("codes %v errors %+v, want 20000 × 200", res.StatusCodes, res.Errors)
+				}
+				// Open loop at a fixed rate: every request sent and answered.
+				res = runWith(t, e, &loadgen.Plan{
+					Targets: []string{tc.url + "/"}, Connections: 4, Streams: 4, Rate: loadgen.Constant(2000), Duration: 2 * time.Second,
+					HTTPVersion: tc.version, TLS: loadgen.TLS{SkipVerify: true},
+				})
+				if len(res.Errors) > 0 || res.StatusCodes[200] != 4000 {
+					t.Fatalf("open loop: codes %v errors %+v, want 4000 × 200", res.StatusCodes, res.Errors)
+				}
+				// Request bodies beyond the initial windows, through nginx.
+				before := bodies.Load()
+				res = runWith(t, e, &loadgen.Plan{
+					Targets: []string{tc.url + "/echo"}, Connections: 2, Streams: 4, Requests: 40,
+					Body: []byte(strings.Repeat("n", 200<<10)), HTTPVersion: tc.version, TLS: loadgen.TLS{SkipVerify: true},
+				})
+				if len(res.Errors) > 0 || res.StatusCodes[200] != 40 {
+					t.Fatalf("bodies: codes %v errors %+v, want 40 × 200", res.StatusCodes, res.Errors)
+				}
+				if got := bodies.Load() - before; got != 40 {
+					t.Errorf("backend got %d intact bodies, want 40", got)
+				}
 			})
-			if len(res.Errors) > 0 || res.StatusCodes[200] != 20000 {
-				t.Fatalf("codes %v errors %+v, want 20000 × 200", res.StatusCodes, res.Errors)
-			}
-			// Open loop at a fixed rate: every request sent and answered.
-			res = runAllowingErrors(t, &loadgen.Plan{
-				Targets: []string{tc.url + "/"}, Connections: 4, Streams: 4, Rate: loadgen.Constant(2000), Duration: 2 * time.Second,
-				HTTPVersion: tc.version, TLS: loadgen.TLS{SkipVerify: true},
-			})
-			if len(res.Errors) > 0 || res.StatusCodes[200] != 4000 {
-				t.Fatalf("open loop: codes %v errors %+v, want 4000 × 200", res.StatusCodes, res.Errors)
-			}
-			// Request bodies beyond the initial windows, through nginx.
-			before := bodies.Load()
-			res = runAllowingErrors(t, &loadgen.Plan{
-				Targets: []string{tc.url + "/echo"}, Connections: 2, Streams: 4, Requests: 40,
-				Body: []byte(strings.Repeat("n", 200<<10)), HTTPVersion: tc.version, TLS: loadgen.TLS{SkipVerify: true},
-			})
-			if len(res.Errors) > 0 || res.StatusCodes[200] != 40 {
-				t.Fatalf("bodies: codes %v errors %+v, want 40 × 200", res.StatusCodes, res.Errors)
-			}
-			if got := bodies.Load() - before; got != 40 {
-				t.Errorf("backend got %d intact bodies, want 40", got)
-			}
-		})
-	}
+		}
+	})
 }
 
 // The coordinated-omission test of HTTP/1.1, over h2c: a 1-second stall of

@@ -33,6 +33,11 @@ type h2Stream struct {
 	// used by the worker's next write, so requests sent in answer to the
 	// responses of one read leave in one flush.
 	credit *h2Conn
+	// The driven closed loop's request (h2drive.go).
+	ti       int
+	attempts int
+	sent     time.Duration // from the run's start, as recorded
+	started  time.Time     // for the timeout
 }
 
 // h2Conn is one HTTP/2 connection. Lock order: wmu, then mu.
@@ -63,6 +68,9 @@ type h2Conn struct {
 	waiters    int    // goroutines waiting on wake
 	wake       chan struct{}
 	gone       error // set once the connection is finished
+	driven     bool  // streams end into doneQ for the driver, not on done
+	doneQ      []*h2Stream
+	drains     uint64 // how often the driver took doneQ
 	goaway     bool
 	goawayCode http2.ErrCode
 	lastStream uint32
@@ -393,6 +401,10 @@ func (c *h2Conn) finishLocked(s *h2Stream) {
 func (c *h2Conn) complete(s *h2Stream, err error) {
 	c.finishLocked(s)
 	s.err = err
+	if c.driven {
+		c.doneQ = append(c.doneQ, s)
+		return
+	}
 	select {
 	case s.done <- struct{}{}:
 	default:
