@@ -37,7 +37,6 @@ type h2Stream struct {
 	ti       int
 	attempts int
 	sent     time.Duration // from the run's start, as recorded
-	started  time.Time     // for the timeout
 }
 
 // h2Conn is one HTTP/2 connection. Lock order: wmu, then mu.
@@ -537,6 +536,7 @@ func (c *h2Conn) onFrame(f http2.Frame) error {
 		c.mu.Lock()
 		c.hdr = hdrState{s: c.streams[f.StreamID], id: f.StreamID, endStream: f.StreamEnded()}
 		c.mu.Unlock()
+		c.dec.SetEmitEnabled(true)
 		return c.onBlock(f.HeaderBlockFragment(), f.HeadersEnded())
 	case *http2.ContinuationFrame:
 		return c.onBlock(f.HeaderBlockFragment(), f.HeadersEnded())
@@ -760,4 +760,8 @@ func (c *h2Conn) onHeader(f hpack.HeaderField) {
 		return
 	}
 	h.status = int(v[0]-'0')*100 + int(v[1]-'0')*10 + int(v[2]-'0')
+	// The status is all we read of a response: the decoder goes on (its
+	// table must follow the server's) without making strings of the rest.
+	// The block's encoded size is still bounded (h2MaxHeaderBlock).
+	c.dec.SetEmitEnabled(false)
 }

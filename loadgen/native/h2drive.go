@@ -24,7 +24,7 @@ func (p *h2Pool) drivable(plan *loadgen.Plan) bool {
 // driveH2 runs the closed loop of connection slot ci until the plan is done
 // and returns when its last request completed.
 func (r *run) driveH2(ctx context.Context, pool *h2Pool, ci int) time.Duration {
-	d := &h2Driver{r: r, pool: pool, ci: ci, shard: r.rec.Shard(ci)}
+	d := &h2Driver{ctx: ctx, r: r, pool: pool, ci: ci, shard: r.rec.Shard(ci)}
 	for i := 0; i < r.plan.Streams; i++ {
 		d.free = append(d.free, &h2Stream{})
 	}
@@ -61,6 +61,7 @@ func (r *run) driveH2(ctx context.Context, pool *h2Pool, ci int) time.Duration {
 }
 
 type h2Driver struct {
+	ctx     context.Context
 	r       *run
 	pool    *h2Pool
 	ci      int
@@ -88,6 +89,9 @@ func (d *h2Driver) take() (int64, bool) {
 }
 
 func (d *h2Driver) record(s *h2Stream, status int, err error) {
+	if err != nil && d.ctx.Err() != nil {
+		return // our own cancellation, not the target's fault
+	}
 	o := loadgen.Outcome{Intended: -1, Sent: s.sent, Done: time.Since(d.r.start), Status: status, Err: err}
 	if err != nil {
 		o.Status = 0
@@ -103,7 +107,7 @@ func (d *h2Driver) runConn(ctx context.Context, c *h2Conn) {
 	defer stop()
 	quit := make(chan struct{})
 	defer close(quit)
-	go c.expire(d.pool.timeout, quit)
+	go c.expire(d.r.start, d.pool.timeout, quit)
 	var err error
 	for {
 		if c.br.Buffered() == 0 {
@@ -113,6 +117,9 @@ func (d *h2Driver) runConn(ctx context.Context, c *h2Conn) {
 			idle := c.active == 0
 			c.mu.Unlock()
 			if idle && (d.stopped || !c.usable.Load()) {
+				break
+			}
+			if idle && d.noRoom(c) {
 				break
 			}
 			c.wmu.Lock()
@@ -143,6 +150,26 @@ func (d *h2Driver) runConn(ctx context.Context, c *h2Conn) {
 	}
 	c.fail(err)
 	d.drain(c)
+}
+
+// noRoom handles a server that allows no stream at all (its
+// SETTINGS_MAX_CONCURRENT_STREAMS is 0) when none is open: one request is
+// counted as failed and the connection is closed, to be opened again.
+func (d *h2Driver) noRoom(c *h2Conn) bool {
+	c.mu.Lock()
+	zero := c.maxStreams == 0
+	c.mu.Unlock()
+	if !zero || d.stopped {
+		return false
+	}
+	if _, ok := d.take(); ok {
+		now := time.Since(d.r.start)
+		o := loadgen.Outcome{Intended: -1, Sent: now, Done: now,
+			Err: &loadgen.ProtocolError{Msg: "http2: the server allows no stream (SETTINGS_MAX_CONCURRENT_STREAMS 0)"}}
+		d.shard.Record(&o)
+		d.last = now
+	}
+	return true
 }
 
 // drain records the streams that ended and frees them, keeping the ones
@@ -205,7 +232,6 @@ func (d *h2Driver) fill(c *h2Conn) {
 		s.id = c.nextID
 		c.nextID += 2
 		s.sendWindow = c.initWindow
-		s.started = time.Now()
 		c.streams[s.id] = s
 		c.active++
 		c.mu.Unlock()
@@ -218,7 +244,7 @@ func (d *h2Driver) fill(c *h2Conn) {
 // expire ends the streams of a driven connection that outlive the
 // timeout, resets them and PINGs the server so the driver wakes to record
 // them; a server that answers nothing by the next round is given up on.
-func (c *h2Conn) expire(timeout time.Duration, quit chan struct{}) {
+func (c *h2Conn) expire(start time.Time, timeout time.Duration, quit chan struct{}) {
 	tick := min(max(timeout/4, 10*time.Millisecond), time.Second)
 	t := time.NewTicker(tick)
 	defer t.Stop()
@@ -231,13 +257,13 @@ func (c *h2Conn) expire(timeout time.Duration, quit chan struct{}) {
 			return
 		case <-t.C:
 		}
-		now := time.Now()
+		now := time.Since(start)
 		ids = ids[:0]
 		c.mu.Lock()
 		stale := pending && c.drains == at
 		pending = pending && c.drains == at
 		for id, s := range c.streams {
-			if now.Sub(s.started) >= timeout {
+			if now-s.sent >= timeout {
 				c.finishLocked(s)
 				s.err = errH2Timeout
 				c.doneQ = append(c.doneQ, s)
