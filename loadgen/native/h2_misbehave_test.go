@@ -477,3 +477,28 @@ func TestH2SendFlowControl(t *testing.T) {
 		}
 	})
 }
+
+// A server that accepts the connection and then answers nothing (not even
+// PING): every request times out, and the run still ends on time.
+func TestH2SilentServer(t *testing.T) {
+	bothModes(t, func(t *testing.T, e *native.Engine) {
+		var got atomic.Int64
+		srv := &fakeH2{request: func(c *fakeConn, id uint32, _ int) { got.Add(1) }}
+		url := startFakeH2(t, srv)
+		p := h2cPlan(url, 2, 3, 0)
+		p.Duration = time.Second
+		p.Timeout = 200 * time.Millisecond
+		start := time.Now()
+		res := runWith(t, e, p)
+		if took := time.Since(start); took > 3*time.Second {
+			t.Errorf("the run took %v, want about 1.2 s (duration + timeout)", took)
+		}
+		n := errorCount(res, loadgen.ClassTimeout)
+		if n < 6 || len(res.Errors) != 1 || len(res.StatusCodes) != 0 {
+			t.Errorf("errors %+v, codes %v: want only timeouts, at least one per stream", res.Errors, res.StatusCodes)
+		}
+		if n > got.Load() {
+			t.Errorf("%d timeouts but the server received only %d requests", n, got.Load())
+		}
+	})
+}
