@@ -397,3 +397,16 @@ func TestH2CoordinatedOmissionStall(t *testing.T) {
 		HTTPVersion: loadgen.H2C,
 	}))
 }
+
+// h2c against a server that speaks only HTTP/1.1: protocol errors, one per
+// request, not a hang and not a silent downgrade.
+func TestH2CAgainstHTTP1OnlyServer(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	bothModes(t, func(t *testing.T, e *native.Engine) {
+		res := runWith(t, e, &loadgen.Plan{Targets: []string{srv.URL}, Connections: 2, Requests: 4, HTTPVersion: loadgen.H2C})
+		if got := errorCount(res, loadgen.ClassProtocol); got != 4 || len(res.Errors) != 1 {
+			t.Errorf("errors %+v, want 4 protocol errors", res.Errors)
+		}
+	})
+}
