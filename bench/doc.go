@@ -1,4 +1,4 @@
-// Package bench compares meshperf with other load generators (wrk and
+// Package bench compares meshperf with other load generators (wrk, h2load and
 // fortio) against one local nginx, each tool a separate process, and writes
 // a markdown report with per-run figures, medians, ratios and the targets.
 // The open-loop comparison also runs meshperf with --resolution exact as a
@@ -36,4 +36,5 @@
 //	BENCH_MESHPERF_ENV  extra environment for meshperf, e.g. GOMAXPROCS=1
 //	BENCH_FORTIO        the fortio binary (bench/.bin/fortio, then $PATH)
 //	BENCH_NGINX         the nginx binary (nginx on $PATH, then /usr/sbin/nginx)
+//	BENCH_H2LOAD        the h2load binary for the HTTP/2 comparison (h2load on $PATH)
 package bench

@@ -176,6 +176,7 @@ type nginx struct {
 	dir    string
 	port   int
 	url    string
+	h2url  string // the same content over h2c (prior knowledge)
 	cmd    *exec.Cmd
 	done   chan struct{}
 	stderr bytes.Buffer
@@ -204,6 +205,15 @@ http {
     keepalive_timeout 75s;
     server {
         listen 127.0.0.1:%[2]d;
+        location / {
+            default_type text/plain;
+            return 200 "hello\n";
+        }
+    }
+    # The same over h2c (HTTP/2 with prior knowledge), for the HTTP/2
+    # comparison with h2load.
+    server {
+        listen 127.0.0.1:%[3]d http2;
         location / {
             default_type text/plain;
             return 200 "hello\n";
@@ -239,13 +249,17 @@ func tryStartNginx(bin, dir string) (*nginx, error) {
 	if err != nil {
 		return nil, err
 	}
+	h2port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
 	conf := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(conf, []byte(fmt.Sprintf(nginxConf, dir, port)), 0o644); err != nil {
+	if err := os.WriteFile(conf, []byte(fmt.Sprintf(nginxConf, dir, port, h2port)), 0o644); err != nil {
 		return nil, err
 	}
 	// -e sends the errors nginx logs before reading its config to the temp
 	// dir too, so nothing under /var is touched.
-	n := &nginx{dir: dir, port: port, url: fmt.Sprintf("http://127.0.0.1:%d/", port), done: make(chan struct{})}
+	n := &nginx{dir: dir, port: port, url: fmt.Sprintf("http://127.0.0.1:%d/", port), h2url: fmt.Sprintf("http://127.0.0.1:%d/", h2port), done: make(chan struct{})}
 	n.cmd = exec.Command(bin, "-p", dir+"/", "-c", conf, "-e", filepath.Join(dir, "error.log"))
 	n.cmd.Stdout = &n.stderr
 	n.cmd.Stderr = &n.stderr
@@ -586,6 +600,8 @@ func runOnce(p peer, url string, d time.Duration, tmp string, run int, quietWait
 		}
 	case "meshperf":
 		tr, perr = parseMeshperf(stdout.Bytes())
+	case "h2load":
+		tr, perr = parseH2load(stdout.String())
 	default:
 		perr = fmt.Errorf("unknown tool %q", p.tool)
 	}

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the benchmark suite in bench/ needs, idempotently:
-#   - nginx-light and wrk from Debian (apt-get update only when something is missing)
+#   - nginx-light, wrk and nghttp2-client (h2load) from Debian (apt-get update only when something is missing)
 #   - fortio, pinned, built with `go install` into bench/.bin (not on PATH)
 # Safe to run repeatedly; does nothing when everything is already there.
 set -euo pipefail
@@ -19,7 +19,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 missing=()
-for pkg in nginx-light wrk; do
+for pkg in nginx-light wrk nghttp2-client; do
 	if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
 		missing+=("$pkg")
 	fi

@@ -34,9 +34,9 @@ const Name = "meshperf"
 type Engine struct {
 	// Version is recorded in results and sent as the User-Agent.
 	Version string
-	// Goroutines turns the event loop off: plain HTTP/1.1 then runs on a
-	// goroutine per connection, like HTTP/2 and TLS do. For comparisons
-	// and tests.
+	// Goroutines turns the event loops off: plain HTTP/1.1 then runs on a
+	// goroutine per connection, like TLS does, and the HTTP/2 closed loop
+	// on a goroutine per stream. For comparisons and tests.
 	Goroutines bool
 }
 
@@ -57,14 +57,6 @@ type doer interface {
 	do(ctx context.Context, ti int) (int, error)
 	closeAll()
 }
-
-type h2Doer struct {
-	pool *h2Pool
-	ci   int
-}
-
-func (d h2Doer) do(ctx context.Context, ti int) (int, error) { return d.pool.do(ctx, d.ci, ti) }
-func (d h2Doer) closeAll()                                   {}
 
 // Run implements loadgen.Generator.
 func (e *Engine) Run(ctx context.Context, p *loadgen.Plan, sink loadgen.Sink) (*spec.Result, error) {
@@ -102,7 +94,7 @@ func (e *Engine) Run(ctx context.Context, p *loadgen.Plan, sink loadgen.Sink) (*
 			return nil, err
 		}
 	} else {
-		if h2, err = newH2Pool(p, e.version()); err != nil {
+		if h2, err = newH2Pool(p, e.version(), !e.Goroutines); err != nil {
 			return nil, err
 		}
 		defer h2.close()
@@ -168,11 +160,16 @@ func (e *Engine) Run(ctx context.Context, p *loadgen.Plan, sink loadgen.Sink) (*
 			got += l.read
 		}
 	}
-	for w := 0; w < workers && !useLoop; w++ {
+	driven := h2 != nil && h2.driven
+	for ci := 0; driven && ci < p.Connections; ci++ {
+		wg.Add(1)
+		go func() { defer wg.Done(); noteLast(r.driveH2(runCtx, h2, ci)) }()
+	}
+	for w := 0; w < workers && !useLoop && !driven; w++ {
 		var d doer
 		switch {
 		case h2 != nil:
-			d = h2Doer{pool: h2, ci: w % p.Connections}
+			d = newH2Doer(h2, w%p.Connections)
 		case gp != nil:
 			d = grpcDoer{pool: gp, ci: w % p.Connections}
 		case tcps != nil:
