@@ -117,7 +117,6 @@ func WithLoginLimits(l LoginLimits) Option {
 // record is what the limiter remembers of an address or a user name.
 type record struct {
 	failures int
-	busy     int // logins refused for want of a hashing slot
 	lastFail time.Time
 	until    time.Time // locked out until then
 	inFlight int
@@ -164,7 +163,7 @@ func clientKey(remote string) string {
 // create is set; nil otherwise.
 func (lm *limiter) get(m map[string]*record, key string, now time.Time, create bool) *record {
 	r := m[key]
-	if r != nil && r.inFlight == 0 && r.failures+r.busy > 0 && now.Sub(r.lastFail) >= lm.l.Forget && !now.Before(r.until) {
+	if r != nil && r.inFlight == 0 && r.failures > 0 && now.Sub(r.lastFail) >= lm.l.Forget && !now.Before(r.until) {
 		delete(m, key)
 		r = nil
 	}
@@ -193,9 +192,9 @@ func (lm *limiter) get(m map[string]*record, key string, now time.Time, create b
 
 // begin admits a login of user from addr, or refuses it with a
 // *RetryError. An admitted login must be ended with end. first reports
-// that addr has no failures and was never refused for busy hashing slots:
-// its logins get the slots before those of addresses that failed or
-// flooded, so a login from a quiet address stays quick during a flood.
+// that addr has no failures and no other login in flight: such logins get
+// the hashing slots before those of addresses that failed or send many at
+// once, so a login from a quiet address stays quick during a flood.
 func (lm *limiter) begin(addr, user string, now time.Time) (first bool, err error) {
 	lm.mu.Lock()
 	defer lm.mu.Unlock()
@@ -219,14 +218,15 @@ func (lm *limiter) begin(addr, user string, now time.Time) (first bool, err erro
 	if a == nil {
 		return true, nil
 	}
+	first = a.failures == 0 && a.inFlight == 0
 	a.inFlight++
-	return a.failures == 0 && a.busy == 0, nil
+	return first, nil
 }
 
 // Outcomes of a login, for end.
 const (
 	loginError  = iota // the store failed, the client left: not counted
-	loginBusy          // no hashing slot in time: not a failure, but the address loses its priority
+	loginBusy          // no hashing slot in time: not counted either
 	loginFailed        // wrong password or unknown user
 	loginOK
 )
@@ -243,12 +243,7 @@ func (lm *limiter) end(addr, user string, now time.Time, outcome int) (addrLock,
 		}
 	}
 	switch outcome {
-	case loginError:
-	case loginBusy:
-		if a != nil {
-			a.busy++
-			a.lastFail = now
-		}
+	case loginError, loginBusy:
 	case loginOK:
 		delete(lm.users, user)
 		delete(lm.pairs, addr+"\x00"+user)
@@ -259,7 +254,7 @@ func (lm *limiter) end(addr, user string, now time.Time, outcome int) (addrLock,
 		}
 		userLock = fail(lm.get(lm.users, user, now, true), now, lm.l.UserFailures, lm.l.UserMaxLockout)
 	}
-	if a != nil && a.inFlight == 0 && a.failures == 0 && a.busy == 0 {
+	if a != nil && a.inFlight == 0 && a.failures == 0 {
 		delete(lm.addrs, addr) // nothing to remember
 	}
 	return addrLock, userLock
