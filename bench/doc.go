@@ -5,6 +5,12 @@
 // reference (not judged), and reports each meshperf variant's median
 // corrected latency p50 and service-time p50.
 //
+// BenchmarkTeamServer (team_bench_test.go) is a load test of `meshperf
+// server --auth` itself: users listing, reading and submitting while the
+// server runs a 1,000 rps test against the same nginx and a flood of
+// bad-password logins goes on; it reports the slowest good login, the
+// users' API p99 and the server's peak RSS against their targets.
+//
 // The benchmarks are behind the "bench" build tag, so `go test ./...` runs
 // only the parser tests. Run the suite with bench/run.sh, or:
 //
@@ -37,4 +43,9 @@
 //	BENCH_FORTIO        the fortio binary (bench/.bin/fortio, then $PATH)
 //	BENCH_NGINX         the nginx binary (nginx on $PATH, then /usr/sbin/nginx)
 //	BENCH_H2LOAD        the h2load binary for the HTTP/2 comparison (h2load on $PATH)
+//	BENCH_TEAM_DURATION length of the team-mode load test (30s)
+//	BENCH_TEAM_USERS    its users (50); BENCH_TEAM_THINK their pause between requests (100ms)
+//	BENCH_TEAM_RPS      rate of the test the server runs meanwhile (1000)
+//	BENCH_TEAM_FLOOD    concurrent bad-password logins (200), from BENCH_TEAM_FLOOD_IPS
+//	                    source addresses 127.0.0.10 on (8)
 package bench

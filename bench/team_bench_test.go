@@ -296,6 +296,28 @@ func (s *suite) teamRun(b *testing.B) *section {
 		}
 	}
 
+	loadBefore := loadAvg()
+	pidCPU := func(pid int) float64 {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			return math.NaN()
+		}
+		t, err := procStatCPU(string(b))
+		if err != nil {
+			return math.NaN()
+		}
+		return float64(t) / clockTicks()
+	}
+	skip := othersSkip()
+	others := func(pid int) bool { return pid == srv.Process.Pid || skip(pid) }
+	selfCPU := func() float64 {
+		var ru syscall.Rusage
+		if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+			return math.NaN()
+		}
+		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+	}
+	snapBefore, serverBefore, selfBefore, loadStart := cpuSnapshot(), pidCPU(srv.Process.Pid), selfCPU(), time.Now()
 	rssOut := make(chan []float64, 1)
 	stopRSS := make(chan struct{})
 	go sampleRSS(srv.Process.Pid, stopRSS, rssOut)
@@ -407,6 +429,10 @@ func (s *suite) teamRun(b *testing.B) *section {
 	}
 	tick.Stop()
 	wg.Wait()
+	wall := time.Since(loadStart).Seconds()
+	serverCores := (pidCPU(srv.Process.Pid) - serverBefore) / wall
+	clientCores := (selfCPU() - selfBefore) / wall
+	othersCores := float64(cpuDelta(snapBefore, cpuSnapshot(), others)) / clockTicks() / wall
 	close(stopRSS)
 	rss := <-rssOut
 
@@ -449,6 +475,8 @@ func (s *suite) teamRun(b *testing.B) *section {
 		[2]string{"flood logins (status: count)", flood.String()},
 		[2]string{"the load run", fmt.Sprintf("%s, %.0f rps achieved of %.0f, %d requests %s", ended.State, res.Achieved.RPS, cfg.rps, res.Achieved.Requests, ended.Error)},
 		[2]string{"server peak RSS", fmt.Sprintf("%s MB (sampled once a second, %d samples)", fnum(peak, 1), len(rss))},
+		[2]string{"CPU, in cores of " + strconv.Itoa(numCPU()), fmt.Sprintf("server %s, this benchmark's clients (users, flood, logins) %s, other processes (not these, not nginx) %s", fnum(serverCores, 2), fnum(clientCores, 2), fnum(othersCores, 2))},
+		[2]string{"load average before / after", loadBefore + " / " + loadAvg()},
 	)
 	sec.Targets = append(sec.Targets,
 		target{Name: "good login during the flood, slowest", Unit: "team-good-login-max-s", Value: goodMax, Want: "<= 1 s",

@@ -68,9 +68,12 @@ type LoginLimits struct {
 	InFlightPerAddr int
 	// HashSlots is how many bcrypt computations (logins, new users) may
 	// run at once; a login finding them busy waits up to HashWait, then
-	// is refused with a one-second Retry-After.
-	HashSlots int
-	HashWait  time.Duration
+	// is refused with a one-second Retry-After. A login of a quiet address
+	// (see limiter.quiet), served first, waits up to FirstHashWait: only
+	// for the computations under way, unless the machine is starved of CPU.
+	HashSlots     int
+	HashWait      time.Duration
+	FirstHashWait time.Duration
 	// MaxTracked bounds the addresses and the user names remembered (each).
 	MaxTracked int
 }
@@ -78,7 +81,7 @@ type LoginLimits struct {
 // DefaultLoginLimits returns the limits New uses: 5 failures per address
 // (lockout up to 2 minutes), 10 per user name (up to 1 minute), forgotten
 // after 15 minutes; 2 logins in flight per address; a hashing slot per
-// CPU, waited for up to 1 s.
+// CPU, waited for up to 1 s (5 s by quiet addresses, served first).
 func DefaultLoginLimits() LoginLimits {
 	return LoginLimits{
 		AddrFailures:    5,
@@ -89,6 +92,7 @@ func DefaultLoginLimits() LoginLimits {
 		InFlightPerAddr: 2,
 		HashSlots:       runtime.NumCPU(),
 		HashWait:        time.Second,
+		FirstHashWait:   5 * time.Second,
 		MaxTracked:      1 << 16,
 	}
 }
@@ -105,7 +109,7 @@ func WithLoginLimits(l LoginLimits) Option {
 			}
 		}
 		for _, f := range []struct{ got, def *time.Duration }{{&l.AddrMaxLockout, &d.AddrMaxLockout}, {&l.UserMaxLockout, &d.UserMaxLockout},
-			{&l.Forget, &d.Forget}, {&l.HashWait, &d.HashWait}} {
+			{&l.Forget, &d.Forget}, {&l.HashWait, &d.HashWait}, {&l.FirstHashWait, &d.FirstHashWait}} {
 			if *f.got <= 0 {
 				*f.got = *f.def
 			}
@@ -117,8 +121,8 @@ func WithLoginLimits(l LoginLimits) Option {
 // record is what the limiter remembers of an address or a user name.
 type record struct {
 	failures int
-	busy     int // logins refused for want of a hashing slot
-	lastFail time.Time
+	busy     int       // logins refused for want of a hashing slot since the last success
+	lastFail time.Time // of the last failure or busy refusal
 	until    time.Time // locked out until then
 	inFlight int
 }
@@ -134,8 +138,10 @@ type limiter struct {
 }
 
 func newLimiter(l LoginLimits) *limiter {
-	return &limiter{l: l, addrs: map[string]*record{}, users: map[string]*record{}, pairs: map[string]*record{},
+	lm := &limiter{l: l, addrs: map[string]*record{}, users: map[string]*record{}, pairs: map[string]*record{},
 		slots: &slots{free: l.HashSlots}}
+	lm.slots.quiet = lm.quiet
+	return lm
 }
 
 // clientKey is the address a login counts against: the IP of a host:port
@@ -192,41 +198,55 @@ func (lm *limiter) get(m map[string]*record, key string, now time.Time, create b
 }
 
 // begin admits a login of user from addr, or refuses it with a
-// *RetryError. An admitted login must be ended with end. first reports
-// that addr has no failures and was never refused for busy hashing slots:
-// its logins get the slots before those of addresses that failed or
-// flooded, so a login from a quiet address stays quick during a flood.
-func (lm *limiter) begin(addr, user string, now time.Time) (first bool, err error) {
+// *RetryError. An admitted login must be ended with end.
+func (lm *limiter) begin(addr, user string, now time.Time) error {
 	lm.mu.Lock()
 	defer lm.mu.Unlock()
 	var a *record
 	if addr != "" {
 		a = lm.get(lm.addrs, addr, now, true)
 		if now.Before(a.until) {
-			return false, &RetryError{After: a.until.Sub(now), Reason: "this address is locked out after failed logins"}
+			return &RetryError{After: a.until.Sub(now), Reason: "this address is locked out after failed logins"}
 		}
 		if a.inFlight >= lm.l.InFlightPerAddr {
-			return false, &RetryError{After: time.Second, Reason: "too many logins at once from this address"}
+			a.busy++ // people do not log in many times at once: a flood
+			a.lastFail = now
+			return &RetryError{After: time.Second, Reason: "too many logins at once from this address"}
 		}
 	}
 	// A user locked out is refused to the addresses that failed as that
 	// user (an unknown address, "", is not tracked: never refused).
 	if u := lm.get(lm.users, user, now, false); u != nil && now.Before(u.until) && addr != "" {
 		if p := lm.get(lm.pairs, addr+"\x00"+user, now, false); p != nil && p.failures > 0 {
-			return false, &RetryError{After: u.until.Sub(now), Reason: "this user is locked out after failed logins from this address"}
+			return &RetryError{After: u.until.Sub(now), Reason: "this user is locked out after failed logins from this address"}
 		}
 	}
-	if a == nil {
-		return true, nil
+	if a != nil {
+		a.inFlight++
 	}
-	a.inFlight++
-	return a.failures == 0 && a.busy == 0, nil
+	return nil
+}
+
+// quiet reports whether addr behaves as a person logging in: no failures,
+// at most one login in flight (the one asking), at most one refused for
+// busy slots or too many at once since its last success. Quiet addresses
+// get the hashing slots first, so a login from one stays quick during a
+// flood from others. It is asked when a slot is handed out, so an address
+// that starts flooding loses its place at once.
+func (lm *limiter) quiet(addr string) bool {
+	if addr == "" {
+		return true
+	}
+	lm.mu.Lock()
+	defer lm.mu.Unlock()
+	a := lm.addrs[addr]
+	return a == nil || a.failures == 0 && a.busy < 2 && a.inFlight <= 1
 }
 
 // Outcomes of a login, for end.
 const (
 	loginError  = iota // the store failed, the client left: not counted
-	loginBusy          // no hashing slot in time: not a failure, but the address loses its priority
+	loginBusy          // no hashing slot in time: not a failure; two take the address's priority until a success
 	loginFailed        // wrong password or unknown user
 	loginOK
 )
@@ -250,6 +270,9 @@ func (lm *limiter) end(addr, user string, now time.Time, outcome int) (addrLock,
 			a.lastFail = now
 		}
 	case loginOK:
+		if a != nil {
+			a.busy = 0
+		}
 		delete(lm.users, user)
 		delete(lm.pairs, addr+"\x00"+user)
 	default:
@@ -282,10 +305,14 @@ func fail(r *record, now time.Time, limit int, maxLock time.Duration) time.Durat
 	return lock
 }
 
-// hash runs f in a hashing slot, waiting up to HashWait for one; first
-// goes before the others waiting.
-func (lm *limiter) hash(ctx context.Context, first bool, f func()) error {
-	if err := lm.slots.acquire(ctx, first, lm.l.HashWait); err != nil {
+// hash runs f in a hashing slot for a login from addr, waiting up to
+// HashWait for one (FirstHashWait if addr is quiet).
+func (lm *limiter) hash(ctx context.Context, addr string, f func()) error {
+	wait := lm.l.HashWait
+	if lm.quiet(addr) {
+		wait = max(wait, lm.l.FirstHashWait)
+	}
+	if err := lm.slots.acquire(ctx, addr, wait); err != nil {
 		return err
 	}
 	defer lm.slots.release()
@@ -297,15 +324,22 @@ func (lm *limiter) hash(ctx context.Context, first bool, f func()) error {
 // refused at once.
 const maxWaiting = 1024
 
-// slots is a counting semaphore with two queues: a slot freed goes to the
-// longest waiting of the first queue, if any, else of the second.
+// slots is a counting semaphore whose freed slots go to the longest
+// waiting login of a quiet address (limiter.quiet), if any, else to the
+// longest waiting one.
 type slots struct {
-	mu          sync.Mutex
-	free        int
-	first, rest []chan struct{}
+	mu    sync.Mutex
+	free  int
+	queue []*waiter
+	quiet func(addr string) bool // called with mu held; must not take it
 }
 
-func (s *slots) acquire(ctx context.Context, first bool, wait time.Duration) error {
+type waiter struct {
+	ch   chan struct{}
+	addr string
+}
+
+func (s *slots) acquire(ctx context.Context, addr string, wait time.Duration) error {
 	busy := &RetryError{After: time.Second, Reason: "the server is busy checking other passwords"}
 	s.mu.Lock()
 	if s.free > 0 {
@@ -313,22 +347,18 @@ func (s *slots) acquire(ctx context.Context, first bool, wait time.Duration) err
 		s.mu.Unlock()
 		return nil
 	}
-	if len(s.first)+len(s.rest) >= maxWaiting {
+	if len(s.queue) >= maxWaiting {
 		s.mu.Unlock()
 		return busy
 	}
-	ch := make(chan struct{}, 1)
-	q := &s.rest
-	if first {
-		q = &s.first
-	}
-	*q = append(*q, ch)
+	w := &waiter{ch: make(chan struct{}, 1), addr: addr}
+	s.queue = append(s.queue, w)
 	s.mu.Unlock()
 	t := time.NewTimer(wait)
 	defer t.Stop()
 	var err error
 	select {
-	case <-ch:
+	case <-w.ch:
 		return nil
 	case <-t.C:
 		err = busy
@@ -336,13 +366,13 @@ func (s *slots) acquire(ctx context.Context, first bool, wait time.Duration) err
 		err = ctx.Err()
 	}
 	s.mu.Lock()
-	i := slices.Index(*q, ch)
+	i := slices.Index(s.queue, w)
 	if i >= 0 {
-		*q = slices.Delete(*q, i, i+1)
+		s.queue = slices.Delete(s.queue, i, i+1)
 	}
 	s.mu.Unlock()
 	if i < 0 { // handed a slot meanwhile: pass it on
-		<-ch
+		<-w.ch
 		s.release()
 	}
 	return err
@@ -351,13 +381,18 @@ func (s *slots) acquire(ctx context.Context, first bool, wait time.Duration) err
 func (s *slots) release() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, q := range []*[]chan struct{}{&s.first, &s.rest} {
-		if len(*q) > 0 {
-			ch := (*q)[0]
-			*q = (*q)[1:]
-			ch <- struct{}{}
-			return
+	if len(s.queue) == 0 {
+		s.free++
+		return
+	}
+	next := 0
+	for i, w := range s.queue {
+		if s.quiet(w.addr) {
+			next = i
+			break
 		}
 	}
-	s.free++
+	w := s.queue[next]
+	s.queue = slices.Delete(s.queue, next, next+1)
+	w.ch <- struct{}{}
 }

@@ -127,7 +127,7 @@ func TestUserLockoutSparesCleanAddresses(t *testing.T) {
 // Concurrent logins from one address beyond InFlightPerAddr, and bcrypt
 // work beyond HashSlots for longer than HashWait, are refused.
 func TestHashingIsBounded(t *testing.T) {
-	f := limitedFixture(t, LoginLimits{InFlightPerAddr: 1000, HashSlots: 1, HashWait: 20 * time.Millisecond})
+	f := limitedFixture(t, LoginLimits{InFlightPerAddr: 1000, HashSlots: 1, HashWait: 20 * time.Millisecond, FirstHashWait: 20 * time.Millisecond})
 	var inHash, peak atomic.Int32
 	var busy atomic.Int32
 	var wg sync.WaitGroup
@@ -135,7 +135,7 @@ func TestHashingIsBounded(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			err := f.svc.lim.hash(t.Context(), i%2 == 0, func() {
+			err := f.svc.lim.hash(t.Context(), fmt.Sprint(i%2), func() {
 				n := inHash.Add(1)
 				for {
 					p := peak.Load()
@@ -182,5 +182,39 @@ func wantErr(t *testing.T, what string, err, target error) {
 	t.Helper()
 	if !errors.Is(err, target) {
 		t.Fatalf("%s: %v, want %v", what, err, target)
+	}
+}
+
+// A freed hashing slot goes to a quiet address's login before those of an
+// address that floods, whenever they started waiting.
+func TestQuietAddressesGoFirst(t *testing.T) {
+	f := limitedFixture(t, LoginLimits{HashSlots: 1, HashWait: 5 * time.Second, FirstHashWait: 5 * time.Second})
+	lm := f.svc.lim
+	lm.addrs["10.6.6.6"] = &record{busy: 2} // refused twice: flooding
+	hold := make(chan struct{})
+	started := make(chan struct{})
+	go lm.hash(t.Context(), "", func() { close(started); <-hold })
+	<-started
+	var mu sync.Mutex
+	var order []string
+	var wg sync.WaitGroup
+	enter := func(addr string) {
+		defer wg.Done()
+		if err := lm.hash(t.Context(), addr, func() { mu.Lock(); order = append(order, addr); mu.Unlock() }); err != nil {
+			t.Errorf("hash from %s: %v", addr, err)
+		}
+	}
+	for range 3 {
+		wg.Add(1)
+		go enter("10.6.6.6")
+	}
+	time.Sleep(50 * time.Millisecond) // the flood waits first
+	wg.Add(1)
+	go enter("192.168.1.5")
+	time.Sleep(50 * time.Millisecond)
+	close(hold)
+	wg.Wait()
+	if len(order) != 4 || order[0] != "192.168.1.5" {
+		t.Errorf("slots went to %v; want the quiet address first", order)
 	}
 }

@@ -159,7 +159,7 @@ func (s *Service) CreateUser(ctx context.Context, name, password string, admin b
 	}
 	var hash []byte
 	var err error
-	if herr := s.lim.hash(ctx, true, func() { hash, err = bcrypt.GenerateFromPassword([]byte(password), s.cost) }); herr != nil {
+	if herr := s.lim.hash(ctx, "", func() { hash, err = bcrypt.GenerateFromPassword([]byte(password), s.cost) }); herr != nil {
 		return nil, herr
 	}
 	if err != nil {
@@ -206,8 +206,7 @@ func (s *Service) LoginFrom(ctx context.Context, name, password, remote string) 
 	if len(key) > maxLimitedName {
 		key = key[:maxLimitedName]
 	}
-	first, err := s.lim.begin(addr, key, s.now())
-	if err != nil {
+	if err := s.lim.begin(addr, key, s.now()); err != nil {
 		// A flood is logged by its lockouts, not line by line.
 		s.log.DebugContext(ctx, "login refused", logKeyReason, err.Error(), logKeyAddr, addr)
 		return nil, err
@@ -226,6 +225,7 @@ func (s *Service) LoginFrom(ctx context.Context, name, password, remote string) 
 			s.log.WarnContext(ctx, "login lockout of an unknown user name", logKeyAddr, addr, logKeyLockout, userLock.String())
 		}
 	}()
+	var err error
 	u, err = s.store.UserByName(ctx, name)
 	hash := s.dummyHash
 	switch {
@@ -236,7 +236,7 @@ func (s *Service) LoginFrom(ctx context.Context, name, password, remote string) 
 		hash = u.PasswordHash
 	}
 	var match bool
-	if err := s.lim.hash(ctx, first, func() { match = bcrypt.CompareHashAndPassword(hash, []byte(password)) == nil }); err != nil {
+	if err := s.lim.hash(ctx, addr, func() { match = bcrypt.CompareHashAndPassword(hash, []byte(password)) == nil }); err != nil {
 		if errors.Is(err, ErrRateLimited) {
 			outcome = loginBusy
 		}

@@ -204,6 +204,8 @@ func TestBadInput(t *testing.T) {
 		{"bad duration", []string{"run", "http://127.0.0.1:1/", "-d", "soon"}, cli.ExitUsage, `invalid argument "soon"`},
 		{"unknown command", []string{"launch"}, cli.ExitUsage, `unknown command "launch"`},
 		{"echo bad delay", []string{"echo", "--delay", "99%:1ms"}, cli.ExitUsage, "--delay"},
+		{"server no connections", []string{"server", "--max-connections", "0"}, cli.ExitUsage, "--max-connections: want 1 to 1048576, got 0"},
+		{"server too many connections", []string{"server", "--max-connections", "2000000"}, cli.ExitUsage, "--max-connections: want 1 to"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

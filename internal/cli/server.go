@@ -48,6 +48,9 @@ mode (the default) trusts whoever reaches it: keep it on loopback, or use
 			if _, _, err := net.SplitHostPort(addr); err != nil {
 				return usageErrorf("--listen: %q is not host:port", addr)
 			}
+			if maxConns < 1 || maxConns > server.MaxMaxConnections {
+				return usageErrorf("--max-connections: want 1 to %d, got %d", server.MaxMaxConnections, maxConns)
+			}
 			log, err := logs.logger(stdio.Err, slog.LevelDebug)
 			if err != nil {
 				return err
@@ -60,9 +63,7 @@ mode (the default) trusts whoever reaches it: keep it on loopback, or use
 			if concurrency < 1 {
 				return usageErrorf("--concurrency: want at least 1, got %d", concurrency)
 			}
-			if maxConns < 1 || maxConns > server.MaxMaxConnections {
-				return usageErrorf("--max-connections: want 1 to %d, got %d", server.MaxMaxConnections, maxConns)
-			}
+
 			for _, pat := range allow {
 				if _, err := path.Match(pat, "x"); err != nil {
 					return usageErrorf("--allow-target %q: %v", pat, err)
