@@ -386,6 +386,17 @@ func TestAgentMessagesAndAgentsFlag(t *testing.T) {
 		t.Errorf("the progress line does not end at the full duration: %q", errOut)
 	}
 
+	// A stored profile's name mistyped, against the server.
+	profile := filepath.Join(t.TempDir(), "checkout.yaml")
+	writeFile(t, profile, "name: checkout\nduration: 1s\nclients:\n- endpoint_urls: ["+echo+"/]\n  rps: 10\n")
+	if _, errOut, code := mp(t, env, "", "--server", srv, "profile", "apply", "-f", profile); code != 0 {
+		t.Fatalf("profile apply: exit %d: %s", code, errOut)
+	}
+	_, errOut, code = mp(t, env, "", "--server", srv, "run", "--profile", "chekout")
+	if code != cli.ExitUsage || !strings.Contains(errOut, `no profile "chekout": did you mean "checkout"?`) {
+		t.Errorf("mistyped profile on the server: exit %d, stderr %q", code, errOut)
+	}
+
 	_, errOut, code = mp(t, env, "", "--server", srv, "run", echo+"/", "--agent-selector", "zone", "-d", "1s")
 	if code != cli.ExitUsage || !strings.Contains(errOut, `--agent-selector: "zone" is not key=value`) {
 		t.Errorf("bad selector: exit %d, stderr %q", code, errOut)
