@@ -326,6 +326,11 @@ func TestAgentMessagesAndAgentsFlag(t *testing.T) {
 		if code != 0 || strings.Contains(out, "--db") || strings.Contains(out, "Global Flags") || !strings.Contains(out, "--token") {
 			t.Errorf("exit %d, help lists flags that do not apply (or lacks its own):\n%s", code, out)
 		}
+		for _, c := range []string{"echo", "generators", "version"} {
+			if out, _, _ := mp(t, env, "", c, "--help"); strings.Contains(out, "--db") {
+				t.Errorf("meshperf %s --help lists --db, which does not apply:\n%s", c, out)
+			}
+		}
 		out, _, _ = mp(t, env, "", "agent", "list", "--help")
 		if !strings.Contains(out, "Global Flags") || !strings.Contains(out, "--server string") {
 			t.Errorf("agent list uses the global --server: its help should list it:\n%s", out)
