@@ -375,7 +375,7 @@ func TestAgentMessagesAndAgentsFlag(t *testing.T) {
 	}
 	mu.Unlock()
 
-	out, errOut, code := mp(t, env, "", "--server", srv, "run", echo+"/", "--rps", "50", "-d", "2s",
+	out, errOut, code := mp(t, env, "", "--server", srv, "run", echo+"/", "--rps", "50", "-d", "2s", "--warmup", "1s",
 		"--agents", "1", "--agent-selector", "zone=a", "-o", "json", "--progress", "always")
 	if code != 0 {
 		t.Fatalf("run --server --agents: exit %d: %s", code, errOut)
@@ -387,8 +387,14 @@ func TestAgentMessagesAndAgentsFlag(t *testing.T) {
 	if len(res.Agents) != 1 || res.Agents[0].Name != "a1" || res.Achieved.Responses < 90 {
 		t.Errorf("agents %+v, %d responses: want the 100 requests from a1", res.Agents, res.Achieved.Responses)
 	}
-	if !strings.Contains(errOut, "2s/2s") {
-		t.Errorf("the progress line does not end at the full duration: %q", errOut)
+	if last := lastFrame(errOut); !strings.HasPrefix(last, "3s/3s ") {
+		t.Errorf("the progress line ends at %q, want at the full duration (3s/3s); stderr %q", last, errOut)
+	}
+	// On the server's own engine too (whose last second used to show as
+	// "2s/3s").
+	_, errOut, code = mp(t, env, "", "--server", srv, "run", echo+"/", "--rps", "50", "-d", "2s", "--warmup", "1s", "-o", "json", "--progress", "always")
+	if last := lastFrame(errOut); code != 0 || !strings.HasPrefix(last, "3s/3s ") {
+		t.Errorf("exit %d, the progress line ends at %q, want at the full duration (3s/3s); stderr %q", code, last, errOut)
 	}
 
 	// A stored profile's name mistyped, against the server.
@@ -406,6 +412,18 @@ func TestAgentMessagesAndAgentsFlag(t *testing.T) {
 	if code != cli.ExitUsage || !strings.Contains(errOut, `--agent-selector: "zone" is not key=value`) {
 		t.Errorf("bad selector: exit %d, stderr %q", code, errOut)
 	}
+}
+
+// lastFrame is the last state of the live progress line in stderr, which
+// rewrites it after each \r.
+func lastFrame(stderr string) string {
+	var last string
+	for _, frame := range strings.Split(stderr, "\r") {
+		if strings.Contains(frame, "req/s") {
+			last = strings.TrimSpace(strings.TrimPrefix(frame, "\033[K"))
+		}
+	}
+	return last
 }
 
 func freeAddr(t *testing.T) string {
