@@ -193,7 +193,8 @@ func TestRefusedPortEndsEarly(t *testing.T) {
 		})
 	}
 	t.Run("text report", func(t *testing.T) {
-		out, _, code := meshperf(t, "run", "http://"+addr+"/", "-d", "30s", "--no-save")
+		// Status 3 even with an objective broken: nothing was measured.
+		out, _, code := meshperf(t, "run", "http://"+addr+"/", "-d", "30s", "--no-save", "--slo", "error_rate<1%")
 		if code != cli.ExitFailed || !strings.Contains(out, "  ENDED EARLY: nothing connected for 3s") {
 			t.Errorf("exit %d, report:\n%s", code, out)
 		}
@@ -326,6 +327,11 @@ func TestAgentMessagesAndAgentsFlag(t *testing.T) {
 		if code != 0 || strings.Contains(out, "--db") || strings.Contains(out, "Global Flags") || !strings.Contains(out, "--token") {
 			t.Errorf("exit %d, help lists flags that do not apply (or lacks its own):\n%s", code, out)
 		}
+		for _, c := range []string{"echo", "generators", "version"} {
+			if out, _, _ := mp(t, env, "", c, "--help"); strings.Contains(out, "--db") {
+				t.Errorf("meshperf %s --help lists --db, which does not apply:\n%s", c, out)
+			}
+		}
 		out, _, _ = mp(t, env, "", "agent", "list", "--help")
 		if !strings.Contains(out, "Global Flags") || !strings.Contains(out, "--server string") {
 			t.Errorf("agent list uses the global --server: its help should list it:\n%s", out)
@@ -370,7 +376,7 @@ func TestAgentMessagesAndAgentsFlag(t *testing.T) {
 	}
 	mu.Unlock()
 
-	out, errOut, code := mp(t, env, "", "--server", srv, "run", echo+"/", "--rps", "50", "-d", "2s",
+	out, errOut, code := mp(t, env, "", "--server", srv, "run", echo+"/", "--rps", "50", "-d", "2s", "--warmup", "1s",
 		"--agents", "1", "--agent-selector", "zone=a", "-o", "json", "--progress", "always")
 	if code != 0 {
 		t.Fatalf("run --server --agents: exit %d: %s", code, errOut)
@@ -382,14 +388,43 @@ func TestAgentMessagesAndAgentsFlag(t *testing.T) {
 	if len(res.Agents) != 1 || res.Agents[0].Name != "a1" || res.Achieved.Responses < 90 {
 		t.Errorf("agents %+v, %d responses: want the 100 requests from a1", res.Agents, res.Achieved.Responses)
 	}
-	if !strings.Contains(errOut, "2s/2s") {
-		t.Errorf("the progress line does not end at the full duration: %q", errOut)
+	if last := lastFrame(errOut); !strings.HasPrefix(last, "3s/3s ") {
+		t.Errorf("the progress line ends at %q, want at the full duration (3s/3s); stderr %q", last, errOut)
+	}
+	// On the server's own engine too (whose last second used to show as
+	// "2s/3s").
+	_, errOut, code = mp(t, env, "", "--server", srv, "run", echo+"/", "--rps", "50", "-d", "2s", "--warmup", "1s", "-o", "json", "--progress", "always")
+	if last := lastFrame(errOut); code != 0 || !strings.HasPrefix(last, "3s/3s ") {
+		t.Errorf("exit %d, the progress line ends at %q, want at the full duration (3s/3s); stderr %q", code, last, errOut)
+	}
+
+	// A stored profile's name mistyped, against the server.
+	profile := filepath.Join(t.TempDir(), "checkout.yaml")
+	writeFile(t, profile, "name: checkout\nduration: 1s\nclients:\n- endpoint_urls: ["+echo+"/]\n  rps: 10\n")
+	if _, errOut, code := mp(t, env, "", "--server", srv, "profile", "apply", "-f", profile); code != 0 {
+		t.Fatalf("profile apply: exit %d: %s", code, errOut)
+	}
+	_, errOut, code = mp(t, env, "", "--server", srv, "run", "--profile", "chekout")
+	if code != cli.ExitUsage || !strings.Contains(errOut, `no profile "chekout": did you mean "checkout"?`) {
+		t.Errorf("mistyped profile on the server: exit %d, stderr %q", code, errOut)
 	}
 
 	_, errOut, code = mp(t, env, "", "--server", srv, "run", echo+"/", "--agent-selector", "zone", "-d", "1s")
 	if code != cli.ExitUsage || !strings.Contains(errOut, `--agent-selector: "zone" is not key=value`) {
 		t.Errorf("bad selector: exit %d, stderr %q", code, errOut)
 	}
+}
+
+// lastFrame is the last state of the live progress line in stderr, which
+// rewrites it after each \r.
+func lastFrame(stderr string) string {
+	var last string
+	for _, frame := range strings.Split(stderr, "\r") {
+		if strings.Contains(frame, "req/s") {
+			last = strings.TrimSpace(strings.TrimPrefix(frame, "\033[K"))
+		}
+	}
+	return last
 }
 
 func writeFile(t *testing.T, path, body string) {

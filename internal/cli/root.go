@@ -71,6 +71,14 @@ func newRoot(stdio IO) *cobra.Command {
 	root.AddCommand(newLoginCmd(stdio, g), newLogoutCmd(stdio, g))
 	root.AddCommand(newEchoCmd(stdio))
 	root.AddCommand(newVersionCmd(stdio))
+	// Commands that use neither a store nor a server: their help leaves
+	// the global --db and --server out (agent does too, agent.go).
+	for _, c := range root.Commands() {
+		switch c.Name() {
+		case "echo", "generators", "version":
+			c.SetUsageTemplate(withoutGlobalFlags(c.UsageTemplate()))
+		}
+	}
 	return root
 }
 

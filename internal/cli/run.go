@@ -303,6 +303,10 @@ func (o *runOptions) report(stdio IO, res *spec.Result, verdicts []spec.Verdict,
 	if res.Interrupted {
 		return errInterrupted
 	}
+	if res.EndedEarly != "" {
+		// Nothing could be measured: that, not the objectives it broke.
+		return errors.New(res.EndedEarly)
+	}
 	var broken []string
 	for _, v := range verdicts {
 		if !v.Met {
@@ -311,9 +315,6 @@ func (o *runOptions) report(stdio IO, res *spec.Result, verdicts []spec.Verdict,
 	}
 	if len(broken) > 0 {
 		return &SLOError{Broken: broken}
-	}
-	if res.EndedEarly != "" {
-		return errors.New(res.EndedEarly)
 	}
 	if res.Achieved.Requests > 0 && res.Achieved.Responses == 0 {
 		return noResponseError(res)

@@ -106,7 +106,7 @@ func runRemote(ctx context.Context, cmd *cobra.Command, stdio IO, o *runOptions,
 
 	run, err := c.SubmitRun(ctx, req)
 	if err != nil {
-		return apiError(c, err)
+		return withProfileHint(ctx, c, req.Profile, err)
 	}
 	var total time.Duration
 	if prof != nil {

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/meshperf/meshperf/loadgen"
 )
 
 // Connect failures. A target that refuses connections answers a connect at
@@ -109,5 +111,16 @@ func isConnectError(err error) bool {
 		return true
 	}
 	var de *net.DNSError
-	return errors.As(err, &de)
+	if errors.As(err, &de) {
+		return true
+	}
+	// gRPC keeps the transport's error only as text; its class says.
+	var ce loadgen.ClassedError
+	if errors.As(err, &ce) {
+		switch ce.ErrorClass() {
+		case loadgen.ClassRefused, loadgen.ClassDNS, loadgen.ClassUnreachable:
+			return true
+		}
+	}
+	return false
 }

@@ -71,6 +71,25 @@ func TestRefusedConnectsBackOffAndEndEarly(t *testing.T) {
 	}
 }
 
+// gRPC's refusals come back as UNAVAILABLE statuses: they back off and
+// end the run too.
+func TestRefusedGRPCBacksOff(t *testing.T) {
+	p := &loadgen.Plan{Protocol: loadgen.ProtocolGRPC, Targets: []string{"grpc://" + closedPort(t)}, Connections: 4, Duration: 20 * time.Second}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	began := time.Now()
+	res, err := (&Engine{Version: "test"}).Run(ctx, p, nil)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if took := time.Since(began); took > 6*time.Second || res.EndedEarly == "" {
+		t.Errorf("took %s, ended early %q: want the run ended after about 3 s", took, res.EndedEarly)
+	}
+	if res.Achieved.Errors == 0 || res.Achieved.Errors > 300 {
+		t.Errorf("%d failed calls, want each counted and backoff bounding them; errors %+v", res.Achieved.Errors, res.Errors)
+	}
+}
+
 // A target that comes up after a second of refusals is then loaded
 // normally: the backoff resets and the run does not end early.
 func TestTargetComingUpEndsTheBackoff(t *testing.T) {
