@@ -9,6 +9,7 @@ import (
 	"math"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/meshperf/meshperf/spec"
 )
@@ -382,4 +383,37 @@ func FuzzParseMetricObjectives(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestSearchPausesBetweenSteps(t *testing.T) {
+	var at []time.Time
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	m := &model{limit: 1e9}
+	st := StepperFunc(func(ctx context.Context, s StepSpec) (*spec.Result, error) {
+		at = append(at, time.Now())
+		if s.N == 2 {
+			// Cancelled during the pause before step 3: the search ends
+			// at once rather than after the pause.
+			time.AfterFunc(20*time.Millisecond, cancel)
+		}
+		return m.Step(ctx, s)
+	})
+	o := opts(t, 100, 1000)
+	o.Pause = 150 * time.Millisecond
+	start := time.Now()
+	rep, err := Search(ctx, st, o, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(at) != 2 || at[1].Sub(at[0]) < o.Pause {
+		t.Fatalf("%d steps, %v apart: want 2, at least %s apart", len(at), at[len(at)-1].Sub(at[0]), o.Pause)
+	}
+	if rep.Outcome != OutcomeInterrupted || time.Since(start) > at[1].Sub(start)+o.Pause {
+		t.Errorf("outcome %s after %s: want interrupted during the pause", rep.Outcome, time.Since(start))
+	}
+	o.Pause = -time.Second
+	if err := o.Validate(); err == nil || !strings.Contains(err.Error(), "pause:") {
+		t.Errorf("negative pause: %v", err)
+	}
 }

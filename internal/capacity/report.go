@@ -23,7 +23,9 @@ type Report struct {
 	Tolerance  float64  `json:"tolerance"`
 	Confirm    int      `json:"confirm"`
 	MaxSteps   int      `json:"max_steps"`
-	Outcome    string   `json:"outcome"`
+	// PauseSeconds is the idle time between steps.
+	PauseSeconds float64 `json:"pause_seconds"`
+	Outcome      string  `json:"outcome"`
 	// Sustained is the highest rate that met every objective (and its
 	// confirmations), 0 if none.
 	Sustained float64 `json:"sustained_rps"`
@@ -66,7 +68,8 @@ type CurvePoint struct {
 }
 
 func newReport(o Options) *Report {
-	r := &Report{Min: o.Min, Max: o.Max, Tolerance: o.Tolerance, Confirm: o.Confirm, MaxSteps: o.MaxSteps}
+	r := &Report{Min: o.Min, Max: o.Max, Tolerance: o.Tolerance, Confirm: o.Confirm, MaxSteps: o.MaxSteps,
+		PauseSeconds: o.Pause.Seconds()}
 	for _, x := range o.Objectives {
 		r.Objectives = append(r.Objectives, x.Raw)
 	}

@@ -102,17 +102,19 @@ func checkFound(t *testing.T, rep *capacity.Report, limit, above float64, broken
 	}
 }
 
-// TestCapacityEchoDelay: echo slows every request by 100ms or more above
-// 800 requests a second; the search finds 800 on p99.
+// TestCapacityEchoDelay: echo slows every request by 400ms or more above
+// 800 requests a second; the search finds 800 on p99. (The objective is
+// 250ms, not tighter: this shared 2-core machine stalls processes for up to
+// ~250ms, which broke a 50ms objective at 150 rps.)
 func TestCapacityEchoDelay(t *testing.T) {
-	url := startEcho(t, "--capacity", "800", "--overload", "delay:100ms")
-	rep, code, stderr := capacitySearch(t, url+"/", "-c", "64", "--objective", "p99<=50ms,error_rate<0.1%",
+	url := startEcho(t, "--capacity", "800", "--overload", "delay:400ms")
+	rep, code, stderr := capacitySearch(t, url+"/", "-c", "64", "--timeout", "3s", "--objective", "p99<=250ms,error_rate<0.1%",
 		"--min", "150", "--max", "5000", "--step-duration", "1s", "--warmup", "1s", "--max-steps", "20")
 	if code != 0 {
 		t.Errorf("exit %d\n%s", code, stderr)
 	}
 	// In delay mode every arrival counts, so no rate above 800 can pass.
-	checkFound(t, rep, 800, 1, "p99<=50ms")
+	checkFound(t, rep, 800, 1, "p99<=250ms")
 
 	// Every step is a stored result labelled with the search, its step
 	// and its rate.
@@ -135,7 +137,7 @@ func TestCapacityEchoDelay(t *testing.T) {
 // the search finds 1,500 on the error rate.
 func TestCapacityEchoReject(t *testing.T) {
 	url := startEcho(t, "--capacity", "1500", "--overload", "reject")
-	rep, code, stderr := capacitySearch(t, url+"/", "-c", "32", "--objective", "p99<=100ms,error_rate<1%",
+	rep, code, stderr := capacitySearch(t, url+"/", "-c", "32", "--objective", "error_rate<1%",
 		"--min", "200", "--max", "20000", "--step-duration", "1s", "--warmup", "1s", "--max-steps", "20", "--no-save")
 	if code != 0 {
 		t.Errorf("exit %d\n%s", code, stderr)
@@ -201,7 +203,7 @@ func TestCapacityInterrupt(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(3 * time.Second) // step 1 done, step 2 under way
+	time.Sleep(4 * time.Second) // step 1 (2s), the pause (1s), then step 2 under way
 	start := time.Now()
 	_ = cmd.Process.Signal(syscall.SIGINT)
 	err := cmd.Wait()
