@@ -78,7 +78,7 @@ See docs/capacity.md.`,
 	f.Float64Var(&o.min, "min", 100, "first rate tried, requests per second")
 	f.Float64Var(&o.max, "max", 50_000, "highest rate tried")
 	f.DurationVar(&o.stepDuration, "step-duration", 30*time.Second, "measured time of each step")
-	f.DurationVar(&o.run.warmup, "warmup", time.Second, "warm-up of each step, whole seconds, not judged (the target settles at the new rate)")
+	f.DurationVar(&o.run.warmup, "warmup", 2*time.Second, "warm-up of each step, whole seconds, not judged (the target settles at the new rate)")
 	f.DurationVar(&o.pause, "pause", time.Second, "idle time between steps, so the target recovers from the previous one")
 	f.StringVar(&o.tolerance, "tolerance", "5%", "stop bisecting when the broken rate is within this of the rate met")
 	f.IntVar(&o.confirm, "confirm", 2, "times the answer's rate is run again; each must meet the objectives")
