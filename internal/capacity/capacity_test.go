@@ -419,7 +419,9 @@ func TestSearchPausesBetweenSteps(t *testing.T) {
 }
 
 func TestKnee(t *testing.T) {
-	pt := func(rps, p99, errRate float64) CurvePoint { return CurvePoint{RPS: rps, P99Ms: p99, ErrorRate: errRate} }
+	pt := func(rps, p99, errRate float64) CurvePoint {
+		return CurvePoint{RPS: rps, P99Ms: p99, ErrorRate: errRate}
+	}
 	tests := []struct {
 		name  string
 		curve []CurvePoint
