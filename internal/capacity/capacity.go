@@ -60,6 +60,7 @@ const (
 	MaxConfirm      = 10
 	MaxStepsCap     = 200
 	DefaultMaxSteps = 30
+	MaxPause        = 10 * time.Minute
 )
 
 // Options configure a search.
@@ -74,6 +75,10 @@ type Options struct {
 	Confirm int
 	// MaxSteps caps the number of steps, whatever happens.
 	MaxSteps int
+	// Pause is the idle time before every step but the first, so the
+	// target recovers from the previous step (queues drain, rate windows
+	// empty) and each step is judged on its own rate.
+	Pause time.Duration
 	// Objectives are judged on every step (spec.Check).
 	Objectives []spec.Objective
 	// Metrics are objectives on the profile's Prometheus queries.
@@ -105,6 +110,9 @@ func (o Options) Validate() error {
 	}
 	if o.Confirm < 0 || o.Confirm > MaxConfirm {
 		bad("confirm: %d is not from 0 to %d", o.Confirm, MaxConfirm)
+	}
+	if o.Pause < 0 || o.Pause > MaxPause {
+		bad("pause: %s is not from 0 to %s", o.Pause, MaxPause)
 	}
 	if o.MaxSteps < 1 || o.MaxSteps > MaxStepsCap {
 		bad("max-steps: %d is not from 1 to %d", o.MaxSteps, MaxStepsCap)
@@ -266,6 +274,16 @@ func (s *search) step(ctx context.Context, r float64, phase string) (bool, error
 			return false, errStop
 		}
 		n := len(s.rep.Steps) + 1
+		if n > 1 && s.o.Pause > 0 {
+			t := time.NewTimer(s.o.Pause)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				s.rep.Outcome = OutcomeInterrupted
+				return false, errStop
+			case <-t.C:
+			}
+		}
 		res, err := s.st.Step(ctx, StepSpec{N: n, RPS: r, Phase: phase})
 		if err != nil {
 			if ctx.Err() != nil {

@@ -9,6 +9,7 @@ import (
 	"math"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/meshperf/meshperf/spec"
 )
@@ -382,4 +383,65 @@ func FuzzParseMetricObjectives(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestSearchPausesBetweenSteps(t *testing.T) {
+	var at []time.Time
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	m := &model{limit: 1e9}
+	st := StepperFunc(func(ctx context.Context, s StepSpec) (*spec.Result, error) {
+		at = append(at, time.Now())
+		if s.N == 2 {
+			// Cancelled during the pause before step 3: the search ends
+			// at once rather than after the pause.
+			time.AfterFunc(20*time.Millisecond, cancel)
+		}
+		return m.Step(ctx, s)
+	})
+	o := opts(t, 100, 1000)
+	o.Pause = 150 * time.Millisecond
+	start := time.Now()
+	rep, err := Search(ctx, st, o, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(at) != 2 || at[1].Sub(at[0]) < o.Pause {
+		t.Fatalf("%d steps, %v apart: want 2, at least %s apart", len(at), at[len(at)-1].Sub(at[0]), o.Pause)
+	}
+	if rep.Outcome != OutcomeInterrupted || time.Since(start) > at[1].Sub(start)+o.Pause {
+		t.Errorf("outcome %s after %s: want interrupted during the pause", rep.Outcome, time.Since(start))
+	}
+	o.Pause = -time.Second
+	if err := o.Validate(); err == nil || !strings.Contains(err.Error(), "pause:") {
+		t.Errorf("negative pause: %v", err)
+	}
+}
+
+func TestKnee(t *testing.T) {
+	pt := func(rps, p99, errRate float64) CurvePoint {
+		return CurvePoint{RPS: rps, P99Ms: p99, ErrorRate: errRate}
+	}
+	tests := []struct {
+		name  string
+		curve []CurvePoint
+		want  float64
+	}{
+		// Measured: echo --capacity 300 --overload reject; p99 is noise,
+		// the errors turn.
+		{"errors turn", []CurvePoint{pt(100, 20.7, 0), pt(200, 30.5, 0), pt(283, 12.7, 0), pt(283, 18.1, 0),
+			pt(308, 2.9, 0.026), pt(336, 9.4, 0.107), pt(400, 6.5, 0.25)}, 283},
+		// Measured: delay mode, a noisy floor of 1–10ms, then hundreds.
+		{"p99 turns", []CurvePoint{pt(150, 6.5, 0), pt(300, 9.2, 0), pt(600, 10, 0), pt(714, 5.6, 0), pt(746, 1.4, 0),
+			pt(746, 5, 0), pt(779, 13.2, 0), pt(779, 35.7, 0), pt(779, 168.8, 0), pt(813, 172, 0), pt(1200, 1043, 0)}, 746},
+		{"flat", []CurvePoint{pt(100, 1, 0), pt(200, 1.2, 0), pt(400, 0.9, 0)}, 0},
+		{"one rate", []CurvePoint{pt(100, 1, 0), pt(100, 100, 0)}, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := knee(tc.curve); got != tc.want {
+				t.Errorf("got %v, want %v", got, tc.want)
+			}
+		})
+	}
 }

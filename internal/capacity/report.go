@@ -23,7 +23,9 @@ type Report struct {
 	Tolerance  float64  `json:"tolerance"`
 	Confirm    int      `json:"confirm"`
 	MaxSteps   int      `json:"max_steps"`
-	Outcome    string   `json:"outcome"`
+	// PauseSeconds is the idle time between steps.
+	PauseSeconds float64 `json:"pause_seconds"`
+	Outcome      string  `json:"outcome"`
 	// Sustained is the highest rate that met every objective (and its
 	// confirmations), 0 if none.
 	Sustained float64 `json:"sustained_rps"`
@@ -38,8 +40,8 @@ type Report struct {
 	P99AtSustained float64 `json:"p99_ms_at_sustained,omitempty"`
 	// ErrorRateAtSustained is the worst error rate of those steps.
 	ErrorRateAtSustained float64 `json:"error_rate_at_sustained"`
-	// Knee is the rate before the steepest rise of p99 (see knee), 0 when
-	// fewer than two rates were measured.
+	// Knee is the last rate before the curve turns (see KneeFactor), 0
+	// when it never does.
 	Knee float64 `json:"knee_rps,omitempty"`
 	// ClientLimitRPS is the rate at which the client was the limit.
 	ClientLimitRPS float64 `json:"client_limit_rps,omitempty"`
@@ -66,7 +68,8 @@ type CurvePoint struct {
 }
 
 func newReport(o Options) *Report {
-	r := &Report{Min: o.Min, Max: o.Max, Tolerance: o.Tolerance, Confirm: o.Confirm, MaxSteps: o.MaxSteps}
+	r := &Report{Min: o.Min, Max: o.Max, Tolerance: o.Tolerance, Confirm: o.Confirm, MaxSteps: o.MaxSteps,
+		PauseSeconds: o.Pause.Seconds()}
 	for _, x := range o.Objectives {
 		r.Objectives = append(r.Objectives, x.Raw)
 	}
@@ -175,43 +178,54 @@ func curve(steps []Step) []CurvePoint {
 	return out
 }
 
-// knee marks the rate before the steepest rise of p99: with the median
-// p99 of each rate measured, the rate after which p99 grows by the largest
-// factor to the next rate, and returns it. 0 when fewer than two rates
-// were measured. A factor rather than a difference, so a noisy floor of a
-// few ms does not hide a jump to hundreds.
+// Knee thresholds: the curve turns at the first rate whose median p99 is
+// above KneeFactor × the median p99 of every lower rate, or whose error rate
+// is above the lowest rate's by KneeErrorRise.
+const (
+	KneeFactor    = 3
+	KneeErrorRise = 0.001
+)
+
+// knee marks the last rate before the curve turns (see KneeFactor) and
+// returns it; 0 when fewer than two rates were measured or the curve never
+// turns. Medians, so one noisy step does not move it.
 func knee(c []CurvePoint) float64 {
 	var rates []float64
-	byRate := map[float64][]float64{}
+	p99s := map[float64][]float64{}
+	errs := map[float64][]float64{}
 	for _, p := range c {
-		if _, ok := byRate[p.RPS]; !ok {
+		if _, ok := p99s[p.RPS]; !ok {
 			rates = append(rates, p.RPS)
 		}
-		byRate[p.RPS] = append(byRate[p.RPS], p.P99Ms)
+		p99s[p.RPS] = append(p99s[p.RPS], p.P99Ms)
+		errs[p.RPS] = append(errs[p.RPS], p.ErrorRate)
 	}
 	if len(rates) < 2 {
 		return 0
 	}
-	median := func(xs []float64) float64 {
-		ys := append([]float64(nil), xs...)
-		sort.Float64s(ys)
-		return ys[len(ys)/2]
-	}
-	best, k := 0.0, 0.0
-	for i := 0; i+1 < len(rates); i++ {
-		a, b := median(byRate[rates[i]]), median(byRate[rates[i+1]])
-		f := b / max(a, 0.001)
-		if f > best {
-			best, k = f, rates[i]
+	var below []float64
+	k := 0.0
+	for i, r := range rates {
+		p99, e := median(p99s[r]), median(errs[r])
+		if i > 0 && (p99 > KneeFactor*median(below) || e > median(errs[rates[0]])+KneeErrorRise) {
+			k = rates[i-1]
+			break
 		}
+		below = append(below, p99s[r]...)
 	}
-	if best <= 1 {
-		return 0 // p99 never rose
+	if k == 0 {
+		return 0
 	}
 	for i := range c {
 		c[i].Knee = c[i].RPS == k
 	}
 	return k
+}
+
+func median(xs []float64) float64 {
+	ys := append([]float64(nil), xs...)
+	sort.Float64s(ys)
+	return ys[len(ys)/2]
 }
 
 // Summary is the one-line answer.
@@ -271,7 +285,7 @@ func (r *Report) WriteText(w io.Writer) error {
 			fmtPct(s.ErrorRate), verdict, s.ResultID)
 	}
 	if len(r.Curve) > 1 {
-		fmt.Fprintf(&b, "\ncurve (by rate; * the knee, before p99's steepest rise):\n")
+		fmt.Fprintf(&b, "\ncurve (by rate; * the knee: the last rate before p99 passes %d× the median below it or the error rate rises by %s):\n", KneeFactor, fmtPct(KneeErrorRise))
 		for _, p := range r.Curve {
 			mark := " "
 			if p.Knee {

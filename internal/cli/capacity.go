@@ -29,6 +29,7 @@ type capacityOptions struct {
 	metric       string
 	min, max     float64
 	stepDuration time.Duration
+	pause        time.Duration
 	tolerance    string
 	confirm      int
 	maxSteps     int
@@ -53,8 +54,8 @@ func newCapacityCmd(stdio IO, g *globalOptions) *cobra.Command {
 		Long: `Find the highest request rate the target sustains within its objectives.
 
 Each step runs the test (a profile with -f or --profile, or the URLs given)
-at a fixed rate for --step-duration after --warmup, exactly as meshperf run
-would, and stores it as a normal result labelled capacity=ID, step=N, rps=R.
+at a fixed rate for --step-duration after --warmup (and --pause after the
+step before), exactly as meshperf run would, and stores it as a normal result labelled capacity=ID, step=N, rps=R.
 The search doubles the rate from --min until a step breaks an objective (or
 --max is met), bisects between the last rate met and the first broken one
 (geometric midpoints) until they are within --tolerance, then runs the
@@ -78,7 +79,8 @@ See docs/capacity.md.`,
 	f.Float64Var(&o.min, "min", 100, "first rate tried, requests per second")
 	f.Float64Var(&o.max, "max", 50_000, "highest rate tried")
 	f.DurationVar(&o.stepDuration, "step-duration", 30*time.Second, "measured time of each step")
-	f.DurationVar(&o.run.warmup, "warmup", time.Second, "warm-up of each step, whole seconds, not judged (the target settles at the new rate)")
+	f.DurationVar(&o.run.warmup, "warmup", 2*time.Second, "warm-up of each step, whole seconds, not judged (the target settles at the new rate)")
+	f.DurationVar(&o.pause, "pause", time.Second, "idle time between steps, so the target recovers from the previous one")
 	f.StringVar(&o.tolerance, "tolerance", "5%", "stop bisecting when the broken rate is within this of the rate met")
 	f.IntVar(&o.confirm, "confirm", 2, "times the answer's rate is run again; each must meet the objectives")
 	f.IntVar(&o.maxSteps, "max-steps", capacity.DefaultMaxSteps, "most steps the search may run")
@@ -312,7 +314,7 @@ func (o *capacityOptions) searchOptions() (capacity.Options, error) {
 		}
 	}
 	copts := capacity.Options{Min: o.min, Max: o.max, Tolerance: tol, Confirm: o.confirm, MaxSteps: o.maxSteps,
-		MaxProcs: runtime.GOMAXPROCS(0)}
+		Pause: o.pause, MaxProcs: runtime.GOMAXPROCS(0)}
 	check := copts
 	if err != nil {
 		check.Tolerance = 0.05 // already reported as unreadable

@@ -68,6 +68,13 @@ func stepAllowance(rep *capacity.Report) int {
 // in the steps allowed.
 func checkFound(t *testing.T, rep *capacity.Report, limit, above float64, brokenBy string) {
 	t.Helper()
+	checkFoundSlack(t, rep, limit, above, 2, brokenBy)
+}
+
+// checkFoundSlack is checkFound allowing the answer slack tolerances below
+// the limit.
+func checkFoundSlack(t *testing.T, rep *capacity.Report, limit, above float64, slack int, brokenBy string) {
+	t.Helper()
 	for _, s := range rep.Steps {
 		t.Logf("step %d %-7s %6.0f rps: achieved %7.1f p99 %8.2fms errors %.3f%% met=%v client=%v",
 			s.N, s.Phase, s.RPS, s.AchievedRPS, s.P99Ms, 100*s.ErrorRate, s.Met, s.ClientLimited)
@@ -78,7 +85,7 @@ func checkFound(t *testing.T, rep *capacity.Report, limit, above float64, broken
 	// The answer is at most the limit (plus what the model lets through
 	// above it), and within two tolerances below it: one is the search's,
 	// the other the machine's noise near the limit.
-	lowest := limit / (1 + rep.Tolerance) / (1 + rep.Tolerance)
+	lowest := limit / math.Pow(1+rep.Tolerance, float64(slack))
 	if rep.Sustained > limit*above || rep.Sustained < lowest {
 		t.Errorf("sustains %v rps; the limit is %v: want %.0f to %.0f", rep.Sustained, limit, lowest, limit*above)
 	}
@@ -102,17 +109,23 @@ func checkFound(t *testing.T, rep *capacity.Report, limit, above float64, broken
 	}
 }
 
-// TestCapacityEchoDelay: echo slows every request by 100ms or more above
-// 800 requests a second; the search finds 800 on p99.
+// TestCapacityEchoDelay: echo slows every request by 200ms or more above
+// 800 requests a second; the search finds 800 on p99. The objective is
+// 150ms, not tighter: this shared 2-core machine stalls processes for up to
+// ~250ms (a 50ms objective broke at 150 rps). 200 connections, so the
+// requests a stall's burst pushes over the limit (200ms each) do not
+// exhaust them and queue the rest (with 64 and 400ms, steps at 700 rps
+// broke that way). A 2 s warm-up, as in TestCapacityEchoReject.
 func TestCapacityEchoDelay(t *testing.T) {
-	url := startEcho(t, "--capacity", "800", "--overload", "delay:100ms")
-	rep, code, stderr := capacitySearch(t, url+"/", "-c", "64", "--objective", "p99<=50ms,error_rate<0.1%",
-		"--min", "150", "--max", "5000", "--step-duration", "1s", "--warmup", "1s", "--max-steps", "20")
+	url := startEcho(t, "--capacity", "800", "--overload", "delay:200ms")
+	rep, code, stderr := capacitySearch(t, url+"/", "-c", "200", "--timeout", "3s", "--objective", "p99<=150ms,error_rate<0.1%",
+		"--min", "150", "--max", "5000", "--step-duration", "1s", "--warmup", "2s", "--max-steps", "20")
 	if code != 0 {
 		t.Errorf("exit %d\n%s", code, stderr)
 	}
 	// In delay mode every arrival counts, so no rate above 800 can pass.
-	checkFound(t, rep, 800, 1, "p99<=50ms")
+	// Below, three tolerances (see TestCapacityEchoReject).
+	checkFoundSlack(t, rep, 800, 1, 3, "p99<=150ms")
 
 	// Every step is a stored result labelled with the search, its step
 	// and its rate.
@@ -135,16 +148,36 @@ func TestCapacityEchoDelay(t *testing.T) {
 // the search finds 1,500 on the error rate.
 func TestCapacityEchoReject(t *testing.T) {
 	url := startEcho(t, "--capacity", "1500", "--overload", "reject")
-	rep, code, stderr := capacitySearch(t, url+"/", "-c", "32", "--objective", "p99<=100ms,error_rate<1%",
-		"--min", "200", "--max", "20000", "--step-duration", "1s", "--warmup", "1s", "--max-steps", "20", "--no-save")
+	// From a profile (4 connections, 100 rps, slo p99<=1s): -c overrides
+	// its connections, --objective its slo, the steps replace its rate.
+	prof := writeProfile(t, "limited", url, 100)
+	// A 2 s warm-up: the burst of requests due while the connections are
+	// dialled at a step's start leaves echo's one-second window during the
+	// second second, and with a 1 s warm-up that is measured (1,467 rps
+	// then broke with 3–7% errors, every time).
+	rep, code, stderr := capacitySearch(t, "-f", prof, "-c", "32", "--objective", "error_rate<1%",
+		"--min", "200", "--max", "20000", "--step-duration", "1s", "--warmup", "2s", "--max-steps", "20")
 	if code != 0 {
 		t.Errorf("exit %d\n%s", code, stderr)
 	}
 	// Rejected requests are not counted, so up to 1% above the limit the
-	// error rate stays under 1%.
-	checkFound(t, rep, 1500, 1.01, "error_rate<1%")
-	if rep.Steps[0].ResultID != "" {
-		t.Errorf("--no-save: step 1 stored as %s", rep.Steps[0].ResultID)
+	// error rate stays under 1%. Below, three tolerances: the reject window
+	// is the most sensitive to stalls (one of S seconds near the limit
+	// rejects about S × rate requests: 0.1 s at 1,467 rps broke a step
+	// with 7% errors on this machine).
+	checkFoundSlack(t, rep, 1500, 1.01, 3, "error_rate<1%")
+	if rep.Name != "limited" || len(rep.Objectives) != 1 || rep.Objectives[0] != "error_rate<1%" {
+		t.Errorf("name %q objectives %v: want the profile's name and the flag's objective", rep.Name, rep.Objectives)
+	}
+	// The steps are stored against the profile, with its labels and theirs.
+	page := listResults(t, "--profile", "limited", "--label", "capacity="+rep.ID, "--limit", "100")
+	if len(page.Results) != len(rep.Steps) {
+		t.Fatalf("%d results of profile limited in the search, %d steps", len(page.Results), len(rep.Steps))
+	}
+	for _, r := range page.Results {
+		if r.Labels["team"] != "shop" || r.Name != "limited" {
+			t.Errorf("result %s: name %q labels %v", r.ID, r.Name, r.Labels)
+		}
 	}
 }
 
@@ -201,7 +234,7 @@ func TestCapacityInterrupt(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(3 * time.Second) // step 1 done, step 2 under way
+	time.Sleep(4 * time.Second) // step 1 (2s), the pause (1s), then step 2 under way
 	start := time.Now()
 	_ = cmd.Process.Signal(syscall.SIGINT)
 	err := cmd.Wait()
@@ -290,6 +323,9 @@ backend app
 		"--min", "60", "--max", "5000", "--step-duration", "2s", "--warmup", "1s", "--max-steps", "20", "--no-save")
 	if code != 0 {
 		t.Errorf("exit %d\n%s", code, stderr)
+	}
+	if rep.Steps[0].ResultID != "" {
+		t.Errorf("--no-save: step 1 stored as %s", rep.Steps[0].ResultID)
 	}
 	// 200/s is the ceiling; HAProxy's and echo's own time per request
 	// (a few hundred µs to a few ms on top of the 50ms, more on a loaded
