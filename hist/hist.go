@@ -91,8 +91,14 @@ func (h *Histogram) Clone() *Histogram {
 	return &Histogram{h: h.h.Clone(), saturated: h.saturated}
 }
 
-// Count is the number of recorded values.
-func (h *Histogram) Count() int64 { return h.h.TotalCount() }
+// Count is the number of recorded values; 0 for a nil histogram (an
+// interval or snapshot that carried none).
+func (h *Histogram) Count() int64 {
+	if h == nil {
+		return 0
+	}
+	return h.h.TotalCount()
+}
 
 // Saturated is the number of values above Highest that were clamped.
 func (h *Histogram) Saturated() int64 { return h.saturated }

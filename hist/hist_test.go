@@ -184,3 +184,12 @@ func TestRecordMicrosN(t *testing.T) {
 		t.Errorf("saturated %d, want 1", many.Saturated())
 	}
 }
+
+// A histogram that was never sent (nil) counts nothing rather than
+// panicking: the server asks agents' snapshots for counts.
+func TestNilCount(t *testing.T) {
+	var h *Histogram
+	if n := h.Count(); n != 0 {
+		t.Fatalf("nil histogram counts %d", n)
+	}
+}

@@ -293,6 +293,9 @@ func (m *runs) execute(id string) {
 			}
 		}
 		finish(store.RunFailed, msg)
+	case res.EndedEarly != "":
+		// The target stopped taking connections: as the CLI (exit 3), a failure.
+		finish(store.RunFailed, "ended early: "+res.EndedEarly)
 	case dist.Degraded != "":
 		finish(store.RunDegraded, "part of the load was lost: "+dist.Degraded)
 	default:

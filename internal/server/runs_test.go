@@ -298,3 +298,25 @@ func TestRunInterrupted(t *testing.T) {
 		t.Errorf("left running by a crash: %+v", got)
 	}
 }
+
+// A target that goes away mid-run: the engine ends the run early once
+// nothing has connected for a while, and the server records it failed with
+// that reason (as the CLI exits 3), keeping what was measured before.
+func TestRunEndedEarlyIsFailed(t *testing.T) {
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	s := newRunServer(t, "", server.Options{})
+	run := submit(t, s.url, doc(target.URL, 50, "20s"))
+	time.Sleep(1500 * time.Millisecond)
+	target.Close()
+	got := waitState(t, s.url, run.ID, store.RunFailed, store.RunSucceeded, store.RunInterrupted)
+	if got.State != store.RunFailed || !strings.Contains(got.Error, "ended early") {
+		t.Fatalf("run %s: %q, want failed with the early end's reason", got.State, got.Error)
+	}
+	res, err := s.st.GetResult(t.Context(), got.ResultID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Result.Achieved.Responses == 0 || res.Result.EndedEarly == "" {
+		t.Errorf("result: %d responses, ended_early %q; want the responses before the target went away and the reason", res.Result.Achieved.Responses, res.Result.EndedEarly)
+	}
+}
