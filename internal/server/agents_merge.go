@@ -215,9 +215,8 @@ func (m *merger) ready(shares []*share, now time.Time, force bool) []loadgen.Pro
 		if !s.iv.Warmup {
 			m.total.seconds += s.iv.Seconds
 		}
-		iv := s.iv
-		iv.Latency, iv.ServiceTime = "", ""
-		out = append(out, loadgen.Progress{Elapsed: now.Sub(m.start), Interval: iv, SoFar: m.soFar()})
+		// With its histograms: the run's checkpoint adds them up.
+		out = append(out, loadgen.Progress{Elapsed: now.Sub(m.start), Interval: s.iv, SoFar: m.soFar()})
 	}
 	return out
 }

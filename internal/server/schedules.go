@@ -285,7 +285,7 @@ func (s *Server) queueScheduled(ctx context.Context, sc *store.Schedule, at time
 		return "", err
 	}
 	run := &store.Run{State: store.RunQueued, ProfileID: p.ID, ProfileRevision: p.Revision, Profile: p.Body,
-		Name: p.Name, Labels: p.Labels, ScheduleID: sc.ID, DueAt: at, OwnerID: sc.OwnerID, Private: sc.Private}
+		Name: p.Name, Labels: p.Labels, ScheduleID: sc.ID, DueAt: at, OwnerID: sc.OwnerID, Private: sc.Private, InstanceID: s.instance}
 	if err := s.st.CreateRun(ctx, run); err != nil {
 		return "", err
 	}
