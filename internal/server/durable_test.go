@@ -146,7 +146,9 @@ type openStore func(t *testing.T) store.Store
 // heartbeat stopped.
 func testTwoServers(t *testing.T, open openStore) {
 	target := startEcho(t)
-	const timeout = 600 * time.Millisecond
+	// Long enough for a heartbeat on a loaded machine (under -race),
+	// short enough for the test.
+	const timeout = 1500 * time.Millisecond
 	start := func() (store.Store, string) {
 		st := open(t)
 		srv := server.New(server.Options{Store: st, Version: "test", InstanceTimeout: timeout})
@@ -155,7 +157,7 @@ func testTwoServers(t *testing.T, open openStore) {
 		return st, hs.URL
 	}
 	stA, a := start()
-	run := submit(t, a, doc(target, 50, "4s"))
+	run := submit(t, a, doc(target, 50, "7s"))
 	waitState(t, a, run.ID, store.RunRunning)
 
 	// A server that died without a word: its run is in the store,
@@ -173,7 +175,7 @@ func testTwoServers(t *testing.T, open openStore) {
 
 	_, b := start()
 	// Several of b's heartbeats and sweeps go by.
-	time.Sleep(5 * timeout)
+	time.Sleep(3 * timeout)
 	code, body := do(t, "GET", b+"/api/v1/runs/"+run.ID, "", "")
 	var seen store.Run
 	json.Unmarshal(body, &seen)
@@ -189,8 +191,11 @@ func testTwoServers(t *testing.T, open openStore) {
 	if done.State != store.RunSucceeded || done.ResultID == "" {
 		t.Errorf("the first server's run ended %s (%q)", done.State, done.Error)
 	}
-	if res := getResult(t, b, done.ResultID); res.Achieved.Requests != 200 || res.Interrupted {
-		t.Errorf("its result: %d requests, interrupted %v; want the whole 200", res.Achieved.Requests, res.Interrupted)
+	if done.ResultID == "" {
+		return
+	}
+	if res := getResult(t, b, done.ResultID); res.Achieved.Requests != 350 || res.Interrupted {
+		t.Errorf("its result: %d requests, interrupted %v; want the whole 350", res.Achieved.Requests, res.Interrupted)
 	}
 }
 
