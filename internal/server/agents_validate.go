@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/meshperf/meshperf/hist"
@@ -246,6 +247,9 @@ func validResult(sh *share, b []byte) (*spec.Result, error) {
 		}
 		if h.Count() != d.total.Count() || d.dist.Count != d.total.Count() {
 			return nil, refusedf("its final %s histogram counts %d (summary %d), its snapshots %d", d.what, h.Count(), d.dist.Count, d.total.Count())
+		}
+		if !slices.Equal(h.Buckets(), d.total.Buckets()) {
+			return nil, refusedf("its final %s histogram is not the sum of its snapshots'", d.what)
 		}
 	}
 	// What the run keeps of it: the distributions the server added up
