@@ -24,3 +24,16 @@ func TestGRPCCodeNames(t *testing.T) {
 		t.Error("names for codes gRPC does not have")
 	}
 }
+
+func TestKnownClass(t *testing.T) {
+	for _, c := range []string{ClassRefused, ClassDropped, ClassOther, ClassNotServing, "resource_exhausted", "unauthenticated", "cancelled"} {
+		if !KnownClass(c) {
+			t.Errorf("KnownClass(%q) = false", c)
+		}
+	}
+	for _, c := range []string{"", "ok", "code_17", "OTHER", "<script>", "resource exhausted"} {
+		if KnownClass(c) {
+			t.Errorf("KnownClass(%q) = true", c)
+		}
+	}
+}

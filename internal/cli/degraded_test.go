@@ -124,3 +124,24 @@ func TestRemoteRunDegradedExitStatus(t *testing.T) {
 		t.Errorf("runs listed as degraded: %+v", page.Runs)
 	}
 }
+
+// The durability flags are bounded, each refusal naming its flag.
+func TestServerDurabilityFlags(t *testing.T) {
+	env := remoteEnv(t)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--save-every", "-1s"}, "--save-every: want 0 (only at the end) or a positive duration"},
+		{[]string{"--save-every", "10ms"}, "--save-every: at least 100ms"},
+		{[]string{"--instance-timeout", "0s"}, "--instance-timeout: want 100ms to 24h"},
+		{[]string{"--instance-timeout", "48h"}, "--instance-timeout: want 100ms to 24h"},
+		{[]string{"--save-retries", "21"}, "--save-retries: want 0 to 20"},
+	} {
+		args := append([]string{"--db", filepath.Join(t.TempDir(), "m.db"), "server", "--listen", "127.0.0.1:0"}, tc.args...)
+		_, errOut, code := mp(t, env, "", args...)
+		if code != cli.ExitUsage || !strings.Contains(errOut, tc.want) {
+			t.Errorf("server %v: exit %d, %q; want %d and %q", tc.args, code, errOut, cli.ExitUsage, tc.want)
+		}
+	}
+}

@@ -22,7 +22,8 @@ func newServerCmd(stdio IO, g *globalOptions) *cobra.Command {
 	var echoAddr string
 	var concurrency int
 	var allow []string
-	var grace time.Duration
+	var grace, saveEvery, instanceTimeout time.Duration
+	var saveRetries int
 	var teamMode bool
 	var keyFile string
 	var agents agentServerFlags
@@ -69,8 +70,25 @@ mode (the default) trusts whoever reaches it: keep it on loopback, or use
 					return usageErrorf("--allow-target %q: %v", pat, err)
 				}
 			}
+			switch {
+			case saveEvery < 0:
+				return usageErrorf("--save-every: want 0 (only at the end) or a positive duration, got %s", saveEvery)
+			case saveEvery > 0 && saveEvery < 100*time.Millisecond:
+				return usageErrorf("--save-every: at least 100ms, got %s", saveEvery)
+			case instanceTimeout < 100*time.Millisecond || instanceTimeout > 24*time.Hour:
+				return usageErrorf("--instance-timeout: want 100ms to 24h, got %s", instanceTimeout)
+			case saveRetries < 0 || saveRetries > 20:
+				return usageErrorf("--save-retries: want 0 to 20, got %d", saveRetries)
+			}
+			if saveEvery == 0 {
+				saveEvery = -1 // server.Options: negative is never
+			}
+			if saveRetries == 0 {
+				saveRetries = -1 // server.Options: negative is none
+			}
 			opts := server.Options{Store: st, Logger: log, Version: Version,
-				Concurrency: concurrency, AllowTargets: allow, ShutdownGrace: grace, MaxConnections: maxConns}
+				Concurrency: concurrency, AllowTargets: allow, ShutdownGrace: grace, MaxConnections: maxConns,
+				SaveEvery: saveEvery, InstanceTimeout: instanceTimeout, SaveRetries: saveRetries}
 			if withEcho {
 				echoLog, _ := logs.logger(stdio.Err, slog.LevelWarn) // its start is said below
 				if opts.EchoURL, err = startServerEcho(cmd.Context(), stdio.Err, echoAddr, cmd.Flags().Changed("echo-addr"), echoLog); err != nil {
@@ -109,6 +127,9 @@ mode (the default) trusts whoever reaches it: keep it on loopback, or use
 	cmd.Flags().StringArrayVar(&allow, "allow-target", nil, "host pattern runs may load, e.g. '*.shop.svc.cluster.local' (repeatable; default: any)")
 	cmd.Flags().IntVar(&maxConns, "max-connections", server.DefaultMaxConnections, "API connections open at once; more wait until one closes (slow and idle clients are also timed out)")
 	cmd.Flags().DurationVar(&grace, "shutdown-grace", 30*time.Second, "on shutdown, how long running tests may go on before they are interrupted (what they measured is kept)")
+	cmd.Flags().DurationVar(&saveEvery, "save-every", server.DefaultSaveEvery, "save a running test's result so far this often, so a crash keeps it (0: only at the end)")
+	cmd.Flags().IntVar(&saveRetries, "save-retries", server.DefaultSaveRetries, "retries of a failed final save (backoff from 1s, doubling, at most 30s) before the run is marked failed (0-20)")
+	cmd.Flags().DurationVar(&instanceTimeout, "instance-timeout", server.DefaultInstanceTimeout, "a server whose heartbeat in the store is older than this is taken for dead: its queued and running runs are marked interrupted")
 	return cmd
 }
 

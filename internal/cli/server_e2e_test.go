@@ -171,7 +171,9 @@ func TestServerKilledMidRun(t *testing.T) {
 	env := remoteEnv(t)
 	target := startEcho(t)
 	db := t.TempDir() + "/m.db"
-	base, cmd := serverProc(t, env, "--db", db)
+	// A partial result every second; a server silent for 2s is dead.
+	durable := []string{"--db", db, "--save-every", "1s", "--instance-timeout", "2s"}
+	base, cmd := serverProc(t, env, durable...)
 	path := writeProfile(t, "kill", target, 100)
 
 	if _, errOut, code := mp(t, env, "", "--server", base, "run", "-f", path); code != 0 {
@@ -208,17 +210,40 @@ func TestServerKilledMidRun(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	time.Sleep(time.Second)
+	time.Sleep(3500 * time.Millisecond)
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
 
-	base2, _ := serverProc(t, env, "--db", db)
+	// The restarted server takes the killed one's run for dead once its
+	// heartbeat is 2s stale, and marks it interrupted with the partial
+	// result saved before the kill attached.
+	base2, _ := serverProc(t, env, durable...)
 	var r struct {
-		State string `json:"state"`
-		Error string `json:"error"`
+		State    string `json:"state"`
+		Error    string `json:"error"`
+		ResultID string `json:"result_id"`
 	}
-	if code := getJSON(t, base2+"/api/v1/runs/"+run.ID, &r); code != 200 || r.State != "interrupted" || r.Error == "" {
-		t.Errorf("after SIGKILL and restart: %d %+v", code, r)
+	for deadline := time.Now().Add(15 * time.Second); ; {
+		if code := getJSON(t, base2+"/api/v1/runs/"+run.ID, &r); code != 200 {
+			t.Fatalf("run after the restart: %d", code)
+		}
+		if r.State != "running" || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if r.State != "interrupted" || !strings.Contains(r.Error, "no heartbeat") || r.ResultID == "" {
+		t.Fatalf("after SIGKILL and restart: %+v; want interrupted with its partial result", r)
+	}
+	var partial spec.Result
+	if code := getJSON(t, base2+"/api/v1/results/"+r.ResultID, &partial); code != 200 {
+		t.Fatalf("partial result %s: %d", r.ResultID, code)
+	}
+	// 100 rps for 3.5s, saved every second: at least two seconds' worth.
+	t.Logf("partial result: %d requests, %d responses, p99 %v", partial.Achieved.Requests, partial.Achieved.Responses, partial.ServiceTime)
+	if !partial.Interrupted || partial.Achieved.Requests < 150 || partial.ServiceTime == nil || partial.ServiceTime.Count < 150 || len(partial.Timeline) < 2 {
+		t.Errorf("partial result: interrupted %v, %d requests, %+v, %d seconds; want what the first seconds measured",
+			partial.Interrupted, partial.Achieved.Requests, partial.ServiceTime, len(partial.Timeline))
 	}
 	for _, res := range before.Results {
 		if code := getJSON(t, base2+"/api/v1/results/"+res.ID, nil); code != 200 {

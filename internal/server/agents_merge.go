@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"maps"
 	"sort"
 	"time"
 
@@ -31,10 +32,10 @@ type shareAcc struct {
 	hasSnapshot bool
 	seen        map[int]bool // seconds reported
 	// The snapshots as they came, to merge the timeline again without a
-	// share refused later; dropped (unretained) past maxRetained bytes.
-	retained      []*agentpb.Snapshot
-	retainedBytes int
-	unretained    bool
+	// share refused later; dropped (unretained) once the run's kept
+	// snapshots pass maxRetained bytes.
+	retained   []*agentpb.Snapshot
+	unretained bool
 }
 
 // secAcc is one second of a distributed run, merged over its shares.
@@ -77,12 +78,7 @@ func (a *shareAcc) add(sn *agentpb.Snapshot, lat, svc *hist.Histogram) {
 	a.lastSecond = max(a.lastSecond, sec)
 	a.hasSnapshot = true
 	if !a.unretained {
-		a.retainedBytes += len(sn.GetLatency()) + len(sn.GetServiceTime()) + 256
-		if a.retainedBytes > maxRetained {
-			a.unretained, a.retained = true, nil
-		} else {
-			a.retained = append(a.retained, sn)
-		}
+		a.retained = append(a.retained, sn)
 	}
 	if sn.GetWarmup() {
 		return
@@ -215,8 +211,10 @@ func (m *merger) ready(shares []*share, now time.Time, force bool) []loadgen.Pro
 		if !s.iv.Warmup {
 			m.total.seconds += s.iv.Seconds
 		}
+		// With its histograms (the run's checkpoint adds them up), and
+		// its maps copied: a late snapshot changes the second's own.
 		iv := s.iv
-		iv.Latency, iv.ServiceTime = "", ""
+		iv.StatusCodes, iv.ErrorClasses = maps.Clone(iv.StatusCodes), maps.Clone(iv.ErrorClasses)
 		out = append(out, loadgen.Progress{Elapsed: now.Sub(m.start), Interval: iv, SoFar: m.soFar()})
 	}
 	return out

@@ -217,6 +217,9 @@ type distRun struct {
 	notes     []string
 	aborted   string
 	cancelled bool // the server stopped the shares (a cancel, an abort, a shutdown)
+	// Bytes of snapshots the shares keep, and whether the budget ran out.
+	retained   int
+	unretained bool
 }
 
 // distOutcome is how a distributed run ended, besides its result.
@@ -385,6 +388,7 @@ func (d *distRun) snapshot(sh *share, sn *agentpb.Snapshot) {
 		d.refuse(sh, err)
 		return
 	}
+	d.retain(sn)
 	sh.acc.add(sn, lat, svc)
 	d.merge.add(sn, lat, svc)
 	evs := d.merge.ready(d.shares, time.Now(), false)
@@ -439,6 +443,22 @@ func (d *distRun) done(sh *share, m *agentpb.Done) {
 		d.note(fmt.Sprintf("agent %s (%s): %s", sh.name, sh.clientName, failure))
 	}
 	d.emit(evs)
+}
+
+// retain counts sn's size against the run's budget of kept snapshots;
+// past it, no share keeps any (a refusal then leaves a note instead of a
+// timeline merged again). Caller holds d.mu.
+func (d *distRun) retain(sn *agentpb.Snapshot) {
+	if d.unretained {
+		return
+	}
+	d.retained += len(sn.GetLatency()) + len(sn.GetServiceTime()) + 256
+	if d.retained > maxRetained {
+		d.unretained = true
+		for _, sh := range d.shares {
+			sh.acc.retained, sh.acc.unretained = nil, true
+		}
+	}
 }
 
 // refuse drops sh from the run because its data failed a check: nothing

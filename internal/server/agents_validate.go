@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/meshperf/meshperf/hist"
@@ -37,8 +38,8 @@ const (
 	// maxAgentNotes and maxAgentNote bound the notes an agent's result
 	// may carry into the run's.
 	maxAgentNotes, maxAgentNote = 16, 1000
-	// maxRetained bounds the snapshot histograms kept per share to rebuild
-	// the timeline without a refused share (see distRun.result).
+	// maxRetained bounds the snapshots a run keeps to merge its timeline
+	// again without a refused share (see distRun.result).
 	maxRetained = 64 << 20
 )
 
@@ -73,13 +74,13 @@ func checkCode(protocol string, code int) error {
 	switch protocol {
 	case loadgen.ProtocolGRPC:
 		if code < 0 || code >= loadgen.GRPCCodes {
-			return refusedf("status code %d is not a gRPC status code (0-%d)", code, loadgen.GRPCCodes-1)
+			return fmt.Errorf("status code %d is not a gRPC status code (0-%d)", code, loadgen.GRPCCodes-1)
 		}
 	case loadgen.ProtocolTCP:
-		return refusedf("status code %d in a TCP test, which has none", code)
+		return fmt.Errorf("status code %d in a TCP test, which has none", code)
 	default:
 		if code < 100 || code > 599 {
-			return refusedf("status code %d is not an HTTP status (100-599)", code)
+			return fmt.Errorf("status code %d is not an HTTP status (100-599)", code)
 		}
 	}
 	return nil
@@ -128,7 +129,7 @@ func validSnapshot(sh *share, sn *agentpb.Snapshot) (lat, svc *hist.Histogram, e
 	var codes, classes int64
 	for c, n := range sn.GetStatusCodes() {
 		if err := checkCode(sh.protocol(), int(c)); err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", where, err)
+			return nil, nil, refusedf("%s: %v", where, err)
 		}
 		if err := checkCount(fmt.Sprintf("%s: count of status %d", where, c), n); err != nil {
 			return nil, nil, err
@@ -246,6 +247,9 @@ func validResult(sh *share, b []byte) (*spec.Result, error) {
 		}
 		if h.Count() != d.total.Count() || d.dist.Count != d.total.Count() {
 			return nil, refusedf("its final %s histogram counts %d (summary %d), its snapshots %d", d.what, h.Count(), d.dist.Count, d.total.Count())
+		}
+		if !slices.Equal(h.Buckets(), d.total.Buckets()) {
+			return nil, refusedf("its final %s histogram is not the sum of its snapshots'", d.what)
 		}
 	}
 	// What the run keeps of it: the distributions the server added up

@@ -137,10 +137,10 @@ type runs struct {
 
 // afterGrace is how long an interrupted run may still spend on its
 // Prometheus queries once the shutdown grace is over; saving what it
-// measured is bounded by saveTimeout.
+// measured is retried (saver.final), and a running test's partial result
+// is already in the store (--save-every).
 const (
-	afterGrace  = 2 * time.Second
-	saveTimeout = 10 * time.Second
+	afterGrace = 2 * time.Second
 	// stuckWait is how long shutdown waits, after afterGrace, for a worker
 	// still saving; the server then exits anyway, and the next one marks
 	// that run interrupted.
@@ -228,7 +228,17 @@ func (m *runs) execute(id string) {
 	finish := func(state, msg string) {
 		m.s.metrics.state(store.RunRunning, state)
 		r.State, r.Error, r.FinishedAt = state, msg, time.Now().UTC()
-		if err := st.UpdateRun(bg, r); err != nil {
+		// Retried like the result: a run is never left running because the
+		// store failed once.
+		var final error // a refusal retrying cannot change
+		_, err := retry(bg, m.s.saveRetries, m.s.saveBackoff, func() error {
+			err := st.UpdateRun(bg, r)
+			if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrInvalid) || errors.Is(err, store.ErrNotFound) {
+				final, err = err, nil
+			}
+			return err
+		})
+		if err = errors.Join(err, final); err != nil {
 			log.Warn("run state not saved", logKeyRun, id, logKeyErr, err)
 			if cur, gerr := st.GetRun(bg, id); gerr == nil {
 				r = cur
@@ -252,13 +262,20 @@ func (m *runs) execute(id string) {
 	publish := func(p loadgen.Progress) {
 		h.publish(Event{Type: "progress", Progress: progressEvent(p)})
 	}
+	// What is measured is saved every SaveEvery while the test runs.
+	cp := newCheckpoint(time.Now(), plans)
+	sv := m.s.startSaver(r, cp)
+	defer sv.stop()
 	var res *spec.Result
 	var dist distOutcome // how a distributed run ended: aborted, degraded
 	if prof.UsesAgents() {
-		res, dist, err = m.s.agents.runOnAgents(ctx, id, prof, plans, publish)
+		res, dist, err = m.s.agents.runOnAgents(ctx, id, prof, plans, func(p loadgen.Progress) {
+			cp.add(p.Interval)
+			publish(p)
+		})
 	} else {
 		comb := runner.NewCombiner(len(plans), publish)
-		res, err = runner.Run(ctx, m.s.version, plans, comb.Sink)
+		res, err = runner.Run(ctx, m.s.version, plans, func(i int) loadgen.Sink { return cp.sink(comb.Sink(i)) })
 	}
 	if err != nil {
 		finish(store.RunFailed, err.Error())
@@ -268,12 +285,10 @@ func (m *runs) execute(id string) {
 	res.Name = r.Name
 	res.Labels = r.Labels
 	res.ProfileID, res.ProfileRevision = r.ProfileID, r.ProfileRevision
-	saveCtx, cancelSave := context.WithTimeout(bg, saveTimeout)
-	resID, err := st.SaveResult(saveCtx, res, store.ResultRef{ProfileID: r.ProfileID, ProfileRevision: r.ProfileRevision,
-		OwnerID: r.OwnerID, Private: r.Private})
-	cancelSave()
+	resID, err := sv.final(bg, res)
 	if err != nil {
-		finish(store.RunFailed, "the result could not be saved: "+err.Error())
+		r.ResultID = resID // the last partial result, if any was saved
+		finish(store.RunFailed, err.Error())
 		return
 	}
 	r.ResultID = resID
@@ -376,7 +391,7 @@ func (s *Server) submitRun(w http.ResponseWriter, r *http.Request) error {
 	if err := s.checkPrivate("private", req.Private); err != nil {
 		return err
 	}
-	run := &store.Run{State: store.RunQueued, Labels: req.Labels, OwnerID: s.owner(r), Private: req.Private}
+	run := &store.Run{State: store.RunQueued, Labels: req.Labels, OwnerID: s.owner(r), Private: req.Private, InstanceID: s.instance}
 	var prof *spec.Profile
 	switch {
 	case req.Profile != "" && len(req.ProfileDocument) > 0:

@@ -336,7 +336,7 @@ func (s *Server) queueScheduled(ctx context.Context, sc *store.Schedule, at time
 		return "", err
 	}
 	run := &store.Run{State: store.RunQueued, ProfileID: p.ID, ProfileRevision: p.Revision, Profile: p.Body,
-		Name: p.Name, Labels: p.Labels, ScheduleID: sc.ID, DueAt: at, OwnerID: sc.OwnerID, Private: sc.Private}
+		Name: p.Name, Labels: p.Labels, ScheduleID: sc.ID, DueAt: at, OwnerID: sc.OwnerID, Private: sc.Private, InstanceID: s.instance}
 	if err := s.admitStored(ctx, p.Body, ""); err != nil {
 		// Not run: recorded as failed with the reason, for whoever looks.
 		reason := admitReason(err)

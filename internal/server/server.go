@@ -96,6 +96,22 @@ type Options struct {
 	// MaxConnections caps the API's open connections (ListenAndServe);
 	// DefaultMaxConnections when zero.
 	MaxConnections int
+
+	// InstanceID names this server process in the store; its runs are
+	// its own (a new random id when empty). InstanceTimeout is how long a
+	// heartbeat may be stale before another server takes its runs for
+	// dead and interrupts them (DefaultInstanceTimeout when 0).
+	InstanceID      string
+	InstanceTimeout time.Duration
+	// SaveEvery is how often a running test's result so far is saved
+	// (DefaultSaveEvery when 0; negative: never, only at the end).
+	SaveEvery time.Duration
+	// SaveRetries and SaveBackoff bound the retries of a failed final
+	// save (and of a run's final state): SaveRetries more tries
+	// (DefaultSaveRetries when 0, none when negative), SaveBackoff
+	// (DefaultSaveBackoff when 0) between the first two, doubling.
+	SaveRetries int
+	SaveBackoff time.Duration
 }
 
 // Server serves the API.
@@ -119,6 +135,15 @@ type Server struct {
 	limits       loadgen.Limits
 	files        *fileAccess
 	allowProm    []string
+
+	// Durability (durable.go).
+	instance        string
+	instanceTimeout time.Duration
+	saveEvery       time.Duration
+	saveRetries     int
+	saveBackoff     time.Duration
+	stopBeat        context.CancelFunc
+	beating         sync.WaitGroup
 }
 
 // New makes a Server and starts its run workers. Runs a previous process
@@ -126,9 +151,28 @@ type Server struct {
 func New(opts Options) *Server {
 	s := &Server{st: opts.Store, log: opts.Logger, version: opts.Version, maxBody: opts.MaxBody,
 		allowTargets: opts.AllowTargets, grace: opts.ShutdownGrace, auth: opts.Auth, echoURL: opts.EchoURL,
-		maxConns: opts.MaxConnections}
+		maxConns: opts.MaxConnections,
+		instance: opts.InstanceID, instanceTimeout: opts.InstanceTimeout, saveEvery: opts.SaveEvery,
+		saveRetries: opts.SaveRetries, saveBackoff: opts.SaveBackoff}
 	if s.maxConns <= 0 {
 		s.maxConns = DefaultMaxConnections
+	}
+	if s.instance == "" {
+		s.instance = store.NewID()
+	}
+	if s.instanceTimeout <= 0 {
+		s.instanceTimeout = DefaultInstanceTimeout
+	}
+	if s.saveEvery == 0 {
+		s.saveEvery = DefaultSaveEvery
+	}
+	if s.saveRetries < 0 {
+		s.saveRetries = 0
+	} else if s.saveRetries == 0 {
+		s.saveRetries = DefaultSaveRetries
+	}
+	if s.saveBackoff <= 0 {
+		s.saveBackoff = DefaultSaveBackoff
 	}
 	if opts.UI == nil {
 		opts.UI = web.Dist()
@@ -166,14 +210,13 @@ func New(opts Options) *Server {
 		s.mux.Handle(rt.pattern, s.observe(route, s.guard(rt.pattern, s.serve(rt.h))))
 	}
 	if s.st != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		n, err := s.st.InterruptRuns(ctx, "the server stopped while this run was queued or running")
-		cancel()
-		if err != nil {
-			s.log.Error("marking runs left by a previous server", logKeyErr, err)
-		} else if n > 0 {
-			s.log.Warn("runs left queued or running by a previous server marked interrupted", logKeyCount, n)
-		}
+		// Runs of servers whose heartbeat stopped are interrupted now and
+		// while this one runs; a live server's are left alone.
+		s.beat(context.Background())
+		ctx, stop := context.WithCancel(context.Background())
+		s.stopBeat = stop
+		s.beating.Add(1)
+		go func() { defer s.beating.Done(); s.heartbeat(ctx) }()
 	}
 	s.runs = newRuns(s, max(1, opts.Concurrency))
 	if s.st != nil {
@@ -191,6 +234,10 @@ func (s *Server) Close() {
 		}
 		s.runs.shutdown(s.grace)
 		s.agents.close()
+		if s.stopBeat != nil {
+			s.stopBeat()
+			s.beating.Wait()
+		}
 	})
 }
 
