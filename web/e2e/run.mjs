@@ -240,7 +240,11 @@ test("experiments: empty state, a real experiment from the CLI, its report, char
   expect((await cpuHead.textContent()).trim() === "client CPU (cores)", `the client CPU column's header: ${await cpuHead.textContent()}`);
   const cpuCol = (await page.locator('table[aria-label="Overhead at 50 rps · 4 connections"] thead th').allTextContents()).findIndex((t) => t.includes("client CPU"));
   const cpuCell = await page.locator('table[aria-label="Overhead at 50 rps · 4 connections"] tr[data-variant="baseline"] > *').nth(cpuCol).textContent();
-  expect(/\d cores/.test(cpuCell), `a client CPU cell with its unit: ${cpuCell}`);
+  expect(/^\d+\.\d{3}/.test(cpuCell.trim()), `a client CPU cell in cores: ${cpuCell}`);
+  for (const c of ["achieved_rps", "client_cpu"]) {
+    const ticks = await page.locator(`[data-chart="${c}"] .uplot`).getAttribute("data-y-ticks");
+    expect(ticks && !ticks.split(",").some((t) => /^0[.,]0*\D*$/.test(t) && t !== "0"), `${c}: no "0.0/s" or "0.000 cores" tick: ${ticks}`);
+  }
   const whiskers = Number(await page.locator('[data-chart="latency"] .uplot').getAttribute("data-whiskers"));
   expect(whiskers === 4, `a range bar for each variant at each rate on the latency chart: ${whiskers}`);
   await page.getByRole("button", { name: "p99", exact: true }).click();

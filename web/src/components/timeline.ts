@@ -30,13 +30,11 @@ export function fmtValue(kind: TimelineKind, v: number | null | undefined): stri
 
 /** The y axis for data as the chart has it (u.data), its warm-up flags and objectives. */
 export function axisFor(kind: TimelineKind, data: uPlot.AlignedData, warmup: (boolean | undefined)[], o: TimelineOpts, allowLog: boolean): YAxis {
-  const y = chooseYAxis(kind, data.slice(1) as (number | null)[][], warmup as boolean[], (o.thresholds ?? []).map((t) => t.value));
-  if (y.scale === "log" && !allowLog) {
-    // A live chart keeps a linear axis: clip rather than switch scales.
-    const c = chooseYAxis("rate", data.slice(1) as (number | null)[][], warmup as boolean[], (o.thresholds ?? []).map((t) => t.value));
-    return c;
-  }
-  return y;
+  const cols = data.slice(1) as (number | null)[][];
+  const ts = (o.thresholds ?? []).map((t) => t.value);
+  const y = chooseYAxis(kind, cols, warmup as boolean[], ts);
+  // A live chart keeps a linear axis: clip rather than switch scales (the rule for rates).
+  return y.scale === "log" && !allowLog ? chooseYAxis("rate", cols, warmup as boolean[], ts) : y;
 }
 
 export function timelineOptions(kind: TimelineKind, names: string[], o: TimelineOpts = {}): Omit<uPlot.Options, "width" | "height"> {

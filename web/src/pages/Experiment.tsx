@@ -299,7 +299,12 @@ function sweepOptions(s: Series, shape: SweepShape, fmt: (v: number | null | und
     axes: [
       // Ticks at the sweep's values only: the points measured.
       axis({ label: shape.x === "rps" ? "requested rate (req/s)" : "connections", splits: () => s.xs, values: (_u, vs) => vs.map((v) => (v === null ? "" : xFmt(v))), space: 30 }),
-      axis({ size: 95, values: (_u, vs) => vs.map((v) => (v === null ? "" : fmt(v))) }),
+      // A zero tick is "0", not "0.0/s" or "0.000 cores".
+      axis({ size: 95, values: (u, vs) => {
+        const labels = vs.map((v) => (v === null ? "" : v === 0 ? "0" : fmt(v)));
+        u.root.dataset.yTicks = labels.filter((l) => l !== "").join(",");
+        return labels;
+      } }),
     ],
     series: [
       { label: shape.x === "rps" ? "rate" : "connections", value: (_u, v) => (v === null || v === undefined ? "–" : xFmt(v)) },
@@ -435,7 +440,7 @@ function PointTable({ r, label, variants }: { r: ExperimentReport; label: string
                   })}
                   <StatCell s={v.achieved_rps} fmt={fmtRate} />
                   <StatCell s={v.error_rate} fmt={fmtPct} />
-                  <StatCell s={v.client_cpu_cores} fmt={fmtCores} />
+                  <StatCell s={v.client_cpu_cores} fmt={(x) => x.toFixed(3)} />
                   {r.metrics.map((m) => {
                     const s = v.metrics?.[m];
                     if (s && s.n > 0) return <StatCell key={m} s={s} fmt={fmtNum} />;

@@ -7,6 +7,7 @@ import type uPlot from "uplot";
 import { api, type Run } from "../api";
 import { Chart, useTheme } from "../components/Chart";
 import { timelineOptions } from "../components/timeline";
+import { RunBanner, runBannerText } from "../components/RunStatus";
 import { ErrorBox, Loading, StateBadge, errorText, useApi, useTitle } from "../components/ui";
 import { fmtCount, fmtMs, fmtRate } from "../lib/format";
 import { finalStates, useLiveRun } from "../lib/live";
@@ -73,7 +74,7 @@ function LiveRunView({ initial }: { initial: Run }) {
         </div>
       </div>
       {cancelError && <ErrorBox error={cancelError} />}
-      {run.error && <p className={run.state === "failed" ? "error-box" : "muted"}>{run.error}</p>}
+      {runBannerText(run) ? <RunBanner run={run} /> : run.error ? <p className="muted">{run.error}</p> : null}
       {live.error ? <p className="muted">Live updates interrupted ({errorText(live.error)}); reconnecting…</p> : null}
       <dl className="figures" aria-live="polite" aria-label="Live figures">
         <div>
