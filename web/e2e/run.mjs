@@ -335,6 +335,27 @@ test("result: charts, verdicts, codes, downloads", async (page) => {
   await shot(page, "04-result");
 });
 
+test("result: the percentile plot ends at the table's max", async (page) => {
+  await page.goto(`${base}/results/${state.result1}`);
+  await page.waitForFunction(() => document.body.dataset.resultRendered === "true", null, { timeout: 20_000 });
+  const plot = page.locator('.chart[aria-label^="Latency at each percentile"]');
+  await plot.waitFor();
+  // The points uPlot holds: [x, latency, service time] at the last x.
+  const last = JSON.parse((await plot.getAttribute("data-last-point")) ?? "null");
+  expect(Array.isArray(last) && last.length === 3, `the plot's last point: ${JSON.stringify(last)}`);
+  // The table's max row: latency, then service time.
+  const maxRow = page.locator('tr[data-p="100"]');
+  expect((await maxRow.locator("th").textContent()) === "max", "the table's p100 row is labelled max");
+  const cells = await maxRow.locator("td[data-ms]").evaluateAll((tds) => tds.map((td) => td.dataset.ms));
+  const table = cells.slice(0, 2).map(Number);
+  expect(table.every((v) => v > 0), `the table's max figures: ${cells}`);
+  expect(last[1] === table[0] && last[2] === table[1], `the plot ends at the table's max: plot ${last.slice(1)} vs table ${table}`);
+  // Nothing is drawn above the max: the last point is the curve's highest.
+  const label = await page.evaluate(() => document.querySelector('.chart[aria-label^="Latency at each percentile"] .u-axis')?.textContent ?? "");
+  expect(label.includes("max"), `the x axis marks the max (${label.slice(0, 120)})`);
+  await shot(page, "04-result-percentile-max");
+});
+
 test("profiles: list, search, history, run again", async (page) => {
   await page.goto(base + "/profiles");
   await page.getByLabel("Search").fill("nothing like this");

@@ -53,7 +53,22 @@ export function percentileOptions(names: string[], maxX?: number): Omit<uPlot.Op
   return {
     scales: { x: { time: false, distr: 3, log: 10 }, y: { distr: 3, log: 10 } },
     axes: [
-      axis({ label: "percentile", values: (_u, vs) => vs.map((v) => (v === null ? "" : label(v))), space: 60 }),
+      axis({
+        label: "percentile",
+        values: (_u, vs) => vs.map((v) => (v === null ? "" : label(v))),
+        space: 60,
+        // Decades (0%, 90%, 99%…), then the max, where the curves end.
+        ...(maxX !== undefined
+          ? {
+              splits: (_u: uPlot, _i: number, min: number, max: number) => {
+                const out: number[] = [];
+                for (let v = 1; v < maxX / 2 && v <= max; v *= 10) if (v >= min) out.push(v);
+                out.push(maxX);
+                return out;
+              },
+            }
+          : {}),
+      }),
       axis({ label: "latency", size: 70, values: (_u, vs) => vs.map((v) => (v === null ? "" : fmtMs(v))) }),
     ],
     series: [
