@@ -194,7 +194,7 @@ func TestFromStepsPassesThrough(t *testing.T) {
 		t.Fatalf("count %d", h.Count())
 	}
 	for _, s := range steps[1:] {
-		got := float64(h.Quantile(float64(s.Count)/100).Microseconds())
+		got := float64(h.Quantile(float64(s.Count) / 100).Microseconds())
 		if got < s.Micros || got > s.Micros*1.001 {
 			t.Errorf("quantile at %d/100 = %v µs, want %v", s.Count, got, s.Micros)
 		}
