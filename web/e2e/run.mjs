@@ -350,10 +350,42 @@ test("result: the percentile plot ends at the table's max", async (page) => {
   const table = cells.slice(0, 2).map(Number);
   expect(table.every((v) => v > 0), `the table's max figures: ${cells}`);
   expect(last[1] === table[0] && last[2] === table[1], `the plot ends at the table's max: plot ${last.slice(1)} vs table ${table}`);
-  // Nothing is drawn above the max: the last point is the curve's highest.
-  const label = await page.evaluate(() => document.querySelector('.chart[aria-label^="Latency at each percentile"] .u-axis')?.textContent ?? "");
-  expect(label.includes("max"), `the x axis marks the max (${label.slice(0, 120)})`);
+  // The max sits past the last percentile of the grid (1/(1−p) = count),
+  // where HdrHistogram's plotter puts it.
+  const count = await page.evaluate(async (id) => {
+    const r = await (await fetch(`/api/v1/results/${id}`)).json();
+    return Math.max(r.latency?.count ?? 0, r.service_time?.count ?? 0);
+  }, state.result1);
+  expect(last[0] > count, `the max is plotted past the grid's last percentile (x ${last[0]}, count ${count})`);
   await shot(page, "04-result-percentile-max");
+});
+
+test("result: nothing answered shows no data, not 0, under a failed banner", async (page) => {
+  await page.goto(base + "/");
+  const doc = {
+    name: "e2e nothing answers",
+    duration: "1s",
+    clients: [{ protocol: 1, rps: 5, connections: 1, endpoint_urls: ["http://127.0.0.1:1/"] }],
+  };
+  const run = await page.evaluate(
+    async (doc) => (await fetch("/api/v1/runs", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ profile_document: doc }) })).json(),
+    doc,
+  );
+  expect(run.id, `the run was queued: ${JSON.stringify(run)}`);
+  const r = await waitRun(page, run.id);
+  expect(r.state === "failed" && r.result_id, `a run where nothing answered fails and keeps its result: ${JSON.stringify(r)}`);
+  await page.goto(`${base}/results/${r.result_id}`);
+  await page.locator("[data-failed]").getByText("nothing answered").waitFor();
+  const figures = await page.locator('dl[aria-label="Summary"] dd').allTextContents();
+  const lat = figures.slice(1, 5);
+  expect(lat.every((f) => f.trim() === "–"), `p50, p90, p99 and max show no data: ${figures}`);
+  expect(!figures.some((f) => /^0 ms/.test(f.trim())), `no figure reads 0 ms: ${figures}`);
+  await page.goto(base + "/");
+  const row = page.locator(`tr:has(a[href="/results/${r.result_id}"])`);
+  await row.waitFor();
+  const cells = await row.locator("td").allTextContents();
+  expect(!cells.some((c) => c.trim() === "0 ms"), `the result list shows no 0 ms: ${cells}`);
+  await shot(page, "04-result-nothing-answered");
 });
 
 test("profiles: list, search, history, run again", async (page) => {
