@@ -58,6 +58,7 @@ func TestMergeShapesAddRates(t *testing.T) {
 		{"ramp 100/s to 200/s over 10s", "ramp 50/s to 100/s over 10s", "ramp 150/s to 300/s over 10s"},
 		{"constant 200/s", "ramp 1/s to 2/s over 1s", "several"},
 		{"closed loop", "closed loop", "closed loop"},
+		{addShapes("constant 66.66666666666667/s", "constant 66.66666666666667/s"), "constant 66.66666666666667/s", "constant 200/s"},
 	} {
 		if got := addShapes(c.a, c.b); got != c.want {
 			t.Errorf("addShapes(%q, %q) = %q, want %q", c.a, c.b, got, c.want)
