@@ -66,6 +66,8 @@ export function percentileOptions(names: string[], maxX?: number): Omit<uPlot.Op
                 out.push(maxX);
                 return out;
               },
+              // uPlot's log-axis filter keeps only 1/2/5×10ⁿ labels: keep "max" too.
+              filter: (_u: uPlot, splits: number[]) => splits,
             }
           : {}),
       }),

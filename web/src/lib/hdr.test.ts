@@ -85,6 +85,8 @@ describe("percentile plot to the max", () => {
     expect(ys.filter((y) => y !== null).pop()).toBe(1);
     const plotted = withMax(ys, 30);
     expect(plotted[plotted.length - 1]).toBe(30);
+    // No gap before the max: the grid's points past the last value are the max.
+    expect(plotted.every((y) => y !== null)).toBe(true);
   });
 
   it("reads every figure from the one list, never decreasing", () => {

@@ -191,7 +191,13 @@ export function maxPosition(xs: number[]): number {
  */
 export function withMax(ys: (number | null)[], maxMs: number | undefined): (number | null)[] {
   if (maxMs === undefined) return [...ys, null];
-  return [...ys.map((y) => (y === null ? null : Math.min(y, maxMs))), maxMs];
+  const out = ys.map((y) => (y === null ? null : Math.min(y, maxMs)));
+  // Grid points past the last value (1/(1−p) above the count) are the max
+  // itself: the curve climbs to it there and runs on to the marked point.
+  let end = out.length;
+  while (end > 0 && out[end - 1] === null) end--;
+  if (end > 0) for (let i = end; i < out.length; i++) out[i] = maxMs;
+  return [...out, maxMs];
 }
 
 /** Latency (ms) at each x of a percentile grid. */
