@@ -193,3 +193,26 @@ func TestNilCount(t *testing.T) {
 		t.Fatalf("nil histogram counts %d", n)
 	}
 }
+
+// TestFromStepsPassesThrough: the rebuilt histogram's quantile at each
+// step's count is the step's value, to the histogram's precision.
+func TestFromStepsPassesThrough(t *testing.T) {
+	steps := []Step{{Micros: 500, Count: 1}, {Micros: 1000, Count: 50}, {Micros: 2500, Count: 90}, {Micros: 9000, Count: 99}, {Micros: 30000, Count: 100}}
+	h := FromSteps(steps, 50)
+	if h.Count() != 100 {
+		t.Fatalf("count %d", h.Count())
+	}
+	for _, s := range steps[1:] {
+		got := float64(h.Quantile(float64(s.Count) / 100).Microseconds())
+		if got < s.Micros || got > s.Micros*1.001 {
+			t.Errorf("quantile at %d/100 = %v µs, want %v", s.Count, got, s.Micros)
+		}
+	}
+	if h.Min().Microseconds() != 500 || h.Max().Microseconds() < 30000 {
+		t.Errorf("min %v max %v", h.Min(), h.Max())
+	}
+	// Steps that go backwards are skipped.
+	if FromSteps([]Step{{Micros: 10, Count: 5}, {Micros: 5, Count: 9}, {Micros: 20, Count: 3}}, 10).Count() != 5 {
+		t.Error("backward steps were recorded")
+	}
+}

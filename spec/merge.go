@@ -3,6 +3,7 @@ package spec
 import (
 	"errors"
 	"fmt"
+	"math"
 	"regexp"
 	"sort"
 	"strconv"
@@ -266,7 +267,9 @@ func addShapes(a, b string) string {
 		x, _ := strconv.ParseFloat(strings.TrimSuffix(ra[i], "/s"), 64)
 		y, _ := strconv.ParseFloat(strings.TrimSuffix(rb[i], "/s"), 64)
 		i++
-		return strconv.FormatFloat(x+y, 'f', -1, 64) + "/s"
+		// Shares of a rate split three ways (66.666…/s) add back to the
+		// rate, not to 200.00000000000003.
+		return strconv.FormatFloat(math.Round((x+y)*1e6)/1e6, 'f', -1, 64) + "/s"
 	})
 }
 

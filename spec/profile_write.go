@@ -28,10 +28,37 @@ func (p *Profile) encodeJSON(indent string) ([]byte, error) {
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	enc.SetIndent("", indent)
-	if err := enc.Encode(p.canonical()); err != nil {
+	if err := enc.Encode(p.written()); err != nil {
 		return nil, fmt.Errorf("encoding profile: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// writtenProfile is a profile as written: the SMP fields, then Meshery's
+// mesh wrapper, {mesh: {type: N}}, the spelling Meshery and its SMP files
+// use (meshperf.mesh_type is read too, and not written).
+type writtenProfile struct {
+	*Profile
+	Mesh *meshRef `json:"mesh,omitempty"`
+}
+
+type meshRef struct {
+	Type int `json:"type"`
+}
+
+func (p *Profile) written() writtenProfile {
+	q := p.canonical()
+	w := writtenProfile{Profile: q}
+	if q.Meshperf != nil && q.Meshperf.MeshType != 0 {
+		w.Mesh = &meshRef{Type: q.Meshperf.MeshType}
+		x := *q.Meshperf
+		x.MeshType = 0
+		q.Meshperf = &x
+		if reflect.ValueOf(x).IsZero() {
+			q.Meshperf = nil
+		}
+	}
+	return w
 }
 
 // canonical is a shallow copy of p as it is written: smp_version filled in,

@@ -280,6 +280,11 @@ func runRun(ctx context.Context, cmd *cobra.Command, stdio IO, g *globalOptions,
 	if prof != nil && res.Name == "" {
 		res.Name = prof.Name
 	}
+	if prof != nil && prof.Meshperf != nil && prof.Meshperf.MeshType != 0 {
+		// The mesh under test, written back as Meshery's mesh: {type: N}
+		// in the SMP export.
+		res.SMP = &spec.SMPRefs{MeshType: prof.Meshperf.MeshType}
+	}
 	verdicts := spec.Check(res, objectives)
 	saveErr := o.save(ctx, stdio, g, res, prof, stored)
 	return o.report(stdio, res, verdicts, saveErr)

@@ -116,3 +116,27 @@ func TestResultListFigures(t *testing.T) {
 		t.Errorf("show of the failed run:\n%s", out)
 	}
 }
+
+// TestRunMeshInSMP: a profile's mesh (Meshery's mesh: {type: 3}) comes out
+// of the run's SMP export as the same wrapper, and not in the strict form.
+func TestRunMeshInSMP(t *testing.T) {
+	target := startEcho(t)
+	path := t.TempDir() + "/mesh.yaml"
+	body := "name: meshy\nduration: 1s\nmesh: {type: 3}\nclients:\n- protocol: 1\n  connections: 1\n  rps: 20\n  endpoint_urls: [" + target + "/]\n"
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, code := meshperf(t, "run", "-f", path)
+	if code != 0 {
+		t.Fatalf("run: %d %s", code, errOut)
+	}
+	id := strings.Fields(errOut[strings.Index(errOut, "saved as result ")+len("saved as result "):])[0]
+	out, _, _ := meshperf(t, "result", "export", id, "--format", "smp")
+	if !strings.Contains(out, "\nmesh:\n  type: 3\n") {
+		t.Errorf("smp export lacks mesh: {type: 3}:\n%s", out)
+	}
+	strict, _, _ := meshperf(t, "result", "export", id, "--format", "smp-strict")
+	if strings.Contains(strict, "mesh\"") || strings.Contains(strict, "meshperf") || !strings.Contains(strict, "\"latenciesMs\"") {
+		t.Errorf("strict export:\n%s", strict)
+	}
+}

@@ -215,12 +215,12 @@ func TestExportImportRoundTrips(t *testing.T) {
 		t.Errorf("rps %v/%v, start %v/%v", a.Achieved.RPS, b.Achieved.RPS, a.StartTime, b.StartTime)
 	}
 
-	fixture := "../../../shared/fixtures/loadgen/fortio-http-2000qps.json"
+	fixture := "../../loadgen/nighthawk/testdata/fortio-http-2000qps.json"
 	out, errOut, code = meshperf(t, "result", "import", fixture)
-	if code != 0 || !strings.Contains(out, "fortio result") || !strings.Contains(out, "bucketed") {
+	if code != 0 || !strings.Contains(out, "a result of fortio 1.66.5 as") || !strings.Contains(out, "bucketed") {
 		t.Fatalf("fortio import: %d %q %q", code, out, errOut)
 	}
-	fid := strings.Fields(out)[4]
+	fid := strings.Fields(out)[len(strings.Fields(out))-3]
 	fout, _, _ := meshperf(t, "result", "export", fid, "--format", "fortio")
 	var orig2, again map[string]any
 	raw, _ := os.ReadFile(fixture)

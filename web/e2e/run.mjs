@@ -517,6 +517,59 @@ test("dashboard on a phone: p99 and errors in view, a failed run's long error on
   await shot(page, "16-phone-dashboard");
 }, { viewport: { width: 390, height: 844 }, isMobile: true });
 
+test("result: the percentile plot ends at the table's max", async (page) => {
+  await page.goto(`${base}/results/${state.result1}`);
+  await page.waitForFunction(() => document.body.dataset.resultRendered === "true", null, { timeout: 20_000 });
+  const plot = page.locator('.chart[aria-label^="Latency at each percentile"]');
+  await plot.waitFor();
+  // The points uPlot holds: [x, latency, service time] at the last x.
+  const last = JSON.parse((await plot.getAttribute("data-last-point")) ?? "null");
+  expect(Array.isArray(last) && last.length === 3, `the plot's last point: ${JSON.stringify(last)}`);
+  // The table's max row: latency, then service time.
+  const maxRow = page.locator('tr[data-p="100"]');
+  expect((await maxRow.locator("th").textContent()) === "max", "the table's p100 row is labelled max");
+  const cells = await maxRow.locator("td[data-ms]").evaluateAll((tds) => tds.map((td) => td.dataset.ms));
+  const table = cells.slice(0, 2).map(Number);
+  expect(table.every((v) => v > 0), `the table's max figures: ${cells}`);
+  expect(last[1] === table[0] && last[2] === table[1], `the plot ends at the table's max: plot ${last.slice(1)} vs table ${table}`);
+  // The max sits past the last percentile of the grid (1/(1−p) = count),
+  // where HdrHistogram's plotter puts it.
+  const count = await page.evaluate(async (id) => {
+    const r = await (await fetch(`/api/v1/results/${id}`)).json();
+    return Math.max(r.latency?.count ?? 0, r.service_time?.count ?? 0);
+  }, state.result1);
+  expect(last[0] > count, `the max is plotted past the grid's last percentile (x ${last[0]}, count ${count})`);
+  await shot(page, "04-result-percentile-max");
+});
+
+test("result: nothing answered shows no data, not 0, under a failed banner", async (page) => {
+  await page.goto(base + "/");
+  const doc = {
+    name: "e2e nothing answers",
+    duration: "1s",
+    clients: [{ protocol: 1, rps: 5, connections: 1, endpoint_urls: ["http://127.0.0.1:1/"] }],
+  };
+  const run = await page.evaluate(
+    async (doc) => (await fetch("/api/v1/runs", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ profile_document: doc }) })).json(),
+    doc,
+  );
+  expect(run.id, `the run was queued: ${JSON.stringify(run)}`);
+  const r = await waitRun(page, run.id);
+  expect(r.state === "failed" && r.result_id, `a run where nothing answered fails and keeps its result: ${JSON.stringify(r)}`);
+  await page.goto(`${base}/results/${r.result_id}`);
+  await page.locator("[data-failed]").getByText("nothing answered").waitFor();
+  const figures = await page.locator('dl[aria-label="Summary"] dd').allTextContents();
+  const lat = figures.slice(1, 5);
+  expect(lat.every((f) => f.trim() === "–"), `p50, p90, p99 and max show no data: ${figures}`);
+  expect(!figures.some((f) => /^0 ms/.test(f.trim())), `no figure reads 0 ms: ${figures}`);
+  await page.goto(base + "/");
+  const row = page.locator(`tr:has(a[href="/results/${r.result_id}"])`);
+  await row.waitFor();
+  const cells = await row.locator("td").allTextContents();
+  expect(!cells.some((c) => c.trim() === "0 ms"), `the result list shows no 0 ms: ${cells}`);
+  await shot(page, "04-result-nothing-answered");
+});
+
 test("profiles: list, search, history, run again", async (page) => {
   await page.goto(base + "/profiles");
   await page.getByLabel("Search").fill("nothing like this");

@@ -89,7 +89,7 @@ export interface Result {
   labels?: Record<string, string>;
   profile_id?: string;
   profile_revision?: number;
-  generator: { name: string; version: string; fidelity: string };
+  generator: { name: string; version: string; fidelity: string; histogram_resolution_us?: number };
   requested: {
     targets: string[];
     method: string;

@@ -41,6 +41,11 @@ export function axis(extra: Partial<uPlot.Axis> = {}): uPlot.Axis {
   return { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 }, ...extra };
 }
 
+/** Puts the last point of each series, as uPlot holds it, on the chart's element (data-last-point, JSON), for tests and tools. */
+function lastPoint(el: HTMLElement, u: uPlot) {
+  el.dataset.lastPoint = JSON.stringify(u.data.map((s) => (s.length ? s[s.length - 1] : null)));
+}
+
 export function Chart({ label, options, data, height = 260, onDrawn }: ChartProps) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
@@ -57,6 +62,7 @@ export function Chart({ label, options, data, height = 260, onDrawn }: ChartProp
       el,
     );
     plot.current = u;
+    lastPoint(el, u);
     const ro = new ResizeObserver(() => {
       const w = Math.max(el.clientWidth, 280);
       if (Math.abs(w - u.width) > 2) u.setSize({ width: w, height });
@@ -72,7 +78,9 @@ export function Chart({ label, options, data, height = 260, onDrawn }: ChartProp
   }, [options, height]);
 
   useEffect(() => {
-    plot.current?.setData(data);
+    if (!plot.current || !box.current) return;
+    plot.current.setData(data);
+    lastPoint(box.current, plot.current);
   }, [data]);
 
   return <div className="chart" ref={box} role="img" aria-label={label} />;

@@ -16,18 +16,47 @@ export function fmtSecond(v: number): string {
   return `${v / 3600}h`;
 }
 
-/** The HdrHistogram-style percentile plot: x = 1/(1−p), both axes log. */
-export function percentileOptions(names: string[]): Omit<uPlot.Options, "width" | "height"> {
+/**
+ * The HdrHistogram-style percentile plot: x = 1/(1−p), both axes log. With
+ * maxX (hdr.maxPosition), the last point of each series is the max, marked
+ * with a dot and labelled "max", as HdrHistogram's plotter ends its curves.
+ */
+export function percentileOptions(names: string[], maxX?: number): Omit<uPlot.Options, "width" | "height"> {
   const colours = ["--series-1", "--series-2", "--series-3", "--series-4", "--series-5", "--series-6"].map(cssVar);
+  const label = (v: number) => (maxX !== undefined && v >= maxX * 0.999 ? "max" : percentileLabel(v));
+  const last = (u: uPlot) => [u.data[0].length - 1];
   return {
     scales: { x: { time: false, distr: 3, log: 10 }, y: { distr: 3, log: 10 } },
     axes: [
-      axis({ label: "percentile", values: (_u, vs) => vs.map((v) => (v === null ? "" : percentileLabel(v))), space: 60 }),
+      axis({
+        label: "percentile",
+        values: (_u, vs) => vs.map((v) => (v === null ? "" : label(v))),
+        space: 60,
+        // Decades (0%, 90%, 99%…), then the max, where the curves end.
+        ...(maxX !== undefined
+          ? {
+              splits: (_u: uPlot, _i: number, min: number, max: number) => {
+                const out: number[] = [];
+                for (let v = 1; v < maxX / 2 && v <= max; v *= 10) if (v >= min) out.push(v);
+                out.push(maxX);
+                return out;
+              },
+              // uPlot's log-axis filter keeps only 1/2/5×10ⁿ labels: keep "max" too.
+              filter: (_u: uPlot, splits: number[]) => splits,
+            }
+          : {}),
+      }),
       axis({ label: "latency", size: 70, values: (_u, vs) => vs.map((v) => (v === null ? "" : fmtMs(v))) }),
     ],
     series: [
-      { label: "percentile", value: (_u, v) => (v === null || v === undefined ? "–" : percentileLabel(v)) },
-      ...names.map((n, i) => series(n, colours[i % colours.length], { value: (_u, v) => (v === null || v === undefined ? "–" : fmtMs(v)), spanGaps: false })),
+      { label: "percentile", value: (_u, v) => (v === null || v === undefined ? "–" : label(v)) },
+      ...names.map((n, i) =>
+        series(n, colours[i % colours.length], {
+          value: (_u, v) => (v === null || v === undefined ? "–" : fmtMs(v)),
+          spanGaps: false,
+          ...(maxX !== undefined ? { points: { show: true, size: 8, filter: last } } : {}),
+        }),
+      ),
     ],
     legend: { live: true },
   };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import fixture from "./hdr.fixture.json";
-import { decodeHistogram, logBins, percentileCurve, percentileGrid, percentileLabel, valueAtQuantile } from "./hdr";
+import { decodeHistogram, logBins, maxPosition, percentileCurve, percentileGrid, percentileLabel, percentileOf, summary, valueAtQuantile, withMax } from "./hdr";
 
 // hdr.fixture.json was written by meshperf's Go hist package: values 1..10000
 // µs once each and 250 ms ten times, with the quantiles Go reported.
@@ -56,5 +56,45 @@ describe("shared histogram bins", () => {
     expect(centres[39]).toBeLessThan(1000);
     expect(counts.reduce((a, b) => a + b, 0)).toBe(h.total);
     expect(counts[0]).toBe(0); // nothing below 1 µs piles into the first bin
+  });
+});
+
+describe("percentile plot to the max", () => {
+  it("ends at the listed max, marked past the grid, never above it", async () => {
+    const h = await decodeHistogram(fixture.histogram);
+    const xs = percentileGrid(h.total);
+    const ys = percentileCurve(h, xs, 1e-3);
+    // A tool's exact max, below the histogram's highest equivalent value.
+    const listMax = 250.0;
+    expect(ys[ys.length - 1]!).toBeGreaterThan(listMax);
+    const plotted = withMax(ys, listMax);
+    expect(plotted).toHaveLength(xs.length + 1);
+    expect(plotted[plotted.length - 1]).toBe(listMax);
+    for (let i = 1; i < plotted.length; i++) {
+      expect(plotted[i]!).toBeGreaterThanOrEqual(plotted[i - 1]!);
+      expect(plotted[i]!).toBeLessThanOrEqual(listMax);
+    }
+    expect(maxPosition(xs)).toBeGreaterThan(xs[xs.length - 1]);
+  });
+
+  it("a grid alone stops before the max when the top value is alone", async () => {
+    // 1000 values of 1 ms and one of 30 ms: the last grid point reads 1 ms.
+    const h = { lows: Float64Array.from([1000, 30000]), highs: Float64Array.from([1000, 30000]), counts: Float64Array.from([1000, 1]), total: 1001 };
+    const xs = percentileGrid(h.total);
+    const ys = percentileCurve(h, xs, 1e-3);
+    expect(ys.filter((y) => y !== null).pop()).toBe(1);
+    const plotted = withMax(ys, 30);
+    expect(plotted[plotted.length - 1]).toBe(30);
+    // No gap before the max: the grid's points past the last value are the max.
+    expect(plotted.every((y) => y !== null)).toBe(true);
+  });
+
+  it("reads every figure from the one list, never decreasing", () => {
+    const ps = [{ p: 99, ms: 5 }, { p: 50, ms: 1 }, { p: 99.9, ms: 4 }, { p: 100, ms: 6 }];
+    expect(percentileOf(ps, 99.9)).toBe(5);
+    expect(percentileOf(ps, 100)).toBe(6);
+    expect(percentileOf(null, 50)).toBeUndefined();
+    expect(summary(ps).map((x) => x.p)).toEqual([50, 99, 99.9, 100]);
+    expect(withMax([1, 2], undefined)).toEqual([1, 2, null]);
   });
 });

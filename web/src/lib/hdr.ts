@@ -163,6 +163,43 @@ export function percentileLabel(x: number): string {
   return `${p.toFixed(digits)}%`;
 }
 
+/** A percentile list as every view reads it: sorted by p, never decreasing (spec.Distribution.Summary). */
+export function summary(ps: { p: number; ms: number }[] | null | undefined): { p: number; ms: number }[] {
+  const out = [...(ps ?? [])].sort((a, b) => a.p - b.p).map((x) => ({ ...x }));
+  for (let i = 1; i < out.length; i++) out[i].ms = Math.max(out[i].ms, out[i - 1].ms);
+  return out;
+}
+
+/** Percentile q (100 = the max) of a list, the one source of every figure shown; undefined when not known. */
+export function percentileOf(ps: { p: number; ms: number }[] | null | undefined, q: number): number | undefined {
+  return summary(ps).find((x) => x.p === q)?.ms;
+}
+
+/** Where the max sits on a percentile plot: one step of the grid's spacing past its last point. */
+export function maxPosition(xs: number[]): number {
+  const n = xs.length;
+  if (n < 2) return 10;
+  return xs[n - 1] * (xs[n - 1] / xs[n - 2]) * 4;
+}
+
+/**
+ * A percentile plot's curve that ends at the max, as HdrHistogram's own
+ * plotter does: ys over the grid xs (clamped to the max, so the curve never
+ * passes it), then the max itself at x = maxPosition(xs). The max is the
+ * distribution's listed one (percentileOf(list, 100)), the figure its tables
+ * show.
+ */
+export function withMax(ys: (number | null)[], maxMs: number | undefined): (number | null)[] {
+  if (maxMs === undefined) return [...ys, null];
+  const out = ys.map((y) => (y === null ? null : Math.min(y, maxMs)));
+  // Grid points past the last value (1/(1−p) above the count) are the max
+  // itself: the curve climbs to it there and runs on to the marked point.
+  let end = out.length;
+  while (end > 0 && out[end - 1] === null) end--;
+  if (end > 0) for (let i = end; i < out.length; i++) out[i] = maxMs;
+  return [...out, maxMs];
+}
+
 /** Latency (ms) at each x of a percentile grid. */
 export function percentileCurve(h: Histogram, xs: number[], toMs: number): (number | null)[] {
   const limit = h.total;

@@ -88,7 +88,7 @@ function Picker({ ids, onChange }: { ids: string[]; onChange: (ids: string[]) =>
                   </td>
                   <td className="mono ellipsis">{r.target}</td>
                   <td className="num">{fmtRate(r.achieved_rps)}</td>
-                  <td className="num">{fmtMs(r.p99_ms)}</td>
+                  <td className="num">{fmtMs(r.p99_ms || undefined)}</td>
                   <td>{fmtAgo(r.end_time)}</td>
                 </tr>
               ))}

@@ -166,8 +166,8 @@ export function Dashboard() {
                   </td>
                   <td className="mono ellipsis">{r.target}</td>
                   <td className="num">{fmtRate(r.achieved_rps)}</td>
-                  <td className="num">{fmtMs(r.p50_ms)}</td>
-                  <td className="num">{fmtMs(r.p99_ms)}</td>
+                  <td className="num">{fmtMs(r.p50_ms || undefined) /* 0: nothing measured */}</td>
+                  <td className="num">{fmtMs(r.p99_ms || undefined)}</td>
                   <td className="num">{fmtPct(r.error_rate)}</td>
                   <td title={r.start_time}>{fmtAgo(r.end_time)}</td>
                 </tr>

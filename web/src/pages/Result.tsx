@@ -14,7 +14,7 @@ import { Objectives, RunBannerFor } from "../components/RunStatus";
 import { DegradedBanner, Empty, ErrorBox, Loading, TableHead, errorText, num, useApi, useTitle } from "../components/ui";
 import { MetricsPanel } from "../components/Metrics";
 import { durationSeconds, fmtBytes, fmtCount, fmtMs, fmtPct, fmtRate, fmtTime } from "../lib/format";
-import { decodeHistogram, histRange, logBins, percentileCurve, percentileGrid, unitToMs, type Histogram } from "../lib/hdr";
+import { decodeHistogram, histRange, logBins, maxPosition, percentileCurve, percentileGrid, percentileOf, summary, unitToMs, withMax, type Histogram } from "../lib/hdr";
 
 interface Decoded {
   latency?: Histogram;
@@ -44,7 +44,7 @@ export function curve(dist: Distribution | undefined, h: Histogram | undefined, 
   if (!dist) return xs.map(() => null);
   if (h && h.total > 0) return percentileCurve(h, xs, unitToMs(dist.histogram_unit));
   // No histogram (an import with percentiles only): step through the listed points.
-  const ps = [...dist.percentiles].sort((a, b) => a.p - b.p);
+  const ps = summary(dist.percentiles);
   return xs.map((x) => {
     const p = 100 * (1 - 1 / x);
     const hit = ps.find((q) => q.p >= p - 1e-9);
@@ -103,15 +103,18 @@ function ResultView({ r, runId, verdicts, verdictError, degraded }: { r: ResultT
 
   // Percentile distribution: corrected latency vs service time.
   const names = [r.latency ? "latency (corrected)" : null, r.service_time ? "service time" : null].filter(Boolean) as string[];
-  const pctOpts = useMemo(() => percentileOptions(names), [names.join(), theme]);
+  // The curve runs to the max, marked, as HdrHistogram's plotter does; the
+  // max is the one the tables show (the distribution's listed p100).
+  const maxX = useMemo(() => maxPosition(percentileGrid(total)), [total]);
+  const pctOpts = useMemo(() => percentileOptions(names, maxX), [names.join(), theme, maxX]);
   const pctData = useMemo<uPlot.AlignedData | null>(() => {
     if (!hs || total === 0) return null;
     const xs = percentileGrid(total);
     const cols: (number | null)[][] = [];
-    if (r.latency) cols.push(curve(r.latency, hs.latency, xs));
-    if (r.service_time) cols.push(curve(r.service_time, hs.service, xs));
-    return [xs, ...cols] as uPlot.AlignedData;
-  }, [hs, r, total]);
+    if (r.latency) cols.push(withMax(curve(r.latency, hs.latency, xs), percentileOf(r.latency.percentiles, 100)));
+    if (r.service_time) cols.push(withMax(curve(r.service_time, hs.service, xs), percentileOf(r.service_time.percentiles, 100)));
+    return [[...xs, maxX], ...cols] as uPlot.AlignedData;
+  }, [hs, r, total, maxX]);
 
   const histOpts = useMemo(() => histogramOptions(names), [names.join(), theme]);
   const histData = useMemo<uPlot.AlignedData | null>(() => {
@@ -129,7 +132,9 @@ function ResultView({ r, runId, verdicts, verdictError, degraded }: { r: ResultT
   }, [hs, r]);
 
   const main = r.latency ?? r.service_time;
-  const p = (q: number) => main?.percentiles.find((x) => x.p === q)?.ms;
+  // Every figure from the distribution's one percentile list.
+  const p = (q: number) => percentileOf(main?.percentiles, q);
+  const failed = r.achieved.responses === 0;
   const a = r.achieved;
   const codes = Object.entries(r.status_codes ?? {}).sort(([x], [y]) => Number(x) - Number(y));
   const codeTotal = codes.reduce((s, [, n]) => s + n, 0);
@@ -155,7 +160,8 @@ function ResultView({ r, runId, verdicts, verdictError, degraded }: { r: ResultT
         </Link>
       </div>
       <p className="muted">
-        {fmtTime(r.start_time)} · {r.generator.name} {r.generator.version} · fidelity {r.generator.fidelity} ·{" "}
+        {fmtTime(r.start_time)} · {[r.generator.name, r.generator.version].filter(Boolean).join(" ")} · fidelity {r.generator.fidelity}
+        {r.generator.histogram_resolution_us ? ` (histogram resolution ${r.generator.histogram_resolution_us} µs)` : ""} ·{" "}
         {r.requested.open_loop ? "open loop (latency corrected for coordinated omission)" : "closed loop (service time only)"}
         {r.profile_id ? (
           <>
@@ -173,6 +179,11 @@ function ResultView({ r, runId, verdicts, verdictError, degraded }: { r: ResultT
           ))}
         </ul>
       )}
+      {failed && (
+        <p className="error-box" role="alert" data-failed="true">
+          Failed: nothing answered ({fmtCount(a.requests)} requests, no response). There are no latency figures.
+        </p>
+      )}
       <RunBannerFor runId={runId} fallback={r.interrupted && <p className="warn-box">This run was stopped before its end; the result keeps what was measured.</p>} />
       {(r.degraded || degraded !== undefined) && <DegradedBanner reason={degraded} />}
       {r.process?.saturated && <p className="warn-box">The load generator looked saturated (late sends or CPU near capacity): latency may include the client's own delay.</p>}
@@ -182,7 +193,7 @@ function ResultView({ r, runId, verdicts, verdictError, degraded }: { r: ResultT
         <Figure label="p50" value={fmtMs(p(50))} />
         <Figure label="p90" value={fmtMs(p(90))} />
         <Figure label="p99" value={fmtMs(p(99))} />
-        <Figure label="max" value={fmtMs(main?.max_ms)} />
+        <Figure label="max" value={fmtMs(p(100))} />
         <Figure label="errors" value={fmtPct(a.error_rate)} sub={`${fmtCount(a.errors)} of ${fmtCount(a.requests)}`} />
       </dl>
 
@@ -194,7 +205,7 @@ function ResultView({ r, runId, verdicts, verdictError, degraded }: { r: ResultT
           <h2>Latency by percentile</h2>
           {hs?.error && <ErrorBox error={hs.error} />}
           {total === 0 ? (
-            <Empty>No response was measured.</Empty>
+            <Empty>No data: no response was measured.</Empty>
           ) : !pctData ? (
             <Loading what="the histograms" />
           ) : (
@@ -224,13 +235,17 @@ function ResultView({ r, runId, verdicts, verdictError, degraded }: { r: ResultT
             <TableHead cols={["percentile", num("latency"), num("service time"), num("difference")]} />
             <tbody>
               {allPs.map((q) => {
-                const l = r.latency?.percentiles.find((x) => x.p === q)?.ms;
-                const s = r.service_time?.percentiles.find((x) => x.p === q)?.ms;
+                const l = percentileOf(r.latency?.percentiles, q);
+                const s = percentileOf(r.service_time?.percentiles, q);
                 return (
-                  <tr key={q}>
-                    <th scope="row">p{q}</th>
-                    <td className="num">{fmtMs(l)}</td>
-                    <td className="num">{fmtMs(s)}</td>
+                  <tr key={q} data-p={q}>
+                    <th scope="row">{q === 100 ? "max" : `p${q}`}</th>
+                    <td className="num" data-ms={l ?? ""}>
+                      {fmtMs(l)}
+                    </td>
+                    <td className="num" data-ms={s ?? ""}>
+                      {fmtMs(s)}
+                    </td>
                     <td className="num">{l !== undefined && s !== undefined ? fmtMs(l - s) : "–"}</td>
                   </tr>
                 );
@@ -363,8 +378,8 @@ function ResultView({ r, runId, verdicts, verdictError, degraded }: { r: ResultT
                       </td>
                       <td className="num">{fmtRate(ag.achieved.rps)}</td>
                       <td className="num">{fmtCount(ag.achieved.requests)}</td>
-                      <td className="num">{fmtMs(d?.percentiles.find((x) => x.p === 50)?.ms)}</td>
-                      <td className="num">{fmtMs(d?.percentiles.find((x) => x.p === 99)?.ms)}</td>
+                      <td className="num">{fmtMs(percentileOf(d?.percentiles, 50))}</td>
+                      <td className="num">{fmtMs(percentileOf(d?.percentiles, 99))}</td>
                       <td className="num">{fmtPct(ag.achieved.error_rate)}</td>
                       <td className="num">{ag.clock_offset ?? "–"}</td>
                       <td className="num" title={ag.process?.saturated ? "this agent looked saturated: its share may have measured the agent, not the target" : undefined}>
