@@ -128,7 +128,11 @@ func grpcTimeout(d time.Duration) string {
 		name string
 	}{{time.Nanosecond, "n"}, {time.Microsecond, "u"}, {time.Millisecond, "m"}, {time.Second, "S"}, {time.Minute, "M"}, {time.Hour, "H"}}
 	for _, u := range units {
-		if n := (d + u.d - 1) / u.d; n <= 99999999 {
+		n := d / u.d
+		if d%u.d != 0 {
+			n++ // rounded up, never shorter
+		}
+		if n <= 99999999 {
 			return strconv.FormatInt(int64(n), 10) + u.name
 		}
 	}
