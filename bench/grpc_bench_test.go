@@ -141,24 +141,41 @@ func runChild(name, bin string, args []string, d time.Duration, run int, parse f
 
 // BenchmarkGRPCUnary: ghz and meshperf at a fixed rate of unary calls on one
 // server; reported: each one's client CPU per million calls and their ratio.
-func BenchmarkGRPCUnary(b *testing.B) {
+func BenchmarkGRPCUnary(b *testing.B) { benchGRPC(b, false) }
+
+// BenchmarkGRPCUnaryClosedLoop: ghz and meshperf as fast as they can over
+// the same connections and calls in flight; reported: each one's calls per
+// second and CPU per million calls, and the ratios.
+func BenchmarkGRPCUnaryClosedLoop(b *testing.B) { benchGRPC(b, true) }
+
+func benchGRPC(b *testing.B, closed bool) {
 	s := setup(b)
 	b.ReportMetric(0, "ns/op")
 	rps := envFloat("BENCH_GRPC_RPS", 2000)
 	conns := envInt("BENCH_GRPC_CONNS", 10)
 	const perConn = 5
-	sec := s.section("grpc", func() *section {
+	key, title := "grpc", fmt.Sprintf("gRPC unary at %.0f rps: client CPU per million calls, meshperf and ghz", rps)
+	rate := fmt.Sprintf("%.0f calls/s", rps)
+	if closed {
+		key, title, rate = "grpc-closed", "gRPC unary, closed loop: calls per second, meshperf and ghz", "closed loop"
+	}
+	sec := s.section(key, func() *section {
 		sec := &section{
-			Title: fmt.Sprintf("gRPC unary at %.0f rps: client CPU per million calls, meshperf and ghz", rps),
-			Params: fmt.Sprintf("meshperf.echo.v1.Echo/Echo on `meshperf echo --grpc`, %.0f calls/s, %d connections, %d calls in flight at most (%d per connection), %d runs of %s each, interleaved",
-				rps, conns, conns*perConn, perConn, s.cfg.runs, s.cfg.dur),
-			Peers:   []string{"ghz", "meshperf"},
-			OpenRPS: rps,
-			Runs:    map[string][]runResult{},
+			Title: title,
+			Params: fmt.Sprintf("meshperf.echo.v1.Echo/Echo on `meshperf echo --grpc`, %s, %d connections, %d calls in flight at most (%d per connection), %d runs of %s each, interleaved",
+				rate, conns, conns*perConn, perConn, s.cfg.runs, s.cfg.dur),
+			Peers: []string{"ghz", "meshperf"},
+			Runs:  map[string][]runResult{},
+		}
+		if !closed {
+			sec.OpenRPS = rps
 		}
 		fail := func(why string) *section {
 			sec.Notes = append(sec.Notes, why)
-			sec.Targets = append(sec.Targets, newTarget("meshperf/ghz CPU per million calls", "grpc-cpu-ratio", math.NaN(), math.NaN(), "", 0))
+			sec.Targets = append(sec.Targets, newTarget("meshperf/ghz CPU per million calls", "grpc-cpu-ratio", math.NaN(), math.NaN(), "<=", 1))
+			if closed {
+				sec.Targets = append(sec.Targets, newTarget("meshperf/ghz calls per second", "grpc-rps-ratio", math.NaN(), math.NaN(), ">=", 1))
+			}
 			return sec
 		}
 		if s.meshperf == "" {
@@ -174,12 +191,18 @@ func BenchmarkGRPCUnary(b *testing.B) {
 		}
 		defer stop()
 		method := "meshperf.echo.v1.Echo/Echo"
-		ghzArgs := []string{"--insecure", "--call", method, "-d", grpcBody,
-			"--rps", strconv.FormatFloat(rps, 'f', -1, 64), "-z", s.cfg.dur.String(),
+		ghzArgs := []string{"--insecure", "--call", method, "-d", grpcBody, "-z", s.cfg.dur.String(),
 			"-c", strconv.Itoa(conns * perConn), "--connections", strconv.Itoa(conns), "-O", "json", addr}
 		mpArgs := []string{"run", "grpc://" + addr + "/" + method, "--body", grpcBody,
-			"--rps", strconv.FormatFloat(rps, 'f', -1, 64), "-c", strconv.Itoa(conns), "--streams", strconv.Itoa(perConn),
+			"-c", strconv.Itoa(conns), "--streams", strconv.Itoa(perConn),
 			"-d", s.cfg.dur.String(), "--output", "json", "--no-save", "--progress", "never"}
+		if closed {
+			mpArgs = append(mpArgs, "--rps", "0") // ghz without --rps is closed loop
+		} else {
+			r := strconv.FormatFloat(rps, 'f', -1, 64)
+			ghzArgs = append(ghzArgs, "--rps", r)
+			mpArgs = append(mpArgs, "--rps", r)
+		}
 		for run := 1; run <= s.cfg.runs; run++ {
 			for _, p := range []struct {
 				name, bin string
@@ -195,13 +218,23 @@ func BenchmarkGRPCUnary(b *testing.B) {
 			}
 		}
 		m, g := medianOf(sec.Runs["meshperf"], runResult.cpuPerMReq), medianOf(sec.Runs["ghz"], runResult.cpuPerMReq)
-		sec.Targets = append(sec.Targets, newTarget("meshperf/ghz CPU per million calls", "grpc-cpu-ratio", m, g, "", 0))
-		sec.Notes = append(sec.Notes, "meshperf's latency is corrected for coordinated omission (from intended send times); ghz's is not")
+		sec.Targets = append(sec.Targets, newTarget("meshperf/ghz CPU per million calls", "grpc-cpu-ratio", m, g, "<=", 1))
+		if closed {
+			rpsOf := func(r runResult) float64 { return r.RPS }
+			sec.Targets = append(sec.Targets, newTarget("meshperf/ghz calls per second", "grpc-rps-ratio",
+				medianOf(sec.Runs["meshperf"], rpsOf), medianOf(sec.Runs["ghz"], rpsOf), ">=", 1))
+		} else {
+			sec.Notes = append(sec.Notes, "meshperf's latency is corrected for coordinated omission (from intended send times); ghz's is not")
+		}
 		return sec
 	})
+	prefix := "grpc"
+	if closed {
+		prefix = "grpc-closed"
+	}
 	for _, p := range sec.Peers {
-		metric(b, medianOf(sec.Runs[p], runResult.cpuPerMReq), p+"-grpc-cpu-s/Mreq")
-		metric(b, medianOf(sec.Runs[p], func(r runResult) float64 { return r.RPS }), p+"-grpc-req/s")
+		metric(b, medianOf(sec.Runs[p], runResult.cpuPerMReq), p+"-"+prefix+"-cpu-s/Mreq")
+		metric(b, medianOf(sec.Runs[p], func(r runResult) float64 { return r.RPS }), p+"-"+prefix+"-req/s")
 	}
 	for _, t := range sec.Targets {
 		metric(b, t.Value, t.Unit)

@@ -38,6 +38,9 @@ type Engine struct {
 	// goroutine per connection, like TLS does, and the HTTP/2 closed loop
 	// on a goroutine per stream. For comparisons and tests.
 	Goroutines bool
+	// GRPCChannels sends gRPC calls through grpc-go's channels instead of
+	// the engine's HTTP/2 client. For comparisons and tests.
+	GRPCChannels bool
 }
 
 var _ loadgen.Generator = (*Engine)(nil)
@@ -79,6 +82,12 @@ func (e *Engine) Run(ctx context.Context, p *loadgen.Plan, sink loadgen.Sink) (*
 	}
 	if useLoop {
 		// the event loop needs nothing more
+	} else if p.Protocol == loadgen.ProtocolGRPC && !e.GRPCChannels {
+		if h2, err = newGRPCH2Pool(ctx, p, e.version()); err != nil {
+			return nil, err
+		}
+		defer h2.close()
+		workers = p.Connections * p.Streams
 	} else if p.Protocol == loadgen.ProtocolGRPC {
 		if gp, err = newGRPCPool(ctx, p, e.version()); err != nil {
 			return nil, err
@@ -168,6 +177,8 @@ func (e *Engine) Run(ctx context.Context, p *loadgen.Plan, sink loadgen.Sink) (*
 	for w := 0; w < workers && !useLoop && !driven; w++ {
 		var d doer
 		switch {
+		case h2 != nil && h2.grpc:
+			d = newGRPCH2Doer(h2, w%p.Connections)
 		case h2 != nil:
 			d = newH2Doer(h2, w%p.Connections)
 		case gp != nil:
@@ -240,7 +251,7 @@ func (e *Engine) Run(ctx context.Context, p *loadgen.Plan, sink loadgen.Sink) (*
 	if h2 != nil || gp != nil {
 		res.Notes = append(res.Notes, "bytes are counted on the wire for the whole run, warm-up included")
 	}
-	if gp != nil {
+	if gp != nil || (h2 != nil && h2.grpc) {
 		res.Notes = append(res.Notes, "status codes are gRPC's (0 OK, 4 DEADLINE_EXCEEDED, 14 UNAVAILABLE...); calls that did not end OK are errors")
 	}
 	if endedEarly != "" {

@@ -68,37 +68,43 @@ func grpcAddr(raw string) (addr, method string, useTLS bool, host string, err er
 	return net.JoinHostPort(u.Hostname(), port), method, useTLS, u.Hostname(), nil
 }
 
-func newGRPCPool(ctx context.Context, p *loadgen.Plan, version string) (*grpcPool, error) {
-	pool := &grpcPool{timeout: p.Timeout, callOpts: []grpc.CallOption{grpc.ForceCodecV2(rawCodec{})}}
-	var authority string
+// grpcPlan is what a run's gRPC targets resolve to, whatever carries the
+// calls: their address, TLS, methods and requests (encoded once) and the
+// metadata from the plan's headers.
+type grpcPlan struct {
+	addr, host, authority string
+	useTLS                bool
+	targets               []grpcTarget
+	md                    metadata.MD
+}
+
+// resolveGRPC resolves the plan's gRPC targets: the health check, or
+// methods found in the descriptor set or by server reflection (once).
+func resolveGRPC(ctx context.Context, p *loadgen.Plan, version string) (*grpcPlan, error) {
+	g := &grpcPlan{}
 	for _, h := range p.Headers {
 		name := strings.ToLower(h.Name)
 		switch {
 		case name == "host" || name == ":authority":
-			authority = h.Value
+			g.authority = h.Value
 		case name == "user-agent" || name == "content-type" || strings.HasPrefix(name, "grpc-") || strings.HasPrefix(name, ":"):
 			// set by gRPC itself
 		default:
-			if pool.md == nil {
-				pool.md = metadata.MD{}
+			if g.md == nil {
+				g.md = metadata.MD{}
 			}
-			pool.md.Append(name, h.Value)
+			g.md.Append(name, h.Value)
 		}
 	}
-	var (
-		addr   string
-		useTLS bool
-		host   string
-		dsc    *descriptorSource
-	)
+	var dsc *descriptorSource
 	for i, raw := range p.Targets {
 		a, method, tlsOn, h, err := grpcAddr(raw)
 		if err != nil {
 			return nil, err
 		}
 		if i == 0 {
-			addr, useTLS, host = a, tlsOn, h
-		} else if a != addr || tlsOn != useTLS {
+			g.addr, g.useTLS, g.host = a, tlsOn, h
+		} else if a != g.addr || tlsOn != g.useTLS {
 			return nil, fmt.Errorf("targets: gRPC targets must share one address and scheme (%s is not %s)", raw, p.Targets[0])
 		}
 		var t grpcTarget
@@ -115,17 +121,26 @@ func newGRPCPool(ctx context.Context, p *loadgen.Plan, version string) (*grpcPoo
 		if err != nil {
 			return nil, fmt.Errorf("target %s: %w", raw, err)
 		}
-		pool.targets = append(pool.targets, t)
+		g.targets = append(g.targets, t)
 	}
-	opts, err := channelOptions(p, useTLS, host, authority, version, pool)
+	return g, nil
+}
+
+func newGRPCPool(ctx context.Context, p *loadgen.Plan, version string) (*grpcPool, error) {
+	g, err := resolveGRPC(ctx, p, version)
+	if err != nil {
+		return nil, err
+	}
+	pool := &grpcPool{timeout: p.Timeout, callOpts: []grpc.CallOption{grpc.ForceCodecV2(rawCodec{})}, targets: g.targets, md: g.md}
+	opts, err := channelOptions(p, g.useTLS, g.host, g.authority, version, pool)
 	if err != nil {
 		return nil, err
 	}
 	for i := 0; i < p.Connections; i++ {
-		cc, err := grpc.NewClient("passthrough:///"+addr, opts...)
+		cc, err := grpc.NewClient("passthrough:///"+g.addr, opts...)
 		if err != nil {
 			pool.close()
-			return nil, fmt.Errorf("grpc: %s: %w", addr, err)
+			return nil, fmt.Errorf("grpc: %s: %w", g.addr, err)
 		}
 		pool.conns = append(pool.conns, cc)
 	}

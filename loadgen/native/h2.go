@@ -53,6 +53,8 @@ type h2Origin struct {
 type h2Target struct {
 	origin int
 	block  []byte // the request's header block, HPACK-encoded once
+	body   []byte // the request's body (a gRPC call's message, framed)
+	health bool   // a gRPC health check: its answer is read (grpch2.go)
 }
 
 // h2Pool holds the HTTP/2 connections of a run: for each of the plan's
@@ -69,6 +71,7 @@ type h2Pool struct {
 	read, written  atomic.Int64
 	credits        bool // closed loop: see h2Stream.credit
 	driven         bool // the driven closed loop (h2drive.go)
+	grpc           bool // the streams are gRPC calls (grpch2.go)
 
 	mu  sync.Mutex
 	all map[*h2Conn]struct{} // open connections, to close at the end
@@ -106,7 +109,7 @@ func newH2Pool(p *loadgen.Plan, version string, drive bool) (*h2Pool, error) {
 			byKey[key] = oi
 			pool.origins = append(pool.origins, o)
 		}
-		pool.targets = append(pool.targets, h2Target{origin: oi, block: h2RequestBlock(p, u, version)})
+		pool.targets = append(pool.targets, h2Target{origin: oi, block: h2RequestBlock(p, u, version), body: p.Body})
 	}
 	pool.driven = drive && pool.drivable(p)
 	pool.credits = p.Rate == nil && !pool.driven
@@ -286,7 +289,7 @@ func (d *h2Doer) do(ctx context.Context, ti int) (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		status, err := c.roundTrip(ctx, d.s, t.block, d.pool.body, d.pool.timeout > 0)
+		status, err := c.roundTrip(ctx, d.s, t.block, t.body, d.pool.timeout > 0)
 		if _, ok := err.(*h2UnprocessedError); ok && attempt < h2Attempts && ctx.Err() == nil {
 			continue
 		}

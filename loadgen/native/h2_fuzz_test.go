@@ -2,6 +2,7 @@ package native
 
 import (
 	"bytes"
+	"context"
 	"net"
 	"testing"
 	"time"
@@ -72,40 +73,68 @@ func FuzzH2Frames(f *testing.F) {
 		_ = fr.WriteSettings(http2.Setting{ID: http2.SettingInitialWindowSize, Val: 1 << 31})
 	}))
 	f.Add([]byte("HTTP/1.1 200 OK\r\n\r\n"))
+	f.Add(h2Seed(func(fr *http2.Framer, block func(string, ...string) []byte) {
+		// gRPC: headers, a message, trailers; a trailers-only answer.
+		_ = fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: block("200", "content-type", "application/grpc"), EndHeaders: true})
+		_ = fr.WriteData(1, false, []byte{0, 0, 0, 0, 2, 8, 1})
+		_ = fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: block("", "grpc-status", "0"), EndHeaders: true, EndStream: true})
+		_ = fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 3, BlockFragment: block("200", "content-type", "application/grpc", "grpc-status", "14", "grpc-message", "down%20x"), EndHeaders: true, EndStream: true})
+	}))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		pool := &h2Pool{all: map[*h2Conn]struct{}{}}
-		c := newH2Conn(pool, &bytesConn{r: bytes.NewReader(data)})
-		c.usable.Store(true)
-		var streams []*h2Stream
-		for _, id := range []uint32{1, 3, 5} {
-			s := &h2Stream{id: id, done: make(chan struct{}, 1), sendWindow: 65535}
-			c.streams[id] = s
-			c.active++
-			streams = append(streams, s)
-		}
-		c.nextID = 7
-		finished := make(chan struct{})
-		go func() { c.readLoop(); close(finished) }()
-		select {
-		case <-finished:
-		case <-time.After(10 * time.Second):
-			t.Fatal("the reader did not end on a finite input")
-		}
-		for _, s := range streams {
-			select {
-			case <-s.done:
-			default:
-				t.Fatalf("stream %d never ended", s.id)
-			}
-			if s.err == nil && (s.status < 200 || s.status > 999) {
-				t.Fatalf("stream %d: status %d without an error", s.id, s.status)
-			}
-		}
-		if len(c.streams) != 0 || c.active != 0 {
-			t.Fatalf("%d streams left, active %d", len(c.streams), c.active)
-		}
-		if c.usable.Load() {
-			t.Fatal("a finished connection is still usable")
+		for _, grpcMode := range []bool{false, true} {
+			fuzzH2Reader(t, data, grpcMode)
 		}
 	})
+}
+
+// fuzzH2Reader reads data as a server's frames on a connection with three
+// streams open; in gRPC mode each stream is a call (the first one's answer
+// kept, as a health check's).
+func fuzzH2Reader(t *testing.T, data []byte, grpcMode bool) {
+	pool := &h2Pool{all: map[*h2Conn]struct{}{}, grpc: grpcMode}
+	c := newH2Conn(pool, &bytesConn{r: bytes.NewReader(data)})
+	c.usable.Store(true)
+	var streams []*h2Stream
+	for _, id := range []uint32{1, 3, 5} {
+		s := &h2Stream{id: id, done: make(chan struct{}, 1), sendWindow: 65535}
+		s.grpc.on, s.grpc.keep = grpcMode, grpcMode && id == 1
+		c.streams[id] = s
+		c.active++
+		streams = append(streams, s)
+	}
+	c.nextID = 7
+	finished := make(chan struct{})
+	go func() { c.readLoop(); close(finished) }()
+	select {
+	case <-finished:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the reader did not end on a finite input")
+	}
+	for _, s := range streams {
+		select {
+		case <-s.done:
+		default:
+			t.Fatalf("stream %d never ended", s.id)
+		}
+		if s.err == nil && (s.status < 200 || s.status > 999) {
+			t.Fatalf("stream %d: status %d without an error", s.id, s.status)
+		}
+		if grpcMode {
+			code, err := grpcOutcome(context.Background(), &h2Target{health: s.grpc.keep}, &s.grpc, s.status, s.err, time.Second)
+			ok := code == 0 && s.err == nil && s.status == 200 && s.grpc.set && s.grpc.code == 0
+			// Only a health check may fail with code 0 (its answer was read).
+			if (err == nil && !ok) || (err != nil && ok && !s.grpc.keep) {
+				t.Fatalf("stream %d: code %d, err %v (status %d, state %+v)", s.id, code, err, s.status, s.grpc)
+			}
+			if len(s.grpc.data) > grpcMaxKept {
+				t.Fatalf("stream %d kept %d bytes", s.id, len(s.grpc.data))
+			}
+		}
+	}
+	if len(c.streams) != 0 || c.active != 0 {
+		t.Fatalf("%d streams left, active %d", len(c.streams), c.active)
+	}
+	if c.usable.Load() {
+		t.Fatal("a finished connection is still usable")
+	}
 }

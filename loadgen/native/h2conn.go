@@ -35,6 +35,16 @@ type h2Stream struct {
 	ti       int
 	attempts int
 	sent     time.Duration // from the run's start, as recorded
+	// A gRPC call's outcome (grpch2.go), filled by the reader.
+	grpc grpcH2State
+}
+
+// reset readies s for its next request.
+func (s *h2Stream) reset() {
+	s.status, s.err, s.final, s.recvUnack = 0, nil, false, 0
+	if s.grpc.on {
+		s.grpc.reset()
+	}
 }
 
 // h2Conn is one HTTP/2 connection. Lock order: wmu, then mu.
@@ -88,6 +98,7 @@ type hdrState struct {
 	size      int // decoded header list size, RFC 9113 6.5.2
 	raw       int // encoded bytes
 	bad       string
+	grpc      grpcHdr // gRPC's fields of the block (grpch2.go)
 }
 
 func newH2Conn(p *h2Pool, nc net.Conn) *h2Conn {
@@ -246,7 +257,7 @@ func (c *h2Conn) roundTrip(ctx context.Context, s *h2Stream, block, body []byte,
 	c.active++
 	c.mu.Unlock()
 
-	s.status, s.err, s.final, s.recvUnack = 0, nil, false, 0
+	s.reset()
 	select { // a signal left by a stream that timed out as it completed
 	case <-s.done:
 	default:

@@ -18,7 +18,7 @@ import (
 
 // drivable tells whether plan p runs driven.
 func (p *h2Pool) drivable(plan *loadgen.Plan) bool {
-	return plan.Rate == nil && len(p.origins) == 1 && len(p.body) == 0
+	return plan.Rate == nil && len(p.origins) == 1 && len(p.body) == 0 && !p.grpc
 }
 
 // driveH2 runs the closed loop of connection slot ci until the plan is done
@@ -227,7 +227,7 @@ func (d *h2Driver) fill(c *h2Conn) {
 		default:
 			return
 		}
-		s.status, s.err, s.final, s.recvUnack = 0, nil, false, 0
+		s.reset()
 		c.mu.Lock()
 		s.id = c.nextID
 		c.nextID += 2

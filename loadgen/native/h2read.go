@@ -206,6 +206,9 @@ func (c *h2Conn) onData(f *http2.DataFrame) error {
 	c.mu.Lock()
 	s := c.streams[f.StreamID]
 	if s != nil {
+		if s.final && s.grpc.keep {
+			s.grpc.keepData(f.Data())
+		}
 		switch {
 		case !s.final:
 			c.complete(s, &loadgen.ProtocolError{Msg: "http2: DATA before the response headers"})
@@ -292,6 +295,9 @@ func (c *h2Conn) onBlock(frag []byte, end bool) error {
 		c.mu.Lock()
 		return err
 	}
+	if c.pool.grpc {
+		s.grpc.take(&h.grpc, h.status != 0)
+	}
 	if h.endStream {
 		c.completeOK(s)
 	}
@@ -306,6 +312,9 @@ func (c *h2Conn) onHeader(f hpack.HeaderField) {
 		h.bad = fmt.Sprintf("response header list larger than %d bytes", h2MaxHeaderList)
 	}
 	if len(f.Name) == 0 || f.Name[0] != ':' {
+		if c.pool.grpc {
+			h.grpc.field(f)
+		}
 		return
 	}
 	if f.Name != ":status" || h.status != 0 {
@@ -323,5 +332,8 @@ func (c *h2Conn) onHeader(f hpack.HeaderField) {
 	// The status is all we read of a response: the decoder goes on (its
 	// table must follow the server's) without making strings of the rest.
 	// The block's encoded size is still bounded (h2MaxHeaderBlock).
-	c.dec.SetEmitEnabled(false)
+	// A gRPC call reads on: its status is in the fields.
+	if !c.pool.grpc {
+		c.dec.SetEmitEnabled(false)
+	}
 }
