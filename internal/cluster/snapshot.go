@@ -311,8 +311,14 @@ func build(o objects, rules []Rule) Snapshot {
 			}
 		}
 		healthy := true
+		seen := map[string]bool{}
 		for _, comp := range r.Components {
 			for _, cs := range findComponent(comp, o) {
+				key := cs.Kind + "/" + cs.Namespace + "/" + cs.Name
+				if seen[key] {
+					continue
+				}
+				seen[key] = true
 				m.Components = append(m.Components, cs)
 				if m.Version == "" && cs.Version != "" {
 					m.Version = cs.Version
@@ -363,18 +369,20 @@ func findComponent(comp Component, o objects) []ComponentStatus {
 		image := ""
 		for _, c := range spec.Containers {
 			for _, repo := range comp.Images {
-				if imageIs(c.Image, repo) {
+				if image == "" && imageIs(c.Image, repo) {
 					image = c.Image
 				}
 			}
 		}
-		if image == "" {
-			if len(comp.Labels) == 0 || !hasLabels(labels, comp.Labels) {
-				return
-			}
-			if len(spec.Containers) > 0 {
-				image = spec.Containers[0].Image
-			}
+		// Its labels say what it is; failing them, its image and name do
+		// (control-plane workloads of one mesh may share an image).
+		byLabels := len(comp.Labels) > 0 && hasLabels(labels, comp.Labels)
+		byImage := image != "" && (len(comp.Labels) == 0 || strings.HasPrefix(name, comp.Name))
+		if !byLabels && !byImage {
+			return
+		}
+		if image == "" && len(spec.Containers) > 0 {
+			image = spec.Containers[0].Image // a mirror under another name
 		}
 		_, tag := splitImage(image)
 		out = append(out, ComponentStatus{Kind: kind, Namespace: ns, Name: name, Image: image, Version: tag, Desired: desired, Ready: ready})
