@@ -100,6 +100,7 @@ type Inventory struct {
 	subs     map[chan Event]struct{}
 	dropped  uint64
 	running  bool
+	runCtx   context.Context // Run's: informers started later live as long
 }
 
 // New returns an inventory of the cluster cfg reaches. Run starts it.
@@ -142,8 +143,9 @@ func (inv *Inventory) Run(ctx context.Context) error {
 		return errors.New("inventory already running")
 	}
 	inv.running = true
+	inv.runCtx = ctx
 	for _, gvr := range baseResources {
-		inv.watchLocked(ctx, gvr)
+		inv.watchLocked(gvr)
 	}
 	inv.mu.Unlock()
 	defer func() {
@@ -171,7 +173,8 @@ func (inv *Inventory) Run(ctx context.Context) error {
 }
 
 // watchLocked starts an informer on gvr. inv.mu is held.
-func (inv *Inventory) watchLocked(ctx context.Context, gvr schema.GroupVersionResource) {
+func (inv *Inventory) watchLocked(gvr schema.GroupVersionResource) {
+	ctx := inv.runCtx
 	if _, ok := inv.watched[gvr]; ok {
 		return
 	}
@@ -225,14 +228,7 @@ func (inv *Inventory) watchLocked(ctx context.Context, gvr schema.GroupVersionRe
 		DeleteFunc: func(o any) { record("deleted", o) },
 	})
 	inv.watched[gvr] = w
-	stop := w.stop
-	go func() {
-		select {
-		case <-ctx.Done():
-		case <-stop:
-		}
-	}()
-	go inf.RunWithContext(stopContext(ctx, stop))
+	go inf.RunWithContext(stopContext(ctx, w.stop))
 	inv.markDirty()
 }
 
@@ -378,7 +374,7 @@ func (inv *Inventory) publishLocked(e Event) {
 func (inv *Inventory) refresh(ctx context.Context) {
 	inv.mu.Lock()
 	defer inv.mu.Unlock()
-	if !inv.running || ctx.Err() != nil {
+	if !inv.running || ctx.Err() != nil || inv.runCtx.Err() != nil {
 		return
 	}
 	var o objects
@@ -424,7 +420,7 @@ func (inv *Inventory) refresh(ctx context.Context) {
 		}
 	}
 	for gvr := range want {
-		inv.watchLocked(ctx, gvr)
+		inv.watchLocked(gvr)
 		o.routes = append(o.routes, items(gvr)...)
 		if w := inv.watched[gvr]; !w.inf.HasSynced() && w.err != nil && apierrors.IsForbidden(w.err) {
 			o.denied = append(o.denied, Denied{Resource: resourceName(gvr), Verb: "list", Message: apiMessage(w.err)})
