@@ -473,7 +473,7 @@ func crdOf(u *unstructured.Unstructured) CRD {
 	c.Group, _, _ = unstructured.NestedString(u.Object, "spec", "group")
 	c.Kind, _, _ = unstructured.NestedString(u.Object, "spec", "names", "kind")
 	c.Plural, _, _ = unstructured.NestedString(u.Object, "spec", "names", "plural")
-	versions, _, _ := unstructured.NestedSlice(u.Object, "spec", "versions")
+	versions := nestedSlice(u.Object, "spec", "versions")
 	for _, v := range versions {
 		vm, ok := v.(map[string]any)
 		if !ok {
@@ -494,7 +494,7 @@ func crdOf(u *unstructured.Unstructured) CRD {
 
 func routeOf(u *unstructured.Unstructured) Route {
 	r := Route{Kind: u.GetKind(), Namespace: u.GetNamespace(), Name: u.GetName()}
-	parents, _, _ := unstructured.NestedSlice(u.Object, "spec", "parentRefs")
+	parents := nestedSlice(u.Object, "spec", "parentRefs")
 	for _, p := range parents {
 		pm, ok := p.(map[string]any)
 		if !ok {
@@ -543,4 +543,15 @@ func derefOr(p *int32, def int32) int32 {
 		return def
 	}
 	return *p
+}
+
+// nestedSlice is the list at path, or nil; unlike unstructured.NestedSlice
+// it copies nothing.
+func nestedSlice(obj map[string]any, path ...string) []any {
+	v, ok, err := unstructured.NestedFieldNoCopy(obj, path...)
+	if !ok || err != nil {
+		return nil
+	}
+	s, _ := v.([]any)
+	return s
 }
