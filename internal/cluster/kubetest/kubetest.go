@@ -32,13 +32,22 @@ var shared struct {
 // Main runs the tests and stops the API server if one was started.
 func Main(m *testing.M) {
 	code := m.Run()
-	if shared.dir != "" {
-		out, err := exec.Command(filepath.Join(RepoRoot(), "scripts", "kube-down.sh"), shared.dir).CombinedOutput()
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "kube-down.sh: %v\n%s", err, out)
-		}
-	}
+	Stop()
 	os.Exit(code)
+}
+
+// Stop stops the API server if Kubeconfig started one, for packages with
+// a TestMain of their own (else kube-up.sh stops it when the test binary
+// ends, leaving its directory behind).
+func Stop() {
+	if shared.dir == "" {
+		return
+	}
+	out, err := exec.Command(filepath.Join(RepoRoot(), "scripts", "kube-down.sh"), shared.dir).CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "kube-down.sh: %v\n%s", err, out)
+	}
+	shared.dir = ""
 }
 
 // RepoRoot is the module's root, found from the working directory.
