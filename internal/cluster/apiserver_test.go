@@ -191,6 +191,17 @@ func TestAPIServerDiscovery(t *testing.T) {
 		}
 	})
 
+	t.Run("target", func(t *testing.T) {
+		tg, ok := s.TargetOf("shop", "reviews")
+		if !ok || tg.Mesh != "istio" || tg.MeshVersion != "1.23.2" || tg.Mode != "sidecar" || tg.Pods != 2 || tg.Meshed != 2 ||
+			tg.Proxy == nil || tg.Proxy.Requests["memory"] != "128Mi" || len(tg.Injection) != 1 {
+			t.Errorf("target shop/reviews %+v (proxy %+v)", tg, tg.Proxy)
+		}
+		if _, ok := s.TargetOf("shop", "nosuch"); ok {
+			t.Error("a Service that does not exist has a target")
+		}
+	})
+
 	t.Run("gateway api and smi", func(t *testing.T) {
 		g := s.GatewayAPI
 		if g == nil || g.Version != "v1.2.0" || g.Channel != "standard" || len(g.CRDs) != 3 {

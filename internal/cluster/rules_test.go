@@ -129,3 +129,24 @@ func TestHistoryBounded(t *testing.T) {
 		t.Errorf("dropped %d, want 3", inv.dropped)
 	}
 }
+
+func TestParseServiceHost(t *testing.T) {
+	tests := []struct {
+		host, ns, svc string
+		ok            bool
+	}{
+		{"reviews", "default", "reviews", true},
+		{"reviews.shop", "shop", "reviews", true},
+		{"reviews.shop.svc", "shop", "reviews", true},
+		{"reviews.shop.svc.cluster.local.", "shop", "reviews", true},
+		{"example.com.au", "", "", false},
+		{"a..b", "", "", false},
+		{"", "", "", false},
+	}
+	for _, tt := range tests {
+		ns, svc, err := ParseServiceHost(tt.host, "default")
+		if (err == nil) != tt.ok || ns != tt.ns || svc != tt.svc {
+			t.Errorf("%q: %q %q %v, want %q %q ok=%v", tt.host, ns, svc, err, tt.ns, tt.svc, tt.ok)
+		}
+	}
+}

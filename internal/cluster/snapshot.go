@@ -121,13 +121,14 @@ type Workload struct {
 
 // Pod is one pod and its proxy, if any.
 type Pod struct {
-	Namespace string `json:"namespace"`
-	Name      string `json:"name"`
-	Owner     string `json:"owner,omitempty"` // Kind/name of its workload
-	Phase     string `json:"phase,omitempty"`
-	Mesh      string `json:"mesh,omitempty"`
-	Ambient   bool   `json:"ambient,omitempty"`
-	Proxy     *Proxy `json:"proxy,omitempty"`
+	Namespace string            `json:"namespace"`
+	Name      string            `json:"name"`
+	Owner     string            `json:"owner,omitempty"` // Kind/name of its workload
+	Labels    map[string]string `json:"labels,omitempty"`
+	Phase     string            `json:"phase,omitempty"`
+	Mesh      string            `json:"mesh,omitempty"`
+	Ambient   bool              `json:"ambient,omitempty"`
+	Proxy     *Proxy            `json:"proxy,omitempty"`
 }
 
 // Proxy is the proxy container a mesh injected.
@@ -231,7 +232,7 @@ func build(o objects, rules []Rule) Snapshot {
 
 	// Pods.
 	for _, p := range o.pods {
-		pod := Pod{Namespace: p.Namespace, Name: p.Name, Phase: string(p.Status.Phase), Owner: podOwner(p)}
+		pod := Pod{Namespace: p.Namespace, Name: p.Name, Phase: string(p.Status.Phase), Owner: podOwner(p), Labels: p.Labels}
 		pod.Mesh, pod.Proxy = proxyOf(p, rules)
 		if pod.Proxy == nil {
 			if ns := nsIndex[p.Namespace]; ns != nil && ns.Ambient && p.Spec.HostNetwork == false {
@@ -254,20 +255,35 @@ func build(o objects, rules []Rule) Snapshot {
 		return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
 	})
 
-	// Workloads.
+	// Workloads, with their pods counted through an index by owner.
+	type podCount struct {
+		pods, meshed int
+		mesh         string
+	}
+	byOwner := map[string]*podCount{}
+	for _, p := range s.Pods {
+		if p.Owner == "" {
+			continue
+		}
+		key := p.Namespace + "/" + p.Owner
+		c := byOwner[key]
+		if c == nil {
+			c = &podCount{}
+			byOwner[key] = c
+		}
+		c.pods++
+		if p.Proxy != nil || p.Ambient {
+			c.meshed++
+			c.mesh = p.Mesh
+		}
+	}
 	add := func(kind, ns, name string, desired, ready int32, spec corev1.PodSpec) {
 		w := Workload{Kind: kind, Namespace: ns, Name: name, Desired: desired, Ready: ready}
 		for _, c := range spec.Containers {
 			w.Images = append(w.Images, c.Image)
 		}
-		for _, p := range s.Pods {
-			if p.Namespace == ns && p.Owner == kind+"/"+name {
-				w.Pods++
-				if p.Proxy != nil || p.Ambient {
-					w.Meshed++
-					w.Mesh = p.Mesh
-				}
-			}
+		if c := byOwner[ns+"/"+kind+"/"+name]; c != nil {
+			w.Pods, w.Meshed, w.Mesh = c.pods, c.meshed, c.mesh
 		}
 		s.Workloads = append(s.Workloads, w)
 	}
