@@ -91,16 +91,17 @@ type Inventory struct {
 
 	dirty chan struct{}
 
-	mu       sync.Mutex
-	watched  map[schema.GroupVersionResource]*watched
-	snapshot Snapshot
-	seq      uint64
-	history  []Event // ring, oldest first once full
-	histMax  int
-	subs     map[chan Event]struct{}
-	dropped  uint64
-	running  bool
-	runCtx   context.Context // Run's: informers started later live as long
+	refreshMu sync.Mutex // serialises refresh
+	mu        sync.Mutex
+	watched   map[schema.GroupVersionResource]*watched
+	snapshot  Snapshot
+	seq       uint64
+	history   []Event // ring, oldest first once full
+	histMax   int
+	subs      map[chan Event]struct{}
+	dropped   uint64
+	running   bool
+	runCtx    context.Context // Run's: informers started later live as long
 }
 
 // New returns an inventory of the cluster cfg reaches. Run starts it.
@@ -372,45 +373,25 @@ func (inv *Inventory) publishLocked(e Event) {
 // stops the route informers as their CRDs come and go, and publishes the
 // mesh-level changes.
 func (inv *Inventory) refresh(ctx context.Context) {
+	// One refresh at a time (Run's loop and WaitSynced); the objects are
+	// converted and the snapshot built outside inv.mu, so event handlers
+	// are not held up by a large cluster's rebuild.
+	inv.refreshMu.Lock()
+	defer inv.refreshMu.Unlock()
+
 	inv.mu.Lock()
-	defer inv.mu.Unlock()
 	if !inv.running || ctx.Err() != nil || inv.runCtx.Err() != nil {
+		inv.mu.Unlock()
 		return
 	}
-	var o objects
-	for gvr, w := range inv.watched {
-		if !w.inf.HasSynced() && w.err != nil && apierrors.IsForbidden(w.err) {
-			o.denied = append(o.denied, Denied{Resource: resourceName(gvr), Verb: "list", Message: apiMessage(w.err)})
-		}
-	}
-	slices.SortFunc(o.denied, func(a, b Denied) int { return compareStrings(a.Resource, b.Resource) })
-	items := func(gvr schema.GroupVersionResource) []*unstructured.Unstructured {
-		w := inv.watched[gvr]
-		if w == nil {
-			return nil
-		}
-		var out []*unstructured.Unstructured
-		for _, x := range w.inf.GetStore().List() {
-			if u, ok := x.(*unstructured.Unstructured); ok {
-				out = append(out, u)
-			}
-		}
-		return out
-	}
-	o.namespaces = convert[corev1.Namespace](items(gvrNamespaces))
-	o.services = convert[corev1.Service](items(gvrServices))
-	o.pods = convert[corev1.Pod](items(gvrPods))
-	o.deployments = convert[appsv1.Deployment](items(gvrDeployments))
-	o.statefulSets = convert[appsv1.StatefulSet](items(gvrStatefulSets))
-	o.daemonSets = convert[appsv1.DaemonSet](items(gvrDaemonSets))
-	o.crds = items(gvrCRDs)
-
 	// Routes: watch each route kind whose CRD exists, at its storage version.
 	want := map[schema.GroupVersionResource]bool{}
-	for _, u := range o.crds {
-		c := crdOf(u)
-		if c.Group == GatewayGroup && slices.Contains(routeKinds, c.Kind) && c.Storage != "" {
-			want[schema.GroupVersionResource{Group: c.Group, Version: c.Storage, Resource: c.Plural}] = true
+	if w := inv.watched[gvrCRDs]; w != nil {
+		for _, u := range listStore(w.inf.GetStore()) {
+			c := crdOf(u)
+			if c.Group == GatewayGroup && slices.Contains(routeKinds, c.Kind) && c.Storage != "" {
+				want[schema.GroupVersionResource{Group: c.Group, Version: c.Storage, Resource: c.Plural}] = true
+			}
 		}
 	}
 	for gvr, w := range inv.watched {
@@ -421,20 +402,58 @@ func (inv *Inventory) refresh(ctx context.Context) {
 	}
 	for gvr := range want {
 		inv.watchLocked(gvr)
-		o.routes = append(o.routes, items(gvr)...)
-		if w := inv.watched[gvr]; !w.inf.HasSynced() && w.err != nil && apierrors.IsForbidden(w.err) {
+	}
+	var o objects
+	stores := map[schema.GroupVersionResource]cache.Store{}
+	for gvr, w := range inv.watched {
+		stores[gvr] = w.inf.GetStore()
+		if !w.inf.HasSynced() && w.err != nil && apierrors.IsForbidden(w.err) {
 			o.denied = append(o.denied, Denied{Resource: resourceName(gvr), Verb: "list", Message: apiMessage(w.err)})
 		}
 	}
+	inv.mu.Unlock()
 
+	slices.SortFunc(o.denied, func(a, b Denied) int { return compareStrings(a.Resource, b.Resource) })
+	items := func(gvr schema.GroupVersionResource) []*unstructured.Unstructured {
+		if st := stores[gvr]; st != nil {
+			return listStore(st)
+		}
+		return nil
+	}
+	o.namespaces = convert[corev1.Namespace](items(gvrNamespaces))
+	o.services = convert[corev1.Service](items(gvrServices))
+	o.pods = convert[corev1.Pod](items(gvrPods))
+	o.deployments = convert[appsv1.Deployment](items(gvrDeployments))
+	o.statefulSets = convert[appsv1.StatefulSet](items(gvrStatefulSets))
+	o.daemonSets = convert[appsv1.DaemonSet](items(gvrDaemonSets))
+	o.crds = items(gvrCRDs)
+	for gvr := range want {
+		o.routes = append(o.routes, items(gvr)...)
+	}
 	s := build(o, inv.rules)
 	s.Time = time.Now()
 	s.Server = inv.server
+
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
 	for _, e := range meshChanges(inv.snapshot.Meshes, s.Meshes) {
 		inv.publishLocked(e)
 	}
 	s.Seq = inv.seq
 	inv.snapshot = s
+}
+
+// listStore is a store's objects; the informer replaces them on change and
+// never modifies one in place, so they may be read without a lock.
+func listStore(st cache.Store) []*unstructured.Unstructured {
+	xs := st.List()
+	out := make([]*unstructured.Unstructured, 0, len(xs))
+	for _, x := range xs {
+		if u, ok := x.(*unstructured.Unstructured); ok {
+			out = append(out, u)
+		}
+	}
+	return out
 }
 
 // meshChanges lists the mesh-level events between two snapshots.
