@@ -56,8 +56,9 @@ which service meshes are installed (Istio sidecar and ambient, Linkerd,
 Consul, Kuma, Cilium, Open Service Mesh, Traefik Mesh, NGINX Service Mesh),
 their versions, the Gateway API and SMI CRDs, and which namespaces and pods
 the meshes cover. It needs list and watch on namespaces, services, pods,
-deployments, statefulsets, daemonsets, customresourcedefinitions and
-Gateway API routes; what RBAC refuses is named, and the rest still shown.`,
+deployments, statefulsets, daemonsets, customresourcedefinitions, Gateway
+API routes and the meshes' mTLS resources (Istio PeerAuthentications, Kuma
+Meshes); what RBAC refuses is named, and the rest still shown.`,
 	}
 	cmd.AddCommand(newClusterStatusCmd(stdio), newClusterWorkloadsCmd(stdio))
 	return cmd
@@ -170,7 +171,7 @@ func runClusterStatus(ctx context.Context, out io.Writer, f clusterFlags) error 
 	if len(s.Meshes) == 0 {
 		fmt.Fprintln(tw, "no service mesh found")
 	} else {
-		fmt.Fprintln(tw, "MESH\tVERSION\tMODES\tHEALTH\tCONTROL PLANE\tINJECTED NAMESPACES\tPODS WITH PROXY\tPROXY VERSIONS")
+		fmt.Fprintln(tw, "MESH\tVERSION\tMODES\tMTLS\tHEALTH\tCONTROL PLANE\tINJECTED NAMESPACES\tPODS WITH PROXY\tPROXY VERSIONS")
 		for _, m := range s.Meshes {
 			var comps []string
 			for _, c := range m.Components {
@@ -187,7 +188,7 @@ func runClusterStatus(ctx context.Context, out io.Writer, f clusterFlags) error 
 			if m.PodsAmbient > 0 {
 				pods += fmt.Sprintf(" (+%d ambient)", m.PodsAmbient)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.Name, dash(m.Version), dash(strings.Join(m.Modes, ",")), health,
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.Name, dash(m.Version), dash(strings.Join(m.Modes, ",")), dash(m.MTLS), health,
 				strings.Join(comps, " "), dash(strings.Join(m.InjectedNamespaces, ",")), pods, dash(strings.Join(m.ProxyVersions, ",")))
 		}
 	}

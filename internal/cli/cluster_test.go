@@ -130,6 +130,8 @@ rules:
 - {apiGroups: [apps], resources: [deployments, statefulsets, daemonsets], verbs: [list, watch]}
 - {apiGroups: [apiextensions.k8s.io], resources: [customresourcedefinitions], verbs: [list, watch]}
 - {apiGroups: [gateway.networking.k8s.io], resources: [httproutes, grpcroutes], verbs: [list, watch]}
+- {apiGroups: [security.istio.io], resources: [peerauthentications], verbs: [list, watch]}
+- {apiGroups: [kuma.io], resources: [meshes], verbs: [list, watch]}
 ---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRoleBinding

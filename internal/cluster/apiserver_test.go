@@ -113,15 +113,16 @@ func TestAPIServerDiscovery(t *testing.T) {
 	t.Run("meshes", func(t *testing.T) {
 		tests := []struct {
 			mesh, version string
+			mtls          string
 			modes         []string
 			injected      []string
 			withProxy     int
 			ambient       int
 			proxyVersions []string
 		}{
-			{"istio", "1.23.2", []string{"sidecar", "ambient"}, []string{"ambient", "shop"}, 2, 1, []string{"1.23.2"}},
-			{"linkerd", "stable-2.14.10", []string{"sidecar"}, []string{"emojivoto"}, 1, 0, []string{"stable-2.14.10"}},
-			{"kuma", "2.8.2", []string{"sidecar"}, []string{"kuma-demo"}, 0, 0, nil},
+			{"istio", "1.23.2", "STRICT (PeerAuthentication istio-system/default)", []string{"sidecar", "ambient"}, []string{"ambient", "shop"}, 2, 1, []string{"1.23.2"}},
+			{"linkerd", "stable-2.14.10", "always on", []string{"sidecar"}, []string{"emojivoto"}, 1, 0, []string{"stable-2.14.10"}},
+			{"kuma", "2.8.2", "on, backend ca-1 (Mesh default)", []string{"sidecar"}, []string{"kuma-demo"}, 0, 0, nil},
 		}
 		for _, tt := range tests {
 			t.Run(tt.mesh, func(t *testing.T) {
@@ -131,6 +132,9 @@ func TestAPIServerDiscovery(t *testing.T) {
 				}
 				if m.Version != tt.version || !slices.Equal(m.Modes, tt.modes) {
 					t.Errorf("version %q modes %v, want %q %v", m.Version, m.Modes, tt.version, tt.modes)
+				}
+				if m.MTLS != tt.mtls {
+					t.Errorf("mTLS %q, want %q", m.MTLS, tt.mtls)
 				}
 				if !slices.Equal(m.InjectedNamespaces, tt.injected) {
 					t.Errorf("injected namespaces %v, want %v", m.InjectedNamespaces, tt.injected)
@@ -305,6 +309,12 @@ rules:
   verbs: [get, list, watch]
 - apiGroups: [gateway.networking.k8s.io]
   resources: [httproutes, grpcroutes]
+  verbs: [get, list, watch]
+- apiGroups: [security.istio.io]
+  resources: [peerauthentications]
+  verbs: [get, list, watch]
+- apiGroups: [kuma.io]
+  resources: [meshes]
   verbs: [get, list, watch]
 ---
 apiVersion: rbac.authorization.k8s.io/v1

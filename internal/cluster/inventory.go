@@ -385,17 +385,29 @@ func (inv *Inventory) refresh(ctx context.Context) {
 		return
 	}
 	// Routes: watch each route kind whose CRD exists, at its storage version.
+	// And each mesh's mTLS resource kind, likewise.
 	want := map[schema.GroupVersionResource]bool{}
+	policyKind := map[schema.GroupVersionResource]string{}
 	if w := inv.watched[gvrCRDs]; w != nil {
 		for _, u := range listStore(w.inf.GetStore()) {
 			c := crdOf(u)
-			if c.Group == GatewayGroup && slices.Contains(routeKinds, c.Kind) && c.Storage != "" {
-				want[schema.GroupVersionResource{Group: c.Group, Version: c.Storage, Resource: c.Plural}] = true
+			if c.Storage == "" {
+				continue
+			}
+			gvr := schema.GroupVersionResource{Group: c.Group, Version: c.Storage, Resource: c.Plural}
+			if c.Group == GatewayGroup && slices.Contains(routeKinds, c.Kind) {
+				want[gvr] = true
+			}
+			for _, r := range inv.rules {
+				if r.MTLS.Kind != "" && r.MTLS.Group == c.Group && r.MTLS.Kind == c.Kind {
+					want[gvr] = true
+					policyKind[gvr] = c.Group + "/" + c.Kind
+				}
 			}
 		}
 	}
 	for gvr, w := range inv.watched {
-		if gvr.Group == GatewayGroup && !want[gvr] {
+		if !slices.Contains(baseResources, gvr) && !want[gvr] {
 			close(w.stop)
 			delete(inv.watched, gvr)
 		}
@@ -427,8 +439,13 @@ func (inv *Inventory) refresh(ctx context.Context) {
 	o.statefulSets = convert[appsv1.StatefulSet](items(gvrStatefulSets))
 	o.daemonSets = convert[appsv1.DaemonSet](items(gvrDaemonSets))
 	o.crds = items(gvrCRDs)
+	o.policies = map[string][]*unstructured.Unstructured{}
 	for gvr := range want {
-		o.routes = append(o.routes, items(gvr)...)
+		if k, ok := policyKind[gvr]; ok {
+			o.policies[k] = items(gvr)
+		} else {
+			o.routes = append(o.routes, items(gvr)...)
+		}
 	}
 	s := build(o, inv.rules)
 	s.Time = time.Now()

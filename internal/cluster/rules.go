@@ -23,6 +23,24 @@ type Rule struct {
 	// Proxies are the container names the injector adds, with the image
 	// repositories that carry the proxy's version in their tag.
 	Proxies []string
+	// MTLS says where the mesh's own resources state its mTLS mode.
+	MTLS MTLSRule
+}
+
+// MTLSRule locates a mesh's mTLS mode: a field of one kind of its
+// resources, or a fixed default when none says otherwise.
+type MTLSRule struct {
+	Default string // when no resource says: "PERMISSIVE", "always on"
+	Group   string // API group of the resource ("" for none)
+	Kind    string
+	// Namespace is where a mesh-wide resource lives (Istio's root
+	// namespace); "" for cluster-scoped kinds.
+	Namespace string
+	// Path is the field holding the mode, e.g. spec.mtls.mode.
+	Path []string
+	// MeshWide: only resources without spec.selector count (a workload's
+	// own policy is not the mesh's mode).
+	MeshWide bool
 }
 
 // A Component is one control-plane workload.
@@ -90,6 +108,8 @@ var Rules = []Rule{
 		},
 		Ambient: []Marker{{Key: "istio.io/dataplane-mode", Value: "ambient"}},
 		Proxies: []string{"istio-proxy"},
+		MTLS: MTLSRule{Default: "PERMISSIVE", Group: "security.istio.io", Kind: "PeerAuthentication",
+			Namespace: "istio-system", Path: []string{"spec", "mtls", "mode"}, MeshWide: true},
 	},
 	{
 		Mesh: "linkerd", Name: "Linkerd",
@@ -104,6 +124,8 @@ var Rules = []Rule{
 			{Annotation: true, Key: "linkerd.io/inject", Value: "enabled", Pod: true},
 		},
 		Proxies: []string{"linkerd-proxy"},
+		// Linkerd encrypts every meshed connection; there is nothing to turn off.
+		MTLS: MTLSRule{Default: "always on"},
 	},
 	{
 		Mesh: "consul", Name: "Consul",
@@ -128,6 +150,8 @@ var Rules = []Rule{
 			{Key: "kuma.io/sidecar-injection", Value: "enabled", Pod: true},
 		},
 		Proxies: []string{"kuma-sidecar"},
+		// A Mesh's mTLS backend, when set, turns mTLS on in it.
+		MTLS: MTLSRule{Default: "off", Group: "kuma.io", Kind: "Mesh", Path: []string{"spec", "mtls", "enabledBackend"}},
 	},
 	{
 		Mesh: "cilium", Name: "Cilium service mesh",

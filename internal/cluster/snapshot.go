@@ -33,10 +33,13 @@ type Snapshot struct {
 
 // Mesh is one detected mesh.
 type Mesh struct {
-	Mesh       string            `json:"mesh"`
-	Name       string            `json:"name"`
-	Version    string            `json:"version,omitempty"`
-	Modes      []string          `json:"modes,omitempty"`
+	Mesh    string   `json:"mesh"`
+	Name    string   `json:"name"`
+	Version string   `json:"version,omitempty"`
+	Modes   []string `json:"modes,omitempty"`
+	// MTLS is the mesh-wide mTLS mode its resources state, with where
+	// from: "STRICT (PeerAuthentication istio-system/default)".
+	MTLS       string            `json:"mtls,omitempty"`
 	Healthy    bool              `json:"healthy"`
 	Components []ComponentStatus `json:"components,omitempty"`
 	CRDs       []string          `json:"crds,omitempty"`
@@ -171,7 +174,9 @@ type objects struct {
 	pods         []*corev1.Pod
 	crds         []*unstructured.Unstructured
 	routes       []*unstructured.Unstructured
-	denied       []Denied
+	// policies are the mTLS resources, by "group/Kind".
+	policies map[string][]*unstructured.Unstructured
+	denied   []Denied
 }
 
 // build computes a snapshot from the objects with the rules.
@@ -351,6 +356,7 @@ func build(o objects, rules []Rule) Snapshot {
 			continue
 		}
 		m.Healthy = healthy && len(m.Components) > 0
+		m.MTLS = mtlsMode(r.MTLS, o.policies[r.MTLS.Group+"/"+r.MTLS.Kind])
 		for _, ns := range s.Namespaces {
 			if slices.Contains(ns.Meshes, r.Mesh) {
 				m.InjectedNamespaces = append(m.InjectedNamespaces, ns.Name)
@@ -570,4 +576,43 @@ func nestedSlice(obj map[string]any, path ...string) []any {
 	}
 	s, _ := v.([]any)
 	return s
+}
+
+// mtlsMode is the mode rule's resources state, the first in name order
+// (namespace/name) that states one, else its default.
+func mtlsMode(rule MTLSRule, items []*unstructured.Unstructured) string {
+	if rule.Kind == "" {
+		return rule.Default
+	}
+	items = slices.Clone(items)
+	slices.SortFunc(items, func(a, b *unstructured.Unstructured) int {
+		return cmp.Or(cmp.Compare(a.GetNamespace(), b.GetNamespace()), cmp.Compare(a.GetName(), b.GetName()))
+	})
+	for _, u := range items {
+		if rule.Namespace != "" && u.GetNamespace() != rule.Namespace {
+			continue
+		}
+		if rule.MeshWide {
+			if sel, ok, _ := unstructured.NestedFieldNoCopy(u.Object, "spec", "selector"); ok && sel != nil {
+				continue
+			}
+		}
+		v, ok, _ := unstructured.NestedFieldNoCopy(u.Object, rule.Path...)
+		mode, _ := v.(string)
+		if !ok || mode == "" {
+			continue
+		}
+		where := u.GetName()
+		if u.GetNamespace() != "" {
+			where = u.GetNamespace() + "/" + where
+		}
+		if rule.Default == "off" { // a backend named: mTLS on with it
+			mode = "on, backend " + mode
+		}
+		return fmt.Sprintf("%s (%s %s)", mode, rule.Kind, where)
+	}
+	if rule.Default == "" {
+		return ""
+	}
+	return rule.Default + " (default)"
 }
