@@ -61,6 +61,22 @@ func Connect(cfg Config) (*Client, error) {
 	return &Client{rc: rest, host: rc.Host, Context: kctx, Namespace: ns}, nil
 }
 
+// RESTConfig returns the client-go configuration cfg designates, for
+// packages that use client-go's own clients (internal/cluster), and the
+// kubeconfig context in use ("" in a pod).
+func RESTConfig(cfg Config) (*rest.Config, string, error) {
+	rc, kctx, _, err := restConfig(cfg)
+	if err != nil {
+		return nil, "", err
+	}
+	rc.Timeout = cfg.Timeout
+	if rc.Timeout == 0 {
+		rc.Timeout = 30 * time.Second
+	}
+	rc.UserAgent = "meshperf"
+	return rc, kctx, nil
+}
+
 // Host is the API server's URL.
 func (c *Client) Host() string { return c.host }
 
