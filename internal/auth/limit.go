@@ -23,6 +23,24 @@ var ErrRateLimited = errors.New("too many login attempts")
 type RetryError struct {
 	After  time.Duration
 	Reason string
+	// Tarpit is set when the refusal is the caller's own doing (its
+	// address locked out or flooding): the server may hold the answer
+	// back (see TarpitDelay), so a flood costs it a request a second per
+	// connection rather than as many as the client can send.
+	Tarpit bool
+}
+
+// MaxTarpit bounds how long a refused login's answer is held back.
+const MaxTarpit = time.Second
+
+// TarpitDelay is how long to hold back the answer to a login refused with
+// err: up to MaxTarpit for a refusal the caller brought on itself, else 0.
+func TarpitDelay(err error) time.Duration {
+	var re *RetryError
+	if !errors.As(err, &re) || !re.Tarpit {
+		return 0
+	}
+	return min(re.After, MaxTarpit)
 }
 
 func (e *RetryError) Error() string {
@@ -206,19 +224,19 @@ func (lm *limiter) begin(addr, user string, now time.Time) error {
 	if addr != "" {
 		a = lm.get(lm.addrs, addr, now, true)
 		if now.Before(a.until) {
-			return &RetryError{After: a.until.Sub(now), Reason: "this address is locked out after failed logins"}
+			return &RetryError{After: a.until.Sub(now), Reason: "this address is locked out after failed logins", Tarpit: true}
 		}
 		if a.inFlight >= lm.l.InFlightPerAddr {
 			a.busy++ // people do not log in many times at once: a flood
 			a.lastFail = now
-			return &RetryError{After: time.Second, Reason: "too many logins at once from this address"}
+			return &RetryError{After: time.Second, Reason: "too many logins at once from this address", Tarpit: true}
 		}
 	}
 	// A user locked out is refused to the addresses that failed as that
 	// user (an unknown address, "", is not tracked: never refused).
 	if u := lm.get(lm.users, user, now, false); u != nil && now.Before(u.until) && addr != "" {
 		if p := lm.get(lm.pairs, addr+"\x00"+user, now, false); p != nil && p.failures > 0 {
-			return &RetryError{After: u.until.Sub(now), Reason: "this user is locked out after failed logins from this address"}
+			return &RetryError{After: u.until.Sub(now), Reason: "this user is locked out after failed logins from this address", Tarpit: true}
 		}
 	}
 	if a != nil {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/meshperf/meshperf/internal/auth"
 )
@@ -99,6 +100,16 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		if after := auth.RetryAfter(err); after > 0 {
 			w.Header().Set("Retry-After", strconv.Itoa(after))
+		}
+		// A locked-out or flooding address waits for its refusal: a flood
+		// then costs the server about a request a second per connection.
+		if d := auth.TarpitDelay(err); d > 0 {
+			t := time.NewTimer(d)
+			select {
+			case <-t.C:
+			case <-r.Context().Done():
+				t.Stop()
+			}
 		}
 		return authError(err)
 	}
