@@ -445,3 +445,21 @@ func TestKnee(t *testing.T) {
 		})
 	}
 }
+
+// A step whose responses fall short of the rate asked (a target that is
+// queueing, before the queue reaches the latency objective) is not
+// sustained; one within RateShortfall is.
+func TestJudgeRateShortfall(t *testing.T) {
+	o := opts(t, 100, 1000)
+	short := fakeResult(202, 1, 0, false)
+	short.Achieved.RPS = 198.5 // the target's ceiling, with p99 still met
+	st := judge(1, 202, "bisect", short, o)
+	if st.Met || len(st.Broken) != 1 || !strings.HasPrefix(st.Broken[0], "achieved rate >= 99% of 202/s") {
+		t.Errorf("a step 1.7%% short: met %v, broken %q", st.Met, st.Broken)
+	}
+	ok := fakeResult(202, 1, 0, false)
+	ok.Achieved.RPS = 201
+	if st := judge(1, 202, "bisect", ok, o); !st.Met {
+		t.Errorf("a step 0.5%% short is sustained: broken %q", st.Broken)
+	}
+}

@@ -47,6 +47,10 @@ type Step struct {
 	Interrupted   bool   `json:"interrupted,omitempty"`
 }
 
+// RateShortfall is how far a step's achieved rate may fall below the rate
+// asked before the step counts as not sustained.
+const RateShortfall = 0.01
+
 // busyShare is the share of the connections that, on average in use,
 // explains late sends by the target's slowness rather than the client's.
 const busyShare = 0.8
@@ -80,6 +84,17 @@ func judge(n int, r float64, phase string, res *spec.Result, o Options) Step {
 			st.Broken = append(st.Broken, v.Objective.Raw)
 			broken = append(broken, v.Objective)
 		}
+	}
+	// A fixed-rate step the target did not keep up with is not sustained,
+	// even when the queue it builds has not yet reached the latency
+	// objectives in a short step: its responses fall short of the rate.
+	// (Below the limit they match it: responses of requests sent in the
+	// step are counted when they finish.)
+	if r > 0 && !res.Interrupted && st.AchievedRPS < r*(1-RateShortfall) {
+		st.Met = false
+		raw := fmt.Sprintf("achieved rate >= %.0f%% of %s/s", 100*(1-RateShortfall), strconv.FormatFloat(r, 'f', -1, 64))
+		st.Broken = append(st.Broken, raw)
+		broken = append(broken, spec.Objective{Metric: "rps", Raw: raw})
 	}
 	for _, m := range o.Metrics {
 		mr := m.check(res)

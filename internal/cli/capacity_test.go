@@ -71,6 +71,18 @@ func checkFound(t *testing.T, rep *capacity.Report, limit, above float64, broken
 	checkFoundSlack(t, rep, limit, above, 2, brokenBy)
 }
 
+func brokenByOneOf(got []string, want string) bool {
+	if len(got) == 0 {
+		return false
+	}
+	for _, w := range strings.Split(want, "|") {
+		if strings.HasPrefix(got[0], w) {
+			return true
+		}
+	}
+	return false
+}
+
 // checkFoundSlack is checkFound allowing the answer slack tolerances below
 // the limit.
 func checkFoundSlack(t *testing.T, rep *capacity.Report, limit, above float64, slack int, brokenBy string) {
@@ -92,7 +104,9 @@ func checkFoundSlack(t *testing.T, rep *capacity.Report, limit, above float64, s
 	if rep.Breaks <= rep.Sustained || rep.Uncertainty/rep.Sustained > rep.Tolerance {
 		t.Errorf("breaks at %v, sustains %v: not within the tolerance %v", rep.Breaks, rep.Sustained, rep.Tolerance)
 	}
-	if len(rep.BrokenBy) == 0 || rep.BrokenBy[0] != brokenBy {
+	// brokenBy: the objective expected to break first, or alternatives
+	// separated by "|", each matched as a prefix.
+	if !brokenByOneOf(rep.BrokenBy, brokenBy) {
 		t.Errorf("broken by %v, want %s", rep.BrokenBy, brokenBy)
 	}
 	if n, allowed := len(rep.Steps), stepAllowance(rep); n > allowed || n < 4 {
@@ -339,5 +353,7 @@ backend app
 		t.Fatalf("HAProxy and echo take %.1fms a request at %v rps: the machine is too loaded for this test", 1000*s1.BusyConnections/s1.AchievedRPS, s1.RPS)
 	}
 	// Never above the hard ceiling of 200/s, whatever the machine does.
-	checkFound(t, rep, limit, 200/limit, "p99<=150ms")
+	// Just above the limit the queue may not reach 150ms in a 2 s step;
+	// the responses then fall short of the rate, which breaks the step.
+	checkFound(t, rep, limit, 200/limit, "p99<=150ms|achieved rate >= 99%")
 }
