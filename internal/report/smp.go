@@ -119,24 +119,49 @@ type smpExtension struct {
 	ServiceTime *spec.Distribution `json:"service_time,omitempty"`
 }
 
+// smpFigures are the latencies_ms figures both SMP forms write, from the
+// result's main distribution (latency when it has one, else service time)
+// and its one percentile list.
+type smpFigures struct {
+	main                          *spec.Distribution
+	of                            string // "latency" or "service_time"
+	x                             dist
+	min, mean, p50, p90, p99, max float64
+}
+
+func smpFiguresOf(r *spec.Result) (smpFigures, error) {
+	f := smpFigures{main: r.Latency, of: "latency"}
+	if f.main == nil {
+		f.main, f.of = r.ServiceTime, "service_time"
+	}
+	if f.main == nil {
+		return f, errors.New("smp: result has no latency distribution")
+	}
+	x, err := readDist(f.main)
+	if err != nil {
+		return f, fmt.Errorf("smp: %s: %w", f.of, err)
+	}
+	get := func(p float64) float64 { v, _ := x.pct(p); return v }
+	f.x = x
+	f.mean, _ = x.mean()
+	f.p50, f.p90, f.p99, f.max = get(50), get(90), get(99), get(100)
+	f.min = f.main.MinMs
+	if f.min == 0 && x.h != nil && x.h.Count() > 0 {
+		f.min = durMs(x.h.Min())
+	}
+	return f, nil
+}
+
 // SMPResult writes r as an SMP PerformanceTestResult in YAML. latencies_ms
 // describe the latency (corrected for coordinated omission) when r has it,
 // else the service time; the meshperf block says which and carries the
 // histogram whole.
 func SMPResult(r *spec.Result, meta SMPMeta) ([]byte, error) {
-	main, of := r.Latency, "latency"
-	if main == nil {
-		main, of = r.ServiceTime, "service_time"
-	}
-	if main == nil {
-		return nil, errors.New("smp: result has no latency distribution")
-	}
-	x, err := readDist(main)
+	f, err := smpFiguresOf(r)
 	if err != nil {
-		return nil, fmt.Errorf("smp: %s: %w", of, err)
+		return nil, err
 	}
-	get := func(p float64) float64 { v, _ := x.pct(p); return v }
-	mean, _ := x.mean()
+	main, x := f.main, f.x
 	meta, id := smpMeta(r, meta)
 	doc := smpResult{
 		SMPVersion:   SMPVersion,
@@ -149,7 +174,7 @@ func SMPResult(r *spec.Result, meta SMPMeta) ([]byte, error) {
 		StartTime:    smpTime(r.StartTime),
 		EndTime:      smpTime(r.EndTime),
 		LatenciesMs: &smpLatencies{
-			Min: flexFloat(main.MinMs), Average: flexFloat(mean), P50: flexFloat(get(50)), P90: flexFloat(get(90)), P99: flexFloat(get(99)), Max: flexFloat(get(100)),
+			Min: flexFloat(f.min), Average: flexFloat(f.mean), P50: flexFloat(f.p50), P90: flexFloat(f.p90), P99: flexFloat(f.p99), Max: flexFloat(f.max),
 		},
 		ActualQPS: flexFloat(r.Achieved.RPS),
 		Meshperf: &smpExtension{
@@ -164,7 +189,7 @@ func SMPResult(r *spec.Result, meta SMPMeta) ([]byte, error) {
 			Notes:         r.Notes,
 			Process:       r.Process,
 			Metrics:       r.Metrics,
-			HistogramOf:   of,
+			HistogramOf:   f.of,
 			Count:         main.Count,
 			StdDevMs:      main.StdDevMs,
 			P99_9Ms:       known(x.pct(99.9)),
@@ -178,13 +203,10 @@ func SMPResult(r *spec.Result, meta SMPMeta) ([]byte, error) {
 	if r.SMP != nil && r.SMP.MeshType != 0 {
 		doc.Mesh = &smpMesh{Type: json.RawMessage(strconv.Itoa(r.SMP.MeshType))}
 	}
-	if main.MinMs == 0 && x.h != nil && x.h.Count() > 0 {
-		doc.LatenciesMs.Min = flexFloat(durMs(x.h.Min()))
-	}
 	if doc.Meshperf.Schema == "" {
 		doc.Meshperf.Schema = spec.ResultSchema
 	}
-	if of == "latency" {
+	if f.of == "latency" {
 		doc.Meshperf.ServiceTime = r.ServiceTime
 	}
 	out, err := yaml.Marshal(doc)

@@ -2,7 +2,6 @@ package report
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	"github.com/meshperf/meshperf/spec"
@@ -43,19 +42,10 @@ type smpStrictLatencies struct {
 // load, status codes, Meshery's mesh wrapper) is left out: SMPResult's form
 // carries it.
 func SMPResultStrict(r *spec.Result, meta SMPMeta) ([]byte, error) {
-	main, of := r.Latency, "latency"
-	if main == nil {
-		main, of = r.ServiceTime, "service_time"
-	}
-	if main == nil {
-		return nil, errors.New("smp: result has no latency distribution")
-	}
-	x, err := readDist(main)
+	f, err := smpFiguresOf(r)
 	if err != nil {
-		return nil, fmt.Errorf("smp: %s: %w", of, err)
+		return nil, err
 	}
-	get := func(p float64) float64 { v, _ := x.pct(p); return v }
-	mean, _ := x.mean()
 	meta, id := smpMeta(r, meta)
 	doc := smpStrictResult{
 		SMPVersion:   SMPVersion,
@@ -63,15 +53,12 @@ func SMPResultStrict(r *spec.Result, meta SMPMeta) ([]byte, error) {
 		Labels:       r.Labels,
 		StartTime:    smpTime(r.StartTime),
 		EndTime:      smpTime(r.EndTime),
-		LatenciesMs:  smpStrictLatencies{Min: main.MinMs, Average: mean, P50: get(50), P90: get(90), P99: get(99), Max: get(100)},
+		LatenciesMs:  smpStrictLatencies{Min: f.min, Average: f.mean, P50: f.p50, P90: f.p90, P99: f.p99, Max: f.max},
 		ActualQPS:    r.Achieved.RPS,
 		DetailsURI:   meta.DetailsURI,
 		TestID:       meta.ProfileID,
 		MeshConfigID: meta.MeshConfigID,
 		EnvID:        meta.EnvID,
-	}
-	if main.MinMs == 0 && x.h != nil && x.h.Count() > 0 {
-		doc.LatenciesMs.Min = durMs(x.h.Min())
 	}
 	b, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {
