@@ -12,25 +12,14 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/meshperf/meshperf/internal/cluster/kubetest"
 )
 
 // The tests against a real API server run when MESHPERF_KUBE_TEST=1 (CI
-// sets it). They then fail, never skip, when something they need is
-// missing. scripts/kube-up.sh starts etcd and kube-apiserver (building them
-// from test/kube the first time, a few minutes), once for the package;
-// TestMain stops them. MESHPERF_TEST_KUBECONFIG=FILE uses a cluster already
-// running instead (e.g. one kube-up.sh started by hand).
-const (
-	envKubeTest       = "MESHPERF_KUBE_TEST"
-	envKubeconfigTest = "MESHPERF_TEST_KUBECONFIG"
-)
-
+// sets it); internal/cluster/kubetest starts it (scripts/kube-up.sh) once
+// for the package, and TestMain stops it.
 var shared struct {
-	once       sync.Once
-	kubeconfig string
-	dir        string // to stop, when we started it
-	err        error
-
 	binOnce sync.Once
 	bin     string
 	binDir  string
@@ -39,62 +28,20 @@ var shared struct {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if shared.dir != "" {
-		out, err := exec.Command(filepath.Join(repoRoot(), "scripts", "kube-down.sh"), shared.dir).CombinedOutput()
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "kube-down.sh: %v\n%s", err, out)
-		}
-	}
+	kubetest.Stop()
 	if shared.binDir != "" {
 		os.RemoveAll(shared.binDir)
 	}
 	os.Exit(code)
 }
 
-func repoRoot() string {
-	wd, err := os.Getwd()
-	if err != nil {
-		panic(err)
-	}
-	return filepath.Dir(wd) // the package is kube/, one level down
-}
+func repoRoot() string { return kubetest.RepoRoot() }
 
 // kubeCluster returns the kubeconfig of a real API server, starting one on
-// first use; without MESHPERF_KUBE_TEST=1 the test is skipped.
+// first use.
 func kubeCluster(t *testing.T) string {
 	t.Helper()
-	if os.Getenv(envKubeTest) != "1" && os.Getenv(envKubeconfigTest) == "" {
-		t.Skipf("against a real kube-apiserver: set %s=1 (needs go, kubectl, openssl, curl; first build a few minutes)", envKubeTest)
-	}
-	for _, tool := range []string{"kubectl", "go", "openssl", "curl"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("%s=1 but %s is not on PATH: %v", envKubeTest, tool, err)
-		}
-	}
-	shared.once.Do(func() {
-		if kc := os.Getenv(envKubeconfigTest); kc != "" {
-			shared.kubeconfig = kc
-			return
-		}
-		var stdout, stderr bytes.Buffer
-		cmd := exec.Command(filepath.Join(repoRoot(), "scripts", "kube-up.sh"))
-		// Should the test binary die before TestMain's clean-up (a
-		// timeout), the cluster stops with it.
-		cmd.Env = append(os.Environ(), fmt.Sprintf("MESHPERF_KUBE_WATCH_PID=%d", os.Getpid()))
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		start := time.Now()
-		if err := cmd.Run(); err != nil {
-			shared.err = fmt.Errorf("scripts/kube-up.sh: %v\n%s", err, stderr.String())
-			return
-		}
-		shared.kubeconfig = strings.TrimSpace(stdout.String())
-		shared.dir = filepath.Dir(shared.kubeconfig)
-		fmt.Fprintf(os.Stderr, "kube test: API server up in %s: %s", time.Since(start).Round(time.Second), stderr.String())
-	})
-	if shared.err != nil {
-		t.Fatal(shared.err)
-	}
-	return shared.kubeconfig
+	return kubetest.Kubeconfig(t)
 }
 
 // meshperfBin builds the meshperf binary once for the package's tests.
