@@ -313,20 +313,29 @@ func (c *Client) ApplyProfile(ctx context.Context, yamlOrJSON []byte) (*server.P
 	return &v, nil
 }
 
-// ListProfiles lists stored profiles; query holds the API's filters (name,
-// label).
+// ListProfiles lists stored profiles, every page of them; query holds the
+// API's filters (name, label).
 func (c *Client) ListProfiles(ctx context.Context, query url.Values) ([]server.ProfileView, error) {
-	path := "/api/v1/profiles"
-	if len(query) > 0 {
-		path += "?" + query.Encode()
+	q := url.Values{}
+	for k, v := range query {
+		q[k] = v
 	}
-	var out struct {
-		Profiles []server.ProfileView `json:"profiles"`
+	q.Set("limit", "1000")
+	var all []server.ProfileView
+	for {
+		var page struct {
+			Profiles   []server.ProfileView `json:"profiles"`
+			NextCursor string               `json:"next_cursor"`
+		}
+		if err := c.do(ctx, http.MethodGet, "/api/v1/profiles?"+q.Encode(), nil, "", &page); err != nil {
+			return nil, err
+		}
+		all = append(all, page.Profiles...)
+		if page.NextCursor == "" {
+			return all, nil
+		}
+		q.Set("cursor", page.NextCursor)
 	}
-	if err := c.do(ctx, http.MethodGet, path, nil, "", &out); err != nil {
-		return nil, err
-	}
-	return out.Profiles, nil
 }
 
 // Login exchanges a user's name and password for tokens (team mode).

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/base64"
 	"errors"
 	"io"
 	"net/http"
@@ -45,17 +46,47 @@ func (s *Server) listProfiles(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ps, err := s.st.ListProfiles(r.Context(), store.ProfileFilter{Name: q.Get("name"), Labels: labels, Viewer: s.viewer(r)})
+	limit := store.DefaultLimit
+	if l := q.Get("limit"); l != "" {
+		if limit, err = parsePositive("limit", l); err != nil {
+			return err
+		}
+		if limit > store.MaxLimit {
+			return badRequest("limit", "limit: at most %d, got %d", store.MaxLimit, limit)
+		}
+	}
+	after := ""
+	if c := q.Get("cursor"); c != "" {
+		b, err := base64.RawURLEncoding.DecodeString(c)
+		if err != nil || len(b) == 0 || len(b) > 4096 {
+			return badRequest("cursor", "cursor: not one this server gave (pass next_cursor from the page before)")
+		}
+		after = string(b)
+	}
+	// One more than the page, to know whether another page follows.
+	ps, err := s.st.ListProfiles(r.Context(), store.ProfileFilter{Name: q.Get("name"), Labels: labels, Viewer: s.viewer(r),
+		After: after, Limit: limit + 1, NoBody: true})
 	if err != nil {
 		return err
 	}
-	out := []*ProfileView{}
+	page := ProfilePage{Profiles: []*ProfileView{}}
+	if len(ps) > limit {
+		ps = ps[:limit]
+		page.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(ps[limit-1].Name))
+	}
 	for _, p := range ps {
 		v, _ := view(p, false)
-		out = append(out, v)
+		page.Profiles = append(page.Profiles, v)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"profiles": out})
+	writeJSON(w, http.StatusOK, page)
 	return nil
+}
+
+// ProfilePage is a page of stored profiles, by name; NextCursor, when set,
+// asks for the next.
+type ProfilePage struct {
+	Profiles   []*ProfileView `json:"profiles"`
+	NextCursor string         `json:"next_cursor,omitempty"`
 }
 
 // readProfile reads a profile document from the body: SMP JSON or YAML

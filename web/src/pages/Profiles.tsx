@@ -4,6 +4,7 @@
 import { useState } from "react";
 import { Link, useNavigate, useParams, useSearchParams } from "react-router-dom";
 import { api, type ProfileView, type ResultSummary, type Run } from "../api";
+import { listAllProfiles } from "../lib/profiles";
 import { Empty, ErrorBox, Loading, errorText, useApi, useTitle } from "../components/ui";
 import { fmtAgo, fmtMs, fmtRate, fmtTime } from "../lib/format";
 import { toYAML } from "../lib/profile";
@@ -12,7 +13,7 @@ export function Profiles() {
   useTitle("Profiles");
   const [params, setParams] = useSearchParams();
   const q = params.get("q") ?? "";
-  const list = useApi((s) => api<{ profiles: ProfileView[] }>("/api/v1/profiles", "GET", undefined, s), []);
+  const list = useApi((s) => listAllProfiles(s), []);
   const rows = (list.data?.profiles ?? []).filter((p) =>
     `${p.name} ${p.id} ${Object.entries(p.labels ?? {}).map(([k, v]) => `${k}=${v}`).join(" ")}`.toLowerCase().includes(q.toLowerCase()),
   );
@@ -29,6 +30,7 @@ export function Profiles() {
         <input type="search" value={q} placeholder="name, id or label" onChange={(e) => setParams(e.target.value ? { q: e.target.value } : {}, { replace: true })} />
       </label>
       {list.error ? <ErrorBox error={list.error} retry={list.reload} /> : null}
+      {list.data?.truncated ? <p className="muted">Only the first {list.data.profiles.length} profiles by name are listed.</p> : null}
       {!list.data ? (
         list.error ? null : <Loading what="profiles" />
       ) : list.data.profiles.length === 0 ? (

@@ -3,7 +3,8 @@
 
 import { useState, type FormEvent } from "react";
 import { Link, useNavigate, useSearchParams } from "react-router-dom";
-import { api, type ProfileView, type Run, type Schedule } from "../api";
+import { api, type Run, type Schedule } from "../api";
+import { listAllProfiles } from "../lib/profiles";
 import { Empty, ErrorBox, Loading, errorText, useApi, useTitle } from "../components/ui";
 import { fmtInZone } from "../lib/tz";
 import { ApiError } from "../api";
@@ -12,7 +13,7 @@ export function Schedules() {
   useTitle("Schedules");
   const [params] = useSearchParams();
   const list = useApi((s) => api<{ schedules: Schedule[] }>("/api/v1/schedules", "GET", undefined, s), []);
-  const profiles = useApi((s) => api<{ profiles: ProfileView[] }>("/api/v1/profiles", "GET", undefined, s), []);
+  const profiles = useApi((s) => listAllProfiles(s), []);
   const [profile, setProfile] = useState(params.get("profile") ?? "");
   const [spec, setSpec] = useState("every 1h");
   const [tz, setTz] = useState("");
