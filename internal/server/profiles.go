@@ -5,25 +5,14 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"time"
 
+	"github.com/meshperf/meshperf/internal/api"
 	"github.com/meshperf/meshperf/spec"
 	"github.com/meshperf/meshperf/store"
 )
 
-// ProfileView is a stored profile as the API shows it.
-type ProfileView struct {
-	ID        string            `json:"id"`
-	Name      string            `json:"name"`
-	Revision  int               `json:"revision"`
-	Labels    map[string]string `json:"labels,omitempty"`
-	CreatedAt time.Time         `json:"created_at"`
-	UpdatedAt time.Time         `json:"updated_at"`
-	OwnerID   string            `json:"owner_id,omitempty"`
-	Private   bool              `json:"private,omitempty"`
-	Profile   *spec.Profile     `json:"profile,omitempty"`
-	Warnings  []string          `json:"warnings,omitempty"`
-}
+// ProfileView is api.ProfileView, the contract's type.
+type ProfileView = api.ProfileView
 
 func view(p *store.Profile, withBody bool) (*ProfileView, error) {
 	v := &ProfileView{ID: p.ID, Name: p.Name, Revision: p.Revision, Labels: p.Labels, CreatedAt: p.CreatedAt.UTC(), UpdatedAt: p.UpdatedAt.UTC(),
@@ -54,7 +43,7 @@ func (s *Server) listProfiles(w http.ResponseWriter, r *http.Request) error {
 		v, _ := view(p, false)
 		out = append(out, v)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"profiles": out})
+	writeJSON(w, http.StatusOK, api.ProfileList{Profiles: out})
 	return nil
 }
 
@@ -234,6 +223,6 @@ func (s *Server) profileRevisions(w http.ResponseWriter, r *http.Request) error 
 		v, _ := view(p, false)
 		out = append(out, v)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"revisions": out})
+	writeJSON(w, http.StatusOK, api.ProfileRevisions{Revisions: out})
 	return nil
 }
