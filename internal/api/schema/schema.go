@@ -283,13 +283,14 @@ func diff(path string, doc, gen Schema) []string {
 		}
 	}
 	greq, dreq := strs(gen["required"]), strs(doc["required"])
+	// A field missing on one side is reported above, not again here.
 	for _, k := range greq {
-		if !slices.Contains(dreq, k) {
+		if _, ok := dp[k]; ok && !slices.Contains(dreq, k) {
 			out = append(out, fmt.Sprintf("%s.%s: always written by Go (no omitempty), not required in openapi.json", path, k))
 		}
 	}
 	for _, k := range dreq {
-		if !slices.Contains(greq, k) {
+		if _, ok := gp[k]; ok && !slices.Contains(greq, k) {
 			out = append(out, fmt.Sprintf("%s.%s: required in openapi.json, omitted when empty by Go", path, k))
 		}
 	}
