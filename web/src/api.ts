@@ -31,6 +31,7 @@ export type Progress = Schemas["ProgressEvent"];
 export type RunEvent = Schemas["Event"];
 export type ProfileView = Schemas["ProfileView"];
 export type ProfileList = Schemas["ProfileList"];
+export type ProfileRevisions = Schemas["ProfileRevisions"];
 export type Schedule = Schemas["ScheduleView"];
 export type ScheduleList = Schemas["ScheduleList"];
 export type ScheduleRequest = Schemas["ScheduleRequest"];
@@ -44,7 +45,8 @@ export type AgentList = Schemas["AgentList"];
 export type User = Schemas["User"];
 export type Me = Schemas["Me"];
 export type TokenResponse = Schemas["TokenResponse"];
-export type ApiErrorBody = Schemas["Error"];
+/** One of several problems an API error names. */
+export type ErrorDetail = Schemas["Detail"];
 
 // Experiments (GET /api/v1/experiments[/{id}]; docs/experiments.md).
 export type Experiment = Schemas["Experiment"];
@@ -63,8 +65,8 @@ export class ApiError extends Error {
   status: number;
   code: string;
   field?: string;
-  details: { field?: string; message: string }[];
-  constructor(status: number, code: string, message: string, field?: string, details: { field?: string; message: string }[] = []) {
+  details: ErrorDetail[];
+  constructor(status: number, code: string, message: string, field?: string, details: ErrorDetail[] = []) {
     super(message);
     this.status = status;
     this.code = code;
@@ -75,10 +77,8 @@ export class ApiError extends Error {
 
 const tokenKey = "meshperf.tokens";
 
-interface Tokens {
-  access_token: string;
-  refresh_token: string;
-}
+/** What is kept of a login's TokenResponse. */
+type Tokens = Pick<TokenResponse, "access_token" | "refresh_token">;
 
 function loadTokens(): Tokens | null {
   try {
@@ -105,7 +105,8 @@ export function onUnauthorized(f: () => void): () => void {
 }
 
 async function toError(resp: Response): Promise<ApiError> {
-  let body: { error?: { code?: string; message?: string; field?: string; details?: { field?: string; message: string }[] } } = {};
+  // What a proxy answers need not be the API's body: every part may be missing.
+  let body: { error?: Partial<Schemas["ErrorDetail"]> } = {};
   try {
     body = await resp.json();
   } catch {

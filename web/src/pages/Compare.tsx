@@ -7,7 +7,7 @@
 import { useEffect, useMemo, useState } from "react";
 import { Link, useSearchParams } from "react-router-dom";
 import type uPlot from "uplot";
-import { api, type Comparison, type Result, type ResultSummary } from "../api";
+import { api, type Comparison, type Result, type ResultPage } from "../api";
 import { Chart, useTheme } from "../components/Chart";
 import { percentileOptions } from "../components/charts";
 import { CompareTimelines } from "../components/CompareTimelines";
@@ -39,7 +39,7 @@ function judge(unit: string, diff: number): string {
 }
 
 function Picker({ ids, onChange }: { ids: string[]; onChange: (ids: string[]) => void }) {
-  const list = useApi((s) => api<{ results: ResultSummary[] }>("/api/v1/results?limit=100", "GET", undefined, s), []);
+  const list = useApi((s) => api<ResultPage>("/api/v1/results?limit=100", "GET", undefined, s), []);
   const [filter, setFilter] = useState("");
   if (list.error) return <ErrorBox error={list.error} retry={list.reload} />;
   if (!list.data) return <Loading what="results" />;

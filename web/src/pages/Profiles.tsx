@@ -3,7 +3,7 @@
 
 import { useState } from "react";
 import { Link, useNavigate, useParams, useSearchParams } from "react-router-dom";
-import { api, type ProfileView, type ResultSummary, type Run } from "../api";
+import { api, type ProfileView, type Run, type ProfileList, type ProfileRevisions, type ResultPage } from "../api";
 import { Empty, ErrorBox, Loading, errorText, useApi, useTitle } from "../components/ui";
 import { fmtAgo, fmtMs, fmtRate, fmtTime } from "../lib/format";
 import { toYAML } from "../lib/profile";
@@ -12,7 +12,7 @@ export function Profiles() {
   useTitle("Profiles");
   const [params, setParams] = useSearchParams();
   const q = params.get("q") ?? "";
-  const list = useApi((s) => api<{ profiles: ProfileView[] }>("/api/v1/profiles", "GET", undefined, s), []);
+  const list = useApi((s) => api<ProfileList>("/api/v1/profiles", "GET", undefined, s), []);
   const rows = (list.data?.profiles ?? []).filter((p) =>
     `${p.name} ${p.id} ${Object.entries(p.labels ?? {}).map(([k, v]) => `${k}=${v}`).join(" ")}`.toLowerCase().includes(q.toLowerCase()),
   );
@@ -85,8 +85,8 @@ export function ProfileDetail() {
     (s) => api<ProfileView>(`/api/v1/profiles/${encodeURIComponent(ref)}${rev ? `?revision=${encodeURIComponent(rev)}` : ""}`, "GET", undefined, s),
     [ref, rev],
   );
-  const revs = useApi((s) => api<{ revisions: ProfileView[] }>(`/api/v1/profiles/${encodeURIComponent(ref)}/revisions`, "GET", undefined, s), [ref]);
-  const results = useApi((s) => api<{ results: ResultSummary[] }>(`/api/v1/results?profile=${encodeURIComponent(ref)}&limit=20`, "GET", undefined, s), [ref]);
+  const revs = useApi((s) => api<ProfileRevisions>(`/api/v1/profiles/${encodeURIComponent(ref)}/revisions`, "GET", undefined, s), [ref]);
+  const results = useApi((s) => api<ResultPage>(`/api/v1/results?profile=${encodeURIComponent(ref)}&limit=20`, "GET", undefined, s), [ref]);
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState(false);
   useTitle(p.data ? `Profile ${p.data.name}` : "Profile");

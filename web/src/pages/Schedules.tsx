@@ -3,7 +3,7 @@
 
 import { useState, type FormEvent } from "react";
 import { Link, useNavigate, useSearchParams } from "react-router-dom";
-import { api, type ProfileView, type Run, type Schedule } from "../api";
+import { api, type Run, type Schedule, type ScheduleList, type ProfileList } from "../api";
 import { Empty, ErrorBox, Loading, errorText, useApi, useTitle } from "../components/ui";
 import { fmtInZone } from "../lib/tz";
 import { ApiError } from "../api";
@@ -11,8 +11,8 @@ import { ApiError } from "../api";
 export function Schedules() {
   useTitle("Schedules");
   const [params] = useSearchParams();
-  const list = useApi((s) => api<{ schedules: Schedule[] }>("/api/v1/schedules", "GET", undefined, s), []);
-  const profiles = useApi((s) => api<{ profiles: ProfileView[] }>("/api/v1/profiles", "GET", undefined, s), []);
+  const list = useApi((s) => api<ScheduleList>("/api/v1/schedules", "GET", undefined, s), []);
+  const profiles = useApi((s) => api<ProfileList>("/api/v1/profiles", "GET", undefined, s), []);
   const [profile, setProfile] = useState(params.get("profile") ?? "");
   const [spec, setSpec] = useState("every 1h");
   const [tz, setTz] = useState("");
