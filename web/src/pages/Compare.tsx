@@ -7,7 +7,7 @@
 import { useEffect, useMemo, useState } from "react";
 import { Link, useSearchParams } from "react-router-dom";
 import type uPlot from "uplot";
-import { api, type Comparison, type Result, type ResultPage } from "../api";
+import { api, type Comparison, type Result, type ResultPage, type CompareRequest } from "../api";
 import { Chart, useTheme } from "../components/Chart";
 import { percentileOptions } from "../components/charts";
 import { CompareTimelines } from "../components/CompareTimelines";
@@ -107,7 +107,7 @@ export default function ComparePage() {
   useTitle(ids.length >= 2 ? `Compare ${ids.length} results` : "Compare");
 
   const key = ids.join(",");
-  const cmp = useApi<Comparison | null>((s) => (ids.length >= 2 ? api<Comparison>("/api/v1/compare", "POST", { ids }, s) : Promise.resolve(null)), [key]);
+  const cmp = useApi<Comparison | null>((s) => (ids.length >= 2 ? api<Comparison>("/api/v1/compare", "POST", { ids } satisfies CompareRequest, s) : Promise.resolve(null)), [key]);
   const [curves, setCurves] = useState<{ names: string[]; data: uPlot.AlignedData; results: Result[] } | null>(null);
   const [curveError, setCurveError] = useState<string>();
 

@@ -3,7 +3,7 @@
 
 import { useState } from "react";
 import { Link, useNavigate, useParams, useSearchParams } from "react-router-dom";
-import { api, type ProfileView, type Run, type ProfileList, type ProfileRevisions, type ResultPage } from "../api";
+import { api, type ProfileView, type Run, type ProfileList, type ProfileRevisions, type ResultPage, type RunRequest } from "../api";
 import { Empty, ErrorBox, Loading, errorText, useApi, useTitle } from "../components/ui";
 import { fmtAgo, fmtMs, fmtRate, fmtTime } from "../lib/format";
 import { toYAML } from "../lib/profile";
@@ -102,8 +102,8 @@ export function ProfileDetail() {
     setError(undefined);
     try {
       const r = rev
-        ? await api<Run>("/api/v1/runs", "POST", { profile_document: doc })
-        : await api<Run>("/api/v1/runs", "POST", { profile: prof.id });
+        ? await api<Run>("/api/v1/runs", "POST", { profile_document: doc } satisfies RunRequest)
+        : await api<Run>("/api/v1/runs", "POST", { profile: prof.id } satisfies RunRequest);
       navigate(`/runs/${r.id}`);
     } catch (e) {
       setError(errorText(e));

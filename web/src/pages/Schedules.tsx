@@ -3,7 +3,7 @@
 
 import { useState, type FormEvent } from "react";
 import { Link, useNavigate, useSearchParams } from "react-router-dom";
-import { api, type Run, type Schedule, type ScheduleList, type ProfileList } from "../api";
+import { api, type Run, type Schedule, type ScheduleList, type ProfileList, type ScheduleRequest } from "../api";
 import { Empty, ErrorBox, Loading, errorText, useApi, useTitle } from "../components/ui";
 import { fmtInZone } from "../lib/tz";
 import { ApiError } from "../api";
@@ -27,7 +27,7 @@ export function Schedules() {
     setErrs({});
     setError(undefined);
     try {
-      await api("/api/v1/schedules", "POST", { profile, spec, timezone: tz || undefined });
+      await api("/api/v1/schedules", "POST", { profile, spec, timezone: tz || undefined } satisfies ScheduleRequest);
       list.reload();
     } catch (err) {
       if (err instanceof ApiError && err.field) setErrs({ [err.field]: err.message });
@@ -36,7 +36,7 @@ export function Schedules() {
   };
   const toggle = async (s: Schedule) => {
     try {
-      await api(`/api/v1/schedules/${s.id}`, "PUT", { spec: s.spec, timezone: s.timezone, enabled: !s.enabled });
+      await api(`/api/v1/schedules/${s.id}`, "PUT", { spec: s.spec, timezone: s.timezone, enabled: !s.enabled } satisfies ScheduleRequest);
       list.reload();
     } catch (err) {
       setError(errorText(err));
