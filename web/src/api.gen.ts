@@ -974,7 +974,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description An event stream: 'event: state' (data: {type, run}) and 'event: progress' (data: {type, progress}) */
+                /** @description An event stream: 'event: state' and 'event: progress', each with data: an Event (#/components/schemas/Event) as JSON */
                 200: {
                     headers: {
                         [name: string]: unknown;
