@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/meshperf/meshperf/internal/api"
 	"github.com/meshperf/meshperf/internal/api/routes"
 	"github.com/meshperf/meshperf/internal/api/schema"
 )
@@ -282,5 +283,80 @@ func setRefs(body map[string]any, name string) {
 			s["description"] = old["description"]
 		}
 		c["schema"] = s
+	}
+}
+
+// TestServedBodiesAreTheirTypes asks a server for what each route answers
+// and reads it as the type routes.Operations names: no field the type does
+// not have, and every field its schema requires. So the types checked
+// against openapi.json are the ones the handlers write.
+func TestServedBodiesAreTheirTypes(t *testing.T) {
+	b, gen := goSchemas(t)
+	srv, _ := newServer(t)
+	ops := map[string]routes.Operation{}
+	for _, o := range routes.Operations {
+		ops[o.Method+" "+o.Path] = o
+	}
+	check := func(route, url, ctype, body string) []byte {
+		t.Helper()
+		o, ok := ops[route]
+		if !ok {
+			t.Fatalf("%s: not in routes.Operations", route)
+		}
+		method, _, _ := strings.Cut(route, " ")
+		code, got := do(t, method, srv.URL+url, ctype, body)
+		if code != o.Status {
+			t.Fatalf("%s %s: %d %s, want %d", method, url, code, got, o.Status)
+		}
+		readAs(t, route, got, o.Response, gen[b.Name(o.Response)])
+		return got
+	}
+	check("POST /api/v1/profiles", "/api/v1/profiles", "application/yaml", profileYAML)
+	check("PUT /api/v1/profiles/{ref}", "/api/v1/profiles/checkout", "application/yaml", strings.Replace(profileYAML, "rps: 100", "rps: 200", 1))
+	check("GET /api/v1/profiles/{ref}", "/api/v1/profiles/checkout", "", "")
+	check("GET /api/v1/profiles", "/api/v1/profiles", "", "")
+	check("GET /api/v1/profiles/{ref}/revisions", "/api/v1/profiles/checkout/revisions", "", "")
+	sc := check("POST /api/v1/schedules", "/api/v1/schedules", "application/json", `{"profile": "checkout", "spec": "@daily", "timezone": "Europe/Berlin"}`)
+	var created struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal(sc, &created); err != nil || created.ID == "" {
+		t.Fatalf("schedule created: %s", sc)
+	}
+	check("GET /api/v1/schedules/{id}", "/api/v1/schedules/"+created.ID, "", "")
+	check("PUT /api/v1/schedules/{id}", "/api/v1/schedules/"+created.ID, "application/json", `{"spec": "@hourly", "enabled": false}`)
+	check("GET /api/v1/schedules", "/api/v1/schedules", "", "")
+	check("GET /api/v1/info", "/api/v1/info", "", "")
+	check("GET /api/v1/results", "/api/v1/results", "", "")
+	check("GET /api/v1/runs", "/api/v1/runs", "", "")
+	check("GET /api/v1/experiments", "/api/v1/experiments", "", "")
+
+	// Every error, whatever the route, is an ErrorBody.
+	code, got := do(t, "POST", srv.URL+"/api/v1/profiles", "application/json", `{"name": "x", "clients": [{"rps": -1}]}`)
+	if code/100 != 4 {
+		t.Fatalf("invalid profile: %d %s", code, got)
+	}
+	errType := reflect.TypeFor[api.ErrorBody]()
+	readAs(t, "an error", got, errType, gen[b.Name(errType)])
+}
+
+// readAs decodes body as a value of type typ, refusing fields typ does not
+// have, and checks it has every field the schema requires.
+func readAs(t *testing.T, what string, body []byte, typ reflect.Type, s schema.Schema) {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(reflect.New(typ).Interface()); err != nil {
+		t.Errorf("%s: the answer is not a %s: %v\n%s", what, typ, err, body)
+	}
+	var fields map[string]any
+	if err := json.Unmarshal(body, &fields); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	req, _ := s["required"].([]any)
+	for _, k := range req {
+		if _, ok := fields[k.(string)]; !ok {
+			t.Errorf("%s: the answer has no %q, which %s always has\n%s", what, k, typ, body)
+		}
 	}
 }
