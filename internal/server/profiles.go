@@ -6,25 +6,14 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"time"
 
+	"github.com/meshperf/meshperf/internal/api"
 	"github.com/meshperf/meshperf/spec"
 	"github.com/meshperf/meshperf/store"
 )
 
-// ProfileView is a stored profile as the API shows it.
-type ProfileView struct {
-	ID        string            `json:"id"`
-	Name      string            `json:"name"`
-	Revision  int               `json:"revision"`
-	Labels    map[string]string `json:"labels,omitempty"`
-	CreatedAt time.Time         `json:"created_at"`
-	UpdatedAt time.Time         `json:"updated_at"`
-	OwnerID   string            `json:"owner_id,omitempty"`
-	Private   bool              `json:"private,omitempty"`
-	Profile   *spec.Profile     `json:"profile,omitempty"`
-	Warnings  []string          `json:"warnings,omitempty"`
-}
+// ProfileView is api.ProfileView, the contract's type.
+type ProfileView = api.ProfileView
 
 func view(p *store.Profile, withBody bool) (*ProfileView, error) {
 	v := &ProfileView{ID: p.ID, Name: p.Name, Revision: p.Revision, Labels: p.Labels, CreatedAt: p.CreatedAt.UTC(), UpdatedAt: p.UpdatedAt.UTC(),
@@ -69,7 +58,7 @@ func (s *Server) listProfiles(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	page := ProfilePage{Profiles: []*ProfileView{}}
+	page := api.ProfileList{Profiles: []*ProfileView{}}
 	if len(ps) > limit {
 		ps = ps[:limit]
 		page.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(ps[limit-1].Name))
@@ -80,13 +69,6 @@ func (s *Server) listProfiles(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, page)
 	return nil
-}
-
-// ProfilePage is a page of stored profiles, by name; NextCursor, when set,
-// asks for the next.
-type ProfilePage struct {
-	Profiles   []*ProfileView `json:"profiles"`
-	NextCursor string         `json:"next_cursor,omitempty"`
 }
 
 // readProfile reads a profile document from the body: SMP JSON or YAML
@@ -265,6 +247,6 @@ func (s *Server) profileRevisions(w http.ResponseWriter, r *http.Request) error 
 		v, _ := view(p, false)
 		out = append(out, v)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"revisions": out})
+	writeJSON(w, http.StatusOK, api.ProfileRevisions{Revisions: out})
 	return nil
 }

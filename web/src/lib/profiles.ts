@@ -2,7 +2,7 @@
 // time (by name, next_cursor for the next), and the pages that list or pick
 // profiles filter them here. Bounded: at most maxPages pages of 1,000.
 
-import { api, type ProfileView } from "../api";
+import { api, type ProfileList, type ProfileView } from "../api";
 
 export const maxPages = 20;
 
@@ -12,7 +12,7 @@ export async function listAllProfiles(signal?: AbortSignal): Promise<{ profiles:
   for (let n = 0; n < maxPages; n++) {
     const q = new URLSearchParams({ limit: "1000" });
     if (cursor) q.set("cursor", cursor);
-    const page = await api<{ profiles: ProfileView[]; next_cursor?: string }>(`/api/v1/profiles?${q}`, "GET", undefined, signal);
+    const page = await api<ProfileList>(`/api/v1/profiles?${q}`, "GET", undefined, signal);
     profiles.push(...page.profiles);
     if (!page.next_cursor) return { profiles, truncated: false };
     cursor = page.next_cursor;
