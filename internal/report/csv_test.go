@@ -6,11 +6,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/meshperf/meshperf/loadgen/fortio"
 	"github.com/meshperf/meshperf/spec"
 )
 
 func TestCSVGolden(t *testing.T) {
-	fortio, err := ParseFortio(readFortioFixture(t))
+	fortioRes, err := fortio.Parse(readFortioFixture(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -20,7 +21,7 @@ func TestCSVGolden(t *testing.T) {
 	}
 	open := recorded(baseRun())
 	open.Name = `baseline, "quoted"` // RFC 4180 quoting
-	rs := []*spec.Result{open, recorded(closedRun()), fortio, plain}
+	rs := []*spec.Result{open, recorded(closedRun()), fortioRes, plain}
 	var b bytes.Buffer
 	if err := CSV(&b, rs); err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/meshperf/meshperf/loadgen/fortio"
 	"github.com/meshperf/meshperf/spec"
 )
 
@@ -32,7 +33,7 @@ func Import(data []byte, format string) (*spec.Result, error) {
 	case "smp":
 		return ParseSMPResult(data)
 	case "fortio":
-		return ParseFortio(data)
+		return fortio.Parse(data)
 	case "meshery":
 		return ParseMeshery(data)
 	case "auto", "":
@@ -80,7 +81,7 @@ type mesheryResult struct {
 const maxRunnerResults = 64
 
 // ParseMeshery reads a result Meshery stored: each of its runner_results is
-// read as fortio's JSON (ParseFortio) and, when there are several (several
+// read as fortio's JSON (fortio.Parse) and, when there are several (several
 // load generator clients), merged. Its name, Meshery id and test id are
 // kept (the ids as SMP's id and test_id).
 func ParseMeshery(data []byte) (*spec.Result, error) {
@@ -97,7 +98,7 @@ func ParseMeshery(data []byte) (*spec.Result, error) {
 	}
 	var rs []*spec.Result
 	for i, raw := range m.RunnerResults {
-		r, err := ParseFortio(raw)
+		r, err := fortio.Parse(raw)
 		if err != nil {
 			return nil, fmt.Errorf("meshery: runner_results[%d]: %w", i, err)
 		}

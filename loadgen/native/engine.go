@@ -22,8 +22,8 @@ import (
 	"time"
 
 	"github.com/meshperf/meshperf/hist"
-	"github.com/meshperf/meshperf/internal/hrtime"
 	"github.com/meshperf/meshperf/loadgen"
+	"github.com/meshperf/meshperf/loadgen/hrtime"
 	"github.com/meshperf/meshperf/spec"
 )
 
