@@ -8,6 +8,7 @@ import (
 
 	"github.com/meshperf/meshperf/loadgen/fortio"
 	"github.com/meshperf/meshperf/spec"
+	"github.com/meshperf/meshperf/spec/smp"
 )
 
 func TestCSVGolden(t *testing.T) {
@@ -15,7 +16,7 @@ func TestCSVGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	plain, err := ParseSMPResult([]byte("id: smp-1\nlatencies_ms: {min: 0.4, average: 1.9, p50: 1.5, p90: 3.2, p99: 8.75, max: 40}\nactual_qps: 998.5\n"))
+	plain, err := smp.ParseResult([]byte("id: smp-1\nlatencies_ms: {min: 0.4, average: 1.9, p50: 1.5, p90: 3.2, p99: 8.75, max: 40}\nactual_qps: 998.5\n"))
 	if err != nil {
 		t.Fatal(err)
 	}

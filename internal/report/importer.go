@@ -9,6 +9,7 @@ import (
 
 	"github.com/meshperf/meshperf/loadgen/fortio"
 	"github.com/meshperf/meshperf/spec"
+	"github.com/meshperf/meshperf/spec/smp"
 )
 
 // ImportFormats are the formats Import reads ("auto" detects them).
@@ -31,7 +32,7 @@ func Import(data []byte, format string) (*spec.Result, error) {
 		}
 		return &r, nil
 	case "smp":
-		return ParseSMPResult(data)
+		return smp.ParseResult(data)
 	case "fortio":
 		return fortio.Parse(data)
 	case "meshery":
