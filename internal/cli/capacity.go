@@ -364,7 +364,7 @@ type capacityStepper struct {
 	prof             *spec.Profile
 	labels           map[string]string
 	name, id         string
-	store            store.Store
+	store            store.ResultStore
 	ref              store.ResultRef
 	saveErr          error
 }
