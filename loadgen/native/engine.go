@@ -186,9 +186,32 @@ type outcome struct {
 // byteCounter is a doer that counts the bytes it sent and received.
 type byteCounter interface{ bytes() (sent, got int64) }
 
-// runWorkers runs the test: the recorder, then the event loops, the driven
-// HTTP/2 connections or one goroutine worker per connection (or stream),
-// until the plan is done or ctx ends.
+// tally gathers what the workers report as they end: when their last
+// request completed, and the bytes they counted.
+type tally struct {
+	lastDone  atomic.Int64
+	mu        sync.Mutex
+	sent, got int64
+}
+
+func (tl *tally) noteLast(last time.Duration) {
+	for {
+		cur := tl.lastDone.Load()
+		if int64(last) <= cur || tl.lastDone.CompareAndSwap(cur, int64(last)) {
+			return
+		}
+	}
+}
+
+func (tl *tally) addBytes(sent, got int64) {
+	tl.mu.Lock()
+	defer tl.mu.Unlock()
+	tl.sent += sent
+	tl.got += got
+}
+
+// runWorkers runs the test: the recorder, and the workers until the plan
+// is done or ctx ends; then it says what they measured.
 func runWorkers(ctx context.Context, p *loadgen.Plan, t *transport, sink loadgen.Sink) (*outcome, error) {
 	runCtx, cancelRun := context.WithCancel(ctx)
 	defer cancelRun()
@@ -197,74 +220,31 @@ func runWorkers(ctx context.Context, p *loadgen.Plan, t *transport, sink loadgen
 	recCtx, stopRec := context.WithCancel(context.Background())
 	recDone := make(chan struct{})
 	go func() { rec.Run(recCtx); close(recDone) }()
-	r := newRun(p, start, rec, newConnGate(cancelRun))
+	stopRecorder := func() { stopRec(); <-recDone }
 
-	out := &outcome{rec: rec, start: start}
-	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		lastDone atomic.Int64
-	)
-	noteLast := func(last time.Duration) {
-		for {
-			cur := lastDone.Load()
-			if int64(last) <= cur || lastDone.CompareAndSwap(cur, int64(last)) {
-				return
-			}
-		}
+	r := newRun(p, start, rec, newConnGate(cancelRun))
+	var tl tally
+	if err := r.drive(runCtx, t, &tl); err != nil {
+		cancelRun()
+		stopRecorder()
+		return nil, err
 	}
-	switch {
-	case t.loop:
-		loops, err := r.startLoops(runCtx, t.evts, &wg)
-		if err != nil {
-			cancelRun()
-			stopRec()
-			<-recDone
-			return nil, err
-		}
-		wg.Wait()
-		for _, l := range loops {
-			noteLast(l.last)
-			out.sent += l.written
-			out.got += l.read
-		}
-	case t.driven():
-		for ci := range p.Connections {
-			wg.Go(func() { noteLast(r.driveH2(runCtx, t.h2, ci)) })
-		}
-	default:
-		for w := range t.workers {
-			d := t.doer(p, w)
-			wg.Go(func() {
-				defer d.closeAll()
-				noteLast(r.work(runCtx, w, d))
-				if bc, ok := d.(byteCounter); ok {
-					s, g := bc.bytes()
-					mu.Lock()
-					out.sent += s
-					out.got += g
-					mu.Unlock()
-				}
-			})
-		}
-	}
-	wg.Wait()
-	out.endedEarly = r.gate.endedEarly()
+	out := &outcome{rec: rec, start: start, endedEarly: r.gate.endedEarly()}
 	if out.endedEarly != "" && p.Rate != nil {
 		r.dropDue(rec.Shard(0), time.Since(start), "not sent: nothing could connect")
 	}
-	stopRec()
-	<-recDone
+	stopRecorder()
 	// The load is over: collect its garbage now, so the summary, the
 	// report and the store start from the live heap alone and the end of a
 	// run costs the same memory whatever the run's length (otherwise a long
 	// run, whose collector goal grew mid-run, peaks higher than a short one).
 	runtime.GC()
 
-	out.end = time.Duration(lastDone.Load())
+	out.end = time.Duration(tl.lastDone.Load())
 	if out.end == 0 {
 		out.end = time.Since(start)
 	}
+	out.sent, out.got = tl.sent, tl.got
 	switch {
 	case t.h2 != nil:
 		out.sent, out.got = t.h2.bytes()
@@ -272,6 +252,42 @@ func runWorkers(ctx context.Context, p *loadgen.Plan, t *transport, sink loadgen
 		out.sent, out.got = t.gp.bytes()
 	}
 	return out, nil
+}
+
+// drive runs the test's workers, the event loops, the driven HTTP/2
+// connections or one goroutine per connection (or stream), and waits for
+// them all.
+func (r *run) drive(ctx context.Context, t *transport, tl *tally) error {
+	var wg sync.WaitGroup
+	switch {
+	case t.loop:
+		loops, err := r.startLoops(ctx, t.evts, &wg)
+		if err != nil {
+			return err
+		}
+		wg.Wait()
+		for _, l := range loops {
+			tl.noteLast(l.last)
+			tl.addBytes(l.written, l.read)
+		}
+	case t.driven():
+		for ci := range r.plan.Connections {
+			wg.Go(func() { tl.noteLast(r.driveH2(ctx, t.h2, ci)) })
+		}
+	default:
+		for w := range t.workers {
+			d := t.doer(r.plan, w)
+			wg.Go(func() {
+				defer d.closeAll()
+				tl.noteLast(r.work(ctx, w, d))
+				if bc, ok := d.(byteCounter); ok {
+					tl.addBytes(bc.bytes())
+				}
+			})
+		}
+	}
+	wg.Wait()
+	return nil
 }
 
 // newRun is the shared state of the workers of a test starting at start.
