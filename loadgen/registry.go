@@ -3,6 +3,7 @@ package loadgen
 import (
 	"errors"
 	"fmt"
+	"os/exec"
 	"strings"
 	"sync"
 )
@@ -105,4 +106,17 @@ func Available(g Generator) (bool, string) {
 		}
 	}
 	return true, ""
+}
+
+// ErrNotOnPath is a generator's program missing from PATH (Prober).
+var ErrNotOnPath = errors.New("not found on PATH")
+
+// LookPath is a Prober's check for an adapter that runs bin: nil when bin
+// is found on PATH (or is a path to an executable), else "bin not found on
+// PATH" wrapping ErrNotOnPath.
+func LookPath(bin string) error {
+	if _, err := exec.LookPath(bin); err != nil {
+		return fmt.Errorf("%s %w", bin, ErrNotOnPath)
+	}
+	return nil
 }

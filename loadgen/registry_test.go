@@ -78,9 +78,13 @@ func TestAvailable(t *testing.T) {
 		"vegeta":    "vegeta not found on PATH",
 	}
 	for _, m := range loadgen.Modules() {
-		ok, why := loadgen.Available(m.New("v1"))
+		g := m.New("v1")
+		ok, why := loadgen.Available(g)
 		if ok != (want[m.Name] == "") || why != want[m.Name] {
 			t.Errorf("Available(%s) = %v, %q; want %q", m.Name, ok, why, want[m.Name])
+		}
+		if p, isProber := g.(loadgen.Prober); isProber && !ok && !errors.Is(p.Probe(), loadgen.ErrNotOnPath) {
+			t.Errorf("%s: Probe() = %v, want ErrNotOnPath", m.Name, p.Probe())
 		}
 	}
 }

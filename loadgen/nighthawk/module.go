@@ -2,8 +2,6 @@ package nighthawk
 
 import (
 	"cmp"
-	"fmt"
-	"os/exec"
 
 	"github.com/meshperf/meshperf/loadgen"
 )
@@ -18,10 +16,4 @@ var Module = loadgen.Module{
 var _ loadgen.Prober = (*Generator)(nil)
 
 // Probe implements loadgen.Prober: Binary (default DefaultBinary) is found.
-func (g *Generator) Probe() error {
-	bin := cmp.Or(g.Binary, DefaultBinary)
-	if _, err := exec.LookPath(bin); err != nil {
-		return fmt.Errorf("%s not found on PATH", bin)
-	}
-	return nil
-}
+func (g *Generator) Probe() error { return loadgen.LookPath(cmp.Or(g.Binary, DefaultBinary)) }

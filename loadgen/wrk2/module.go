@@ -1,9 +1,7 @@
 package wrk2
 
 import (
-	"fmt"
 	"os"
-	"os/exec"
 
 	"github.com/meshperf/meshperf/loadgen"
 )
@@ -30,8 +28,5 @@ func (g *Generator) Probe() error {
 		_, err := os.Stat(g.Path)
 		return err
 	}
-	if _, err := exec.LookPath(g.name()); err != nil {
-		return fmt.Errorf("%s %w", g.name(), ErrNotFound)
-	}
-	return nil
+	return loadgen.LookPath(g.name())
 }
