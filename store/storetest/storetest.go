@@ -106,3 +106,23 @@ func must(t *testing.T, what string, err error) {
 		t.Fatalf("%s: %v", what, err)
 	}
 }
+
+// Open returns the store open gives, closed when the test ends; Must and
+// WantErr are the suite's checks. Suites run beside this one use them
+// (internal/auth/authtest).
+func Open(t *testing.T, open func(t *testing.T) store.Store) store.Store {
+	t.Helper()
+	return opener(open).open(t)
+}
+
+// Must fails the test if err is not nil.
+func Must(t *testing.T, what string, err error) {
+	t.Helper()
+	must(t, what, err)
+}
+
+// WantErr fails the test unless err is target (errors.Is).
+func WantErr(t *testing.T, what string, err, target error) {
+	t.Helper()
+	wantErr(t, what, err, target)
+}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/meshperf/meshperf/internal/auth"
 	"github.com/meshperf/meshperf/store"
+	"github.com/meshperf/meshperf/store/storetest"
 )
 
 // RunAuth runs the auth part of the suite: auth.Service's behaviour on the
@@ -50,29 +51,13 @@ type opener func(t *testing.T) store.Store
 // open returns a store, closed when the test ends.
 func (o opener) open(t *testing.T) store.Store {
 	t.Helper()
-	s := o(t)
-	t.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-	})
-	return s
+	return storetest.Open(t, o)
 }
 
-// wantErr fails the test unless err is target (errors.Is).
-func wantErr(t *testing.T, what string, err, target error) {
-	t.Helper()
-	if !errors.Is(err, target) {
-		t.Fatalf("%s: got error %v, want %v", what, err, target)
-	}
-}
-
-func must(t *testing.T, what string, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatalf("%s: %v", what, err)
-	}
-}
+var (
+	wantErr = storetest.WantErr
+	must    = storetest.Must
+)
 
 // authStore returns the auth.Store of a store.Store, which every store must
 // be, for team mode.
