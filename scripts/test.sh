@@ -34,7 +34,7 @@ echo "== go test -race: the engine, runner, server and agent"
 # windows of a few milliseconds, an achieved rate within 1%, the admin's
 # login within 3 s during a flood) would measure the detector: they are
 # skipped here, and only here; the step above runs them without it.
-race_skip='^(TestAccuracyDelayMix|TestCoordinatedOmissionStall|TestAchievedRate|TestH2CoordinatedOmissionStall|TestGRPCUnaryReflectionOpenLoop|TestGRPCUnaryDescriptorSetClosedLoop|TestTCPOpenLoopAccuracy|TestAgentsDistributedRunMergesExactly|TestLoginFloodSparesTheAdmin)$'
+race_skip='^(TestAccuracyDelayMix|TestGRPCHealthOpenLoop|TestCoordinatedOmissionStall|TestAchievedRate|TestH2CoordinatedOmissionStall|TestGRPCUnaryReflectionOpenLoop|TestGRPCUnaryDescriptorSetClosedLoop|TestTCPOpenLoopAccuracy|TestAgentsDistributedRunMergesExactly|TestLoginFloodSparesTheAdmin)$'
 go test -race -p 1 -count=1 -timeout 20m -skip "$race_skip" "$@" ./loadgen/native/... ./internal/runner/... ./internal/server/... ./internal/agent/...
 
 echo "== the web UI (scripts/web-test.sh)"
