@@ -13,9 +13,22 @@ import (
 	"github.com/meshperf/meshperf/spec"
 )
 
-// Store keeps profiles, with every revision, results, and the server's runs
-// and schedules.
+// Store keeps profiles, with every revision, results, and the server's runs,
+// schedules and experiments: one small interface per concern, as
+// authstore.Store is, so a caller that needs one concern can take just that
+// one. store/sqlstore implements them all (and authstore.Store).
 type Store interface {
+	ProfileStore
+	ResultStore
+	RunStore
+	InstanceStore
+	ScheduleStore
+	ExperimentStore
+	Close() error
+}
+
+// ProfileStore keeps load profiles, with every revision.
+type ProfileStore interface {
 	// CreateProfile stores the first revision of a new profile. It assigns
 	// p.ID (if empty), p.Revision = 1 and the timestamps; ErrConflict if the
 	// name or ID exists.
@@ -39,7 +52,10 @@ type Store interface {
 	// DeleteProfile deletes a profile, its revisions and its schedules.
 	// Results and runs keep their profile ID and revision.
 	DeleteProfile(ctx context.Context, ref string) error
+}
 
+// ResultStore keeps test results.
+type ResultStore interface {
 	// SaveResult stores r, assigning r.ID if empty, and returns its ID.
 	SaveResult(ctx context.Context, r *spec.Result, ref ResultRef) (string, error)
 	// GetResult returns a result by ID or by a unique ID prefix of at least
@@ -55,7 +71,10 @@ type Store interface {
 	// ErrNotFound if there is none. A running test's partial result is
 	// replaced by later ones and, at its end, by the final one.
 	ReplaceResult(ctx context.Context, r *spec.Result) error
+}
 
+// RunStore keeps the server's runs and their state machine.
+type RunStore interface {
 	// CreateRun stores a new run, which must be in state RunQueued, or
 	// RunMissed for a scheduled run that did not happen (ErrInvalid
 	// otherwise). It assigns r.ID (if empty) and r.CreatedAt (if zero), and
@@ -82,10 +101,6 @@ type Store interface {
 	// moved. A server calls it when it starts: the runs it finds unfinished
 	// were in the memory of a server that died.
 	InterruptRuns(ctx context.Context, reason string) (int, error)
-	// Heartbeat records that the server instance instanceID is alive now,
-	// creating its row the first time. Runs created with its InstanceID
-	// belong to it.
-	Heartbeat(ctx context.Context, instanceID string) error
 	// InterruptOrphanedRuns moves to RunInterrupted, with Error = reason
 	// and FinishedAt = now, every queued or running run whose instance is
 	// gone: no instance, an unknown one, or one whose last heartbeat is
@@ -99,7 +114,19 @@ type Store interface {
 	// crash keeps it. ErrConflict once the run has ended, ErrNotFound for
 	// an unknown ID.
 	SetRunResult(ctx context.Context, runID, resultID string) error
+}
 
+// InstanceStore keeps the liveness of server instances, whose runs are
+// theirs (RunStore.InterruptOrphanedRuns).
+type InstanceStore interface {
+	// Heartbeat records that the server instance instanceID is alive now,
+	// creating its row the first time. Runs created with its InstanceID
+	// belong to it.
+	Heartbeat(ctx context.Context, instanceID string) error
+}
+
+// ScheduleStore keeps schedules of stored profiles.
+type ScheduleStore interface {
 	// CreateSchedule stores a new schedule of the profile whose ID is
 	// s.ProfileID (ErrNotFound if there is none: a name is not looked up).
 	// It assigns s.ID (if empty) and s.CreatedAt (if zero); ErrConflict if
@@ -127,7 +154,10 @@ type Store interface {
 	// before now, by NextDueAt then ID. A zero NextDueAt (no next time) is
 	// never due.
 	DueSchedules(ctx context.Context, now time.Time) ([]*Schedule, error)
+}
 
+// ExperimentStore keeps experiments and their progress.
+type ExperimentStore interface {
 	// CreateExperiment stores a new experiment, assigning e.ID (if empty)
 	// and the timestamps; ErrConflict if the ID exists, ErrInvalid without
 	// a name or with an unknown state.
@@ -141,8 +171,6 @@ type Store interface {
 	// ListExperiments returns every experiment, newest first, without
 	// their Body.
 	ListExperiments(ctx context.Context) ([]*Experiment, error)
-
-	Close() error
 }
 
 // Profile is one revision of a load profile.

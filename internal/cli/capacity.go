@@ -13,7 +13,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/meshperf/meshperf/internal/capacity"
-	"github.com/meshperf/meshperf/internal/generators"
 	"github.com/meshperf/meshperf/internal/prom"
 	"github.com/meshperf/meshperf/internal/runner"
 	"github.com/meshperf/meshperf/loadgen"
@@ -260,7 +259,7 @@ func runCapacity(ctx context.Context, cmd *cobra.Command, stdio IO, g *globalOpt
 		searchErr = errors.Join(searchErr, stp.saveErr)
 	}
 	if searchErr != nil {
-		if errors.Is(searchErr, loadgen.ErrUnsupported) || errors.Is(searchErr, generators.ErrUnknown) {
+		if errors.Is(searchErr, loadgen.ErrUnsupported) || errors.Is(searchErr, loadgen.ErrUnknownGenerator) {
 			return &UsageError{Err: searchErr}
 		}
 		return searchErr
@@ -365,7 +364,7 @@ type capacityStepper struct {
 	prof             *spec.Profile
 	labels           map[string]string
 	name, id         string
-	store            store.Store
+	store            store.ResultStore
 	ref              store.ResultRef
 	saveErr          error
 }

@@ -13,7 +13,6 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"github.com/meshperf/meshperf/internal/generators"
 	"github.com/meshperf/meshperf/internal/prom"
 	"github.com/meshperf/meshperf/internal/report"
 	"github.com/meshperf/meshperf/internal/runner"
@@ -263,7 +262,7 @@ func runRun(ctx context.Context, cmd *cobra.Command, stdio IO, g *globalOptions,
 		o.defaultLoop(stdio, plans[0])
 	}
 	res, err := runPlans(ctx, stdio, o, plans)
-	if errors.Is(err, loadgen.ErrUnsupported) || errors.Is(err, generators.ErrUnknown) {
+	if errors.Is(err, loadgen.ErrUnsupported) || errors.Is(err, loadgen.ErrUnknownGenerator) {
 		return &UsageError{Err: err}
 	}
 	if err != nil {

@@ -10,7 +10,6 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/meshperf/meshperf/internal/generators"
 	"github.com/meshperf/meshperf/loadgen"
 	"github.com/meshperf/meshperf/spec"
 )
@@ -222,7 +221,7 @@ func (o *runOptions) apply(p *loadgen.Plan, set func(flag string) bool) error {
 // cannot hold a rate (wrk), saying so, rather than refusing a run the user
 // asked nothing special of.
 func (o *runOptions) defaultLoop(stdio IO, p *loadgen.Plan) {
-	g, err := generators.New(o.generator, Version)
+	g, err := loadgen.NewGenerator(o.generator, Version)
 	if err != nil {
 		return // the run reports the unknown generator
 	}

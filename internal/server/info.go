@@ -5,7 +5,7 @@ import (
 	"strings"
 
 	"github.com/meshperf/meshperf/internal/api"
-	"github.com/meshperf/meshperf/internal/generators"
+	"github.com/meshperf/meshperf/loadgen"
 	"github.com/meshperf/meshperf/spec"
 	"github.com/meshperf/meshperf/store"
 )
@@ -21,9 +21,9 @@ func (s *Server) info(w http.ResponseWriter, _ *http.Request) error {
 	if s.auth != nil {
 		in.Mode = "team"
 	}
-	for _, e := range generators.List() {
-		ok, why := generators.Available(e)
-		in.Generators = append(in.Generators, GeneratorInfo{Name: e.Name, Description: e.Description, Available: ok, Why: why})
+	for _, m := range loadgen.Modules() {
+		ok, why := loadgen.Available(m.New(s.version))
+		in.Generators = append(in.Generators, GeneratorInfo{Name: m.Name, Description: m.Description, Available: ok, Why: why})
 	}
 	writeJSON(w, http.StatusOK, in)
 	return nil

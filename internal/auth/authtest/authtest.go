@@ -1,4 +1,9 @@
-package storetest
+// Package authtest is the auth part of the store suite: auth.Service's
+// behaviour on each store, and the stores' own guarantees for users and
+// tokens. It is apart from store/storetest because it drives the service,
+// which is internal; store/sqlite and store/postgres run both from their
+// tests.
+package authtest
 
 import (
 	"crypto/sha256"
@@ -13,6 +18,8 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/meshperf/meshperf/internal/auth"
+	"github.com/meshperf/meshperf/store"
+	"github.com/meshperf/meshperf/store/storetest"
 )
 
 // RunAuth runs the auth part of the suite: auth.Service's behaviour on the
@@ -28,6 +35,29 @@ func RunAuth(t *testing.T, open func(t *testing.T) auth.Store) {
 	t.Run("delete user cascades", func(t *testing.T) { testDeleteUser(t, open(t)) })
 	t.Run("concurrent consume", func(t *testing.T) { testConcurrentConsume(t, open(t)) })
 }
+
+// Run runs RunAuth on the auth.Store of every store.Store open returns,
+// and checks that users and tokens survive reopening the store. open is as
+// for storetest.Run: an empty database the first time it is called with a
+// given t, the same database when called again with that t.
+func Run(t *testing.T, open func(t *testing.T) store.Store) {
+	o := opener(open)
+	RunAuth(t, o.authStore)
+	t.Run("reopen", o.testReopenAuth)
+}
+
+type opener func(t *testing.T) store.Store
+
+// open returns a store, closed when the test ends.
+func (o opener) open(t *testing.T) store.Store {
+	t.Helper()
+	return storetest.Open(t, o)
+}
+
+var (
+	wantErr = storetest.WantErr
+	must    = storetest.Must
+)
 
 // authStore returns the auth.Store of a store.Store, which every store must
 // be, for team mode.
