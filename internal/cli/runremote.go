@@ -18,27 +18,12 @@ import (
 	"github.com/meshperf/meshperf/store"
 )
 
-// localOnlyRunFlags name files and settings of this machine that a profile
-// cannot carry to a server.
-var localOnlyRunFlags = []string{"ca-cert", "cert", "key", "resolver", "queue", "threads", "interval-histograms", "no-save", "generator", "proto-descriptor"}
-
-// profileOverrideFlags change a profile's fields in a local run.
-var profileOverrideFlags = []string{"rps", "rate-shape", "connections", "streams", "duration", "requests", "warmup",
-	"header", "cookie", "body", "body-file", "content-type", "method", "protocol", "http", "insecure", "sni",
-	"connect-timeout", "timeout", "resolution", "name", "tcp-payload", "tcp-expect-bytes", "tcp-delimiter", "agents", "agent-selector"}
-
 // runRemote runs the test on the server: it submits the profile, shows the
 // server's progress, cancels the run on Ctrl-C, and prints the result as a
 // local run does, with the same exit status.
 func runRemote(ctx context.Context, cmd *cobra.Command, stdio IO, o *runOptions, c *client.Client, targets []string) error {
 	changed := cmd.Flags().Changed
-	var unsupported []string
-	for _, f := range localOnlyRunFlags {
-		if changed(f) {
-			unsupported = append(unsupported, "--"+f)
-		}
-	}
-	if len(unsupported) > 0 {
+	if unsupported := flagsWhere(changed, func(f runFlag) bool { return f.local }); len(unsupported) > 0 {
 		return usageErrorf("%s: not supported against a server (%s) yet; run without --server, or put what you can in a profile", strings.Join(unsupported, ", "), c.BaseURL())
 	}
 	var (
@@ -53,13 +38,7 @@ func runRemote(ctx context.Context, cmd *cobra.Command, stdio IO, o *runOptions,
 		if len(targets) > 0 {
 			return usageErrorf("run: URLs that replace a profile's are not supported against a server yet")
 		}
-		var over []string
-		for _, f := range profileOverrideFlags {
-			if changed(f) {
-				over = append(over, "--"+f)
-			}
-		}
-		if len(over) > 0 {
+		if over := flagsWhere(changed, func(f runFlag) bool { return f.override }); len(over) > 0 {
 			return usageErrorf("%s: flags that override a profile are not supported against a server yet; edit the profile", strings.Join(over, ", "))
 		}
 		if o.file != "" {

@@ -20,8 +20,8 @@ import (
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 
-	"github.com/meshperf/meshperf/internal/agent"
 	"github.com/meshperf/meshperf/internal/agentpb"
+	"github.com/meshperf/meshperf/internal/agentshare"
 )
 
 // Agent defaults.
@@ -103,7 +103,7 @@ type agentConn struct {
 	capacity    AgentCapacity
 	address     string
 	connectedAt time.Time
-	clock       agent.ClockEstimator
+	clock       agentshare.ClockEstimator
 	out         chan *agentpb.ServerMessage
 	ctx         context.Context
 	cancel      context.CancelCauseFunc
@@ -418,7 +418,7 @@ func (c *agentConn) recvLoop(stream agentpb.Agent_ConnectServer) error {
 		switch x := m.Msg.(type) {
 		case *agentpb.AgentMessage_Pong:
 			p := x.Pong
-			c.clock.Add(agent.ClockSample{T0: time.Unix(0, p.GetT0UnixNano()), T1: time.Unix(0, p.GetT1UnixNano()),
+			c.clock.Add(agentshare.ClockSample{T0: time.Unix(0, p.GetT0UnixNano()), T1: time.Unix(0, p.GetT1UnixNano()),
 				T2: time.Unix(0, p.GetT2UnixNano()), T3: now})
 		case *agentpb.AgentMessage_Snapshot:
 			if sh := r.share(c, x.Snapshot.GetRunId(), x.Snapshot.GetShare()); sh != nil {

@@ -10,8 +10,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/meshperf/meshperf/internal/agent"
 	"github.com/meshperf/meshperf/internal/agentpb"
+	"github.com/meshperf/meshperf/internal/agentshare"
+	"github.com/meshperf/meshperf/internal/runs"
 	"github.com/meshperf/meshperf/loadgen"
 	"github.com/meshperf/meshperf/spec"
 )
@@ -222,19 +223,18 @@ type distRun struct {
 	unretained bool
 }
 
-// distOutcome is how a distributed run ended, besides its result.
-type distOutcome struct {
-	// Aborted, when not empty, says why the run was stopped early by the
-	// profile's on_drop policy; the result keeps what was measured.
-	Aborted string
-	// Degraded, when not empty, names the agents lost, failed or refused,
-	// and why.
-	Degraded string
+// distributor is the registry as the run service's Distributor.
+type distributor struct{ r *agentRegistry }
+
+var _ runs.Distributor = distributor{}
+
+func (d distributor) Run(ctx context.Context, id string, prof *spec.Profile, plans []*loadgen.Plan, publish func(loadgen.Progress)) (*spec.Result, runs.DistOutcome, error) {
+	return d.r.runOnAgents(ctx, id, prof, plans, publish)
 }
 
 // runOnAgents runs prof on agents and returns the merged result. publish
 // receives the merged progress of each second.
-func (r *agentRegistry) runOnAgents(ctx context.Context, id string, prof *spec.Profile, plans []*loadgen.Plan, publish func(loadgen.Progress)) (res *spec.Result, out distOutcome, err error) {
+func (r *agentRegistry) runOnAgents(ctx context.Context, id string, prof *spec.Profile, plans []*loadgen.Plan, publish func(loadgen.Progress)) (res *spec.Result, out runs.DistOutcome, err error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	d := &distRun{id: id, reg: r, prof: prof, publish: publish, abort: cancel, allDone: make(chan struct{})}
@@ -354,7 +354,7 @@ func agentPlan(sh *share) (*loadgen.Plan, error) {
 	}
 	p := plans[0]
 	if p.Rate != nil {
-		p.Rate = agent.ScaleShape(p.Rate, sh.scale)
+		p.Rate = agentshare.ScaleShape(p.Rate, sh.scale)
 	}
 	return p, nil
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/meshperf/meshperf/internal/auth"
+	"github.com/meshperf/meshperf/internal/runs"
 	"github.com/meshperf/meshperf/loadgen"
 	"github.com/meshperf/meshperf/store"
 	"github.com/meshperf/meshperf/web"
@@ -37,6 +38,14 @@ const (
 	logKeyAddr   = "addr"
 	logKeyRun    = "run"
 	logKeyCount  = "count"
+)
+
+// Defaults of the durability options (the run service's).
+const (
+	DefaultSaveEvery       = runs.DefaultSaveEvery
+	DefaultInstanceTimeout = runs.DefaultInstanceTimeout
+	DefaultSaveRetries     = runs.DefaultSaveRetries
+	DefaultSaveBackoff     = runs.DefaultSaveBackoff
 )
 
 // DefaultMaxBody bounds request bodies.
@@ -123,10 +132,9 @@ type Server struct {
 	allowTargets []string
 	grace        time.Duration
 	mux          *http.ServeMux
-	runs         *runs
+	runs         *runs.Service
 	metrics      *metrics
 	auth         *auth.Service
-	scheduler    *scheduler
 	agents       *agentRegistry
 	ui           *ui
 	echoURL      string
@@ -135,15 +143,6 @@ type Server struct {
 	limits       loadgen.Limits
 	files        *fileAccess
 	allowProm    []string
-
-	// Durability (durable.go).
-	instance        string
-	instanceTimeout time.Duration
-	saveEvery       time.Duration
-	saveRetries     int
-	saveBackoff     time.Duration
-	stopBeat        context.CancelFunc
-	beating         sync.WaitGroup
 }
 
 // New makes a Server and starts its run workers. Runs a previous process
@@ -151,28 +150,9 @@ type Server struct {
 func New(opts Options) *Server {
 	s := &Server{st: opts.Store, log: opts.Logger, version: opts.Version, maxBody: opts.MaxBody,
 		allowTargets: opts.AllowTargets, grace: opts.ShutdownGrace, auth: opts.Auth, echoURL: opts.EchoURL,
-		maxConns: opts.MaxConnections,
-		instance: opts.InstanceID, instanceTimeout: opts.InstanceTimeout, saveEvery: opts.SaveEvery,
-		saveRetries: opts.SaveRetries, saveBackoff: opts.SaveBackoff}
+		maxConns: opts.MaxConnections}
 	if s.maxConns <= 0 {
 		s.maxConns = DefaultMaxConnections
-	}
-	if s.instance == "" {
-		s.instance = store.NewID()
-	}
-	if s.instanceTimeout <= 0 {
-		s.instanceTimeout = DefaultInstanceTimeout
-	}
-	if s.saveEvery == 0 {
-		s.saveEvery = DefaultSaveEvery
-	}
-	if s.saveRetries < 0 {
-		s.saveRetries = 0
-	} else if s.saveRetries == 0 {
-		s.saveRetries = DefaultSaveRetries
-	}
-	if s.saveBackoff <= 0 {
-		s.saveBackoff = DefaultSaveBackoff
 	}
 	if opts.UI == nil {
 		opts.UI = web.Dist()
@@ -209,19 +189,12 @@ func New(opts Options) *Server {
 		_, route, _ := strings.Cut(rt.pattern, " ")
 		s.mux.Handle(rt.pattern, s.observe(route, s.guard(rt.pattern, s.serve(rt.h))))
 	}
-	if s.st != nil {
-		// Runs of servers whose heartbeat stopped are interrupted now and
-		// while this one runs; a live server's are left alone.
-		s.beat(context.Background())
-		ctx, stop := context.WithCancel(context.Background())
-		s.stopBeat = stop
-		s.beating.Add(1)
-		go func() { defer s.beating.Done(); s.heartbeat(ctx) }()
-	}
-	s.runs = newRuns(s, max(1, opts.Concurrency))
-	if s.st != nil {
-		s.scheduler = newScheduler(s)
-	}
+	// The run service: queue and workers, event streams, durable saves,
+	// heartbeat, schedules; distributed runs go to the agent registry.
+	s.runs = runs.New(runs.Options{Store: s.st, Logger: s.log, Version: s.version, Concurrency: opts.Concurrency,
+		Admission: admission{s}, Agents: distributor{s.agents}, StateChanged: s.metrics.state,
+		Instance: opts.InstanceID, InstanceTimeout: opts.InstanceTimeout, SaveEvery: opts.SaveEvery,
+		SaveRetries: opts.SaveRetries, SaveBackoff: opts.SaveBackoff})
 	return s
 }
 
@@ -229,15 +202,8 @@ func New(opts Options) *Server {
 // period, then interrupts them (keeping what they measured).
 func (s *Server) Close() {
 	s.closeOnce.Do(func() {
-		if s.scheduler != nil {
-			s.scheduler.close()
-		}
-		s.runs.shutdown(s.grace)
+		s.runs.Shutdown(s.grace)
 		s.agents.close()
-		if s.stopBeat != nil {
-			s.stopBeat()
-			s.beating.Wait()
-		}
 	})
 }
 
