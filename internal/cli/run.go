@@ -161,39 +161,16 @@ func runRun(ctx context.Context, cmd *cobra.Command, stdio IO, g *globalOptions,
 	if changed("agents") || changed("agent-selector") {
 		return usageErrorf("--agents and --agent-selector: agents connect to a meshperf server; give --server URL (or meshperf login) to run on them")
 	}
-	var (
-		plans   []*loadgen.Plan
-		prof    *spec.Profile
-		stored  *store.Profile
-		sloText = o.slo
-	)
-	switch {
-	case o.file != "" && o.profileRef != "":
-		return usageErrorf("-f and --profile: give one, not both")
-	case o.file != "":
-		if prof, err = readProfile(stdio, o.file, o.allowUnknown, "--allow-unknown-fields"); err != nil {
-			return err
-		}
-	case o.profileRef != "":
-		st, err := g.openStore(ctx)
-		if err != nil {
-			return err
-		}
-		stored, err = getProfile(ctx, st, o.profileRef, 0)
-		st.Close()
-		if err != nil {
-			return err
-		}
-		var warnings []string
-		if prof, warnings, err = spec.ParseProfile(stored.Body); err != nil {
-			return fmt.Errorf("stored profile %s: %w", stored.Name, err)
-		}
-		_ = warnings
+	prof, stored, err := o.profile(ctx, stdio, g)
+	if err != nil {
+		return err
 	}
+	sloText := o.slo
 	if prof == nil && len(targets) == 0 {
 		return usageErrorf("run: give at least one target URL (meshperf run http://127.0.0.1:8080/), or a profile with -f FILE or --profile NAME")
 	}
-	if plans, err = o.plans(prof, targets, changed); err != nil {
+	plans, err := o.plans(prof, targets, changed)
+	if err != nil {
 		return err
 	}
 	if !changed("slo") && prof != nil && prof.Meshperf != nil {
@@ -248,6 +225,34 @@ func runRun(ctx context.Context, cmd *cobra.Command, stdio IO, g *globalOptions,
 	verdicts := spec.Check(res, objectives)
 	saveErr := out.SaveErr
 	return o.report(stdio, res, verdicts, saveErr)
+}
+
+// profile is the profile -f or --profile names, and the stored profile
+// with --profile; nil for neither.
+func (o *runOptions) profile(ctx context.Context, stdio IO, g *globalOptions) (*spec.Profile, *store.Profile, error) {
+	switch {
+	case o.file != "" && o.profileRef != "":
+		return nil, nil, usageErrorf("-f and --profile: give one, not both")
+	case o.file != "":
+		prof, err := readProfile(stdio, o.file, o.allowUnknown, "--allow-unknown-fields")
+		return prof, nil, err
+	case o.profileRef != "":
+		st, err := g.openStore(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		stored, err := getProfile(ctx, st, o.profileRef, 0)
+		st.Close()
+		if err != nil {
+			return nil, nil, err
+		}
+		prof, _, err := spec.ParseProfile(stored.Body)
+		if err != nil {
+			return nil, nil, fmt.Errorf("stored profile %s: %w", stored.Name, err)
+		}
+		return prof, stored, nil
+	}
+	return nil, nil, nil
 }
 
 // report prints the result as --output says, then returns what decides the

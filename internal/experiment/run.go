@@ -144,25 +144,7 @@ func (r *Runner) Run(ctx context.Context, exp *store.Experiment, def *Definition
 		if err != nil {
 			return stop(store.ExperimentFailed, err.Error(), err)
 		}
-		out, err := runs.Execute(ctx, runs.Test{Plans: plans, Engine: engine,
-			// A cell cut short, or with no response (a wrong target would
-			// fail every cell alike), is not stored: it runs again on resume.
-			Check: func(res *spec.Result) error {
-				if ctx.Err() != nil {
-					return ctx.Err()
-				}
-				if nr := runs.NoResponse(res); nr != nil {
-					return nr
-				}
-				return nil
-			},
-			Metrics: def.MetricsConfig(c),
-			Name:    def.File.Name + "/" + c.Variant,
-			Labels:  cellLabels(def, exp.ID, c),
-			Save: func(ctx context.Context, res *spec.Result) (string, error) {
-				return r.Store.SaveResult(context.WithoutCancel(ctx), res, store.ResultRef{})
-			},
-		})
+		out, err := runs.Execute(ctx, r.cellTest(ctx, def, exp, c, plans, engine))
 		if err != nil && ctx.Err() != nil { // cut short, not stored
 			return stop(store.ExperimentInterrupted, fmt.Sprintf("interrupted in cell %d; it runs again on resume", c.Index+1), ErrInterrupted)
 		}
@@ -191,6 +173,30 @@ func (r *Runner) Run(ctx context.Context, exp *store.Experiment, def *Definition
 		return err
 	}
 	return nil
+}
+
+// cellTest is cell c as the run service executes it: named and labelled
+// as the cell, its Prometheus queries, stored with no profile. A cell cut
+// short, or with no response (a wrong target would fail every cell alike),
+// is not stored: it runs again on resume.
+func (r *Runner) cellTest(ctx context.Context, def *Definition, exp *store.Experiment, c Cell, plans []*loadgen.Plan, engine runs.Engine) runs.Test {
+	return runs.Test{Plans: plans, Engine: engine,
+		Check: func(res *spec.Result) error {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if nr := runs.NoResponse(res); nr != nil {
+				return nr
+			}
+			return nil
+		},
+		Metrics: def.MetricsConfig(c),
+		Name:    def.File.Name + "/" + c.Variant,
+		Labels:  cellLabels(def, exp.ID, c),
+		Save: func(ctx context.Context, res *spec.Result) (string, error) {
+			return r.Store.SaveResult(context.WithoutCancel(ctx), res, store.ResultRef{})
+		},
+	}
 }
 
 // cellLabels are the file's labels and the cell's.

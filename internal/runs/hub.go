@@ -7,8 +7,9 @@ import (
 	"github.com/meshperf/meshperf/store"
 )
 
-// Event is one message of a run's live stream: its state changed (Run),
-// or a second of it ended (Progress).
+// Event is one message of a run's live stream: its state changed (Run, as
+// it was then), or a second of it ended (Progress: its figures and the run
+// so far, without the second's histograms).
 type Event struct {
 	Run      *store.Run
 	Progress *loadgen.Progress

@@ -305,30 +305,9 @@ func (m *Service) execute(id string) {
 		return
 	}
 	m.changed(store.RunQueued, store.RunRunning)
-	h.publish(Event{Run: r})
+	h.publish(Event{Run: snapshot(r)})
 
-	finish := func(state, msg string) {
-		m.changed(store.RunRunning, state)
-		r.State, r.Error, r.FinishedAt = state, msg, time.Now().UTC()
-		// Retried like the result: a run is never left running because the
-		// store failed once.
-		var final error // a refusal retrying cannot change
-		_, err := retry(bg, m.saveRetries, m.saveBackoff, func() error {
-			err := st.UpdateRun(bg, r)
-			if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrInvalid) || errors.Is(err, store.ErrNotFound) {
-				final, err = err, nil
-			}
-			return err
-		})
-		if err = errors.Join(err, final); err != nil {
-			log.Warn("run state not saved", logKeyRun, id, logKeyErr, err)
-			if cur, gerr := st.GetRun(bg, id); gerr == nil {
-				r = cur
-			}
-		}
-		h.publish(Event{Run: r})
-	}
-
+	finish := func(state, msg string) { r = m.finish(bg, h, r, state, msg) }
 	prof, _, err := spec.ParseProfile(r.Profile)
 	if err != nil {
 		finish(store.RunFailed, "profile: "+err.Error())
@@ -341,30 +320,13 @@ func (m *Service) execute(id string) {
 		finish(store.RunFailed, err.Error())
 		return
 	}
-	publish := func(p loadgen.Progress) { h.publish(Event{Progress: &p}) }
 	// What is measured is saved every SaveEvery while the test runs.
 	cp := newCheckpoint(time.Now(), plans)
 	sv := m.startSaver(r, cp)
 	defer sv.stop()
 	var dist DistOutcome // how a distributed run ended: aborted, degraded
-	t := Test{Plans: plans, Engine: Local(m.version), Metrics: prof.Metrics, After: m.after,
-		Name: r.Name, Labels: r.Labels, ProfileID: r.ProfileID, ProfileRevision: r.ProfileRevision,
-		Save: func(_ context.Context, res *spec.Result) (string, error) { return sv.final(bg, res) }}
-	if prof.UsesAgents() {
-		t.Engine = func(ctx context.Context, plans []*loadgen.Plan, _ func(int) loadgen.Sink) (res *spec.Result, err error) {
-			if m.agents == nil {
-				return nil, errors.New("this server takes no agents")
-			}
-			res, dist, err = m.agents.Run(ctx, id, prof, plans, func(p loadgen.Progress) {
-				cp.add(p.Interval)
-				publish(p)
-			})
-			return res, err
-		}
-	} else {
-		comb := runner.NewCombiner(len(plans), publish)
-		t.Sink = func(i int) loadgen.Sink { return cp.sink(comb.Sink(i)) }
-	}
+	t := m.test(r, prof, plans, h, cp, &dist)
+	t.Save = func(_ context.Context, res *spec.Result) (string, error) { return sv.final(bg, res) }
 	out, err := Execute(ctx, t)
 	if err != nil {
 		finish(store.RunFailed, err.Error())
@@ -376,6 +338,68 @@ func (m *Service) execute(id string) {
 		return
 	}
 	finish(outcomeState(ctx, out, dist))
+}
+
+// finish records that run r ended in state, with msg, retried like the
+// result (a run is never left running because the store failed once), and
+// publishes it; it returns the run as stored.
+func (m *Service) finish(ctx context.Context, h *hub, r *store.Run, state, msg string) *store.Run {
+	m.changed(store.RunRunning, state)
+	r.State, r.Error, r.FinishedAt = state, msg, time.Now().UTC()
+	var final error // a refusal retrying cannot change
+	_, err := retry(ctx, m.saveRetries, m.saveBackoff, func() error {
+		err := m.st.UpdateRun(ctx, r)
+		if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrInvalid) || errors.Is(err, store.ErrNotFound) {
+			final, err = err, nil
+		}
+		return err
+	})
+	if err = errors.Join(err, final); err != nil {
+		m.log.Warn("run state not saved", logKeyRun, r.ID, logKeyErr, err)
+		if cur, gerr := m.st.GetRun(ctx, r.ID); gerr == nil {
+			r = cur
+		}
+	}
+	h.publish(Event{Run: snapshot(r)})
+	return r
+}
+
+// snapshot is a copy of r as it is now, for the event history: the worker
+// goes on changing r while subscribers encode the events.
+func snapshot(r *store.Run) *store.Run {
+	c := *r
+	return &c
+}
+
+// test is run r as the run service executes it: on this process's engine,
+// or on agents when its profile asks for them, its progress published and
+// checkpointed, the result named and labelled as the run. dist receives
+// how a distributed run ended.
+func (m *Service) test(r *store.Run, prof *spec.Profile, plans []*loadgen.Plan, h *hub, cp *checkpoint, dist *DistOutcome) Test {
+	publish := func(p loadgen.Progress) {
+		// The history keeps the second's figures, not its histograms
+		// and tables (an hour of them would weigh on a distributed run).
+		p.Interval.StatusCodes, p.Interval.ErrorClasses, p.Interval.Latency, p.Interval.ServiceTime = nil, nil, "", ""
+		h.publish(Event{Progress: &p})
+	}
+	t := Test{Plans: plans, Engine: Local(m.version), Metrics: prof.Metrics, After: m.after,
+		Name: r.Name, Labels: r.Labels, ProfileID: r.ProfileID, ProfileRevision: r.ProfileRevision}
+	if !prof.UsesAgents() {
+		comb := runner.NewCombiner(len(plans), publish)
+		t.Sink = func(i int) loadgen.Sink { return cp.sink(comb.Sink(i)) }
+		return t
+	}
+	t.Engine = func(ctx context.Context, plans []*loadgen.Plan, _ func(int) loadgen.Sink) (res *spec.Result, err error) {
+		if m.agents == nil {
+			return nil, errors.New("this server takes no agents")
+		}
+		res, *dist, err = m.agents.Run(ctx, r.ID, prof, plans, func(p loadgen.Progress) {
+			cp.add(p.Interval)
+			publish(p)
+		})
+		return res, err
+	}
+	return t
 }
 
 // outcomeState is the state a run ended in, and why.

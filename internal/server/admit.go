@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"path"
 	"strings"
-	"time"
 
 	"github.com/meshperf/meshperf/internal/runs"
 	"github.com/meshperf/meshperf/loadgen"
@@ -133,16 +132,6 @@ func admitReason(err error) string {
 		return "refused: " + ae.Message
 	}
 	return "refused: " + err.Error()
-}
-
-// cancelWait is how long a cancelled distributed run waits for its agents'
-// final reports: doneGrace, but runs.AfterGrace when the server is shutting
-// down, so that it stops within its grace.
-func cancelWait(ctx context.Context) time.Duration {
-	if errors.Is(context.Cause(ctx), runs.ErrInterrupted) {
-		return runs.AfterGrace
-	}
-	return doneGrace
 }
 
 // admission is admit as the run service checks it when a run starts or a

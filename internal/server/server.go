@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/meshperf/meshperf/internal/agents"
 	"github.com/meshperf/meshperf/internal/auth"
 	"github.com/meshperf/meshperf/internal/runs"
 	"github.com/meshperf/meshperf/loadgen"
@@ -86,7 +87,7 @@ type Options struct {
 	// empty: the server takes no agents. AgentTLS, when set, secures the
 	// agent stream (mutual TLS when it requires client certificates).
 	// AgentHeartbeat (default 1s) and AgentSkewTolerance (default 10ms):
-	// see agents.go.
+	// see internal/agents.
 	AgentToken         string
 	AgentTLS           *tls.Config
 	AgentHeartbeat     time.Duration
@@ -135,7 +136,7 @@ type Server struct {
 	runs         *runs.Service
 	metrics      *metrics
 	auth         *auth.Service
-	agents       *agentRegistry
+	agents       *agents.Registry
 	ui           *ui
 	echoURL      string
 	maxConns     int
@@ -145,9 +146,33 @@ type Server struct {
 	allowProm    []string
 }
 
-// New makes a Server and starts its run workers. Runs a previous process
-// left queued or running are marked interrupted. Close stops the workers.
+// New makes a Server: the composition root of server mode, where what is
+// wired to what is written once.
+//
+//	HTTP routes ─► handlers (this package) ─► runs.Service, store, auth.Service
+//	runs.Service (internal/runs): queue, workers, event streams, durable
+//	    saves, heartbeat, schedules; it executes each run with runs.Execute
+//	    ├─ admission: admit.go (files, limits, allow-lists), again at start
+//	    ├─ agents.Registry (internal/agents): distributed runs; its gRPC
+//	    │   stream is served by ServeAgents
+//	    └─ metrics: run states
+//
+// Runs a previous process left queued or running are marked interrupted.
+// Close stops the workers.
 func New(opts Options) *Server {
+	s := newHTTP(opts)
+	s.agents = agents.New(agents.Options{Logger: s.log, Version: opts.Version, Token: opts.AgentToken, TLS: opts.AgentTLS,
+		Heartbeat: opts.AgentHeartbeat, SkewTolerance: opts.AgentSkewTolerance})
+	s.runs = runs.New(runs.Options{Store: s.st, Logger: s.log, Version: s.version, Concurrency: opts.Concurrency,
+		Admission: admission{s}, Agents: s.agents, StateChanged: s.metrics.state,
+		Instance: opts.InstanceID, InstanceTimeout: opts.InstanceTimeout, SaveEvery: opts.SaveEvery,
+		SaveRetries: opts.SaveRetries, SaveBackoff: opts.SaveBackoff})
+	return s
+}
+
+// newHTTP makes the HTTP layer: its settings with their defaults, the UI,
+// the metrics and the routes.
+func newHTTP(opts Options) *Server {
 	s := &Server{st: opts.Store, log: opts.Logger, version: opts.Version, maxBody: opts.MaxBody,
 		allowTargets: opts.AllowTargets, grace: opts.ShutdownGrace, auth: opts.Auth, echoURL: opts.EchoURL,
 		maxConns: opts.MaxConnections}
@@ -183,18 +208,11 @@ func New(opts Options) *Server {
 		reg, gather = r, r
 	}
 	s.metrics = newMetrics(reg, gather)
-	s.agents = newAgentRegistry(opts, s.log)
 	s.mux = http.NewServeMux()
 	for _, rt := range s.routes() {
 		_, route, _ := strings.Cut(rt.pattern, " ")
 		s.mux.Handle(rt.pattern, s.observe(route, s.guard(rt.pattern, s.serve(rt.h))))
 	}
-	// The run service: queue and workers, event streams, durable saves,
-	// heartbeat, schedules; distributed runs go to the agent registry.
-	s.runs = runs.New(runs.Options{Store: s.st, Logger: s.log, Version: s.version, Concurrency: opts.Concurrency,
-		Admission: admission{s}, Agents: distributor{s.agents}, StateChanged: s.metrics.state,
-		Instance: opts.InstanceID, InstanceTimeout: opts.InstanceTimeout, SaveEvery: opts.SaveEvery,
-		SaveRetries: opts.SaveRetries, SaveBackoff: opts.SaveBackoff})
 	return s
 }
 
@@ -203,7 +221,7 @@ func New(opts Options) *Server {
 func (s *Server) Close() {
 	s.closeOnce.Do(func() {
 		s.runs.Shutdown(s.grace)
-		s.agents.close()
+		s.agents.Close()
 	})
 }
 
