@@ -1,7 +1,8 @@
 // Package server is meshperf's HTTP API: profiles, results, comparisons and
-// exports under /api/v1, over a store. Handlers return errors that one
-// function turns into the JSON error body; the server's state lives in the
-// Server struct.
+// exports under /api/v1, over a store; runs, schedules and agents through
+// the run service (internal/runs) and the agent registry (internal/agents).
+// Handlers return errors that one function turns into the JSON error body;
+// the server's state lives in the Server struct.
 package server
 
 import (
