@@ -1,6 +1,9 @@
-// Package runs is meshperf's run service: executing one test from its plans
-// to a saved, judged result (Execute), used by the CLI's local mode, the
-// server's run queue, experiments and schedules alike.
+// Package runs is meshperf's run service. Execute runs one test from its
+// plans to a saved, judged result; the CLI's local mode, capacity steps,
+// experiments and the server's runs all go through it. Service is the
+// server's side: the queue and its workers, each run's event history and
+// fan-out (hub.go), saves while a test runs and this instance's heartbeat
+// (durable.go), and the schedules (schedule.go).
 package runs
 
 import (
