@@ -1,4 +1,4 @@
-package server
+package agents
 
 import (
 	"context"
@@ -108,15 +108,15 @@ func cpuTime() time.Duration {
 }
 
 func fleetOnce(b *testing.B, snaps [][]*agentpb.Snapshot) (cores, perAgent float64) {
-	s := New(Options{AgentToken: "bench", Version: "bench"})
-	defer s.Close()
+	r := New(Options{Token: "bench", Version: "bench"})
+	defer r.Close()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go s.ServeAgents(ctx, ln)
+	go r.Serve(ctx, ln)
 
 	before := heapInUse()
 	streams := make([]agentpb.Agent_ConnectClient, benchAgents)
@@ -167,7 +167,7 @@ func fleetOnce(b *testing.B, snaps [][]*agentpb.Snapshot) (cores, perAgent float
 			}
 		}()
 	}
-	for len(s.agents.list()) < benchAgents {
+	for len(r.List()) < benchAgents {
 		time.Sleep(10 * time.Millisecond)
 	}
 	time.Sleep(200 * time.Millisecond) // the first pings
@@ -189,7 +189,7 @@ func fleetOnce(b *testing.B, snaps [][]*agentpb.Snapshot) (cores, perAgent float
 		}
 	}
 	b.ResetTimer()
-	res, _, err := s.agents.runOnAgents(ctx, "bench", prof, plans, publish)
+	res, _, err := r.runOnAgents(ctx, "bench", prof, plans, publish)
 	wall := time.Since(t0)
 	cpu := cpuTime() - cpu0
 	b.StopTimer()

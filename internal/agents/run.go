@@ -1,17 +1,17 @@
-package server
+package agents
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/meshperf/meshperf/internal/agent"
 	"github.com/meshperf/meshperf/internal/agentpb"
+	"github.com/meshperf/meshperf/internal/agentshare"
+	"github.com/meshperf/meshperf/internal/runs"
 	"github.com/meshperf/meshperf/loadgen"
 	"github.com/meshperf/meshperf/spec"
 )
@@ -79,7 +79,7 @@ func matches(labels, sel map[string]string) bool {
 // client's load across them. With assign set it also attaches the shares
 // to the agents (they become busy); otherwise it only checks. Caller must
 // not hold r.mu.
-func (r *agentRegistry) planShares(prof *spec.Profile, plans []*loadgen.Plan, assign *distRun) ([]*share, error) {
+func (r *Registry) planShares(prof *spec.Profile, plans []*loadgen.Plan, assign *distRun) ([]*share, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var errs []error
@@ -185,25 +185,17 @@ func shareProfile(prof *spec.Profile, sh *share) ([]byte, error) {
 	return p.JSON()
 }
 
-// checkAgents refuses, at submission, a run whose agents are not there.
-func (s *Server) checkAgents(prof *spec.Profile, plans []*loadgen.Plan) error {
-	if !prof.UsesAgents() {
-		return nil
-	}
-	if s.agents.token == "" {
-		return invalid("profile_document.agents", "profile_document.agents: this server takes no agents (start it with --agent-listen and --agent-token)")
-	}
-	if _, err := s.agents.planShares(prof, plans, nil); err != nil {
-		msg := strings.ReplaceAll(err.Error(), "\n", "; ")
-		return &APIError{Status: http.StatusUnprocessableEntity, Code: CodeInvalid, Message: msg, Err: err}
-	}
-	return nil
+// Check refuses a run whose agents are not there: the shares prof would
+// be split into cannot be planned among the connected, idle agents.
+func (r *Registry) Check(prof *spec.Profile, plans []*loadgen.Plan) error {
+	_, err := r.planShares(prof, plans, nil)
+	return err
 }
 
 // distRun is a run whose load comes from agents.
 type distRun struct {
 	id      string
-	reg     *agentRegistry
+	reg     *Registry
 	prof    *spec.Profile
 	start   time.Time
 	shares  []*share
@@ -222,19 +214,16 @@ type distRun struct {
 	unretained bool
 }
 
-// distOutcome is how a distributed run ended, besides its result.
-type distOutcome struct {
-	// Aborted, when not empty, says why the run was stopped early by the
-	// profile's on_drop policy; the result keeps what was measured.
-	Aborted string
-	// Degraded, when not empty, names the agents lost, failed or refused,
-	// and why.
-	Degraded string
+var _ runs.Distributor = (*Registry)(nil)
+
+// Run runs prof on agents as the run service asks (runs.Distributor).
+func (r *Registry) Run(ctx context.Context, id string, prof *spec.Profile, plans []*loadgen.Plan, publish func(loadgen.Progress)) (*spec.Result, runs.DistOutcome, error) {
+	return r.runOnAgents(ctx, id, prof, plans, publish)
 }
 
 // runOnAgents runs prof on agents and returns the merged result. publish
 // receives the merged progress of each second.
-func (r *agentRegistry) runOnAgents(ctx context.Context, id string, prof *spec.Profile, plans []*loadgen.Plan, publish func(loadgen.Progress)) (res *spec.Result, out distOutcome, err error) {
+func (r *Registry) runOnAgents(ctx context.Context, id string, prof *spec.Profile, plans []*loadgen.Plan, publish func(loadgen.Progress)) (res *spec.Result, out runs.DistOutcome, err error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	d := &distRun{id: id, reg: r, prof: prof, publish: publish, abort: cancel, allDone: make(chan struct{})}
@@ -354,7 +343,7 @@ func agentPlan(sh *share) (*loadgen.Plan, error) {
 	}
 	p := plans[0]
 	if p.Rate != nil {
-		p.Rate = agent.ScaleShape(p.Rate, sh.scale)
+		p.Rate = agentshare.ScaleShape(p.Rate, sh.scale)
 	}
 	return p, nil
 }
@@ -531,7 +520,7 @@ func (d *distRun) finishLocked(sh *share) {
 }
 
 // detach frees sh's agent of it.
-func (r *agentRegistry) detach(sh *share) {
+func (r *Registry) detach(sh *share) {
 	r.mu.Lock()
 	delete(sh.conn.shares, sh)
 	r.mu.Unlock()
@@ -620,4 +609,14 @@ func countAgents(shares []*share) int {
 		seen[sh.name] = true
 	}
 	return len(seen)
+}
+
+// cancelWait is how long a cancelled distributed run waits for its agents'
+// final reports: doneGrace, but runs.AfterGrace when the server is shutting
+// down, so that it stops within its grace.
+func cancelWait(ctx context.Context) time.Duration {
+	if errors.Is(context.Cause(ctx), runs.ErrInterrupted) {
+		return runs.AfterGrace
+	}
+	return doneGrace
 }

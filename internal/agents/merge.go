@@ -1,4 +1,4 @@
-package server
+package agents
 
 import (
 	"fmt"
@@ -324,3 +324,5 @@ func (a *shareAcc) result(sh *share, start time.Time) *spec.Result {
 	sort.Slice(r.Errors, func(i, j int) bool { return r.Errors[i].Count > r.Errors[j].Count })
 	return r
 }
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

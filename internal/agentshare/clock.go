@@ -1,4 +1,8 @@
-package agent
+// Package agentshare is what both ends of the agent stream compute alike:
+// the estimate of an agent's clock offset from the stream's round trips
+// (the server times each share's start by it) and a share's rate, scaled
+// from its client's.
+package agentshare
 
 import (
 	"sync"

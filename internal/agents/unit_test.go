@@ -1,4 +1,4 @@
-package server
+package agents
 
 import (
 	"reflect"
@@ -52,8 +52,8 @@ func TestMatches(t *testing.T) {
 }
 
 // regWith is a registry holding connected agents, for planning.
-func regWith(names map[string]map[string]string, busy ...string) *agentRegistry {
-	r := newAgentRegistry(Options{AgentToken: "t"}, nil)
+func regWith(names map[string]map[string]string, busy ...string) *Registry {
+	r := New(Options{Token: "t"})
 	for name, labels := range names {
 		c := &agentConn{name: name, labels: labels, connected: true, shares: map[*share]struct{}{}}
 		r.agents[name] = c

@@ -1,4 +1,4 @@
-package server
+package runs
 
 import (
 	"context"
@@ -52,8 +52,8 @@ func retry(ctx context.Context, retries int, backoff time.Duration, f func() err
 // heartbeat keeps this instance's heartbeat fresh and interrupts the runs
 // of instances that stopped beating (a server that was killed): at start,
 // then every instanceTimeout/3 until ctx ends.
-func (s *Server) heartbeat(ctx context.Context) {
-	every := max(s.instanceTimeout/3, 10*time.Millisecond)
+func (m *Service) heartbeat(ctx context.Context) {
+	every := max(m.instanceTimeout/3, 10*time.Millisecond)
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -62,25 +62,25 @@ func (s *Server) heartbeat(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		s.beat(ctx)
+		m.beat(ctx)
 	}
 }
 
 // beat records the heartbeat, then interrupts orphaned runs.
-func (s *Server) beat(ctx context.Context) {
+func (m *Service) beat(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if err := s.st.Heartbeat(ctx, s.instance); err != nil {
-		s.log.Warn("heartbeat not saved", logKeyErr, err)
+	if err := m.st.Heartbeat(ctx, m.instance); err != nil {
+		m.log.Warn("heartbeat not saved", logKeyErr, err)
 		return
 	}
-	n, err := s.st.InterruptOrphanedRuns(ctx, s.instance,
+	n, err := m.st.InterruptOrphanedRuns(ctx, m.instance,
 		"interrupted: the server running it stopped (no heartbeat); the result keeps what was saved while it ran",
-		time.Now().Add(-s.instanceTimeout))
+		time.Now().Add(-m.instanceTimeout))
 	if err != nil {
-		s.log.Error("interrupting runs of stopped servers", logKeyErr, err)
+		m.log.Error("interrupting runs of stopped servers", logKeyErr, err)
 	} else if n > 0 {
-		s.log.Warn("runs of a stopped server marked interrupted", logKeyCount, n)
+		m.log.Warn("runs of a stopped server marked interrupted", logKeyCount, n)
 	}
 }
 
@@ -235,7 +235,7 @@ func (c *checkpoint) result(now time.Time) *spec.Result {
 // saver saves a run's result: the partial ones every SaveEvery while it
 // runs, then the final one over them, retried.
 type saver struct {
-	s      *Server
+	m      *Service
 	run    *store.Run
 	cp     *checkpoint
 	mu     sync.Mutex
@@ -246,15 +246,15 @@ type saver struct {
 }
 
 // startSaver saves cp's result every SaveEvery until stopped.
-func (s *Server) startSaver(run *store.Run, cp *checkpoint) *saver {
+func (m *Service) startSaver(run *store.Run, cp *checkpoint) *saver {
 	ctx, stop := context.WithCancel(context.Background())
-	sv := &saver{s: s, run: run, cp: cp, stop: stop, done: make(chan struct{})}
+	sv := &saver{m: m, run: run, cp: cp, stop: stop, done: make(chan struct{})}
 	go func() {
 		defer close(sv.done)
-		if s.saveEvery <= 0 {
+		if m.saveEvery <= 0 {
 			return
 		}
-		t := time.NewTicker(s.saveEvery)
+		t := time.NewTicker(m.saveEvery)
 		defer t.Stop()
 		for {
 			select {
@@ -285,17 +285,17 @@ func (sv *saver) savePartial(ctx context.Context, res *spec.Result) {
 	var err error
 	if sv.id == "" {
 		var id string
-		if id, err = sv.s.st.SaveResult(ctx, res, sv.ref()); err == nil {
+		if id, err = sv.m.st.SaveResult(ctx, res, sv.ref()); err == nil {
 			sv.id = id
-			err = sv.s.st.SetRunResult(ctx, r.ID, id)
+			err = sv.m.st.SetRunResult(ctx, r.ID, id)
 		}
 	} else {
 		res.ID = sv.id
-		err = sv.s.st.ReplaceResult(ctx, res)
+		err = sv.m.st.ReplaceResult(ctx, res)
 	}
 	sv.failed = err
 	if err != nil {
-		sv.s.log.Warn("partial result not saved; trying again at the next save", logKeyRun, r.ID, logKeyErr, err)
+		sv.m.log.Warn("partial result not saved; trying again at the next save", logKeyRun, r.ID, logKeyErr, err)
 	}
 }
 
@@ -306,12 +306,12 @@ func (sv *saver) final(ctx context.Context, res *spec.Result) (string, error) {
 	<-sv.done
 	sv.mu.Lock()
 	defer sv.mu.Unlock()
-	tries, err := retry(ctx, sv.s.saveRetries, sv.s.saveBackoff, func() error {
+	tries, err := retry(ctx, sv.m.saveRetries, sv.m.saveBackoff, func() error {
 		if sv.id != "" {
 			res.ID = sv.id
-			return sv.s.st.ReplaceResult(ctx, res)
+			return sv.m.st.ReplaceResult(ctx, res)
 		}
-		id, err := sv.s.st.SaveResult(ctx, res, sv.ref())
+		id, err := sv.m.st.SaveResult(ctx, res, sv.ref())
 		if err == nil {
 			sv.id = id
 		}
@@ -321,7 +321,16 @@ func (sv *saver) final(ctx context.Context, res *spec.Result) (string, error) {
 		return sv.id, fmt.Errorf("the result could not be saved (%d tries): %w", tries, err)
 	}
 	if tries > 1 {
-		sv.s.log.Warn("result saved after retries", logKeyRun, sv.run.ID, "tries", tries)
+		sv.m.log.Warn("result saved after retries", logKeyRun, sv.run.ID, "tries", tries)
 	}
 	return sv.id, nil
+}
+
+// decodeStrict decodes a histogram of meshperf's layout; nil for "".
+// A nil *hist.Histogram counts 0.
+func decodeStrict(s string) (*hist.Histogram, error) {
+	if s == "" {
+		return nil, nil
+	}
+	return hist.DecodeStrict(s)
 }

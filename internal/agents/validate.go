@@ -1,4 +1,4 @@
-package server
+package agents
 
 import (
 	"encoding/json"
