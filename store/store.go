@@ -222,6 +222,14 @@ type ProfileFilter struct {
 	Labels map[string]string
 	// Viewer, when set, leaves out what it may not see.
 	Viewer *Viewer
+	// After leaves out the names up to and including it (a page's cursor:
+	// the last name of the page before).
+	After string
+	// Limit is the most profiles returned; 0 returns all.
+	Limit int
+	// NoBody leaves Body empty: for lists that show names, labels and
+	// dates, so that a page does not read every document.
+	NoBody bool
 }
 
 // ResultRef ties a result to the profile revision it ran, and says whose it

@@ -22,6 +22,7 @@ import (
 
 	"github.com/meshperf/meshperf/internal/agent"
 	"github.com/meshperf/meshperf/internal/agentpb"
+	"github.com/meshperf/meshperf/internal/api"
 )
 
 // Agent defaults.
@@ -54,28 +55,14 @@ const (
 	logKeyShare = "share"
 )
 
-// AgentView is one agent as GET /api/v1/agents lists it.
-type AgentView struct {
-	Name          string            `json:"name"`
-	Labels        map[string]string `json:"labels"`
-	Version       string            `json:"version"`
-	Capacity      AgentCapacity     `json:"capacity"`
-	State         string            `json:"state"`
-	LastHeartbeat time.Time         `json:"last_heartbeat"`
-	ConnectedAt   time.Time         `json:"connected_at"`
-	Address       string            `json:"address"`
-}
+// AgentView is api.AgentView, the contract's type.
+type AgentView = api.AgentView
 
-// AgentCapacity is what an agent says it can do.
-type AgentCapacity struct {
-	Cores  int     `json:"cores"`
-	MaxRPS float64 `json:"max_rps,omitempty"`
-}
+// AgentCapacity is api.AgentCapacity, the contract's type.
+type AgentCapacity = api.AgentCapacity
 
-// AgentList is the body of GET /api/v1/agents.
-type AgentList struct {
-	Agents []AgentView `json:"agents"`
-}
+// AgentList is api.AgentList, the contract's type.
+type AgentList = api.AgentList
 
 // agentRegistry knows the agents: connected ones by name, and the last
 // connection of disconnected ones. It serves the agents' gRPC stream.

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/meshperf/meshperf/internal/api"
 	"github.com/meshperf/meshperf/internal/prom"
 	"github.com/meshperf/meshperf/internal/runner"
 	"github.com/meshperf/meshperf/loadgen"
@@ -16,47 +17,14 @@ import (
 	"github.com/meshperf/meshperf/store"
 )
 
-// RunRequest submits a run: a stored profile by name or id, or a profile
-// document.
-type RunRequest struct {
-	Profile         string            `json:"profile,omitempty"`
-	ProfileDocument json.RawMessage   `json:"profile_document,omitempty"`
-	Labels          map[string]string `json:"labels,omitempty"`
-	// Private (team mode) shows the run and its result to their owner and
-	// admins only. A run of a private stored profile is private whatever
-	// it says.
-	Private bool `json:"private,omitempty"`
-}
+// RunRequest is api.RunRequest, the contract's type.
+type RunRequest = api.RunRequest
 
-// Event is one message of a run's live stream.
-type Event struct {
-	// Type is "state" (the run changed state) or "progress" (a second
-	// of the run ended).
-	Type     string         `json:"type"`
-	Run      *store.Run     `json:"run,omitempty"`
-	Progress *ProgressEvent `json:"progress,omitempty"`
-}
+// Event is api.Event, the contract's type.
+type Event = api.Event
 
-// ProgressEvent is a second of a running test and the run so far.
-type ProgressEvent struct {
-	Elapsed      float64 `json:"elapsed_s"`
-	Second       int     `json:"second"`
-	Warmup       bool    `json:"warmup,omitempty"`
-	RequestedRPS float64 `json:"requested_rps,omitempty"`
-	AchievedRPS  float64 `json:"achieved_rps"`
-	Requests     int64   `json:"requests"`
-	Errors       int64   `json:"errors"`
-	P50Ms        float64 `json:"p50_ms"`
-	P90Ms        float64 `json:"p90_ms"`
-	P99Ms        float64 `json:"p99_ms"`
-	// So far: the measured part of the run up to this second.
-	TotalRequests int64   `json:"total_requests"`
-	TotalErrors   int64   `json:"total_errors"`
-	TotalRPS      float64 `json:"total_rps"`
-	TotalP50Ms    float64 `json:"total_p50_ms"`
-	TotalP90Ms    float64 `json:"total_p90_ms"`
-	TotalP99Ms    float64 `json:"total_p99_ms"`
-}
+// ProgressEvent is api.ProgressEvent, the contract's type.
+type ProgressEvent = api.ProgressEvent
 
 // maxEvents bounds a run's kept history (an hour of seconds and its states).
 const maxEvents = 4000

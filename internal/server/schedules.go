@@ -6,28 +6,17 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/meshperf/meshperf/internal/api"
 	"github.com/meshperf/meshperf/internal/schedule"
 	"github.com/meshperf/meshperf/spec"
 	"github.com/meshperf/meshperf/store"
 )
 
-// ScheduleRequest creates or changes a schedule.
-type ScheduleRequest struct {
-	Profile  string `json:"profile,omitempty"` // name or id; only when creating
-	Spec     string `json:"spec"`
-	Timezone string `json:"timezone,omitempty"`
-	Enabled  *bool  `json:"enabled,omitempty"` // default true
-	// Private (team mode; only when creating) shows the schedule and its
-	// runs to its owner and admins only. A schedule of a private profile
-	// is private whatever it says.
-	Private *bool `json:"private,omitempty"`
-}
+// ScheduleRequest is api.ScheduleRequest, the contract's type.
+type ScheduleRequest = api.ScheduleRequest
 
-// ScheduleView is a schedule with its spec in words.
-type ScheduleView struct {
-	*store.Schedule
-	Description string `json:"description"`
-}
+// ScheduleView is api.ScheduleView, the contract's type.
+type ScheduleView = api.ScheduleView
 
 // lateness is how late a due run may still start; later, it is recorded as
 // missed (the server was down or busy), not run hours after its time.
@@ -113,7 +102,7 @@ func (s *Server) listSchedules(w http.ResponseWriter, r *http.Request) error {
 	for _, sc := range scs {
 		out = append(out, s.scheduleView(sc))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"schedules": out})
+	writeJSON(w, http.StatusOK, api.ScheduleList{Schedules: out})
 	return nil
 }
 

@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/meshperf/meshperf/internal/api"
 	"github.com/meshperf/meshperf/internal/auth"
 	"github.com/meshperf/meshperf/loadgen"
 	"github.com/meshperf/meshperf/store"
@@ -307,9 +308,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		switch rec.status {
 		case http.StatusMethodNotAllowed:
 			w.Header().Set("Allow", rec.header.Get("Allow"))
-			writeJSON(w, rec.status, map[string]*APIError{"error": {Code: CodeMethodNotAllowed, Message: fmt.Sprintf("%s is not allowed on %s (allowed: %s)", r.Method, r.URL.Path, rec.header.Get("Allow"))}})
+			writeJSON(w, rec.status, api.ErrorBody{Error: &api.Error{Code: CodeMethodNotAllowed, Message: fmt.Sprintf("%s is not allowed on %s (allowed: %s)", r.Method, r.URL.Path, rec.header.Get("Allow"))}})
 		default:
-			writeJSON(w, http.StatusNotFound, map[string]*APIError{"error": {Code: CodeNotFound, Message: fmt.Sprintf("no endpoint %s", r.URL.Path)}})
+			writeJSON(w, http.StatusNotFound, api.ErrorBody{Error: &api.Error{Code: CodeNotFound, Message: fmt.Sprintf("no endpoint %s", r.URL.Path)}})
 		}
 		return
 	}

@@ -25,6 +25,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		t.Run("update by name, rename, stale revision", o.testUpdateProfileRef)
 		t.Run("not found", o.testProfileNotFound)
 		t.Run("list", o.testListProfiles)
+		t.Run("pages", o.testProfilePages)
 		t.Run("delete", o.testDeleteProfile)
 	})
 	t.Run("results", func(t *testing.T) {
