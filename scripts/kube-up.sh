@@ -16,7 +16,8 @@
 #
 # The binaries are built once into ${XDG_CACHE_HOME:-~/.cache}/meshperf-kube/bin/HASH,
 # HASH covering test/kube's go.mod, go.sum and sources; the first build takes
-# a few minutes. MESHPERF_KUBE_BIN=DIR uses prebuilt etcd and kube-apiserver
+# a few minutes; one binary, kube, holds etcd and every Kubernetes program
+# (test/kube/cmd/kube), linked under each name. MESHPERF_KUBE_BIN=DIR uses prebuilt etcd and kube-apiserver
 # from DIR instead. MESHPERF_KUBE_WATCH_PID=PID stops the cluster when
 # process PID ends (tests set it to themselves). Needs go, openssl and curl.
 set -euo pipefail
@@ -63,20 +64,26 @@ build_bins() {
 	# One build at a time: tests started together wait for the first.
 	exec 9>"$cache/.lock"
 	flock 9
-	if [ ! -x "$bin/kube-apiserver" ] || [ ! -x "$bin/etcd" ]; then
+	if [ ! -x "$bin/kube" ] || [ ! -x "$bin/pause" ]; then
 		local version tmp start
 		version="$(sed -n 's/^[[:space:]]*k8s.io\/kubernetes \(v[0-9.]*\).*/\1/p' "$mod/go.mod" | head -n1)"
 		[ -n "$version" ] || die "no k8s.io/kubernetes version in $mod/go.mod"
 		local minor="${version#v1.}"
 		minor="${minor%%.*}"
-		log "building etcd and kube-apiserver $version into $bin (first time only: a few minutes)"
+		log "building etcd and Kubernetes $version (one binary, kube) into $bin (first time only: several minutes)"
 		start=$SECONDS
 		tmp="$(mktemp -d "$cache/.build.XXXXXX")"
 		# The version kubectl and clients see; without it the server says v0.0.0.
 		local pkg=k8s.io/component-base/version
 		(cd "$mod" && GOWORK=off GOFLAGS="-mod=readonly -buildvcs=false" go build \
 			-ldflags "-s -w -X $pkg.gitVersion=$version -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean" \
-			-o "$tmp/" ./cmd/etcd ./cmd/kube-apiserver) >&2 || { rm -rf "$tmp"; die "build failed"; }
+			-o "$tmp/" ./cmd/kube &&
+			CGO_ENABLED=0 GOWORK=off GOFLAGS="-mod=readonly -buildvcs=false" go build -ldflags "-s -w" -o "$tmp/" ./cmd/pause) >&2 ||
+			{ rm -rf "$tmp"; die "build failed"; }
+		# One binary, a link per program: it runs the one its name says.
+		for p in etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy; do
+			ln -s kube "$tmp/$p"
+		done
 		rm -rf "$bin"
 		mv "$tmp" "$bin"
 		log "built in $((SECONDS - start))s"
