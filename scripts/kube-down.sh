@@ -34,6 +34,51 @@ stop() {
 	rm -f "$pidfile"
 }
 
+# pids_of PATTERN: processes whose command line holds PATTERN (a path
+# inside DIR, so only this node's).
+pids_of() {
+	local p
+	for p in /proc/[0-9]*; do
+		{ tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null | grep -qF -- "$1" && echo "${p#/proc/}"
+	done
+	return 0
+}
+
+# The node (kube-up.sh --node): its components, then every container
+# (killed and deleted through containerd, which removes their cgroups and
+# snapshots), containerd and its shims, the mount namespace's holder (the
+# node's mounts go with it), and the network namespace.
+if [ -f "$dir/netns" ]; then
+	stop netns-forward
+	stop kube-proxy
+	stop kubelet
+	stop kube-scheduler
+	stop kube-controller-manager
+	sock="$dir/containerd.sock"
+	if [ -S "$sock" ] && [ -f "$dir/containerd.pid" ] && kill -0 "$(cat "$dir/containerd.pid")" 2>/dev/null; then
+		c=(ctr --address "$sock" -n k8s.io)
+		for _ in 1 2 3 4 5; do
+			tasks="$("${c[@]}" tasks ls -q 2>/dev/null || true)"
+			[ -n "$tasks" ] || break
+			for t in $tasks; do "${c[@]}" tasks kill -s SIGKILL "$t" >/dev/null 2>&1 || true; done
+			sleep 0.5
+			for t in $tasks; do "${c[@]}" tasks delete "$t" >/dev/null 2>&1 || true; done
+		done
+		for ctn in $("${c[@]}" containers ls -q 2>/dev/null || true); do
+			"${c[@]}" containers delete "$ctn" >/dev/null 2>&1 || true
+		done
+	fi
+	stop containerd
+	for pid in $(pids_of "$sock"); do
+		log "killing containerd shim $pid"
+		kill -KILL "$pid" 2>/dev/null || true
+	done
+	stop mnt
+	netns="$(cat "$dir/netns")"
+	ip netns delete "$netns" 2>/dev/null || true
+	rm -f "$dir/netns"
+fi
+
 # The API server first: it would otherwise retry etcd for a while.
 stop kube-apiserver
 stop etcd
