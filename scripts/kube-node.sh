@@ -20,7 +20,7 @@ node_namespaces() {
 	done
 	[ -x /usr/lib/cni/bridge ] && [ -x /usr/lib/cni/host-local ] && [ -x /usr/lib/cni/loopback ] ||
 		die "--node needs the CNI plugins in /usr/lib/cni (apt-get install containernetworking-plugins)"
-	netns="meshperf-node-$(basename "$dir" | tr -c 'a-zA-Z0-9\n' '-')"
+	netns="meshperf-node-$(basename "$dir" | sed 's/^meshperf-node[.-]//' | tr -c 'a-zA-Z0-9\n' '-')"
 	echo "$netns" >"$dir/netns"
 	ip netns add "$netns"
 	ip -n "$netns" link set lo up

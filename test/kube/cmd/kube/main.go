@@ -36,7 +36,6 @@ var programs = map[string]func() int{
 	"kube-proxy":              func() int { return cli.Run(proxy.NewProxyCommand()) },
 }
 
-
 func main() {
 	name := filepath.Base(os.Args[0])
 	if _, ok := programs[name]; !ok && len(os.Args) > 1 {
