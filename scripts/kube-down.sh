@@ -15,23 +15,33 @@ dir="${1:-}"
 # Refuse a directory kube-up.sh did not make, since it is removed.
 [ -f "$dir/pki/tokens.csv" ] || { log "$dir was not made by kube-up.sh; not touching it"; exit 1; }
 
-# stop NAME: SIGTERM, then SIGKILL after 10 s.
+# stop NAME...: SIGTERM to each at once, then SIGKILL to those still
+# running after 10 s.
 stop() {
-	local pidfile="$dir/$1.pid" pid
-	[ -f "$pidfile" ] || return 0
-	pid="$(cat "$pidfile")"
-	if kill -0 "$pid" 2>/dev/null; then
-		kill -TERM "$pid" 2>/dev/null || true
-		for _ in $(seq 100); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
+	local name pid pids=() began=$SECONDS
+	for name in "$@"; do
+		[ -f "$dir/$name.pid" ] || continue
+		pid="$(cat "$dir/$name.pid")"
 		if kill -0 "$pid" 2>/dev/null; then
-			log "$1 (pid $pid) still running after 10s: killing it"
-			kill -KILL "$pid" 2>/dev/null || true
+			kill -TERM "$pid" 2>/dev/null || true
+			pids+=("$name:$pid")
 		fi
-	fi
-	rm -f "$pidfile"
+		rm -f "$dir/$name.pid"
+	done
+	local left
+	for _ in $(seq 100); do
+		left=()
+		for np in ${pids[@]+"${pids[@]}"}; do
+			kill -0 "${np#*:}" 2>/dev/null && left+=("$np")
+		done
+		[ ${#left[@]} -gt 0 ] || break
+		sleep 0.1
+	done
+	for np in ${left[@]+"${left[@]}"}; do
+		log "${np%%:*} (pid ${np#*:}) still running after 10s: killing it"
+		kill -KILL "${np#*:}" 2>/dev/null || true
+	done
+	[ $((SECONDS - began)) -lt 3 ] || log "$* took $((SECONDS - began))s to stop"
 }
 
 # pids_of PATTERN: processes whose command line holds PATTERN (a path
@@ -49,11 +59,7 @@ pids_of() {
 # snapshots), containerd and its shims, the mount namespace's holder (the
 # node's mounts go with it), and the network namespace.
 if [ -f "$dir/netns" ]; then
-	stop netns-forward
-	stop kube-proxy
-	stop kubelet
-	stop kube-scheduler
-	stop kube-controller-manager
+	stop netns-forward kube-proxy kubelet kube-scheduler kube-controller-manager
 	sock="$dir/containerd.sock"
 	if [ -S "$sock" ] && [ -f "$dir/containerd.pid" ] && kill -0 "$(cat "$dir/containerd.pid")" 2>/dev/null; then
 		c=(ctr --address "$sock" -n k8s.io)
