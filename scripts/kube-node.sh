@@ -9,10 +9,8 @@ cluster_cidr=10.244.0.0/16
 service_cidr=10.96.0.0/16
 pause_image=registry.k8s.io/pause:meshperf
 
-# node_namespaces makes the network namespace (loopback up, a veth pair
-# whose first end holds the node's address) and a process holding a private
-# mount namespace, and sets in_node to enter both.
-node_namespaces() {
+# node_check fails early when something the node needs is missing.
+node_check() {
 	[ "$(id -u)" = 0 ] || die "--node needs root (network namespaces, containerd)"
 	local tool
 	for tool in ip nsenter unshare containerd runc ctr iptables; do
@@ -20,17 +18,26 @@ node_namespaces() {
 	done
 	[ -x /usr/lib/cni/bridge ] && [ -x /usr/lib/cni/host-local ] && [ -x /usr/lib/cni/loopback ] ||
 		die "--node needs the CNI plugins in /usr/lib/cni (apt-get install containernetworking-plugins)"
+}
+
+# node_namespaces makes the network namespace (loopback up, a veth pair
+# whose first end holds the node's address) and a process holding a private
+# mount namespace, and sets in_node to enter both. It runs after the token
+# file exists, so that kube-down.sh (which fail calls) accepts DIR.
+node_namespaces() {
 	netns="meshperf-node-$(basename "$dir" | sed 's/^meshperf-node[.-]//' | tr -c 'a-zA-Z0-9\n' '-')"
 	echo "$netns" >"$dir/netns"
-	ip netns add "$netns"
-	ip -n "$netns" link set lo up
-	ip -n "$netns" link add mpnode0 type veth peer name mpnode1
-	ip -n "$netns" addr add "$node_ip/24" dev mpnode0
-	ip -n "$netns" link set mpnode0 up
-	ip -n "$netns" link set mpnode1 up
-	# Service addresses need a route for connections made on the node
-	# itself (kube-proxy's DNAT comes after the routing decision).
-	ip -n "$netns" route add "$service_cidr" dev mpnode0 src "$node_ip"
+	ip netns add "$netns" >"$dir/netns.log" 2>&1 || fail "ip netns add $netns failed" netns
+	{
+		ip -n "$netns" link set lo up &&
+			ip -n "$netns" link add mpnode0 type veth peer name mpnode1 &&
+			ip -n "$netns" addr add "$node_ip/24" dev mpnode0 &&
+			ip -n "$netns" link set mpnode0 up &&
+			ip -n "$netns" link set mpnode1 up &&
+			# Service addresses need a route for connections made on the
+			# node itself (kube-proxy's DNAT comes after routing).
+			ip -n "$netns" route add "$service_cidr" dev mpnode0 src "$node_ip"
+	} >>"$dir/netns.log" 2>&1 || fail "setting up $netns failed" netns
 	# A mount namespace of the node's own (private propagation): the
 	# kubelet's volumes, containerd's rootfs, shm and netns mounts live and
 	# die with it. Its holder only sleeps.
@@ -42,7 +49,7 @@ node_namespaces() {
 		[ "$(readlink "/proc/$holder/ns/mnt")" != "$(readlink /proc/self/ns/mnt)" ] && break
 		sleep 0.05
 	done
-	[ "$(readlink "/proc/$holder/ns/mnt")" != "$(readlink /proc/self/ns/mnt)" ] || die "unshare made no mount namespace"
+	[ "$(readlink "/proc/$holder/ns/mnt")" != "$(readlink /proc/self/ns/mnt)" ] || fail "unshare made no mount namespace" netns
 	in_node=(nsenter "--mount=/proc/$holder/ns/mnt" "--net=/run/netns/$netns" --)
 }
 

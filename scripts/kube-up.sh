@@ -135,7 +135,7 @@ in_node=()
 if [ "$node" = 1 ]; then
 	# shellcheck source=scripts/kube-node.sh
 	. "$root/scripts/kube-node.sh"
-	node_namespaces
+	node_check
 fi
 
 # Keys and certificates: a CA, the API server's serving certificate for
@@ -158,7 +158,10 @@ admin_token="$(openssl rand -hex 24)"
 noperm_token="$(openssl rand -hex 24)"
 printf '%s,admin,admin-uid,"system:masters"\n%s,meshperf-noperm,noperm-uid\n' \
 	"$admin_token" "$noperm_token" >"$pki/tokens.csv"
-[ "$node" = 0 ] || node_tokens
+if [ "$node" = 1 ]; then
+	node_tokens
+	node_namespaces
+fi
 
 etcd_port="$(free_port)"
 peer_port="$(free_port)"
