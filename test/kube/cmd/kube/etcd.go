@@ -1,7 +1,8 @@
-// Command etcd runs a single-member etcd with embed, enough to back the
-// kube-apiserver of meshperf's integration tests. It serves plain HTTP on
-// the client URL it is given, which must be on 127.0.0.1.
 package main
+
+// etcd runs a single-member etcd with embed, enough to back the
+// kube-apiserver of meshperf's integration tests. It serves plain HTTP on
+// the client URL it is given, which must be on a loopback address.
 
 import (
 	"flag"
@@ -15,18 +16,22 @@ import (
 	"go.etcd.io/etcd/server/v3/embed"
 )
 
-func main() {
-	dataDir := flag.String("data-dir", "", "directory for the member's data (required)")
-	client := flag.String("listen-client-url", "http://127.0.0.1:2379", "URL clients connect to")
-	peer := flag.String("listen-peer-url", "http://127.0.0.1:2380", "URL of the (only) peer listener")
-	flag.Parse()
-	if err := run(*dataDir, *client, *peer); err != nil {
+func etcdMain() int {
+	// A flag set of its own: other programs' packages register flags on
+	// the global one.
+	fs := flag.NewFlagSet("etcd", flag.ExitOnError)
+	dataDir := fs.String("data-dir", "", "directory for the member's data (required)")
+	client := fs.String("listen-client-url", "http://127.0.0.1:2379", "URL clients connect to")
+	peer := fs.String("listen-peer-url", "http://127.0.0.1:2380", "URL of the (only) peer listener")
+	_ = fs.Parse(os.Args[1:])
+	if err := runEtcd(*dataDir, *client, *peer); err != nil {
 		fmt.Fprintln(os.Stderr, "etcd:", err)
-		os.Exit(1)
+		return 1
 	}
+	return 0
 }
 
-func run(dataDir, client, peer string) error {
+func runEtcd(dataDir, client, peer string) error {
 	if dataDir == "" {
 		return fmt.Errorf("--data-dir is required")
 	}
