@@ -77,6 +77,8 @@ func TestClusterAPIServer(t *testing.T) {
 	kubetest.Kubectl(t, kc, "", "apply", "-f", filepath.Join(data, "meshes.yaml"))
 	kubetest.Kubectl(t, kc, "", "apply", "-f", filepath.Join(data, "workloads.yaml"))
 
+	t.Run("run records the mesh context", func(t *testing.T) { testRunMeshContext(t, kc) })
+
 	stdout, stderr, code := runCluster(t, "status", "--kubeconfig", kc, "-o", "json")
 	if code != 0 {
 		t.Fatalf("status: exit %d: %s", code, stderr)

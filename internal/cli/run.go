@@ -66,6 +66,7 @@ type runOptions struct {
 	agents         int
 	agentSelector  string
 	allowUnknown   bool
+	cluster        runClusterFlags
 	protoFlags     // gRPC and TCP (runflags.go)
 }
 
@@ -129,6 +130,7 @@ so, and exits with status 3.`,
 	f.StringVar(&o.resolution, "resolution", "auto", "open loop, plain HTTP/1.1: requests due within this window are sent together, each at most this late (fewer wake-ups, less CPU); auto (exact up to 1,000 rps, then up to 1ms), exact, or a duration")
 	f.IntVar(&o.threads, "threads", 0, "event-loop threads for plain HTTP/1.1 (0 = automatic)")
 	o.protoFlags.register(f)
+	o.cluster.register(f)
 	f.IntVar(&o.queue, "queue", 100_000, "open loop: most requests that may wait for a free connection before the oldest are dropped")
 	f.StringVarP(&o.output, "output", "o", "text", "report format: text or json")
 	f.StringVar(&o.slo, "slo", "", "objectives, e.g. 'p99<=20ms,error_rate<0.1%'; exit status 1 when one is broken")
@@ -262,6 +264,10 @@ func runRun(ctx context.Context, cmd *cobra.Command, stdio IO, g *globalOptions,
 	if prof == nil && !changed("rps") && !changed("rate-shape") {
 		o.defaultLoop(stdio, plans[0])
 	}
+	if err := o.cluster.check(); err != nil {
+		return err
+	}
+	meshCtx := o.cluster.meshContext(ctx, stdio.Err, plans) // at the start, before any load
 	res, err := runPlans(ctx, stdio, o, plans)
 	if errors.Is(err, loadgen.ErrUnsupported) || errors.Is(err, generators.ErrUnknown) {
 		return &UsageError{Err: err}
@@ -274,6 +280,7 @@ func runRun(ctx context.Context, cmd *cobra.Command, stdio IO, g *globalOptions,
 		// query that fails is kept as missing, never fails the run.
 		prom.Fill(context.WithoutCancel(ctx), prof.Metrics, res)
 	}
+	res.Mesh = meshCtx
 	if len(labels) > 0 {
 		res.Labels = labels
 	}

@@ -106,6 +106,8 @@ type Service struct {
 	Type      string            `json:"type"`
 	Ports     []string          `json:"ports,omitempty"`
 	Selector  map[string]string `json:"selector,omitempty"`
+	// ClusterIPs are the Service's virtual IPs ("None" for a headless one).
+	ClusterIPs []string `json:"clusterIPs,omitempty"`
 }
 
 // Workload is a Deployment, StatefulSet or DaemonSet.
@@ -307,6 +309,10 @@ func build(o objects, rules []Rule) Snapshot {
 
 	for _, svc := range o.services {
 		v := Service{Namespace: svc.Namespace, Name: svc.Name, Type: string(svc.Spec.Type), Selector: svc.Spec.Selector}
+		v.ClusterIPs = svc.Spec.ClusterIPs
+		if len(v.ClusterIPs) == 0 && svc.Spec.ClusterIP != "" {
+			v.ClusterIPs = []string{svc.Spec.ClusterIP}
+		}
 		for _, p := range svc.Spec.Ports {
 			v.Ports = append(v.Ports, fmt.Sprintf("%d/%s", p.Port, p.Protocol))
 		}

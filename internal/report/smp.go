@@ -101,6 +101,7 @@ type smpExtension struct {
 	Notes       []string           `json:"notes,omitempty"`
 	Process     *spec.ProcessStats `json:"process,omitempty"`
 	Metrics     []spec.Metric      `json:"metrics,omitempty"`
+	Mesh        *spec.MeshContext  `json:"mesh,omitempty"`
 
 	// HistogramOf says which distribution latencies_ms and the histogram
 	// describe: "latency" (open loop) or "service_time".
@@ -189,6 +190,7 @@ func SMPResult(r *spec.Result, meta SMPMeta) ([]byte, error) {
 			Notes:         r.Notes,
 			Process:       r.Process,
 			Metrics:       r.Metrics,
+			Mesh:          r.Mesh,
 			HistogramOf:   f.of,
 			Count:         main.Count,
 			StdDevMs:      main.StdDevMs,
@@ -199,9 +201,11 @@ func SMPResult(r *spec.Result, meta SMPMeta) ([]byte, error) {
 			Saturated:     main.Saturated,
 		},
 	}
-	doc.MeshConfig = meshConfig(r.Metrics)
+	doc.MeshConfig = meshConfig(r.Metrics, r.Mesh)
 	if r.SMP != nil && r.SMP.MeshType != 0 {
 		doc.Mesh = &smpMesh{Type: json.RawMessage(strconv.Itoa(r.SMP.MeshType))}
+	} else if doc.MeshConfig != nil && doc.MeshConfig.MeshType != 0 {
+		doc.Mesh = &smpMesh{Type: json.RawMessage(strconv.Itoa(doc.MeshConfig.MeshType))}
 	}
 	if doc.Meshperf.Schema == "" {
 		doc.Meshperf.Schema = spec.ResultSchema
@@ -338,7 +342,7 @@ func ParseSMPResult(data []byte) (*spec.Result, error) {
 	r.Errors = ext.Errors
 	r.Interrupted = ext.Interrupted
 	r.Notes = ext.Notes
-	r.Process, r.Metrics = ext.Process, ext.Metrics
+	r.Process, r.Metrics, r.Mesh = ext.Process, ext.Metrics, ext.Mesh
 	d.Count, d.StdDevMs, d.Saturated = ext.Count, ext.StdDevMs, ext.Saturated
 	d.Histogram, d.HistogramUnit = ext.Histogram, ext.HistogramUnit
 	var h *hist.Histogram
