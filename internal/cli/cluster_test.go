@@ -78,6 +78,7 @@ func TestClusterAPIServer(t *testing.T) {
 	kubetest.Kubectl(t, kc, "", "apply", "-f", filepath.Join(data, "workloads.yaml"))
 
 	t.Run("run records the mesh context", func(t *testing.T) { testRunMeshContext(t, kc) })
+	t.Run("server serves the cluster", func(t *testing.T) { testServerCluster(t, kc) })
 
 	stdout, stderr, code := runCluster(t, "status", "--kubeconfig", kc, "-o", "json")
 	if code != 0 {

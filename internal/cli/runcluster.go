@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -22,7 +24,11 @@ type runClusterFlags struct {
 }
 
 func (f *runClusterFlags) register(fs *pflag.FlagSet) {
-	fs.StringVar(&f.mode, "cluster", "auto", "record the Kubernetes cluster's mesh context (meshes, versions, the target Service's injection) in the result: auto (when a kubeconfig or in-cluster config is found; at most 5s, never fails the run) or off")
+	f.registerAs(fs, "record the Kubernetes cluster's mesh context (meshes, versions, the target Service's injection) in the result: auto (when a kubeconfig or in-cluster config is found; at most 5s, never fails the run) or off")
+}
+
+func (f *runClusterFlags) registerAs(fs *pflag.FlagSet, usage string) {
+	fs.StringVar(&f.mode, "cluster", "auto", usage)
 	fs.StringVar(&f.cfg.Kubeconfig, "kubeconfig", "", "with --cluster auto: kubeconfig file (default $KUBECONFIG, else ~/.kube/config, else the pod's service account)")
 	fs.StringVar(&f.cfg.Context, "kube-context", "", "with --cluster auto: kubeconfig context (default its current-context)")
 }
@@ -57,4 +63,46 @@ func (f *runClusterFlags) meshContext(ctx context.Context, errOut io.Writer, pla
 		fmt.Fprintf(errOut, "meshperf: cluster context incomplete (kept in the result; --cluster off to skip): %v\n", err)
 	}
 	return &mc
+}
+
+// inventory starts, for meshperf server, a live inventory of the cluster
+// the flags name, running until ctx ends; nil when off or none is
+// configured. A kubeconfig named but unusable is an error; an API server
+// that does not answer yet is said, and the inventory keeps trying.
+func (f *runClusterFlags) inventory(ctx context.Context, errOut io.Writer, log *slog.Logger) (*cluster.Inventory, error) {
+	if err := f.check(); err != nil {
+		return nil, err
+	}
+	if f.mode == "off" {
+		return nil, nil
+	}
+	rc, _, err := kube.RESTConfig(f.cfg)
+	if errors.Is(err, kube.ErrNoKubeconfig) && f.cfg.Kubeconfig == "" && f.cfg.Context == "" {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	client, err := kube.Connect(f.cfg)
+	if err != nil {
+		return nil, err
+	}
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	_, perr := client.Ping(pctx)
+	cancel()
+	inv, err := cluster.New(rc, cluster.Options{Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	go func() {
+		if err := inv.Run(ctx); err != nil {
+			log.Error("cluster inventory stopped", "err", err)
+		}
+	}()
+	if perr != nil {
+		fmt.Fprintf(errOut, "meshperf server: cluster %s: %v (its inventory keeps trying; /api/v1/cluster says what is pending)\n", rc.Host, perr)
+	} else {
+		fmt.Fprintf(errOut, "meshperf server: reading cluster %s (/api/v1/cluster; --cluster off to skip)\n", rc.Host)
+	}
+	return inv, nil
 }

@@ -2,15 +2,20 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/meshperf/meshperf/spec"
 )
@@ -100,5 +105,84 @@ current-context: x
 	_, errOut, code = runMeshperf(t, "run", url+"/", "-d", "1s", "--cluster", "maybe")
 	if code != ExitUsage || !strings.Contains(errOut, "--cluster") {
 		t.Errorf("--cluster maybe: exit %d, %s", code, errOut)
+	}
+}
+
+// lockedBuffer is a bytes.Buffer safe to write from the server's goroutine
+// while the test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// testServerCluster (called by TestClusterAPIServer) starts meshperf
+// server --kubeconfig: it serves the cluster's inventory at
+// /api/v1/cluster.
+func testServerCluster(t *testing.T, kc string) {
+	ctx, cancel := context.WithCancel(t.Context())
+	var errw lockedBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- Main(ctx, []string{"--db", filepath.Join(t.TempDir(), "m.db"), "server", "--listen", "127.0.0.1:0", "--kubeconfig", kc, "--log-level", "error"},
+			strings.NewReader(""), io.Discard, &errw)
+	}()
+	defer func() {
+		cancel()
+		if code := <-done; code != 0 {
+			t.Errorf("server exit %d: %s", code, errw.String())
+		}
+	}()
+	re := regexp.MustCompile(`listening on (http://[0-9.:]+)`)
+	deadline := time.Now().Add(20 * time.Second)
+	var base string
+	for base == "" {
+		if m := re.FindStringSubmatch(errw.String()); m != nil {
+			base = m[1]
+		} else if time.Now().After(deadline) {
+			t.Fatalf("server did not start: %s", errw.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !strings.Contains(errw.String(), "reading cluster https://127.0.0.1:") {
+		t.Errorf("server start does not name the cluster: %s", errw.String())
+	}
+	for {
+		resp, err := http.Get(base + "/api/v1/cluster")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var st struct {
+			Synced bool `json:"synced"`
+			Meshes []struct {
+				Mesh, Version string
+			} `json:"meshes"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&st)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || err != nil {
+			t.Fatalf("GET /api/v1/cluster: %d %v", resp.StatusCode, err)
+		}
+		if st.Synced {
+			if len(st.Meshes) != 3 || st.Meshes[0].Mesh != "istio" {
+				t.Errorf("meshes %+v", st.Meshes)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the server's inventory never synced")
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -29,6 +29,7 @@ func newServerCmd(stdio IO, g *globalOptions) *cobra.Command {
 	var agents agentServerFlags
 	var withEcho bool
 	var guard serverGuardFlags
+	var clusterFlags runClusterFlags
 	var maxConns int
 	cmd := &cobra.Command{
 		Use:   "server",
@@ -107,6 +108,11 @@ mode (the default) trusts whoever reaches it: keep it on loopback, or use
 					return err
 				}
 			}
+			if inv, err := clusterFlags.inventory(cmd.Context(), stdio.Err, log); err != nil {
+				return err
+			} else if inv != nil {
+				opts.Cluster = inv
+			}
 			srv := server.New(opts)
 			if err := agents.serve(cmd.Context(), srv, stdio, log); err != nil {
 				srv.Close()
@@ -119,6 +125,7 @@ mode (the default) trusts whoever reaches it: keep it on loopback, or use
 	logs.register(cmd.Flags())
 	agents.register(cmd)
 	guard.register(cmd)
+	clusterFlags.registerAs(cmd.Flags(), "read the Kubernetes cluster (meshes, workloads, events at /api/v1/cluster; each run's mesh context): auto (when a kubeconfig or in-cluster config is found) or off")
 	cmd.Flags().BoolVar(&withEcho, "echo", false, "also start the echo target (as meshperf echo) on --echo-addr, offered to the UI as a first target")
 	cmd.Flags().StringVar(&echoAddr, "echo-addr", DefaultEchoAddr, "with --echo: where the echo target listens (a fixed port, so saved profiles keep working; the default falls back to a free port if taken)")
 	cmd.Flags().BoolVar(&teamMode, "auth", false, "team mode: users, tokens, every endpoint checked (create the first admin with meshperf user add NAME --admin)")

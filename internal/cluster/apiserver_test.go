@@ -106,8 +106,8 @@ func TestAPIServerDiscovery(t *testing.T) {
 	events, unsubscribe := inv.Subscribe(10_000)
 	defer unsubscribe()
 	s := inv.Snapshot()
-	if len(s.Unreadable) != 0 {
-		t.Fatalf("admin could not read %v", s.Unreadable)
+	if len(s.Unreadable) != 0 || !s.Complete {
+		t.Fatalf("admin could not read %v (complete %v)", s.Unreadable, s.Complete)
 	}
 
 	t.Run("meshes", func(t *testing.T) {

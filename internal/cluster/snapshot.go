@@ -14,8 +14,11 @@ import (
 
 // Snapshot is what the inventory knows of the cluster at one moment.
 type Snapshot struct {
-	Time       time.Time   `json:"time"`
-	Seq        uint64      `json:"seq"` // increases with every change
+	Time time.Time `json:"time"`
+	Seq  uint64    `json:"seq"` // increases with every change
+	// Complete is set when every resource had been listed (or refused)
+	// once before the snapshot was built.
+	Complete   bool        `json:"complete"`
 	Server     string      `json:"server,omitempty"`
 	Meshes     []Mesh      `json:"meshes"`
 	GatewayAPI *GatewayAPI `json:"gatewayAPI,omitempty"`
@@ -153,6 +156,8 @@ type Route struct {
 	Name      string   `json:"name"`
 	Parents   []string `json:"parents"` // Kind/namespace/name
 	GAMMA     bool     `json:"gamma"`
+	// Backends are the Services the rules send to, namespace/name.
+	Backends []string `json:"backends,omitempty"`
 }
 
 // Denied is one resource the inventory could not read.
@@ -547,8 +552,35 @@ func routeOf(u *unstructured.Unstructured) Route {
 			r.GAMMA = true
 		}
 	}
+	for _, rule := range nestedSlice(u.Object, "spec", "rules") {
+		rm, ok := rule.(map[string]any)
+		if !ok {
+			continue
+		}
+		refs, _ := rm["backendRefs"].([]any)
+		for _, b := range refs {
+			bm, ok := b.(map[string]any)
+			if !ok {
+				continue
+			}
+			kind, _ := bm["kind"].(string)
+			group, _ := bm["group"].(string)
+			name, _ := bm["name"].(string)
+			if (kind != "" && kind != "Service") || group != "" || name == "" || len(r.Backends) >= maxBackends {
+				continue
+			}
+			ns, _ := bm["namespace"].(string)
+			if ns == "" {
+				ns = r.Namespace
+			}
+			r.Backends = appendOnce(r.Backends, ns+"/"+name)
+		}
+	}
 	return r
 }
+
+// maxBackends bounds the backends kept of one route.
+const maxBackends = 64
 
 func hasLabels(have, want map[string]string) bool {
 	for k, v := range want {

@@ -259,6 +259,7 @@ func (m *runs) execute(id string) {
 		finish(store.RunFailed, admitReason(err))
 		return
 	}
+	meshCtx := m.s.meshContext(plans) // the cluster at the run's start (cluster.go)
 	publish := func(p loadgen.Progress) {
 		h.publish(Event{Type: "progress", Progress: progressEvent(p)})
 	}
@@ -282,7 +283,7 @@ func (m *runs) execute(id string) {
 		return
 	}
 	prom.Fill(m.after, prof.Metrics, res) // missing metrics say why; they never fail the run
-	res.Name = r.Name
+	res.Name, res.Mesh = r.Name, meshCtx
 	res.Labels = r.Labels
 	res.ProfileID, res.ProfileRevision = r.ProfileID, r.ProfileRevision
 	resID, err := sv.final(bg, res)

@@ -96,6 +96,9 @@ type Options struct {
 	// MaxConnections caps the API's open connections (ListenAndServe);
 	// DefaultMaxConnections when zero.
 	MaxConnections int
+	// Cluster is the live inventory of the Kubernetes cluster served under
+	// /api/v1/cluster and recorded in runs (cluster.go); nil: none.
+	Cluster ClusterSource
 
 	// InstanceID names this server process in the store; its runs are
 	// its own (a new random id when empty). InstanceTimeout is how long a
@@ -135,6 +138,7 @@ type Server struct {
 	limits       loadgen.Limits
 	files        *fileAccess
 	allowProm    []string
+	cluster      ClusterSource
 
 	// Durability (durable.go).
 	instance        string
@@ -151,7 +155,7 @@ type Server struct {
 func New(opts Options) *Server {
 	s := &Server{st: opts.Store, log: opts.Logger, version: opts.Version, maxBody: opts.MaxBody,
 		allowTargets: opts.AllowTargets, grace: opts.ShutdownGrace, auth: opts.Auth, echoURL: opts.EchoURL,
-		maxConns: opts.MaxConnections,
+		maxConns: opts.MaxConnections, cluster: opts.Cluster,
 		instance: opts.InstanceID, instanceTimeout: opts.InstanceTimeout, saveEvery: opts.SaveEvery,
 		saveRetries: opts.SaveRetries, saveBackoff: opts.SaveBackoff}
 	if s.maxConns <= 0 {
@@ -248,7 +252,7 @@ type route struct {
 }
 
 func (s *Server) routes() []route {
-	return []route{
+	return append(s.clusterRoutes(), []route{
 		{"GET /healthz", s.healthz},
 		{"GET /readyz", s.readyz},
 		{"GET /metrics", s.serveMetrics},
@@ -289,7 +293,7 @@ func (s *Server) routes() []route {
 		{"POST /api/v1/users", s.createUser},
 		{"GET /api/v1/info", s.info},
 		{"GET /api/v1/results/{id}/verdicts", s.verdicts},
-	}
+	}...)
 }
 
 // ServeHTTP implements http.Handler: unknown paths and methods get the JSON
