@@ -60,7 +60,7 @@ deployments, statefulsets, daemonsets, customresourcedefinitions, Gateway
 API routes and the meshes' mTLS resources (Istio PeerAuthentications, Kuma
 Meshes); what RBAC refuses is named, and the rest still shown.`,
 	}
-	cmd.AddCommand(newClusterStatusCmd(stdio), newClusterWorkloadsCmd(stdio))
+	cmd.AddCommand(newClusterStatusCmd(stdio), newClusterWorkloadsCmd(stdio), newClusterMetricsCmd(stdio))
 	return cmd
 }
 

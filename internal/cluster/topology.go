@@ -108,3 +108,18 @@ func ownerID(ns, owner string) string {
 	kind, name, _ := strings.Cut(owner, "/")
 	return kind + "/" + ns + "/" + name
 }
+
+// WorkloadKind is the kind of workload ns/name (Deployment, StatefulSet,
+// DaemonSet); "" when s has none of that name, or several kinds do.
+func (s Snapshot) WorkloadKind(ns, name string) string {
+	kind := ""
+	for _, w := range s.Workloads {
+		if w.Namespace == ns && w.Name == name {
+			if kind != "" && kind != w.Kind {
+				return ""
+			}
+			kind = w.Kind
+		}
+	}
+	return kind
+}

@@ -165,3 +165,23 @@ func (f Figures) Summary() string {
 	}
 	return strings.Join(parts, ", ")
 }
+
+// ResolveKinds names the kind of workloads the mesh's labels leave
+// unnamed ("Workload"), with kindOf (from the cluster's inventory; "" when
+// it does not know the workload).
+func (r *Report) ResolveKinds(kindOf func(namespace, name string) string) {
+	fix := func(res *Resource) {
+		if res.Kind == "Workload" {
+			if k := kindOf(res.Namespace, res.Name); k != "" {
+				res.Kind = k
+			}
+		}
+	}
+	for i := range r.Workloads {
+		fix(&r.Workloads[i].Resource)
+	}
+	for i := range r.Edges {
+		fix(&r.Edges[i].Source)
+		fix(&r.Edges[i].Destination)
+	}
+}

@@ -250,13 +250,13 @@ func assemble(vals map[string]map[string]float64, k string, window time.Duration
 		f.SuccessRate, f.Successes, f.Failures = &sr, &ns, &nf
 	}
 	for _, pq := range []struct {
-		name string
-		to   **float64
-	}{{"p0.5", &f.P50Ms}, {"p0.9", &f.P90Ms}, {"p0.99", &f.P99Ms}} {
-		if v, ok := get(pq.name); ok {
+		query, name string
+		to          **float64
+	}{{"p0.5", "p50", &f.P50Ms}, {"p0.9", "p90", &f.P90Ms}, {"p0.99", "p99", &f.P99Ms}} {
+		if v, ok := get(pq.query); ok {
 			*pq.to = &v
 		} else {
-			f.Missing = append(f.Missing, strings.Replace(pq.name, "0.", "", 1)+" latency: no latency histogram observations in the window")
+			f.Missing = append(f.Missing, pq.name+" latency: no latency histogram observations in the window")
 		}
 	}
 	return f
