@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/meshperf/meshperf/internal/cluster"
+	"github.com/meshperf/meshperf/internal/meshmetrics"
 	"github.com/meshperf/meshperf/loadgen"
 	"github.com/meshperf/meshperf/spec"
 )
@@ -34,6 +35,7 @@ func (s *Server) clusterRoutes() []route {
 		{"GET /api/v1/cluster/workloads", s.clusterWorkloads},
 		{"GET /api/v1/cluster/topology", s.clusterTopology},
 		{"GET /api/v1/cluster/events", s.clusterEvents},
+		{"GET /api/v1/cluster/metrics", s.clusterMetrics},
 	}
 }
 
@@ -208,6 +210,98 @@ func (s *Server) meshContext(plans []*loadgen.Plan) *spec.MeshContext {
 func nonNil[T any](s []T) []T {
 	if s == nil {
 		return []T{}
+	}
+	return s
+}
+
+// errNoMeshMetrics answers GET /api/v1/cluster/metrics on a server without
+// a Prometheus for them.
+var errNoMeshMetrics = &APIError{Status: http.StatusServiceUnavailable, Code: CodeUnavailable,
+	Message: "no mesh metrics: this server reads no Prometheus for them (start it with --mesh-prometheus URL)"}
+
+// ClusterMetrics is the body of GET /api/v1/cluster/metrics: one report
+// per mesh asked.
+type ClusterMetrics struct {
+	Reports []*meshmetrics.Report `json:"reports"`
+}
+
+// clusterMetrics serves the mesh's traffic metrics: ?mesh= (default: each
+// mesh the inventory finds with a query set), ?namespace=, ?workload=,
+// ?window= (Go duration, default 1m), ?edges=true, ?format=smi.
+func (s *Server) clusterMetrics(w http.ResponseWriter, r *http.Request) error {
+	if s.meshMetrics == nil {
+		return errNoMeshMetrics
+	}
+	q := r.URL.Query()
+	ns, err := namespaceParam(r)
+	if err != nil {
+		return err
+	}
+	query := meshmetrics.Query{Namespace: ns, Workload: q.Get("workload"), Edges: q.Get("edges") == "true"}
+	if v := q.Get("window"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || len(v) > 32 {
+			return badRequest("window", "window %q: want a duration such as 60s", clipParam(v))
+		}
+		query.Window = d
+	}
+	format := q.Get("format")
+	if format != "" && format != "smi" {
+		return badRequest("format", "format %q: want smi or nothing", clipParam(format))
+	}
+	meshes := []string{}
+	if m := q.Get("mesh"); m != "" {
+		if _, ok := meshmetrics.QuerySetFor(m); !ok {
+			return badRequest("mesh", "mesh %q: want istio or linkerd", clipParam(m))
+		}
+		meshes = append(meshes, m)
+	} else if s.cluster != nil {
+		for _, m := range s.cluster.Snapshot().Meshes {
+			if _, ok := meshmetrics.QuerySetFor(m.Mesh); ok {
+				meshes = append(meshes, m.Mesh)
+			}
+		}
+		if len(meshes) == 0 {
+			return &APIError{Status: http.StatusNotFound, Code: CodeNotFound, Message: "no mesh with traffic metrics (istio, linkerd) in the cluster"}
+		}
+	} else {
+		return badRequest("mesh", "mesh: name one (istio, linkerd); this server reads no cluster to find it")
+	}
+	out := ClusterMetrics{Reports: []*meshmetrics.Report{}}
+	for _, m := range meshes {
+		query.Mesh = m
+		if err := query.Validate(); err != nil {
+			return badRequest("", "%v", err)
+		}
+		rep, err := s.meshMetrics.Traffic(r.Context(), query)
+		if err != nil {
+			return &APIError{Status: http.StatusBadGateway, Code: CodeUnavailable, Message: err.Error(), Err: err}
+		}
+		if s.cluster != nil {
+			rep.ResolveKinds(s.cluster.Snapshot().WorkloadKind)
+		}
+		out.Reports = append(out.Reports, rep)
+	}
+	if format == "smi" {
+		sel := meshmetrics.SMIResource{Kind: "Workload", Namespace: ns, Name: query.Workload}
+		lists := make([]meshmetrics.SMIList, 0, len(out.Reports))
+		for _, rep := range out.Reports {
+			lists = append(lists, rep.SMI(sel))
+		}
+		if len(lists) == 1 {
+			writeJSON(w, http.StatusOK, lists[0])
+		} else {
+			writeJSON(w, http.StatusOK, lists)
+		}
+		return nil
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func clipParam(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "…"
 	}
 	return s
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/meshperf/meshperf/internal/auth"
+	"github.com/meshperf/meshperf/internal/meshmetrics"
 	"github.com/meshperf/meshperf/loadgen"
 	"github.com/meshperf/meshperf/store"
 	"github.com/meshperf/meshperf/web"
@@ -99,6 +100,9 @@ type Options struct {
 	// Cluster is the live inventory of the Kubernetes cluster served under
 	// /api/v1/cluster and recorded in runs (cluster.go); nil: none.
 	Cluster ClusterSource
+	// MeshMetrics reads the mesh's own traffic metrics (Prometheus),
+	// served at /api/v1/cluster/metrics; nil: none.
+	MeshMetrics meshmetrics.Source
 
 	// InstanceID names this server process in the store; its runs are
 	// its own (a new random id when empty). InstanceTimeout is how long a
@@ -139,6 +143,7 @@ type Server struct {
 	files        *fileAccess
 	allowProm    []string
 	cluster      ClusterSource
+	meshMetrics  meshmetrics.Source
 
 	// Durability (durable.go).
 	instance        string
@@ -155,7 +160,7 @@ type Server struct {
 func New(opts Options) *Server {
 	s := &Server{st: opts.Store, log: opts.Logger, version: opts.Version, maxBody: opts.MaxBody,
 		allowTargets: opts.AllowTargets, grace: opts.ShutdownGrace, auth: opts.Auth, echoURL: opts.EchoURL,
-		maxConns: opts.MaxConnections, cluster: opts.Cluster,
+		maxConns: opts.MaxConnections, cluster: opts.Cluster, meshMetrics: opts.MeshMetrics,
 		instance: opts.InstanceID, instanceTimeout: opts.InstanceTimeout, saveEvery: opts.SaveEvery,
 		saveRetries: opts.SaveRetries, saveBackoff: opts.SaveBackoff}
 	if s.maxConns <= 0 {
