@@ -101,3 +101,24 @@ export async function loadCluster(namespace: string, signal?: AbortSignal): Prom
   }
   return { status, workloads, topology, events: events.events ?? [], traffic, trafficNote };
 }
+
+/** The cluster's mesh context a result recorded at its start (spec.MeshContext). */
+export interface MeshContext {
+  cluster?: string;
+  time: string;
+  meshes?: { mesh: string; name?: string; version?: string; modes?: string[]; mtls?: string; healthy: boolean; smp_type?: number }[];
+  targets?: {
+    url: string;
+    namespace?: string;
+    service?: string;
+    mesh?: string;
+    mesh_version?: string;
+    mode?: string;
+    injection?: string[];
+    pods: number;
+    meshed: number;
+    proxy?: { container: string; image: string; version?: string; native?: boolean; requests?: Record<string, string>; limits?: Record<string, string> };
+    note?: string;
+  }[];
+  error?: string;
+}

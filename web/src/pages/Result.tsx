@@ -13,6 +13,7 @@ import { ResultTimeline } from "../components/ResultTimeline";
 import { Objectives, RunBannerFor } from "../components/RunStatus";
 import { DegradedBanner, Empty, ErrorBox, Loading, TableHead, errorText, num, useApi, useTitle } from "../components/ui";
 import { MetricsPanel } from "../components/Metrics";
+import { MeshContextPanel } from "../components/MeshContextPanel";
 import { durationSeconds, fmtBytes, fmtCount, fmtMs, fmtPct, fmtRate, fmtTime } from "../lib/format";
 import { decodeHistogram, histRange, logBins, maxPosition, percentileCurve, percentileGrid, percentileOf, summary, unitToMs, withMax, type Histogram } from "../lib/hdr";
 
@@ -412,6 +413,7 @@ function ResultView({ r, runId, verdicts, verdictError, degraded }: { r: ResultT
         </div>
       )}
 
+      <MeshContextPanel mesh={(r as { mesh?: import("../clusterApi").MeshContext }).mesh} />
       {(r.notes ?? []).length > 0 && (
         <div className="panel">
           <h2>Notes</h2>
