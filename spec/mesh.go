@@ -56,7 +56,10 @@ type MeshTarget struct {
 	Pods   int        `json:"pods"`
 	Meshed int        `json:"meshed"`
 	Proxy  *MeshProxy `json:"proxy,omitempty"`
-	Note   string     `json:"note,omitempty"`
+	// MTLS is the mTLS mode that applies to its pods, with the resource
+	// stating it: "PERMISSIVE (PeerAuthentication shop/reviews)".
+	MTLS string `json:"mtls,omitempty"`
+	Note string `json:"note,omitempty"`
 }
 
 // MeshProxy is the proxy container of a target's first meshed pod.

@@ -201,6 +201,18 @@ func TestAPIServerDiscovery(t *testing.T) {
 			tg.Proxy == nil || tg.Proxy.Requests["memory"] != "128Mi" || len(tg.Injection) != 1 {
 			t.Errorf("target shop/reviews %+v (proxy %+v)", tg, tg.Proxy)
 		}
+		if want := "PERMISSIVE (PeerAuthentication shop/reviews-permissive)"; tg.MTLS != want {
+			t.Errorf("reviews mTLS %q, want %q (its own policy over the namespace's UNSET and the mesh's STRICT)", tg.MTLS, want)
+		}
+		for _, c := range []struct{ ns, pod, want string }{
+			{"ambient", "ratings-0", "STRICT (PeerAuthentication istio-system/default)"}, // the namespace has none: the mesh's
+			{"emojivoto", "web-5f7b9c-xyz12", "always on"},
+			{"plain", "batch-1", ""}, // in no mesh
+		} {
+			if p := findPod(s, c.ns, c.pod); p == nil || p.MTLS != c.want {
+				t.Errorf("pod %s/%s mTLS: %+v, want %q", c.ns, c.pod, p, c.want)
+			}
+		}
 		if _, ok := s.TargetOf("shop", "nosuch"); ok {
 			t.Error("a Service that does not exist has a target")
 		}

@@ -131,7 +131,7 @@ func (s Snapshot) meshTarget(raw string) spec.MeshTarget {
 	mt.Namespace, mt.Service = t.Namespace, t.Service
 	mt.Mesh, mt.MeshVersion, mt.Mode = t.Mesh, t.MeshVersion, t.Mode
 	mt.Injection = t.Injection
-	mt.Pods, mt.Meshed = t.Pods, t.Meshed
+	mt.Pods, mt.Meshed, mt.MTLS = t.Pods, t.Meshed, t.MTLS
 	if p := t.Proxy; p != nil {
 		mt.Proxy = &spec.MeshProxy{Container: p.Container, Image: p.Image, Version: p.Version, Native: p.Native,
 			Requests: p.Requests, Limits: p.Limits}

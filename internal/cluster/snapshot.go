@@ -125,6 +125,8 @@ type Workload struct {
 	Pods   int    `json:"pods"`
 	Meshed int    `json:"meshed"`
 	Mesh   string `json:"mesh,omitempty"`
+	// MTLS is the mode of its first meshed pod.
+	MTLS string `json:"mtls,omitempty"`
 }
 
 // Pod is one pod and its proxy, if any.
@@ -137,6 +139,9 @@ type Pod struct {
 	Mesh      string            `json:"mesh,omitempty"`
 	Ambient   bool              `json:"ambient,omitempty"`
 	Proxy     *Proxy            `json:"proxy,omitempty"`
+	// MTLS is the mTLS mode that applies to a meshed pod, with the
+	// resource stating it (mtls.go).
+	MTLS string `json:"mtls,omitempty"`
 }
 
 // Proxy is the proxy container a mesh injected.
@@ -242,6 +247,14 @@ func build(o objects, rules []Rule) Snapshot {
 	}
 	s.Coverage.NamespacesAll = len(s.Namespaces)
 
+	// Each mesh's mode, and its policies in name order, for the pods'.
+	meshMTLS := map[string]string{}
+	policies := map[string][]*unstructured.Unstructured{}
+	for _, r := range rules {
+		meshMTLS[r.Mesh] = mtlsMode(r.MTLS, o.policies[r.MTLS.Group+"/"+r.MTLS.Kind])
+		policies[r.Mesh] = sortedByName(o.policies[r.MTLS.Group+"/"+r.MTLS.Kind])
+	}
+
 	// Pods.
 	for _, p := range o.pods {
 		pod := Pod{Namespace: p.Namespace, Name: p.Name, Phase: string(p.Status.Phase), Owner: podOwner(p), Labels: p.Labels}
@@ -250,6 +263,13 @@ func build(o objects, rules []Rule) Snapshot {
 			if ns := nsIndex[p.Namespace]; ns != nil && ns.Ambient && p.Spec.HostNetwork == false {
 				pod.Ambient = true
 				pod.Mesh = ambientMesh(ns.Meshes, rules)
+			}
+		}
+		if pod.Proxy != nil || pod.Ambient {
+			for _, r := range rules {
+				if r.Mesh == pod.Mesh {
+					pod.MTLS = podMTLS(r.MTLS, policies[r.Mesh], meshMTLS[r.Mesh], p.Namespace, p.Labels)
+				}
 			}
 		}
 		s.Coverage.Pods++
@@ -270,7 +290,7 @@ func build(o objects, rules []Rule) Snapshot {
 	// Workloads, with their pods counted through an index by owner.
 	type podCount struct {
 		pods, meshed int
-		mesh         string
+		mesh, mtls   string
 	}
 	byOwner := map[string]*podCount{}
 	for _, p := range s.Pods {
@@ -287,6 +307,9 @@ func build(o objects, rules []Rule) Snapshot {
 		if p.Proxy != nil || p.Ambient {
 			c.meshed++
 			c.mesh = p.Mesh
+			if c.mtls == "" {
+				c.mtls = p.MTLS
+			}
 		}
 	}
 	add := func(kind, ns, name string, desired, ready int32, spec corev1.PodSpec) {
@@ -295,7 +318,7 @@ func build(o objects, rules []Rule) Snapshot {
 			w.Images = append(w.Images, c.Image)
 		}
 		if c := byOwner[ns+"/"+kind+"/"+name]; c != nil {
-			w.Pods, w.Meshed, w.Mesh = c.pods, c.meshed, c.mesh
+			w.Pods, w.Meshed, w.Mesh, w.MTLS = c.pods, c.meshed, c.mesh, c.mtls
 		}
 		s.Workloads = append(s.Workloads, w)
 	}
@@ -367,7 +390,7 @@ func build(o objects, rules []Rule) Snapshot {
 			continue
 		}
 		m.Healthy = healthy && len(m.Components) > 0
-		m.MTLS = mtlsMode(r.MTLS, o.policies[r.MTLS.Group+"/"+r.MTLS.Kind])
+		m.MTLS = meshMTLS[r.Mesh]
 		for _, ns := range s.Namespaces {
 			if slices.Contains(ns.Meshes, r.Mesh) {
 				m.InjectedNamespaces = append(m.InjectedNamespaces, ns.Name)

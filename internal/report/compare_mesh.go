@@ -61,6 +61,9 @@ func meshComparability(rs []*spec.Result) []string {
 			return fmt.Sprintf("%s, %d/%d pods meshed", orNone(t.Mode), t.Meshed, t.Pods)
 		})
 	})
+	differs("the targets' mTLS mode differs", func(mc *spec.MeshContext) string {
+		return targetsOf(mc, func(t spec.MeshTarget) string { return orNone(mtlsWord(t.MTLS)) })
+	})
 	differs("the targets' proxy version differs", func(mc *spec.MeshContext) string {
 		return targetsOf(mc, func(t spec.MeshTarget) string {
 			if t.Proxy == nil {
@@ -104,4 +107,10 @@ func targetsOf(mc *spec.MeshContext, f func(spec.MeshTarget) string) string {
 		return "no target Service"
 	}
 	return strings.Join(parts, "; ")
+}
+
+// mtlsWord is the mode without where it is stated: "STRICT".
+func mtlsWord(m string) string {
+	mode, _, _ := strings.Cut(m, " (")
+	return mode
 }

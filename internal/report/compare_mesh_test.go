@@ -53,6 +53,14 @@ func TestCompareMeshContext(t *testing.T) {
 			"not comparable: the targets' injection differs (reviews.shop: sidecar, 2/2 pods meshed vs reviews.shop: none, 0/2 pods meshed)",
 			"not comparable: the targets' proxy version differs (reviews.shop: 1.23.2 vs reviews.shop: no proxy)",
 		}},
+		{"mTLS mode", func(a, b *spec.Result) {
+			a.Mesh.Targets[0].MTLS = "STRICT (PeerAuthentication istio-system/default)"
+			b.Mesh.Targets[0].MTLS = "PERMISSIVE (PeerAuthentication shop/reviews)"
+		}, []string{"not comparable: the targets' mTLS mode differs (reviews.shop: STRICT vs reviews.shop: PERMISSIVE)"}},
+		{"mTLS stated elsewhere, same mode", func(a, b *spec.Result) {
+			a.Mesh.Targets[0].MTLS = "STRICT (PeerAuthentication istio-system/default)"
+			b.Mesh.Targets[0].MTLS = "STRICT (PeerAuthentication shop/default)"
+		}, nil},
 		{"half the pods meshed", func(_, b *spec.Result) { b.Mesh.Targets[0].Meshed = 1 },
 			[]string{"not comparable: the targets' injection differs (reviews.shop: sidecar, 2/2 pods meshed vs reviews.shop: sidecar, 1/2 pods meshed)"}},
 	} {

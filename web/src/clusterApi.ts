@@ -38,7 +38,7 @@ export interface ClusterStatus {
   unreadable?: ClusterDenied[];
 }
 export interface ClusterProxy { container: string; image: string; version?: string; native: boolean; requests?: Record<string, string>; limits?: Record<string, string> }
-export interface ClusterWorkload { kind: string; namespace: string; name: string; desired: number; ready: number; images: string[]; pods: number; meshed: number; mesh?: string }
+export interface ClusterWorkload { kind: string; namespace: string; name: string; desired: number; ready: number; images: string[]; pods: number; meshed: number; mesh?: string; mtls?: string }
 export interface ClusterPod { namespace: string; name: string; owner?: string; phase?: string; mesh?: string; ambient?: boolean; proxy?: ClusterProxy }
 export interface ClusterService { namespace: string; name: string; type: string; ports?: string[]; clusterIPs?: string[] }
 export interface ClusterWorkloads { namespace?: string; services: ClusterService[]; workloads: ClusterWorkload[]; pods: ClusterPod[] }
@@ -118,6 +118,7 @@ export interface MeshContext {
     pods: number;
     meshed: number;
     proxy?: { container: string; image: string; version?: string; native?: boolean; requests?: Record<string, string>; limits?: Record<string, string> };
+    mtls?: string;
     note?: string;
   }[];
   error?: string;

@@ -20,7 +20,7 @@ describe("MeshContextPanel", () => {
           meshes: [{ mesh: "istio", name: "Istio", version: "1.23.2", mtls: "STRICT (PeerAuthentication istio-system/default)", healthy: true }],
           targets: [
             { url: "http://reviews.shop:9080/", namespace: "shop", service: "reviews", mesh: "istio", mesh_version: "1.23.2", mode: "sidecar",
-              injection: ["istio (label istio-injection=enabled)"], pods: 2, meshed: 2,
+              injection: ["istio (label istio-injection=enabled)"], pods: 2, meshed: 2, mtls: "PERMISSIVE (PeerAuthentication shop/reviews)",
               proxy: { container: "istio-proxy", image: "docker.io/istio/proxyv2:1.23.2", version: "1.23.2", requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "1Gi" } } },
             { url: "http://127.0.0.1:8080/", pods: 0, meshed: 0, note: "host 127.0.0.1 is no Service of the cluster" },
           ],
@@ -29,7 +29,7 @@ describe("MeshContextPanel", () => {
     );
     expect(screen.getByText(/Istio 1.23.2, mTLS STRICT/)).toBeTruthy();
     const row = screen.getByRole("row", { name: /reviews.shop:9080/ });
-    for (const want of ["reviews.shop", "istio 1.23.2", "sidecar", "2/2", "istio-injection=enabled", "istio-proxy 1.23.2", "cpu 100m, memory 128Mi / memory 1Gi"]) {
+    for (const want of ["reviews.shop", "istio 1.23.2", "sidecar, mTLS PERMISSIVE (PeerAuthentication shop/reviews)", "2/2", "istio-injection=enabled", "istio-proxy 1.23.2", "cpu 100m, memory 128Mi / memory 1Gi"]) {
       expect(within(row).getByText((_, el) => el?.tagName === "TD" && (el.textContent ?? "").includes(want))).toBeTruthy();
     }
     expect(screen.getByRole("row", { name: /127.0.0.1:8080/ }).textContent).toContain("no Service of the cluster");

@@ -48,7 +48,10 @@ export function MeshContextPanel({ mesh }: { mesh?: MeshContext }) {
                         {t.service}.{t.namespace}
                       </td>
                       <td>{t.mesh ? `${t.mesh} ${t.mesh_version ?? ""}` : "none"}</td>
-                      <td>{t.mode ?? "–"}</td>
+                      <td>
+                        {t.mode ?? "–"}
+                        {t.mtls ? `, mTLS ${t.mtls}` : ""}
+                      </td>
                       <td>
                         {t.meshed}/{t.pods}
                       </td>

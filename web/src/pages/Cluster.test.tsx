@@ -27,7 +27,7 @@ const status = {
 const workloads = {
   services: [{ namespace: "shop", name: "reviews", type: "ClusterIP" }],
   workloads: [
-    { kind: "Deployment", namespace: "shop", name: "reviews", desired: 2, ready: 2, images: [], pods: 2, meshed: 2, mesh: "istio" },
+    { kind: "Deployment", namespace: "shop", name: "reviews", desired: 2, ready: 2, images: [], pods: 2, meshed: 2, mesh: "istio", mtls: "PERMISSIVE (PeerAuthentication shop/reviews-permissive)" },
     { kind: "Deployment", namespace: "plain", name: "batch", desired: 1, ready: 1, images: [], pods: 1, meshed: 0 },
   ],
   pods: [],
@@ -102,6 +102,7 @@ describe("Cluster page", () => {
     const wl = screen.getByRole("table", { name: "workloads" });
     const reviews = within(wl).getByRole("row", { name: /reviews/ });
     expect(reviews.textContent).toContain("2/2 meshed");
+    expect(reviews.textContent).toContain("mTLS PERMISSIVE (PeerAuthentication shop/reviews-permissive)");
     expect(reviews.textContent).toContain("10/s");
     expect(reviews.textContent).toContain("90.0%");
     expect(reviews.textContent).toContain("24.3 ms");

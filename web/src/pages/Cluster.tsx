@@ -174,7 +174,10 @@ function ClusterBody({ view, ns, setNs }: { view: ClusterView; ns: string; setNs
                   <td>
                     {w.meshed}/{w.pods} meshed
                   </td>
-                  <td>{w.mesh ?? "–"}</td>
+                  <td>
+                    {w.mesh ?? "–"}
+                    {w.mtls ? <span className="hint"> mTLS {w.mtls}</span> : null}
+                  </td>
                   <td className="num">{fmtRate(t?.requestRate)}</td>
                   <td className="num" title={t?.missing?.join("; ")}>
                     {fmtPct(t?.successRate)}
