@@ -142,6 +142,8 @@ type Store interface {
 	// their Body.
 	ListExperiments(ctx context.Context) ([]*Experiment, error)
 
+	ConformanceStore
+
 	Close() error
 }
 
