@@ -152,6 +152,9 @@ subjects:
 		if rep.Kind != "ConformanceReport" || rep.GatewayAPIVersion != SuiteVersion || rep.GatewayAPIChannel != "standard" || len(rep.ProfileReports) != 0 {
 			t.Errorf("official report %+v", rep)
 		}
+		if res.ReportMismatch != "" {
+			t.Errorf("the result disagrees with the suite's report: %s", res.ReportMismatch)
+		}
 		if res.GatewayAPI != SuiteVersion || res.Implementation.Mesh != "" || res.Implementation.Detected {
 			t.Errorf("gateway API %q, implementation %+v", res.GatewayAPI, res.Implementation)
 		}
@@ -166,7 +169,29 @@ subjects:
 		finalize(t, cs, res.Cleanup)
 	})
 
-	t.Run("cancelled", func(t *testing.T) {
+	t.Run("cancelled, with a mesh detected", func(t *testing.T) {
+		// istiod as its installer writes it: discovery (internal/cluster)
+		// names the mesh and version under test.
+		istiod := `
+apiVersion: v1
+kind: Namespace
+metadata: {name: istio-system}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: istiod
+  namespace: istio-system
+  labels: {app: istiod, istio: pilot}
+spec:
+  selector: {matchLabels: {istio: pilot}}
+  template:
+    metadata: {labels: {app: istiod, istio: pilot}}
+    spec:
+      containers: [{name: discovery, image: docker.io/istio/pilot:1.23.2}]
+`
+		kubetest.Kubectl(t, kc, istiod, "apply", "-f", "-")
+		defer kubetest.Kubectl(t, kc, "", "delete", "deployment", "-n", "istio-system", "istiod")
 		o := base
 		o.SetupTimeout = 2 * time.Minute
 		ctx, cancel := context.WithCancel(t.Context())
@@ -203,6 +228,9 @@ subjects:
 		}
 		if !errors.Is(r.err, context.Canceled) || r.res == nil || r.res.Outcome != OutcomeCancelled {
 			t.Fatalf("got %+v, %v; want a cancelled result", r.res, r.err)
+		}
+		if got := r.res.Implementation; got.Mesh != "Istio" || got.Version != "1.23.2" || !got.Detected || got.Project != "Istio" {
+			t.Errorf("implementation %+v, want Istio 1.23.2 detected", got)
 		}
 		for _, tr := range r.res.Tests {
 			if tr.Status != Skip && (tr.Status != NotRun || tr.Message != "the run was cancelled before this test ended") {

@@ -53,6 +53,9 @@ func WriteText(w io.Writer, r *Result) error {
 	if r.Reason != "" {
 		fmt.Fprintf(w, "reason: %s\n", r.Reason)
 	}
+	if r.ReportMismatch != "" {
+		fmt.Fprintf(w, "warning: %s\n", r.ReportMismatch)
+	}
 	if len(r.Cleanup) > 0 {
 		fmt.Fprintf(w, "deleted namespaces: %s\n", strings.Join(r.Cleanup, ", "))
 	}

@@ -6,6 +6,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	confv1 "sigs.k8s.io/gateway-api/conformance/apis/v1"
+	"sigs.k8s.io/yaml"
 )
 
 func sampleResult() *Result {
@@ -144,5 +147,39 @@ func TestCompare(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("comparison lacks %q:\n%s", want, out.String())
 		}
+	}
+}
+
+func TestVerifyReport(t *testing.T) {
+	official := func(passed uint32, failed, skipped []string) string {
+		rep := confv1.ConformanceReport{ProfileReports: []confv1.ProfileReport{
+			{Name: "GATEWAY-HTTP", Core: confv1.Status{Statistics: confv1.Statistics{Passed: 99}}},
+			{Name: "MESH-HTTP", Core: confv1.Status{Statistics: confv1.Statistics{Passed: passed}, FailedTests: failed},
+				Extended: &confv1.ExtendedStatus{Status: confv1.Status{SkippedTests: skipped}}},
+		}}
+		b, err := yaml.Marshal(rep)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	for _, tc := range []struct {
+		name, report, want string
+	}{
+		{"agrees", official(1, []string{"MeshHTTPRouteMatching"}, []string{"MeshHTTPRouteRewritePath"}), ""},
+		{"no report", "", ""},
+		{"another failure", official(1, []string{"MeshBasic"}, nil), "failed: the report has [MeshBasic], the result [MeshHTTPRouteMatching]"},
+		{"pass count", official(2, []string{"MeshHTTPRouteMatching"}, nil), "passed: the report counts 2, the result 1"},
+		{"skip", official(1, []string{"MeshHTTPRouteMatching"}, []string{"MeshTrafficSplit"}), "MeshTrafficSplit: skipped in the report, not in the result"},
+		{"not YAML", "{", "the suite's report"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := sampleResult()
+			r.Report = tc.report
+			err := VerifyReport(r)
+			if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+				t.Errorf("got %v, want %q", err, tc.want)
+			}
+		})
 	}
 }

@@ -57,6 +57,9 @@ type Result struct {
 	Cleanup []string `json:"cleanup,omitempty"`
 	// CleanupError says what could not be deleted.
 	CleanupError string `json:"cleanupError,omitempty"`
+	// ReportMismatch says where the per-test results disagree with the
+	// suite's own report (VerifyReport); empty when they agree.
+	ReportMismatch string `json:"reportMismatch,omitempty"`
 	// Report is the official ConformanceReport YAML, byte for byte as
 	// the suite's Report() marshalled it; empty when the suite never got
 	// to write it.

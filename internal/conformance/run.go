@@ -220,6 +220,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if res.Reason == "" && res.Outcome == OutcomeNotRun {
 		res.Reason = setupReason(parser, stderr)
 	}
+	if res.Outcome != OutcomeCancelled {
+		if err := VerifyReport(res); err != nil {
+			res.ReportMismatch = err.Error()
+		}
+	}
 	if ctx.Err() != nil {
 		return res, ctx.Err()
 	}
