@@ -98,7 +98,7 @@ subjects:
 		if res != nil || !errors.Is(err, ErrForbidden) {
 			t.Fatalf("got %v, %v; want ErrForbidden", res, err)
 		}
-		if !strings.Contains(err.Error(), "may not create namespaces, delete namespaces (RBAC:") || strings.Contains(err.Error(), "services") {
+		if !strings.Contains(err.Error(), "may not create namespaces, delete namespaces, create pods/exec (RBAC:") || strings.Contains(err.Error(), "services") {
 			t.Errorf("error %q: want the namespace verbs named, and only them", err)
 		}
 		if _, err := cs.CoreV1().Namespaces().Get(t.Context(), "gateway-conformance-mesh", metav1.GetOptions{}); !apierrors.IsNotFound(err) {

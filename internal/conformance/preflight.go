@@ -124,34 +124,42 @@ func checkGatewayAPI(ctx context.Context, dyn dynamic.Interface, p Profile, allo
 
 // access is one permission the suite needs.
 type access struct {
-	verb, group, resource string
+	verb, group, resource, subresource string
 }
 
 func (a access) String() string {
-	if a.group == "" {
-		return a.verb + " " + a.resource
+	r := a.resource
+	if a.subresource != "" {
+		r += "/" + a.subresource
 	}
-	return a.verb + " " + a.resource + "." + a.group
+	if a.group == "" {
+		return a.verb + " " + r
+	}
+	return a.verb + " " + r + "." + a.group
 }
 
 // checkAccess asks the API server (SelfSubjectAccessReview) whether the
 // kubeconfig's user may do what the suite will, and names every refusal.
 func checkAccess(ctx context.Context, cs kubernetes.Interface, p Profile) error {
 	need := []access{
-		{"create", "", "namespaces"}, {"delete", "", "namespaces"}, {"list", "", "namespaces"},
-		{"create", "apps", "deployments"}, {"create", "", "services"}, {"list", "", "pods"},
+		{"create", "", "namespaces", ""}, {"delete", "", "namespaces", ""}, {"list", "", "namespaces", ""},
+		{"create", "apps", "deployments", ""}, {"create", "", "services", ""}, {"list", "", "pods", ""},
+	}
+	if p.IsMesh() {
+		// The mesh tests send their requests from the echo client's pod.
+		need = append(need, access{"create", "", "pods", "exec"})
 	}
 	for _, r := range crdsNeeded(p) {
 		if r == "gatewayclasses" {
-			need = append(need, access{"get", gatewayGroup, r})
+			need = append(need, access{"get", gatewayGroup, r, ""})
 			continue
 		}
-		need = append(need, access{"create", gatewayGroup, r})
+		need = append(need, access{"create", gatewayGroup, r, ""})
 	}
 	var denied []string
 	for _, a := range need {
 		rev := &authv1.SelfSubjectAccessReview{Spec: authv1.SelfSubjectAccessReviewSpec{
-			ResourceAttributes: &authv1.ResourceAttributes{Verb: a.verb, Group: a.group, Resource: a.resource},
+			ResourceAttributes: &authv1.ResourceAttributes{Verb: a.verb, Group: a.group, Resource: a.resource, Subresource: a.subresource},
 		}}
 		got, err := cs.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, rev, metav1.CreateOptions{})
 		if err != nil {
