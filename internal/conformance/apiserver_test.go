@@ -169,6 +169,29 @@ subjects:
 		finalize(t, cs, res.Cleanup)
 	})
 
+	t.Run("timed out", func(t *testing.T) {
+		o := base
+		o.Timeout, o.SetupTimeout = 6*time.Second, 2*time.Minute
+		start := time.Now()
+		res, err := Run(t.Context(), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if took := time.Since(start); took > 45*time.Second {
+			t.Errorf("a run of 6s took %s", took)
+		}
+		if res.Outcome != OutcomeCancelled || res.Reason != "timed out after 6s" {
+			t.Fatalf("outcome %s, reason %q", res.Outcome, res.Reason)
+		}
+		for _, tr := range res.Tests {
+			if tr.Status != Skip && (tr.Status != NotRun || tr.Message != "the run's timeout (6s) passed before this test ended") {
+				t.Errorf("%s: %s %q", tr.Name, tr.Status, tr.Message)
+			}
+		}
+		wantDeleting(t, cs, res.Cleanup, "gateway-conformance-mesh", "gateway-conformance-mesh-consumer")
+		finalize(t, cs, res.Cleanup)
+	})
+
 	t.Run("cancelled, with a mesh detected", func(t *testing.T) {
 		// istiod as its installer writes it: discovery (internal/cluster)
 		// names the mesh and version under test.

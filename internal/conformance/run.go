@@ -207,7 +207,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		res.Outcome = OutcomeCancelled
 		ended = "the run was cancelled before this test ended"
 		res.Reason = "cancelled"
-	case rctx.Err() != nil || timedOut(parser):
+	case rctx.Err() != nil || strings.Contains(stderr, "panic: test timed out after"):
 		res.Outcome = OutcomeCancelled
 		ended = fmt.Sprintf("the run's timeout (%s) passed before this test ended", o.Timeout)
 		res.Reason = "timed out after " + o.Timeout.String()
@@ -291,12 +291,6 @@ func selfCommand(ctx context.Context, optionsPath string) *exec.Cmd {
 func isExit(err error) bool {
 	var ee *exec.ExitError
 	return errors.As(err, &ee) && ee.Exited()
-}
-
-// timedOut tells whether the testing package's own -test.timeout fired.
-func timedOut(p *streamParser) bool {
-	t, ok := p.tests[suiteTestName]
-	return ok && strings.Contains(t.out.String(), "panic: test timed out after")
 }
 
 // assemble makes the profile's test results from the plan and what the
