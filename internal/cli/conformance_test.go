@@ -49,6 +49,7 @@ func TestConformanceBadInput(t *testing.T) {
 // result is stored, shown, listed and compared.
 func TestConformanceAPIServer(t *testing.T) {
 	kc := kubetest.Kubeconfig(t)
+	t.Cleanup(kubetest.Stop) // it leaves the Gateway API v1.6.3 installed
 	gw := moduleDir(t, "sigs.k8s.io/gateway-api")
 	kubetest.Kubectl(t, kc, "", "apply", "--server-side", "--force-conflicts", "-f", filepath.Join(gw, "config", "crd", "standard"))
 	dir := t.TempDir()
