@@ -170,7 +170,8 @@ func runConformance(ctx context.Context, stdio IO, g *globalOptions, f conforman
 		return runErr
 	}
 	if !f.noStore {
-		if err := saveConformance(ctx, g, res); err != nil {
+		// A cancelled run's result is kept too.
+		if err := saveConformance(context.WithoutCancel(ctx), g, res); err != nil {
 			fmt.Fprintf(stdio.Err, "meshperf: warning: result not stored: %v\n", err)
 		}
 	}

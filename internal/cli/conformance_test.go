@@ -7,7 +7,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/meshperf/meshperf/internal/cli"
 	"github.com/meshperf/meshperf/internal/cluster/kubetest"
@@ -128,6 +130,48 @@ func TestConformanceAPIServer(t *testing.T) {
 	cmp, _, code := meshperf(t, "conformance", "compare", res.ID, res2.ID)
 	if code != 0 || !strings.Contains(cmp, "other changes: 1") || !strings.Contains(cmp, "MeshHTTPRouteRewritePath") || !strings.Contains(cmp, "A skip     B not-run") {
 		t.Errorf("compare: exit %d\n%s", code, cmp)
+	}
+}
+
+// TestConformanceInterrupt: Ctrl-C while the suite waits for its pods
+// stops it, deletes its namespaces, keeps the cancelled result and exits
+// 130.
+func TestConformanceInterrupt(t *testing.T) {
+	kc := kubetest.Kubeconfig(t)
+	t.Cleanup(kubetest.Stop)
+	gw := moduleDir(t, "sigs.k8s.io/gateway-api")
+	kubetest.Kubectl(t, kc, "", "apply", "--server-side", "--force-conflicts", "-f", filepath.Join(gw, "config", "crd", "standard"))
+	cmd := exec.Command(binary, "conformance", "run", "--profile", "MESH-HTTP", "--kubeconfig", kc, "--setup-timeout", "2m", "--timeout", "5m")
+	cmd.Env = testEnv(t)
+	var out, errw strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errw
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for !strings.Contains(kubetest.Kubectl(t, kc, "", "get", "namespaces", "-l", "meshperf.io/conformance-run", "-o", "name"), "gateway-conformance-mesh-consumer") {
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			t.Fatalf("the suite created no namespace in 60s\n%s", errw.String())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	_ = cmd.Process.Signal(syscall.SIGINT)
+	err := cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != cli.ExitInterrupted {
+		t.Fatalf("exit %v, want %d\n%s\n%s", err, cli.ExitInterrupted, out.String(), errw.String())
+	}
+	if !strings.Contains(out.String(), "cancelled: 0 passed") || !strings.Contains(out.String(), "the run was cancelled before this test ended") ||
+		!strings.Contains(out.String(), "deleted namespaces: gateway-conformance-mesh, gateway-conformance-mesh-consumer") {
+		t.Errorf("report:\n%s", out.String())
+	}
+	ns := kubetest.Kubectl(t, kc, "", "get", "namespace", "gateway-conformance-mesh", "-o", "jsonpath={.metadata.deletionTimestamp}")
+	if strings.TrimSpace(ns) == "" {
+		t.Error("gateway-conformance-mesh is not being deleted")
+	}
+	list, _, _ := meshperf(t, "conformance", "list")
+	if !strings.Contains(list, "cancelled") {
+		t.Errorf("the cancelled result is not stored:\n%s", list)
 	}
 }
 

@@ -197,8 +197,10 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		res.CleanupError = err.Error()
 	}
 	res.Finished = time.Now().UTC()
-	if raw, err := os.ReadFile(co.ReportPath); err == nil {
+	if raw, err := readBounded(co.ReportPath, maxReport); err == nil {
 		res.Report = string(raw)
+	} else if !errors.Is(err, os.ErrNotExist) {
+		res.Reason = fmt.Sprintf("the suite's report: %v", err)
 	}
 
 	ended := ""
@@ -531,6 +533,26 @@ func deleteRunNamespaces(ctx context.Context, cs kubernetes.Interface, runID str
 		}
 	}
 	return names, errors.Join(errs...)
+}
+
+// maxReport bounds the official report read back (a GATEWAY-HTTP report
+// is a few KiB).
+const maxReport = 4 << 20
+
+func readBounded(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("more than %d bytes", limit)
+	}
+	return b, nil
 }
 
 func randomID() string {
