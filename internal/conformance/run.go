@@ -26,6 +26,7 @@ import (
 	"sigs.k8s.io/gateway-api/conformance/utils/suite"
 
 	"github.com/meshperf/meshperf/internal/cluster"
+	"github.com/meshperf/meshperf/internal/conformance/testout"
 	"github.com/meshperf/meshperf/kube"
 )
 
@@ -234,8 +235,8 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 }
 
 // runChild runs the suite's process and parses its output as it comes.
-func runChild(ctx context.Context, o Options, optsPath string) (*streamParser, error, string) {
-	parser := newStreamParser()
+func runChild(ctx context.Context, o Options, optsPath string) (*testout.Parser, error, string) {
+	parser := testout.New()
 	mkCmd := o.Command
 	if mkCmd == nil {
 		mkCmd = selfCommand
@@ -255,9 +256,9 @@ func runChild(ctx context.Context, o Options, optsPath string) (*streamParser, e
 		for _, t := range Plan(p, nil) {
 			plan[suiteTestName+"/"+t.Name] = true
 		}
-		parser.onDone = func(t *testOutput) {
-			if plan[t.name] {
-				o.Progress(testResultOf(strings.TrimPrefix(t.name, suiteTestName+"/"), t, parser))
+		parser.OnDone = func(t *testout.Test) {
+			if plan[t.Name] {
+				o.Progress(testResultOf(strings.TrimPrefix(t.Name, suiteTestName+"/"), t, parser))
 			}
 		}
 	}
@@ -298,15 +299,15 @@ func isExit(err error) bool {
 // assemble makes the profile's test results from the plan and what the
 // suite's output said; ended (non-empty) is why tests still running or
 // never started did not end.
-func assemble(plan []PlannedTest, p *streamParser, ended, stderr string) []TestResult {
+func assemble(plan []PlannedTest, p *testout.Parser, ended, stderr string) []TestResult {
 	setup := ""
-	if top, ok := p.tests[suiteTestName]; ok && top.status == Fail {
+	if top, ok := p.Tests[suiteTestName]; ok && top.Status == testout.Fail {
 		setup = "the suite's setup failed: " + setupReason(p, stderr)
 	}
 	out := make([]TestResult, 0, len(plan))
 	for _, pt := range plan {
 		tr := TestResult{Name: pt.Name, Description: pt.Description, Features: pt.Features, Provisional: pt.Provisional}
-		if t, ok := p.tests[suiteTestName+"/"+pt.Name]; ok && t.status != "" {
+		if t, ok := p.Tests[suiteTestName+"/"+pt.Name]; ok && t.Status != "" {
 			got := testResultOf(pt.Name, t, p)
 			tr.Status, tr.Duration, tr.Message, tr.Output = got.Status, got.Duration, got.Message, got.Output
 		} else if len(pt.Missing) > 0 {
@@ -324,8 +325,8 @@ func assemble(plan []PlannedTest, p *streamParser, ended, stderr string) []TestR
 			default:
 				tr.Message = "the suite ended before this test ran"
 			}
-			if ok && t.out.Len() > 0 {
-				tr.Output = t.output()
+			if ok && t.Len() > 0 {
+				tr.Output = t.Output()
 			}
 		}
 		out = append(out, tr)
@@ -334,87 +335,52 @@ func assemble(plan []PlannedTest, p *streamParser, ended, stderr string) []TestR
 }
 
 // testResultOf reads one ended test, its subtests' output included.
-func testResultOf(name string, t *testOutput, p *streamParser) TestResult {
-	tr := TestResult{Name: name, Status: t.status, Duration: t.duration}
+func testResultOf(name string, t *testout.Test, p *testout.Parser) TestResult {
+	tr := TestResult{Name: name, Status: Status(t.Status), Duration: t.Duration}
 	var b strings.Builder
-	b.WriteString(t.output())
-	prefix := t.name + "/"
-	for _, n := range p.order {
+	b.WriteString(t.Output())
+	prefix := t.Name + "/"
+	for _, n := range p.Order {
 		if strings.HasPrefix(n, prefix) {
-			sub := p.tests[n]
-			if sub.status == Fail {
+			sub := p.Tests[n]
+			if sub.Status == testout.Fail {
 				fmt.Fprintf(&b, "--- %s: %s\n", "FAIL", strings.TrimPrefix(n, suiteTestName+"/"))
 			}
-			b.WriteString(sub.output())
+			b.WriteString(sub.Output())
 		}
 	}
 	tr.Output = b.String()
-	if len(tr.Output) > maxOutput {
-		tr.Output = "[... earlier output cut]\n" + tr.Output[len(tr.Output)-maxOutput:]
+	if len(tr.Output) > testout.MaxOutput {
+		tr.Output = "[... earlier output cut]\n" + tr.Output[len(tr.Output)-testout.MaxOutput:]
 	}
-	switch t.status {
-	case Fail:
-		tr.Message = failureMessage(tr.Output)
-	case Skip:
-		tr.Message = failureMessage(t.output())
+	switch t.Status {
+	case testout.Fail:
+		tr.Message = testout.FailureMessage(tr.Output)
+	case testout.Skip:
+		tr.Message = testout.FailureMessage(t.Output())
 	}
 	return tr
 }
 
 // setupReason is why the suite's top-level test failed before its tests:
 // the suite's message, and the last thing it logged while waiting.
-func setupReason(p *streamParser, stderr string) string {
-	top, ok := p.tests[suiteTestName]
+func setupReason(p *testout.Parser, stderr string) string {
+	top, ok := p.Tests[suiteTestName]
 	if !ok {
 		if stderr != "" {
 			return "the suite did not start: " + lastLine(stderr)
 		}
 		return "the suite did not start"
 	}
-	out := top.out.String()
-	msg := failureMessage(out)
+	out := top.Output()
+	msg := testout.FailureMessage(out)
 	if strings.Contains(msg, "namespaces to be ready") {
 		msg = "its pods never became ready: " + msg
 	}
-	if last := lastLogged(out); last != "" && !strings.Contains(msg, last) {
+	if last := testout.LastLogged(out); last != "" && !strings.Contains(msg, last) {
 		msg += " (last logged: " + last + ")"
 	}
 	return msg
-}
-
-// lastLogged is the last line a test logged itself before its first
-// failure report (testify's Error Trace block), without the source
-// position and the suite's timestamp.
-func lastLogged(out string) string {
-	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
-	end := len(lines)
-	for i, l := range lines {
-		if strings.HasPrefix(l, "        \tError Trace:") {
-			end = i
-			break
-		}
-	}
-	for i := end - 1; i >= 0; i-- {
-		l := lines[i]
-		if strings.HasPrefix(l, "    ") && !strings.HasPrefix(l, "     ") {
-			if s := stripTime(stripSource(strings.TrimSpace(l))); s != "" {
-				return s
-			}
-		}
-	}
-	return ""
-}
-
-// stripTime drops the RFC 3339 timestamp the suite's tlog puts first.
-func stripTime(s string) string {
-	stamp, rest, ok := strings.Cut(s, ": ")
-	if !ok {
-		return s
-	}
-	if _, err := time.Parse(time.RFC3339Nano, stamp); err == nil {
-		return rest
-	}
-	return s
 }
 
 func lastLine(s string) string {

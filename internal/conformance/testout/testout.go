@@ -1,4 +1,10 @@
-package conformance
+// Package testout reads the verbose output of a Go test binary run with
+// -test.v=test2json: the testing package starts every framing line
+// (=== RUN, === PAUSE, === CONT, === NAME, --- PASS/FAIL/SKIP) with the
+// byte 0x16, so a test's own output can never be taken for one, and names
+// the test whose output follows whenever it changes. It has no
+// dependency beyond the standard library, so its fuzz target builds fast.
+package testout
 
 import (
 	"bufio"
@@ -8,66 +14,70 @@ import (
 	"time"
 )
 
-// The suite's child runs with -test.v=test2json: the testing package then
-// starts every framing line (=== RUN, === PAUSE, === CONT, === NAME,
-// --- PASS/FAIL/SKIP) with the byte 0x16, so a test's own output can never
-// be taken for one, and names the test whose output follows whenever it
-// changes. This file reads that stream into per-test outcomes.
+// A test's status.
+const (
+	Pass = "pass"
+	Fail = "fail"
+	Skip = "skip"
+)
 
 const (
 	frameMark = '\x16'
-	// maxOutput bounds what is kept of one test's output (its tail).
-	maxOutput = 64 << 10
-	// maxLine bounds one line; the rest of a longer line is dropped.
-	maxLine = 64 << 10
-	// maxTests bounds how many distinct test names are kept.
-	maxTests = 20000
+	// MaxOutput bounds what is kept of one test's output (its tail).
+	MaxOutput = 64 << 10
+	// MaxLine bounds one line; the rest of a longer line is dropped.
+	MaxLine = 64 << 10
+	// MaxTests bounds how many distinct test names are kept.
+	MaxTests = 20000
 )
 
-// testOutput is what the stream said about one test (or subtest).
-type testOutput struct {
-	name     string
-	status   Status // "" until its --- line
-	duration time.Duration
+// Test is what the stream said about one test (or subtest).
+type Test struct {
+	Name     string
+	Status   string // Pass, Fail or Skip; "" until its --- line
+	Duration time.Duration
 	out      strings.Builder
-	cut      bool // out lost its head to maxOutput
+	cut      bool // out lost its head to MaxOutput
 }
 
-func (t *testOutput) write(line string) {
+func (t *Test) write(line string) {
 	t.out.WriteString(line)
 	t.out.WriteByte('\n')
-	if t.out.Len() > maxOutput {
+	if t.out.Len() > MaxOutput {
 		// Keep the newest half.
 		s := t.out.String()
 		t.out.Reset()
-		t.out.WriteString(s[len(s)-maxOutput/2:])
+		t.out.WriteString(s[len(s)-MaxOutput/2:])
 		t.cut = true
 	}
 }
 
-// output returns the kept output, marked when its head was cut.
-func (t *testOutput) output() string {
+// Len is the size of the kept output.
+func (t *Test) Len() int { return t.out.Len() }
+
+// Output returns the kept output, marked when its head was cut.
+func (t *Test) Output() string {
 	if t.cut {
 		return "[... earlier output cut]\n" + t.out.String()
 	}
 	return t.out.String()
 }
 
-// streamParser reads the child's -test.v=test2json output.
-type streamParser struct {
-	tests   map[string]*testOutput
-	order   []string
+// Parser reads -test.v=test2json output.
+type Parser struct {
+	Tests   map[string]*Test
+	Order   []string
 	current string
-	// onDone is called when a test's --- line arrives (progress).
-	onDone func(*testOutput)
+	// OnDone is called when a test's --- line arrives (progress).
+	OnDone func(*Test)
 }
 
-func newStreamParser() *streamParser {
-	return &streamParser{tests: map[string]*testOutput{}}
+func New() *Parser {
+	return &Parser{Tests: map[string]*Test{}}
 }
 
 // Read consumes r to its end.
-func (p *streamParser) Read(r io.Reader) error {
+func (p *Parser) Read(r io.Reader) error {
 	br := bufio.NewReaderSize(r, 64<<10)
 	for {
 		line, err := readLine(br)
@@ -83,14 +93,14 @@ func (p *streamParser) Read(r io.Reader) error {
 	}
 }
 
-// readLine returns one line without its newline, at most maxLine bytes of
+// readLine returns one line without its newline, at most MaxLine bytes of
 // it.
 func readLine(br *bufio.Reader) (string, error) {
 	var b []byte
 	for {
 		frag, err := br.ReadSlice('\n')
-		if len(b) < maxLine {
-			b = append(b, frag[:min(len(frag), maxLine-len(b))]...)
+		if len(b) < MaxLine {
+			b = append(b, frag[:min(len(frag), MaxLine-len(b))]...)
 		}
 		if err == bufio.ErrBufferFull {
 			continue
@@ -100,20 +110,20 @@ func readLine(br *bufio.Reader) (string, error) {
 	}
 }
 
-func (p *streamParser) get(name string) *testOutput {
-	if t, ok := p.tests[name]; ok {
+func (p *Parser) get(name string) *Test {
+	if t, ok := p.Tests[name]; ok {
 		return t
 	}
-	if len(p.tests) >= maxTests {
+	if len(p.Tests) >= MaxTests {
 		return nil
 	}
-	t := &testOutput{name: name}
-	p.tests[name] = t
-	p.order = append(p.order, name)
+	t := &Test{Name: name}
+	p.Tests[name] = t
+	p.Order = append(p.Order, name)
 	return t
 }
 
-func (p *streamParser) line(line string) {
+func (p *Parser) line(line string) {
 	if len(line) == 0 || line[0] != frameMark {
 		if t := p.get(p.current); t != nil && p.current != "" {
 			t.write(line)
@@ -133,17 +143,17 @@ func (p *streamParser) line(line string) {
 			return
 		}
 	}
-	for _, s := range []Status{Pass, Fail, Skip} {
-		prefix := "--- " + strings.ToUpper(string(s)) + ": "
+	for _, s := range []string{Pass, Fail, Skip} {
+		prefix := "--- " + strings.ToUpper(s) + ": "
 		if rest, ok := strings.CutPrefix(frame, prefix); ok {
 			name, dur := splitDone(rest)
 			t := p.get(name)
 			if t == nil {
 				return
 			}
-			t.status, t.duration = s, dur
-			if p.onDone != nil {
-				p.onDone(t)
+			t.Status, t.Duration = s, dur
+			if p.OnDone != nil {
+				p.OnDone(t)
 			}
 			return
 		}
@@ -164,10 +174,10 @@ func splitDone(rest string) (string, time.Duration) {
 	return rest[:i], time.Duration(secs * float64(time.Second))
 }
 
-// failureMessage picks the suite's reason out of a test's output: the
+// FailureMessage picks a test's reason out of a test's output: the
 // Error and Messages fields of testify's report when there is one (the
 // suite fails through require), else the last line the test logged.
-func failureMessage(out string) string {
+func FailureMessage(out string) string {
 	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
 	var msg []string
 	field := ""
@@ -196,7 +206,7 @@ func failureMessage(out string) string {
 		if !strings.HasPrefix(l, "    ") || strings.HasPrefix(l, "     ") {
 			continue
 		}
-		entry := []string{stripTime(stripSource(strings.TrimSpace(l)))}
+		entry := []string{StripTime(StripSource(strings.TrimSpace(l)))}
 		for _, c := range lines[i+1:] {
 			if c = strings.TrimSpace(c); c != "" {
 				entry = append(entry, c)
@@ -212,14 +222,49 @@ func failureMessage(out string) string {
 	return ""
 }
 
-// stripSource drops a "file.go:123: " prefix the testing package adds.
-func stripSource(s string) string {
+// StripSource drops a "file.go:123: " prefix the testing package adds.
+func StripSource(s string) string {
 	if i := strings.Index(s, ".go:"); i > 0 && !strings.Contains(s[:i], " ") {
 		rest := s[i+4:]
 		num, after, ok := strings.Cut(rest, ":")
 		if _, err := strconv.Atoi(num); ok && err == nil {
 			return strings.TrimSpace(after)
 		}
+	}
+	return s
+}
+
+// LastLogged is the last line a test logged itself before its first
+// failure report (testify's Error Trace block), without the source
+// position and the suite's timestamp.
+func LastLogged(out string) string {
+	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
+	end := len(lines)
+	for i, l := range lines {
+		if strings.HasPrefix(l, "        \tError Trace:") {
+			end = i
+			break
+		}
+	}
+	for i := end - 1; i >= 0; i-- {
+		l := lines[i]
+		if strings.HasPrefix(l, "    ") && !strings.HasPrefix(l, "     ") {
+			if s := StripTime(StripSource(strings.TrimSpace(l))); s != "" {
+				return s
+			}
+		}
+	}
+	return ""
+}
+
+// StripTime drops the RFC 3339 timestamp the suite's tlog puts first.
+func StripTime(s string) string {
+	stamp, rest, ok := strings.Cut(s, ": ")
+	if !ok {
+		return s
+	}
+	if _, err := time.Parse(time.RFC3339Nano, stamp); err == nil {
+		return rest
 	}
 	return s
 }
