@@ -16,6 +16,7 @@ func TestStoreIsSplitByConcern(t *testing.T) {
 		reflect.TypeFor[InstanceStore](),
 		reflect.TypeFor[ScheduleStore](),
 		reflect.TypeFor[ExperimentStore](),
+		reflect.TypeFor[ConformanceStore](),
 	}
 	owner := map[string]string{}
 	for _, c := range concerns {

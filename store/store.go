@@ -24,6 +24,7 @@ type Store interface {
 	InstanceStore
 	ScheduleStore
 	ExperimentStore
+	ConformanceStore
 	Close() error
 }
 

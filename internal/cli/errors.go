@@ -60,12 +60,13 @@ func exitCode(err error) int {
 	var se *SLOError
 	var nf *NotFoundError
 	var de *DegradedError
+	var ce *ConformanceError
 	switch {
 	case err == nil:
 		return ExitOK
 	case errors.As(err, &de):
 		return ExitDegraded
-	case errors.As(err, &se):
+	case errors.As(err, &se), errors.As(err, &ce) && ce.Outcome == "failed":
 		return ExitSLO
 	case errors.As(err, &ue), errors.As(err, &nf):
 		return ExitUsage

@@ -244,11 +244,17 @@ func (d *grpcH2Doer) do(ctx context.Context, ti int) (int, error) {
 	t := &d.h.pool.targets[ti]
 	s := d.h.s
 	s.grpc.keep = t.health
+	start := time.Now()
 	status, err := d.h.do(ctx, ti)
-	return grpcOutcome(ctx, t, &s.grpc, status, err, d.h.pool.timeout)
+	return grpcOutcome(ctx, t, &s.grpc, status, err, d.h.pool.timeout, time.Since(start))
 }
 
-func grpcOutcome(ctx context.Context, t *h2Target, g *grpcH2State, status int, err error, timeout time.Duration) (int, error) {
+// grpcOutcome is a call's status. elapsed is how long the call took: a
+// stream the server cancelled once the call's deadline (the timeout, sent
+// as grpc-timeout) had passed is DEADLINE_EXCEEDED, as a gRPC client whose
+// deadline expired reports it (grpc-go servers since about v1.70 reset the
+// stream at the deadline, racing the client's own timer).
+func grpcOutcome(ctx context.Context, t *h2Target, g *grpcH2State, status int, err error, timeout, elapsed time.Duration) (int, error) {
 	if err != nil {
 		var re *h2ResetError
 		switch {
@@ -256,6 +262,8 @@ func grpcOutcome(ctx context.Context, t *h2Target, g *grpcH2State, status int, e
 			return int(codes.Canceled), ctx.Err() // our own cancellation
 		case errors.Is(err, errH2Timeout):
 			return int(codes.DeadlineExceeded), &grpcError{code: codes.DeadlineExceeded, msg: "no answer within the timeout (" + timeout.String() + ")"}
+		case errors.As(err, &re) && re.code == http2.ErrCodeCancel && timeout > 0 && elapsed >= timeout:
+			return int(codes.DeadlineExceeded), &grpcError{code: codes.DeadlineExceeded, msg: "the server cancelled the call at its deadline (" + timeout.String() + ")"}
 		case errors.As(err, &re):
 			return int(grpcResetCode(re.code)), err
 		}

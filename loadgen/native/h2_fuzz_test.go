@@ -120,7 +120,7 @@ func fuzzH2Reader(t *testing.T, data []byte, grpcMode bool) {
 			t.Fatalf("stream %d: status %d without an error", s.id, s.status)
 		}
 		if grpcMode {
-			code, err := grpcOutcome(context.Background(), &h2Target{health: s.grpc.keep}, &s.grpc, s.status, s.err, time.Second)
+			code, err := grpcOutcome(context.Background(), &h2Target{health: s.grpc.keep}, &s.grpc, s.status, s.err, time.Second, 0)
 			ok := code == 0 && s.err == nil && s.status == 200 && s.grpc.set && s.grpc.code == 0
 			// Only a health check may fail with code 0 (its answer was read).
 			if (err == nil && !ok) || (err != nil && ok && !s.grpc.keep) {

@@ -69,6 +69,10 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		t.Run("list", o.testListExperiments)
 		t.Run("reopen", o.testReopenExperiments)
 	})
+	t.Run("conformance", func(t *testing.T) {
+		t.Run("round trip", o.testConformanceRoundTrip)
+		t.Run("list", o.testListConformance)
+	})
 	t.Run("visibility", func(t *testing.T) {
 		t.Run("profiles", o.testVisibleProfiles)
 		t.Run("results", o.testVisibleResults)

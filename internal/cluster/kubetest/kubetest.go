@@ -38,7 +38,8 @@ func Main(m *testing.M) {
 
 // Stop stops the API server if Kubeconfig started one, for packages with
 // a TestMain of their own (else kube-up.sh stops it when the test binary
-// ends, leaving its directory behind).
+// ends, leaving its directory behind), or for a test that leaves the
+// cluster changed: a later Kubeconfig starts a new one.
 func Stop() {
 	if shared.dir == "" {
 		return
@@ -47,7 +48,9 @@ func Stop() {
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "kube-down.sh: %v\n%s", err, out)
 	}
-	shared.dir = ""
+	// The next Kubeconfig starts a new one.
+	shared.dir, shared.kubeconfig, shared.err = "", "", nil
+	shared.once = sync.Once{}
 }
 
 // RepoRoot is the module's root, found from the working directory.

@@ -1,0 +1,190 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/meshperf/meshperf/internal/conformance"
+	"github.com/meshperf/meshperf/store"
+)
+
+// saveConformance keeps res in the store and gives it its ID.
+func saveConformance(ctx context.Context, g *globalOptions, res *conformance.Result) error {
+	if err := g.notRemote("storing a conformance result"); err != nil {
+		return err
+	}
+	s, err := g.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	res.ID = store.NewID()
+	body, err := json.Marshal(res)
+	if err != nil {
+		return err
+	}
+	c := &store.Conformance{
+		ID: res.ID, Kind: res.Kind, Profile: res.Profile, SuiteVersion: res.SuiteVersion,
+		Mesh: res.Implementation.Mesh, MeshVersion: res.Implementation.Version, Outcome: res.Outcome,
+		Passed: res.Counts.Passed, Failed: res.Counts.Failed, Skipped: res.Counts.Skipped, NotRun: res.Counts.NotRun,
+		Started: res.Started, Finished: res.Finished, Body: body,
+	}
+	if err := s.SaveConformance(ctx, c); err != nil {
+		res.ID = ""
+		return err
+	}
+	return nil
+}
+
+// loadConformance reads a stored result by ID or prefix.
+func loadConformance(ctx context.Context, s store.Store, ref string) (*conformance.Result, error) {
+	c, err := s.GetConformance(ctx, ref)
+	if err != nil {
+		return nil, notFound(err, "conformance result", ref)
+	}
+	var res conformance.Result
+	if err := json.Unmarshal(c.Body, &res); err != nil {
+		return nil, fmt.Errorf("conformance result %s: %w", c.ID, err)
+	}
+	res.ID = c.ID
+	return &res, nil
+}
+
+func newConformanceListCmd(stdio IO, g *globalOptions) *cobra.Command {
+	var f store.ConformanceFilter
+	var output string
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "Stored conformance results, newest first",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if output != "text" && output != "json" {
+				return usageErrorf("--output %q: want text or json", output)
+			}
+			if err := g.notRemote("conformance list"); err != nil {
+				return err
+			}
+			s, err := g.openStore(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			cs, err := s.ListConformance(cmd.Context(), f)
+			if err != nil {
+				return err
+			}
+			if output == "json" {
+				type row struct {
+					ID, Kind, Profile, SuiteVersion, Mesh, MeshVersion, Outcome string
+					Passed, Failed, Skipped, NotRun                             int
+					Started, Finished                                           time.Time
+				}
+				rows := []row{}
+				for _, c := range cs {
+					rows = append(rows, row{c.ID, c.Kind, c.Profile, c.SuiteVersion, c.Mesh, c.MeshVersion, c.Outcome, c.Passed, c.Failed, c.Skipped, c.NotRun, c.Started, c.Finished})
+				}
+				enc := json.NewEncoder(stdio.Out)
+				enc.SetIndent("", "  ")
+				return enc.Encode(rows)
+			}
+			tw := tabwriter.NewWriter(stdio.Out, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tSTARTED\tPROFILE\tSUITE\tMESH\tVERSION\tOUTCOME\tPASS\tFAIL\tSKIP\tNOT RUN")
+			for _, c := range cs {
+				mesh := c.Mesh
+				if mesh == "" {
+					mesh = "–"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\n", c.ID, c.Started.Local().Format("2006-01-02 15:04"),
+					c.Profile, c.SuiteVersion, mesh, c.MeshVersion, c.Outcome, c.Passed, c.Failed, c.Skipped, c.NotRun)
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().StringVar(&f.Mesh, "mesh", "", "only this mesh")
+	cmd.Flags().StringVar(&f.Profile, "profile", "", "only this profile")
+	cmd.Flags().IntVar(&f.Limit, "limit", 100, "at most this many (up to 1000)")
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "text or json")
+	return cmd
+}
+
+func newConformanceShowCmd(stdio IO, g *globalOptions) *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:   "show ID",
+		Short: "One stored conformance result: text, json, junit or the official report (yaml)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			switch output {
+			case "text", "json", "junit", "yaml":
+			default:
+				return usageErrorf("--output %q: want text, json, junit or yaml", output)
+			}
+			if err := g.notRemote("conformance show"); err != nil {
+				return err
+			}
+			s, err := g.openStore(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			res, err := loadConformance(cmd.Context(), s, args[0])
+			if err != nil {
+				return err
+			}
+			if output == "yaml" {
+				if res.Report == "" {
+					return fmt.Errorf("conformance result %s has no official report: the suite never wrote one (%s)", res.ID, res.Reason)
+				}
+				_, err := fmt.Fprint(stdio.Out, res.Report)
+				return err
+			}
+			return writeConformance(stdio.Out, res, output)
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "text, json, junit or yaml (the suite's ConformanceReport)")
+	return cmd
+}
+
+func newConformanceCompareCmd(stdio IO, g *globalOptions) *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:   "compare A B",
+		Short: "What passes in one conformance result and not in the other",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if output != "text" && output != "json" {
+				return usageErrorf("--output %q: want text or json", output)
+			}
+			if err := g.notRemote("conformance compare"); err != nil {
+				return err
+			}
+			s, err := g.openStore(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			a, err := loadConformance(cmd.Context(), s, args[0])
+			if err != nil {
+				return err
+			}
+			b, err := loadConformance(cmd.Context(), s, args[1])
+			if err != nil {
+				return err
+			}
+			c := conformance.Compare(a, b)
+			if output == "json" {
+				enc := json.NewEncoder(stdio.Out)
+				enc.SetIndent("", "  ")
+				return enc.Encode(c)
+			}
+			return conformance.WriteComparison(stdio.Out, c)
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "text or json")
+	return cmd
+}
