@@ -16,6 +16,8 @@ import (
 // Store keeps profiles, with every revision, results, and the server's runs
 // and schedules.
 type Store interface {
+	DesignStore
+
 	// CreateProfile stores the first revision of a new profile. It assigns
 	// p.ID (if empty), p.Revision = 1 and the timestamps; ErrConflict if the
 	// name or ID exists.

@@ -78,6 +78,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		RunAuth(t, o.authStore)
 		t.Run("reopen", o.testReopenAuth)
 	})
+	t.Run("designs", func(t *testing.T) { RunDesigns(t, open) })
 	t.Run("reopen", o.testReopen)
 }
 
