@@ -67,6 +67,7 @@ func newRoot(stdio IO) *cobra.Command {
 	root.AddCommand(newServerCmd(stdio, g))
 	root.AddCommand(newAgentCmd(stdio, g))
 	root.AddCommand(newClusterCmd(stdio))
+	root.AddCommand(newDesignCmd(stdio, g), newMeshCmd(stdio, g))
 	root.AddCommand(newUserCmd(stdio, g))
 	root.AddCommand(newGeneratorsCmd(stdio))
 	root.AddCommand(newLoginCmd(stdio, g), newLogoutCmd(stdio, g))
