@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
-	"strconv"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -130,8 +130,8 @@ func TestComposeLifecycle(t *testing.T) {
 		byRef[s.Ref] = s
 	}
 	for ref, want := range map[string]string{
-		"deployment.apps/" + ns + "/front":       "no controller has observed it yet",
-		"service/" + ns + "/front":               "no endpoints",
+		"deployment.apps/" + ns + "/front":            "no controller has observed it yet",
+		"service/" + ns + "/front":                    "no endpoints",
 		"persistentvolumeclaim/" + ns + "/cache-data": "not bound",
 	} {
 		if s := byRef[ref]; s.Ready || !strings.Contains(s.Detail, want) {
