@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+
 	"github.com/meshperf/meshperf/internal/cluster"
 	"github.com/meshperf/meshperf/internal/design"
 )
@@ -346,13 +348,18 @@ func (c *Client) Apply(ctx context.Context, d *design.Design, o Options) ([]Chan
 func (c *Client) applyOne(ctx context.Context, t target) Change {
 	ch := Change{Ref: t.ref()}
 	live, err := c.get(ctx, t.m, t.ns, t.r.Name())
-	if err != nil {
+	unreadable := apierrors.IsForbidden(err) // allowed to apply, maybe, not to read
+	if err != nil && !unreadable {
 		ch.Err = c.explain(err, "get "+ch.Ref)
 		return ch
 	}
 	got, err := c.apply(ctx, t.m, t.ns, t.r.Name(), t.r.Object, false)
 	if err != nil {
 		ch.Err = c.explain(err, "apply "+ch.Ref)
+		return ch
+	}
+	if unreadable {
+		ch.Action = "applied"
 		return ch
 	}
 	// Unchanged means the object reads the same, not that the server did
