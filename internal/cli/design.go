@@ -13,6 +13,8 @@ import (
 	"github.com/meshperf/meshperf/internal/design"
 	"github.com/meshperf/meshperf/internal/design/compose"
 	"github.com/meshperf/meshperf/internal/design/helmchart"
+	"github.com/meshperf/meshperf/internal/design/sample"
+	"github.com/meshperf/meshperf/internal/echo"
 	"github.com/meshperf/meshperf/store"
 )
 
@@ -44,6 +46,8 @@ type importFlags struct {
 	document  string
 	namespace string
 	labels    []string
+	sample    bool
+	sampleOpt sample.Options
 }
 
 func newDesignImportCmd(stdio IO, g *globalOptions) *cobra.Command {
@@ -107,13 +111,19 @@ NAME (a new revision when NAME exists). Sources can be combined.
 	fl.StringVar(&f.document, "design", "", "a design document (from design export --format design)")
 	fl.StringVarP(&f.namespace, "namespace", "n", "", "the namespace of resources that name none (default: at apply, the kubeconfig's)")
 	fl.StringArrayVar(&f.labels, "label", nil, "key=value label of the design; repeatable")
+	fl.BoolVar(&f.sample, "sample", false, "the sample application: echo servers, a front calling --sample-fanout backends, the first calling a leaf")
+	fl.IntVar(&f.sampleOpt.FanOut, "sample-fanout", 2, "backends the sample's front calls")
+	fl.StringVar(&f.sampleOpt.Delay, "sample-delay", "0", "each sample service's own delay (an echo --delay)")
+	fl.IntVar(&f.sampleOpt.Size, "sample-size", 1024, "each sample service's response size in bytes")
+	fl.IntVar(&f.sampleOpt.Replicas, "sample-replicas", 1, "replicas of each sample service")
+	fl.StringVar(&f.sampleOpt.Image, "sample-image", "", "the meshperf image the sample runs (default ghcr.io/meshperf/meshperf:latest)")
 	return cmd
 }
 
 // buildDesign reads the sources f names into one design.
 func buildDesign(ctx context.Context, name string, f importFlags) (*design.Design, error) {
-	if len(f.manifests) == 0 && f.compose == "" && f.chart == "" && f.document == "" {
-		return nil, usageErrorf("design import %s: name a source: -f FILE, --compose FILE, --chart PATH or --design FILE", name)
+	if len(f.manifests) == 0 && f.compose == "" && f.chart == "" && f.document == "" && !f.sample {
+		return nil, usageErrorf("design import %s: name a source: -f FILE, --compose FILE, --chart PATH, --design FILE or --sample", name)
 	}
 	var d *design.Design
 	if f.document != "" {
@@ -130,6 +140,20 @@ func buildDesign(ctx context.Context, name string, f importFlags) (*design.Desig
 	}
 	if f.namespace != "" {
 		d.Namespace = f.namespace
+	}
+	if f.sample {
+		o := f.sampleOpt
+		o.Name, o.Namespace = name, d.Namespace
+		if _, err := echo.ParseDelay(o.Delay); err != nil {
+			return nil, usageErrorf("--sample-delay: %v", err)
+		}
+		sd, err := sample.Design(o)
+		if err != nil {
+			return nil, &UsageError{Err: err}
+		}
+		if err := d.Add(sd.Resources...); err != nil {
+			return nil, &UsageError{Err: err}
+		}
 	}
 	for _, path := range f.manifests {
 		b, err := readFileLimited(path, design.MaxManifestBytes+1)

@@ -41,6 +41,18 @@ func TestDesignStoreCommands(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "design echo revision 1: 4 resources (4 from charts)") || !strings.Contains(out, "a test hook") {
 		t.Errorf("import --chart: exit %d\n%s%s", code, out, stderr)
 	}
+	out, stderr, code = designCLI(t, db, "design", "import", "sample-app", "--sample", "--sample-fanout", "3", "--sample-delay", "1ms", "-n", "bench")
+	if code != 0 || !strings.Contains(out, "design sample-app revision 1: 10 resources") {
+		t.Errorf("import --sample: exit %d\n%s%s", code, out, stderr)
+	}
+	out, _, _ = designCLI(t, db, "design", "export", "sample-app")
+	if !strings.Contains(out, "- --upstream\n        - http://backend-3/\n") || !strings.Contains(out, "- --delay\n        - 1ms\n") {
+		t.Errorf("the sample's front does not call backend-3 with a 1ms delay:\n%s", out)
+	}
+	_, stderr, code = designCLI(t, db, "design", "import", "s", "--sample", "--sample-delay", "soon")
+	if code != ExitUsage || !strings.Contains(stderr, "--sample-delay") {
+		t.Errorf("--sample-delay soon: exit %d, %q", code, stderr)
+	}
 	// Revisions: importing again stores revision 2.
 	out, _, code = designCLI(t, db, "design", "import", "shop", "--compose", repoFile("internal", "design", "compose", "testdata", "shop.yaml"), "-n", "shop", "--label", "app=shop")
 	if code != 0 || !strings.Contains(out, "revision 2") {
