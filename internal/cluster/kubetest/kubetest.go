@@ -47,7 +47,10 @@ func Stop() {
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "kube-down.sh: %v\n%s", err, out)
 	}
-	shared.dir = ""
+	// A later Kubeconfig starts another: tests of one package that each
+	// clean up after themselves do not hand a stopped server to the next.
+	shared.dir, shared.kubeconfig, shared.err = "", "", nil
+	shared.once = sync.Once{}
 }
 
 // RepoRoot is the module's root, found from the working directory.
