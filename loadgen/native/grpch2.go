@@ -244,8 +244,25 @@ func (d *grpcH2Doer) do(ctx context.Context, ti int) (int, error) {
 	t := &d.h.pool.targets[ti]
 	s := d.h.s
 	s.grpc.keep = t.health
+	start := time.Now()
 	status, err := d.h.do(ctx, ti)
-	return grpcOutcome(ctx, t, &s.grpc, status, err, d.h.pool.timeout)
+	code, err := grpcOutcome(ctx, t, &s.grpc, status, err, d.h.pool.timeout)
+	return deadlineReset(ctx, code, err, d.h.pool.timeout, time.Since(start))
+}
+
+// deadlineReset applies grpc-go's own rule: a stream the server reset
+// with CANCEL once the call's deadline had passed was cancelled by that
+// deadline (grpc-go 1.83's server resets instead of sending
+// DEADLINE_EXCEEDED when its timer fires first), so it is
+// DEADLINE_EXCEEDED, not CANCELLED.
+func deadlineReset(ctx context.Context, code int, err error, timeout, took time.Duration) (int, error) {
+	var re *h2ResetError
+	if code == int(codes.Canceled) && ctx.Err() == nil && timeout > 0 && took >= timeout &&
+		errors.As(err, &re) && re.code == http2.ErrCodeCancel {
+		return int(codes.DeadlineExceeded), &grpcError{code: codes.DeadlineExceeded,
+			msg: "the server reset the stream when the timeout (" + timeout.String() + ") passed"}
+	}
+	return code, err
 }
 
 func grpcOutcome(ctx context.Context, t *h2Target, g *grpcH2State, status int, err error, timeout time.Duration) (int, error) {
