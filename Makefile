@@ -4,7 +4,7 @@ BIN       := bin/meshperf
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X github.com/meshperf/meshperf/internal/cli.Version=$(VERSION)
 
-.PHONY: all build run demo web test test-short test-web vet fmt-check fuzz bench proto clean
+.PHONY: all build image run demo web test test-short test-web vet fmt-check fuzz bench proto clean
 
 all: build
 
@@ -17,6 +17,17 @@ build: $(BIN)
 
 $(BIN): web/dist/index.html $(GO_SRC)
 	@GO=$(GO) ./scripts/build.sh $(BIN) '$(LDFLAGS)'
+
+# A container image of meshperf without Docker: a static build (CGO_ENABLED=0)
+# packed by `meshperf image` into an OCI image tarball, bin/meshperf-image.tar,
+# tagged as `meshperf agent deploy` expects by default (IMAGE_ARGS adds
+# flags, e.g. IMAGE_ARGS='--tag registry.example/meshperf:v1 --format docker').
+# Load it with `ctr -n k8s.io images import`, `skopeo copy oci-archive:...`
+# or push it with crane (docs/kube.md).
+IMAGE_ARGS ?=
+image: web/dist/index.html $(GO_SRC)
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w $(LDFLAGS)' -o bin/meshperf-static ./cmd/meshperf
+	./bin/meshperf-static image --out bin/meshperf-image.tar $(IMAGE_ARGS)
 
 # The main job: meshperf's server with its web UI and a built-in echo
 # target (127.0.0.1:8079), on the embedded store (SQLite), nothing else

@@ -161,6 +161,36 @@ func (l *latencies) len() int {
 	return len(l.d)
 }
 
+// kindLatencies lists each kind of request's latency, slowest p99 first.
+func kindLatencies(m *sync.Map) string {
+	type row struct {
+		kind string
+		l    *latencies
+	}
+	var rows []row
+	m.Range(func(k, v any) bool {
+		rows = append(rows, row{k.(string), v.(*latencies)})
+		return true
+	})
+	slices.SortFunc(rows, func(a, b row) int { return -cmpFloat(a.l.quantile(0.99), b.l.quantile(0.99)) })
+	var parts []string
+	for _, r := range rows {
+		parts = append(parts, fmt.Sprintf("%s %s / %s / %s ms (%d)", r.kind,
+			fnum(r.l.quantile(0.5), 1), fnum(r.l.quantile(0.99), 1), fnum(r.l.quantile(1), 1), r.l.len()))
+	}
+	return strings.Join(parts, "; ")
+}
+
+func cmpFloat(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
 // codes counts status codes (0: a transport error).
 type codes struct {
 	mu sync.Mutex
@@ -354,6 +384,7 @@ func (s *suite) teamRun(b *testing.B) *section {
 	// The users.
 	var api latencies
 	var apiCodes codes
+	var byKind sync.Map // the request's kind → *latencies
 	for i, tok := range tokens {
 		wg.Add(1)
 		go func() {
@@ -362,7 +393,7 @@ func (s *suite) teamRun(b *testing.B) *section {
 			var resultIDs []string
 			submitted := 0
 			for n := 0; loadCtx.Err() == nil && n < 1_000_000; n++ {
-				var path, method = "", "GET"
+				var path, method, kind = "", "GET", ""
 				var body, out any
 				var page struct {
 					Results []struct {
@@ -371,26 +402,26 @@ func (s *suite) teamRun(b *testing.B) *section {
 				}
 				switch n % 8 {
 				case 0, 4:
-					path, out = "/api/v1/results?limit=20", &page
+					path, out, kind = "/api/v1/results?limit=20", &page, "list results"
 				case 1:
-					path = "/api/v1/profiles"
+					path, kind = "/api/v1/profiles", "list profiles"
 				case 2:
-					path = "/api/v1/runs?limit=20"
+					path, kind = "/api/v1/runs?limit=20", "list runs"
 				case 3, 6:
 					if len(resultIDs) > 0 {
-						path = "/api/v1/results/" + resultIDs[n%len(resultIDs)]
+						path, kind = "/api/v1/results/"+resultIDs[n%len(resultIDs)], "read a result"
 					} else {
-						path = fmt.Sprintf("/api/v1/profiles/user%02d-smoke", i)
+						path, kind = fmt.Sprintf("/api/v1/profiles/user%02d-smoke", i), "read a profile"
 					}
 				case 5:
-					path = fmt.Sprintf("/api/v1/profiles/user%02d-smoke", (i+n)%cfg.users)
+					path, kind = fmt.Sprintf("/api/v1/profiles/user%02d-smoke", (i+n)%cfg.users), "read a profile"
 				case 7:
 					method = "POST"
 					if submitted < 2 && n%40 == 7 {
-						path, body = "/api/v1/runs", map[string]any{"profile": fmt.Sprintf("user%02d-smoke", i)}
+						path, body, kind = "/api/v1/runs", map[string]any{"profile": fmt.Sprintf("user%02d-smoke", i)}, "submit a run"
 						submitted++
 					} else {
-						path, body = "/api/v1/profiles", doc(fmt.Sprintf("user%02d-p%d", i, n), time.Second, 5, 1)
+						path, body, kind = "/api/v1/profiles", doc(fmt.Sprintf("user%02d-p%d", i, n), time.Second, 5, 1), "store a profile"
 					}
 				}
 				start := time.Now()
@@ -398,7 +429,10 @@ func (s *suite) teamRun(b *testing.B) *section {
 				if err != nil && loadCtx.Err() != nil {
 					return
 				}
-				api.add(time.Since(start))
+				took := time.Since(start)
+				api.add(took)
+				l, _ := byKind.LoadOrStore(kind, &latencies{})
+				l.(*latencies).add(took)
 				apiCodes.add(code)
 				for _, r := range page.Results {
 					if len(resultIDs) < 20 && !slices.Contains(resultIDs, r.ID) {
@@ -472,6 +506,7 @@ func (s *suite) teamRun(b *testing.B) *section {
 		[2]string{"users' API status: count", apiCodes.String()},
 		[2]string{"users' API latency p50 / p90 / p99 / max", fmt.Sprintf("%s / %s / %s / %s ms",
 			fnum(api.quantile(0.5), 1), fnum(api.quantile(0.9), 1), fnum(apiP99, 1), fnum(api.quantile(1), 1))},
+		[2]string{"users' API latency by request, p50 / p99 / max (count)", kindLatencies(&byKind)},
 		[2]string{"flood logins (status: count)", flood.String()},
 		[2]string{"the load run", fmt.Sprintf("%s, %.0f rps achieved of %.0f, %d requests %s", ended.State, res.Achieved.RPS, cfg.rps, res.Achieved.Requests, ended.Error)},
 		[2]string{"server peak RSS", fmt.Sprintf("%s MB (sampled once a second, %d samples)", fnum(peak, 1), len(rss))},
@@ -488,6 +523,6 @@ func (s *suite) teamRun(b *testing.B) *section {
 	)
 	sec.Notes = append(sec.Notes, "a good login passes only if every one of the admin's logins answered 200; the flood's 429s are its lockouts and the bcrypt slots (see docs/security.md)",
 		"everything (server, nginx, the users, the flood) shares this machine's cores")
-	b.Logf("team: good login max %.3f s, API p99 %.1f ms, RSS peak %.1f MB; flood %s", goodMax, apiP99, peak, flood.String())
+	b.Logf("team: good login max %.3f s, API p99 %.1f ms, RSS peak %.1f MB; flood %s; by request: %s", goodMax, apiP99, peak, flood.String(), kindLatencies(&byKind))
 	return sec
 }

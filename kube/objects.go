@@ -137,6 +137,10 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
+// DefaultImage is the image a meshperf of version v deploys unless told
+// otherwise (`meshperf image` names what it builds the same way).
+func DefaultImage(v string) string { return ImageRepository + ":" + imageTag(v) }
+
 // imageTag turns a meshperf version into an image tag: tags allow
 // [A-Za-z0-9_.-], so anything else (a "+dirty" build) becomes '-'.
 func imageTag(v string) string {

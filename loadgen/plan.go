@@ -31,10 +31,6 @@ const (
 	H2C   = "h2c" // HTTP/2 over cleartext with prior knowledge
 )
 
-// Generators are the load generators a plan may name; "meshperf" is the
-// native engine.
-var Generators = []string{"meshperf", "wrk", "wrk2", "nighthawk", "vegeta", "fortio"}
-
 // Plan is everything a generator needs to run one test.
 type Plan struct {
 	Name string

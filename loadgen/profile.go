@@ -102,10 +102,10 @@ func planFromClient(p *spec.Profile, c *spec.Client, path string, dur, warmup ti
 	switch g := strings.ToLower(c.LoadGenerator); {
 	case g == "" || g == "meshperf" || g == "native":
 		plan.Generator = ""
-	case slices.Contains(Generators, g):
+	case slices.Contains(GeneratorNames(), g):
 		plan.Generator = g
 	default:
-		bad("load_generator", "%q is not available (known: %s)", c.LoadGenerator, strings.Join(Generators, ", "))
+		bad("load_generator", "%q is not available (known: %s)", c.LoadGenerator, strings.Join(GeneratorNames(), ", "))
 	}
 	if c.Internal {
 		bad("internal", "running the load generator inside the cluster is not available yet")

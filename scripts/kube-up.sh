@@ -5,6 +5,7 @@
 # stored, pods never start.
 #
 #   scripts/kube-up.sh [DIR]       start both, write DIR/kubeconfig, print its path
+#   scripts/kube-up.sh --node [DIR]  the same plus a node that runs pods (below)
 #   scripts/kube-up.sh --build     only build (or find) the binaries, print their directory
 #   scripts/kube-down.sh DIR       stop both and remove DIR
 #
@@ -16,13 +17,35 @@
 #
 # The binaries are built once into ${XDG_CACHE_HOME:-~/.cache}/meshperf-kube/bin/HASH,
 # HASH covering test/kube's go.mod, go.sum and sources; the first build takes
-# a few minutes. MESHPERF_KUBE_BIN=DIR uses prebuilt etcd and kube-apiserver
+# a few minutes; one binary, kube, holds etcd and every Kubernetes program
+# (test/kube/cmd/kube), linked under each name. MESHPERF_KUBE_BIN=DIR uses prebuilt etcd and kube-apiserver
 # from DIR instead. MESHPERF_KUBE_WATCH_PID=PID stops the cluster when
 # process PID ends (tests set it to themselves). Needs go, openssl and curl.
+#
+# --node: everything runs in a network namespace of its own
+# (meshperf-node-<DIR's name>, node address 10.200.0.1 on a veth pair inside
+# it) and a private mount namespace, so nothing touches the host's network
+# and every mount goes when the node does: etcd, kube-apiserver (6443, its
+# kubernetes Service reaching it from pods), kube-controller-manager,
+# kube-scheduler, containerd (Debian's, private config, root and socket)
+# with runc and the bridge CNI plugin (pods in 10.244.0.0/24), the kubelet
+# (node name localhost) and kube-proxy (iptables, Services in
+# 10.96.0.0/16). The host reaches the API server through netns-forward on a
+# 127.0.0.1 port, which the kubeconfig names. DIR/node.env says the rest
+# (NETNS, NODE_IP, CONTAINERD_SOCK, MNT_PID, the binaries' directory); the
+# pause image and an image of meshperf (MESHPERF_BIN=FILE, a static binary;
+# else one is built) are imported. Needs root, ip, nsenter, unshare,
+# containerd, runc, ctr, iptables and the CNI plugins in /usr/lib/cni
+# (apt-get install containerd runc containernetworking-plugins iptables).
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 mod="$root/test/kube"
+node=0
+if [ "${1:-}" = "--node" ]; then
+	node=1
+	shift
+fi
 dir="${1:-}"
 
 log() { echo "kube-up.sh: $*" >&2; }
@@ -63,20 +86,26 @@ build_bins() {
 	# One build at a time: tests started together wait for the first.
 	exec 9>"$cache/.lock"
 	flock 9
-	if [ ! -x "$bin/kube-apiserver" ] || [ ! -x "$bin/etcd" ]; then
+	if [ ! -x "$bin/kube" ] || [ ! -x "$bin/pause" ] || [ ! -x "$bin/netns-forward" ]; then
 		local version tmp start
 		version="$(sed -n 's/^[[:space:]]*k8s.io\/kubernetes \(v[0-9.]*\).*/\1/p' "$mod/go.mod" | head -n1)"
 		[ -n "$version" ] || die "no k8s.io/kubernetes version in $mod/go.mod"
 		local minor="${version#v1.}"
 		minor="${minor%%.*}"
-		log "building etcd and kube-apiserver $version into $bin (first time only: a few minutes)"
+		log "building etcd and Kubernetes $version (one binary, kube) into $bin (first time only: several minutes)"
 		start=$SECONDS
 		tmp="$(mktemp -d "$cache/.build.XXXXXX")"
 		# The version kubectl and clients see; without it the server says v0.0.0.
 		local pkg=k8s.io/component-base/version
 		(cd "$mod" && GOWORK=off GOFLAGS="-mod=readonly -buildvcs=false" go build \
 			-ldflags "-s -w -X $pkg.gitVersion=$version -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean" \
-			-o "$tmp/" ./cmd/etcd ./cmd/kube-apiserver) >&2 || { rm -rf "$tmp"; die "build failed"; }
+			-o "$tmp/" ./cmd/kube &&
+			CGO_ENABLED=0 GOWORK=off GOFLAGS="-mod=readonly -buildvcs=false" go build -ldflags "-s -w" -o "$tmp/" ./cmd/pause ./cmd/netns-forward) >&2 ||
+			{ rm -rf "$tmp"; die "build failed"; }
+		# One binary, a link per program: it runs the one its name says.
+		for p in etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy; do
+			ln -s kube "$tmp/$p"
+		done
 		rm -rf "$bin"
 		mv "$tmp" "$bin"
 		log "built in $((SECONDS - start))s"
@@ -101,6 +130,14 @@ fi
 mkdir -p "$dir/pki" "$dir/etcd" "$dir/certs"
 chmod 700 "$dir"
 
+# in_node runs a command in the node's namespaces (nothing without --node).
+in_node=()
+if [ "$node" = 1 ]; then
+	# shellcheck source=scripts/kube-node.sh
+	. "$root/scripts/kube-node.sh"
+	node_check
+fi
+
 # Keys and certificates: a CA, the API server's serving certificate for
 # 127.0.0.1, and the service-account signing key.
 pki="$dir/pki"
@@ -108,7 +145,9 @@ openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=meshperf-test-ca" \
 	-keyout "$pki/ca.key" -out "$pki/ca.crt" 2>/dev/null
 openssl req -newkey rsa:2048 -nodes -subj "/CN=kube-apiserver" \
 	-keyout "$pki/apiserver.key" -out "$pki/apiserver.csr" 2>/dev/null
-printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature,keyEncipherment\n' >"$pki/ext.cnf"
+sans="IP:127.0.0.1,DNS:localhost"
+[ "$node" = 0 ] || sans="$sans,IP:$node_ip,IP:10.96.0.1,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
+printf 'subjectAltName=%s\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature,keyEncipherment\n' "$sans" >"$pki/ext.cnf"
 openssl x509 -req -in "$pki/apiserver.csr" -CA "$pki/ca.crt" -CAkey "$pki/ca.key" -CAcreateserial \
 	-days 2 -extfile "$pki/ext.cnf" -out "$pki/apiserver.crt" 2>/dev/null
 openssl genrsa -out "$pki/sa.key" 2048 2>/dev/null
@@ -119,6 +158,10 @@ admin_token="$(openssl rand -hex 24)"
 noperm_token="$(openssl rand -hex 24)"
 printf '%s,admin,admin-uid,"system:masters"\n%s,meshperf-noperm,noperm-uid\n' \
 	"$admin_token" "$noperm_token" >"$pki/tokens.csv"
+if [ "$node" = 1 ]; then
+	node_tokens
+	node_namespaces
+fi
 
 etcd_port="$(free_port)"
 peer_port="$(free_port)"
@@ -128,7 +171,7 @@ api_port="$(free_port)"
 start() {
 	local name="$1"
 	shift
-	setsid "$@" </dev/null >"$dir/$name.log" 2>&1 &
+	setsid "${in_node[@]}" "$@" </dev/null >"$dir/$name.log" 2>&1 &
 	echo $! >"$dir/$name.pid"
 }
 
@@ -163,11 +206,11 @@ retry() {
 	fail "$1 exited" "$1"
 }
 
-etcd_up() { curl -fsS "http://127.0.0.1:$etcd_port/health"; }
+etcd_up() { "${in_node[@]}" curl -fsS "http://127.0.0.1:$etcd_port/health"; }
 api_up() {
 	# Ready, and the default namespace (made by a post-start hook) exists.
 	local auth=(--cacert "$pki/ca.crt" -H "Authorization: Bearer $admin_token")
-	curl -fsS "${auth[@]}" "$url/readyz" && curl -fsS "${auth[@]}" "$url/api/v1/namespaces/default"
+	"${in_node[@]}" curl -fsS "${auth[@]}" "$url/readyz" && "${in_node[@]}" curl -fsS "${auth[@]}" "$url/api/v1/namespaces/default"
 }
 
 for attempt in 1 2 3 4 5; do
@@ -184,21 +227,32 @@ done
 for attempt in 1 2 3 4 5; do
 	api_port="$(free_port)"
 	url="https://127.0.0.1:$api_port"
-	start kube-apiserver "$bin/kube-apiserver" \
+	# The node's API server listens on every address of its namespace (pods
+	# reach it through the kubernetes Service), and reaches the kubelet by the
+	# node's InternalIP, never by a name.
+	api_node_args=(--bind-address 127.0.0.1 --advertise-address 127.0.0.1 --endpoint-reconciler-type none --authorization-mode RBAC)
+	if [ "$node" = 1 ]; then
+		api_port=6443
+		url="https://127.0.0.1:$api_port"
+		api_node_args=(--bind-address 0.0.0.0 --advertise-address "$node_ip" --authorization-mode Node,RBAC
+			--kubelet-preferred-address-types InternalIP --allow-privileged=true)
+	fi
+	start kube-apiserver "$bin/kube-apiserver" "${api_node_args[@]}" \
 		--etcd-servers "http://127.0.0.1:$etcd_port" \
-		--bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$api_port" \
+		--secure-port "$api_port" \
 		--cert-dir "$dir/certs" --tls-cert-file "$pki/apiserver.crt" --tls-private-key-file "$pki/apiserver.key" \
 		--client-ca-file "$pki/ca.crt" \
 		--service-account-key-file "$pki/sa.pub" --service-account-signing-key-file "$pki/sa.key" \
 		--service-account-issuer https://kubernetes.default.svc.cluster.local \
 		--token-auth-file "$pki/tokens.csv" \
-		--authorization-mode RBAC \
 		--service-cluster-ip-range 10.96.0.0/16 \
-		--endpoint-reconciler-type none \
 		--enable-priority-and-fairness=false
 	if wait_up kube-apiserver api_up; then break; fi
 	retry kube-apiserver "$attempt"
 done
+
+# The node's components, then a port on the host's 127.0.0.1 for clients.
+[ "$node" = 0 ] || node_up
 
 cat >"$dir/kubeconfig" <<EOF
 apiVersion: v1
@@ -234,5 +288,6 @@ if [ -n "${MESHPERF_KUBE_WATCH_PID:-}" ]; then
 		[ ! -d "$2" ] || exec "$3" "$2"' watch "$MESHPERF_KUBE_WATCH_PID" "$dir" "$root/scripts/kube-down.sh" \
 		</dev/null >/dev/null 2>&1 &
 fi
+[ "$node" = 0 ] || log "node localhost Ready in netns $netns (node IP $node_ip, pods $pod_cidr); host clients use $url"
 log "kube-apiserver ready at $url (etcd on 127.0.0.1:$etcd_port); logs in $dir; stop with scripts/kube-down.sh $dir"
 echo "$dir/kubeconfig"

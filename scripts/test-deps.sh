@@ -3,7 +3,9 @@
 # adapter), HAProxy, Prometheus and its process exporter (experiments),
 # protoc (the agent protocol's drift check), iproute2 (agents in network
 # namespaces), chromium (the UI's browser tests), openssl and curl (the
-# Kubernetes API server's certificates and readiness). PostgreSQL comes with
+# Kubernetes API server's certificates and readiness), containerd, runc, the
+# CNI plugins and iptables (the test Kubernetes node, scripts/kube-up.sh
+# --node). PostgreSQL comes with
 # scripts/pg.sh. kubectl is expected on the machine (Debian's is too old).
 set -euo pipefail
 
@@ -20,6 +22,10 @@ need ip iproute2
 need chromium chromium
 need openssl openssl
 need curl curl
+need containerd containerd
+need runc runc
+need iptables iptables
+[ -x /usr/lib/cni/bridge ] || want+=(containernetworking-plugins)
 if [ ${#want[@]} -gt 0 ]; then
 	echo "test-deps: installing ${want[*]} (apt-get)" >&2
 	sudo_cmd=()

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The web UI's tests: build it from a clean install (npm ci), check the
-# embedded size, run the unit tests (Vitest), build meshperf with the UI
+# embedded size, check the API's types (Go → openapi.json → api.gen.ts),
+# run the unit tests (Vitest), build meshperf with the UI
 # embedded, then run the end-to-end suite in Debian's chromium against real
 # servers: a single-user `meshperf server --echo` (taking agents, with two
 # `meshperf agent`s connected) and a team-mode one, each on a free 127.0.0.1
@@ -26,6 +27,23 @@ fi
 
 echo "== web: npm ci, build, size"
 (cd web && npm ci --no-audit --no-fund && npm run build && npm run size)
+
+# The API's types, one chain: the Go types of internal/api → openapi.json
+# (a Go test, field by field) → web/src/api.gen.ts (openapi-typescript) →
+# the UI's type check (tsc, in the build above). A field renamed on one side
+# fails here. scripts/api-gen.test.ts (Vitest) checks the same and that a
+# renamed field fails the type check.
+echo "== API contract: openapi.json matches internal/api's Go types"
+go test -count=1 -run 'TestOpenAPISchemas' ./internal/server
+echo "== API contract: web/src/api.gen.ts matches openapi.json"
+gen=$(mktemp --suffix=.ts)
+(cd web && npx openapi-typescript ../internal/server/openapi.json -o "$gen" >/dev/null)
+if ! diff -u web/src/api.gen.ts "$gen"; then
+	rm -f "$gen"
+	echo "web-test: web/src/api.gen.ts is not what openapi.json gives: cd web && npm run gen:api" >&2
+	exit 1
+fi
+rm -f "$gen"
 
 echo "== web: unit tests (Vitest)"
 (cd web && npx vitest run)

@@ -13,11 +13,23 @@ import (
 	"github.com/meshperf/meshperf/spec"
 )
 
-// Store keeps profiles, with every revision, results, and the server's runs
-// and schedules.
+// Store keeps profiles, with every revision, results, and the server's runs,
+// schedules and experiments: one small interface per concern, as
+// authstore.Store is, so a caller that needs one concern can take just that
+// one. store/sqlstore implements them all (and authstore.Store).
 type Store interface {
+	ProfileStore
+	ResultStore
+	RunStore
+	InstanceStore
+	ScheduleStore
+	ExperimentStore
 	DesignStore
+	Close() error
+}
 
+// ProfileStore keeps load profiles, with every revision.
+type ProfileStore interface {
 	// CreateProfile stores the first revision of a new profile. It assigns
 	// p.ID (if empty), p.Revision = 1 and the timestamps; ErrConflict if the
 	// name or ID exists.
@@ -41,7 +53,10 @@ type Store interface {
 	// DeleteProfile deletes a profile, its revisions and its schedules.
 	// Results and runs keep their profile ID and revision.
 	DeleteProfile(ctx context.Context, ref string) error
+}
 
+// ResultStore keeps test results.
+type ResultStore interface {
 	// SaveResult stores r, assigning r.ID if empty, and returns its ID.
 	SaveResult(ctx context.Context, r *spec.Result, ref ResultRef) (string, error)
 	// GetResult returns a result by ID or by a unique ID prefix of at least
@@ -57,7 +72,10 @@ type Store interface {
 	// ErrNotFound if there is none. A running test's partial result is
 	// replaced by later ones and, at its end, by the final one.
 	ReplaceResult(ctx context.Context, r *spec.Result) error
+}
 
+// RunStore keeps the server's runs and their state machine.
+type RunStore interface {
 	// CreateRun stores a new run, which must be in state RunQueued, or
 	// RunMissed for a scheduled run that did not happen (ErrInvalid
 	// otherwise). It assigns r.ID (if empty) and r.CreatedAt (if zero), and
@@ -84,10 +102,6 @@ type Store interface {
 	// moved. A server calls it when it starts: the runs it finds unfinished
 	// were in the memory of a server that died.
 	InterruptRuns(ctx context.Context, reason string) (int, error)
-	// Heartbeat records that the server instance instanceID is alive now,
-	// creating its row the first time. Runs created with its InstanceID
-	// belong to it.
-	Heartbeat(ctx context.Context, instanceID string) error
 	// InterruptOrphanedRuns moves to RunInterrupted, with Error = reason
 	// and FinishedAt = now, every queued or running run whose instance is
 	// gone: no instance, an unknown one, or one whose last heartbeat is
@@ -101,7 +115,19 @@ type Store interface {
 	// crash keeps it. ErrConflict once the run has ended, ErrNotFound for
 	// an unknown ID.
 	SetRunResult(ctx context.Context, runID, resultID string) error
+}
 
+// InstanceStore keeps the liveness of server instances, whose runs are
+// theirs (RunStore.InterruptOrphanedRuns).
+type InstanceStore interface {
+	// Heartbeat records that the server instance instanceID is alive now,
+	// creating its row the first time. Runs created with its InstanceID
+	// belong to it.
+	Heartbeat(ctx context.Context, instanceID string) error
+}
+
+// ScheduleStore keeps schedules of stored profiles.
+type ScheduleStore interface {
 	// CreateSchedule stores a new schedule of the profile whose ID is
 	// s.ProfileID (ErrNotFound if there is none: a name is not looked up).
 	// It assigns s.ID (if empty) and s.CreatedAt (if zero); ErrConflict if
@@ -129,7 +155,10 @@ type Store interface {
 	// before now, by NextDueAt then ID. A zero NextDueAt (no next time) is
 	// never due.
 	DueSchedules(ctx context.Context, now time.Time) ([]*Schedule, error)
+}
 
+// ExperimentStore keeps experiments and their progress.
+type ExperimentStore interface {
 	// CreateExperiment stores a new experiment, assigning e.ID (if empty)
 	// and the timestamps; ErrConflict if the ID exists, ErrInvalid without
 	// a name or with an unknown state.
@@ -143,8 +172,6 @@ type Store interface {
 	// ListExperiments returns every experiment, newest first, without
 	// their Body.
 	ListExperiments(ctx context.Context) ([]*Experiment, error)
-
-	Close() error
 }
 
 // Profile is one revision of a load profile.
@@ -196,6 +223,14 @@ type ProfileFilter struct {
 	Labels map[string]string
 	// Viewer, when set, leaves out what it may not see.
 	Viewer *Viewer
+	// After leaves out the names up to and including it (a page's cursor:
+	// the last name of the page before).
+	After string
+	// Limit is the most profiles returned; 0 returns all.
+	Limit int
+	// NoBody leaves Body empty: for lists that show names, labels and
+	// dates, so that a page does not read every document.
+	NoBody bool
 }
 
 // ResultRef ties a result to the profile revision it ran, and says whose it

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/meshperf/meshperf/internal/agentpb"
+	"github.com/meshperf/meshperf/internal/agentshare"
 	"github.com/meshperf/meshperf/internal/runner"
 	"github.com/meshperf/meshperf/loadgen"
 	"github.com/meshperf/meshperf/spec"
@@ -88,25 +89,8 @@ func SharePlan(profileJSON []byte, scale float64) (*loadgen.Plan, error) {
 	if scale <= 0 || scale > 1 {
 		return nil, fmt.Errorf("share rate scale %g is not in (0, 1]", scale)
 	}
-	p.Rate = ScaleShape(p.Rate, scale)
+	p.Rate = agentshare.ScaleShape(p.Rate, scale)
 	return p, nil
-}
-
-// ScaleShape multiplies every rate of s by f; nil (closed loop) stays nil.
-func ScaleShape(s loadgen.Shape, f float64) loadgen.Shape {
-	switch s := s.(type) {
-	case loadgen.Constant:
-		return loadgen.Constant(float64(s) * f)
-	case loadgen.Ramp:
-		return loadgen.Ramp{From: s.From * f, To: s.To * f, Over: s.Over}
-	case loadgen.Steps:
-		out := make(loadgen.Steps, len(s))
-		for i, st := range s {
-			out[i] = loadgen.Step{Rate: st.Rate * f, Duration: st.Duration}
-		}
-		return out
-	}
-	return s
 }
 
 func shapeString(s loadgen.Shape) string {

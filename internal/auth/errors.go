@@ -3,6 +3,8 @@ package auth
 import (
 	"errors"
 	"net/http"
+
+	"github.com/meshperf/meshperf/store/authstore"
 )
 
 // Sentinel errors. Callers branch with errors.Is; the service wraps them with
@@ -16,13 +18,13 @@ var (
 	// password, so that a login does not tell which user names exist.
 	ErrInvalidCredentials = errors.New("invalid user name or password")
 	ErrTokenExpired       = errors.New("token expired: refresh the access token or log in again")
-	ErrTokenRevoked       = errors.New("token revoked: log in again or create a new API token")
+	ErrTokenRevoked       = authstore.ErrTokenRevoked
 	// ErrTokenReused: a refresh token was presented a second time, which means
 	// it was copied; every token of that login has been revoked.
 	ErrTokenReused  = errors.New("refresh token already used: all sessions of this login were revoked for safety, log in again")
 	ErrForbidden    = errors.New("permission denied: this needs an admin or the owner")
-	ErrConflict     = errors.New("already exists")
-	ErrNotFound     = errors.New("not found")
+	ErrConflict     = authstore.ErrConflict // the store's errors, the same values
+	ErrNotFound     = authstore.ErrNotFound
 	ErrWeakPassword = errors.New("password rejected")
 	ErrInvalidName  = errors.New("invalid name")
 )

@@ -99,7 +99,10 @@ type LoginLimits struct {
 // DefaultLoginLimits returns the limits New uses: 5 failures per address
 // (lockout up to 2 minutes), 10 per user name (up to 1 minute), forgotten
 // after 15 minutes; 2 logins in flight per address; a hashing slot per
-// CPU, waited for up to 1 s (5 s by quiet addresses, served first).
+// two CPUs (at least one), waited for up to 1 s (5 s by quiet addresses,
+// served first). Half the CPUs: a bcrypt hash holds its CPU for tens of
+// milliseconds, and with a slot per CPU a login flood took every CPU from
+// the API (the team benchmark's API p99 went over 100 ms on 2 cores).
 func DefaultLoginLimits() LoginLimits {
 	return LoginLimits{
 		AddrFailures:    5,
@@ -108,7 +111,7 @@ func DefaultLoginLimits() LoginLimits {
 		UserMaxLockout:  time.Minute,
 		Forget:          15 * time.Minute,
 		InFlightPerAddr: 2,
-		HashSlots:       runtime.NumCPU(),
+		HashSlots:       max(1, runtime.GOMAXPROCS(0)/2),
 		HashWait:        time.Second,
 		FirstHashWait:   5 * time.Second,
 		MaxTracked:      1 << 16,

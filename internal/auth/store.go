@@ -1,97 +1,16 @@
 package auth
 
-import (
-	"context"
-	"time"
+import "github.com/meshperf/meshperf/store/authstore"
+
+// The records and stores of team mode live in store/authstore, a public
+// package, because the public store/sqlstore implements them; these
+// aliases keep them under the names this package's callers use.
+type (
+	User              = authstore.User
+	RefreshToken      = authstore.RefreshToken
+	APIToken          = authstore.APIToken
+	Store             = authstore.Store
+	UserStore         = authstore.UserStore
+	RefreshTokenStore = authstore.RefreshTokenStore
+	APITokenStore     = authstore.APITokenStore
 )
-
-// User is an account of team mode.
-type User struct {
-	ID           string    `json:"id"`
-	Name         string    `json:"name"`
-	Admin        bool      `json:"admin"`
-	PasswordHash []byte    `json:"-"` // bcrypt
-	CreatedAt    time.Time `json:"created_at"`
-}
-
-// RefreshToken is the stored form of a refresh token. Every login starts a
-// family; each rotation adds a token to it whose parent is the token it
-// replaced.
-type RefreshToken struct {
-	Hash       string // hex SHA-256 of the token; the token itself is never stored
-	FamilyID   string
-	ParentHash string // "" for the token issued by the login
-	UserID     string
-	CreatedAt  time.Time
-	ExpiresAt  time.Time
-	UsedAt     time.Time // zero until rotated
-	RevokedAt  time.Time // zero unless its family was revoked
-}
-
-// APIToken is the stored form of a long-lived API token, as listed to users.
-type APIToken struct {
-	ID      string `json:"id"`
-	OwnerID string `json:"owner_id"`
-	Name    string `json:"name"`
-	// ParentID is the API token this one was minted with (only an admin
-	// may mint with one); "" for a token made from a login session.
-	// Revoking a token revokes every token minted with it, transitively.
-	ParentID   string    `json:"parent_id,omitempty"`
-	Hash       string    `json:"-"` // hex SHA-256 of the token; the token itself is never stored
-	CreatedAt  time.Time `json:"created_at"`
-	LastUsedAt time.Time `json:"last_used_at,omitzero"` // kept to the minute
-	RevokedAt  time.Time `json:"revoked_at,omitzero"`
-}
-
-// Store is what auth keeps. Lookups of missing records return an error
-// wrapping ErrNotFound. Records are passed by pointer but stores keep their
-// own copies.
-type Store interface {
-	UserStore
-	RefreshTokenStore
-	APITokenStore
-}
-
-// UserStore keeps users.
-type UserStore interface {
-	// CreateUser fails with ErrConflict if the name is taken.
-	CreateUser(ctx context.Context, u *User) error
-	UserByID(ctx context.Context, id string) (*User, error)
-	UserByName(ctx context.Context, name string) (*User, error)
-	// ListUsers returns users ordered by name.
-	ListUsers(ctx context.Context) ([]*User, error)
-	// DeleteUser also deletes the user's refresh and API tokens.
-	DeleteUser(ctx context.Context, id string) error
-}
-
-// RefreshTokenStore keeps refresh tokens.
-type RefreshTokenStore interface {
-	SaveRefreshToken(ctx context.Context, t *RefreshToken) error
-	// ConsumeRefreshToken sets UsedAt to at if it is zero and returns the token
-	// as it was before, atomically: of concurrent calls, only one sees a zero
-	// UsedAt. RevokedAt is set when any token of the family is revoked, even
-	// one revoked before this token was saved.
-	ConsumeRefreshToken(ctx context.Context, hash string, at time.Time) (*RefreshToken, error)
-	// RevokeRefreshFamily sets RevokedAt on every token of the family.
-	RevokeRefreshFamily(ctx context.Context, familyID string, at time.Time) error
-}
-
-// APITokenStore keeps API tokens.
-type APITokenStore interface {
-	// SaveAPIToken fails with ErrConflict if the ID or the hash is taken,
-	// or if the owner has an unrevoked token of the same name. A token
-	// with a ParentID is saved only if that token exists (ErrNotFound)
-	// and is not revoked (ErrTokenRevoked), atomically with respect to
-	// RevokeAPIToken: of a save and a revocation of its parent racing,
-	// either the save fails or the new token is revoked too.
-	SaveAPIToken(ctx context.Context, t *APIToken) error
-	APITokenByID(ctx context.Context, id string) (*APIToken, error)
-	APITokenByHash(ctx context.Context, hash string) (*APIToken, error)
-	// ListAPITokens returns the owner's tokens, revoked ones included, oldest first.
-	ListAPITokens(ctx context.Context, ownerID string) ([]*APIToken, error)
-	// RevokeAPIToken sets RevokedAt unless it is already set, on the
-	// token and on every token minted with it (ParentID), transitively.
-	RevokeAPIToken(ctx context.Context, id string, at time.Time) error
-	// TouchAPIToken sets LastUsedAt.
-	TouchAPIToken(ctx context.Context, id string, at time.Time) error
-}

@@ -13,9 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/meshperf/meshperf/internal/capacity"
-	"github.com/meshperf/meshperf/internal/generators"
-	"github.com/meshperf/meshperf/internal/prom"
-	"github.com/meshperf/meshperf/internal/runner"
+	"github.com/meshperf/meshperf/internal/runs"
 	"github.com/meshperf/meshperf/loadgen"
 	"github.com/meshperf/meshperf/spec"
 	"github.com/meshperf/meshperf/store"
@@ -100,9 +98,6 @@ See docs/capacity.md.`,
 	return cmd
 }
 
-// capacityFlags are the flags that configure each step's plans.
-var capacityPlanFlags = []string{"connections", "streams", "header", "method", "body", "http", "insecure", "timeout", "name"}
-
 func runCapacity(ctx context.Context, cmd *cobra.Command, stdio IO, g *globalOptions, o *capacityOptions, targets []string) error {
 	if err := g.notRemote("capacity"); err != nil {
 		return err
@@ -138,8 +133,8 @@ func runCapacity(ctx context.Context, cmd *cobra.Command, stdio IO, g *globalOpt
 		if flag == "warmup" {
 			return true
 		}
-		for _, f := range capacityPlanFlags {
-			if f == flag {
+		for _, f := range runFlags {
+			if f.name == flag && f.capacity {
 				return changed(flag)
 			}
 		}
@@ -149,31 +144,11 @@ func runCapacity(ctx context.Context, cmd *cobra.Command, stdio IO, g *globalOpt
 		return usageErrorf("capacity: the profile asks for agents:, which run through the server; capacity searches run locally only for now (remove agents: to search from this machine)")
 	}
 	objText := o.objective
-	if prof != nil {
-		if plans, err = loadgen.PlansFromProfile(prof); err != nil {
-			return &UsageError{Err: err}
-		}
-		var errs []error
-		for _, p := range plans {
-			if len(targets) > 0 {
-				p.Targets = targets
-			}
-			if err := o.run.apply(p, set); err != nil {
-				errs = append(errs, err)
-			}
-		}
-		if len(errs) > 0 {
-			return &UsageError{Err: errors.Join(errs...)}
-		}
-		if objText == "" && prof.Meshperf != nil {
-			objText = strings.Join(prof.Meshperf.SLO, ",")
-		}
-	} else {
-		p, err := o.run.plan(targets)
-		if err != nil {
-			return err
-		}
-		plans = []*loadgen.Plan{p}
+	if plans, err = o.run.plans(prof, targets, set); err != nil {
+		return err
+	}
+	if objText == "" && prof != nil && prof.Meshperf != nil {
+		objText = strings.Join(prof.Meshperf.SLO, ",")
 	}
 	if changed("generator") {
 		for _, p := range plans {
@@ -260,7 +235,7 @@ func runCapacity(ctx context.Context, cmd *cobra.Command, stdio IO, g *globalOpt
 		searchErr = errors.Join(searchErr, stp.saveErr)
 	}
 	if searchErr != nil {
-		if errors.Is(searchErr, loadgen.ErrUnsupported) || errors.Is(searchErr, generators.ErrUnknown) {
+		if errors.Is(searchErr, loadgen.ErrUnsupported) || errors.Is(searchErr, loadgen.ErrUnknownGenerator) {
 			return &UsageError{Err: searchErr}
 		}
 		return searchErr
@@ -365,7 +340,7 @@ type capacityStepper struct {
 	prof             *spec.Profile
 	labels           map[string]string
 	name, id         string
-	store            store.Store
+	store            store.ResultStore
 	ref              store.ResultRef
 	saveErr          error
 }
@@ -395,31 +370,34 @@ func (c *capacityStepper) Step(ctx context.Context, s capacity.StepSpec) (*spec.
 		}
 		plans[i] = &q
 	}
-	res, err := runner.Run(ctx, Version, plans, nil)
+	labels := map[string]string{}
+	for k, v := range c.labels {
+		labels[k] = v
+	}
+	labels["capacity"] = c.id
+	labels["step"] = strconv.Itoa(s.N)
+	labels["rps"] = fmtFloat(s.RPS)
+	labels["capacity_phase"] = s.Phase
+	t := runs.Test{Plans: plans, Engine: runs.Local(Version), Name: c.name, Labels: labels}
+	if c.prof != nil {
+		t.Metrics = c.prof.Metrics
+	}
+	if c.store != nil {
+		t.ProfileID, t.ProfileRevision = c.ref.ProfileID, c.ref.ProfileRevision
+		t.Save = func(ctx context.Context, res *spec.Result) (string, error) {
+			// Saving is not cancelled by the Ctrl-C that ended the step.
+			return c.store.SaveResult(context.WithoutCancel(ctx), res, c.ref)
+		}
+	}
+	out, err := runs.Execute(ctx, t)
 	if err != nil {
 		return nil, err
 	}
-	if c.prof != nil {
-		prom.Fill(context.WithoutCancel(ctx), c.prof.Metrics, res)
-	}
-	res.Labels = map[string]string{}
-	for k, v := range c.labels {
-		res.Labels[k] = v
-	}
-	res.Labels["capacity"] = c.id
-	res.Labels["step"] = strconv.Itoa(s.N)
-	res.Labels["rps"] = fmtFloat(s.RPS)
-	res.Labels["capacity_phase"] = s.Phase
-	res.Name = c.name
-	if c.store != nil {
-		res.ProfileID, res.ProfileRevision = c.ref.ProfileID, c.ref.ProfileRevision
-		// Saving is not cancelled by the Ctrl-C that ended the step.
-		id, err := c.store.SaveResult(context.WithoutCancel(ctx), res, c.ref)
-		if err != nil {
-			c.saveErr = errors.Join(c.saveErr, fmt.Errorf("step %d: the result was not saved: %w", s.N, err))
-		} else {
-			res.ID = id
-		}
+	res := out.Result
+	if out.SaveErr != nil {
+		c.saveErr = errors.Join(c.saveErr, fmt.Errorf("step %d: the result was not saved: %w", s.N, out.SaveErr))
+	} else if t.Save != nil {
+		res.ID = out.ResultID
 	}
 	return res, nil
 }

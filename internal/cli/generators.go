@@ -7,7 +7,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/meshperf/meshperf/internal/generators"
 	"github.com/meshperf/meshperf/loadgen"
 )
 
@@ -30,10 +29,10 @@ func newGeneratorsCmd(stdio IO) *cobra.Command {
 				Capabilities *loadgen.Capabilities `json:"capabilities,omitempty"`
 			}
 			var rows []row
-			for _, e := range generators.List() {
-				r := row{Name: e.Name, Description: e.Description}
-				r.Available, r.Why = generators.Available(e)
-				g := e.New(Version)
+			for _, m := range loadgen.Modules() {
+				r := row{Name: m.Name, Description: m.Description}
+				g := m.New(Version)
+				r.Available, r.Why = loadgen.Available(g)
 				if r.Available {
 					r.Version = g.Info().Version
 				}

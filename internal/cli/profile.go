@@ -127,7 +127,7 @@ func prefixLines(prefix string, err error) error {
 
 // applyProfile stores p: created if its name is new, a new revision if its
 // content changed, left as is otherwise. It returns the stored profile.
-func applyProfile(ctx context.Context, st store.Store, p *spec.Profile) (*store.Profile, bool, error) {
+func applyProfile(ctx context.Context, st store.ProfileStore, p *spec.Profile) (*store.Profile, bool, error) {
 	if p.Name == "" {
 		return nil, false, usageErrorf("a stored profile needs a name (the profile's name field)")
 	}
@@ -339,7 +339,7 @@ func newProfileShowCmd(stdio IO, g *globalOptions) *cobra.Command {
 	return cmd
 }
 
-func getProfile(ctx context.Context, st store.Store, ref string, revision int) (*store.Profile, error) {
+func getProfile(ctx context.Context, st store.ProfileStore, ref string, revision int) (*store.Profile, error) {
 	var p *store.Profile
 	var err error
 	if revision > 0 {
@@ -360,7 +360,7 @@ func getProfile(ctx context.Context, st store.Store, ref string, revision int) (
 
 // profileHint is "did you mean NAME?" for the stored profile nearest to a
 // name not found, or the way to list them.
-func profileHint(ctx context.Context, st store.Store, ref string) string {
+func profileHint(ctx context.Context, st store.ProfileStore, ref string) string {
 	ps, err := st.ListProfiles(ctx, store.ProfileFilter{})
 	if err != nil || len(ps) == 0 {
 		return "meshperf profile list shows the stored ones"

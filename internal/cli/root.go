@@ -72,6 +72,7 @@ func newRoot(stdio IO) *cobra.Command {
 	root.AddCommand(newGeneratorsCmd(stdio))
 	root.AddCommand(newLoginCmd(stdio, g), newLogoutCmd(stdio, g))
 	root.AddCommand(newEchoCmd(stdio))
+	root.AddCommand(newImageCmd(stdio))
 	root.AddCommand(newVersionCmd(stdio))
 	// Commands that use neither a store nor a server: their help leaves
 	// the global --db and --server out (agent does too, agent.go).

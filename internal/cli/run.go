@@ -13,10 +13,9 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"github.com/meshperf/meshperf/internal/generators"
-	"github.com/meshperf/meshperf/internal/prom"
 	"github.com/meshperf/meshperf/internal/report"
 	"github.com/meshperf/meshperf/internal/runner"
+	"github.com/meshperf/meshperf/internal/runs"
 	"github.com/meshperf/meshperf/loadgen"
 	"github.com/meshperf/meshperf/spec"
 	"github.com/meshperf/meshperf/store"
@@ -142,26 +141,6 @@ so, and exits with status 3.`,
 	return cmd
 }
 
-// flagFor names the flag that sets a Plan field.
-func flagFor(field string) string {
-	switch {
-	case strings.HasPrefix(field, "targets"):
-		return "URL"
-	case strings.HasPrefix(field, "headers"):
-		return "--header"
-	case strings.HasPrefix(field, "tls"):
-		return map[string]string{"tls.ca_file": "--ca-cert", "tls.cert_file": "--cert", "tls.key_file": "--key"}[field] + "(" + field + ")"
-	}
-	return map[string]string{
-		"connections": "--connections", "streams": "--streams", "duration": "--duration",
-		"requests": "--requests", "warmup": "--warmup", "timeout": "--timeout",
-		"connect_timeout": "--connect-timeout", "queue": "--queue", "rate": "--rps",
-		"method": "--method", "protocol": "--protocol", "http_version": "--http", "resolver": "--resolver",
-		"body": "--body", "grpc.descriptor_set": "--proto-descriptor", "tcp": "--tcp-expect-bytes/--tcp-delimiter",
-		"tcp.expect_bytes": "--tcp-expect-bytes", "tcp.delimiter": "--tcp-delimiter",
-	}[field]
-}
-
 func unjoin(err error) []error {
 	if j, ok := err.(interface{ Unwrap() []error }); ok {
 		return j.Unwrap()
@@ -181,63 +160,20 @@ func runRun(ctx context.Context, cmd *cobra.Command, stdio IO, g *globalOptions,
 	if changed("agents") || changed("agent-selector") {
 		return usageErrorf("--agents and --agent-selector: agents connect to a meshperf server; give --server URL (or meshperf login) to run on them")
 	}
-	var (
-		plans   []*loadgen.Plan
-		prof    *spec.Profile
-		stored  *store.Profile
-		sloText = o.slo
-	)
-	switch {
-	case o.file != "" && o.profileRef != "":
-		return usageErrorf("-f and --profile: give one, not both")
-	case o.file != "":
-		if prof, err = readProfile(stdio, o.file, o.allowUnknown, "--allow-unknown-fields"); err != nil {
-			return err
-		}
-	case o.profileRef != "":
-		st, err := g.openStore(ctx)
-		if err != nil {
-			return err
-		}
-		stored, err = getProfile(ctx, st, o.profileRef, 0)
-		st.Close()
-		if err != nil {
-			return err
-		}
-		var warnings []string
-		if prof, warnings, err = spec.ParseProfile(stored.Body); err != nil {
-			return fmt.Errorf("stored profile %s: %w", stored.Name, err)
-		}
-		_ = warnings
+	prof, stored, err := o.profile(ctx, stdio, g)
+	if err != nil {
+		return err
 	}
-	if prof != nil {
-		if plans, err = loadgen.PlansFromProfile(prof); err != nil {
-			return &UsageError{Err: err}
-		}
-		var errs []error
-		for _, p := range plans {
-			if len(targets) > 0 {
-				p.Targets = targets // URLs on the command line replace the profile's
-			}
-			if err := o.apply(p, changed); err != nil {
-				errs = append(errs, err)
-			}
-		}
-		if len(errs) > 0 {
-			return &UsageError{Err: errors.Join(errs...)}
-		}
-		if !changed("slo") && prof.Meshperf != nil {
-			sloText = strings.Join(prof.Meshperf.SLO, ",")
-		}
-	} else {
-		if len(targets) == 0 {
-			return usageErrorf("run: give at least one target URL (meshperf run http://127.0.0.1:8080/), or a profile with -f FILE or --profile NAME")
-		}
-		p, err := o.plan(targets)
-		if err != nil {
-			return err
-		}
-		plans = []*loadgen.Plan{p}
+	sloText := o.slo
+	if prof == nil && len(targets) == 0 {
+		return usageErrorf("run: give at least one target URL (meshperf run http://127.0.0.1:8080/), or a profile with -f FILE or --profile NAME")
+	}
+	plans, err := o.plans(prof, targets, changed)
+	if err != nil {
+		return err
+	}
+	if !changed("slo") && prof != nil && prof.Meshperf != nil {
+		sloText = strings.Join(prof.Meshperf.SLO, ",")
 	}
 	objectives, err := spec.ParseObjectives(sloText)
 	if err != nil {
@@ -262,32 +198,60 @@ func runRun(ctx context.Context, cmd *cobra.Command, stdio IO, g *globalOptions,
 	if prof == nil && !changed("rps") && !changed("rate-shape") {
 		o.defaultLoop(stdio, plans[0])
 	}
-	res, err := runPlans(ctx, stdio, o, plans)
-	if errors.Is(err, loadgen.ErrUnsupported) || errors.Is(err, generators.ErrUnknown) {
+	t := runs.Test{Plans: plans, Engine: o.engine(stdio), Labels: labels, Name: plans[0].Name}
+	if prof != nil {
+		// The profile's Prometheus queries, over the measured window; a
+		// query that fails is kept as missing, never fails the run.
+		t.Metrics = prof.Metrics
+		if t.Name == "" {
+			t.Name = prof.Name
+		}
+		if prof.Meshperf != nil {
+			t.MeshType = prof.Meshperf.MeshType
+		}
+	}
+	t.Save = func(ctx context.Context, res *spec.Result) (string, error) {
+		return "", o.save(ctx, stdio, g, res, prof, stored)
+	}
+	out, err := runs.Execute(ctx, t)
+	if errors.Is(err, loadgen.ErrUnsupported) || errors.Is(err, loadgen.ErrUnknownGenerator) {
 		return &UsageError{Err: err}
 	}
 	if err != nil {
 		return err
 	}
-	if prof != nil {
-		// The profile's Prometheus queries, over the measured window; a
-		// query that fails is kept as missing, never fails the run.
-		prom.Fill(context.WithoutCancel(ctx), prof.Metrics, res)
-	}
-	if len(labels) > 0 {
-		res.Labels = labels
-	}
-	if prof != nil && res.Name == "" {
-		res.Name = prof.Name
-	}
-	if prof != nil && prof.Meshperf != nil && prof.Meshperf.MeshType != 0 {
-		// The mesh under test, written back as Meshery's mesh: {type: N}
-		// in the SMP export.
-		res.SMP = &spec.SMPRefs{MeshType: prof.Meshperf.MeshType}
-	}
+	res := out.Result
 	verdicts := spec.Check(res, objectives)
-	saveErr := o.save(ctx, stdio, g, res, prof, stored)
+	saveErr := out.SaveErr
 	return o.report(stdio, res, verdicts, saveErr)
+}
+
+// profile is the profile -f or --profile names, and the stored profile
+// with --profile; nil for neither.
+func (o *runOptions) profile(ctx context.Context, stdio IO, g *globalOptions) (*spec.Profile, *store.Profile, error) {
+	switch {
+	case o.file != "" && o.profileRef != "":
+		return nil, nil, usageErrorf("-f and --profile: give one, not both")
+	case o.file != "":
+		prof, err := readProfile(stdio, o.file, o.allowUnknown, "--allow-unknown-fields")
+		return prof, nil, err
+	case o.profileRef != "":
+		st, err := g.openStore(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		stored, err := getProfile(ctx, st, o.profileRef, 0)
+		st.Close()
+		if err != nil {
+			return nil, nil, err
+		}
+		prof, _, err := spec.ParseProfile(stored.Body)
+		if err != nil {
+			return nil, nil, fmt.Errorf("stored profile %s: %w", stored.Name, err)
+		}
+		return prof, stored, nil
+	}
+	return nil, nil, nil
 }
 
 // report prints the result as --output says, then returns what decides the
@@ -321,24 +285,28 @@ func (o *runOptions) report(stdio IO, res *spec.Result, verdicts []spec.Verdict,
 	if len(broken) > 0 {
 		return &SLOError{Broken: broken}
 	}
-	if res.Achieved.Requests > 0 && res.Achieved.Responses == 0 {
-		return noResponseError(res)
+	if nr := runs.NoResponse(res); nr != nil {
+		return nr
 	}
 	return nil
 }
 
-// runPlans runs every plan at once (a profile's clients are concurrent
-// groups of load) and merges what they measured.
-func runPlans(ctx context.Context, stdio IO, o *runOptions, plans []*loadgen.Plan) (*spec.Result, error) {
-	var longest time.Duration
-	for _, p := range plans {
-		longest = max(longest, p.Warmup+p.Duration)
+// engine runs every plan at once (a profile's clients are concurrent
+// groups of load) and merges what they measured, with the live progress
+// line.
+func (o *runOptions) engine(stdio IO) runs.Engine {
+	local := runs.Local(Version)
+	return func(ctx context.Context, plans []*loadgen.Plan, _ func(int) loadgen.Sink) (*spec.Result, error) {
+		var longest time.Duration
+		for _, p := range plans {
+			longest = max(longest, p.Warmup+p.Duration)
+		}
+		prog := newProgress(stdio.Err, o.progress, longest)
+		comb := runner.NewCombiner(len(plans), prog.update)
+		res, err := local(ctx, plans, comb.Sink)
+		prog.finish(err == nil && !res.Interrupted && res.EndedEarly == "")
+		return res, err
 	}
-	prog := newProgress(stdio.Err, o.progress, longest)
-	comb := runner.NewCombiner(len(plans), prog.update)
-	res, err := runner.Run(ctx, Version, plans, comb.Sink)
-	prog.finish(err == nil && !res.Interrupted && res.EndedEarly == "")
-	return res, err
 }
 
 // save stores the result unless --no-save. A profile run from a file (-f)
@@ -411,18 +379,6 @@ func (o *runOptions) fileProfile(ctx context.Context, stdio IO, st store.Store, 
 	}
 	fmt.Fprintf(stdio.Err, "meshperf: %s differs from the stored profile %s (revision %d), which was left as it is; the result is not linked to it (--save-profile stores the file as a new revision)\n", o.file, old.Name, old.Revision)
 	return nil, nil
-}
-
-func noResponseError(res *spec.Result) error {
-	msg := fmt.Sprintf("none of %d requests got a response", res.Achieved.Requests)
-	if len(res.Errors) > 0 {
-		e := res.Errors[0]
-		msg += fmt.Sprintf(": %s", e.Class)
-		if len(e.Examples) > 0 {
-			msg += fmt.Sprintf(" (%s)", e.Examples[0])
-		}
-	}
-	return errors.New(msg)
 }
 
 // progress prints a live line on a terminal, rewriting it each second.

@@ -3,14 +3,11 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/spf13/pflag"
 
-	"github.com/meshperf/meshperf/internal/generators"
 	"github.com/meshperf/meshperf/loadgen"
 	"github.com/meshperf/meshperf/spec"
 )
@@ -25,6 +22,36 @@ func (o *runOptions) plan(targets []string) (*loadgen.Plan, error) {
 	return p, nil
 }
 
+// plans makes a test's plans: the profile's, the URLs given replacing its
+// targets and the flags for which set is true overriding its fields; or,
+// without a profile, one plan from the flags.
+func (o *runOptions) plans(prof *spec.Profile, targets []string, set func(flag string) bool) ([]*loadgen.Plan, error) {
+	if prof == nil {
+		p, err := o.plan(targets)
+		if err != nil {
+			return nil, err
+		}
+		return []*loadgen.Plan{p}, nil
+	}
+	plans, err := loadgen.PlansFromProfile(prof)
+	if err != nil {
+		return nil, &UsageError{Err: err}
+	}
+	var errs []error
+	for _, p := range plans {
+		if len(targets) > 0 {
+			p.Targets = targets // URLs on the command line replace the profile's
+		}
+		if err := o.apply(p, set); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, &UsageError{Err: errors.Join(errs...)}
+	}
+	return plans, nil
+}
+
 // apply sets the fields of p that the flags for which set is true name:
 // every flag for a plan made from the command line, only those given for a
 // plan from a profile (flags override profile fields). It normalizes and
@@ -32,160 +59,9 @@ func (o *runOptions) plan(targets []string) (*loadgen.Plan, error) {
 func (o *runOptions) apply(p *loadgen.Plan, set func(flag string) bool) error {
 	var errs []error
 	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
-	if set("name") && o.name != "" {
-		p.Name = o.name
-	}
-	if set("method") && o.method != "" {
-		p.Method = o.method
-	}
-	if set("content-type") && o.contentType != "" {
-		p.ContentType = o.contentType
-	}
-	if set("connections") {
-		p.Connections = o.connections
-		if o.connections < 1 {
-			bad("--connections: must be >= 1, got %d", o.connections)
-			p.Connections = 1
-		}
-	}
-	if set("streams") {
-		p.Streams = o.streams
-		if o.streams < 1 {
-			bad("--streams: must be >= 1, got %d", o.streams)
-			p.Streams = 1
-		}
-	}
-	if set("duration") {
-		p.Duration = o.duration
-		if o.duration < 0 {
-			bad("--duration: must not be negative")
-			p.Duration = 0
-		}
-	}
-	if set("requests") {
-		p.Requests = o.requests
-		if o.requests > 0 && !o.durationGiven {
-			p.Duration = 0 // -n without -d: run until the count is reached
-		}
-	}
-	if set("warmup") {
-		p.Warmup = o.warmup
-	}
-	if set("connect-timeout") {
-		p.ConnectTimeout = o.connectTimeout
-	}
-	if set("timeout") {
-		p.Timeout = o.timeout
-	}
-	if set("resolver") && o.resolver != "" {
-		p.Resolver = o.resolver
-	}
-	if set("queue") {
-		p.QueueSize = o.queue
-	}
-	if set("threads") {
-		p.Threads = o.threads
-	}
-	if set("interval-histograms") {
-		p.IntervalHistograms = o.intervalHist
-	}
-	if set("insecure") {
-		p.TLS.SkipVerify = o.insecure
-	}
-	if set("ca-cert") && o.caFile != "" {
-		p.TLS.CAFile = o.caFile
-	}
-	if set("cert") && o.certFile != "" {
-		p.TLS.CertFile = o.certFile
-	}
-	if set("key") && o.keyFile != "" {
-		p.TLS.KeyFile = o.keyFile
-	}
-	if set("sni") && o.sni != "" {
-		p.TLS.ServerName = o.sni
-	}
-	if set("protocol") && o.protocol != "" { // "": from the URL scheme
-		switch strings.ToLower(o.protocol) {
-		case "http", "1", "https":
-			p.Protocol = loadgen.ProtocolHTTP
-		case "tcp", "2":
-			p.Protocol = loadgen.ProtocolTCP
-		case "grpc", "4":
-			p.Protocol = loadgen.ProtocolGRPC
-		default:
-			bad("--protocol: unknown protocol %q (want http, grpc or tcp)", o.protocol)
-			p.Protocol = loadgen.ProtocolHTTP
-		}
-	}
-	if set("http") {
-		switch o.httpVersion {
-		case "1.1", "1", "http/1.1":
-			p.HTTPVersion = loadgen.HTTP1
-		case "2", "h2", "2.0":
-			p.HTTPVersion = loadgen.HTTP2
-		case "h2c":
-			p.HTTPVersion = loadgen.H2C
-		default:
-			bad("--http: unknown HTTP version %q (want 1.1, 2 or h2c)", o.httpVersion)
-			p.HTTPVersion = loadgen.HTTP1
-		}
-	}
-	if set("rps") || set("rate-shape") {
-		shape, err := loadgen.ParseShape(o.shape, o.rps, p.Duration+p.Warmup)
-		if err != nil {
-			bad("--rps/--rate-shape: %v", err)
-		}
-		p.Rate = shape
-	}
-	if set("header") {
-		for _, h := range o.headers {
-			name, value, ok := strings.Cut(h, ":")
-			if !ok || strings.TrimSpace(name) == "" {
-				bad("--header %q: want 'Name: value'", h)
-				continue
-			}
-			p.Headers = setHeader(p.Headers, strings.TrimSpace(name), strings.TrimSpace(value))
-		}
-	}
-	if set("cookie") {
-		for _, c := range o.cookies {
-			name, value, ok := strings.Cut(c, "=")
-			if !ok || strings.TrimSpace(name) == "" {
-				bad("--cookie %q: want 'name=value'", c)
-				continue
-			}
-			p.Cookies = setHeader(p.Cookies, strings.TrimSpace(name), value)
-		}
-	}
-	switch {
-	case o.bodyFile != "" && o.body != "":
-		bad("--body and --body-file: give one, not both")
-	case set("body-file") && o.bodyFile != "" || set("body") && strings.HasPrefix(o.body, "@"):
-		path := o.bodyFile
-		if path == "" {
-			path = o.body[1:]
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			bad("--body-file: %v", err)
-		}
-		p.Body = b
-	case set("body") && o.body != "":
-		p.Body = []byte(o.body)
-	}
-	o.applyProto(p, set, bad)
-	if set("resolution") {
-		switch o.resolution {
-		case "auto", "":
-			p.Resolution = 0
-		case "exact", "0":
-			p.Resolution = loadgen.ExactSchedule
-		default:
-			d, err := time.ParseDuration(o.resolution)
-			if err != nil || d < 0 {
-				bad("--resolution: want auto, exact or a duration such as 200us, not %q", o.resolution)
-			}
-			p.Resolution = d
+	for _, f := range runFlags {
+		if f.set != nil && (set(f.name) || f.also != "" && set(f.also)) {
+			f.set(o, p, set, bad)
 		}
 	}
 	if o.output != "text" && o.output != "json" {
@@ -218,11 +94,47 @@ func (o *runOptions) apply(p *loadgen.Plan, set func(flag string) bool) error {
 	return nil
 }
 
+// flagFor names the flag that sets a Plan field, as Plan.Validate names
+// the field.
+func flagFor(field string) string {
+	switch {
+	case strings.HasPrefix(field, "targets"):
+		return "URL"
+	case strings.HasPrefix(field, "headers"):
+		return "--header"
+	case field == "tcp":
+		return "--tcp-expect-bytes/--tcp-delimiter"
+	}
+	name := ""
+	for _, f := range runFlags {
+		if f.field == field {
+			name = "--" + f.name
+			break
+		}
+	}
+	if strings.HasPrefix(field, "tls") {
+		return name + "(" + field + ")"
+	}
+	return name
+}
+
+// flagsWhere lists, as --name, the flags of runFlags that are given and
+// for which is is true.
+func flagsWhere(given func(string) bool, is func(runFlag) bool) []string {
+	var out []string
+	for _, f := range runFlags {
+		if is(f) && given(f.name) {
+			out = append(out, "--"+f.name)
+		}
+	}
+	return out
+}
+
 // defaultLoop makes the default open loop closed for a generator that
 // cannot hold a rate (wrk), saying so, rather than refusing a run the user
 // asked nothing special of.
 func (o *runOptions) defaultLoop(stdio IO, p *loadgen.Plan) {
-	g, err := generators.New(o.generator, Version)
+	g, err := loadgen.NewGenerator(o.generator, Version)
 	if err != nil {
 		return // the run reports the unknown generator
 	}
@@ -274,30 +186,6 @@ func (o *protoFlags) register(f *pflag.FlagSet) {
 	f.StringVar(&o.tcpPayload, "tcp-payload", "", `TCP: bytes to send per request, with escapes such as \n, \r, \t, \x00 (default: --body)`)
 	f.IntVar(&o.tcpExpect, "tcp-expect-bytes", 0, "TCP: a response is this many bytes (default: as many as sent)")
 	f.StringVar(&o.tcpDelimiter, "tcp-delimiter", "", `TCP: a response ends with these bytes, with escapes such as \n`)
-}
-
-// applyProto sets the gRPC and TCP fields of p.
-func (o *protoFlags) applyProto(p *loadgen.Plan, set func(string) bool, bad func(format string, a ...any)) {
-	if set("proto-descriptor") && o.protoDescriptor != "" {
-		p.GRPC.DescriptorSet = o.protoDescriptor
-	}
-	if set("tcp-payload") && o.tcpPayload != "" {
-		b, err := unescape(o.tcpPayload)
-		if err != nil {
-			bad("--tcp-payload: %v", err)
-		}
-		p.Body = b
-	}
-	if set("tcp-expect-bytes") && o.tcpExpect != 0 {
-		p.TCP.ExpectBytes = o.tcpExpect
-	}
-	if set("tcp-delimiter") && o.tcpDelimiter != "" {
-		b, err := unescape(o.tcpDelimiter)
-		if err != nil {
-			bad("--tcp-delimiter: %v", err)
-		}
-		p.TCP.Delimiter = b
-	}
 }
 
 // unescape reads the escapes \n, \r, \t, \0, \\ and \xHH in s.

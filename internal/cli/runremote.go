@@ -18,78 +18,81 @@ import (
 	"github.com/meshperf/meshperf/store"
 )
 
-// localOnlyRunFlags name files and settings of this machine that a profile
-// cannot carry to a server.
-var localOnlyRunFlags = []string{"ca-cert", "cert", "key", "resolver", "queue", "threads", "interval-histograms", "no-save", "generator", "proto-descriptor"}
-
-// profileOverrideFlags change a profile's fields in a local run.
-var profileOverrideFlags = []string{"rps", "rate-shape", "connections", "streams", "duration", "requests", "warmup",
-	"header", "cookie", "body", "body-file", "content-type", "method", "protocol", "http", "insecure", "sni",
-	"connect-timeout", "timeout", "resolution", "name", "tcp-payload", "tcp-expect-bytes", "tcp-delimiter", "agents", "agent-selector"}
-
 // runRemote runs the test on the server: it submits the profile, shows the
 // server's progress, cancels the run on Ctrl-C, and prints the result as a
 // local run does, with the same exit status.
 func runRemote(ctx context.Context, cmd *cobra.Command, stdio IO, o *runOptions, c *client.Client, targets []string) error {
-	changed := cmd.Flags().Changed
-	var unsupported []string
-	for _, f := range localOnlyRunFlags {
-		if changed(f) {
-			unsupported = append(unsupported, "--"+f)
+	req, prof, objectives, err := o.remoteRequest(stdio, cmd.Flags().Changed, c, targets)
+	if err != nil {
+		return err
+	}
+	run, err := c.SubmitRun(ctx, req)
+	if err != nil {
+		return withProfileHint(ctx, c, req.Profile, err)
+	}
+	err = o.watchRemote(ctx, stdio, c, run.ID, prof)
+	interrupted := false
+	if ctx.Err() != nil {
+		// Ctrl-C: cancel the run on the server, which keeps what it
+		// measured, and wait for it to end.
+		interrupted = true
+		fmt.Fprintf(stdio.Err, "meshperf: cancelling run %s on %s\n", run.ID, c.BaseURL())
+		bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		ctx = bg
+		var ae *client.Error
+		if err := c.CancelRun(ctx, run.ID); err != nil && !(errors.As(err, &ae) && ae.Status == http.StatusConflict) {
+			return apiError(c, err)
 		}
+		err = c.Events(ctx, run.ID, func(server.Event) error { return nil })
 	}
-	if len(unsupported) > 0 {
-		return usageErrorf("%s: not supported against a server (%s) yet; run without --server, or put what you can in a profile", strings.Join(unsupported, ", "), c.BaseURL())
+	if err != nil {
+		return apiError(c, err)
 	}
-	var (
-		req  client.RunRequest
-		prof *spec.Profile
-		err  error
-	)
+	return o.reportRemote(ctx, stdio, c, run.ID, interrupted, objectives)
+}
+
+// remoteRequest is the run request the flags and the profile make, and the
+// objectives to judge its result by; flags a server cannot honour are
+// refused, naming them.
+func (o *runOptions) remoteRequest(stdio IO, changed func(string) bool, c *client.Client, targets []string) (req client.RunRequest, prof *spec.Profile, objectives []spec.Objective, err error) {
+	if unsupported := flagsWhere(changed, func(f runFlag) bool { return f.local }); len(unsupported) > 0 {
+		return req, nil, nil, usageErrorf("%s: not supported against a server (%s) yet; run without --server, or put what you can in a profile", strings.Join(unsupported, ", "), c.BaseURL())
+	}
 	switch {
 	case o.file != "" && o.profileRef != "":
-		return usageErrorf("-f and --profile: give one, not both")
+		return req, nil, nil, usageErrorf("-f and --profile: give one, not both")
 	case o.file != "" || o.profileRef != "":
 		if len(targets) > 0 {
-			return usageErrorf("run: URLs that replace a profile's are not supported against a server yet")
+			return req, nil, nil, usageErrorf("run: URLs that replace a profile's are not supported against a server yet")
 		}
-		var over []string
-		for _, f := range profileOverrideFlags {
-			if changed(f) {
-				over = append(over, "--"+f)
-			}
+		if over := flagsWhere(changed, func(f runFlag) bool { return f.override }); len(over) > 0 {
+			return req, nil, nil, usageErrorf("%s: flags that override a profile are not supported against a server yet; edit the profile", strings.Join(over, ", "))
 		}
-		if len(over) > 0 {
-			return usageErrorf("%s: flags that override a profile are not supported against a server yet; edit the profile", strings.Join(over, ", "))
-		}
-		if o.file != "" {
-			if prof, err = readProfile(stdio, o.file, o.allowUnknown, "--allow-unknown-fields"); err != nil {
-				return err
-			}
-			if req.ProfileDocument, err = prof.JSON(); err != nil {
-				return err
-			}
-		} else {
+		if o.file == "" {
 			req.Profile = o.profileRef
+		} else if prof, err = readProfile(stdio, o.file, o.allowUnknown, "--allow-unknown-fields"); err != nil {
+			return req, nil, nil, err
 		}
 	default:
 		if len(targets) == 0 {
-			return usageErrorf("run: give at least one target URL (meshperf run http://127.0.0.1:8080/), or a profile with -f FILE or --profile NAME")
+			return req, nil, nil, usageErrorf("run: give at least one target URL (meshperf run http://127.0.0.1:8080/), or a profile with -f FILE or --profile NAME")
 		}
 		if prof, err = o.remoteProfile(targets); err != nil {
-			return err
+			return req, nil, nil, err
 		}
+	}
+	if prof != nil {
 		if req.ProfileDocument, err = prof.JSON(); err != nil {
-			return err
+			return req, nil, nil, err
 		}
 	}
 	sloText := o.slo
 	if !changed("slo") && prof != nil && prof.Meshperf != nil {
 		sloText = strings.Join(prof.Meshperf.SLO, ",")
 	}
-	objectives, err := spec.ParseObjectives(sloText)
-	if err != nil {
-		return usageErrorf("--slo: %v", err)
+	if objectives, err = spec.ParseObjectives(sloText); err != nil {
+		return req, nil, nil, usageErrorf("--slo: %v", err)
 	}
 	if len(o.labels) > 0 {
 		req.Labels = map[string]string{}
@@ -103,11 +106,12 @@ func runRemote(ctx context.Context, cmd *cobra.Command, stdio IO, o *runOptions,
 			req.Labels[k] = v
 		}
 	}
+	return req, prof, objectives, nil
+}
 
-	run, err := c.SubmitRun(ctx, req)
-	if err != nil {
-		return withProfileHint(ctx, c, req.Profile, err)
-	}
+// watchRemote shows the run's progress line until the run ends or ctx
+// does.
+func (o *runOptions) watchRemote(ctx context.Context, stdio IO, c *client.Client, runID string, prof *spec.Profile) error {
 	var total time.Duration
 	if prof != nil {
 		if plans, err := loadgen.PlansFromProfile(prof); err == nil {
@@ -127,27 +131,16 @@ func runRemote(ctx context.Context, cmd *cobra.Command, stdio IO, o *runOptions,
 		}
 		return nil
 	}
-	err = c.Events(ctx, run.ID, onEvent)
+	err := c.Events(ctx, runID, onEvent)
 	prog.finish(err == nil && ctx.Err() == nil && succeeded)
-	interrupted := false
-	if ctx.Err() != nil {
-		// Ctrl-C: cancel the run on the server, which keeps what it
-		// measured, and wait for it to end.
-		interrupted = true
-		fmt.Fprintf(stdio.Err, "meshperf: cancelling run %s on %s\n", run.ID, c.BaseURL())
-		bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		defer cancel()
-		ctx = bg
-		var ae *client.Error
-		if err := c.CancelRun(ctx, run.ID); err != nil && !(errors.As(err, &ae) && ae.Status == http.StatusConflict) {
-			return apiError(c, err)
-		}
-		err = c.Events(ctx, run.ID, func(server.Event) error { return nil })
-	}
+	return err
+}
+
+// reportRemote fetches the ended run's result and reports it as a local
+// run does; a degraded run says so in its exit status.
+func (o *runOptions) reportRemote(ctx context.Context, stdio IO, c *client.Client, runID string, interrupted bool, objectives []spec.Objective) error {
+	run, err := c.GetRun(ctx, runID)
 	if err != nil {
-		return apiError(c, err)
-	}
-	if run, err = c.GetRun(ctx, run.ID); err != nil {
 		return apiError(c, err)
 	}
 	if run.ResultID == "" {

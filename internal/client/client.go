@@ -1,6 +1,7 @@
 // Package client is a small Go client of meshperf's HTTP API (see
-// internal/server): runs and their live events, results, profiles and
-// logins. API errors come back as *Error, decoded from the JSON error body.
+// internal/server), sending and reading the contract's types (internal/api):
+// runs and their live events, results, profiles and logins. API errors come
+// back as *Error, decoded from the JSON error body.
 package client
 
 import (
@@ -16,18 +17,14 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/meshperf/meshperf/internal/server"
+	"github.com/meshperf/meshperf/internal/api"
 	"github.com/meshperf/meshperf/spec"
 	"github.com/meshperf/meshperf/store"
 )
 
-// RunRequest submits a run: a stored profile by name or id, or a profile
-// document (JSON or YAML; YAML is sent as JSON).
-type RunRequest struct {
-	Profile         string
-	ProfileDocument []byte
-	Labels          map[string]string
-}
+// RunRequest is the body of POST /api/v1/runs. SubmitRun also takes a
+// ProfileDocument in YAML, and sends it as JSON.
+type RunRequest = api.RunRequest
 
 // Client calls one meshperf server. Its methods are safe for concurrent use
 // except SetToken and Refresher, which are set before use.
@@ -57,20 +54,8 @@ func (c *Client) BaseURL() string { return c.base }
 // SetToken replaces the bearer token.
 func (c *Client) SetToken(token string) { c.token = token }
 
-// Error is an error the API answered with.
-type Error struct {
-	Status  int    // HTTP status
-	Code    string `json:"code"`
-	Message string `json:"message"`
-	Field   string `json:"field,omitempty"`
-}
-
-func (e *Error) Error() string {
-	if e.Message == "" {
-		return fmt.Sprintf("the server answered %d %s", e.Status, http.StatusText(e.Status))
-	}
-	return e.Message
-}
+// Error is an error the API answered with (its error body and status).
+type Error = api.Error
 
 // UnreachableError is a server that could not be reached.
 type UnreachableError struct {
@@ -160,9 +145,7 @@ func (c *Client) sendOnce(ctx context.Context, method, path string, body []byte,
 }
 
 func decodeError(resp *http.Response) error {
-	var b struct {
-		Error *Error `json:"error"`
-	}
+	var b api.ErrorBody
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	if err := json.Unmarshal(data, &b); err != nil || b.Error == nil {
 		b.Error = &Error{Message: strings.TrimSpace(string(data))}
@@ -184,7 +167,7 @@ func marshal(v any) ([]byte, error) {
 
 // SubmitRun queues a run.
 func (c *Client) SubmitRun(ctx context.Context, req RunRequest) (*store.Run, error) {
-	sr := server.RunRequest{Profile: req.Profile, Labels: req.Labels}
+	sr := req
 	if len(req.ProfileDocument) > 0 {
 		doc := req.ProfileDocument
 		if !json.Valid(doc) {
@@ -226,7 +209,7 @@ func (c *Client) CancelRun(ctx context.Context, id string) error {
 // Events reads a run's live events (what already happened first) and calls
 // fn with each until the stream ends, which it does when the run ends. An
 // error from fn stops the stream and is returned.
-func (c *Client) Events(ctx context.Context, runID string, fn func(server.Event) error) error {
+func (c *Client) Events(ctx context.Context, runID string, fn func(api.Event) error) error {
 	resp, err := c.send(ctx, http.MethodGet, "/api/v1/runs/"+url.PathEscape(runID)+"/events", nil, "")
 	if err != nil {
 		return err
@@ -242,7 +225,7 @@ func (c *Client) Events(ctx context.Context, runID string, fn func(server.Event)
 			if data.Len() == 0 {
 				continue
 			}
-			var e server.Event
+			var e api.Event
 			if err := json.Unmarshal([]byte(data.String()), &e); err != nil {
 				return fmt.Errorf("run %s events: %w", runID, err)
 			}
@@ -292,12 +275,12 @@ func (c *Client) ListResults(ctx context.Context, query url.Values) (*store.Page
 
 // ApplyProfile stores a profile (YAML or JSON): created if its name is
 // new, else a new revision of it.
-func (c *Client) ApplyProfile(ctx context.Context, yamlOrJSON []byte) (*server.ProfileView, error) {
+func (c *Client) ApplyProfile(ctx context.Context, yamlOrJSON []byte) (*api.ProfileView, error) {
 	ct := "application/json"
 	if !json.Valid(yamlOrJSON) {
 		ct = "application/yaml"
 	}
-	var v server.ProfileView
+	var v api.ProfileView
 	err := c.do(ctx, http.MethodPost, "/api/v1/profiles", yamlOrJSON, ct, &v)
 	var ae *Error
 	if errors.As(err, &ae) && ae.Status == http.StatusConflict {
@@ -313,47 +296,56 @@ func (c *Client) ApplyProfile(ctx context.Context, yamlOrJSON []byte) (*server.P
 	return &v, nil
 }
 
-// ListProfiles lists stored profiles; query holds the API's filters (name,
-// label).
-func (c *Client) ListProfiles(ctx context.Context, query url.Values) ([]server.ProfileView, error) {
-	path := "/api/v1/profiles"
-	if len(query) > 0 {
-		path += "?" + query.Encode()
+// ListProfiles lists stored profiles, every page of them; query holds the
+// API's filters (name, label).
+func (c *Client) ListProfiles(ctx context.Context, query url.Values) ([]api.ProfileView, error) {
+	q := url.Values{}
+	for k, v := range query {
+		q[k] = v
 	}
-	var out struct {
-		Profiles []server.ProfileView `json:"profiles"`
+	q.Set("limit", "1000")
+	var all []api.ProfileView
+	for {
+		var page struct {
+			Profiles   []api.ProfileView `json:"profiles"`
+			NextCursor string            `json:"next_cursor"`
+		}
+		if err := c.do(ctx, http.MethodGet, "/api/v1/profiles?"+q.Encode(), nil, "", &page); err != nil {
+			return nil, err
+		}
+		all = append(all, page.Profiles...)
+		if page.NextCursor == "" {
+			return all, nil
+		}
+		q.Set("cursor", page.NextCursor)
 	}
-	if err := c.do(ctx, http.MethodGet, path, nil, "", &out); err != nil {
-		return nil, err
-	}
-	return out.Profiles, nil
 }
 
 // Login exchanges a user's name and password for tokens (team mode).
-func (c *Client) Login(ctx context.Context, name, password string) (*server.TokenResponse, error) {
-	return c.tokens(ctx, "/api/v1/auth/login", server.LoginRequest{Name: name, Password: password})
+func (c *Client) Login(ctx context.Context, name, password string) (*api.TokenResponse, error) {
+	return c.tokens(ctx, "/api/v1/auth/login", api.LoginRequest{Name: name, Password: password})
 }
 
 // Refresh exchanges a refresh token for a new pair; the old one is spent.
-func (c *Client) Refresh(ctx context.Context, refreshToken string) (*server.TokenResponse, error) {
-	return c.tokens(ctx, "/api/v1/auth/refresh", server.RefreshRequest{RefreshToken: refreshToken})
+func (c *Client) Refresh(ctx context.Context, refreshToken string) (*api.TokenResponse, error) {
+	return c.tokens(ctx, "/api/v1/auth/refresh", api.RefreshRequest{RefreshToken: refreshToken})
 }
 
 // Logout revokes a refresh token.
 func (c *Client) Logout(ctx context.Context, refreshToken string) error {
-	body, err := marshal(server.RefreshRequest{RefreshToken: refreshToken})
+	body, err := marshal(api.RefreshRequest{RefreshToken: refreshToken})
 	if err != nil {
 		return err
 	}
 	return c.do(ctx, http.MethodPost, "/api/v1/auth/logout", body, "", nil)
 }
 
-func (c *Client) tokens(ctx context.Context, path string, req any) (*server.TokenResponse, error) {
+func (c *Client) tokens(ctx context.Context, path string, req any) (*api.TokenResponse, error) {
 	body, err := marshal(req)
 	if err != nil {
 		return nil, err
 	}
-	var t server.TokenResponse
+	var t api.TokenResponse
 	if err := c.do(ctx, http.MethodPost, path, body, "", &t); err != nil {
 		return nil, err
 	}
@@ -361,12 +353,12 @@ func (c *Client) tokens(ctx context.Context, path string, req any) (*server.Toke
 }
 
 // GetProfile fetches a stored profile, its latest revision or revision rev.
-func (c *Client) GetProfile(ctx context.Context, ref string, rev int) (*server.ProfileView, error) {
+func (c *Client) GetProfile(ctx context.Context, ref string, rev int) (*api.ProfileView, error) {
 	p := "/api/v1/profiles/" + url.PathEscape(ref)
 	if rev > 0 {
 		p += "?revision=" + strconv.Itoa(rev)
 	}
-	var v server.ProfileView
+	var v api.ProfileView
 	if err := c.do(ctx, http.MethodGet, p, nil, "", &v); err != nil {
 		return nil, err
 	}
@@ -374,9 +366,9 @@ func (c *Client) GetProfile(ctx context.Context, ref string, rev int) (*server.P
 }
 
 // ProfileRevisions lists a profile's revisions, oldest first.
-func (c *Client) ProfileRevisions(ctx context.Context, ref string) ([]server.ProfileView, error) {
+func (c *Client) ProfileRevisions(ctx context.Context, ref string) ([]api.ProfileView, error) {
 	var out struct {
-		Revisions []server.ProfileView `json:"revisions"`
+		Revisions []api.ProfileView `json:"revisions"`
 	}
 	if err := c.do(ctx, http.MethodGet, "/api/v1/profiles/"+url.PathEscape(ref)+"/revisions", nil, "", &out); err != nil {
 		return nil, err

@@ -6,10 +6,11 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"testing"
 
+	"github.com/meshperf/meshperf/internal/api"
 	"github.com/meshperf/meshperf/internal/client"
-	"github.com/meshperf/meshperf/internal/server"
 )
 
 func TestError(t *testing.T) {
@@ -21,6 +22,8 @@ func TestError(t *testing.T) {
 	}{
 		{"api body", 422, `{"error":{"code":"invalid","message":"rps: bad","field":"clients[0].rps"}}`,
 			client.Error{Status: 422, Code: "invalid", Message: "rps: bad", Field: "clients[0].rps"}},
+		{"several problems", 422, `{"error":{"code":"invalid","message":"2 problems","details":[{"field":"name","message":"name: empty"},{"message":"no clients"}]}}`,
+			client.Error{Status: 422, Code: "invalid", Message: "2 problems", Details: []api.Detail{{Field: "name", Message: "name: empty"}, {Message: "no clients"}}}},
 		{"not json", 502, "bad gateway", client.Error{Status: 502, Message: "bad gateway"}},
 	}
 	for _, tc := range tests {
@@ -32,7 +35,7 @@ func TestError(t *testing.T) {
 			defer ts.Close()
 			_, err := client.New(ts.URL, "", nil).GetRun(context.Background(), "r1")
 			var got *client.Error
-			if !errors.As(err, &got) || *got != tc.want {
+			if !errors.As(err, &got) || !reflect.DeepEqual(*got, tc.want) {
 				t.Errorf("got %#v, want %#v", err, tc.want)
 			}
 		})
@@ -48,8 +51,8 @@ func TestEvents(t *testing.T) {
 			"event: state\ndata: {\"type\":\"state\",\"run\":{\"id\":\"r1\",\"state\":\"succeeded\",\"result_id\":\"x\"}}\n\n")
 	}))
 	defer ts.Close()
-	var got []server.Event
-	err := client.New(ts.URL, "", nil).Events(context.Background(), "r1", func(e server.Event) error {
+	var got []api.Event
+	err := client.New(ts.URL, "", nil).Events(context.Background(), "r1", func(e api.Event) error {
 		got = append(got, e)
 		return nil
 	})

@@ -22,7 +22,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/dynamicpb"
 
-	"github.com/meshperf/meshperf/internal/hrtime"
+	"github.com/meshperf/meshperf/loadgen/hrtime"
 )
 
 // maxGRPCSize is the largest payload an Echo answer may carry: under

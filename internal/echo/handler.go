@@ -13,7 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/meshperf/meshperf/internal/hrtime"
+	"github.com/meshperf/meshperf/loadgen/hrtime"
 )
 
 // Handler answers echo requests and the admin endpoints. Make one with

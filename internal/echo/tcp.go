@@ -9,7 +9,7 @@ import (
 	"net"
 	"sync"
 
-	"github.com/meshperf/meshperf/internal/hrtime"
+	"github.com/meshperf/meshperf/loadgen/hrtime"
 )
 
 // TCPOptions configures the echo's TCP server.

@@ -9,8 +9,7 @@ import (
 	"maps"
 	"time"
 
-	"github.com/meshperf/meshperf/internal/prom"
-	"github.com/meshperf/meshperf/internal/runner"
+	"github.com/meshperf/meshperf/internal/runs"
 	"github.com/meshperf/meshperf/loadgen"
 	"github.com/meshperf/meshperf/spec"
 	"github.com/meshperf/meshperf/store"
@@ -84,7 +83,7 @@ type Runner struct {
 	Version string
 	// Log gets one line per cell; nil for none.
 	Log io.Writer
-	// RunPlans runs a cell's plans; runner.Run when nil.
+	// RunPlans runs a cell's plans; runs.Local (internal/runner) when nil.
 	RunPlans func(ctx context.Context, plans []*loadgen.Plan) (*spec.Result, error)
 }
 
@@ -126,10 +125,10 @@ func (r *Runner) Run(ctx context.Context, exp *store.Experiment, def *Definition
 		}
 		return err
 	}
-	run := r.RunPlans
-	if run == nil {
-		run = func(ctx context.Context, plans []*loadgen.Plan) (*spec.Result, error) {
-			return runner.Run(ctx, r.Version, plans, nil)
+	engine := runs.Local(r.Version)
+	if r.RunPlans != nil {
+		engine = func(ctx context.Context, plans []*loadgen.Plan, _ func(int) loadgen.Sink) (*spec.Result, error) {
+			return r.RunPlans(ctx, plans)
 		}
 	}
 	for i, c := range todo {
@@ -145,29 +144,23 @@ func (r *Runner) Run(ctx context.Context, exp *store.Experiment, def *Definition
 		if err != nil {
 			return stop(store.ExperimentFailed, err.Error(), err)
 		}
-		res, err := run(ctx, plans)
-		if ctx.Err() != nil {
+		out, err := runs.Execute(ctx, r.cellTest(ctx, def, exp, c, plans, engine))
+		if err != nil && ctx.Err() != nil { // cut short, not stored
 			return stop(store.ExperimentInterrupted, fmt.Sprintf("interrupted in cell %d; it runs again on resume", c.Index+1), ErrInterrupted)
 		}
-		if err != nil {
+		var nr *runs.NoResponseError
+		switch {
+		case errors.As(err, &nr):
+			err := fmt.Errorf("cell %d (%s at %s rps): %v; it was not stored", c.Index+1, c.Variant, FormatRPS(c.Point.RPS), nr)
+			return stop(store.ExperimentFailed, err.Error(), err)
+		case err != nil:
 			err = fmt.Errorf("cell %d (%s at %s rps, %d connections, repeat %d): %w", c.Index+1, c.Variant, FormatRPS(c.Point.RPS), c.Point.Connections, c.Repeat, err)
 			return stop(store.ExperimentFailed, err.Error(), err)
-		}
-		if res.Achieved.Requests > 0 && res.Achieved.Responses == 0 {
-			// A wrong target would fail every cell alike: stop, and run
-			// this cell again on resume once it is fixed.
-			err := fmt.Errorf("cell %d (%s at %s rps): none of %d requests got a response%s; it was not stored",
-				c.Index+1, c.Variant, FormatRPS(c.Point.RPS), res.Achieved.Requests, firstError(res))
+		case out.SaveErr != nil:
+			err = fmt.Errorf("cell %d: the result was not saved: %w", c.Index+1, out.SaveErr)
 			return stop(store.ExperimentFailed, err.Error(), err)
 		}
-		prom.Fill(bg, def.MetricsConfig(c), res)
-		res.Name = def.File.Name + "/" + c.Variant
-		res.Labels = cellLabels(def, exp.ID, c)
-		id, err := r.Store.SaveResult(bg, res, store.ResultRef{})
-		if err != nil {
-			err = fmt.Errorf("cell %d: the result was not saved: %w", c.Index+1, err)
-			return stop(store.ExperimentFailed, err.Error(), err)
-		}
+		res, id := out.Result, out.ResultID
 		exp.Done++
 		if err := r.Store.UpdateExperiment(bg, exp); err != nil {
 			return fmt.Errorf("experiment %s: %w", exp.Name, err)
@@ -180,6 +173,30 @@ func (r *Runner) Run(ctx context.Context, exp *store.Experiment, def *Definition
 		return err
 	}
 	return nil
+}
+
+// cellTest is cell c as the run service executes it: named and labelled
+// as the cell, its Prometheus queries, stored with no profile. A cell cut
+// short, or with no response (a wrong target would fail every cell alike),
+// is not stored: it runs again on resume.
+func (r *Runner) cellTest(ctx context.Context, def *Definition, exp *store.Experiment, c Cell, plans []*loadgen.Plan, engine runs.Engine) runs.Test {
+	return runs.Test{Plans: plans, Engine: engine,
+		Check: func(res *spec.Result) error {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if nr := runs.NoResponse(res); nr != nil {
+				return nr
+			}
+			return nil
+		},
+		Metrics: def.MetricsConfig(c),
+		Name:    def.File.Name + "/" + c.Variant,
+		Labels:  cellLabels(def, exp.ID, c),
+		Save: func(ctx context.Context, res *spec.Result) (string, error) {
+			return r.Store.SaveResult(context.WithoutCancel(ctx), res, store.ResultRef{})
+		},
+	}
 }
 
 // cellLabels are the file's labels and the cell's.
@@ -216,16 +233,4 @@ func msOf(v float64, ok bool) string {
 		return "-"
 	}
 	return fmt.Sprintf("%.3fms", v)
-}
-
-// firstError describes the first error class of res, if any.
-func firstError(res *spec.Result) string {
-	if len(res.Errors) == 0 {
-		return ""
-	}
-	e := res.Errors[0]
-	if len(e.Examples) > 0 {
-		return fmt.Sprintf(": %s (%s)", e.Class, e.Examples[0])
-	}
-	return ": " + e.Class
 }

@@ -6,21 +6,23 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/meshperf/meshperf/loadgen/fortio"
 	"github.com/meshperf/meshperf/spec"
+	"github.com/meshperf/meshperf/spec/smp"
 )
 
 func TestCSVGolden(t *testing.T) {
-	fortio, err := ParseFortio(readFortioFixture(t))
+	fortioRes, err := fortio.Parse(readFortioFixture(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	plain, err := ParseSMPResult([]byte("id: smp-1\nlatencies_ms: {min: 0.4, average: 1.9, p50: 1.5, p90: 3.2, p99: 8.75, max: 40}\nactual_qps: 998.5\n"))
+	plain, err := smp.ParseResult([]byte("id: smp-1\nlatencies_ms: {min: 0.4, average: 1.9, p50: 1.5, p90: 3.2, p99: 8.75, max: 40}\nactual_qps: 998.5\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	open := recorded(baseRun())
 	open.Name = `baseline, "quoted"` // RFC 4180 quoting
-	rs := []*spec.Result{open, recorded(closedRun()), fortio, plain}
+	rs := []*spec.Result{open, recorded(closedRun()), fortioRes, plain}
 	var b bytes.Buffer
 	if err := CSV(&b, rs); err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/meshperf/meshperf/loadgen/fortio"
 	"github.com/meshperf/meshperf/spec"
 )
 
@@ -117,16 +118,16 @@ func allFigures(r *spec.Result) (map[float64]map[string]float64, error) {
 	if err != nil {
 		return nil, err
 	}
-	var fr fortioResult
+	var fr fortio.Results
 	if err := json.Unmarshal(fj, &fr); err != nil {
 		return nil, err
 	}
 	for _, p := range fr.DurationHistogram.Percentiles {
 		if p.Percentile == 50 || p.Percentile == 90 || p.Percentile == 99 || p.Percentile == 99.9 {
-			put(p.Percentile, "fortio", sToMs(p.Value))
+			put(p.Percentile, "fortio", fortio.SecondsToMs(p.Value))
 		}
 	}
-	put(100, "fortio", sToMs(fr.DurationHistogram.Max))
+	put(100, "fortio", fortio.SecondsToMs(fr.DurationHistogram.Max))
 
 	// CSV.
 	var cb bytes.Buffer

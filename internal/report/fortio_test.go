@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/meshperf/meshperf/hist"
+	"github.com/meshperf/meshperf/loadgen/fortio"
 	"github.com/meshperf/meshperf/spec"
 )
 
@@ -24,7 +25,7 @@ func readFortioFixture(t testing.TB) []byte {
 }
 
 func TestParseFortioFixture(t *testing.T) {
-	r, err := ParseFortio(readFortioFixture(t))
+	r, err := fortio.Parse(readFortioFixture(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +90,7 @@ func TestParseFortioFixture(t *testing.T) {
 
 func TestFortioRoundTrip(t *testing.T) {
 	fixture := readFortioFixture(t)
-	first, err := ParseFortio(fixture)
+	first, err := fortio.Parse(fixture)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,11 +98,11 @@ func TestFortioRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	second, err := ParseFortio(exported)
+	second, err := fortio.Parse(exported)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var orig, back fortioResult
+	var orig, back fortio.Results
 	if err := json.Unmarshal(fixture, &orig); err != nil {
 		t.Fatal(err)
 	}
@@ -192,7 +193,7 @@ func TestFortioBuckets(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var fr fortioResult
+			var fr fortio.Results
 			if err := json.Unmarshal(b, &fr); err != nil {
 				t.Fatal(err)
 			}
@@ -226,7 +227,7 @@ func TestFortioBuckets(t *testing.T) {
 				t.Errorf("buckets span %v–%v, want min %v to max %v", hd.Data[0].Start, hd.Data[len(hd.Data)-1].End, d.MinMs/1000, d.MaxMs/1000)
 			}
 			// The export imports back with the same count.
-			r, err := ParseFortio(b)
+			r, err := fortio.Parse(b)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -243,7 +244,7 @@ func TestFortioJSONCodes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var fr fortioResult
+	var fr fortio.Results
 	if err := json.Unmarshal(b, &fr); err != nil {
 		t.Fatal(err)
 	}
@@ -259,7 +260,7 @@ func TestFortioJSONCodes(t *testing.T) {
 	if fr.ErrorsDurationHistogram.Count != 10 || fr.Version != "meshperf 1.2.3" || fr.RequestedQPS != "1000" || fr.RequestedDuration != "10s" {
 		t.Errorf("errors %d version %q qps %q duration %q", fr.ErrorsDurationHistogram.Count, fr.Version, fr.RequestedQPS, fr.RequestedDuration)
 	}
-	back, err := ParseFortio(b)
+	back, err := fortio.Parse(b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -287,7 +288,7 @@ func TestParseFortioErrors(t *testing.T) {
 		{"negative code", `{"RetCodes": {"200": -4}, "DurationHistogram": {}}`, "negative"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := ParseFortio([]byte(tc.doc))
+			_, err := fortio.Parse([]byte(tc.doc))
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("got error %v, want one containing %q", err, tc.want)
 			}
@@ -300,7 +301,7 @@ func TestParseFortioHugeCounts(t *testing.T) {
 	doc := `{"DurationHistogram": {"Count": 4000000000000000000, "Min": 0.001, "Max": 7200,
 	"Data": [{"Start": 0.001, "End": 0.002, "Count": 2000000000000000000}, {"Start": 3000, "End": 7200, "Count": 2000000000000000000}]}}`
 	start := time.Now()
-	r, err := ParseFortio([]byte(doc))
+	r, err := fortio.Parse([]byte(doc))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -329,7 +330,7 @@ func FuzzParseFortio(f *testing.F) {
 	f.Add([]byte(`{"DurationHistogram": {"Count": 3, "Min": 0.001, "Max": 0.004, "Data": [{"Start": 0.001, "End": 0.002, "Count": 2}, {"Start": 0.002, "End": 0.004, "Count": 1}]}, "RetCodes": {"200": 2, "-1": 1, "SERVING": 0}}`))
 	f.Add([]byte(`{"RequestedQPS": "max", "RequestedDuration": "exactly 10 calls", "DurationHistogram": {"Count": 0}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		r, err := ParseFortio(data)
+		r, err := fortio.Parse(data)
 		if err != nil {
 			return
 		}
@@ -337,7 +338,7 @@ func FuzzParseFortio(f *testing.F) {
 		if err != nil {
 			t.Fatalf("accepted but cannot export: %v", err)
 		}
-		back, err := ParseFortio(out)
+		back, err := fortio.Parse(out)
 		if err != nil {
 			t.Fatalf("export does not import: %v\n%s", err, out)
 		}

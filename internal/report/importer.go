@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/meshperf/meshperf/loadgen/fortio"
 	"github.com/meshperf/meshperf/spec"
+	"github.com/meshperf/meshperf/spec/smp"
 )
 
 // ImportFormats are the formats Import reads ("auto" detects them).
@@ -30,9 +32,9 @@ func Import(data []byte, format string) (*spec.Result, error) {
 		}
 		return &r, nil
 	case "smp":
-		return ParseSMPResult(data)
+		return smp.ParseResult(data)
 	case "fortio":
-		return ParseFortio(data)
+		return fortio.Parse(data)
 	case "meshery":
 		return ParseMeshery(data)
 	case "auto", "":
@@ -80,7 +82,7 @@ type mesheryResult struct {
 const maxRunnerResults = 64
 
 // ParseMeshery reads a result Meshery stored: each of its runner_results is
-// read as fortio's JSON (ParseFortio) and, when there are several (several
+// read as fortio's JSON (fortio.Parse) and, when there are several (several
 // load generator clients), merged. Its name, Meshery id and test id are
 // kept (the ids as SMP's id and test_id).
 func ParseMeshery(data []byte) (*spec.Result, error) {
@@ -97,7 +99,7 @@ func ParseMeshery(data []byte) (*spec.Result, error) {
 	}
 	var rs []*spec.Result
 	for i, raw := range m.RunnerResults {
-		r, err := ParseFortio(raw)
+		r, err := fortio.Parse(raw)
 		if err != nil {
 			return nil, fmt.Errorf("meshery: runner_results[%d]: %w", i, err)
 		}

@@ -1,6 +1,9 @@
 package report
 
-import "github.com/meshperf/meshperf/spec"
+import (
+	"github.com/meshperf/meshperf/spec"
+	"github.com/meshperf/meshperf/spec/smp"
+)
 
 // Metrics with these names fill SMP's ServiceMeshConfig in the SMP export
 // (their averages over the measured window). Name the profile's or the
@@ -15,23 +18,9 @@ const (
 	MetricControlPlaneMem = "control_plane_mem_mb"     // mesh_control_plane.mem_mb
 )
 
-// smpMeshConfig is the part of SMP's ServiceMeshConfig meshperf can fill.
-type smpMeshConfig struct {
-	Sidecar          *smpResources `json:"sidecar,omitempty"`
-	IngressGateway   *smpResources `json:"ingress_gateway,omitempty"`
-	MeshControlPlane *smpResources `json:"mesh_control_plane,omitempty"`
-}
-
-// smpResources is SMP's per-component figures.
-type smpResources struct {
-	Count     *float64 `json:"count,omitempty"`
-	CPUMcores *float64 `json:"cpu_mcores,omitempty"`
-	MemMB     *float64 `json:"mem_mb,omitempty"`
-}
-
 // meshConfig fills ServiceMeshConfig figures from the metrics with
 // well-known names that have a value; nil when none has.
-func meshConfig(ms []spec.Metric) *smpMeshConfig {
+func meshConfig(ms []spec.Metric) *smp.MeshConfig {
 	avg := func(name string) *float64 {
 		for _, m := range ms {
 			if m.Name == name && m.Missing == "" {
@@ -41,8 +30,8 @@ func meshConfig(ms []spec.Metric) *smpMeshConfig {
 		}
 		return nil
 	}
-	res := func(count, cpu, mem string) *smpResources {
-		r := &smpResources{CPUMcores: avg(cpu), MemMB: avg(mem)}
+	res := func(count, cpu, mem string) *smp.Resources {
+		r := &smp.Resources{CPUMcores: avg(cpu), MemMB: avg(mem)}
 		if count != "" {
 			r.Count = avg(count)
 		}
@@ -51,7 +40,7 @@ func meshConfig(ms []spec.Metric) *smpMeshConfig {
 		}
 		return r
 	}
-	c := &smpMeshConfig{
+	c := &smp.MeshConfig{
 		Sidecar:          res(MetricProxyCount, MetricProxyCPU, MetricProxyMem),
 		IngressGateway:   res("", MetricIngressCPU, MetricIngressMem),
 		MeshControlPlane: res("", MetricControlPlaneCPU, MetricControlPlaneMem),

@@ -7,6 +7,7 @@ import (
 
 	"github.com/meshperf/meshperf/hist"
 	"github.com/meshperf/meshperf/spec"
+	"github.com/meshperf/meshperf/spec/smp"
 )
 
 func TestSMPMeshConfigFromMetrics(t *testing.T) {
@@ -39,7 +40,7 @@ func TestSMPMeshConfigFromMetrics(t *testing.T) {
 	if strings.Contains(doc, "mem_mb: 0") || strings.Contains(doc, "ingress_gateway") {
 		t.Errorf("a missing metric filled a figure:\n%s", doc)
 	}
-	back, err := ParseSMPResult(out)
+	back, err := smp.ParseResult(out)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/meshperf/meshperf/spec"
+	"github.com/meshperf/meshperf/spec/smp"
 )
 
 // smpMessage compiles the official SMP .proto files (testdata/real/smp,
@@ -145,7 +146,7 @@ func TestSMPOfficialJSONRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := ParseSMPResult(official)
+	r, err := smp.ParseResult(official)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +170,7 @@ func TestSMPOfficialJSONRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r2, err := ParseSMPResult(y)
+	r2, err := smp.ParseResult(y)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,7 +183,7 @@ func TestSMPOfficialJSONRoundTrip(t *testing.T) {
 // written back as the same wrapper in the extended form.
 func TestSMPMeshWrapper(t *testing.T) {
 	doc := `{"smp_version": "v0.0.1", "mesh": {"type": "ISTIO"}, "latencies_ms": {"p50": 1, "p90": 2, "p99": 3, "max": 4}, "actual_qps": 10}`
-	r, err := ParseSMPResult([]byte(doc))
+	r, err := smp.ParseResult([]byte(doc))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,7 +201,7 @@ func TestSMPMeshWrapper(t *testing.T) {
 	if m, ok := top["mesh"].(map[string]any); !ok || m["type"] != float64(3) {
 		t.Errorf("mesh wrapper %v, want {type: 3}", top["mesh"])
 	}
-	if _, err := ParseSMPResult([]byte(strings.Replace(doc, `"ISTIO"`, `99`, 1))); err == nil || !strings.Contains(err.Error(), "mesh.type") {
+	if _, err := smp.ParseResult([]byte(strings.Replace(doc, `"ISTIO"`, `99`, 1))); err == nil || !strings.Contains(err.Error(), "mesh.type") {
 		t.Errorf("unknown mesh type: got %v, want an error naming mesh.type", err)
 	}
 }
@@ -240,17 +241,17 @@ func TestSMPOfficialJSONProfile(t *testing.T) {
 // TestSMPFloatStrings: protobuf's JSON readers accept doubles as strings;
 // so does the import, and refuses what is not a number.
 func TestSMPFloatStrings(t *testing.T) {
-	r, err := ParseSMPResult([]byte(`{"latenciesMs": {"p50": "1.5", "p90": "2", "p99": "3", "max": "4"}, "actualQps": "12.5"}`))
+	r, err := smp.ParseResult([]byte(`{"latenciesMs": {"p50": "1.5", "p90": "2", "p99": "3", "max": "4"}, "actualQps": "12.5"}`))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if v, _ := r.ServiceTime.Value(50); v != 1.5 || r.Achieved.RPS != 12.5 {
 		t.Errorf("p50 %v rps %v", v, r.Achieved.RPS)
 	}
-	if _, err := ParseSMPResult([]byte(`{"latenciesMs": {"p50": "fast"}, "actualQps": 1}`)); err == nil {
+	if _, err := smp.ParseResult([]byte(`{"latenciesMs": {"p50": "fast"}, "actualQps": 1}`)); err == nil {
 		t.Error("a word as p50 was accepted")
 	}
-	if _, err := ParseSMPResult([]byte(`{"latenciesMs": {"p50": -1}, "actualQps": 1}`)); err == nil || !strings.Contains(err.Error(), "p50") {
+	if _, err := smp.ParseResult([]byte(`{"latenciesMs": {"p50": -1}, "actualQps": 1}`)); err == nil || !strings.Contains(err.Error(), "p50") {
 		t.Errorf("negative p50: %v", err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/meshperf/meshperf/hist"
 	"github.com/meshperf/meshperf/spec"
+	"github.com/meshperf/meshperf/spec/smp"
 )
 
 func closedRun() run {
@@ -64,7 +65,7 @@ func TestSMPRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := ParseSMPResult(data)
+			got, err := smp.ParseResult(data)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -130,7 +131,7 @@ actual_qps: 998.5
 "latenciesMs": {"min": 0.4, "average": 1.9, "p50": 1.5, "p90": 3.2, "p99": 8.75, "max": 40}, "actualQps": 998.5}`
 	for name, doc := range map[string]string{"yaml": yamlDoc, "camelCase json": camel} {
 		t.Run(name, func(t *testing.T) {
-			r, err := ParseSMPResult([]byte(doc))
+			r, err := smp.ParseResult([]byte(doc))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -183,7 +184,7 @@ func TestParseSMPResultErrors(t *testing.T) {
 		{"bad histogram_of", "latencies_ms: {p50: 1}\nmeshperf: {histogram_of: queue}\n", "histogram_of"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := ParseSMPResult([]byte(tc.doc))
+			_, err := smp.ParseResult([]byte(tc.doc))
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("got error %v, want one containing %q", err, tc.want)
 			}
@@ -202,7 +203,7 @@ func FuzzParseSMPResult(f *testing.F) {
 	f.Add([]byte("latencies_ms: {min: 0.4, average: 1.9, p50: 1.5, p90: 3.2, p99: 8.75, max: 40}\nactual_qps: 10\n"))
 	f.Add([]byte(`{"latenciesMs": {"p50": 1}, "meshperf": {"histogram": "HISTFAAAAB54nJNpmSzMwMDAzAABMJoRTM6ZBGF/sIcIAFJIAzc="}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		r, err := ParseSMPResult(data)
+		r, err := smp.ParseResult(data)
 		if err != nil {
 			return
 		}

@@ -9,9 +9,9 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/meshperf/meshperf/internal/generators"
 	"github.com/meshperf/meshperf/internal/procstat"
 	"github.com/meshperf/meshperf/loadgen"
+	_ "github.com/meshperf/meshperf/loadgen/all" // every generator, registered
 	"github.com/meshperf/meshperf/spec"
 )
 
@@ -27,7 +27,7 @@ func Run(ctx context.Context, version string, plans []*loadgen.Plan, sink func(i
 	gens := make([]loadgen.Generator, len(plans))
 	var errs []error
 	for i, p := range plans {
-		gen, err := generators.New(p.Generator, version)
+		gen, err := loadgen.NewGenerator(p.Generator, version)
 		if err != nil {
 			errs = append(errs, err)
 			continue

@@ -8,8 +8,8 @@ import (
 	"net/url"
 	"path"
 	"strings"
-	"time"
 
+	"github.com/meshperf/meshperf/internal/runs"
 	"github.com/meshperf/meshperf/loadgen"
 	"github.com/meshperf/meshperf/spec"
 )
@@ -134,12 +134,23 @@ func admitReason(err error) string {
 	return "refused: " + err.Error()
 }
 
-// cancelWait is how long a cancelled distributed run waits for its agents'
-// final reports: doneGrace, but afterGrace when the server is shutting
-// down, so that it stops within its grace.
-func cancelWait(ctx context.Context) time.Duration {
-	if errors.Is(context.Cause(ctx), errInterrupted) {
-		return afterGrace
+// admission is admit as the run service checks it when a run starts or a
+// schedule queues one: its errors are a refused run's reason.
+type admission struct{ s *Server }
+
+var _ runs.Admission = admission{}
+
+func (a admission) Admit(ctx context.Context, prof *spec.Profile) ([]*loadgen.Plan, error) {
+	plans, err := a.s.admit(ctx, prof)
+	if err != nil {
+		return nil, errors.New(admitReason(err))
 	}
-	return doneGrace
+	return plans, nil
+}
+
+func (a admission) AdmitStored(ctx context.Context, body []byte) error {
+	if err := a.s.admitStored(ctx, body, ""); err != nil {
+		return errors.New(admitReason(err))
+	}
+	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/meshperf/meshperf/internal/api"
 	"github.com/meshperf/meshperf/internal/auth"
 )
 
@@ -65,24 +66,14 @@ func authError(err error) error {
 	return &APIError{Status: status, Code: code, Message: msg, Err: err}
 }
 
-// LoginRequest logs a user in.
-type LoginRequest struct {
-	Name     string `json:"name"`
-	Password string `json:"password"`
-}
+// LoginRequest is api.LoginRequest, the contract's type.
+type LoginRequest = api.LoginRequest
 
-// TokenResponse carries new tokens.
-type TokenResponse struct {
-	AccessToken  string  `json:"access_token"`
-	RefreshToken string  `json:"refresh_token"`
-	TokenType    string  `json:"token_type"`
-	ExpiresIn    float64 `json:"expires_in"`
-}
+// TokenResponse is api.TokenResponse, the contract's type.
+type TokenResponse = api.TokenResponse
 
-// RefreshRequest exchanges or revokes a refresh token.
-type RefreshRequest struct {
-	RefreshToken string `json:"refresh_token"`
-}
+// RefreshRequest is api.RefreshRequest, the contract's type.
+type RefreshRequest = api.RefreshRequest
 
 func tokens(t *auth.Tokens) TokenResponse {
 	return TokenResponse{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, TokenType: "Bearer", ExpiresIn: t.ExpiresIn.Seconds()}
@@ -165,14 +156,12 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"user": p.User, "via": p.Via})
+	writeJSON(w, http.StatusOK, api.Me{User: p.User, Via: p.Via})
 	return nil
 }
 
-// TokenRequest names a new API token.
-type TokenRequest struct {
-	Name string `json:"name"`
-}
+// TokenRequest is api.TokenRequest, the contract's type.
+type TokenRequest = api.TokenRequest
 
 func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
 	p, err := s.principal(r)
@@ -190,8 +179,8 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return authError(err)
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"token": tok, "info": info,
-		"note": "the token is shown once; keep it (meshperf stores only its hash)"})
+	writeJSON(w, http.StatusCreated, api.TokenCreated{Token: tok, Info: info,
+		Note: "the token is shown once; keep it (meshperf stores only its hash)"})
 	return nil
 }
 
@@ -207,7 +196,7 @@ func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) error {
 	if ts == nil {
 		ts = []*auth.APIToken{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"tokens": ts})
+	writeJSON(w, http.StatusOK, api.TokenList{Tokens: ts})
 	return nil
 }
 
@@ -226,12 +215,8 @@ func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// UserRequest creates a user.
-type UserRequest struct {
-	Name     string `json:"name"`
-	Password string `json:"password"`
-	Admin    bool   `json:"admin"`
-}
+// UserRequest is api.UserRequest, the contract's type.
+type UserRequest = api.UserRequest
 
 func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 	if s.auth == nil {
@@ -260,6 +245,6 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) error {
 	if us == nil {
 		us = []*auth.User{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"users": us})
+	writeJSON(w, http.StatusOK, api.UserList{Users: us})
 	return nil
 }

@@ -6,42 +6,45 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/meshperf/meshperf/internal/api"
 	"github.com/meshperf/meshperf/store"
 )
 
-// APIError is an error with the HTTP status and the stable body every API
-// error has: {"error": {"code", "message", "field"}}.
+// APIError is an error with the HTTP status; serve writes it as the body
+// every API error has, api.ErrorBody: {"error": {"code", "message", "field"}}.
 type APIError struct {
-	Status  int    `json:"-"`
-	Code    string `json:"code"`
-	Message string `json:"message"`
-	Field   string `json:"field,omitempty"`
+	Status  int
+	Code    string
+	Message string
+	Field   string
 	// Details lists every problem when there are several (a profile with
 	// many invalid fields), each with its field.
-	Details []Detail `json:"details,omitempty"`
-	Err     error    `json:"-"`
+	Details []Detail
+	Err     error
 }
 
-// Detail is one of several problems.
-type Detail struct {
-	Field   string `json:"field,omitempty"`
-	Message string `json:"message"`
-}
+// Detail is api.Detail, one of several problems.
+type Detail = api.Detail
 
 func (e *APIError) Error() string { return e.Message }
 func (e *APIError) Unwrap() error { return e.Err }
 
-// Error codes.
+// body is the JSON the API answers e with.
+func (e *APIError) body() api.ErrorBody {
+	return api.ErrorBody{Error: &api.Error{Code: e.Code, Message: e.Message, Field: e.Field, Details: e.Details}}
+}
+
+// Error codes (api's).
 const (
-	CodeBadRequest       = "bad_request"
-	CodeInvalid          = "invalid"
-	CodeNotFound         = "not_found"
-	CodeConflict         = "conflict"
-	CodeForbidden        = "forbidden"
-	CodeTooLarge         = "too_large"
-	CodeMethodNotAllowed = "method_not_allowed"
-	CodeInternal         = "internal"
-	CodeUnavailable      = "unavailable"
+	CodeBadRequest       = api.CodeBadRequest
+	CodeInvalid          = api.CodeInvalid
+	CodeNotFound         = api.CodeNotFound
+	CodeConflict         = api.CodeConflict
+	CodeForbidden        = api.CodeForbidden
+	CodeTooLarge         = api.CodeTooLarge
+	CodeMethodNotAllowed = api.CodeMethodNotAllowed
+	CodeInternal         = api.CodeInternal
+	CodeUnavailable      = api.CodeUnavailable
 )
 
 func badRequest(field, format string, a ...any) *APIError {
@@ -92,7 +95,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		s.log.Error("request failed", logKeyMethod, r.Method, logKeyPath, r.URL.Path, logKeyErr, err)
 		ae = &APIError{Status: http.StatusInternalServerError, Code: CodeInternal, Message: "internal error; see the server's log"}
 	}
-	writeJSON(w, ae.Status, map[string]*APIError{"error": ae})
+	writeJSON(w, ae.Status, ae.body())
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

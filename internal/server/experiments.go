@@ -3,14 +3,13 @@ package server
 import (
 	"net/http"
 
+	"github.com/meshperf/meshperf/internal/api"
 	"github.com/meshperf/meshperf/internal/experiment"
 	"github.com/meshperf/meshperf/store"
 )
 
-// ExperimentList is the body of GET /api/v1/experiments.
-type ExperimentList struct {
-	Experiments []*store.Experiment `json:"experiments"`
-}
+// ExperimentList is api.ExperimentList, the contract's type.
+type ExperimentList = api.ExperimentList
 
 // listExperiments lists experiments, newest first: id, name, state, cells
 // done and total, times.

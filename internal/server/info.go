@@ -4,53 +4,33 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/meshperf/meshperf/internal/generators"
+	"github.com/meshperf/meshperf/internal/api"
+	"github.com/meshperf/meshperf/loadgen"
 	"github.com/meshperf/meshperf/spec"
 	"github.com/meshperf/meshperf/store"
 )
 
-// Info tells a client (the web UI) what this server is: its version, its
-// mode, the echo target it started (if any) and the load generators it can
-// run.
-type Info struct {
-	Version string `json:"version"`
-	// Mode is "single-user" or "team" (started with --auth).
-	Mode string `json:"mode"`
-	// EchoURL is the built-in echo target started with the server
-	// (meshperf server --echo), for a first test; empty otherwise.
-	EchoURL    string          `json:"echo_url,omitempty"`
-	Generators []GeneratorInfo `json:"generators"`
-}
+// Info is api.Info, the contract's type.
+type Info = api.Info
 
-// GeneratorInfo is one load generator and whether it can run here.
-type GeneratorInfo struct {
-	Name        string `json:"name"`
-	Description string `json:"description"`
-	Available   bool   `json:"available"`
-	Why         string `json:"why,omitempty"`
-}
+// GeneratorInfo is api.GeneratorInfo, the contract's type.
+type GeneratorInfo = api.GeneratorInfo
 
 func (s *Server) info(w http.ResponseWriter, _ *http.Request) error {
 	in := Info{Version: s.version, Mode: "single-user", EchoURL: s.echoURL, Generators: []GeneratorInfo{}}
 	if s.auth != nil {
 		in.Mode = "team"
 	}
-	for _, e := range generators.List() {
-		ok, why := generators.Available(e)
-		in.Generators = append(in.Generators, GeneratorInfo{Name: e.Name, Description: e.Description, Available: ok, Why: why})
+	for _, m := range loadgen.Modules() {
+		ok, why := loadgen.Available(m.New(s.version))
+		in.Generators = append(in.Generators, GeneratorInfo{Name: m.Name, Description: m.Description, Available: ok, Why: why})
 	}
 	writeJSON(w, http.StatusOK, in)
 	return nil
 }
 
-// VerdictsResponse is a result checked against service-level objectives.
-type VerdictsResponse struct {
-	// Source says where the objectives came from: "query", "run" (the
-	// profile the run was given) or "profile" (the stored profile revision
-	// the result came from); "" when there were none.
-	Source   string         `json:"source"`
-	Verdicts []spec.Verdict `json:"verdicts"`
-}
+// VerdictsResponse is api.VerdictsResponse, the contract's type.
+type VerdictsResponse = api.VerdictsResponse
 
 // verdicts checks a result against objectives: those given as
 // ?objectives=p99<=20ms,error_rate<1%, else those of the profile of the run

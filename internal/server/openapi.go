@@ -5,8 +5,12 @@ import (
 	"net/http"
 )
 
-// openAPIDoc describes the API; TestOpenAPIMatchesRoutes keeps it true.
+// openAPIDoc describes the API. TestOpenAPIMatchesRoutes keeps its paths
+// equal to the routes, and TestOpenAPISchemas its schemas equal to the Go
+// types of internal/api, field by field; go generate writes the schemas
+// from those types (then cd web && npm run gen:api for the UI's types).
 //
+//go:generate go test -count=1 -run TestOpenAPISchemas$ -update .
 //go:embed openapi.json
 var openAPIDoc []byte
 

@@ -1,29 +1,19 @@
 package server
 
 import (
+	"encoding/base64"
 	"errors"
 	"io"
 	"net/http"
 	"strings"
-	"time"
 
+	"github.com/meshperf/meshperf/internal/api"
 	"github.com/meshperf/meshperf/spec"
 	"github.com/meshperf/meshperf/store"
 )
 
-// ProfileView is a stored profile as the API shows it.
-type ProfileView struct {
-	ID        string            `json:"id"`
-	Name      string            `json:"name"`
-	Revision  int               `json:"revision"`
-	Labels    map[string]string `json:"labels,omitempty"`
-	CreatedAt time.Time         `json:"created_at"`
-	UpdatedAt time.Time         `json:"updated_at"`
-	OwnerID   string            `json:"owner_id,omitempty"`
-	Private   bool              `json:"private,omitempty"`
-	Profile   *spec.Profile     `json:"profile,omitempty"`
-	Warnings  []string          `json:"warnings,omitempty"`
-}
+// ProfileView is api.ProfileView, the contract's type.
+type ProfileView = api.ProfileView
 
 func view(p *store.Profile, withBody bool) (*ProfileView, error) {
 	v := &ProfileView{ID: p.ID, Name: p.Name, Revision: p.Revision, Labels: p.Labels, CreatedAt: p.CreatedAt.UTC(), UpdatedAt: p.UpdatedAt.UTC(),
@@ -45,16 +35,39 @@ func (s *Server) listProfiles(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ps, err := s.st.ListProfiles(r.Context(), store.ProfileFilter{Name: q.Get("name"), Labels: labels, Viewer: s.viewer(r)})
+	limit := store.DefaultLimit
+	if l := q.Get("limit"); l != "" {
+		if limit, err = parsePositive("limit", l); err != nil {
+			return err
+		}
+		if limit > store.MaxLimit {
+			return badRequest("limit", "limit: at most %d, got %d", store.MaxLimit, limit)
+		}
+	}
+	after := ""
+	if c := q.Get("cursor"); c != "" {
+		b, err := base64.RawURLEncoding.DecodeString(c)
+		if err != nil || len(b) == 0 || len(b) > 4096 {
+			return badRequest("cursor", "cursor: not one this server gave (pass next_cursor from the page before)")
+		}
+		after = string(b)
+	}
+	// One more than the page, to know whether another page follows.
+	ps, err := s.st.ListProfiles(r.Context(), store.ProfileFilter{Name: q.Get("name"), Labels: labels, Viewer: s.viewer(r),
+		After: after, Limit: limit + 1, NoBody: true})
 	if err != nil {
 		return err
 	}
-	out := []*ProfileView{}
+	page := api.ProfileList{Profiles: []*ProfileView{}}
+	if len(ps) > limit {
+		ps = ps[:limit]
+		page.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(ps[limit-1].Name))
+	}
 	for _, p := range ps {
 		v, _ := view(p, false)
-		out = append(out, v)
+		page.Profiles = append(page.Profiles, v)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"profiles": out})
+	writeJSON(w, http.StatusOK, page)
 	return nil
 }
 
@@ -234,6 +247,6 @@ func (s *Server) profileRevisions(w http.ResponseWriter, r *http.Request) error 
 		v, _ := view(p, false)
 		out = append(out, v)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"revisions": out})
+	writeJSON(w, http.StatusOK, api.ProfileRevisions{Revisions: out})
 	return nil
 }

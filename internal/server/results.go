@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/meshperf/meshperf/internal/api"
 	"github.com/meshperf/meshperf/internal/report"
 	"github.com/meshperf/meshperf/spec"
 	"github.com/meshperf/meshperf/store"
@@ -153,10 +154,8 @@ func (s *Server) exportResult(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// CompareRequest names the results to compare; the first is the baseline.
-type CompareRequest struct {
-	IDs []string `json:"ids"`
-}
+// CompareRequest is api.CompareRequest, the contract's type.
+type CompareRequest = api.CompareRequest
 
 func (s *Server) compare(w http.ResponseWriter, r *http.Request) error {
 	var req CompareRequest

@@ -94,6 +94,9 @@ func TestSchedules(t *testing.T) {
 	}
 	var missed, ran int
 	for _, r := range runs {
+		if r.DueAt.After(now) {
+			continue // due after the test began (it began in a minute's last second): not the catch-up under test
+		}
 		switch r.State {
 		case store.RunMissed:
 			missed++

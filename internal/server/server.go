@@ -1,7 +1,8 @@
 // Package server is meshperf's HTTP API: profiles, results, comparisons and
-// exports under /api/v1, over a store. Handlers return errors that one
-// function turns into the JSON error body; the server's state lives in the
-// Server struct.
+// exports under /api/v1, over a store; runs, schedules and agents through
+// the run service (internal/runs) and the agent registry (internal/agents).
+// Handlers return errors that one function turns into the JSON error body;
+// the server's state lives in the Server struct.
 package server
 
 import (
@@ -23,7 +24,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/meshperf/meshperf/internal/agents"
+	"github.com/meshperf/meshperf/internal/api"
 	"github.com/meshperf/meshperf/internal/auth"
+	"github.com/meshperf/meshperf/internal/runs"
 	"github.com/meshperf/meshperf/loadgen"
 	"github.com/meshperf/meshperf/store"
 	"github.com/meshperf/meshperf/web"
@@ -37,6 +41,14 @@ const (
 	logKeyAddr   = "addr"
 	logKeyRun    = "run"
 	logKeyCount  = "count"
+)
+
+// Defaults of the durability options (the run service's).
+const (
+	DefaultSaveEvery       = runs.DefaultSaveEvery
+	DefaultInstanceTimeout = runs.DefaultInstanceTimeout
+	DefaultSaveRetries     = runs.DefaultSaveRetries
+	DefaultSaveBackoff     = runs.DefaultSaveBackoff
 )
 
 // DefaultMaxBody bounds request bodies.
@@ -77,7 +89,7 @@ type Options struct {
 	// empty: the server takes no agents. AgentTLS, when set, secures the
 	// agent stream (mutual TLS when it requires client certificates).
 	// AgentHeartbeat (default 1s) and AgentSkewTolerance (default 10ms):
-	// see agents.go.
+	// see internal/agents.
 	AgentToken         string
 	AgentTLS           *tls.Config
 	AgentHeartbeat     time.Duration
@@ -123,11 +135,10 @@ type Server struct {
 	allowTargets []string
 	grace        time.Duration
 	mux          *http.ServeMux
-	runs         *runs
+	runs         *runs.Service
 	metrics      *metrics
 	auth         *auth.Service
-	scheduler    *scheduler
-	agents       *agentRegistry
+	agents       *agents.Registry
 	ui           *ui
 	echoURL      string
 	maxConns     int
@@ -135,44 +146,40 @@ type Server struct {
 	limits       loadgen.Limits
 	files        *fileAccess
 	allowProm    []string
-
-	// Durability (durable.go).
-	instance        string
-	instanceTimeout time.Duration
-	saveEvery       time.Duration
-	saveRetries     int
-	saveBackoff     time.Duration
-	stopBeat        context.CancelFunc
-	beating         sync.WaitGroup
 }
 
-// New makes a Server and starts its run workers. Runs a previous process
-// left queued or running are marked interrupted. Close stops the workers.
+// New makes a Server: the composition root of server mode, where what is
+// wired to what is written once.
+//
+//	HTTP routes ─► handlers (this package) ─► runs.Service, store, auth.Service
+//	runs.Service (internal/runs): queue, workers, event streams, durable
+//	    saves, heartbeat, schedules; it executes each run with runs.Execute
+//	    ├─ admission: admit.go (files, limits, allow-lists), again at start
+//	    ├─ agents.Registry (internal/agents): distributed runs; its gRPC
+//	    │   stream is served by ServeAgents
+//	    └─ metrics: run states
+//
+// Runs a previous process left queued or running are marked interrupted.
+// Close stops the workers.
 func New(opts Options) *Server {
+	s := newHTTP(opts)
+	s.agents = agents.New(agents.Options{Logger: s.log, Version: opts.Version, Token: opts.AgentToken, TLS: opts.AgentTLS,
+		Heartbeat: opts.AgentHeartbeat, SkewTolerance: opts.AgentSkewTolerance})
+	s.runs = runs.New(runs.Options{Store: s.st, Logger: s.log, Version: s.version, Concurrency: opts.Concurrency,
+		Admission: admission{s}, Agents: s.agents, StateChanged: s.metrics.state,
+		Instance: opts.InstanceID, InstanceTimeout: opts.InstanceTimeout, SaveEvery: opts.SaveEvery,
+		SaveRetries: opts.SaveRetries, SaveBackoff: opts.SaveBackoff})
+	return s
+}
+
+// newHTTP makes the HTTP layer: its settings with their defaults, the UI,
+// the metrics and the routes.
+func newHTTP(opts Options) *Server {
 	s := &Server{st: opts.Store, log: opts.Logger, version: opts.Version, maxBody: opts.MaxBody,
 		allowTargets: opts.AllowTargets, grace: opts.ShutdownGrace, auth: opts.Auth, echoURL: opts.EchoURL,
-		maxConns: opts.MaxConnections,
-		instance: opts.InstanceID, instanceTimeout: opts.InstanceTimeout, saveEvery: opts.SaveEvery,
-		saveRetries: opts.SaveRetries, saveBackoff: opts.SaveBackoff}
+		maxConns: opts.MaxConnections}
 	if s.maxConns <= 0 {
 		s.maxConns = DefaultMaxConnections
-	}
-	if s.instance == "" {
-		s.instance = store.NewID()
-	}
-	if s.instanceTimeout <= 0 {
-		s.instanceTimeout = DefaultInstanceTimeout
-	}
-	if s.saveEvery == 0 {
-		s.saveEvery = DefaultSaveEvery
-	}
-	if s.saveRetries < 0 {
-		s.saveRetries = 0
-	} else if s.saveRetries == 0 {
-		s.saveRetries = DefaultSaveRetries
-	}
-	if s.saveBackoff <= 0 {
-		s.saveBackoff = DefaultSaveBackoff
 	}
 	if opts.UI == nil {
 		opts.UI = web.Dist()
@@ -203,24 +210,10 @@ func New(opts Options) *Server {
 		reg, gather = r, r
 	}
 	s.metrics = newMetrics(reg, gather)
-	s.agents = newAgentRegistry(opts, s.log)
 	s.mux = http.NewServeMux()
 	for _, rt := range s.routes() {
 		_, route, _ := strings.Cut(rt.pattern, " ")
 		s.mux.Handle(rt.pattern, s.observe(route, s.guard(rt.pattern, s.serve(rt.h))))
-	}
-	if s.st != nil {
-		// Runs of servers whose heartbeat stopped are interrupted now and
-		// while this one runs; a live server's are left alone.
-		s.beat(context.Background())
-		ctx, stop := context.WithCancel(context.Background())
-		s.stopBeat = stop
-		s.beating.Add(1)
-		go func() { defer s.beating.Done(); s.heartbeat(ctx) }()
-	}
-	s.runs = newRuns(s, max(1, opts.Concurrency))
-	if s.st != nil {
-		s.scheduler = newScheduler(s)
 	}
 	return s
 }
@@ -229,15 +222,8 @@ func New(opts Options) *Server {
 // period, then interrupts them (keeping what they measured).
 func (s *Server) Close() {
 	s.closeOnce.Do(func() {
-		if s.scheduler != nil {
-			s.scheduler.close()
-		}
-		s.runs.shutdown(s.grace)
-		s.agents.close()
-		if s.stopBeat != nil {
-			s.stopBeat()
-			s.beating.Wait()
-		}
+		s.runs.Shutdown(s.grace)
+		s.agents.Close()
 	})
 }
 
@@ -307,9 +293,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		switch rec.status {
 		case http.StatusMethodNotAllowed:
 			w.Header().Set("Allow", rec.header.Get("Allow"))
-			writeJSON(w, rec.status, map[string]*APIError{"error": {Code: CodeMethodNotAllowed, Message: fmt.Sprintf("%s is not allowed on %s (allowed: %s)", r.Method, r.URL.Path, rec.header.Get("Allow"))}})
+			writeJSON(w, rec.status, api.ErrorBody{Error: &api.Error{Code: CodeMethodNotAllowed, Message: fmt.Sprintf("%s is not allowed on %s (allowed: %s)", r.Method, r.URL.Path, rec.header.Get("Allow"))}})
 		default:
-			writeJSON(w, http.StatusNotFound, map[string]*APIError{"error": {Code: CodeNotFound, Message: fmt.Sprintf("no endpoint %s", r.URL.Path)}})
+			writeJSON(w, http.StatusNotFound, api.ErrorBody{Error: &api.Error{Code: CodeNotFound, Message: fmt.Sprintf("no endpoint %s", r.URL.Path)}})
 		}
 		return
 	}

@@ -4,7 +4,7 @@
 // The plan maps onto fhttp.HTTPRunnerOptions: connections are fortio's
 // threads (one connection each), rps its QPS (closed loop is QPS -1, "max"),
 // the request count its Exactly. fortio's result is marshalled to JSON and
-// read back with report.ParseFortio, so its histogram is converted the same,
+// read back with Parse (format.go), so its histogram is converted the same,
 // tested way as an imported fortio file; the result is marked "bucketed".
 //
 // fortio measures each request from its actual send: a fixed-rate run is
@@ -37,7 +37,6 @@ import (
 	"fortio.org/log"
 
 	"github.com/meshperf/meshperf/hist"
-	"github.com/meshperf/meshperf/internal/report"
 	"github.com/meshperf/meshperf/loadgen"
 	"github.com/meshperf/meshperf/spec"
 )
@@ -209,7 +208,7 @@ func (g *Generator) Run(ctx context.Context, p *loadgen.Plan, _ loadgen.Sink) (*
 	if err != nil {
 		return nil, fmt.Errorf("fortio: %w", err)
 	}
-	res, err := report.ParseFortio(data)
+	res, err := Parse(data)
 	if err != nil {
 		return nil, err
 	}

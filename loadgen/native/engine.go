@@ -22,8 +22,8 @@ import (
 	"time"
 
 	"github.com/meshperf/meshperf/hist"
-	"github.com/meshperf/meshperf/internal/hrtime"
 	"github.com/meshperf/meshperf/loadgen"
+	"github.com/meshperf/meshperf/loadgen/hrtime"
 	"github.com/meshperf/meshperf/spec"
 )
 
@@ -61,66 +61,158 @@ type doer interface {
 	closeAll()
 }
 
-// Run implements loadgen.Generator.
+// Run implements loadgen.Generator. It works on its own copy of p: the
+// caller's plan is neither normalized nor widened (its LateThreshold) by
+// the run.
 func (e *Engine) Run(ctx context.Context, p *loadgen.Plan, sink loadgen.Sink) (*spec.Result, error) {
-	p.Normalize()
-	if err := p.Validate(); err != nil {
+	plan := *p // Normalize and the run set fields only, so a copy of the struct keeps p as it was
+	plan.Normalize()
+	if err := plan.Validate(); err != nil {
 		return nil, err
 	}
-	workers := p.Connections
-	var (
-		h1targets []*h1Target
-		h2        *h2Pool
-		gp        *grpcPool
-		tcps      []tcpTarget
-		evts      []*evTarget
-		err       error
-	)
-	useLoop := false
-	if !e.Goroutines {
-		evts, useLoop = evTargets(ctx, p, e.version())
+	t, err := e.buildTransport(ctx, &plan)
+	if err != nil {
+		return nil, err
 	}
-	if useLoop {
-		// the event loop needs nothing more
-	} else if p.Protocol == loadgen.ProtocolGRPC && !e.GRPCChannels {
-		if h2, err = newGRPCH2Pool(ctx, p, e.version()); err != nil {
-			return nil, err
-		}
-		defer h2.close()
-		workers = p.Connections * p.Streams
-	} else if p.Protocol == loadgen.ProtocolGRPC {
-		if gp, err = newGRPCPool(ctx, p, e.version()); err != nil {
-			return nil, err
-		}
-		defer gp.close()
-		workers = p.Connections * p.Streams
-	} else if p.Protocol == loadgen.ProtocolTCP {
-		if tcps, err = newTCPTargets(p); err != nil {
-			return nil, err
-		}
-	} else if p.HTTPVersion == loadgen.HTTP1 {
-		if h1targets, err = newH1Targets(p, e.version()); err != nil {
-			return nil, err
-		}
-	} else {
-		if h2, err = newH2Pool(p, e.version(), !e.Goroutines); err != nil {
-			return nil, err
-		}
-		defer h2.close()
-		workers = p.Connections * p.Streams
-	}
-
-	var batch time.Duration // the widest batching window of the run
-	if useLoop && p.Rate != nil {
-		// The widest window of the run, sampled each second.
-		for t := time.Duration(0); t <= min(lastIntended(p), time.Hour); t += time.Second {
-			batch = max(batch, p.ResolutionAt(t))
-		}
-		// Lateness within the window is by design, not a sign of
+	defer t.close()
+	if t.loop && plan.Rate != nil {
+		// Lateness within the batching window is by design, not a sign of
 		// busy connections: late means late beyond it.
-		p.LateThreshold += batch
+		plan.LateThreshold += widestBatch(&plan)
 	}
+	out, err := runWorkers(ctx, &plan, t, sink)
+	if err != nil {
+		return nil, err
+	}
+	return e.finishResult(ctx, &plan, t, out), nil
+}
 
+// transport is what a run's requests go over: the event loops' targets, or
+// the clients of the goroutine workers (at most one of h1targets, h2, gp,
+// tcps is set).
+type transport struct {
+	loop      bool // the event loops run the whole test on evts
+	evts      []*evTarget
+	h1targets []*h1Target
+	h2        *h2Pool
+	gp        *grpcPool
+	tcps      []tcpTarget
+	// workers is the number of goroutine workers: one per connection, or
+	// per stream for HTTP/2 and gRPC.
+	workers int
+}
+
+// buildTransport resolves p's targets and opens what its requests go over:
+// the event loops for plain HTTP/1.1 when they can run it, else the
+// protocol's client.
+func (e *Engine) buildTransport(ctx context.Context, p *loadgen.Plan) (*transport, error) {
+	t := &transport{workers: p.Connections}
+	if !e.Goroutines {
+		t.evts, t.loop = evTargets(ctx, p, e.version())
+	}
+	var err error
+	switch {
+	case t.loop:
+		// the event loop needs nothing more
+	case p.Protocol == loadgen.ProtocolGRPC && !e.GRPCChannels:
+		t.h2, err = newGRPCH2Pool(ctx, p, e.version())
+		t.workers = p.Connections * p.Streams
+	case p.Protocol == loadgen.ProtocolGRPC:
+		t.gp, err = newGRPCPool(ctx, p, e.version())
+		t.workers = p.Connections * p.Streams
+	case p.Protocol == loadgen.ProtocolTCP:
+		t.tcps, err = newTCPTargets(p)
+	case p.HTTPVersion == loadgen.HTTP1:
+		t.h1targets, err = newH1Targets(p, e.version())
+	default:
+		t.h2, err = newH2Pool(p, e.version(), !e.Goroutines)
+		t.workers = p.Connections * p.Streams
+	}
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// close closes the pools the transport holds.
+func (t *transport) close() {
+	if t.h2 != nil {
+		t.h2.close()
+	}
+	if t.gp != nil {
+		t.gp.close()
+	}
+}
+
+// driven tells whether HTTP/2 connections drive their own streams (no
+// goroutine per stream: h2drive.go).
+func (t *transport) driven() bool { return t.h2 != nil && t.h2.driven }
+
+// doer returns worker w's client.
+func (t *transport) doer(p *loadgen.Plan, w int) doer {
+	switch {
+	case t.h2 != nil && t.h2.grpc:
+		return newGRPCH2Doer(t.h2, w%p.Connections)
+	case t.h2 != nil:
+		return newH2Doer(t.h2, w%p.Connections)
+	case t.gp != nil:
+		return grpcDoer{pool: t.gp, ci: w % p.Connections}
+	case t.tcps != nil:
+		return newTCPClient(t.tcps, p)
+	default:
+		return newH1Client(t.h1targets, p)
+	}
+}
+
+// widestBatch is the widest batching window of an open-loop run on the
+// event loops, sampled each second.
+func widestBatch(p *loadgen.Plan) time.Duration {
+	var batch time.Duration
+	for t := time.Duration(0); t <= min(lastIntended(p), time.Hour); t += time.Second {
+		batch = max(batch, p.ResolutionAt(t))
+	}
+	return batch
+}
+
+// outcome is what the workers of a run measured, for finishResult.
+type outcome struct {
+	rec        *loadgen.Recorder
+	start      time.Time
+	end        time.Duration // when the last request completed, from start
+	sent, got  int64         // bytes on the wire
+	endedEarly string        // why the connect gate ended the run, or ""
+}
+
+// byteCounter is a doer that counts the bytes it sent and received.
+type byteCounter interface{ bytes() (sent, got int64) }
+
+// tally gathers what the workers report as they end: when their last
+// request completed, and the bytes they counted.
+type tally struct {
+	lastDone  atomic.Int64
+	mu        sync.Mutex
+	sent, got int64
+}
+
+func (tl *tally) noteLast(last time.Duration) {
+	for {
+		cur := tl.lastDone.Load()
+		if int64(last) <= cur || tl.lastDone.CompareAndSwap(cur, int64(last)) {
+			return
+		}
+	}
+}
+
+func (tl *tally) addBytes(sent, got int64) {
+	tl.mu.Lock()
+	defer tl.mu.Unlock()
+	tl.sent += sent
+	tl.got += got
+}
+
+// runWorkers runs the test: the recorder, and the workers until the plan
+// is done or ctx ends; then it says what they measured.
+func runWorkers(ctx context.Context, p *loadgen.Plan, t *transport, sink loadgen.Sink) (*outcome, error) {
 	runCtx, cancelRun := context.WithCancel(ctx)
 	defer cancelRun()
 	start := time.Now()
@@ -128,119 +220,107 @@ func (e *Engine) Run(ctx context.Context, p *loadgen.Plan, sink loadgen.Sink) (*
 	recCtx, stopRec := context.WithCancel(context.Background())
 	recDone := make(chan struct{})
 	go func() { rec.Run(recCtx); close(recDone) }()
+	stopRecorder := func() { stopRec(); <-recDone }
 
-	r := &run{plan: p, start: start, rec: rec, end: p.Warmup + p.Duration, gate: newConnGate(cancelRun)}
-	if p.Duration == 0 {
-		r.end = 1<<63 - 1
+	r := newRun(p, start, rec, newConnGate(cancelRun))
+	var tl tally
+	if err := r.drive(runCtx, t, &tl); err != nil {
+		cancelRun()
+		stopRecorder()
+		return nil, err
 	}
-	if p.OpenLoop() {
-		r.firstMeasured = p.Rate.Count(p.Warmup - 1)
-		if p.Warmup == 0 {
-			r.firstMeasured = 0
-		}
-	}
-
-	var (
-		wg        sync.WaitGroup
-		mu        sync.Mutex
-		sent, got int64
-		lastDone  atomic.Int64
-	)
-	noteLast := func(last time.Duration) {
-		for {
-			cur := lastDone.Load()
-			if int64(last) <= cur || lastDone.CompareAndSwap(cur, int64(last)) {
-				return
-			}
-		}
-	}
-	if useLoop {
-		loops, err := r.startLoops(runCtx, evts, &wg)
-		if err != nil {
-			cancelRun()
-			stopRec()
-			<-recDone
-			return nil, err
-		}
-		wg.Wait()
-		for _, l := range loops {
-			noteLast(l.last)
-			sent += l.written
-			got += l.read
-		}
-	}
-	driven := h2 != nil && h2.driven
-	for ci := 0; driven && ci < p.Connections; ci++ {
-		wg.Add(1)
-		go func() { defer wg.Done(); noteLast(r.driveH2(runCtx, h2, ci)) }()
-	}
-	for w := 0; w < workers && !useLoop && !driven; w++ {
-		var d doer
-		switch {
-		case h2 != nil && h2.grpc:
-			d = newGRPCH2Doer(h2, w%p.Connections)
-		case h2 != nil:
-			d = newH2Doer(h2, w%p.Connections)
-		case gp != nil:
-			d = grpcDoer{pool: gp, ci: w % p.Connections}
-		case tcps != nil:
-			d = newTCPClient(tcps, p)
-		default:
-			d = newH1Client(h1targets, p)
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer d.closeAll()
-			noteLast(r.work(runCtx, w, d))
-			if bc, ok := d.(interface{ bytes() (int64, int64) }); ok {
-				s, g := bc.bytes()
-				mu.Lock()
-				sent += s
-				got += g
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
-	endedEarly := r.gate.endedEarly()
-	if endedEarly != "" && p.Rate != nil {
+	out := &outcome{rec: rec, start: start, endedEarly: r.gate.endedEarly()}
+	if out.endedEarly != "" && p.Rate != nil {
 		r.dropDue(rec.Shard(0), time.Since(start), "not sent: nothing could connect")
 	}
-	stopRec()
-	<-recDone
+	stopRecorder()
 	// The load is over: collect its garbage now, so the summary, the
 	// report and the store start from the live heap alone and the end of a
 	// run costs the same memory whatever the run's length (otherwise a long
 	// run, whose collector goal grew mid-run, peaks higher than a short one).
 	runtime.GC()
 
-	end := time.Duration(lastDone.Load())
-	if end == 0 {
-		end = time.Since(start)
+	out.end = time.Duration(tl.lastDone.Load())
+	if out.end == 0 {
+		out.end = time.Since(start)
 	}
-	if h2 != nil {
-		sent, got = h2.bytes()
+	out.sent, out.got = tl.sent, tl.got
+	switch {
+	case t.h2 != nil:
+		out.sent, out.got = t.h2.bytes()
+	case t.gp != nil:
+		out.sent, out.got = t.gp.bytes()
 	}
-	if gp != nil {
-		sent, got = gp.bytes()
+	return out, nil
+}
+
+// drive runs the test's workers, the event loops, the driven HTTP/2
+// connections or one goroutine per connection (or stream), and waits for
+// them all.
+func (r *run) drive(ctx context.Context, t *transport, tl *tally) error {
+	var wg sync.WaitGroup
+	switch {
+	case t.loop:
+		loops, err := r.startLoops(ctx, t.evts, &wg)
+		if err != nil {
+			return err
+		}
+		wg.Wait()
+		for _, l := range loops {
+			tl.noteLast(l.last)
+			tl.addBytes(l.written, l.read)
+		}
+	case t.driven():
+		for ci := range r.plan.Connections {
+			wg.Go(func() { tl.noteLast(r.driveH2(ctx, t.h2, ci)) })
+		}
+	default:
+		for w := range t.workers {
+			d := t.doer(r.plan, w)
+			wg.Go(func() {
+				defer d.closeAll()
+				tl.noteLast(r.work(ctx, w, d))
+				if bc, ok := d.(byteCounter); ok {
+					tl.addBytes(bc.bytes())
+				}
+			})
+		}
 	}
+	wg.Wait()
+	return nil
+}
+
+// newRun is the shared state of the workers of a test starting at start.
+func newRun(p *loadgen.Plan, start time.Time, rec *loadgen.Recorder, gate *connGate) *run {
+	r := &run{plan: p, start: start, rec: rec, end: p.Warmup + p.Duration, gate: gate}
+	if p.Duration == 0 {
+		r.end = 1<<63 - 1
+	}
+	if p.OpenLoop() && p.Warmup > 0 {
+		r.firstMeasured = p.Rate.Count(p.Warmup - 1)
+	}
+	return r
+}
+
+// finishResult makes the run's result: the recorder's figures, what was
+// asked next to what was done, and the notes a reader needs.
+func (e *Engine) finishResult(ctx context.Context, p *loadgen.Plan, t *transport, o *outcome) *spec.Result {
 	res := &spec.Result{
 		Schema:    spec.ResultSchema,
 		Name:      p.Name,
 		Generator: spec.GeneratorInfo{Name: Name, Version: e.version(), Fidelity: "hdr", HistogramResolutionUs: hist.Lowest},
 		Requested: p.Requested(),
-		StartTime: start.UTC(),
-		EndTime:   start.Add(end).UTC(),
+		StartTime: o.start.UTC(),
+		EndTime:   o.start.Add(o.end).UTC(),
 	}
-	rec.Finish(end, res)
-	if useLoop && p.Rate != nil {
+	o.rec.Finish(o.end, res)
+	if t.loop && p.Rate != nil {
 		res.Requested.Resolution = spec.Duration(p.ResolutionAt(p.Warmup))
 		if res.Requested.Resolution > 0 {
 			res.Notes = append(res.Notes, fmt.Sprintf("requests due within %s were sent together (--resolution), each at most that late; the lateness is in their latency", res.Requested.Resolution))
 		}
 	}
-	res.Achieved.BytesSent, res.Achieved.BytesReceived = sent, got
+	res.Achieved.BytesSent, res.Achieved.BytesReceived = o.sent, o.got
 	res.Achieved.LateThreshold = spec.Duration(p.LateThreshold)
 	if !p.OpenLoop() {
 		res.Notes = append(res.Notes, "closed loop: requests were sent as fast as the connections allowed, so there are no intended send times and only service time is reported")
@@ -248,21 +328,21 @@ func (e *Engine) Run(ctx context.Context, p *loadgen.Plan, sink loadgen.Sink) (*
 	if p.Warmup > 0 {
 		res.Notes = append(res.Notes, fmt.Sprintf("the first %s were warm-up: in the timeline, not in the summary", p.Warmup))
 	}
-	if h2 != nil || gp != nil {
+	if t.h2 != nil || t.gp != nil {
 		res.Notes = append(res.Notes, "bytes are counted on the wire for the whole run, warm-up included")
 	}
-	if gp != nil || (h2 != nil && h2.grpc) {
+	if t.gp != nil || (t.h2 != nil && t.h2.grpc) {
 		res.Notes = append(res.Notes, "status codes are gRPC's (0 OK, 4 DEADLINE_EXCEEDED, 14 UNAVAILABLE...); calls that did not end OK are errors")
 	}
-	if endedEarly != "" {
-		res.EndedEarly = endedEarly
-		res.Notes = append(res.Notes, endedEarly)
+	if o.endedEarly != "" {
+		res.EndedEarly = o.endedEarly
+		res.Notes = append(res.Notes, o.endedEarly)
 	}
 	if ctx.Err() != nil {
 		res.Interrupted = true
 		res.Notes = append(res.Notes, "interrupted: the figures cover the run up to the interruption")
 	}
-	return res, nil
+	return res
 }
 
 // startLoops starts the event loops, each with its share of the

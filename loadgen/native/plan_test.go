@@ -116,7 +116,7 @@ func TestRequestIsSentAsPlanned(t *testing.T) {
 		method, host, ua, ct, cookie, hdr, body string
 	}
 	got := make(chan seen, 1)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		buf := make([]byte, 100)
 		n, _ := r.Body.Read(buf)
 		select {
@@ -124,14 +124,15 @@ func TestRequestIsSentAsPlanned(t *testing.T) {
 		default:
 		}
 	}))
+	// HTTP/1.1 and h2c both, set before the server starts (setting them
+	// while it serves was a data race).
+	srv.Config.Protocols = new(http.Protocols)
+	srv.Config.Protocols.SetHTTP1(true)
+	srv.Config.Protocols.SetUnencryptedHTTP2(true)
+	srv.Start()
 	defer srv.Close()
 	for _, version := range []string{loadgen.HTTP1, loadgen.H2C} {
 		t.Run(version, func(t *testing.T) {
-			if version == loadgen.H2C {
-				srv.Config.Protocols = new(http.Protocols)
-				srv.Config.Protocols.SetHTTP1(true)
-				srv.Config.Protocols.SetUnencryptedHTTP2(true)
-			}
 			run(t, &loadgen.Plan{
 				Targets: []string{srv.URL + "/x?y=1"}, Connections: 1, Requests: 1, HTTPVersion: version,
 				Headers:     []loadgen.Header{{Name: "Host", Value: "shop.local"}, {Name: "X-Team", Value: "a"}},

@@ -16,6 +16,7 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib"
 
+	"github.com/meshperf/meshperf/internal/auth/authtest"
 	"github.com/meshperf/meshperf/store"
 	"github.com/meshperf/meshperf/store/postgres"
 	"github.com/meshperf/meshperf/store/storetest"
@@ -80,7 +81,7 @@ func schemaDSN(t *testing.T) string {
 func TestStore(t *testing.T) {
 	baseDSN(t)
 	var dsns sync.Map // *testing.T → DSN, one schema per test
-	storetest.Run(t, func(t *testing.T) store.Store {
+	open := func(t *testing.T) store.Store {
 		d, ok := dsns.Load(t)
 		if !ok {
 			d = schemaDSN(t)
@@ -91,7 +92,9 @@ func TestStore(t *testing.T) {
 			t.Fatal(err)
 		}
 		return s
-	})
+	}
+	storetest.Run(t, open)
+	t.Run("auth", func(t *testing.T) { authtest.Run(t, open) })
 }
 
 // Processes opening a new database at once migrate it one at a time.

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meshperf/meshperf/internal/auth/authtest"
 	"github.com/meshperf/meshperf/store"
 	"github.com/meshperf/meshperf/store/sqlite"
 	"github.com/meshperf/meshperf/store/storetest"
@@ -19,7 +20,7 @@ import (
 
 func TestStore(t *testing.T) {
 	var paths sync.Map // *testing.T → database path, one per test
-	storetest.Run(t, func(t *testing.T) store.Store {
+	open := func(t *testing.T) store.Store {
 		p, ok := paths.Load(t)
 		if !ok {
 			p = filepath.Join(t.TempDir(), "meshperf.db")
@@ -30,7 +31,9 @@ func TestStore(t *testing.T) {
 			t.Fatal(err)
 		}
 		return s
-	})
+	}
+	storetest.Run(t, open)
+	t.Run("auth", func(t *testing.T) { authtest.Run(t, open) })
 }
 
 // The upgrade of a database created before runs (schema version 1).

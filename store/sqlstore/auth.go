@@ -7,27 +7,27 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/meshperf/meshperf/internal/auth"
+	"github.com/meshperf/meshperf/store/authstore"
 )
 
 // The auth package's records, for team mode: users, refresh_tokens and
 // api_tokens, the tokens deleted with their user by ON DELETE CASCADE.
-// Errors wrap auth's sentinels (auth.ErrNotFound, auth.ErrConflict) with
-// the messages of auth.MemoryStore, so that auth.Service behaves alike on
+// Errors wrap auth's sentinels (authstore.ErrNotFound, authstore.ErrConflict) with
+// the messages of authstore.MemoryStore, so that authstore.Service behaves alike on
 // both stores.
 
-var _ auth.Store = (*Store)(nil)
+var _ authstore.Store = (*Store)(nil)
 
-// authConflict maps a unique-constraint violation to auth.ErrConflict.
+// authConflict maps a unique-constraint violation to authstore.ErrConflict.
 func (s *Store) authConflict(err error, what string) error {
 	if err != nil && s.d.IsConflict != nil && s.d.IsConflict(err) {
-		return fmt.Errorf("%s: %w", what, auth.ErrConflict)
+		return fmt.Errorf("%s: %w", what, authstore.ErrConflict)
 	}
 	return err
 }
 
-// CreateUser implements auth.UserStore.
-func (s *Store) CreateUser(ctx context.Context, u *auth.User) error {
+// CreateUser implements authstore.UserStore.
+func (s *Store) CreateUser(ctx context.Context, u *authstore.User) error {
 	if u == nil {
 		return errors.New("create user: nil")
 	}
@@ -44,51 +44,51 @@ func (s *Store) CreateUser(ctx context.Context, u *auth.User) error {
 
 const userColumns = `id, name, admin, password_hash, created_ns`
 
-// UserByID implements auth.UserStore.
-func (s *Store) UserByID(ctx context.Context, id string) (*auth.User, error) {
+// UserByID implements authstore.UserStore.
+func (s *Store) UserByID(ctx context.Context, id string) (*authstore.User, error) {
 	us, err := s.queryUsers(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id)
 	if err != nil {
 		return nil, s.fail(err)
 	}
 	if len(us) == 0 {
-		return nil, fmt.Errorf("user id %q: %w", id, auth.ErrNotFound)
+		return nil, fmt.Errorf("user id %q: %w", id, authstore.ErrNotFound)
 	}
 	return us[0], nil
 }
 
-// UserByName implements auth.UserStore.
-func (s *Store) UserByName(ctx context.Context, name string) (*auth.User, error) {
+// UserByName implements authstore.UserStore.
+func (s *Store) UserByName(ctx context.Context, name string) (*authstore.User, error) {
 	us, err := s.queryUsers(ctx, `SELECT `+userColumns+` FROM users WHERE name = ?`, name)
 	if err != nil {
 		return nil, s.fail(err)
 	}
 	if len(us) == 0 {
-		return nil, fmt.Errorf("user %q: %w", name, auth.ErrNotFound)
+		return nil, fmt.Errorf("user %q: %w", name, authstore.ErrNotFound)
 	}
 	return us[0], nil
 }
 
-// ListUsers implements auth.UserStore: by name, in byte order.
-func (s *Store) ListUsers(ctx context.Context) ([]*auth.User, error) {
+// ListUsers implements authstore.UserStore: by name, in byte order.
+func (s *Store) ListUsers(ctx context.Context) ([]*authstore.User, error) {
 	us, err := s.queryUsers(ctx, `SELECT `+userColumns+` FROM users ORDER BY name`)
 	if err != nil {
 		return nil, s.fail(err)
 	}
 	if us == nil {
-		us = []*auth.User{}
+		us = []*authstore.User{}
 	}
 	return us, nil
 }
 
-func (s *Store) queryUsers(ctx context.Context, query string, args ...any) ([]*auth.User, error) {
+func (s *Store) queryUsers(ctx context.Context, query string, args ...any) ([]*authstore.User, error) {
 	rows, err := s.reader().query(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var us []*auth.User
+	var us []*authstore.User
 	for rows.Next() {
-		var u auth.User
+		var u authstore.User
 		var created int64
 		if err := rows.Scan(&u.ID, &u.Name, &u.Admin, &u.PasswordHash, &created); err != nil {
 			return nil, err
@@ -99,7 +99,7 @@ func (s *Store) queryUsers(ctx context.Context, query string, args ...any) ([]*a
 	return us, rows.Err()
 }
 
-// DeleteUser implements auth.UserStore. The user's refresh and API tokens
+// DeleteUser implements authstore.UserStore. The user's refresh and API tokens
 // go by ON DELETE CASCADE.
 func (s *Store) DeleteUser(ctx context.Context, id string) error {
 	return s.fail(s.inTx(ctx, func(tx db) error {
@@ -107,7 +107,7 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 		if err != nil {
 			return err
 		}
-		return mustAffect(res, fmt.Errorf("user id %q: %w", id, auth.ErrNotFound))
+		return mustAffect(res, fmt.Errorf("user id %q: %w", id, authstore.ErrNotFound))
 	}))
 }
 
@@ -123,9 +123,9 @@ func mustAffect(res sql.Result, notFound error) error {
 	return nil
 }
 
-// SaveRefreshToken implements auth.RefreshTokenStore. A token of a user
-// who does not exist (deleted meanwhile) is not saved: auth.ErrNotFound.
-func (s *Store) SaveRefreshToken(ctx context.Context, t *auth.RefreshToken) error {
+// SaveRefreshToken implements authstore.RefreshTokenStore. A token of a user
+// who does not exist (deleted meanwhile) is not saved: authstore.ErrNotFound.
+func (s *Store) SaveRefreshToken(ctx context.Context, t *authstore.RefreshToken) error {
 	if t == nil {
 		return errors.New("save refresh token: nil")
 	}
@@ -136,19 +136,19 @@ func (s *Store) SaveRefreshToken(ctx context.Context, t *auth.RefreshToken) erro
 			t.Hash, t.FamilyID, t.ParentHash, t.UserID, nanos(t.CreatedAt), nanos(t.ExpiresAt),
 			nullNanos(t.UsedAt), nullNanos(t.RevokedAt))
 		err = s.authConflict(err, "refresh token")
-		return s.missing(err, fmt.Errorf("refresh token: user id %q: %w", t.UserID, auth.ErrNotFound))
+		return s.missing(err, fmt.Errorf("refresh token: user id %q: %w", t.UserID, authstore.ErrNotFound))
 	}))
 }
 
-// ConsumeRefreshToken implements auth.RefreshTokenStore. Of concurrent
+// ConsumeRefreshToken implements authstore.RefreshTokenStore. Of concurrent
 // calls, the one whose UPDATE ... WHERE used_ns IS NULL changes the row
 // wins (PostgreSQL re-checks the condition after waiting for the row lock;
 // SQLite runs write transactions one at a time); the others find it used.
 // A family is revoked when any of its tokens is, so a token saved after
 // the revocation (by a refresh racing a logout) is revoked too, as of the
 // family's first revocation.
-func (s *Store) ConsumeRefreshToken(ctx context.Context, hash string, at time.Time) (*auth.RefreshToken, error) {
-	var was *auth.RefreshToken
+func (s *Store) ConsumeRefreshToken(ctx context.Context, hash string, at time.Time) (*authstore.RefreshToken, error) {
+	var was *authstore.RefreshToken
 	err := s.inTx(ctx, func(tx db) error {
 		res, err := tx.exec(ctx, `UPDATE refresh_tokens SET used_ns = ? WHERE hash = ? AND used_ns IS NULL`, nanos(at), hash)
 		if err != nil {
@@ -158,7 +158,7 @@ func (s *Store) ConsumeRefreshToken(ctx context.Context, hash string, at time.Ti
 		if err != nil {
 			return err
 		}
-		var t auth.RefreshToken
+		var t authstore.RefreshToken
 		var created, expires int64
 		var used, revoked, familyRevoked sql.NullInt64
 		err = tx.queryRow(ctx, `SELECT hash, family_id, parent_hash, user_id, created_ns, expires_ns, used_ns, revoked_ns,
@@ -166,7 +166,7 @@ func (s *Store) ConsumeRefreshToken(ctx context.Context, hash string, at time.Ti
 			FROM refresh_tokens t WHERE hash = ?`, hash).Scan(
 			&t.Hash, &t.FamilyID, &t.ParentHash, &t.UserID, &created, &expires, &used, &revoked, &familyRevoked)
 		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("refresh token: %w", auth.ErrNotFound)
+			return fmt.Errorf("refresh token: %w", authstore.ErrNotFound)
 		}
 		if err != nil {
 			return err
@@ -193,8 +193,8 @@ func (s *Store) ConsumeRefreshToken(ctx context.Context, hash string, at time.Ti
 	return was, nil
 }
 
-// RevokeRefreshFamily implements auth.RefreshTokenStore. Tokens revoked
-// already keep their time. Unlike auth.MemoryStore, a family without
+// RevokeRefreshFamily implements authstore.RefreshTokenStore. Tokens revoked
+// already keep their time. Unlike authstore.MemoryStore, a family without
 // tokens leaves no trace: one saved in it later is not revoked (auth never
 // starts a family without its token).
 func (s *Store) RevokeRefreshFamily(ctx context.Context, familyID string, at time.Time) error {
@@ -207,13 +207,13 @@ func (s *Store) RevokeRefreshFamily(ctx context.Context, familyID string, at tim
 
 const apiTokenColumns = `id, owner_id, name, parent_id, hash, created_ns, last_used_ns, revoked_ns`
 
-// SaveAPIToken implements auth.APITokenStore. A token of an owner who does
-// not exist (deleted meanwhile) is not saved: auth.ErrNotFound. A token
+// SaveAPIToken implements authstore.APITokenStore. A token of an owner who does
+// not exist (deleted meanwhile) is not saved: authstore.ErrNotFound. A token
 // with a parent first takes the parent's row lock (a no-op UPDATE), then
 // reads whether it is revoked: a RevokeAPIToken of the parent either
 // committed before (the save fails) or waits for this transaction, and
 // then finds the new token among the parent's (see RevokeAPIToken).
-func (s *Store) SaveAPIToken(ctx context.Context, t *auth.APIToken) error {
+func (s *Store) SaveAPIToken(ctx context.Context, t *authstore.APIToken) error {
 	if t == nil {
 		return errors.New("save API token: nil")
 	}
@@ -225,7 +225,7 @@ func (s *Store) SaveAPIToken(ctx context.Context, t *auth.APIToken) error {
 			return err
 		}
 		if n > 0 {
-			return fmt.Errorf("API token name %q: %w", t.Name, auth.ErrConflict)
+			return fmt.Errorf("API token name %q: %w", t.Name, authstore.ErrConflict)
 		}
 		if t.ParentID != "" {
 			if _, err := tx.exec(ctx, `UPDATE api_tokens SET revoked_ns = revoked_ns WHERE id = ?`, t.ParentID); err != nil {
@@ -235,60 +235,60 @@ func (s *Store) SaveAPIToken(ctx context.Context, t *auth.APIToken) error {
 			err := tx.queryRow(ctx, `SELECT revoked_ns FROM api_tokens WHERE id = ?`, t.ParentID).Scan(&revoked)
 			switch {
 			case errors.Is(err, sql.ErrNoRows):
-				return fmt.Errorf("API token: parent %q: %w", t.ParentID, auth.ErrNotFound)
+				return fmt.Errorf("API token: parent %q: %w", t.ParentID, authstore.ErrNotFound)
 			case err != nil:
 				return err
 			case revoked.Valid:
-				return fmt.Errorf("API token: parent %q: %w", t.ParentID, auth.ErrTokenRevoked)
+				return fmt.Errorf("API token: parent %q: %w", t.ParentID, authstore.ErrTokenRevoked)
 			}
 		}
 		_, err = tx.exec(ctx, `INSERT INTO api_tokens (`+apiTokenColumns+`) VALUES (`+placeholders(8)+`)`,
 			t.ID, t.OwnerID, t.Name, t.ParentID, t.Hash, nanos(t.CreatedAt), nullNanos(t.LastUsedAt), nullNanos(t.RevokedAt))
 		err = s.authConflict(err, fmt.Sprintf("API token id %q, its hash or its name %q", t.ID, t.Name))
-		return s.missing(err, fmt.Errorf("API token: owner id %q: %w", t.OwnerID, auth.ErrNotFound))
+		return s.missing(err, fmt.Errorf("API token: owner id %q: %w", t.OwnerID, authstore.ErrNotFound))
 	}))
 }
 
-// APITokenByID implements auth.APITokenStore.
-func (s *Store) APITokenByID(ctx context.Context, id string) (*auth.APIToken, error) {
+// APITokenByID implements authstore.APITokenStore.
+func (s *Store) APITokenByID(ctx context.Context, id string) (*authstore.APIToken, error) {
 	ts, err := s.queryAPITokens(ctx, `SELECT `+apiTokenColumns+` FROM api_tokens WHERE id = ?`, id)
 	if err != nil {
 		return nil, s.fail(err)
 	}
 	if len(ts) == 0 {
-		return nil, fmt.Errorf("API token %q: %w", id, auth.ErrNotFound)
+		return nil, fmt.Errorf("API token %q: %w", id, authstore.ErrNotFound)
 	}
 	return ts[0], nil
 }
 
-// APITokenByHash implements auth.APITokenStore.
-func (s *Store) APITokenByHash(ctx context.Context, hash string) (*auth.APIToken, error) {
+// APITokenByHash implements authstore.APITokenStore.
+func (s *Store) APITokenByHash(ctx context.Context, hash string) (*authstore.APIToken, error) {
 	ts, err := s.queryAPITokens(ctx, `SELECT `+apiTokenColumns+` FROM api_tokens WHERE hash = ?`, hash)
 	if err != nil {
 		return nil, s.fail(err)
 	}
 	if len(ts) == 0 {
-		return nil, fmt.Errorf("API token: %w", auth.ErrNotFound)
+		return nil, fmt.Errorf("API token: %w", authstore.ErrNotFound)
 	}
 	return ts[0], nil
 }
 
-// ListAPITokens implements auth.APITokenStore: oldest first, then by ID.
-func (s *Store) ListAPITokens(ctx context.Context, ownerID string) ([]*auth.APIToken, error) {
+// ListAPITokens implements authstore.APITokenStore: oldest first, then by ID.
+func (s *Store) ListAPITokens(ctx context.Context, ownerID string) ([]*authstore.APIToken, error) {
 	ts, err := s.queryAPITokens(ctx, `SELECT `+apiTokenColumns+` FROM api_tokens WHERE owner_id = ?
 		ORDER BY created_ns, id`, ownerID)
 	return ts, s.fail(err)
 }
 
-func (s *Store) queryAPITokens(ctx context.Context, query string, args ...any) ([]*auth.APIToken, error) {
+func (s *Store) queryAPITokens(ctx context.Context, query string, args ...any) ([]*authstore.APIToken, error) {
 	rows, err := s.reader().query(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var ts []*auth.APIToken
+	var ts []*authstore.APIToken
 	for rows.Next() {
-		var t auth.APIToken
+		var t authstore.APIToken
 		var created int64
 		var used, revoked sql.NullInt64
 		if err := rows.Scan(&t.ID, &t.OwnerID, &t.Name, &t.ParentID, &t.Hash, &created, &used, &revoked); err != nil {
@@ -306,7 +306,7 @@ func (s *Store) queryAPITokens(ctx context.Context, query string, args ...any) (
 	return ts, rows.Err()
 }
 
-// RevokeAPIToken implements auth.APITokenStore: a revoked token keeps the
+// RevokeAPIToken implements authstore.APITokenStore: a revoked token keeps the
 // time it was first revoked. The token's own row is updated first (taking
 // its lock, waiting for a SaveAPIToken of a child that holds it), then,
 // in a second statement that sees what committed meanwhile, every token
@@ -317,7 +317,7 @@ func (s *Store) RevokeAPIToken(ctx context.Context, id string, at time.Time) err
 		if err != nil {
 			return err
 		}
-		if err := mustAffect(res, fmt.Errorf("API token %q: %w", id, auth.ErrNotFound)); err != nil {
+		if err := mustAffect(res, fmt.Errorf("API token %q: %w", id, authstore.ErrNotFound)); err != nil {
 			return err
 		}
 		_, err = tx.exec(ctx, `WITH RECURSIVE minted (id) AS (
@@ -328,13 +328,13 @@ func (s *Store) RevokeAPIToken(ctx context.Context, id string, at time.Time) err
 	}))
 }
 
-// TouchAPIToken implements auth.APITokenStore.
+// TouchAPIToken implements authstore.APITokenStore.
 func (s *Store) TouchAPIToken(ctx context.Context, id string, at time.Time) error {
 	return s.fail(s.inTx(ctx, func(tx db) error {
 		res, err := tx.exec(ctx, `UPDATE api_tokens SET last_used_ns = ? WHERE id = ?`, nanos(at), id)
 		if err != nil {
 			return err
 		}
-		return mustAffect(res, fmt.Errorf("API token %q: %w", id, auth.ErrNotFound))
+		return mustAffect(res, fmt.Errorf("API token %q: %w", id, authstore.ErrNotFound))
 	}))
 }

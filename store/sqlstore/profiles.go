@@ -19,6 +19,9 @@ import (
 
 const profileColumns = `p.id, r.name, r.revision, p.created_ns, r.created_ns, r.body, p.owner_id, p.private`
 
+// profileColumnsNoBody is profileColumns with an empty body in its place.
+const profileColumnsNoBody = `p.id, r.name, r.revision, p.created_ns, r.created_ns, '', p.owner_id, p.private`
+
 // CreateProfile implements store.Store.
 func (s *Store) CreateProfile(ctx context.Context, p *store.Profile) error {
 	if err := checkProfile(p); err != nil {
@@ -273,9 +276,14 @@ func queryProfiles(ctx context.Context, q db, query string, args ...any) ([]*sto
 	return ps, lrows.Err()
 }
 
-// ListProfiles implements store.Store. Labels are matched in SQL; the name
-// in Go, where case folding is Unicode's on every backend.
+// ListProfiles implements store.Store. Labels, visibility and the page's
+// start are matched in SQL; the name in Go, where case folding is
+// Unicode's on every backend. A page is chosen first from names alone, so
+// its revisions and labels are read only for the profiles it returns.
 func (s *Store) ListProfiles(ctx context.Context, f store.ProfileFilter) ([]*store.Profile, error) {
+	if f.Limit < 0 {
+		return nil, fmt.Errorf("%w profile filter: limit %d", store.ErrInvalid, f.Limit)
+	}
 	var where []string
 	var args []any
 	for _, k := range sortedKeys(f.Labels) {
@@ -288,26 +296,63 @@ func (s *Store) ListProfiles(ctx context.Context, f store.ProfileFilter) ([]*sto
 		where = append(where, cond)
 		args = append(args, a...)
 	}
-	query := `SELECT ` + profileColumns + `
-		FROM profiles p JOIN profile_revisions r ON r.profile_id = p.id AND r.revision = p.revision`
+	if f.After != "" {
+		where = append(where, `p.name > ?`)
+		args = append(args, f.After)
+	}
+	query := `SELECT p.id, p.name FROM profiles p`
 	if len(where) > 0 {
 		query += ` WHERE ` + strings.Join(where, ` AND `)
 	}
-	ps, err := queryProfiles(ctx, s.reader(), query+` ORDER BY p.name`, args...)
+	query += ` ORDER BY p.name`
+	if f.Name == "" && f.Limit > 0 {
+		query += ` LIMIT ?`
+		args = append(args, f.Limit)
+	}
+	q := s.reader()
+	rows, err := q.query(ctx, query, args...)
 	if err != nil {
 		return nil, s.fail(err)
 	}
-	if f.Name == "" {
-		return ps, nil
-	}
 	sub := strings.ToLower(f.Name)
-	out := ps[:0]
-	for _, p := range ps {
-		if strings.Contains(strings.ToLower(p.Name), sub) {
-			out = append(out, p)
+	var ids []any
+	for rows.Next() {
+		var id, name string
+		if err := rows.Scan(&id, &name); err != nil {
+			rows.Close()
+			return nil, s.fail(err)
+		}
+		if sub != "" && !strings.Contains(strings.ToLower(name), sub) {
+			continue
+		}
+		ids = append(ids, id)
+		if f.Limit > 0 && len(ids) == f.Limit {
+			break
 		}
 	}
-	return out, nil
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, s.fail(err)
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	columns := profileColumns
+	if f.NoBody {
+		columns = profileColumnsNoBody
+	}
+	var ps []*store.Profile
+	// In chunks, to stay under every backend's limit of bound parameters.
+	for chunk := range slices.Chunk(ids, 500) {
+		page, err := queryProfiles(ctx, q, `SELECT `+columns+`
+			FROM profiles p JOIN profile_revisions r ON r.profile_id = p.id AND r.revision = p.revision
+			WHERE p.id IN (`+placeholders(len(chunk))+`) ORDER BY p.name`, chunk...)
+		if err != nil {
+			return nil, s.fail(err)
+		}
+		ps = append(ps, page...)
+	}
+	return ps, nil
 }
 
 // DeleteProfile implements store.Store.

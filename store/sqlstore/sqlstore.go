@@ -1,4 +1,4 @@
-// Package sqlstore implements store.Store, and auth.Store for team mode,
+// Package sqlstore implements store.Store, and authstore.Store for team mode,
 // once, over database/sql. A backend (store/sqlite, store/postgres) opens
 // the database, describes its dialect and brings its migrations; the
 // queries and the migration runner are here.

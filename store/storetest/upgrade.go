@@ -13,8 +13,8 @@ import (
 	"testing/fstest"
 	"time"
 
-	"github.com/meshperf/meshperf/internal/auth"
 	"github.com/meshperf/meshperf/store"
+	"github.com/meshperf/meshperf/store/authstore"
 )
 
 // MigrationsUpTo returns the NNNN_name.sql migrations of fsys up to version
@@ -122,11 +122,11 @@ func RunUpgradeSchedules(t *testing.T, old, open func(t *testing.T) store.Store,
 			must(t, "CreateSchedule after the upgrade", s.CreateSchedule(ctx, sc))
 			missed := &store.Run{State: store.RunMissed, ProfileID: p.ID, ProfileRevision: 1, ScheduleID: sc.ID, DueAt: epoch}
 			must(t, "CreateRun missed after the upgrade", s.CreateRun(ctx, missed))
-			as, ok := s.(auth.Store)
+			as, ok := s.(authstore.Store)
 			if !ok {
-				t.Fatalf("%T is not an auth.Store", s)
+				t.Fatalf("%T is not an authstore.Store", s)
 			}
-			must(t, "CreateUser after the upgrade", as.CreateUser(ctx, &auth.User{ID: "u1", Name: "alice", PasswordHash: []byte("x"), CreatedAt: epoch}))
+			must(t, "CreateUser after the upgrade", as.CreateUser(ctx, &authstore.User{ID: "u1", Name: "alice", PasswordHash: []byte("x"), CreatedAt: epoch}))
 		}
 		page, err := s.ListRuns(ctx, store.RunFilter{})
 		must(t, "ListRuns after the upgrade", err)
@@ -160,9 +160,9 @@ func RunUpgradeAPITokens(t *testing.T, old, open func(t *testing.T) store.Store,
 		exec(t, `INSERT INTO api_tokens (id, owner_id, name, hash, created_ns, last_used_ns, revoked_ns) VALUES `+row)
 	}
 	s := opener(open).open(t)
-	as, ok := s.(auth.Store)
+	as, ok := s.(authstore.Store)
 	if !ok {
-		t.Fatalf("%T is not an auth.Store", s)
+		t.Fatalf("%T is not an authstore.Store", s)
 	}
 	ts, err := as.ListAPITokens(ctx, "u1")
 	must(t, "ListAPITokens after the upgrade", err)
@@ -177,8 +177,8 @@ func RunUpgradeAPITokens(t *testing.T, old, open func(t *testing.T) store.Store,
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("token names after the upgrade: %v, want %v", got, want)
 	}
-	err = as.SaveAPIToken(ctx, &auth.APIToken{ID: "t5", OwnerID: "u1", Name: "ci", Hash: "h5", CreatedAt: epoch})
-	if !errors.Is(err, auth.ErrConflict) {
+	err = as.SaveAPIToken(ctx, &authstore.APIToken{ID: "t5", OwnerID: "u1", Name: "ci", Hash: "h5", CreatedAt: epoch})
+	if !errors.Is(err, authstore.ErrConflict) {
 		t.Errorf("a new token named ci after the upgrade: %v, want a conflict", err)
 	}
 }

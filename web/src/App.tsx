@@ -3,7 +3,7 @@
 
 import { createContext, lazy, Suspense, useCallback, useContext, useEffect, useState } from "react";
 import { NavLink, Route, Routes, useLocation, useNavigate } from "react-router-dom";
-import { api, ApiError, logout, onUnauthorized, type Info, type User } from "./api";
+import { api, ApiError, logout, onUnauthorized, type Info, type User, type Me } from "./api";
 import { ErrorBoundary, ErrorBox, Loading } from "./components/ui";
 import { Dashboard } from "./pages/Dashboard";
 import { Login } from "./pages/Login";
@@ -59,7 +59,7 @@ export function App() {
     try {
       const info = await api<Info>("/api/v1/info");
       let user: User | null = null;
-      if (info.mode === "team") user = (await api<{ user: User }>("/api/v1/me")).user;
+      if (info.mode === "team") user = (await api<Me>("/api/v1/me")).user;
       setSession({ info, mode: info.mode, user });
       setLoadError(undefined);
     } catch (e) {

@@ -2,311 +2,71 @@
 // one fetch wrapper that turns error bodies into ApiError, and the tokens of
 // team mode (kept in localStorage, refreshed once on a 401).
 
+import type { components } from "./api.gen";
 import { readSSE } from "./lib/sse";
 
-export interface Percentile {
-  p: number;
-  ms: number;
-}
-export interface Distribution {
-  count: number;
-  min_ms: number;
-  mean_ms: number;
-  stddev_ms: number;
-  max_ms: number;
-  percentiles: Percentile[];
-  histogram: string;
-  histogram_unit: string;
-  saturated?: number;
-}
-export interface Achieved {
-  duration: string;
-  requests: number;
-  responses: number;
-  rps: number;
-  errors: number;
-  error_rate: number;
-  late: number;
-  late_ratio: number;
-  late_threshold?: string;
-  dropped: number;
-  bytes_sent: number;
-  bytes_received: number;
-}
-export interface Interval {
-  second: number;
-  warmup?: boolean;
-  seconds: number;
-  requests: number;
-  errors: number;
-  requested_rps?: number;
-  achieved_rps: number;
-  p50_ms: number;
-  p90_ms: number;
-  p99_ms: number;
-  status_codes?: Record<string, number>;
-  error_classes?: Record<string, number>;
-}
+// Every type of what the API sends and answers is generated from
+// internal/server/openapi.json (npm run gen:api → api.gen.ts), which a Go
+// test keeps equal to the Go types of internal/api field by field; a field
+// renamed in Go fails the type check here.
+type Schemas = components["schemas"];
+
+export type Percentile = Schemas["Percentile"];
+export type Distribution = Schemas["Distribution"];
+export type Achieved = Schemas["Achieved"];
+export type Interval = Schemas["Interval"];
 /** The load generator process's own figures for a run (or an agent's share). */
-export interface ProcessStats {
-  cpu_seconds: number;
-  cpu_cores: number;
-  max_rss_bytes: number;
-  max_goroutines: number;
-  late_ratio: number;
-  saturated?: boolean;
-}
-export interface AgentResult {
-  name: string;
-  labels?: Record<string, string>;
-  client?: string;
-  rps: number;
-  connections: number;
-  achieved: Achieved;
-  latency?: Distribution;
-  service_time?: Distribution;
-  clock_offset?: string;
-  dropped?: boolean;
-  dropped_at?: string;
-  /** The agent's own process during its share. */
-  process?: ProcessStats;
-}
-export interface Metric {
-  name: string;
-  query: string;
-  unit?: string;
-  /** The window the query was evaluated over. */
-  start?: string;
-  end?: string;
-  series?: { labels?: Record<string, string>; samples: { t: string; v: number }[] }[];
-  average: number;
-  missing?: string;
-}
-export interface Result {
-  schema: string;
-  id: string;
-  name?: string;
-  labels?: Record<string, string>;
-  profile_id?: string;
-  profile_revision?: number;
-  generator: { name: string; version: string; fidelity: string; histogram_resolution_us?: number };
-  requested: {
-    targets: string[];
-    method: string;
-    protocol: string;
-    http_version?: string;
-    connections: number;
-    rps: number;
-    shape: string;
-    open_loop: boolean;
-    duration?: string;
-    requests?: number;
-    warmup?: string;
-    timeout?: string;
-  };
-  achieved: Achieved;
-  start_time: string;
-  end_time: string;
-  latency?: Distribution;
-  service_time?: Distribution;
-  status_codes?: Record<string, number>;
-  errors?: { class: string; count: number; examples?: string[] }[];
-  timeline: Interval[];
-  interrupted?: boolean;
-  notes?: string[];
-  agents?: AgentResult[];
-  degraded?: boolean;
-  process?: ProcessStats;
-  metrics?: Metric[];
-}
-export interface ResultSummary {
-  id: string;
-  name?: string;
-  generator: string;
-  target: string;
-  start_time: string;
-  end_time: string;
-  requested_rps: number;
-  achieved_rps: number;
-  requests: number;
-  errors: number;
-  error_rate: number;
-  p50_ms: number;
-  p90_ms: number;
-  p99_ms: number;
-  interrupted?: boolean;
-  labels?: Record<string, string>;
-}
-export type RunState = "queued" | "running" | "succeeded" | "degraded" | "failed" | "cancelled" | "interrupted" | "missed";
-export interface Run {
-  id: string;
-  state: RunState;
-  profile_id?: string;
-  profile_revision?: number;
-  name?: string;
-  labels?: Record<string, string>;
-  result_id?: string;
-  error?: string;
-  created_at: string;
-  started_at?: string;
-  finished_at?: string;
-  schedule_id?: string;
-}
-export interface Progress {
-  elapsed_s: number;
-  second: number;
-  warmup?: boolean;
-  requested_rps?: number;
-  achieved_rps: number;
-  requests: number;
-  errors: number;
-  p50_ms: number;
-  p90_ms: number;
-  p99_ms: number;
-  total_requests: number;
-  total_errors: number;
-  total_rps: number;
-  total_p50_ms: number;
-  total_p90_ms: number;
-  total_p99_ms: number;
-}
-export interface RunEvent {
-  type: "state" | "progress";
-  run?: Run;
-  progress?: Progress;
-}
-export interface ProfileView {
-  id: string;
-  name: string;
-  revision: number;
-  labels?: Record<string, string>;
-  created_at: string;
-  updated_at: string;
-  owner_id?: string;
-  private?: boolean;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  profile?: Record<string, any>;
-  warnings?: string[];
-}
-export interface Schedule {
-  id: string;
-  profile_id: string;
-  spec: string;
-  timezone?: string;
-  enabled: boolean;
-  created_at: string;
-  last_due_at?: string;
-  last_run_id?: string;
-  next_due_at?: string;
-  description: string;
-}
-export interface Comparison {
-  columns: { id?: string; name?: string; generator: string; generator_version?: string; fidelity: string; targets: string[] }[];
-  basis: string;
-  rows: { metric: string; unit: string; cells: { value: number | null; diff?: number | null; ratio?: number | null }[] }[];
-  warnings: string[];
-}
-export interface Verdict {
-  objective: { metric: string; op: string; value: number; raw: string };
-  actual: number;
-  met: boolean;
-  /** "not evaluated": the run failed, was cancelled or interrupted. */
-  status?: "met" | "broken" | "not evaluated";
-  reason?: string;
-}
-export interface Info {
-  version: string;
-  mode: "single-user" | "team";
-  echo_url?: string;
-  generators: { name: string; description: string; available: boolean; why?: string }[];
-}
-export interface Agent {
-  name: string;
-  labels?: Record<string, string>;
-  version?: string;
-  capacity?: { cores?: number };
-  state: "idle" | "busy" | "disconnected" | string;
-  last_heartbeat?: string;
-  connected_at?: string;
-  address?: string;
-}
-export interface User {
-  id: string;
-  name: string;
-  admin: boolean;
-}
+export type ProcessStats = Schemas["ProcessStats"];
+export type AgentResult = Schemas["AgentResult"];
+export type Metric = Schemas["Metric"];
+/** A stored result: the API answers only those, and they have their id. */
+export type Result = Schemas["Result"] & Required<Pick<Schemas["Result"], "id">>;
+export type ResultSummary = Schemas["ResultSummary"];
+export type ResultPage = Schemas["ResultPage"];
+export type Run = Schemas["Run"];
+export type RunState = Run["state"];
+export type RunPage = Schemas["RunPage"];
+export type RunRequest = Schemas["RunRequest"];
+export type Progress = Schemas["ProgressEvent"];
+export type RunEvent = Schemas["Event"];
+export type ProfileView = Schemas["ProfileView"];
+export type ProfileList = Schemas["ProfileList"];
+export type ProfileRevisions = Schemas["ProfileRevisions"];
+export type Schedule = Schemas["ScheduleView"];
+export type ScheduleList = Schemas["ScheduleList"];
+export type ScheduleRequest = Schemas["ScheduleRequest"];
+export type Comparison = Schemas["Comparison"];
+export type CompareRequest = Schemas["CompareRequest"];
+export type Verdict = Schemas["Verdict"];
+export type VerdictsResponse = Schemas["VerdictsResponse"];
+export type Info = Schemas["Info"];
+export type Agent = Schemas["AgentView"];
+export type AgentList = Schemas["AgentList"];
+export type User = Schemas["User"];
+export type Me = Schemas["Me"];
+export type TokenResponse = Schemas["TokenResponse"];
+/** One of several problems an API error names. */
+export type ErrorDetail = Schemas["Detail"];
 
 // Experiments (GET /api/v1/experiments[/{id}]; docs/experiments.md).
-export type ExperimentState = "running" | "done" | "failed" | "interrupted";
-export interface Experiment {
-  id: string;
-  name: string;
-  state: ExperimentState | string;
-  error?: string;
-  cells: number;
-  done: number;
-  created_at: string;
-  updated_at: string;
-}
+export type Experiment = Schemas["Experiment"];
+export type ExperimentState = Experiment["state"];
+export type ExperimentList = Schemas["ExperimentList"];
 /** One figure over an experiment's repeats. */
-export interface Stat {
-  n: number;
-  median: number;
-  min: number;
-  max: number;
-}
-export interface Overhead {
-  added_ms: number;
-  ratio: number;
-  noise_ms: number;
-  noise_known: boolean;
-  within_noise: boolean;
-}
-export interface ExperimentCell {
-  repeat: number;
-  result_id: string;
-  latency_ms: Record<string, number>;
-  achieved_rps: number;
-  error_rate: number;
-  metrics?: Record<string, number>;
-  metrics_missing?: Record<string, string>;
-  client_cpu_cores: number;
-  client_saturated?: boolean;
-  interrupted?: boolean;
-}
-export interface ExperimentVariant {
-  name: string;
-  cells: ExperimentCell[];
-  latency_ms: Record<string, Stat>;
-  achieved_rps: Stat;
-  error_rate: Stat;
-  metrics?: Record<string, Stat>;
-  client_cpu_cores: Stat;
-  client_saturated?: boolean;
-  overhead?: Record<string, Overhead>;
-}
-export interface ExperimentPoint {
-  rps: number;
-  connections: number;
-  variants: ExperimentVariant[];
-}
-export interface ExperimentReport {
-  experiment: Experiment;
-  baseline: string;
-  variants: string[];
-  repeats: number;
-  latency: "latency" | "service_time" | "mixed" | string;
-  metrics: string[];
-  points: ExperimentPoint[];
-}
+export type Stat = Schemas["Stat"];
+export type Overhead = Schemas["Overhead"];
+export type ExperimentCell = Schemas["CellReport"];
+export type ExperimentVariant = Schemas["VariantReport"];
+export type ExperimentPoint = Schemas["PointReport"];
+export type ExperimentReport = Schemas["ExperimentReport"];
 
 /** An error from the API, in its words, with the fields it names. */
 export class ApiError extends Error {
   status: number;
   code: string;
   field?: string;
-  details: { field?: string; message: string }[];
-  constructor(status: number, code: string, message: string, field?: string, details: { field?: string; message: string }[] = []) {
+  details: ErrorDetail[];
+  constructor(status: number, code: string, message: string, field?: string, details: ErrorDetail[] = []) {
     super(message);
     this.status = status;
     this.code = code;
@@ -317,10 +77,8 @@ export class ApiError extends Error {
 
 const tokenKey = "meshperf.tokens";
 
-interface Tokens {
-  access_token: string;
-  refresh_token: string;
-}
+/** What is kept of a login's TokenResponse. */
+type Tokens = Pick<TokenResponse, "access_token" | "refresh_token">;
 
 function loadTokens(): Tokens | null {
   try {
@@ -347,7 +105,8 @@ export function onUnauthorized(f: () => void): () => void {
 }
 
 async function toError(resp: Response): Promise<ApiError> {
-  let body: { error?: { code?: string; message?: string; field?: string; details?: { field?: string; message: string }[] } } = {};
+  // What a proxy answers need not be the API's body: every part may be missing.
+  let body: { error?: Partial<Schemas["ErrorDetail"]> } = {};
   try {
     body = await resp.json();
   } catch {

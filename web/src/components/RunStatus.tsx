@@ -47,7 +47,8 @@ export function RunBannerFor({ runId, fallback = null }: { runId: string | null;
 }
 
 /** A verdict's status (servers before the status field: from met). */
-export function verdictStatus(v: Verdict): "met" | "broken" | "not evaluated" {
+// Servers older than the verdict's status sent met only.
+export function verdictStatus(v: Omit<Verdict, "status"> & Partial<Pick<Verdict, "status">>): Verdict["status"] {
   return v.status ?? (v.met ? "met" : "broken");
 }
 

@@ -168,7 +168,7 @@ describe("metricChart", () => {
   });
 
   it("has nothing to draw for a missing metric, and caps the series drawn", () => {
-    expect(metricChart({ name: "x", query: "x", average: 0, missing: "no data: the query returned no series over the window" })).toBeNull();
+    expect(metricChart({ name: "x", query: "x", start: m.start, end: m.end, average: 0, missing: "no data: the query returned no series over the window" })).toBeNull();
     const many: Metric = { ...m, series: Array.from({ length: 20 }, (_, i) => ({ labels: { i: String(i) }, samples: [{ t: m.start!, v: i }] })) };
     const c = metricChart(many)!;
     expect(c.names).toHaveLength(8);

@@ -70,7 +70,7 @@ describe("timeline labels", () => {
     expect(lastValue([null])).toBeNull();
   });
   it("draws latency and rate objectives on their charts", () => {
-    const v = (metric: string, value: number, raw: string, met = true): Verdict => ({ objective: { metric, op: "<=", value, raw }, actual: 0, met });
+    const v = (metric: string, value: number, raw: string, met = true): Verdict => ({ objective: { metric, op: "<=", value, raw }, actual: 0, met, status: met ? "met" : "broken" });
     const vs = [v("p99", 50, "p99<=50ms"), v("error_rate", 0.01, "error_rate<1%"), v("rps", 90, "rps>=90", false), v("service_p90", 20, "service_p90<=20ms")];
     expect(thresholds("latency", vs)).toEqual([
       { label: "SLO p99<=50ms", value: 50, met: true },

@@ -2,14 +2,14 @@
 // refreshed every few seconds while the page is open.
 
 import { useEffect } from "react";
-import { api, ApiError, type Agent } from "../api";
+import { api, ApiError, type Agent, type AgentList } from "../api";
 import { Empty, ErrorBox, Loading, StateBadge, useApi, useTitle } from "../components/ui";
 import { fmtAgo } from "../lib/format";
 
 /** The agents, or an empty list when this server has no agent support yet (404). */
 async function loadAgents(signal: AbortSignal): Promise<Agent[]> {
   try {
-    return (await api<{ agents: Agent[] }>("/api/v1/agents", "GET", undefined, signal)).agents ?? [];
+    return (await api<AgentList>("/api/v1/agents", "GET", undefined, signal)).agents ?? [];
   } catch (e) {
     if (e instanceof ApiError && e.status === 404) return [];
     throw e;

@@ -7,7 +7,7 @@
 import { useEffect, useMemo, useState } from "react";
 import { Link, useSearchParams } from "react-router-dom";
 import type uPlot from "uplot";
-import { api, type Comparison, type Result, type ResultSummary } from "../api";
+import { api, type Comparison, type Result, type ResultPage, type CompareRequest } from "../api";
 import { Chart, useTheme } from "../components/Chart";
 import { percentileOptions } from "../components/charts";
 import { CompareTimelines } from "../components/CompareTimelines";
@@ -39,7 +39,7 @@ function judge(unit: string, diff: number): string {
 }
 
 function Picker({ ids, onChange }: { ids: string[]; onChange: (ids: string[]) => void }) {
-  const list = useApi((s) => api<{ results: ResultSummary[] }>("/api/v1/results?limit=100", "GET", undefined, s), []);
+  const list = useApi((s) => api<ResultPage>("/api/v1/results?limit=100", "GET", undefined, s), []);
   const [filter, setFilter] = useState("");
   if (list.error) return <ErrorBox error={list.error} retry={list.reload} />;
   if (!list.data) return <Loading what="results" />;
@@ -107,7 +107,7 @@ export default function ComparePage() {
   useTitle(ids.length >= 2 ? `Compare ${ids.length} results` : "Compare");
 
   const key = ids.join(",");
-  const cmp = useApi<Comparison | null>((s) => (ids.length >= 2 ? api<Comparison>("/api/v1/compare", "POST", { ids }, s) : Promise.resolve(null)), [key]);
+  const cmp = useApi<Comparison | null>((s) => (ids.length >= 2 ? api<Comparison>("/api/v1/compare", "POST", { ids } satisfies CompareRequest, s) : Promise.resolve(null)), [key]);
   const [curves, setCurves] = useState<{ names: string[]; data: uPlot.AlignedData; results: Result[] } | null>(null);
   const [curveError, setCurveError] = useState<string>();
 

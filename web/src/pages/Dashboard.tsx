@@ -3,7 +3,7 @@
 
 import { useEffect, useState } from "react";
 import { Link, useNavigate } from "react-router-dom";
-import { api, type ResultSummary, type Run } from "../api";
+import { api, type Run, type RunPage, type ResultPage } from "../api";
 import { Empty, ErrorBox, Loading, StateBadge, TableHead, num, useApi, useTitle } from "../components/ui";
 import { fmtAgo, fmtCount, fmtMs, fmtPct, fmtRate } from "../lib/format";
 import { useLiveRun } from "../lib/live";
@@ -51,8 +51,8 @@ export function Dashboard() {
   const { info } = useSession();
   const navigate = useNavigate();
   const [tick, setTick] = useState(0);
-  const runs = useApi((s) => api<{ runs: Run[] }>("/api/v1/runs?limit=30", "GET", undefined, s), [tick]);
-  const results = useApi((s) => api<{ results: ResultSummary[] }>("/api/v1/results?limit=50", "GET", undefined, s), [tick]);
+  const runs = useApi((s) => api<RunPage>("/api/v1/runs?limit=30", "GET", undefined, s), [tick]);
+  const results = useApi((s) => api<ResultPage>("/api/v1/results?limit=50", "GET", undefined, s), [tick]);
   const [picked, setPicked] = useState<string[]>([]);
 
   const active = (runs.data?.runs ?? []).filter((r) => r.state === "running" || r.state === "queued");

@@ -2,6 +2,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { cleanup, render, screen, within } from "@testing-library/react";
 import { MemoryRouter, Route, Routes } from "react-router-dom";
+import { serve } from "./testing";
 
 // uPlot needs a canvas, which jsdom lacks: the charts are checked in the
 // browser by the e2e suite; here a chart is a placeholder naming its label.
@@ -41,19 +42,6 @@ const result = {
   degraded: true,
   notes: ["agent evil (clients[0]) was dropped from the run, its data refused"],
 };
-
-// Answers by path, as the server would.
-function serve(routes: Record<string, unknown>) {
-  vi.stubGlobal(
-    "fetch",
-    vi.fn(async (input: RequestInfo | URL) => {
-      const path = new URL(String(input), "http://meshperf.test").pathname;
-      const body = routes[path];
-      if (body === undefined) return new Response(JSON.stringify({ error: { code: "not_found", message: `no ${path}` } }), { status: 404 });
-      return new Response(JSON.stringify(body), { status: 200, headers: { "Content-Type": "application/json" } });
-    }),
-  );
-}
 
 afterEach(() => {
   cleanup();

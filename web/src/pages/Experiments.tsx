@@ -2,13 +2,13 @@
 // its report. Experiments are run from the CLI; an empty list says how.
 
 import { Link } from "react-router-dom";
-import { api, type Experiment } from "../api";
+import { api, type ExperimentList } from "../api";
 import { Empty, ErrorBox, Loading, StateBadge, useApi, useTitle } from "../components/ui";
 import { fmtAgo, fmtTime } from "../lib/format";
 
 export function Experiments() {
   useTitle("Experiments");
-  const list = useApi((s) => api<{ experiments: Experiment[] }>("/api/v1/experiments", "GET", undefined, s).then((r) => r.experiments ?? []), []);
+  const list = useApi((s) => api<ExperimentList>("/api/v1/experiments", "GET", undefined, s).then((r) => r.experiments ?? []), []);
   return (
     <section>
       <div className="row-between">

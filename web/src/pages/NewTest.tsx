@@ -4,7 +4,7 @@
 
 import { useEffect, useId, useMemo, useState, type ReactNode } from "react";
 import { Link, useNavigate, useSearchParams } from "react-router-dom";
-import { api, ApiError, type ProfileView, type Run } from "../api";
+import { api, ApiError, type ProfileView, type Run, type RunRequest } from "../api";
 import { useSession } from "../App";
 import { ErrorBox, Loading, errorText, useTitle } from "../components/ui";
 import {
@@ -317,7 +317,7 @@ export function NewTest() {
     setBusy("run");
     setGeneral([]);
     try {
-      const body = stored && !dirty ? { profile: stored.id } : { profile_document: doc };
+      const body: RunRequest = stored && !dirty ? { profile: stored.id } : { profile_document: doc };
       const r = await api<Run>("/api/v1/runs", "POST", body);
       navigate(`/runs/${r.id}`);
     } catch (e) {

@@ -3,7 +3,8 @@
 
 import { useState } from "react";
 import { Link, useNavigate, useParams, useSearchParams } from "react-router-dom";
-import { api, type ProfileView, type ResultSummary, type Run } from "../api";
+import { api, type ProfileView, type Run, type ProfileRevisions, type ResultPage, type RunRequest } from "../api";
+import { listAllProfiles } from "../lib/profiles";
 import { Empty, ErrorBox, Loading, errorText, useApi, useTitle } from "../components/ui";
 import { fmtAgo, fmtMs, fmtRate, fmtTime } from "../lib/format";
 import { toYAML } from "../lib/profile";
@@ -12,7 +13,7 @@ export function Profiles() {
   useTitle("Profiles");
   const [params, setParams] = useSearchParams();
   const q = params.get("q") ?? "";
-  const list = useApi((s) => api<{ profiles: ProfileView[] }>("/api/v1/profiles", "GET", undefined, s), []);
+  const list = useApi((s) => listAllProfiles(s), []);
   const rows = (list.data?.profiles ?? []).filter((p) =>
     `${p.name} ${p.id} ${Object.entries(p.labels ?? {}).map(([k, v]) => `${k}=${v}`).join(" ")}`.toLowerCase().includes(q.toLowerCase()),
   );
@@ -29,6 +30,7 @@ export function Profiles() {
         <input type="search" value={q} placeholder="name, id or label" onChange={(e) => setParams(e.target.value ? { q: e.target.value } : {}, { replace: true })} />
       </label>
       {list.error ? <ErrorBox error={list.error} retry={list.reload} /> : null}
+      {list.data?.truncated ? <p className="muted">Only the first {list.data.profiles.length} profiles by name are listed.</p> : null}
       {!list.data ? (
         list.error ? null : <Loading what="profiles" />
       ) : list.data.profiles.length === 0 ? (
@@ -85,8 +87,8 @@ export function ProfileDetail() {
     (s) => api<ProfileView>(`/api/v1/profiles/${encodeURIComponent(ref)}${rev ? `?revision=${encodeURIComponent(rev)}` : ""}`, "GET", undefined, s),
     [ref, rev],
   );
-  const revs = useApi((s) => api<{ revisions: ProfileView[] }>(`/api/v1/profiles/${encodeURIComponent(ref)}/revisions`, "GET", undefined, s), [ref]);
-  const results = useApi((s) => api<{ results: ResultSummary[] }>(`/api/v1/results?profile=${encodeURIComponent(ref)}&limit=20`, "GET", undefined, s), [ref]);
+  const revs = useApi((s) => api<ProfileRevisions>(`/api/v1/profiles/${encodeURIComponent(ref)}/revisions`, "GET", undefined, s), [ref]);
+  const results = useApi((s) => api<ResultPage>(`/api/v1/results?profile=${encodeURIComponent(ref)}&limit=20`, "GET", undefined, s), [ref]);
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState(false);
   useTitle(p.data ? `Profile ${p.data.name}` : "Profile");
@@ -102,8 +104,8 @@ export function ProfileDetail() {
     setError(undefined);
     try {
       const r = rev
-        ? await api<Run>("/api/v1/runs", "POST", { profile_document: doc })
-        : await api<Run>("/api/v1/runs", "POST", { profile: prof.id });
+        ? await api<Run>("/api/v1/runs", "POST", { profile_document: doc } satisfies RunRequest)
+        : await api<Run>("/api/v1/runs", "POST", { profile: prof.id } satisfies RunRequest);
       navigate(`/runs/${r.id}`);
     } catch (e) {
       setError(errorText(e));

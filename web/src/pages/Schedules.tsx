@@ -3,7 +3,8 @@
 
 import { useState, type FormEvent } from "react";
 import { Link, useNavigate, useSearchParams } from "react-router-dom";
-import { api, type ProfileView, type Run, type Schedule } from "../api";
+import { api, type Run, type Schedule, type ScheduleList, type ScheduleRequest } from "../api";
+import { listAllProfiles } from "../lib/profiles";
 import { Empty, ErrorBox, Loading, errorText, useApi, useTitle } from "../components/ui";
 import { fmtInZone } from "../lib/tz";
 import { ApiError } from "../api";
@@ -11,8 +12,8 @@ import { ApiError } from "../api";
 export function Schedules() {
   useTitle("Schedules");
   const [params] = useSearchParams();
-  const list = useApi((s) => api<{ schedules: Schedule[] }>("/api/v1/schedules", "GET", undefined, s), []);
-  const profiles = useApi((s) => api<{ profiles: ProfileView[] }>("/api/v1/profiles", "GET", undefined, s), []);
+  const list = useApi((s) => api<ScheduleList>("/api/v1/schedules", "GET", undefined, s), []);
+  const profiles = useApi((s) => listAllProfiles(s), []);
   const [profile, setProfile] = useState(params.get("profile") ?? "");
   const [spec, setSpec] = useState("every 1h");
   const [tz, setTz] = useState("");
@@ -27,7 +28,7 @@ export function Schedules() {
     setErrs({});
     setError(undefined);
     try {
-      await api("/api/v1/schedules", "POST", { profile, spec, timezone: tz || undefined });
+      await api("/api/v1/schedules", "POST", { profile, spec, timezone: tz || undefined } satisfies ScheduleRequest);
       list.reload();
     } catch (err) {
       if (err instanceof ApiError && err.field) setErrs({ [err.field]: err.message });
@@ -36,7 +37,7 @@ export function Schedules() {
   };
   const toggle = async (s: Schedule) => {
     try {
-      await api(`/api/v1/schedules/${s.id}`, "PUT", { spec: s.spec, timezone: s.timezone, enabled: !s.enabled });
+      await api(`/api/v1/schedules/${s.id}`, "PUT", { spec: s.spec, timezone: s.timezone, enabled: !s.enabled } satisfies ScheduleRequest);
       list.reload();
     } catch (err) {
       setError(errorText(err));

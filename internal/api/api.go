@@ -1,0 +1,230 @@
+// Package api is the contract of meshperf's HTTP API (/api/v1): every
+// request and response body and the error body, as JSON. internal/server
+// answers with these types and internal/client sends and reads them;
+// openapi.json is checked against them field by field (internal/api/schema),
+// and the UI's TypeScript types are generated from openapi.json.
+//
+// Bodies that are domain types (a result, a stored run, a comparison, an
+// experiment report, a user) are those types, named in the structs here
+// and in internal/api/routes; they are not copied.
+package api
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/meshperf/meshperf/internal/auth"
+	"github.com/meshperf/meshperf/spec"
+	"github.com/meshperf/meshperf/store"
+)
+
+// RunRequest submits a run: a stored profile by name or id, or a profile
+// document.
+type RunRequest struct {
+	Profile         string            `json:"profile,omitempty"`
+	ProfileDocument json.RawMessage   `json:"profile_document,omitempty"`
+	Labels          map[string]string `json:"labels,omitempty"`
+	// Private (team mode) shows the run and its result to their owner and
+	// admins only. A run of a private stored profile is private whatever
+	// it says.
+	Private bool `json:"private,omitempty"`
+}
+
+// Event is one message of a run's live stream.
+type Event struct {
+	// Type is "state" (the run changed state) or "progress" (a second
+	// of the run ended).
+	Type     string         `json:"type"`
+	Run      *store.Run     `json:"run,omitempty"`
+	Progress *ProgressEvent `json:"progress,omitempty"`
+}
+
+// ProgressEvent is a second of a running test and the run so far.
+type ProgressEvent struct {
+	Elapsed      float64 `json:"elapsed_s"`
+	Second       int     `json:"second"`
+	Warmup       bool    `json:"warmup,omitempty"`
+	RequestedRPS float64 `json:"requested_rps,omitempty"`
+	AchievedRPS  float64 `json:"achieved_rps"`
+	Requests     int64   `json:"requests"`
+	Errors       int64   `json:"errors"`
+	P50Ms        float64 `json:"p50_ms"`
+	P90Ms        float64 `json:"p90_ms"`
+	P99Ms        float64 `json:"p99_ms"`
+	// So far: the measured part of the run up to this second.
+	TotalRequests int64   `json:"total_requests"`
+	TotalErrors   int64   `json:"total_errors"`
+	TotalRPS      float64 `json:"total_rps"`
+	TotalP50Ms    float64 `json:"total_p50_ms"`
+	TotalP90Ms    float64 `json:"total_p90_ms"`
+	TotalP99Ms    float64 `json:"total_p99_ms"`
+}
+
+// ProfileView is a stored profile as the API shows it.
+type ProfileView struct {
+	ID        string            `json:"id"`
+	Name      string            `json:"name"`
+	Revision  int               `json:"revision"`
+	Labels    map[string]string `json:"labels,omitempty"`
+	CreatedAt time.Time         `json:"created_at"`
+	UpdatedAt time.Time         `json:"updated_at"`
+	OwnerID   string            `json:"owner_id,omitempty"`
+	Private   bool              `json:"private,omitempty"`
+	Profile   *spec.Profile     `json:"profile,omitempty"`
+	Warnings  []string          `json:"warnings,omitempty"`
+}
+
+// ProfileList is the body of GET /api/v1/profiles: a page of profiles by
+// name (without their documents); NextCursor, when set, asks for the next.
+type ProfileList struct {
+	Profiles   []*ProfileView `json:"profiles"`
+	NextCursor string         `json:"next_cursor,omitempty"`
+}
+
+// ProfileRevisions is the body of GET /api/v1/profiles/{ref}/revisions,
+// oldest first.
+type ProfileRevisions struct {
+	Revisions []*ProfileView `json:"revisions"`
+}
+
+// CompareRequest names the results to compare; the first is the baseline.
+type CompareRequest struct {
+	IDs []string `json:"ids"`
+}
+
+// ScheduleRequest creates or changes a schedule.
+type ScheduleRequest struct {
+	Profile  string `json:"profile,omitempty"` // name or id; only when creating
+	Spec     string `json:"spec"`
+	Timezone string `json:"timezone,omitempty"`
+	Enabled  *bool  `json:"enabled,omitempty"` // default true
+	// Private (team mode; only when creating) shows the schedule and its
+	// runs to its owner and admins only. A schedule of a private profile
+	// is private whatever it says.
+	Private *bool `json:"private,omitempty"`
+}
+
+// ScheduleView is a schedule with its spec in words.
+type ScheduleView struct {
+	*store.Schedule
+	Description string `json:"description"`
+}
+
+// ScheduleList is the body of GET /api/v1/schedules.
+type ScheduleList struct {
+	Schedules []ScheduleView `json:"schedules"`
+}
+
+// ExperimentList is the body of GET /api/v1/experiments.
+type ExperimentList struct {
+	Experiments []*store.Experiment `json:"experiments"`
+}
+
+// AgentView is one agent as GET /api/v1/agents lists it.
+type AgentView struct {
+	Name          string            `json:"name"`
+	Labels        map[string]string `json:"labels"`
+	Version       string            `json:"version"`
+	Capacity      AgentCapacity     `json:"capacity"`
+	State         string            `json:"state"`
+	LastHeartbeat time.Time         `json:"last_heartbeat"`
+	ConnectedAt   time.Time         `json:"connected_at"`
+	Address       string            `json:"address"`
+}
+
+// AgentCapacity is what an agent says it can do.
+type AgentCapacity struct {
+	Cores  int     `json:"cores"`
+	MaxRPS float64 `json:"max_rps,omitempty"`
+}
+
+// AgentList is the body of GET /api/v1/agents.
+type AgentList struct {
+	Agents []AgentView `json:"agents"`
+}
+
+// Info tells a client (the web UI) what this server is: its version, its
+// mode, the echo target it started (if any) and the load generators it can
+// run.
+type Info struct {
+	Version string `json:"version"`
+	// Mode is "single-user" or "team" (started with --auth).
+	Mode string `json:"mode"`
+	// EchoURL is the built-in echo target started with the server
+	// (meshperf server --echo), for a first test; empty otherwise.
+	EchoURL    string          `json:"echo_url,omitempty"`
+	Generators []GeneratorInfo `json:"generators"`
+}
+
+// GeneratorInfo is one load generator and whether it can run here.
+type GeneratorInfo struct {
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	Available   bool   `json:"available"`
+	Why         string `json:"why,omitempty"`
+}
+
+// VerdictsResponse is a result checked against service-level objectives.
+type VerdictsResponse struct {
+	// Source says where the objectives came from: "query", "run" (the
+	// profile the run was given) or "profile" (the stored profile revision
+	// the result came from); "" when there were none.
+	Source   string         `json:"source"`
+	Verdicts []spec.Verdict `json:"verdicts"`
+}
+
+// LoginRequest logs a user in.
+type LoginRequest struct {
+	Name     string `json:"name"`
+	Password string `json:"password"`
+}
+
+// TokenResponse carries new tokens.
+type TokenResponse struct {
+	AccessToken  string  `json:"access_token"`
+	RefreshToken string  `json:"refresh_token"`
+	TokenType    string  `json:"token_type"`
+	ExpiresIn    float64 `json:"expires_in"`
+}
+
+// RefreshRequest exchanges or revokes a refresh token.
+type RefreshRequest struct {
+	RefreshToken string `json:"refresh_token"`
+}
+
+// Me is the body of GET /api/v1/me: the caller and how it authenticated
+// ("jwt" or "api-token").
+type Me struct {
+	User *auth.User `json:"user"`
+	Via  string     `json:"via"`
+}
+
+// TokenRequest names a new API token.
+type TokenRequest struct {
+	Name string `json:"name"`
+}
+
+// TokenCreated is the body of POST /api/v1/tokens: the token, shown once,
+// and what is stored of it.
+type TokenCreated struct {
+	Token string         `json:"token"`
+	Info  *auth.APIToken `json:"info"`
+	Note  string         `json:"note"`
+}
+
+// TokenList is the body of GET /api/v1/tokens.
+type TokenList struct {
+	Tokens []*auth.APIToken `json:"tokens"`
+}
+
+// UserRequest creates a user.
+type UserRequest struct {
+	Name     string `json:"name"`
+	Password string `json:"password"`
+	Admin    bool   `json:"admin"`
+}
+
+// UserList is the body of GET /api/v1/users.
+type UserList struct {
+	Users []*auth.User `json:"users"`
+}

@@ -1,0 +1,5 @@
+package priv
+
+import _ "example.com/m/internal"
+
+const X = 1

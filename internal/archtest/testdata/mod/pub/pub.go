@@ -1,0 +1,9 @@
+package pub
+
+import (
+	"fmt"
+
+	"example.com/m/internal/priv"
+)
+
+var _ = fmt.Sprint(priv.X)

@@ -1,0 +1,5 @@
+//go:build linux && ignore
+
+package pub
+
+import _ "example.com/m/internal"

@@ -1,0 +1,3 @@
+package pub
+
+import _ "example.com/m/internal/priv"

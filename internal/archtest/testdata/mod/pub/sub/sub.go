@@ -1,0 +1,5 @@
+package sub
+
+import _ "example.com/m/pub"
+
+import _ "example.com/m/internalize"
