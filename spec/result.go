@@ -58,6 +58,8 @@ type Result struct {
 	// Metrics are named queries (Prometheus) evaluated over the measured
 	// window of the run.
 	Metrics []Metric `json:"metrics,omitempty"`
+	// Mesh is the cluster's mesh context at the run's start (mesh.go).
+	Mesh *MeshContext `json:"mesh,omitempty"`
 
 	// SMP keeps the identifiers of the SMP result this one was imported
 	// from, so that an SMP export gives every one of them back.

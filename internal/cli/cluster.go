@@ -60,7 +60,7 @@ deployments, statefulsets, daemonsets, customresourcedefinitions, Gateway
 API routes and the meshes' mTLS resources (Istio PeerAuthentications, Kuma
 Meshes); what RBAC refuses is named, and the rest still shown.`,
 	}
-	cmd.AddCommand(newClusterStatusCmd(stdio), newClusterWorkloadsCmd(stdio))
+	cmd.AddCommand(newClusterStatusCmd(stdio), newClusterWorkloadsCmd(stdio), newClusterMetricsCmd(stdio))
 	return cmd
 }
 
@@ -99,36 +99,9 @@ func newClusterWorkloadsCmd(stdio IO) *cobra.Command {
 	return cmd
 }
 
-// clusterSnapshot reads the cluster once: reachability first (so an
-// unreachable server or bad credentials say so at once), then every
-// resource through the inventory's informers.
+// clusterSnapshot reads the cluster once.
 func clusterSnapshot(ctx context.Context, f clusterFlags) (cluster.Snapshot, error) {
-	client, err := kube.Connect(f.cfg)
-	if err != nil {
-		return cluster.Snapshot{}, err
-	}
-	if _, err := client.Ping(ctx); err != nil {
-		return cluster.Snapshot{}, err
-	}
-	rc, _, err := kube.RESTConfig(f.cfg)
-	if err != nil {
-		return cluster.Snapshot{}, err
-	}
-	inv, err := cluster.New(rc, cluster.Options{})
-	if err != nil {
-		return cluster.Snapshot{}, err
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- inv.Run(ctx) }()
-	wctx, wcancel := context.WithTimeout(ctx, f.wait)
-	defer wcancel()
-	err = inv.WaitSynced(wctx)
-	snap := inv.Snapshot()
-	cancel()
-	<-done
-	return snap, err
+	return cluster.ReadOnce(ctx, f.cfg, f.wait)
 }
 
 // deniedError names what RBAC refused, after what could be read was shown.

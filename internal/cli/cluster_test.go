@@ -77,6 +77,10 @@ func TestClusterAPIServer(t *testing.T) {
 	kubetest.Kubectl(t, kc, "", "apply", "-f", filepath.Join(data, "meshes.yaml"))
 	kubetest.Kubectl(t, kc, "", "apply", "-f", filepath.Join(data, "workloads.yaml"))
 
+	t.Run("run records the mesh context", func(t *testing.T) { testRunMeshContext(t, kc) })
+	t.Run("server serves the cluster", func(t *testing.T) { testServerCluster(t, kc) })
+	t.Run("metrics of the mesh found", func(t *testing.T) { testClusterMetricsAuto(t, kc) })
+
 	stdout, stderr, code := runCluster(t, "status", "--kubeconfig", kc, "-o", "json")
 	if code != 0 {
 		t.Fatalf("status: exit %d: %s", code, stderr)

@@ -65,6 +65,7 @@ type runOptions struct {
 	agents         int
 	agentSelector  string
 	allowUnknown   bool
+	cluster        runClusterFlags
 	protoFlags     // gRPC and TCP (runflags.go)
 }
 
@@ -128,6 +129,7 @@ so, and exits with status 3.`,
 	f.StringVar(&o.resolution, "resolution", "auto", "open loop, plain HTTP/1.1: requests due within this window are sent together, each at most this late (fewer wake-ups, less CPU); auto (exact up to 1,000 rps, then up to 1ms), exact, or a duration")
 	f.IntVar(&o.threads, "threads", 0, "event-loop threads for plain HTTP/1.1 (0 = automatic)")
 	o.protoFlags.register(f)
+	o.cluster.register(f)
 	f.IntVar(&o.queue, "queue", 100_000, "open loop: most requests that may wait for a free connection before the oldest are dropped")
 	f.StringVarP(&o.output, "output", "o", "text", "report format: text or json")
 	f.StringVar(&o.slo, "slo", "", "objectives, e.g. 'p99<=20ms,error_rate<0.1%'; exit status 1 when one is broken")
@@ -198,7 +200,11 @@ func runRun(ctx context.Context, cmd *cobra.Command, stdio IO, g *globalOptions,
 	if prof == nil && !changed("rps") && !changed("rate-shape") {
 		o.defaultLoop(stdio, plans[0])
 	}
-	t := runs.Test{Plans: plans, Engine: o.engine(stdio), Labels: labels, Name: plans[0].Name}
+	if err := o.cluster.check(); err != nil {
+		return err
+	}
+	t := runs.Test{Plans: plans, Engine: o.engine(stdio), Labels: labels, Name: plans[0].Name,
+		Mesh: o.cluster.meshContext(ctx, stdio.Err, plans)} // at the start, before any load
 	if prof != nil {
 		// The profile's Prometheus queries, over the measured window; a
 		// query that fails is kept as missing, never fails the run.

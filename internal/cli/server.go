@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/meshperf/meshperf/internal/meshmetrics"
 	"github.com/meshperf/meshperf/internal/server"
 )
 
@@ -29,6 +30,8 @@ func newServerCmd(stdio IO, g *globalOptions) *cobra.Command {
 	var agents agentServerFlags
 	var withEcho bool
 	var guard serverGuardFlags
+	var clusterFlags runClusterFlags
+	var meshProm string
 	var maxConns int
 	cmd := &cobra.Command{
 		Use:   "server",
@@ -107,6 +110,16 @@ mode (the default) trusts whoever reaches it: keep it on loopback, or use
 					return err
 				}
 			}
+			if inv, err := clusterFlags.inventory(cmd.Context(), stdio.Err, log); err != nil {
+				return err
+			} else if inv != nil {
+				opts.Cluster = inv
+			}
+			if meshProm != "" {
+				if opts.MeshMetrics, err = meshmetrics.NewPrometheus(meshProm, nil); err != nil {
+					return usageErrorf("--mesh-prometheus: %v", err)
+				}
+			}
 			srv := server.New(opts)
 			if err := agents.serve(cmd.Context(), srv, stdio, log); err != nil {
 				srv.Close()
@@ -119,6 +132,8 @@ mode (the default) trusts whoever reaches it: keep it on loopback, or use
 	logs.register(cmd.Flags())
 	agents.register(cmd)
 	guard.register(cmd)
+	cmd.Flags().StringVar(&meshProm, "mesh-prometheus", "", "Prometheus scraping the mesh's proxies: serves their traffic metrics at /api/v1/cluster/metrics")
+	clusterFlags.registerAs(cmd.Flags(), "read the Kubernetes cluster (meshes, workloads, events at /api/v1/cluster; each run's mesh context): auto (when a kubeconfig or in-cluster config is found) or off")
 	cmd.Flags().BoolVar(&withEcho, "echo", false, "also start the echo target (as meshperf echo) on --echo-addr, offered to the UI as a first target")
 	cmd.Flags().StringVar(&echoAddr, "echo-addr", DefaultEchoAddr, "with --echo: where the echo target listens (a fixed port, so saved profiles keep working; the default falls back to a free port if taken)")
 	cmd.Flags().BoolVar(&teamMode, "auth", false, "team mode: users, tokens, every endpoint checked (create the first admin with meshperf user add NAME --admin)")

@@ -106,8 +106,8 @@ func TestAPIServerDiscovery(t *testing.T) {
 	events, unsubscribe := inv.Subscribe(10_000)
 	defer unsubscribe()
 	s := inv.Snapshot()
-	if len(s.Unreadable) != 0 {
-		t.Fatalf("admin could not read %v", s.Unreadable)
+	if len(s.Unreadable) != 0 || !s.Complete {
+		t.Fatalf("admin could not read %v (complete %v)", s.Unreadable, s.Complete)
 	}
 
 	t.Run("meshes", func(t *testing.T) {
@@ -200,6 +200,18 @@ func TestAPIServerDiscovery(t *testing.T) {
 		if !ok || tg.Mesh != "istio" || tg.MeshVersion != "1.23.2" || tg.Mode != "sidecar" || tg.Pods != 2 || tg.Meshed != 2 ||
 			tg.Proxy == nil || tg.Proxy.Requests["memory"] != "128Mi" || len(tg.Injection) != 1 {
 			t.Errorf("target shop/reviews %+v (proxy %+v)", tg, tg.Proxy)
+		}
+		if want := "PERMISSIVE (PeerAuthentication shop/reviews-permissive)"; tg.MTLS != want {
+			t.Errorf("reviews mTLS %q, want %q (its own policy over the namespace's UNSET and the mesh's STRICT)", tg.MTLS, want)
+		}
+		for _, c := range []struct{ ns, pod, want string }{
+			{"ambient", "ratings-0", "STRICT (PeerAuthentication istio-system/default)"}, // the namespace has none: the mesh's
+			{"emojivoto", "web-5f7b9c-xyz12", "always on"},
+			{"plain", "batch-1", ""}, // in no mesh
+		} {
+			if p := findPod(s, c.ns, c.pod); p == nil || p.MTLS != c.want {
+				t.Errorf("pod %s/%s mTLS: %+v, want %q", c.ns, c.pod, p, c.want)
+			}
 		}
 		if _, ok := s.TargetOf("shop", "nosuch"); ok {
 			t.Error("a Service that does not exist has a target")

@@ -417,10 +417,13 @@ func (inv *Inventory) refresh(ctx context.Context) {
 	}
 	var o objects
 	stores := map[schema.GroupVersionResource]cache.Store{}
+	complete := true
 	for gvr, w := range inv.watched {
 		stores[gvr] = w.inf.GetStore()
 		if !w.inf.HasSynced() && w.err != nil && apierrors.IsForbidden(w.err) {
 			o.denied = append(o.denied, Denied{Resource: resourceName(gvr), Verb: "list", Message: apiMessage(w.err)})
+		} else if !w.inf.HasSynced() {
+			complete = false
 		}
 	}
 	inv.mu.Unlock()
@@ -448,7 +451,7 @@ func (inv *Inventory) refresh(ctx context.Context) {
 		}
 	}
 	s := build(o, inv.rules)
-	s.Time = time.Now()
+	s.Time, s.Complete = time.Now(), complete
 	s.Server = inv.server
 
 	inv.mu.Lock()

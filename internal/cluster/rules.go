@@ -41,6 +41,10 @@ type MTLSRule struct {
 	// MeshWide: only resources without spec.selector count (a workload's
 	// own policy is not the mesh's mode).
 	MeshWide bool
+	// PerWorkload: the kind also exists per namespace (no selector) and per
+	// workload (spec.selector.matchLabels), overriding the mesh's mode
+	// for the pods it covers (mtls.go).
+	PerWorkload bool
 }
 
 // A Component is one control-plane workload.
@@ -109,7 +113,7 @@ var Rules = []Rule{
 		Ambient: []Marker{{Key: "istio.io/dataplane-mode", Value: "ambient"}},
 		Proxies: []string{"istio-proxy"},
 		MTLS: MTLSRule{Default: "PERMISSIVE", Group: "security.istio.io", Kind: "PeerAuthentication",
-			Namespace: "istio-system", Path: []string{"spec", "mtls", "mode"}, MeshWide: true},
+			Namespace: "istio-system", Path: []string{"spec", "mtls", "mode"}, MeshWide: true, PerWorkload: true},
 	},
 	{
 		Mesh: "linkerd", Name: "Linkerd",

@@ -14,8 +14,11 @@ import (
 
 // Snapshot is what the inventory knows of the cluster at one moment.
 type Snapshot struct {
-	Time       time.Time   `json:"time"`
-	Seq        uint64      `json:"seq"` // increases with every change
+	Time time.Time `json:"time"`
+	Seq  uint64    `json:"seq"` // increases with every change
+	// Complete is set when every resource had been listed (or refused)
+	// once before the snapshot was built.
+	Complete   bool        `json:"complete"`
 	Server     string      `json:"server,omitempty"`
 	Meshes     []Mesh      `json:"meshes"`
 	GatewayAPI *GatewayAPI `json:"gatewayAPI,omitempty"`
@@ -106,6 +109,8 @@ type Service struct {
 	Type      string            `json:"type"`
 	Ports     []string          `json:"ports,omitempty"`
 	Selector  map[string]string `json:"selector,omitempty"`
+	// ClusterIPs are the Service's virtual IPs ("None" for a headless one).
+	ClusterIPs []string `json:"clusterIPs,omitempty"`
 }
 
 // Workload is a Deployment, StatefulSet or DaemonSet.
@@ -120,6 +125,8 @@ type Workload struct {
 	Pods   int    `json:"pods"`
 	Meshed int    `json:"meshed"`
 	Mesh   string `json:"mesh,omitempty"`
+	// MTLS is the mode of its first meshed pod.
+	MTLS string `json:"mtls,omitempty"`
 }
 
 // Pod is one pod and its proxy, if any.
@@ -132,6 +139,9 @@ type Pod struct {
 	Mesh      string            `json:"mesh,omitempty"`
 	Ambient   bool              `json:"ambient,omitempty"`
 	Proxy     *Proxy            `json:"proxy,omitempty"`
+	// MTLS is the mTLS mode that applies to a meshed pod, with the
+	// resource stating it (mtls.go).
+	MTLS string `json:"mtls,omitempty"`
 }
 
 // Proxy is the proxy container a mesh injected.
@@ -151,6 +161,8 @@ type Route struct {
 	Name      string   `json:"name"`
 	Parents   []string `json:"parents"` // Kind/namespace/name
 	GAMMA     bool     `json:"gamma"`
+	// Backends are the Services the rules send to, namespace/name.
+	Backends []string `json:"backends,omitempty"`
 }
 
 // Denied is one resource the inventory could not read.
@@ -235,6 +247,14 @@ func build(o objects, rules []Rule) Snapshot {
 	}
 	s.Coverage.NamespacesAll = len(s.Namespaces)
 
+	// Each mesh's mode, and its policies in name order, for the pods'.
+	meshMTLS := map[string]string{}
+	policies := map[string][]*unstructured.Unstructured{}
+	for _, r := range rules {
+		meshMTLS[r.Mesh] = mtlsMode(r.MTLS, o.policies[r.MTLS.Group+"/"+r.MTLS.Kind])
+		policies[r.Mesh] = sortedByName(o.policies[r.MTLS.Group+"/"+r.MTLS.Kind])
+	}
+
 	// Pods.
 	for _, p := range o.pods {
 		pod := Pod{Namespace: p.Namespace, Name: p.Name, Phase: string(p.Status.Phase), Owner: podOwner(p), Labels: p.Labels}
@@ -243,6 +263,13 @@ func build(o objects, rules []Rule) Snapshot {
 			if ns := nsIndex[p.Namespace]; ns != nil && ns.Ambient && p.Spec.HostNetwork == false {
 				pod.Ambient = true
 				pod.Mesh = ambientMesh(ns.Meshes, rules)
+			}
+		}
+		if pod.Proxy != nil || pod.Ambient {
+			for _, r := range rules {
+				if r.Mesh == pod.Mesh {
+					pod.MTLS = podMTLS(r.MTLS, policies[r.Mesh], meshMTLS[r.Mesh], p.Namespace, p.Labels)
+				}
 			}
 		}
 		s.Coverage.Pods++
@@ -263,7 +290,7 @@ func build(o objects, rules []Rule) Snapshot {
 	// Workloads, with their pods counted through an index by owner.
 	type podCount struct {
 		pods, meshed int
-		mesh         string
+		mesh, mtls   string
 	}
 	byOwner := map[string]*podCount{}
 	for _, p := range s.Pods {
@@ -280,6 +307,9 @@ func build(o objects, rules []Rule) Snapshot {
 		if p.Proxy != nil || p.Ambient {
 			c.meshed++
 			c.mesh = p.Mesh
+			if c.mtls == "" {
+				c.mtls = p.MTLS
+			}
 		}
 	}
 	add := func(kind, ns, name string, desired, ready int32, spec corev1.PodSpec) {
@@ -288,7 +318,7 @@ func build(o objects, rules []Rule) Snapshot {
 			w.Images = append(w.Images, c.Image)
 		}
 		if c := byOwner[ns+"/"+kind+"/"+name]; c != nil {
-			w.Pods, w.Meshed, w.Mesh = c.pods, c.meshed, c.mesh
+			w.Pods, w.Meshed, w.Mesh, w.MTLS = c.pods, c.meshed, c.mesh, c.mtls
 		}
 		s.Workloads = append(s.Workloads, w)
 	}
@@ -307,6 +337,10 @@ func build(o objects, rules []Rule) Snapshot {
 
 	for _, svc := range o.services {
 		v := Service{Namespace: svc.Namespace, Name: svc.Name, Type: string(svc.Spec.Type), Selector: svc.Spec.Selector}
+		v.ClusterIPs = svc.Spec.ClusterIPs
+		if len(v.ClusterIPs) == 0 && svc.Spec.ClusterIP != "" {
+			v.ClusterIPs = []string{svc.Spec.ClusterIP}
+		}
 		for _, p := range svc.Spec.Ports {
 			v.Ports = append(v.Ports, fmt.Sprintf("%d/%s", p.Port, p.Protocol))
 		}
@@ -356,7 +390,7 @@ func build(o objects, rules []Rule) Snapshot {
 			continue
 		}
 		m.Healthy = healthy && len(m.Components) > 0
-		m.MTLS = mtlsMode(r.MTLS, o.policies[r.MTLS.Group+"/"+r.MTLS.Kind])
+		m.MTLS = meshMTLS[r.Mesh]
 		for _, ns := range s.Namespaces {
 			if slices.Contains(ns.Meshes, r.Mesh) {
 				m.InjectedNamespaces = append(m.InjectedNamespaces, ns.Name)
@@ -541,8 +575,35 @@ func routeOf(u *unstructured.Unstructured) Route {
 			r.GAMMA = true
 		}
 	}
+	for _, rule := range nestedSlice(u.Object, "spec", "rules") {
+		rm, ok := rule.(map[string]any)
+		if !ok {
+			continue
+		}
+		refs, _ := rm["backendRefs"].([]any)
+		for _, b := range refs {
+			bm, ok := b.(map[string]any)
+			if !ok {
+				continue
+			}
+			kind, _ := bm["kind"].(string)
+			group, _ := bm["group"].(string)
+			name, _ := bm["name"].(string)
+			if (kind != "" && kind != "Service") || group != "" || name == "" || len(r.Backends) >= maxBackends {
+				continue
+			}
+			ns, _ := bm["namespace"].(string)
+			if ns == "" {
+				ns = r.Namespace
+			}
+			r.Backends = appendOnce(r.Backends, ns+"/"+name)
+		}
+	}
 	return r
 }
+
+// maxBackends bounds the backends kept of one route.
+const maxBackends = 64
 
 func hasLabels(have, want map[string]string) bool {
 	for k, v := range want {

@@ -21,6 +21,8 @@ type Target struct {
 	Pods   int    `json:"pods"`
 	Meshed int    `json:"meshed"`
 	Proxy  *Proxy `json:"proxy,omitempty"` // the first meshed pod's
+	// MTLS is the first meshed pod's mTLS mode.
+	MTLS string `json:"mtls,omitempty"`
 }
 
 // ParseServiceHost reads a Service's in-cluster name: svc, svc.ns,
@@ -70,11 +72,17 @@ func (s Snapshot) TargetOf(ns, svc string) (Target, bool) {
 			t.Pods++
 			switch {
 			case p.Proxy != nil:
+				if t.MTLS == "" {
+					t.MTLS = p.MTLS
+				}
 				t.Meshed++
 				if t.Proxy == nil {
 					t.Proxy, t.Mesh, t.Mode = p.Proxy, p.Mesh, "sidecar"
 				}
 			case p.Ambient:
+				if t.MTLS == "" {
+					t.MTLS = p.MTLS
+				}
 				t.Meshed++
 				if t.Mesh == "" {
 					t.Mesh, t.Mode = p.Mesh, "ambient"

@@ -195,6 +195,7 @@ func comparability(rs []*spec.Result) []string {
 			break
 		}
 	}
+	out = append(out, meshComparability(rs)...)
 	for i, r := range rs {
 		if r.Interrupted {
 			out = append(out, fmt.Sprintf("not comparable: result %d (%s) was interrupted before its end", i+1, label(r, i)))

@@ -97,6 +97,7 @@ func SMPResult(r *spec.Result, meta SMPMeta) ([]byte, error) {
 			Notes:         r.Notes,
 			Process:       r.Process,
 			Metrics:       r.Metrics,
+			Mesh:          r.Mesh,
 			HistogramOf:   f.of,
 			Count:         main.Count,
 			StdDevMs:      main.StdDevMs,
@@ -107,9 +108,11 @@ func SMPResult(r *spec.Result, meta SMPMeta) ([]byte, error) {
 			Saturated:     main.Saturated,
 		},
 	}
-	doc.MeshConfig = meshConfig(r.Metrics)
+	doc.MeshConfig = meshConfig(r.Metrics, r.Mesh)
 	if r.SMP != nil && r.SMP.MeshType != 0 {
 		doc.Mesh = &smp.Mesh{Type: json.RawMessage(strconv.Itoa(r.SMP.MeshType))}
+	} else if doc.MeshConfig != nil && doc.MeshConfig.MeshType != 0 {
+		doc.Mesh = &smp.Mesh{Type: json.RawMessage(strconv.Itoa(doc.MeshConfig.MeshType))}
 	}
 	if doc.Meshperf.Schema == "" {
 		doc.Meshperf.Schema = spec.ResultSchema

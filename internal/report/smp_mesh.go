@@ -1,6 +1,8 @@
 package report
 
 import (
+	"strings"
+
 	"github.com/meshperf/meshperf/spec"
 	"github.com/meshperf/meshperf/spec/smp"
 )
@@ -19,8 +21,9 @@ const (
 )
 
 // meshConfig fills ServiceMeshConfig figures from the metrics with
-// well-known names that have a value; nil when none has.
-func meshConfig(ms []spec.Metric) *smp.MeshConfig {
+// well-known names that have a value, and the mesh type and mTLS flag
+// from the mesh context; nil when none is known.
+func meshConfig(ms []spec.Metric, mc *spec.MeshContext) *smp.MeshConfig {
 	avg := func(name string) *float64 {
 		for _, m := range ms {
 			if m.Name == name && m.Missing == "" {
@@ -45,8 +48,48 @@ func meshConfig(ms []spec.Metric) *smp.MeshConfig {
 		IngressGateway:   res("", MetricIngressCPU, MetricIngressMem),
 		MeshControlPlane: res("", MetricControlPlaneCPU, MetricControlPlaneMem),
 	}
-	if c.Sidecar == nil && c.IngressGateway == nil && c.MeshControlPlane == nil {
+	if m := contextMesh(mc); m != nil {
+		c.MeshType = m.SMPType
+		c.MTLSEnabled = mtlsEnabled(m.MTLS)
+	}
+	if c.Sidecar == nil && c.IngressGateway == nil && c.MeshControlPlane == nil && c.MeshType == 0 && c.MTLSEnabled == nil {
 		return nil
 	}
 	return c
+}
+
+// contextMesh is the mesh a run went through: the first target Service's,
+// else the cluster's only mesh; nil when neither is known.
+func contextMesh(mc *spec.MeshContext) *spec.MeshInstall {
+	if mc == nil {
+		return nil
+	}
+	for _, t := range mc.Targets {
+		if t.Mesh == "" {
+			continue
+		}
+		for i := range mc.Meshes {
+			if mc.Meshes[i].Mesh == t.Mesh {
+				return &mc.Meshes[i]
+			}
+		}
+	}
+	if len(mc.Meshes) == 1 {
+		return &mc.Meshes[0]
+	}
+	return nil
+}
+
+// mtlsEnabled reads the mesh-wide mTLS mode the cluster rules state:
+// required (STRICT, always on, on) is true, off (DISABLE, off) false;
+// anything else, such as PERMISSIVE, unknown.
+func mtlsEnabled(mode string) *bool {
+	yes, no := true, false
+	switch m := strings.ToLower(mode); {
+	case strings.HasPrefix(m, "strict"), strings.HasPrefix(m, "always on"), strings.HasPrefix(m, "on"):
+		return &yes
+	case strings.HasPrefix(m, "off"), strings.HasPrefix(m, "disable"):
+		return &no
+	}
+	return nil
 }

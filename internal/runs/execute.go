@@ -53,6 +53,9 @@ type Test struct {
 	// MeshType, when not 0, is the mesh under test, written back as
 	// Meshery's mesh: {type: N} in the SMP export.
 	MeshType int
+	// Mesh, when set, is the cluster's mesh context taken at the test's
+	// start, recorded in the result.
+	Mesh *spec.MeshContext
 	// Save stores the result and returns its id; nil: not stored.
 	Save func(ctx context.Context, res *spec.Result) (string, error)
 }
@@ -98,6 +101,9 @@ func Execute(ctx context.Context, t Test) (*Outcome, error) {
 	}
 	if t.MeshType != 0 {
 		res.SMP = &spec.SMPRefs{MeshType: t.MeshType}
+	}
+	if t.Mesh != nil {
+		res.Mesh = t.Mesh
 	}
 	out := &Outcome{Result: res, NoResponse: NoResponse(res)}
 	if t.Save != nil {

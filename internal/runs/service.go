@@ -57,6 +57,9 @@ type Options struct {
 	// StateChanged is told of every run's move from one state to another
 	// ("" for none), for the server's metrics; nil: no one.
 	StateChanged func(from, to string)
+	// MeshContext, when set, reads the cluster's mesh context for a run's
+	// targets at its start (the server's cluster inventory).
+	MeshContext func(plans []*loadgen.Plan) *spec.MeshContext
 
 	// Instance names this server process in the store: its runs are its
 	// own. InstanceTimeout is how long a heartbeat may be stale before
@@ -108,6 +111,7 @@ type Service struct {
 	admit   Admission
 	agents  Distributor
 	changed func(from, to string)
+	meshCtx func(plans []*loadgen.Plan) *spec.MeshContext
 
 	instance        string
 	instanceTimeout time.Duration
@@ -137,7 +141,7 @@ type Service struct {
 // runs) and starts the scheduler. Shutdown stops it.
 func New(opts Options) *Service {
 	m := &Service{st: opts.Store, log: opts.Logger, version: opts.Version, admit: opts.Admission, agents: opts.Agents,
-		changed: opts.StateChanged, instance: opts.Instance, instanceTimeout: opts.InstanceTimeout,
+		changed: opts.StateChanged, meshCtx: opts.MeshContext, instance: opts.Instance, instanceTimeout: opts.InstanceTimeout,
 		saveEvery: opts.SaveEvery, saveRetries: opts.SaveRetries, saveBackoff: opts.SaveBackoff,
 		queue: make(chan string, 10000), hubs: map[string]*hub{}, cancels: map[string]context.CancelCauseFunc{}}
 	if m.log == nil {
@@ -384,6 +388,9 @@ func (m *Service) test(r *store.Run, prof *spec.Profile, plans []*loadgen.Plan, 
 	}
 	t := Test{Plans: plans, Engine: Local(m.version), Metrics: prof.Metrics, After: m.after,
 		Name: r.Name, Labels: r.Labels, ProfileID: r.ProfileID, ProfileRevision: r.ProfileRevision}
+	if m.meshCtx != nil {
+		t.Mesh = m.meshCtx(plans) // the cluster at the run's start
+	}
 	if !prof.UsesAgents() {
 		comb := runner.NewCombiner(len(plans), publish)
 		t.Sink = func(i int) loadgen.Sink { return cp.sink(comb.Sink(i)) }

@@ -27,6 +27,7 @@ import (
 	"github.com/meshperf/meshperf/internal/agents"
 	"github.com/meshperf/meshperf/internal/api"
 	"github.com/meshperf/meshperf/internal/auth"
+	"github.com/meshperf/meshperf/internal/meshmetrics"
 	"github.com/meshperf/meshperf/internal/runs"
 	"github.com/meshperf/meshperf/loadgen"
 	"github.com/meshperf/meshperf/store"
@@ -108,6 +109,12 @@ type Options struct {
 	// MaxConnections caps the API's open connections (ListenAndServe);
 	// DefaultMaxConnections when zero.
 	MaxConnections int
+	// Cluster is the live inventory of the Kubernetes cluster served under
+	// /api/v1/cluster and recorded in runs (cluster.go); nil: none.
+	Cluster ClusterSource
+	// MeshMetrics reads the mesh's own traffic metrics (Prometheus),
+	// served at /api/v1/cluster/metrics; nil: none.
+	MeshMetrics meshmetrics.Source
 
 	// InstanceID names this server process in the store; its runs are
 	// its own (a new random id when empty). InstanceTimeout is how long a
@@ -146,6 +153,17 @@ type Server struct {
 	limits       loadgen.Limits
 	files        *fileAccess
 	allowProm    []string
+	cluster      ClusterSource
+	meshMetrics  meshmetrics.Source
+
+	// Durability (durable.go).
+	instance        string
+	instanceTimeout time.Duration
+	saveEvery       time.Duration
+	saveRetries     int
+	saveBackoff     time.Duration
+	stopBeat        context.CancelFunc
+	beating         sync.WaitGroup
 }
 
 // New makes a Server: the composition root of server mode, where what is
@@ -166,7 +184,7 @@ func New(opts Options) *Server {
 	s.agents = agents.New(agents.Options{Logger: s.log, Version: opts.Version, Token: opts.AgentToken, TLS: opts.AgentTLS,
 		Heartbeat: opts.AgentHeartbeat, SkewTolerance: opts.AgentSkewTolerance})
 	s.runs = runs.New(runs.Options{Store: s.st, Logger: s.log, Version: s.version, Concurrency: opts.Concurrency,
-		Admission: admission{s}, Agents: s.agents, StateChanged: s.metrics.state,
+		Admission: admission{s}, Agents: s.agents, StateChanged: s.metrics.state, MeshContext: s.meshContext,
 		Instance: opts.InstanceID, InstanceTimeout: opts.InstanceTimeout, SaveEvery: opts.SaveEvery,
 		SaveRetries: opts.SaveRetries, SaveBackoff: opts.SaveBackoff})
 	return s
@@ -177,7 +195,9 @@ func New(opts Options) *Server {
 func newHTTP(opts Options) *Server {
 	s := &Server{st: opts.Store, log: opts.Logger, version: opts.Version, maxBody: opts.MaxBody,
 		allowTargets: opts.AllowTargets, grace: opts.ShutdownGrace, auth: opts.Auth, echoURL: opts.EchoURL,
-		maxConns: opts.MaxConnections}
+		maxConns: opts.MaxConnections, cluster: opts.Cluster, meshMetrics: opts.MeshMetrics,
+		instance: opts.InstanceID, instanceTimeout: opts.InstanceTimeout, saveEvery: opts.SaveEvery,
+		saveRetries: opts.SaveRetries, saveBackoff: opts.SaveBackoff}
 	if s.maxConns <= 0 {
 		s.maxConns = DefaultMaxConnections
 	}
@@ -234,7 +254,7 @@ type route struct {
 }
 
 func (s *Server) routes() []route {
-	return []route{
+	return append(s.clusterRoutes(), []route{
 		{"GET /healthz", s.healthz},
 		{"GET /readyz", s.readyz},
 		{"GET /metrics", s.serveMetrics},
@@ -275,7 +295,7 @@ func (s *Server) routes() []route {
 		{"POST /api/v1/users", s.createUser},
 		{"GET /api/v1/info", s.info},
 		{"GET /api/v1/results/{id}/verdicts", s.verdicts},
-	}
+	}...)
 }
 
 // ServeHTTP implements http.Handler: unknown paths and methods get the JSON

@@ -95,6 +95,7 @@ type Extension struct {
 	Notes       []string           `json:"notes,omitempty"`
 	Process     *spec.ProcessStats `json:"process,omitempty"`
 	Metrics     []spec.Metric      `json:"metrics,omitempty"`
+	Mesh        *spec.MeshContext  `json:"mesh,omitempty"`
 
 	// HistogramOf says which distribution latencies_ms and the histogram
 	// describe: "latency" (open loop) or "service_time".
@@ -118,6 +119,10 @@ type MeshConfig struct {
 	Sidecar          *Resources `json:"sidecar,omitempty"`
 	IngressGateway   *Resources `json:"ingress_gateway,omitempty"`
 	MeshControlPlane *Resources `json:"mesh_control_plane,omitempty"`
+	// MeshType and MTLSEnabled come from the cluster's mesh context
+	// recorded at the run's start (spec.MeshContext).
+	MeshType    int   `json:"mesh_type,omitempty"`
+	MTLSEnabled *bool `json:"mtls_enabled,omitempty"`
 }
 
 // Resources is SMP's per-component figures.
@@ -224,7 +229,7 @@ func ParseResult(data []byte) (*spec.Result, error) {
 	r.Errors = ext.Errors
 	r.Interrupted = ext.Interrupted
 	r.Notes = ext.Notes
-	r.Process, r.Metrics = ext.Process, ext.Metrics
+	r.Process, r.Metrics, r.Mesh = ext.Process, ext.Metrics, ext.Mesh
 	d.Count, d.StdDevMs, d.Saturated = ext.Count, ext.StdDevMs, ext.Saturated
 	d.Histogram, d.HistogramUnit = ext.Histogram, ext.HistogramUnit
 	var h *hist.Histogram

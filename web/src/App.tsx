@@ -12,6 +12,7 @@ import { LiveRun } from "./pages/LiveRun";
 import { Profiles, ProfileDetail } from "./pages/Profiles";
 import { Schedules } from "./pages/Schedules";
 import { Agents } from "./pages/Agents";
+import { Cluster } from "./pages/Cluster";
 import { Experiments } from "./pages/Experiments";
 import { NotFound } from "./pages/NotFound";
 
@@ -106,6 +107,7 @@ export function App() {
     ["/profiles", "Profiles"],
     ["/schedules", "Schedules"],
     ["/agents", "Agents"],
+    ["/cluster", "Cluster"],
   ];
   return (
     <SessionContext.Provider value={ctx}>
@@ -170,6 +172,7 @@ export function App() {
                   <Route path="/profiles/:ref" element={<ProfileDetail />} />
                   <Route path="/schedules" element={<Schedules />} />
                   <Route path="/agents" element={<Agents />} />
+                  <Route path="/cluster" element={<Cluster />} />
                   <Route path="*" element={<NotFound />} />
                 </>
               )}

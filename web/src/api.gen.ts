@@ -165,6 +165,266 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/cluster": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The cluster's meshes, versions, health, Gateway API, SMI, injection coverage and routes, from the live inventory
+         * @description 503: the server reads no Kubernetes cluster (started without a kubeconfig)
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ClusterStatus"];
+                    };
+                };
+                default: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/cluster/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Changes the inventory saw (objects added, updated, deleted; meshes detected, removed, upgraded), oldest first
+         * @description 503: the server reads no Kubernetes cluster (started without a kubeconfig)
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description only events with a greater seq */
+                    after?: number;
+                    /** @description at most this many, the newest */
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ClusterEvents"];
+                    };
+                };
+                default: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/cluster/meshes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The meshes detected, with versions, modes, mTLS, health and control plane
+         * @description 503: the server reads no Kubernetes cluster (started without a kubeconfig)
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ClusterMeshes"];
+                    };
+                };
+                default: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/cluster/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The mesh's own traffic metrics from Prometheus (started with --mesh-prometheus): per workload and edge request rate, success rate, p50/p90/p99; format=smi gives SMI's TrafficMetricsList (metrics.smi-spec.io/v1alpha1)
+         * @description 502: Prometheus unreachable or refusing the query 503: the server reads no Prometheus for mesh metrics
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description default: each mesh the cluster's inventory finds */
+                    mesh?: "istio" | "linkerd";
+                    namespace?: string;
+                    workload?: string;
+                    /** @description Go duration, whole seconds from 10s to 24h (default 1m) */
+                    window?: string;
+                    edges?: boolean;
+                    format?: "smi";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ClusterMetrics"];
+                    };
+                };
+                default: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/cluster/topology": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Services and workloads as a graph
+         * @description 503: the server reads no Kubernetes cluster (started without a kubeconfig)
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description only this namespace */
+                    namespace?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Topology"];
+                    };
+                };
+                default: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/cluster/workloads": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Services, workloads and pods with their proxies
+         * @description 503: the server reads no Kubernetes cluster (started without a kubeconfig)
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description only this namespace */
+                    namespace?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ClusterWorkloads"];
+                    };
+                };
+                default: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/compare": {
         parameters: {
             query?: never;
@@ -1549,6 +1809,16 @@ export interface components {
             name: string;
             why?: string;
         };
+        CRD: {
+            bundleVersion?: string;
+            channel?: string;
+            group: string;
+            kind: string;
+            name: string;
+            plural: string;
+            storage: string;
+            versions: string[];
+        };
         Cell: {
             diff?: number;
             ratio?: number;
@@ -1611,6 +1881,48 @@ export interface components {
             tcp_expect_bytes?: number;
             timeout?: string;
         };
+        ClusterEvent: {
+            from?: string;
+            mesh?: string;
+            name?: string;
+            namespace?: string;
+            resource?: string;
+            seq: number;
+            /** Format: date-time */
+            time: string;
+            to?: string;
+            type: string;
+        };
+        ClusterEvents: {
+            events: components["schemas"]["ClusterEvent"][];
+        };
+        ClusterMeshes: {
+            meshes: components["schemas"]["Mesh"][];
+        };
+        ClusterMetrics: {
+            reports: components["schemas"]["Report"][];
+        };
+        ClusterStatus: {
+            coverage: components["schemas"]["Coverage"];
+            gatewayAPI?: components["schemas"]["GatewayAPI"];
+            meshes: components["schemas"]["Mesh"][];
+            namespaces: components["schemas"]["Namespace"][];
+            pending?: components["schemas"]["Denied"][];
+            routes: components["schemas"]["Route"][];
+            seq: number;
+            server: string;
+            smi?: components["schemas"]["CRD"][];
+            synced: boolean;
+            /** Format: date-time */
+            time: string;
+            unreadable?: components["schemas"]["Denied"][];
+        };
+        ClusterWorkloads: {
+            namespace?: string;
+            pods: components["schemas"]["Pod"][];
+            services: components["schemas"]["Service"][];
+            workloads: components["schemas"]["Workload"][];
+        };
         Column: {
             fidelity: string;
             generator: string;
@@ -1629,6 +1941,28 @@ export interface components {
             rows: components["schemas"]["Row"][];
             warnings: string[];
         };
+        ComponentStatus: {
+            desired: number;
+            image: string;
+            kind: string;
+            name: string;
+            namespace: string;
+            ready: number;
+            version?: string;
+        };
+        Coverage: {
+            ambient: number;
+            injectedNamespaces: number;
+            namespaces: number;
+            pods: number;
+            withProxy: number;
+            withoutProxy: number;
+        };
+        Denied: {
+            message: string;
+            resource: string;
+            verb: string;
+        };
         Detail: {
             field?: string;
             message: string;
@@ -1643,6 +1977,19 @@ export interface components {
             percentiles: components["schemas"]["Percentile"][];
             saturated?: number;
             stddev_ms: number;
+        };
+        EdgeTraffic: {
+            destination: components["schemas"]["Resource"];
+            failures: number | null;
+            missing?: string[];
+            p50Ms: number | null;
+            p90Ms: number | null;
+            p99Ms: number | null;
+            requestRate: number | null;
+            side: string;
+            source: components["schemas"]["Resource"];
+            successRate: number | null;
+            successes: number | null;
         };
         Error: {
             error: components["schemas"]["ErrorDetail"];
@@ -1698,6 +2045,11 @@ export interface components {
             repeats: number;
             variants: string[];
         };
+        GatewayAPI: {
+            channel?: string;
+            crds: components["schemas"]["CRD"][];
+            version?: string;
+        };
         GeneratorInfo: {
             fidelity: string;
             histogram_resolution_us?: number;
@@ -1740,6 +2092,63 @@ export interface components {
             /** @enum {string} */
             via: "jwt" | "api-token";
         };
+        Mesh: {
+            components?: components["schemas"]["ComponentStatus"][];
+            crds?: string[];
+            healthy: boolean;
+            injectedNamespaces?: string[];
+            mesh: string;
+            modes?: string[];
+            mtls?: string;
+            name: string;
+            podsAmbient?: number;
+            podsWithProxy: number;
+            proxyVersions?: string[];
+            version?: string;
+        };
+        MeshContext: {
+            cluster?: string;
+            error?: string;
+            meshes?: components["schemas"]["MeshInstall"][];
+            targets?: components["schemas"]["MeshTarget"][];
+            /** Format: date-time */
+            time: string;
+        };
+        MeshInstall: {
+            healthy: boolean;
+            mesh: string;
+            modes?: string[];
+            mtls?: string;
+            name?: string;
+            smp_type?: number;
+            version?: string;
+        };
+        MeshProxy: {
+            container: string;
+            image: string;
+            limits?: {
+                [key: string]: string;
+            };
+            native?: boolean;
+            requests?: {
+                [key: string]: string;
+            };
+            version?: string;
+        };
+        MeshTarget: {
+            injection?: string[];
+            mesh?: string;
+            mesh_version?: string;
+            meshed: number;
+            mode?: string;
+            mtls?: string;
+            namespace?: string;
+            note?: string;
+            pods: number;
+            proxy?: components["schemas"]["MeshProxy"];
+            service?: string;
+            url: string;
+        };
         Metric: {
             average: number;
             /** Format: date-time */
@@ -1769,6 +2178,12 @@ export interface components {
             queries: components["schemas"]["MetricQuery"][];
             step?: string;
         };
+        Namespace: {
+            ambient?: boolean;
+            injection?: string[];
+            meshes?: string[];
+            name: string;
+        };
         Objective: {
             metric: string;
             op: string;
@@ -1785,6 +2200,19 @@ export interface components {
         Percentile: {
             ms: number;
             p: number;
+        };
+        Pod: {
+            ambient?: boolean;
+            labels?: {
+                [key: string]: string;
+            };
+            mesh?: string;
+            mtls?: string;
+            name: string;
+            namespace: string;
+            owner?: string;
+            phase?: string;
+            proxy?: components["schemas"]["Proxy"];
         };
         PointReport: {
             connections: number;
@@ -1863,8 +2291,30 @@ export interface components {
             total_rps: number;
             warmup?: boolean;
         };
+        Proxy: {
+            container: string;
+            image: string;
+            limits?: {
+                [key: string]: string;
+            };
+            native: boolean;
+            requests?: {
+                [key: string]: string;
+            };
+            version?: string;
+        };
         RefreshRequest: {
             refresh_token: string;
+        };
+        Report: {
+            /** Format: date-time */
+            at: string;
+            edges?: components["schemas"]["EdgeTraffic"][];
+            mesh: string;
+            missing?: string;
+            source: string;
+            window: string;
+            workloads: components["schemas"]["WorkloadTraffic"][];
         };
         Requested: {
             connections: number;
@@ -1885,6 +2335,11 @@ export interface components {
             /** @description a Go duration, e.g. 1m30s */
             warmup?: string;
         };
+        Resource: {
+            kind: string;
+            name: string;
+            namespace: string;
+        };
         /** @description meshperf.result/v1: requested, achieved, latency and service_time distributions with encoded HDR histograms, status codes, errors, timeline */
         Result: {
             achieved: components["schemas"]["Achieved"];
@@ -1901,6 +2356,7 @@ export interface components {
                 [key: string]: string;
             };
             latency?: components["schemas"]["Distribution"];
+            mesh?: components["schemas"]["MeshContext"];
             metrics?: components["schemas"]["Metric"][];
             name?: string;
             notes?: string[];
@@ -1950,6 +2406,14 @@ export interface components {
             /** Format: date-time */
             start_time: string;
             target: string;
+        };
+        Route: {
+            backends?: string[];
+            gamma: boolean;
+            kind: string;
+            name: string;
+            namespace: string;
+            parents: string[];
         };
         Row: {
             cells: components["schemas"]["Cell"][];
@@ -2046,6 +2510,16 @@ export interface components {
             spec: string;
             timezone?: string;
         };
+        Service: {
+            clusterIPs?: string[];
+            name: string;
+            namespace: string;
+            ports?: string[];
+            selector?: {
+                [key: string]: string;
+            };
+            type: string;
+        };
         Stat: {
             max: number;
             median: number;
@@ -2068,6 +2542,24 @@ export interface components {
             expires_in: number;
             refresh_token: string;
             token_type: string;
+        };
+        Topology: {
+            edges: components["schemas"]["TopologyEdge"][];
+            nodes: components["schemas"]["TopologyNode"][];
+        };
+        TopologyEdge: {
+            from: string;
+            kind: string;
+            to: string;
+        };
+        TopologyNode: {
+            id: string;
+            kind: string;
+            mesh?: string;
+            meshed: number;
+            name: string;
+            namespace: string;
+            pods: number;
         };
         User: {
             admin: boolean;
@@ -2116,6 +2608,31 @@ export interface components {
             /** @enum {string} */
             source: "" | "query" | "run" | "profile";
             verdicts: components["schemas"]["Verdict"][];
+        };
+        Workload: {
+            desired: number;
+            images: string[];
+            kind: string;
+            mesh?: string;
+            meshed: number;
+            mtls?: string;
+            name: string;
+            namespace: string;
+            pods: number;
+            ready: number;
+        };
+        WorkloadTraffic: {
+            failures: number | null;
+            kind: string;
+            missing?: string[];
+            name: string;
+            namespace: string;
+            p50Ms: number | null;
+            p90Ms: number | null;
+            p99Ms: number | null;
+            requestRate: number | null;
+            successRate: number | null;
+            successes: number | null;
         };
     };
     responses: {

@@ -10,8 +10,10 @@ import (
 
 	"github.com/meshperf/meshperf/internal/api"
 	"github.com/meshperf/meshperf/internal/auth"
+	"github.com/meshperf/meshperf/internal/cluster"
 	"github.com/meshperf/meshperf/internal/experiment"
 	"github.com/meshperf/meshperf/internal/report"
+	"github.com/meshperf/meshperf/internal/server"
 	"github.com/meshperf/meshperf/spec"
 	"github.com/meshperf/meshperf/store"
 )
@@ -38,6 +40,15 @@ func typ[T any]() reflect.Type { return reflect.TypeFor[T]() }
 var Operations = []Operation{
 	op(http.MethodGet, "/api/v1/agents", nil, http.StatusOK, typ[api.AgentList]()),
 	op(http.MethodGet, "/api/v1/info", nil, http.StatusOK, typ[api.Info]()),
+
+	// The cluster's views are internal/server's: they are made of
+	// internal/cluster's types, which a client should not have to link.
+	op(http.MethodGet, "/api/v1/cluster", nil, http.StatusOK, typ[server.ClusterStatus]()),
+	op(http.MethodGet, "/api/v1/cluster/meshes", nil, http.StatusOK, typ[server.ClusterMeshes]()),
+	op(http.MethodGet, "/api/v1/cluster/workloads", nil, http.StatusOK, typ[server.ClusterWorkloads]()),
+	op(http.MethodGet, "/api/v1/cluster/topology", nil, http.StatusOK, typ[cluster.Topology]()),
+	op(http.MethodGet, "/api/v1/cluster/events", nil, http.StatusOK, typ[server.ClusterEvents]()),
+	op(http.MethodGet, "/api/v1/cluster/metrics", nil, http.StatusOK, typ[server.ClusterMetrics]()),
 
 	op(http.MethodGet, "/api/v1/profiles", nil, http.StatusOK, typ[api.ProfileList]()),
 	op(http.MethodPost, "/api/v1/profiles", typ[spec.Profile](), http.StatusCreated, typ[api.ProfileView]()),
@@ -87,6 +98,7 @@ var Names = map[reflect.Type]string{
 	typ[api.ErrorBody]():     "Error",
 	typ[api.Error]():         "ErrorDetail",
 	typ[api.GeneratorInfo](): "AvailableGenerator",
+	typ[cluster.Event]():     "ClusterEvent",
 }
 
 // Fixed are the schemas of the types in API bodies that write their own

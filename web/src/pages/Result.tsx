@@ -13,6 +13,7 @@ import { DistributionCharts, totalOf } from "../components/result/Distribution";
 import { LatencyTable } from "../components/result/LatencyTable";
 import { Downloads, Notes } from "../components/result/NotesAndDownloads";
 import { ProcessAndMetrics } from "../components/result/ProcessAndMetrics";
+import { MeshContextPanel } from "../components/MeshContextPanel";
 import { RequestedAchieved } from "../components/result/RequestedAchieved";
 import { ResultHeader } from "../components/result/ResultHeader";
 import { StatusAndErrors } from "../components/result/StatusAndErrors";
@@ -67,6 +68,7 @@ function ResultView({ r, runId, verdicts, verdictError, degraded }: { r: ResultT
       </div>
       <AgentsTable r={r} />
       <ProcessAndMetrics r={r} />
+      <MeshContextPanel mesh={(r as { mesh?: import("../clusterApi").MeshContext }).mesh} />
       <Notes r={r} />
       <Downloads id={r.id} />
     </section>

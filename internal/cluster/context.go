@@ -1,0 +1,170 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/meshperf/meshperf/kube"
+	"github.com/meshperf/meshperf/spec"
+)
+
+// DefaultContextTimeout bounds ContextFor: reading the cluster must not hold
+// a run up for long.
+const DefaultContextTimeout = 5 * time.Second
+
+// maxContextTargets bounds the targets a context describes.
+const maxContextTargets = 64
+
+// ReadOnce reads the cluster cfg names once: reachability first (so an
+// unreachable server or bad credentials say so at once), then every
+// resource through an inventory's informers, for at most wait. The
+// snapshot is returned with an error naming what could not be read.
+func ReadOnce(ctx context.Context, cfg kube.Config, wait time.Duration) (Snapshot, error) {
+	client, err := kube.Connect(cfg)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	if _, err := client.Ping(ctx); err != nil {
+		return Snapshot{}, err
+	}
+	rc, _, err := kube.RESTConfig(cfg)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	inv, err := New(rc, Options{})
+	if err != nil {
+		return Snapshot{}, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- inv.Run(ctx) }()
+	wctx, wcancel := context.WithTimeout(ctx, wait)
+	defer wcancel()
+	err = inv.WaitSynced(wctx)
+	snap := inv.Snapshot()
+	cancel()
+	<-done
+	return snap, err
+}
+
+// ContextFor reads the cluster cfg names (within DefaultContextTimeout
+// unless ctx ends first) and returns the mesh context of targets, to be
+// recorded in a result at its start. The error is kube.ErrNoKubeconfig when
+// no cluster is configured (record nothing then); any other error is also
+// in the context's Error, with what could be read.
+func ContextFor(ctx context.Context, cfg kube.Config, targets []string) (spec.MeshContext, error) {
+	ctx, cancel := context.WithTimeout(ctx, DefaultContextTimeout)
+	defer cancel()
+	if cfg.Timeout == 0 || cfg.Timeout > DefaultContextTimeout {
+		cfg.Timeout = DefaultContextTimeout
+	}
+	snap, err := ReadOnce(ctx, cfg, DefaultContextTimeout)
+	if errors.Is(err, kube.ErrNoKubeconfig) {
+		return spec.MeshContext{}, err
+	}
+	mc := snap.MeshContext(targets)
+	if mc.Time.IsZero() {
+		mc.Time = time.Now().UTC()
+	}
+	if err == nil && len(snap.Unreadable) > 0 {
+		var parts []string
+		for _, d := range snap.Unreadable {
+			parts = append(parts, d.Resource)
+		}
+		err = fmt.Errorf("%w: may not list %s", kube.ErrForbidden, strings.Join(parts, ", "))
+	}
+	if err != nil {
+		mc.Error = err.Error()
+	}
+	return mc, err
+}
+
+// MeshContext is the mesh context of targets in s: the meshes installed,
+// and for each target URL whose host names a Service (svc.ns,
+// svc.ns.svc[.domain], or its ClusterIP) that Service's mesh, version,
+// mode, injection and proxy.
+func (s Snapshot) MeshContext(targets []string) spec.MeshContext {
+	mc := spec.MeshContext{Cluster: s.Server, Time: s.Time}
+	for _, m := range s.Meshes {
+		mc.Meshes = append(mc.Meshes, spec.MeshInstall{Mesh: m.Mesh, Name: m.Name, Version: m.Version,
+			Modes: m.Modes, MTLS: m.MTLS, Healthy: m.Healthy, SMPType: spec.MeshTypeOf(m.Name)})
+	}
+	seen := map[string]bool{}
+	for _, raw := range targets {
+		if seen[raw] {
+			continue
+		}
+		seen[raw] = true
+		if len(mc.Targets) == maxContextTargets {
+			break
+		}
+		mc.Targets = append(mc.Targets, s.meshTarget(raw))
+	}
+	return mc
+}
+
+func (s Snapshot) meshTarget(raw string) spec.MeshTarget {
+	mt := spec.MeshTarget{URL: raw}
+	if len(raw) > 2048 {
+		mt.URL = raw[:2048]
+		mt.Note = "URL too long to match"
+		return mt
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Hostname() == "" {
+		mt.Note = "no host in the URL"
+		return mt
+	}
+	ns, svc, ok := s.serviceFor(u.Hostname())
+	if !ok {
+		mt.Note = fmt.Sprintf("host %s is no Service of the cluster (by name svc.ns[.svc...] or ClusterIP)", u.Hostname())
+		return mt
+	}
+	t, _ := s.TargetOf(ns, svc)
+	mt.Namespace, mt.Service = t.Namespace, t.Service
+	mt.Mesh, mt.MeshVersion, mt.Mode = t.Mesh, t.MeshVersion, t.Mode
+	mt.Injection = t.Injection
+	mt.Pods, mt.Meshed, mt.MTLS = t.Pods, t.Meshed, t.MTLS
+	if p := t.Proxy; p != nil {
+		mt.Proxy = &spec.MeshProxy{Container: p.Container, Image: p.Image, Version: p.Version, Native: p.Native,
+			Requests: p.Requests, Limits: p.Limits}
+	}
+	return mt
+}
+
+// serviceFor finds the Service host names: a ClusterIP, or an in-cluster
+// DNS name with its namespace (a bare name is ambiguous and not matched).
+func (s Snapshot) serviceFor(host string) (ns, svc string, ok bool) {
+	if ip := net.ParseIP(host); ip != nil {
+		for _, v := range s.Services {
+			if slices.ContainsFunc(v.ClusterIPs, func(c string) bool {
+				cip := net.ParseIP(c)
+				return cip != nil && cip.Equal(ip)
+			}) {
+				return v.Namespace, v.Name, true
+			}
+		}
+		return "", "", false
+	}
+	host = strings.ToLower(host)
+	if !strings.Contains(strings.TrimSuffix(host, "."), ".") {
+		return "", "", false
+	}
+	ns, svc, err := ParseServiceHost(host, "")
+	if err != nil {
+		return "", "", false
+	}
+	for _, v := range s.Services {
+		if v.Namespace == ns && v.Name == svc {
+			return ns, svc, true
+		}
+	}
+	return "", "", false
+}

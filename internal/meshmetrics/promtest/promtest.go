@@ -1,0 +1,161 @@
+// Package promtest runs, for tests, a real Prometheus (Debian's
+// prometheus) scraping a stand-in for the meshes' proxies: an endpoint
+// publishing Istio's and Linkerd's real metric names and labels with known
+// rates.
+package promtest
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// The stand-in for the meshes' proxies: an HTTP endpoint publishing Istio's
+// and Linkerd's real metric names and labels with known rates. Every
+// sample carries its timestamp and the value the counter has then (rate ×
+// time since t0), so the counters are exactly linear and every figure can
+// be computed by hand. A real Prometheus scrapes it; the queries, windows
+// and maths are the real ones.
+type series struct {
+	name   string
+	labels string
+	rate   float64 // per second
+}
+
+// proxySeries are the stand-in's series. Per second:
+//
+//	Istio, destination shop/reviews (reporter=destination):
+//	  from productpage: 6 × 200, latencies 5 in (0,5] ms, 1 in (5,10]
+//	  from ratings:     3 × 200 + 1 × 503, latencies 2 in (5,10], 2 in (10,25]
+//	  so 10 rps, 90% ok; buckets le1 0, le5 5, le10 8, le25 10: p50 1+4×5/5 = 5 ms,
+//	  p90 10+15×(9−8)/2 = 17.5 ms, p99 10+15×(9.9−8)/2 = 24.25 ms.
+//	Istio, the source side's report of productpage → reviews: 100/s,
+//	  which must not be counted (reporter=source).
+//	Istio, shop/details: series present, no traffic (rate 0).
+//	Linkerd, emojivoto/web inbound and vote-bot → web outbound: 5 rps,
+//	  4 success, 1 failure; latencies 2 in (0,10], 3 in (10,100]:
+//	  p50 10+90×0.5/3 = 25 ms, p90 85 ms, p99 98.5 ms.
+func proxySeries() []series {
+	var s []series
+	istio := func(src, code string, rate float64) {
+		s = append(s, series{"istio_requests_total", fmt.Sprintf(`reporter="destination",source_workload=%q,source_workload_namespace="shop",destination_workload="reviews",destination_workload_namespace="shop",destination_service_name="reviews",response_code=%q`, src, code), rate})
+	}
+	istio("productpage", "200", 6)
+	istio("ratings", "200", 3)
+	istio("ratings", "503", 1)
+	s = append(s, series{"istio_requests_total", `reporter="source",source_workload="productpage",source_workload_namespace="shop",destination_workload="reviews",destination_workload_namespace="shop",response_code="200"`, 100})
+	s = append(s, series{"istio_requests_total", `reporter="destination",source_workload="productpage",source_workload_namespace="shop",destination_workload="details",destination_workload_namespace="shop",response_code="200"`, 0})
+	buckets := func(name, labels string, les []string, cum []float64) {
+		for i, le := range les {
+			s = append(s, series{name, labels + `,le="` + le + `"`, cum[i]})
+		}
+	}
+	les := []string{"1", "5", "10", "25", "100", "+Inf"}
+	buckets("istio_request_duration_milliseconds_bucket", `reporter="destination",source_workload="productpage",source_workload_namespace="shop",destination_workload="reviews",destination_workload_namespace="shop"`,
+		les, []float64{0, 5, 6, 6, 6, 6})
+	buckets("istio_request_duration_milliseconds_bucket", `reporter="destination",source_workload="ratings",source_workload_namespace="shop",destination_workload="reviews",destination_workload_namespace="shop"`,
+		les, []float64{0, 0, 2, 4, 4, 4})
+	buckets("istio_request_duration_milliseconds_bucket", `reporter="source",source_workload="productpage",source_workload_namespace="shop",destination_workload="reviews",destination_workload_namespace="shop"`,
+		les, []float64{100, 100, 100, 100, 100, 100})
+	for _, side := range []string{`direction="inbound",namespace="emojivoto",deployment="web"`,
+		`direction="outbound",namespace="emojivoto",deployment="vote-bot",dst_namespace="emojivoto",dst_deployment="web"`} {
+		s = append(s, series{"request_total", side, 5},
+			series{"response_total", side + `,classification="success",status_code="200"`, 4},
+			series{"response_total", side + `,classification="failure",status_code="500"`, 1})
+		buckets("response_latency_ms_bucket", side, []string{"10", "100", "+Inf"}, []float64{2, 5, 5})
+	}
+	return s
+}
+
+// ProxyStandIn serves proxySeries at /metrics on 127.0.0.1.
+func ProxyStandIn(t testing.TB) string {
+	t0 := time.Now().Add(-time.Minute) // counters started a minute ago
+	ss := proxySeries()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		ts := time.Now().UnixMilli()
+		el := float64(ts-t0.UnixMilli()) / 1000
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+		typed := map[string]bool{}
+		for _, s := range ss {
+			if !typed[s.name] {
+				typed[s.name] = true
+				fmt.Fprintf(w, "# TYPE %s counter\n", s.name)
+			}
+			fmt.Fprintf(w, "%s{%s} %.6f %d\n", s.name, s.labels, s.rate*el, ts)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv.Listener.Addr().String()
+}
+
+// FreeAddr is a loopback host:port nothing listens on (now).
+func FreeAddr(t testing.TB) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// Prometheus runs Debian's prometheus scraping target every second
+// and returns its URL and the time of its first scrape.
+func Prometheus(t testing.TB, target string) (string, time.Time) {
+	bin, err := exec.LookPath("prometheus")
+	if err != nil {
+		t.Fatal("prometheus is not installed (apt-get install prometheus)")
+	}
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "prometheus.yml")
+	if err := os.WriteFile(cfg, fmt.Appendf(nil, "global: {scrape_interval: 1s, evaluation_interval: 1s}\nscrape_configs:\n- job_name: mesh-proxies-stand-in\n  static_configs: [{targets: [%q]}]\n", target), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	addr := FreeAddr(t)
+	logf, err := os.Create(filepath.Join(dir, "prometheus.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "--config.file", cfg, "--storage.tsdb.path", filepath.Join(dir, "data"), "--web.listen-address", addr)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		logf.Close()
+		if t.Failed() {
+			b, _ := os.ReadFile(logf.Name())
+			t.Logf("prometheus log (end):\n%s", b[max(0, len(b)-3000):])
+		}
+	})
+	url := "http://" + addr
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(url + "/api/v1/query?query=up")
+		if err == nil {
+			var body struct {
+				Data struct {
+					Result []struct {
+						Value [2]any `json:"value"`
+					} `json:"result"`
+				} `json:"data"`
+			}
+			err = json.NewDecoder(resp.Body).Decode(&body)
+			resp.Body.Close()
+			if err == nil && len(body.Data.Result) == 1 && body.Data.Result[0].Value[1] == "1" {
+				return url, time.Now()
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatal("prometheus did not scrape the stand-in within 30s")
+	return "", time.Time{}
+}

@@ -1,0 +1,80 @@
+package meshmetrics
+
+// QuerySet names one mesh's Prometheus metrics and labels: which counter
+// counts requests, which marks a success, which histogram holds latency,
+// and which labels name the workloads at either end. It is data: adding a
+// mesh whose proxies export to Prometheus is adding a QuerySet.
+type QuerySet struct {
+	// Mesh is the cluster rule's key (istio, linkerd).
+	Mesh string `json:"mesh"`
+	// Requests is the counter of requests; Responses the counter the
+	// Success matchers apply to ("" = Requests).
+	Requests  string `json:"requests"`
+	Responses string `json:"responses,omitempty"`
+	Success   string `json:"success"`
+	// Latency is the histogram of response latency (its _bucket series),
+	// in LatencyUnitMs milliseconds per unit (1 for milliseconds).
+	Latency       string  `json:"latency"`
+	LatencyUnitMs float64 `json:"latencyUnitMs"`
+	// Inbound selects the series a workload's own proxy reports about the
+	// requests it receives; Namespace and Workload are their labels naming it.
+	Inbound   string `json:"inbound"`
+	Namespace string `json:"namespace"`
+	Workload  string `json:"workload"`
+	// Edge selects series naming both ends of a request: the destination
+	// (EdgeNamespace, EdgeWorkload) and the source (SourceNamespace,
+	// SourceWorkload).
+	Edge            string `json:"edge"`
+	EdgeNamespace   string `json:"edgeNamespace"`
+	EdgeWorkload    string `json:"edgeWorkload"`
+	SourceNamespace string `json:"sourceNamespace"`
+	SourceWorkload  string `json:"sourceWorkload"`
+	// EdgeSide is the proxy reporting Edge series: server (the
+	// destination's) or client (the source's), as SMI's edge.side says.
+	EdgeSide string `json:"edgeSide"`
+	// WorkloadKinds are the workload kinds Workload names (Linkerd's
+	// deployment label names Deployments only).
+	WorkloadKinds []string `json:"workloadKinds"`
+}
+
+// QuerySets are the meshes whose standard Prometheus metrics meshperf reads.
+var QuerySets = []QuerySet{
+	{
+		// Istio's standard metrics, as every sidecar (and ztunnel/waypoint)
+		// reports them; the destination's own report counts each request once.
+		Mesh:     "istio",
+		Requests: "istio_requests_total", Success: `response_code!~"5.."`,
+		Latency: "istio_request_duration_milliseconds_bucket", LatencyUnitMs: 1,
+		Inbound:   `reporter="destination"`,
+		Namespace: "destination_workload_namespace", Workload: "destination_workload",
+		Edge:          `reporter="destination"`,
+		EdgeNamespace: "destination_workload_namespace", EdgeWorkload: "destination_workload",
+		SourceNamespace: "source_workload_namespace", SourceWorkload: "source_workload",
+		EdgeSide:      "server",
+		WorkloadKinds: []string{"Deployment", "StatefulSet", "DaemonSet"},
+	},
+	{
+		// Linkerd's proxy metrics: inbound series about the workload's own
+		// traffic; outbound series (dst_*) for edges, from the source's proxy.
+		Mesh:     "linkerd",
+		Requests: "request_total", Responses: "response_total", Success: `classification="success"`,
+		Latency: "response_latency_ms_bucket", LatencyUnitMs: 1,
+		Inbound:   `direction="inbound"`,
+		Namespace: "namespace", Workload: "deployment",
+		Edge:          `direction="outbound"`,
+		EdgeNamespace: "dst_namespace", EdgeWorkload: "dst_deployment",
+		SourceNamespace: "namespace", SourceWorkload: "deployment",
+		EdgeSide:      "client",
+		WorkloadKinds: []string{"Deployment"},
+	},
+}
+
+// QuerySetFor returns the query set of mesh; false when meshperf has none.
+func QuerySetFor(mesh string) (QuerySet, bool) {
+	for _, q := range QuerySets {
+		if q.Mesh == mesh {
+			return q, true
+		}
+	}
+	return QuerySet{}, false
+}

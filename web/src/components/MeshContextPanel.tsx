@@ -1,0 +1,73 @@
+// The mesh a result's run went through, as the cluster said at its start.
+
+import type { MeshContext } from "../clusterApi";
+
+const res = (m?: Record<string, string>) =>
+  m && Object.keys(m).length
+    ? Object.entries(m)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(", ")
+    : "–";
+
+export function MeshContextPanel({ mesh }: { mesh?: MeshContext }) {
+  if (!mesh) return null;
+  return (
+    <div className="panel" aria-label="mesh context">
+      <h2>Mesh</h2>
+      <p className="hint">
+        {mesh.cluster ?? "cluster"} at the run's start:{" "}
+        {(mesh.meshes ?? []).map((m) => `${m.name ?? m.mesh} ${m.version ?? ""}${m.mtls ? `, mTLS ${m.mtls}` : ""}`).join("; ") || "no service mesh"}
+      </p>
+      {mesh.error ? (
+        <p role="alert" className="error">
+          incomplete: {mesh.error}
+        </p>
+      ) : null}
+      {(mesh.targets ?? []).length > 0 && (
+        <div className="table-wrap">
+          <table className="list">
+            <thead>
+              <tr>
+                <th scope="col">target</th>
+                <th scope="col">Service</th>
+                <th scope="col">mesh</th>
+                <th scope="col">mode</th>
+                <th scope="col">meshed pods</th>
+                <th scope="col">injection</th>
+                <th scope="col">proxy</th>
+                <th scope="col">proxy requests / limits</th>
+              </tr>
+            </thead>
+            <tbody>
+              {mesh.targets!.map((t) => (
+                <tr key={t.url}>
+                  <th scope="row">{t.url}</th>
+                  {t.service ? (
+                    <>
+                      <td>
+                        {t.service}.{t.namespace}
+                      </td>
+                      <td>{t.mesh ? `${t.mesh} ${t.mesh_version ?? ""}` : "none"}</td>
+                      <td>
+                        {t.mode ?? "–"}
+                        {t.mtls ? `, mTLS ${t.mtls}` : ""}
+                      </td>
+                      <td>
+                        {t.meshed}/{t.pods}
+                      </td>
+                      <td>{(t.injection ?? []).join(", ") || "–"}</td>
+                      <td>{t.proxy ? `${t.proxy.container} ${t.proxy.version ?? ""}${t.proxy.native ? " (native sidecar)" : ""}` : "–"}</td>
+                      <td>{t.proxy ? `${res(t.proxy.requests)} / ${res(t.proxy.limits)}` : "–"}</td>
+                    </>
+                  ) : (
+                    <td colSpan={7}>{t.note ?? "no Service matched"}</td>
+                  )}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,266 @@
+// Cluster: the Kubernetes cluster the server reads — its meshes, their
+// versions and health, which workloads carry a proxy, what the mesh says
+// about their traffic, a topology drawing, and the latest changes.
+
+import { useEffect, useState } from "react";
+import { loadCluster, type ClusterEvent, type ClusterView, type Topology, type TrafficReport } from "../clusterApi";
+import { Empty, ErrorBox, Loading, useApi, useTitle } from "../components/ui";
+import { fmtAgo, fmtMs, fmtPct, fmtRate } from "../lib/format";
+import { layout, nodeH, nodeW } from "../lib/topology";
+
+export const clusterPollMs = 5000;
+
+export function Cluster({ pollMs = clusterPollMs }: { pollMs?: number }) {
+  useTitle("Cluster");
+  const [ns, setNs] = useState("");
+  const view = useApi((signal) => loadCluster(ns, signal), [ns]);
+  const { reload } = view;
+  useEffect(() => {
+    const t = setInterval(reload, pollMs);
+    return () => clearInterval(t);
+  }, [reload, pollMs]);
+  return (
+    <section>
+      <div className="row-between">
+        <h1>Cluster</h1>
+        <div className="actions">
+          <span className="hint">refreshed every {pollMs / 1000} s</span>
+          <button type="button" onClick={reload}>
+            Refresh
+          </button>
+        </div>
+      </div>
+      {view.error ? <ErrorBox error={view.error} retry={reload} /> : null}
+      {view.data === undefined ? (
+        view.error ? null : <Loading what="the cluster" />
+      ) : view.data === null ? (
+        <Empty>
+          <p>This server reads no Kubernetes cluster.</p>
+          <p>
+            Start it with <code>meshperf server --kubeconfig FILE</code> (or with a kubeconfig in <code>$KUBECONFIG</code>, or in a pod) to see the meshes, their
+            versions and which workloads carry a proxy.
+          </p>
+        </Empty>
+      ) : (
+        <ClusterBody view={view.data} ns={ns} setNs={setNs} />
+      )}
+    </section>
+  );
+}
+
+function ClusterBody({ view, ns, setNs }: { view: ClusterView; ns: string; setNs: (ns: string) => void }) {
+  const { status, workloads } = view;
+  const c = status.coverage;
+  const traffic = trafficByWorkload(view.traffic);
+  return (
+    <>
+      <p className="hint">
+        {status.server} · {status.synced ? "inventory complete" : "still reading the cluster…"} · {c.pods} pods: {c.withProxy} with a proxy, {c.ambient} ambient,{" "}
+        {c.withoutProxy} without · {c.injectedNamespaces} of {c.namespaces} namespaces injected
+      </p>
+      {(status.unreadable ?? []).map((d) => (
+        <p key={d.resource} role="alert" className="error">
+          cannot {d.verb} {d.resource}: {d.message}
+        </p>
+      ))}
+      <h2>Meshes</h2>
+      {status.meshes.length === 0 ? (
+        <Empty>
+          <p>No service mesh found in this cluster.</p>
+        </Empty>
+      ) : (
+        <div className="table-wrap">
+          <table className="list" aria-label="meshes">
+            <thead>
+              <tr>
+                <th scope="col">mesh</th>
+                <th scope="col">version</th>
+                <th scope="col">modes</th>
+                <th scope="col">mTLS</th>
+                <th scope="col">health</th>
+                <th scope="col">control plane</th>
+                <th scope="col">injected namespaces</th>
+                <th scope="col" className="num">
+                  pods with proxy
+                </th>
+                <th scope="col">proxy versions</th>
+              </tr>
+            </thead>
+            <tbody>
+              {status.meshes.map((m) => (
+                <tr key={m.mesh}>
+                  <th scope="row">{m.name}</th>
+                  <td>{m.version ?? "–"}</td>
+                  <td>{(m.modes ?? []).join(", ") || "–"}</td>
+                  <td>{m.mtls ?? "–"}</td>
+                  <td>
+                    <span className="badge">{m.healthy ? "healthy" : "not ready"}</span>
+                  </td>
+                  <td>
+                    {(m.components ?? []).map((x) => `${x.namespace}/${x.name} ${x.ready}/${x.desired}`).join(", ") || `CRDs only (${(m.crds ?? []).length})`}
+                  </td>
+                  <td>{(m.injectedNamespaces ?? []).join(", ") || "–"}</td>
+                  <td className="num">
+                    {m.podsWithProxy}
+                    {m.podsAmbient ? ` (+${m.podsAmbient} ambient)` : ""}
+                  </td>
+                  <td>{(m.proxyVersions ?? []).join(", ") || "–"}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <p className="hint">
+        Gateway API: {status.gatewayAPI ? `${status.gatewayAPI.version ?? "version unknown"} (${status.gatewayAPI.channel ?? "?"} channel)` : "not installed"} · routes:{" "}
+        {status.routes.length} ({status.routes.filter((r) => r.gamma).length} GAMMA) · SMI: {(status.smi ?? []).map((s) => s.kind).join(", ") || "none"}
+      </p>
+
+      <div className="row-between">
+        <h2>Workloads</h2>
+        <label>
+          namespace{" "}
+          <select value={ns} onChange={(e) => setNs(e.target.value)}>
+            <option value="">all</option>
+            {status.namespaces.map((n) => (
+              <option key={n.name} value={n.name}>
+                {n.name}
+                {n.meshes?.length ? ` (${n.meshes.join(", ")})` : ""}
+              </option>
+            ))}
+          </select>
+        </label>
+      </div>
+      {view.traffic === null && view.trafficNote ? <p className="hint">Traffic metrics: {view.trafficNote}</p> : null}
+      {(view.traffic ?? []).filter((r) => r.missing).map((r) => (
+        <p key={r.mesh} className="hint">
+          {r.mesh} traffic missing: {r.missing}
+        </p>
+      ))}
+      <div className="table-wrap">
+        <table className="list" aria-label="workloads">
+          <thead>
+            <tr>
+              <th scope="col">namespace</th>
+              <th scope="col">kind</th>
+              <th scope="col">name</th>
+              <th scope="col" className="num">
+                ready
+              </th>
+              <th scope="col">proxy coverage</th>
+              <th scope="col">mesh</th>
+              <th scope="col" className="num">
+                rps
+              </th>
+              <th scope="col" className="num">
+                success
+              </th>
+              <th scope="col" className="num">
+                p99
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {workloads.workloads.map((w) => {
+              const t = traffic.get(`${w.namespace}/${w.name}`);
+              return (
+                <tr key={`${w.kind}/${w.namespace}/${w.name}`}>
+                  <td>{w.namespace}</td>
+                  <td>{w.kind}</td>
+                  <th scope="row">{w.name}</th>
+                  <td className="num">
+                    {w.ready}/{w.desired}
+                  </td>
+                  <td>
+                    {w.meshed}/{w.pods} meshed
+                  </td>
+                  <td>
+                    {w.mesh ?? "–"}
+                    {w.mtls ? <span className="hint"> mTLS {w.mtls}</span> : null}
+                  </td>
+                  <td className="num">{fmtRate(t?.requestRate)}</td>
+                  <td className="num" title={t?.missing?.join("; ")}>
+                    {fmtPct(t?.successRate)}
+                  </td>
+                  <td className="num">{fmtMs(t?.p99Ms)}</td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      </div>
+
+      <h2>Topology</h2>
+      <TopologyView topology={view.topology} />
+
+      <h2>Changes</h2>
+      {view.events.length === 0 ? (
+        <p className="hint">No change seen yet.</p>
+      ) : (
+        <ol className="events" aria-label="changes" reversed>
+          {[...view.events].reverse().map((e) => (
+            <li key={e.seq}>
+              <span className="badge">{e.type}</span> {eventText(e)} <span className="hint">{fmtAgo(e.time)}</span>
+            </li>
+          ))}
+        </ol>
+      )}
+    </>
+  );
+}
+
+/** An event in words: "istio 1.23.2 → 1.24.1", "pods shop/reviews-1". */
+function eventText(e: ClusterEvent): string {
+  const what = [e.mesh, e.resource, e.name ? (e.namespace ? `${e.namespace}/${e.name}` : e.name) : undefined].filter(Boolean).join(" ");
+  return e.from || e.to ? `${what} ${e.from ?? ""} → ${e.to ?? ""}` : what;
+}
+
+/** The traffic figures by namespace/name, from every mesh's report. */
+function trafficByWorkload(reports: TrafficReport[] | null) {
+  const m = new Map<string, TrafficReport["workloads"][number]>();
+  for (const r of reports ?? []) for (const w of r.workloads) m.set(`${w.namespace}/${w.name}`, w);
+  return m;
+}
+
+/** Services and workloads as boxes, selection and routes as arrows. */
+export function TopologyView({ topology }: { topology: Topology }) {
+  const l = layout(topology);
+  if (l.nodes.length === 0) return <p className="hint">No Service or workload here.</p>;
+  return (
+    <div className="table-wrap">
+      <svg role="img" aria-label="topology" width={l.width} height={l.height} viewBox={`0 0 ${l.width} ${l.height}`}>
+        <defs>
+          <marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="6" markerHeight="6" orient="auto-start-reverse">
+            <path d="M 0 0 L 10 5 L 0 10 z" fill="currentColor" />
+          </marker>
+        </defs>
+        {l.edges.map((e, i) => {
+          const self = e.from.id === e.to.id;
+          const x1 = e.from.x + nodeW;
+          const y1 = e.from.y + nodeH / 2;
+          const d = self
+            ? `M ${x1} ${y1 - 8} c 30 -20 30 36 0 16`
+            : `M ${x1} ${y1} C ${x1 + 45} ${y1}, ${e.to.x - 45} ${e.to.y + nodeH / 2}, ${e.to.x} ${e.to.y + nodeH / 2}`;
+          return (
+            <path key={i} d={d} fill="none" stroke="currentColor" strokeOpacity={0.5} strokeDasharray={e.kind === "selects" ? undefined : "4 3"} markerEnd="url(#arrow)">
+              <title>{`${e.from.id} → ${e.to.id} (${e.kind})`}</title>
+            </path>
+          );
+        })}
+        {l.nodes.map((n) => (
+          <g key={n.id} data-node={n.id} transform={`translate(${n.x},${n.y})`}>
+            <rect width={nodeW} height={nodeH} rx={6} fill="var(--panel)" stroke={n.meshed > 0 ? "var(--accent)" : "var(--border)"} strokeWidth={n.meshed > 0 ? 2 : 1} />
+            <text x={8} y={17} fontSize={12} fontWeight={600} fill="currentColor">
+              {n.name.length > 24 ? n.name.slice(0, 23) + "…" : n.name}
+            </text>
+            <text x={8} y={34} fontSize={11} fill="var(--muted)">
+              {n.kind} · {n.namespace}
+              {n.kind === "Gateway" ? "" : ` · ${n.meshed}/${n.pods} meshed`}
+            </text>
+            <title>{`${n.id}${n.mesh ? ` (${n.mesh})` : ""}`}</title>
+          </g>
+        ))}
+      </svg>
+    </div>
+  );
+}
