@@ -17,6 +17,7 @@ func TestStoreIsSplitByConcern(t *testing.T) {
 		reflect.TypeFor[ScheduleStore](),
 		reflect.TypeFor[ExperimentStore](),
 		reflect.TypeFor[ConformanceStore](),
+		reflect.TypeFor[DesignStore](),
 	}
 	owner := map[string]string{}
 	for _, c := range concerns {

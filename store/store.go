@@ -25,6 +25,7 @@ type Store interface {
 	ScheduleStore
 	ExperimentStore
 	ConformanceStore
+	DesignStore
 	Close() error
 }
 

@@ -21,6 +21,7 @@ type echoFlags struct {
 	grpcCode            string
 	capacity            int
 	overload            string
+	upstreams           []string // --upstream: echo_upstream.go
 }
 
 func newEchoCmd(stdio IO) *cobra.Command {
@@ -79,6 +80,7 @@ request over the limit; reject answers it 503 at once, serving RPS a second.`,
 	fl.StringVar(&f.tcpAddr, "tcp", "", "also serve TCP echo on this `host:port`")
 	fl.IntVar(&f.capacity, "capacity", 0, "degrade above this many HTTP requests per sliding second (`RPS`; 0 = never)")
 	fl.StringVar(&f.overload, "overload", echo.OverloadDelay, "over --capacity: `delay[:D]` (extra D × (1 + 10 × excess/RPS), D default 20ms) or reject (503)")
+	fl.StringArrayVar(&f.upstreams, "upstream", nil, "call this `URL` (GET) before answering each request, all upstreams at once; repeatable (the sample application: docs/designs.md)")
 	return cmd
 }
 
@@ -113,6 +115,9 @@ func (f echoFlags) options() (echo.Options, error) {
 	if err := capacity.Validate(); err != nil {
 		return echo.Options{}, usageErrorf("--capacity: %w", err)
 	}
+	if err := f.checkUpstreams(); err != nil {
+		return echo.Options{}, err
+	}
 	return echo.Options{Addr: f.addr, Delay: delay, Status: status, Size: f.size, TLS: f.tls, Capacity: capacity}, nil
 }
 
@@ -125,7 +130,7 @@ func flagError(flag string, err error) error {
 }
 
 // runEcho listens, says where, and serves until ctx ends.
-func runEcho(ctx context.Context, stdio IO, opts echo.Options) error {
+func runEcho(ctx context.Context, stdio IO, opts echo.Options, up echo.Upstreams) error {
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", opts.Addr)
 	if err != nil {
@@ -137,7 +142,7 @@ func runEcho(ctx context.Context, stdio IO, opts echo.Options) error {
 	}
 	fmt.Fprintf(stdio.Err, "meshperf echo: listening on %s://%s (%s) delay=%s status=%s size=%d capacity=%s\n",
 		scheme, ln.Addr(), protocols, opts.Delay, opts.Status, opts.Size, opts.Capacity)
-	return echo.Serve(ctx, ln, opts)
+	return serveEcho(ctx, stdio, ln, opts, up)
 }
 
 // runEchoAll serves HTTP and, when asked, gRPC (--grpc) and TCP (--tcp)
@@ -193,7 +198,7 @@ func runEchoAll(ctx context.Context, stdio IO, opts echo.Options, f echoFlags) e
 			errc <- err
 		}()
 	}
-	err := runEcho(ctx, stdio, opts)
+	err := runEcho(ctx, stdio, opts, echo.Upstreams{URLs: f.upstreams})
 	cancel()
 	for range serves {
 		err = errors.Join(err, <-errc)

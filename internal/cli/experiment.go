@@ -90,7 +90,14 @@ func runExperiment(ctx context.Context, stdio IO, g *globalOptions, file, output
 		fmt.Fprintf(stdio.Err, "meshperf: experiment %s (%s): %d cells\n", exp.Name, exp.ID, exp.Cells)
 	}
 	r := &experiment.Runner{Store: st, Version: Version, Log: stdio.Err}
+	takeDown, err := putDesigns(ctx, stdio, st, def.File.Designs)
+	if err != nil {
+		return err
+	}
 	runErr := r.Run(ctx, exp, def)
+	if !errors.Is(runErr, experiment.ErrInterrupted) { // a resume applies them again
+		runErr = errors.Join(runErr, takeDown(context.WithoutCancel(ctx)))
+	}
 	if errors.Is(runErr, experiment.ErrInterrupted) {
 		fmt.Fprintf(stdio.Err, "meshperf: experiment %s interrupted with %d of %d cells stored; run the same command again to resume\n", exp.Name, exp.Done, exp.Cells)
 		return errInterrupted

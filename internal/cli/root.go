@@ -68,6 +68,7 @@ func newRoot(stdio IO) *cobra.Command {
 	root.AddCommand(newAgentCmd(stdio, g))
 	root.AddCommand(newClusterCmd(stdio))
 	root.AddCommand(newConformanceCmd(stdio, g))
+	root.AddCommand(newDesignCmd(stdio, g), newMeshCmd(stdio, g))
 	root.AddCommand(newUserCmd(stdio, g))
 	root.AddCommand(newGeneratorsCmd(stdio))
 	root.AddCommand(newLoginCmd(stdio, g), newLogoutCmd(stdio, g))

@@ -65,6 +65,22 @@ type File struct {
 	Variants    []Variant           `json:"variants"`
 	Sweep       Sweep               `json:"sweep"`
 	Metrics     *spec.MetricsConfig `json:"metrics,omitempty"`
+	// Designs are stored designs applied to the kubeconfig's cluster
+	// before the first cell (and waited for) and deleted after the last
+	// (internal/cli/experiment_design.go, docs/designs.md).
+	Designs []DesignRef `json:"designs,omitempty"`
+}
+
+// DesignRef names a stored design an experiment puts on the cluster.
+type DesignRef struct {
+	Name      string `json:"name"`
+	Revision  int    `json:"revision,omitempty"`  // the latest when 0
+	Namespace string `json:"namespace,omitempty"` // as design apply -n
+	Inject    string `json:"inject,omitempty"`    // as design apply --inject
+	// Timeout is the readiness wait (default 5m; "0s" does not wait).
+	Timeout string `json:"timeout,omitempty"`
+	// Keep leaves the design on the cluster after the last cell.
+	Keep bool `json:"keep,omitempty"`
 }
 
 // Variant is one version of the system under test.
@@ -259,6 +275,16 @@ func (f *File) Validate() error {
 			bad("duration", "required when a variant has no profile to take it from")
 			break
 		}
+	}
+	for i, d := range f.Designs {
+		p := fmt.Sprintf("designs[%d]", i)
+		if d.Name == "" {
+			bad(p+".name", "required: a stored design (meshperf design list)")
+		}
+		if d.Revision < 0 {
+			bad(p+".revision", "must be >= 0 (0 is the latest), got %d", d.Revision)
+		}
+		dur(p+".timeout", d.Timeout)
 	}
 	if f.Baseline != "" && !names[f.Baseline] {
 		bad("baseline", "%q is not a variant", f.Baseline)

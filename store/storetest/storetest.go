@@ -80,6 +80,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		t.Run("schedules", o.testVisibleSchedules)
 		t.Run("id prefixes", o.testVisiblePrefixes)
 	})
+	t.Run("designs", func(t *testing.T) { RunDesigns(t, open) })
 	t.Run("reopen", o.testReopen)
 }
 

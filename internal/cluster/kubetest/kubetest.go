@@ -48,7 +48,8 @@ func Stop() {
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "kube-down.sh: %v\n%s", err, out)
 	}
-	// The next Kubeconfig starts a new one.
+	// A later Kubeconfig starts another: tests of one package that each
+	// clean up after themselves do not hand a stopped server to the next.
 	shared.dir, shared.kubeconfig, shared.err = "", "", nil
 	shared.once = sync.Once{}
 }

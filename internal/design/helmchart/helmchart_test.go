@@ -1,0 +1,149 @@
+package helmchart
+
+import (
+	"archive/tar"
+	"compress/gzip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/meshperf/meshperf/internal/design"
+)
+
+func TestRenderDirectory(t *testing.T) {
+	rs, ref, notes, err := Render(Options{Path: "testdata/echo", Release: "r1", Namespace: "demo",
+		Values: map[string]any{"replicas": 3}, Repo: "https://charts.example/echo"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var refs []string
+	for _, r := range rs {
+		refs = append(refs, r.Ref())
+	}
+	want := []string{"customresourcedefinition.apiextensions.k8s.io/widgets.example.meshperf.dev",
+		"deployment.apps/demo/r1-echo", "service/demo/r1-echo", "widget.example.meshperf.dev/demo/r1-echo"}
+	if !slices.Equal(refs, want) {
+		t.Fatalf("rendered %q, want %q", refs, want)
+	}
+	if got := design.Get(rs[1].Object, "spec", "replicas"); got != float64(3) {
+		t.Errorf("replicas %v, want the value given, 3", got)
+	}
+	if ref.Chart != "echo" || ref.Version != "0.3.1" || ref.Release != "r1" || ref.Repo != "https://charts.example/echo" {
+		t.Errorf("chart reference %+v", ref)
+	}
+	if len(notes) != 1 || !strings.Contains(notes[0].Reason, "test hook") || !strings.Contains(notes[0].Source, "templates/test.yaml") {
+		t.Errorf("notes %v, want one saying the test hook is not applied", notes)
+	}
+	// The design orders the CRD before its custom resource, and the graph
+	// links the Service to the Deployment.
+	order := design.ApplyOrder(rs)
+	if order[0].Kind() != "CustomResourceDefinition" || order[len(order)-1].Kind() != "Widget" {
+		t.Errorf("apply order %v", order)
+	}
+	g := design.BuildGraph(rs, "demo")
+	if !slices.Contains(g.Edges, design.Edge{From: "service/demo/r1-echo", To: "deployment.apps/demo/r1-echo", Why: "selects its pods"}) {
+		t.Errorf("graph edges %v", g.Edges)
+	}
+}
+
+func TestRenderPackage(t *testing.T) {
+	tgz := filepath.Join(t.TempDir(), "echo-0.3.1.tgz")
+	pack(t, "testdata/echo", "echo", tgz)
+	rs, ref, _, err := Render(Options{Path: tgz, Release: "p", Namespace: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != 4 || ref.Version != "0.3.1" {
+		t.Errorf("packaged chart rendered %d resources (chart %+v), want 4", len(rs), ref)
+	}
+}
+
+func TestRenderFails(t *testing.T) {
+	_, _, _, err := Render(Options{Path: "testdata/broken", Release: "b", Namespace: "x"})
+	if err == nil || !strings.Contains(err.Error(), "values.mustSet is required") || !strings.Contains(err.Error(), "broken/templates/cm.yaml") {
+		t.Errorf("err %v, want the template's error naming the file", err)
+	}
+	_, _, _, err = Render(Options{Path: "testdata/broken", Release: "b", Namespace: "x", Values: map[string]any{"mustSet": "v"}})
+	if err == nil || !strings.Contains(err.Error(), "nil pointer evaluating") && !strings.Contains(err.Error(), "missing") {
+		t.Errorf("err %v, want the template's error on .Values.nested.missing", err)
+	}
+	_, _, _, err = Render(Options{Path: "testdata/nope", Release: "b"})
+	if err == nil || !strings.Contains(err.Error(), "testdata/nope") {
+		t.Errorf("err %v for a missing chart", err)
+	}
+}
+
+// TestRenderRefusesLinks: a chart directory with a link (to a file
+// outside it) is refused before Helm reads it.
+func TestRenderRefusesLinks(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS("testdata/echo")); err != nil {
+		t.Fatal(err)
+	}
+	secret := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(secret, []byte("s3cret"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(secret, filepath.Join(dir, "files.txt")); err != nil {
+		t.Fatal(err)
+	}
+	_, _, _, err := Render(Options{Path: dir, Release: "r"})
+	if err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Errorf("err %v, want the link refused", err)
+	}
+}
+
+func TestReadValues(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "v.yaml")
+	if err := os.WriteFile(p, []byte("a: {b: 2}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	v, err := ReadValues(p)
+	if err != nil || design.Get(v, "a", "b") != float64(2) {
+		t.Errorf("ReadValues = %v, %v", v, err)
+	}
+	if err := os.WriteFile(p, []byte("a: ["), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadValues(p); err == nil || !strings.Contains(err.Error(), p) {
+		t.Errorf("ReadValues of bad YAML: %v", err)
+	}
+}
+
+// pack writes dir as a packaged chart whose top directory is name.
+func pack(t *testing.T, dir, name, out string) {
+	t.Helper()
+	f, err := os.Create(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	gz := gzip.NewWriter(f)
+	tw := tar.NewWriter(gz)
+	err = filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
+		if err != nil || info.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		if err := tw.WriteHeader(&tar.Header{Name: name + "/" + rel, Mode: 0o644, Size: int64(len(b)), Typeflag: tar.TypeReg}); err != nil {
+			return err
+		}
+		_, err = tw.Write(b)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := gz.Close(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,1 @@
+{{- define "echo.name" -}}{{ .Release.Name }}-echo{{- end -}}
