@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/meshperf/meshperf/spec"
@@ -282,6 +283,25 @@ const (
 	DefaultLimit = 50
 	MaxLimit     = 1000
 )
+
+// ParseLabels reads label selectors written key=value, as the CLI's
+// --label and the API's ?label= take them, into a filter's Labels: nil for
+// none, the last value for a key given twice. A selector with no "=" or an
+// empty key is an error naming it.
+func ParseLabels(selectors []string) (map[string]string, error) {
+	if len(selectors) == 0 {
+		return nil, nil
+	}
+	m := map[string]string{}
+	for _, l := range selectors {
+		k, v, ok := strings.Cut(l, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("label %q: want key=value", l)
+		}
+		m[k] = v
+	}
+	return m, nil
+}
 
 // ResultFilter selects results; the zero value selects all, a page at a time.
 type ResultFilter struct {

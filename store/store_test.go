@@ -1,6 +1,7 @@
 package store
 
 import (
+	"maps"
 	"regexp"
 	"strconv"
 	"testing"
@@ -41,5 +42,38 @@ func TestSummarize(t *testing.T) {
 		if s.P50Ms != tt.p50 || s.P90Ms != tt.p90 || s.P99Ms != tt.p99 || s.Target != tt.target {
 			t.Errorf("%s: got %v %v %v %q", tt.name, s.P50Ms, s.P90Ms, s.P99Ms, s.Target)
 		}
+	}
+}
+
+func TestParseLabels(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		selectors []string
+		want      map[string]string
+		wantErr   string
+	}{
+		{"none", nil, nil, ""},
+		{"pairs", []string{"team=shop", "env=prod"}, map[string]string{"team": "shop", "env": "prod"}, ""},
+		{"empty value", []string{"team="}, map[string]string{"team": ""}, ""},
+		{"value with =", []string{"q=a=b"}, map[string]string{"q": "a=b"}, ""},
+		{"last wins", []string{"team=a", "team=b"}, map[string]string{"team": "b"}, ""},
+		{"no =", []string{"team=shop", "nokey"}, nil, `label "nokey": want key=value`},
+		{"empty key", []string{"=shop"}, nil, `label "=shop": want key=value`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := ParseLabels(tc.selectors)
+			if tc.wantErr != "" {
+				if err == nil || err.Error() != tc.wantErr {
+					t.Fatalf("ParseLabels(%q) error = %v, want %q", tc.selectors, err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("ParseLabels(%q): %v", tc.selectors, err)
+			}
+			if !maps.Equal(got, tc.want) || (got == nil) != (tc.want == nil) {
+				t.Errorf("ParseLabels(%q) = %v, want %v", tc.selectors, got, tc.want)
+			}
+		})
 	}
 }

@@ -106,29 +106,71 @@ func runCapacity(ctx context.Context, cmd *cobra.Command, stdio IO, g *globalOpt
 	if err != nil {
 		return err
 	}
-	changed := cmd.Flags().Changed
-	var (
-		prof   *spec.Profile
-		stored *store.Profile
-		plans  []*loadgen.Plan
-	)
+	prof, stored, err := capacityProfile(ctx, stdio, g, o, targets)
+	if err != nil {
+		return err
+	}
+	plans, err := capacityPlans(cmd, o, prof, targets)
+	if err != nil {
+		return err
+	}
+	if err := o.objectives(prof, &copts); err != nil {
+		return err
+	}
+	stp := newCapacityStepper(stdio, o, prof, plans)
+	if !o.run.noSave {
+		st, err := g.openStore(ctx)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		if err := stp.saveTo(ctx, st, prof, stored); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(stdio.Err, "meshperf: capacity search %s: %s, %s–%s rps, at most %d steps of %s\n",
+		stp.id, strings.Join(capacityObjectives(copts), ", "), fmtFloat(copts.Min), fmtFloat(copts.Max), copts.MaxSteps, o.run.warmup+o.stepDuration)
+	rep, searchErr := capacity.Search(ctx, stp, copts, func(s capacity.Step) { printCapacityStep(stdio, s) })
+	if rep == nil {
+		return searchErr // invalid options: nothing ran
+	}
+	rep.ID, rep.Name = stp.id, stp.name
+	if err := writeCapacityReport(stdio, o.output, rep); err != nil {
+		return err
+	}
+	if stp.saveErr != nil {
+		searchErr = errors.Join(searchErr, stp.saveErr)
+	}
+	return capacityExit(rep, searchErr)
+}
+
+// capacityProfile reads the profile to search with: a file (-f), a stored
+// one (--profile, returned as stored too), or none when targets are given.
+func capacityProfile(ctx context.Context, stdio IO, g *globalOptions, o *capacityOptions, targets []string) (prof *spec.Profile, stored *store.Profile, err error) {
 	switch {
 	case o.run.file != "" && o.run.profileRef != "":
-		return usageErrorf("-f and --profile: give one, not both")
+		return nil, nil, usageErrorf("-f and --profile: give one, not both")
 	case o.run.file != "":
 		if prof, err = readProfile(stdio, o.run.file, o.run.allowUnknown, "--allow-unknown-fields"); err != nil {
-			return err
+			return nil, nil, err
 		}
 	case o.run.profileRef != "":
 		if stored, err = g.fetchProfile(ctx, o.run.profileRef, 0); err != nil {
-			return err
+			return nil, nil, err
 		}
 		if prof, _, err = spec.ParseProfile(stored.Body); err != nil {
-			return fmt.Errorf("stored profile %s: %w", stored.Name, err)
+			return nil, nil, fmt.Errorf("stored profile %s: %w", stored.Name, err)
 		}
 	case len(targets) == 0:
-		return usageErrorf("capacity: give a target URL, or a profile with -f FILE or --profile NAME")
+		return nil, nil, usageErrorf("capacity: give a target URL, or a profile with -f FILE or --profile NAME")
 	}
+	return prof, stored, nil
+}
+
+// capacityPlans makes the plans from the profile (or the targets) and the
+// run flags capacity takes; a step's rate and duration are the search's.
+func capacityPlans(cmd *cobra.Command, o *capacityOptions, prof *spec.Profile, targets []string) ([]*loadgen.Plan, error) {
+	changed := cmd.Flags().Changed
 	set := func(flag string) bool {
 		if flag == "warmup" {
 			return true
@@ -141,20 +183,28 @@ func runCapacity(ctx context.Context, cmd *cobra.Command, stdio IO, g *globalOpt
 		return false
 	}
 	if prof != nil && usesAgents(prof) {
-		return usageErrorf("capacity: the profile asks for agents:, which run through the server; capacity searches run locally only for now (remove agents: to search from this machine)")
+		return nil, usageErrorf("capacity: the profile asks for agents:, which run through the server; capacity searches run locally only for now (remove agents: to search from this machine)")
 	}
-	objText := o.objective
-	if plans, err = o.run.plans(prof, targets, set); err != nil {
-		return err
-	}
-	if objText == "" && prof != nil && prof.Meshperf != nil {
-		objText = strings.Join(prof.Meshperf.SLO, ",")
+	plans, err := o.run.plans(prof, targets, set)
+	if err != nil {
+		return nil, err
 	}
 	if changed("generator") {
 		for _, p := range plans {
 			p.Generator = o.run.generator
 		}
 	}
+	return plans, nil
+}
+
+// objectives sets the search's objectives from --objective (else the
+// profile's meshperf.slo) and --metric; it needs at least one.
+func (o *capacityOptions) objectives(prof *spec.Profile, copts *capacity.Options) error {
+	objText := o.objective
+	if objText == "" && prof != nil && prof.Meshperf != nil {
+		objText = strings.Join(prof.Meshperf.SLO, ",")
+	}
+	var err error
 	if copts.Objectives, err = spec.ParseObjectives(objText); err != nil {
 		return usageErrorf("--objective: %v", err)
 	}
@@ -167,7 +217,13 @@ func runCapacity(ctx context.Context, cmd *cobra.Command, stdio IO, g *globalOpt
 	if len(copts.Objectives)+len(copts.Metrics) == 0 {
 		return usageErrorf("--objective: at least one is needed (e.g. 'p99<=50ms,error_rate<0.1%%'), or a profile with meshperf.slo")
 	}
+	return nil
+}
 
+// newCapacityStepper names the search (a new id; --name, else the
+// profile's) and labels its steps' results: the profile's labels, then
+// --label.
+func newCapacityStepper(stdio IO, o *capacityOptions, prof *spec.Profile, plans []*loadgen.Plan) *capacityStepper {
 	labels := map[string]string{}
 	if prof != nil {
 		for k, v := range prof.Labels {
@@ -182,45 +238,47 @@ func runCapacity(ctx context.Context, cmd *cobra.Command, stdio IO, g *globalOpt
 	if name == "" && prof != nil {
 		name = prof.Name
 	}
-	id := store.NewID()
-	stp := &capacityStepper{stdio: stdio, plans: plans, duration: o.stepDuration, warmup: o.run.warmup,
-		prof: prof, labels: labels, name: name, id: id}
-	if !o.run.noSave {
-		st, err := g.openStore(ctx)
-		if err != nil {
-			return err
-		}
-		defer st.Close()
-		stp.store = st
-		if stored == nil && prof != nil && prof.Name != "" {
-			if stored, _, err = applyProfile(ctx, st, prof); err != nil {
-				return fmt.Errorf("storing profile %s: %w", prof.Name, err)
-			}
-		}
-		if stored != nil {
-			stp.ref = store.ResultRef{ProfileID: stored.ID, ProfileRevision: stored.Revision}
+	return &capacityStepper{stdio: stdio, plans: plans, duration: o.stepDuration, warmup: o.run.warmup,
+		prof: prof, labels: labels, name: name, id: store.NewID()}
+}
+
+// saveTo makes the steps' results saved in st, under the stored profile:
+// the one given, else the profile from the file, stored now if it has a
+// name.
+func (c *capacityStepper) saveTo(ctx context.Context, st store.Store, prof *spec.Profile, stored *store.Profile) error {
+	c.store = st
+	if stored == nil && prof != nil && prof.Name != "" {
+		var err error
+		if stored, _, err = applyProfile(ctx, st, prof); err != nil {
+			return fmt.Errorf("storing profile %s: %w", prof.Name, err)
 		}
 	}
-	fmt.Fprintf(stdio.Err, "meshperf: capacity search %s: %s, %s–%s rps, at most %d steps of %s\n",
-		id, strings.Join(capacityObjectives(copts), ", "), fmtFloat(copts.Min), fmtFloat(copts.Max), copts.MaxSteps, o.run.warmup+o.stepDuration)
-	rep, searchErr := capacity.Search(ctx, stp, copts, func(s capacity.Step) {
-		verdict := "met"
-		switch {
-		case s.Interrupted:
-			verdict = "interrupted"
-		case s.ClientLimited:
-			verdict = "client limit: " + s.ClientReason
-		case !s.Met:
-			verdict = "broken: " + strings.Join(s.Broken, ", ")
-		}
-		fmt.Fprintf(stdio.Err, "meshperf: step %d (%s) %s rps: achieved %.1f, p99 %.3gms, errors %.3g%%: %s\n",
-			s.N, s.Phase, fmtFloat(s.RPS), s.AchievedRPS, s.P99Ms, 100*s.ErrorRate, verdict)
-	})
-	if rep == nil {
-		return searchErr // invalid options: nothing ran
+	if stored != nil {
+		c.ref = store.ResultRef{ProfileID: stored.ID, ProfileRevision: stored.Revision}
 	}
-	rep.ID, rep.Name = id, name
-	switch o.output {
+	return nil
+}
+
+// printCapacityStep writes a line on stderr for each step the search ends.
+func printCapacityStep(stdio IO, s capacity.Step) {
+	verdict := "met"
+	switch {
+	case s.Interrupted:
+		verdict = "interrupted"
+	case s.ClientLimited:
+		verdict = "client limit: " + s.ClientReason
+	case !s.Met:
+		verdict = "broken: " + strings.Join(s.Broken, ", ")
+	}
+	fmt.Fprintf(stdio.Err, "meshperf: step %d (%s) %s rps: achieved %.1f, p99 %.3gms, errors %.3g%%: %s\n",
+		s.N, s.Phase, fmtFloat(s.RPS), s.AchievedRPS, s.P99Ms, 100*s.ErrorRate, verdict)
+}
+
+// writeCapacityReport writes the report on stdout as --output asks: json,
+// csv, or text.
+func writeCapacityReport(stdio IO, output string, rep *capacity.Report) error {
+	var err error
+	switch output {
 	case "json":
 		err = rep.WriteJSON(stdio.Out)
 	case "csv":
@@ -231,14 +289,18 @@ func runCapacity(ctx context.Context, cmd *cobra.Command, stdio IO, g *globalOpt
 	if err != nil {
 		return fmt.Errorf("writing the report: %w", err)
 	}
-	if stp.saveErr != nil {
-		searchErr = errors.Join(searchErr, stp.saveErr)
-	}
-	if searchErr != nil {
-		if errors.Is(searchErr, loadgen.ErrUnsupported) || errors.Is(searchErr, loadgen.ErrUnknownGenerator) {
-			return &UsageError{Err: searchErr}
+	return nil
+}
+
+// capacityExit is the command's error, hence its exit status: the search's
+// or a save's error (a usage error when the generator cannot run the
+// plans), else what the outcome says.
+func capacityExit(rep *capacity.Report, err error) error {
+	if err != nil {
+		if errors.Is(err, loadgen.ErrUnsupported) || errors.Is(err, loadgen.ErrUnknownGenerator) {
+			return &UsageError{Err: err}
 		}
-		return searchErr
+		return err
 	}
 	switch rep.Outcome {
 	case capacity.OutcomeFound, capacity.OutcomeAboveMax:

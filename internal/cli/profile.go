@@ -481,16 +481,9 @@ func (e *NotFoundError) Error() string {
 }
 
 func parseLabels(ls []string) (map[string]string, error) {
-	if len(ls) == 0 {
-		return nil, nil
-	}
-	m := map[string]string{}
-	for _, l := range ls {
-		k, v, ok := strings.Cut(l, "=")
-		if !ok || k == "" {
-			return nil, usageErrorf("--label %q: want key=value", l)
-		}
-		m[k] = v
+	m, err := store.ParseLabels(ls)
+	if err != nil {
+		return nil, usageErrorf("--%v", err)
 	}
 	return m, nil
 }

@@ -84,20 +84,9 @@ func (sc *scheduler) tick(ctx context.Context) {
 	}
 }
 
-func parseSchedule(spec, tz string) (schedule.Schedule, error) {
-	loc := time.UTC
-	if tz != "" {
-		var err error
-		if loc, err = time.LoadLocation(tz); err != nil {
-			return nil, fmt.Errorf("timezone: unknown %q (want an IANA name such as Europe/Berlin)", tz)
-		}
-	}
-	return schedule.Parse(spec, loc)
-}
-
 func (sc *scheduler) handle(ctx context.Context, s *store.Schedule, now time.Time) error {
 	st := sc.m.st
-	sched, err := parseSchedule(s.Spec, s.Timezone)
+	sched, err := schedule.ParseIn(s.Spec, s.Timezone)
 	if err != nil {
 		s.Enabled = false // a spec that no longer parses must not spin
 		_ = st.UpdateSchedule(ctx, s)

@@ -35,3 +35,12 @@ func (e *SpecError) Error() string {
 	}
 	return fmt.Sprintf("schedule %q: %s", e.Spec, e.Reason)
 }
+
+// TimezoneError is a time zone ParseIn does not know.
+type TimezoneError struct {
+	Name string // the zone as given
+}
+
+func (e *TimezoneError) Error() string {
+	return fmt.Sprintf("timezone: unknown %q (want an IANA name such as Europe/Berlin)", e.Name)
+}

@@ -62,6 +62,20 @@ type Schedule interface {
 	String() string
 }
 
+// ParseIn parses spec as Parse does, in the IANA time zone named tz (UTC
+// when tz is empty), as a stored schedule keeps them. A zone it does not
+// know is a *TimezoneError; a spec it refuses, a *SpecError.
+func ParseIn(spec, tz string) (Schedule, error) {
+	loc := time.UTC
+	if tz != "" {
+		var err error
+		if loc, err = time.LoadLocation(tz); err != nil {
+			return nil, &TimezoneError{Name: tz}
+		}
+	}
+	return Parse(spec, loc)
+}
+
 // Parse parses a cron spec, a macro or an interval (see the package
 // documentation). Cron fields are read in loc, UTC when loc is nil; an
 // interval is anchored at the Unix epoch and returns times in loc.

@@ -228,3 +228,44 @@ func TestMissedEveryMinuteForAYear(t *testing.T) {
 		t.Errorf("last = %s, want %s", got, want)
 	}
 }
+
+func TestParseIn(t *testing.T) {
+	after := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name, spec, tz string
+		want           time.Time // the first due time after after
+		wantErr        string    // "timezone" or "spec": the kind of error
+	}{
+		{"no zone is UTC", "0 3 * * *", "", time.Date(2026, 6, 2, 3, 0, 0, 0, time.UTC), ""},
+		// 03:00 in Berlin is 01:00 UTC in summer time.
+		{"cron read in the zone", "0 3 * * *", "Europe/Berlin", time.Date(2026, 6, 2, 1, 0, 0, 0, time.UTC), ""},
+		{"unknown zone", "0 3 * * *", "Mars/Olympus", time.Time{}, "timezone"},
+		{"bad spec in a known zone", "0 25 * * *", "Europe/Berlin", time.Time{}, "spec"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := ParseIn(tc.spec, tc.tz)
+			var tzErr *TimezoneError
+			var specErr *SpecError
+			switch tc.wantErr {
+			case "":
+				if err != nil {
+					t.Fatalf("ParseIn(%q, %q): %v", tc.spec, tc.tz, err)
+				}
+				if got := s.Next(after); !got.Equal(tc.want) {
+					t.Errorf("Next(%v) = %v, want %v", after, got.UTC(), tc.want)
+				}
+			case "timezone":
+				if !errors.As(err, &tzErr) || tzErr.Name != tc.tz {
+					t.Fatalf("ParseIn(%q, %q) error = %v, want a *TimezoneError naming %q", tc.spec, tc.tz, err, tc.tz)
+				}
+				if want := `timezone: unknown "Mars/Olympus" (want an IANA name such as Europe/Berlin)`; err.Error() != want {
+					t.Errorf("error = %q, want %q", err, want)
+				}
+			case "spec":
+				if !errors.As(err, &specErr) || errors.As(err, &tzErr) {
+					t.Fatalf("ParseIn(%q, %q) error = %v (%T), want a *SpecError", tc.spec, tc.tz, err, err)
+				}
+			}
+		})
+	}
+}

@@ -91,6 +91,23 @@ func (s *Server) readProfile(w http.ResponseWriter, r *http.Request) (*spec.Prof
 	return p, warnings, nil
 }
 
+// readStoredProfile reads a profile to store (readProfile) and returns it
+// with its JSON body, which the server's limits and allow-lists admit.
+func (s *Server) readStoredProfile(w http.ResponseWriter, r *http.Request) (*spec.Profile, []byte, []string, error) {
+	p, warnings, err := s.readProfile(w, r)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	body, err := p.JSON()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if err := s.admitStored(r.Context(), body, ""); err != nil {
+		return nil, nil, nil, err
+	}
+	return p, body, warnings, nil
+}
+
 // problems turns a joined error of field errors into one APIError listing
 // each.
 func problems(status int, code string, err error) *APIError {
@@ -132,15 +149,8 @@ func (s *Server) createProfile(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	p, warnings, err := s.readProfile(w, r)
+	p, body, warnings, err := s.readStoredProfile(w, r)
 	if err != nil {
-		return err
-	}
-	body, err := p.JSON()
-	if err != nil {
-		return err
-	}
-	if err := s.admitStored(r.Context(), body, ""); err != nil {
 		return err
 	}
 	sp := &store.Profile{Name: p.Name, Labels: p.Labels, Body: body, OwnerID: s.owner(r), Private: private}
@@ -192,15 +202,8 @@ func (s *Server) updateProfile(w http.ResponseWriter, r *http.Request) error {
 	if err := s.mayChange(r, "profile", ref, old.OwnerID); err != nil {
 		return err
 	}
-	p, warnings, err := s.readProfile(w, r)
+	p, body, warnings, err := s.readStoredProfile(w, r)
 	if err != nil {
-		return err
-	}
-	body, err := p.JSON()
-	if err != nil {
-		return err
-	}
-	if err := s.admitStored(r.Context(), body, ""); err != nil {
 		return err
 	}
 	sp := &store.Profile{ID: old.ID, Name: p.Name, Labels: p.Labels, Body: body}

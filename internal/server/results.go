@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/meshperf/meshperf/internal/api"
@@ -185,16 +184,9 @@ func (s *Server) compare(w http.ResponseWriter, r *http.Request) error {
 }
 
 func parseLabels(ls []string) (map[string]string, error) {
-	if len(ls) == 0 {
-		return nil, nil
-	}
-	m := map[string]string{}
-	for _, l := range ls {
-		k, v, ok := strings.Cut(l, "=")
-		if !ok || k == "" {
-			return nil, badRequest("label", "label %q: want key=value", l)
-		}
-		m[k] = v
+	m, err := store.ParseLabels(ls)
+	if err != nil {
+		return nil, badRequest("label", "%v", err)
 	}
 	return m, nil
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"net/http"
 	"time"
 
@@ -16,24 +17,23 @@ type ScheduleRequest = api.ScheduleRequest
 // ScheduleView is api.ScheduleView, the contract's type.
 type ScheduleView = api.ScheduleView
 
-func parseSchedule(spec, tz string) (schedule.Schedule, *time.Location, error) {
-	loc := time.UTC
-	if tz != "" {
-		var err error
-		if loc, err = time.LoadLocation(tz); err != nil {
-			return nil, nil, invalid("timezone", "timezone: unknown %q (want an IANA name such as Europe/Berlin)", tz)
-		}
+// parseSchedule is schedule.ParseIn with its errors as API errors naming
+// the field at fault.
+func parseSchedule(spec, tz string) (schedule.Schedule, error) {
+	s, err := schedule.ParseIn(spec, tz)
+	var tzErr *schedule.TimezoneError
+	switch {
+	case errors.As(err, &tzErr):
+		return nil, invalid("timezone", "%v", err)
+	case err != nil:
+		return nil, invalid("spec", "spec: %v", err)
 	}
-	s, err := schedule.Parse(spec, loc)
-	if err != nil {
-		return nil, nil, invalid("spec", "spec: %v", err)
-	}
-	return s, loc, nil
+	return s, nil
 }
 
 func (s *Server) scheduleView(sc *store.Schedule) ScheduleView {
 	v := ScheduleView{Schedule: sc}
-	if p, _, err := parseSchedule(sc.Spec, sc.Timezone); err == nil {
+	if p, err := parseSchedule(sc.Spec, sc.Timezone); err == nil {
 		v.Description = schedule.Describe(p)
 	}
 	return v
@@ -55,7 +55,7 @@ func (s *Server) createSchedule(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	sched, _, err := parseSchedule(req.Spec, req.Timezone)
+	sched, err := parseSchedule(req.Spec, req.Timezone)
 	if err != nil {
 		return err
 	}
@@ -129,7 +129,7 @@ func (s *Server) updateSchedule(w http.ResponseWriter, r *http.Request) error {
 	if req.Spec == "" {
 		req.Spec = sc.Spec
 	}
-	sched, _, err := parseSchedule(req.Spec, req.Timezone)
+	sched, err := parseSchedule(req.Spec, req.Timezone)
 	if err != nil {
 		return err
 	}

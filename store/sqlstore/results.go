@@ -318,14 +318,9 @@ func addResultLabels(ctx context.Context, q db, sums []store.ResultSummary) erro
 // ListResults implements store.Store: newest first by (start time, ID), a
 // page at a time, resuming after the last row of the previous page.
 func (s *Store) ListResults(ctx context.Context, f store.ResultFilter) (*store.Page, error) {
-	limit := f.Limit
-	switch {
-	case limit < 0:
-		return nil, fmt.Errorf("%w result filter: limit %d", store.ErrInvalid, limit)
-	case limit == 0:
-		limit = store.DefaultLimit
-	case limit > store.MaxLimit:
-		limit = store.MaxLimit
+	limit, err := pageLimit(f.Limit, "result filter")
+	if err != nil {
+		return nil, err
 	}
 	var where []string
 	var args []any
@@ -388,6 +383,18 @@ func (s *Store) ListResults(ctx context.Context, f store.ResultFilter) (*store.P
 		return nil, s.fail(err)
 	}
 	return page, nil
+}
+
+// pageLimit is a list's page size: store.DefaultLimit for 0, at most
+// store.MaxLimit; a negative limit is store.ErrInvalid, naming the filter.
+func pageLimit(limit int, filter string) (int, error) {
+	switch {
+	case limit < 0:
+		return 0, fmt.Errorf("%w %s: limit %d", store.ErrInvalid, filter, limit)
+	case limit == 0:
+		return store.DefaultLimit, nil
+	}
+	return min(limit, store.MaxLimit), nil
 }
 
 // A cursor is the start time and ID of the last row of a page, opaque.

@@ -162,14 +162,9 @@ func (s *Store) GetRun(ctx context.Context, id string) (*store.Run, error) {
 // ListRuns implements store.Store: newest first by (creation time, ID), a
 // page at a time, resuming after the last row of the previous page.
 func (s *Store) ListRuns(ctx context.Context, f store.RunFilter) (*store.RunPage, error) {
-	limit := f.Limit
-	switch {
-	case limit < 0:
-		return nil, fmt.Errorf("%w run filter: limit %d", store.ErrInvalid, limit)
-	case limit == 0:
-		limit = store.DefaultLimit
-	case limit > store.MaxLimit:
-		limit = store.MaxLimit
+	limit, err := pageLimit(f.Limit, "run filter")
+	if err != nil {
+		return nil, err
 	}
 	var where []string
 	var args []any

@@ -2001,7 +2001,7 @@ export interface components {
         };
         ErrorDetail: {
             /** @enum {string} */
-            code: "bad_request" | "invalid" | "not_found" | "conflict" | "too_large" | "method_not_allowed" | "internal" | "unavailable" | "forbidden" | "unauthenticated" | "invalid_credentials" | "token_expired" | "token_revoked" | "token_reused" | "invalid_argument";
+            code: "bad_request" | "invalid" | "not_found" | "conflict" | "too_large" | "method_not_allowed" | "internal" | "unavailable" | "forbidden" | "unauthenticated" | "invalid_credentials" | "token_expired" | "token_revoked" | "token_reused" | "invalid_argument" | "rate_limited";
             details?: components["schemas"]["Detail"][];
             field?: string;
             message: string;

@@ -5,7 +5,7 @@
 
 import { useRef } from "react";
 import { useParams, useSearchParams } from "react-router-dom";
-import { api, type Result as ResultT, type Run, type Verdict } from "../api";
+import { api, type Result as ResultT, type Run, type Verdict, type VerdictsResponse } from "../api";
 import { ResultTimeline } from "../components/ResultTimeline";
 import { ErrorBox, Loading, useApi, useTitle } from "../components/ui";
 import { AgentsTable } from "../components/result/AgentsTable";
@@ -27,7 +27,7 @@ export default function ResultPage() {
   const runId = params.get("run");
   const res = useApi((s) => api<ResultT>(`/api/v1/results/${encodeURIComponent(id)}`, "GET", undefined, s), [id]);
   const verdicts = useApi(
-    (s) => api<{ source: string; verdicts: Verdict[] }>(`/api/v1/results/${encodeURIComponent(id)}/verdicts${runId ? `?run=${encodeURIComponent(runId)}` : ""}`, "GET", undefined, s),
+    (s) => api<VerdictsResponse>(`/api/v1/results/${encodeURIComponent(id)}/verdicts${runId ? `?run=${encodeURIComponent(runId)}` : ""}`, "GET", undefined, s),
     [id, runId],
   );
   // The run that saved it, when known: a degraded one says why.
