@@ -13,7 +13,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/meshperf/meshperf/internal/capacity"
-	"github.com/meshperf/meshperf/internal/runs"
 	"github.com/meshperf/meshperf/loadgen"
 	"github.com/meshperf/meshperf/spec"
 	"github.com/meshperf/meshperf/store"
@@ -183,22 +182,25 @@ func runCapacity(ctx context.Context, cmd *cobra.Command, stdio IO, g *globalOpt
 		name = prof.Name
 	}
 	id := store.NewID()
-	stp := &capacityStepper{stdio: stdio, plans: plans, duration: o.stepDuration, warmup: o.run.warmup,
-		prof: prof, labels: labels, name: name, id: id}
+	stp := &capacity.RunStepper{Plans: plans, Duration: o.stepDuration, Warmup: o.run.warmup,
+		Version: Version, Labels: labels, Name: name, ID: id}
+	if prof != nil {
+		stp.Metrics = prof.Metrics
+	}
 	if !o.run.noSave {
 		st, err := g.openStore(ctx)
 		if err != nil {
 			return err
 		}
 		defer st.Close()
-		stp.store = st
+		stp.Save = st.SaveResult
 		if stored == nil && prof != nil && prof.Name != "" {
 			if stored, _, err = applyProfile(ctx, st, prof); err != nil {
 				return fmt.Errorf("storing profile %s: %w", prof.Name, err)
 			}
 		}
 		if stored != nil {
-			stp.ref = store.ResultRef{ProfileID: stored.ID, ProfileRevision: stored.Revision}
+			stp.Ref = store.ResultRef{ProfileID: stored.ID, ProfileRevision: stored.Revision}
 		}
 	}
 	fmt.Fprintf(stdio.Err, "meshperf: capacity search %s: %s, %s–%s rps, at most %d steps of %s\n",
@@ -231,11 +233,11 @@ func runCapacity(ctx context.Context, cmd *cobra.Command, stdio IO, g *globalOpt
 	if err != nil {
 		return fmt.Errorf("writing the report: %w", err)
 	}
-	if stp.saveErr != nil {
-		searchErr = errors.Join(searchErr, stp.saveErr)
+	if stp.SaveErr != nil {
+		searchErr = errors.Join(searchErr, stp.SaveErr)
 	}
 	if searchErr != nil {
-		if errors.Is(searchErr, loadgen.ErrUnsupported) || errors.Is(searchErr, loadgen.ErrUnknownGenerator) {
+		if errors.Is(searchErr, loadgen.ErrUnsupported) || errors.Is(searchErr, capacity.ErrBadPlan) || errors.Is(searchErr, loadgen.ErrUnknownGenerator) {
 			return &UsageError{Err: searchErr}
 		}
 		return searchErr
@@ -329,75 +331,3 @@ func capacityObjectives(o capacity.Options) []string {
 }
 
 func fmtFloat(x float64) string { return strconv.FormatFloat(x, 'f', -1, 64) }
-
-// capacityStepper runs a step on the same path as `meshperf run`: the
-// plans at a fixed rate through the runner, the profile's Prometheus
-// queries, labels, then the store.
-type capacityStepper struct {
-	stdio            IO
-	plans            []*loadgen.Plan
-	duration, warmup time.Duration
-	prof             *spec.Profile
-	labels           map[string]string
-	name, id         string
-	store            store.ResultStore
-	ref              store.ResultRef
-	saveErr          error
-}
-
-var _ capacity.Stepper = (*capacityStepper)(nil)
-
-// Step runs every plan at its share of s.RPS: in proportion to the rates
-// the profile gave its clients, or evenly when it gave none.
-func (c *capacityStepper) Step(ctx context.Context, s capacity.StepSpec) (*spec.Result, error) {
-	var total float64
-	for _, p := range c.plans {
-		if p.Rate != nil {
-			total += p.Rate.RateAt(p.Warmup)
-		}
-	}
-	plans := make([]*loadgen.Plan, len(c.plans))
-	for i, p := range c.plans {
-		q := *p
-		share := 1 / float64(len(c.plans))
-		if total > 0 && p.Rate != nil {
-			share = p.Rate.RateAt(p.Warmup) / total
-		}
-		q.Rate = loadgen.Constant(s.RPS * share)
-		q.Duration, q.Warmup, q.Requests = c.duration, c.warmup, 0
-		if err := q.Validate(); err != nil {
-			return nil, &UsageError{Err: err}
-		}
-		plans[i] = &q
-	}
-	labels := map[string]string{}
-	for k, v := range c.labels {
-		labels[k] = v
-	}
-	labels["capacity"] = c.id
-	labels["step"] = strconv.Itoa(s.N)
-	labels["rps"] = fmtFloat(s.RPS)
-	labels["capacity_phase"] = s.Phase
-	t := runs.Test{Plans: plans, Engine: runs.Local(Version), Name: c.name, Labels: labels}
-	if c.prof != nil {
-		t.Metrics = c.prof.Metrics
-	}
-	if c.store != nil {
-		t.ProfileID, t.ProfileRevision = c.ref.ProfileID, c.ref.ProfileRevision
-		t.Save = func(ctx context.Context, res *spec.Result) (string, error) {
-			// Saving is not cancelled by the Ctrl-C that ended the step.
-			return c.store.SaveResult(context.WithoutCancel(ctx), res, c.ref)
-		}
-	}
-	out, err := runs.Execute(ctx, t)
-	if err != nil {
-		return nil, err
-	}
-	res := out.Result
-	if out.SaveErr != nil {
-		c.saveErr = errors.Join(c.saveErr, fmt.Errorf("step %d: the result was not saved: %w", s.N, out.SaveErr))
-	} else if t.Save != nil {
-		res.ID = out.ResultID
-	}
-	return res, nil
-}
