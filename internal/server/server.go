@@ -146,6 +146,7 @@ type Server struct {
 	limits       loadgen.Limits
 	files        *fileAccess
 	allowProm    []string
+	capacity     capacityReports
 }
 
 // New makes a Server: the composition root of server mode, where what is
@@ -256,6 +257,8 @@ func (s *Server) routes() []route {
 		{"GET /api/v1/runs", s.listRuns},
 		{"GET /api/v1/runs/{id}", s.getRun},
 		{"POST /api/v1/runs/{id}/cancel", s.cancelRun},
+		{"POST /api/v1/capacity", s.submitCapacity},
+		{"GET /api/v1/capacity/{id}", s.getCapacity},
 		{"GET /api/v1/runs/{id}/events", s.runEvents},
 		{"GET /api/v1/agents", s.listAgents},
 		{"POST /api/v1/auth/login", s.login},
