@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/meshperf/meshperf/internal/auth"
+	"github.com/meshperf/meshperf/internal/capacity"
 	"github.com/meshperf/meshperf/spec"
 	"github.com/meshperf/meshperf/store"
 )
@@ -32,11 +33,13 @@ type RunRequest struct {
 
 // Event is one message of a run's live stream.
 type Event struct {
-	// Type is "state" (the run changed state) or "progress" (a second
-	// of the run ended).
+	// Type is "state" (the run changed state), "progress" (a second
+	// of the run ended) or "step" (a step of a capacity search ended).
 	Type     string         `json:"type"`
 	Run      *store.Run     `json:"run,omitempty"`
 	Progress *ProgressEvent `json:"progress,omitempty"`
+	// Step is a capacity search's step as it was judged (type "step").
+	Step *capacity.Step `json:"step,omitempty"`
 }
 
 // ProgressEvent is a second of a running test and the run so far.
@@ -227,4 +230,40 @@ type UserRequest struct {
 // UserList is the body of GET /api/v1/users.
 type UserList struct {
 	Users []*auth.User `json:"users"`
+}
+
+// CapacityRequest queues a capacity search (POST /api/v1/capacity): a
+// stored profile by name or id, or a profile document, and the search's
+// options; an option left out takes the CLI's default (docs/capacity.md).
+type CapacityRequest struct {
+	Profile         string            `json:"profile,omitempty"`
+	ProfileDocument json.RawMessage   `json:"profile_document,omitempty"`
+	Labels          map[string]string `json:"labels,omitempty"`
+	Private         bool              `json:"private,omitempty"`
+	// Objective are the objectives every step must meet, as
+	// `meshperf capacity --objective` takes them (default: the profile's
+	// meshperf.slo); Metric the objectives on its Prometheus metrics.
+	Objective string `json:"objective,omitempty"`
+	Metric    string `json:"metric,omitempty"`
+	// MinRPS (default 100) and MaxRPS (default 50000) bound the rates.
+	MinRPS *float64 `json:"min_rps,omitempty"`
+	MaxRPS *float64 `json:"max_rps,omitempty"`
+	// StepDuration (default 30s), Warmup (2s) and Pause (1s) time each step.
+	StepDuration *spec.Duration `json:"step_duration,omitempty"`
+	Warmup       *spec.Duration `json:"warmup,omitempty"`
+	Pause        *spec.Duration `json:"pause,omitempty"`
+	// Tolerance is relative, 0.05 for 5% (the default).
+	Tolerance *float64 `json:"tolerance,omitempty"`
+	// Confirm (default 2) and MaxSteps (default 30) as the CLI's flags.
+	Confirm  *int `json:"confirm,omitempty"`
+	MaxSteps *int `json:"max_steps,omitempty"`
+}
+
+// CapacityView is a capacity search (GET /api/v1/capacity/{id}): its run
+// (the state, queued to ended) and its report, the steps so far while it
+// runs; Report is absent when this server process did not run it (it ran
+// before a restart: its steps are the results labelled capacity=ID).
+type CapacityView struct {
+	Run    *store.Run       `json:"run"`
+	Report *capacity.Report `json:"report,omitempty"`
 }

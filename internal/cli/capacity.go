@@ -13,7 +13,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/meshperf/meshperf/internal/capacity"
-	"github.com/meshperf/meshperf/internal/runs"
 	"github.com/meshperf/meshperf/loadgen"
 	"github.com/meshperf/meshperf/spec"
 	"github.com/meshperf/meshperf/store"
@@ -106,71 +105,29 @@ func runCapacity(ctx context.Context, cmd *cobra.Command, stdio IO, g *globalOpt
 	if err != nil {
 		return err
 	}
-	prof, stored, err := capacityProfile(ctx, stdio, g, o, targets)
-	if err != nil {
-		return err
-	}
-	plans, err := capacityPlans(cmd, o, prof, targets)
-	if err != nil {
-		return err
-	}
-	if err := o.objectives(prof, &copts); err != nil {
-		return err
-	}
-	stp := newCapacityStepper(stdio, o, prof, plans)
-	if !o.run.noSave {
-		st, err := g.openStore(ctx)
-		if err != nil {
-			return err
-		}
-		defer st.Close()
-		if err := stp.saveTo(ctx, st, prof, stored); err != nil {
-			return err
-		}
-	}
-	fmt.Fprintf(stdio.Err, "meshperf: capacity search %s: %s, %s–%s rps, at most %d steps of %s\n",
-		stp.id, strings.Join(capacityObjectives(copts), ", "), fmtFloat(copts.Min), fmtFloat(copts.Max), copts.MaxSteps, o.run.warmup+o.stepDuration)
-	rep, searchErr := capacity.Search(ctx, stp, copts, func(s capacity.Step) { printCapacityStep(stdio, s) })
-	if rep == nil {
-		return searchErr // invalid options: nothing ran
-	}
-	rep.ID, rep.Name = stp.id, stp.name
-	if err := writeCapacityReport(stdio, o.output, rep); err != nil {
-		return err
-	}
-	if stp.saveErr != nil {
-		searchErr = errors.Join(searchErr, stp.saveErr)
-	}
-	return capacityExit(rep, searchErr)
-}
-
-// capacityProfile reads the profile to search with: a file (-f), a stored
-// one (--profile, returned as stored too), or none when targets are given.
-func capacityProfile(ctx context.Context, stdio IO, g *globalOptions, o *capacityOptions, targets []string) (prof *spec.Profile, stored *store.Profile, err error) {
+	changed := cmd.Flags().Changed
+	var (
+		prof   *spec.Profile
+		stored *store.Profile
+		plans  []*loadgen.Plan
+	)
 	switch {
 	case o.run.file != "" && o.run.profileRef != "":
-		return nil, nil, usageErrorf("-f and --profile: give one, not both")
+		return usageErrorf("-f and --profile: give one, not both")
 	case o.run.file != "":
 		if prof, err = readProfile(stdio, o.run.file, o.run.allowUnknown, "--allow-unknown-fields"); err != nil {
-			return nil, nil, err
+			return err
 		}
 	case o.run.profileRef != "":
 		if stored, err = g.fetchProfile(ctx, o.run.profileRef, 0); err != nil {
-			return nil, nil, err
+			return err
 		}
 		if prof, _, err = spec.ParseProfile(stored.Body); err != nil {
-			return nil, nil, fmt.Errorf("stored profile %s: %w", stored.Name, err)
+			return fmt.Errorf("stored profile %s: %w", stored.Name, err)
 		}
 	case len(targets) == 0:
-		return nil, nil, usageErrorf("capacity: give a target URL, or a profile with -f FILE or --profile NAME")
+		return usageErrorf("capacity: give a target URL, or a profile with -f FILE or --profile NAME")
 	}
-	return prof, stored, nil
-}
-
-// capacityPlans makes the plans from the profile (or the targets) and the
-// run flags capacity takes; a step's rate and duration are the search's.
-func capacityPlans(cmd *cobra.Command, o *capacityOptions, prof *spec.Profile, targets []string) ([]*loadgen.Plan, error) {
-	changed := cmd.Flags().Changed
 	set := func(flag string) bool {
 		if flag == "warmup" {
 			return true
@@ -183,28 +140,20 @@ func capacityPlans(cmd *cobra.Command, o *capacityOptions, prof *spec.Profile, t
 		return false
 	}
 	if prof != nil && usesAgents(prof) {
-		return nil, usageErrorf("capacity: the profile asks for agents:, which run through the server; capacity searches run locally only for now (remove agents: to search from this machine)")
+		return usageErrorf("capacity: the profile asks for agents:, which run through the server; capacity searches run locally only for now (remove agents: to search from this machine)")
 	}
-	plans, err := o.run.plans(prof, targets, set)
-	if err != nil {
-		return nil, err
+	objText := o.objective
+	if plans, err = o.run.plans(prof, targets, set); err != nil {
+		return err
+	}
+	if objText == "" && prof != nil && prof.Meshperf != nil {
+		objText = strings.Join(prof.Meshperf.SLO, ",")
 	}
 	if changed("generator") {
 		for _, p := range plans {
 			p.Generator = o.run.generator
 		}
 	}
-	return plans, nil
-}
-
-// objectives sets the search's objectives from --objective (else the
-// profile's meshperf.slo) and --metric; it needs at least one.
-func (o *capacityOptions) objectives(prof *spec.Profile, copts *capacity.Options) error {
-	objText := o.objective
-	if objText == "" && prof != nil && prof.Meshperf != nil {
-		objText = strings.Join(prof.Meshperf.SLO, ",")
-	}
-	var err error
 	if copts.Objectives, err = spec.ParseObjectives(objText); err != nil {
 		return usageErrorf("--objective: %v", err)
 	}
@@ -217,13 +166,7 @@ func (o *capacityOptions) objectives(prof *spec.Profile, copts *capacity.Options
 	if len(copts.Objectives)+len(copts.Metrics) == 0 {
 		return usageErrorf("--objective: at least one is needed (e.g. 'p99<=50ms,error_rate<0.1%%'), or a profile with meshperf.slo")
 	}
-	return nil
-}
 
-// newCapacityStepper names the search (a new id; --name, else the
-// profile's) and labels its steps' results: the profile's labels, then
-// --label.
-func newCapacityStepper(stdio IO, o *capacityOptions, prof *spec.Profile, plans []*loadgen.Plan) *capacityStepper {
 	labels := map[string]string{}
 	if prof != nil {
 		for k, v := range prof.Labels {
@@ -238,47 +181,48 @@ func newCapacityStepper(stdio IO, o *capacityOptions, prof *spec.Profile, plans 
 	if name == "" && prof != nil {
 		name = prof.Name
 	}
-	return &capacityStepper{stdio: stdio, plans: plans, duration: o.stepDuration, warmup: o.run.warmup,
-		prof: prof, labels: labels, name: name, id: store.NewID()}
-}
-
-// saveTo makes the steps' results saved in st, under the stored profile:
-// the one given, else the profile from the file, stored now if it has a
-// name.
-func (c *capacityStepper) saveTo(ctx context.Context, st store.Store, prof *spec.Profile, stored *store.Profile) error {
-	c.store = st
-	if stored == nil && prof != nil && prof.Name != "" {
-		var err error
-		if stored, _, err = applyProfile(ctx, st, prof); err != nil {
-			return fmt.Errorf("storing profile %s: %w", prof.Name, err)
+	id := store.NewID()
+	stp := &capacity.RunStepper{Plans: plans, Duration: o.stepDuration, Warmup: o.run.warmup,
+		Version: Version, Labels: labels, Name: name, ID: id}
+	if prof != nil {
+		stp.Metrics = prof.Metrics
+	}
+	if !o.run.noSave {
+		st, err := g.openStore(ctx)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		stp.Save = st.SaveResult
+		if stored == nil && prof != nil && prof.Name != "" {
+			if stored, _, err = applyProfile(ctx, st, prof); err != nil {
+				return fmt.Errorf("storing profile %s: %w", prof.Name, err)
+			}
+		}
+		if stored != nil {
+			stp.Ref = store.ResultRef{ProfileID: stored.ID, ProfileRevision: stored.Revision}
 		}
 	}
-	if stored != nil {
-		c.ref = store.ResultRef{ProfileID: stored.ID, ProfileRevision: stored.Revision}
+	fmt.Fprintf(stdio.Err, "meshperf: capacity search %s: %s, %s–%s rps, at most %d steps of %s\n",
+		id, strings.Join(capacityObjectives(copts), ", "), fmtFloat(copts.Min), fmtFloat(copts.Max), copts.MaxSteps, o.run.warmup+o.stepDuration)
+	rep, searchErr := capacity.Search(ctx, stp, copts, func(s capacity.Step) {
+		verdict := "met"
+		switch {
+		case s.Interrupted:
+			verdict = "interrupted"
+		case s.ClientLimited:
+			verdict = "client limit: " + s.ClientReason
+		case !s.Met:
+			verdict = "broken: " + strings.Join(s.Broken, ", ")
+		}
+		fmt.Fprintf(stdio.Err, "meshperf: step %d (%s) %s rps: achieved %.1f, p99 %.3gms, errors %.3g%%: %s\n",
+			s.N, s.Phase, fmtFloat(s.RPS), s.AchievedRPS, s.P99Ms, 100*s.ErrorRate, verdict)
+	})
+	if rep == nil {
+		return searchErr // invalid options: nothing ran
 	}
-	return nil
-}
-
-// printCapacityStep writes a line on stderr for each step the search ends.
-func printCapacityStep(stdio IO, s capacity.Step) {
-	verdict := "met"
-	switch {
-	case s.Interrupted:
-		verdict = "interrupted"
-	case s.ClientLimited:
-		verdict = "client limit: " + s.ClientReason
-	case !s.Met:
-		verdict = "broken: " + strings.Join(s.Broken, ", ")
-	}
-	fmt.Fprintf(stdio.Err, "meshperf: step %d (%s) %s rps: achieved %.1f, p99 %.3gms, errors %.3g%%: %s\n",
-		s.N, s.Phase, fmtFloat(s.RPS), s.AchievedRPS, s.P99Ms, 100*s.ErrorRate, verdict)
-}
-
-// writeCapacityReport writes the report on stdout as --output asks: json,
-// csv, or text.
-func writeCapacityReport(stdio IO, output string, rep *capacity.Report) error {
-	var err error
-	switch output {
+	rep.ID, rep.Name = id, name
+	switch o.output {
 	case "json":
 		err = rep.WriteJSON(stdio.Out)
 	case "csv":
@@ -289,18 +233,14 @@ func writeCapacityReport(stdio IO, output string, rep *capacity.Report) error {
 	if err != nil {
 		return fmt.Errorf("writing the report: %w", err)
 	}
-	return nil
-}
-
-// capacityExit is the command's error, hence its exit status: the search's
-// or a save's error (a usage error when the generator cannot run the
-// plans), else what the outcome says.
-func capacityExit(rep *capacity.Report, err error) error {
-	if err != nil {
-		if errors.Is(err, loadgen.ErrUnsupported) || errors.Is(err, loadgen.ErrUnknownGenerator) {
-			return &UsageError{Err: err}
+	if stp.SaveErr != nil {
+		searchErr = errors.Join(searchErr, stp.SaveErr)
+	}
+	if searchErr != nil {
+		if errors.Is(searchErr, loadgen.ErrUnsupported) || errors.Is(searchErr, capacity.ErrBadPlan) || errors.Is(searchErr, loadgen.ErrUnknownGenerator) {
+			return &UsageError{Err: searchErr}
 		}
-		return err
+		return searchErr
 	}
 	switch rep.Outcome {
 	case capacity.OutcomeFound, capacity.OutcomeAboveMax:
@@ -391,75 +331,3 @@ func capacityObjectives(o capacity.Options) []string {
 }
 
 func fmtFloat(x float64) string { return strconv.FormatFloat(x, 'f', -1, 64) }
-
-// capacityStepper runs a step on the same path as `meshperf run`: the
-// plans at a fixed rate through the runner, the profile's Prometheus
-// queries, labels, then the store.
-type capacityStepper struct {
-	stdio            IO
-	plans            []*loadgen.Plan
-	duration, warmup time.Duration
-	prof             *spec.Profile
-	labels           map[string]string
-	name, id         string
-	store            store.ResultStore
-	ref              store.ResultRef
-	saveErr          error
-}
-
-var _ capacity.Stepper = (*capacityStepper)(nil)
-
-// Step runs every plan at its share of s.RPS: in proportion to the rates
-// the profile gave its clients, or evenly when it gave none.
-func (c *capacityStepper) Step(ctx context.Context, s capacity.StepSpec) (*spec.Result, error) {
-	var total float64
-	for _, p := range c.plans {
-		if p.Rate != nil {
-			total += p.Rate.RateAt(p.Warmup)
-		}
-	}
-	plans := make([]*loadgen.Plan, len(c.plans))
-	for i, p := range c.plans {
-		q := *p
-		share := 1 / float64(len(c.plans))
-		if total > 0 && p.Rate != nil {
-			share = p.Rate.RateAt(p.Warmup) / total
-		}
-		q.Rate = loadgen.Constant(s.RPS * share)
-		q.Duration, q.Warmup, q.Requests = c.duration, c.warmup, 0
-		if err := q.Validate(); err != nil {
-			return nil, &UsageError{Err: err}
-		}
-		plans[i] = &q
-	}
-	labels := map[string]string{}
-	for k, v := range c.labels {
-		labels[k] = v
-	}
-	labels["capacity"] = c.id
-	labels["step"] = strconv.Itoa(s.N)
-	labels["rps"] = fmtFloat(s.RPS)
-	labels["capacity_phase"] = s.Phase
-	t := runs.Test{Plans: plans, Engine: runs.Local(Version), Name: c.name, Labels: labels}
-	if c.prof != nil {
-		t.Metrics = c.prof.Metrics
-	}
-	if c.store != nil {
-		t.ProfileID, t.ProfileRevision = c.ref.ProfileID, c.ref.ProfileRevision
-		t.Save = func(ctx context.Context, res *spec.Result) (string, error) {
-			// Saving is not cancelled by the Ctrl-C that ended the step.
-			return c.store.SaveResult(context.WithoutCancel(ctx), res, c.ref)
-		}
-	}
-	out, err := runs.Execute(ctx, t)
-	if err != nil {
-		return nil, err
-	}
-	res := out.Result
-	if out.SaveErr != nil {
-		c.saveErr = errors.Join(c.saveErr, fmt.Errorf("step %d: the result was not saved: %w", s.N, out.SaveErr))
-	} else if t.Save != nil {
-		res.ID = out.ResultID
-	}
-	return res, nil
-}

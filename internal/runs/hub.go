@@ -9,10 +9,13 @@ import (
 
 // Event is one message of a run's live stream: its state changed (Run, as
 // it was then), or a second of it ended (Progress: its figures and the run
-// so far, without the second's histograms).
+// so far, without the second's histograms), or a job's step ended (Step).
 type Event struct {
 	Run      *store.Run
 	Progress *loadgen.Progress
+	// Step is a step of a job's run (a capacity search's capacity.Step),
+	// opaque to the service.
+	Step any
 }
 
 // maxEvents bounds a run's kept history (an hour of seconds and its states).

@@ -121,6 +121,7 @@ type Service struct {
 
 	queue   chan string
 	mu      sync.Mutex
+	jobs    map[string]Job
 	hubs    map[string]*hub
 	cancels map[string]context.CancelCauseFunc
 	wg      sync.WaitGroup
@@ -143,7 +144,7 @@ func New(opts Options) *Service {
 	m := &Service{st: opts.Store, log: opts.Logger, version: opts.Version, admit: opts.Admission, agents: opts.Agents,
 		changed: opts.StateChanged, meshCtx: opts.MeshContext, instance: opts.Instance, instanceTimeout: opts.InstanceTimeout,
 		saveEvery: opts.SaveEvery, saveRetries: opts.SaveRetries, saveBackoff: opts.SaveBackoff,
-		queue: make(chan string, 10000), hubs: map[string]*hub{}, cancels: map[string]context.CancelCauseFunc{}}
+		queue: make(chan string, 10000), hubs: map[string]*hub{}, jobs: map[string]Job{}, cancels: map[string]context.CancelCauseFunc{}}
 	if m.log == nil {
 		m.log = slog.New(slog.DiscardHandler)
 	}
@@ -220,6 +221,53 @@ func (m *Service) Submit(ctx context.Context, run *store.Run) error {
 	}
 }
 
+// Job is a run of another kind than one test (a capacity search): it runs
+// with the run's context (cancelled by CancelRunning or the shutdown),
+// publishes its steps with step, and returns the state it ended in and why
+// (Outcome decides it from the context's cause).
+type Job func(ctx context.Context, r *store.Run, step func(any)) (state, msg string)
+
+// SubmitJob stores run (queued) and queues it, to be run by job rather
+// than as its profile's test. The job is kept in this process only: a
+// restart leaves the run interrupted, as any run.
+func (m *Service) SubmitJob(ctx context.Context, run *store.Run, job Job) error {
+	if job == nil {
+		return errors.New("runs: a nil job")
+	}
+	if err := m.st.CreateRun(ctx, run); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	m.jobs[run.ID] = job
+	m.mu.Unlock()
+	m.hub(run.ID).publish(Event{Run: run})
+	m.changed("", store.RunQueued)
+	select {
+	case m.queue <- run.ID:
+		return nil
+	default:
+		m.mu.Lock()
+		delete(m.jobs, run.ID)
+		m.mu.Unlock()
+		run.State, run.Error, run.FinishedAt = store.RunCancelled, "the queue is full", time.Now().UTC()
+		_ = m.st.UpdateRun(context.WithoutCancel(ctx), run)
+		return ErrQueueFull
+	}
+}
+
+// JobOutcome is the state a job's run ended in when the job itself
+// finished without failing: cancelled or interrupted by its context's
+// cause, succeeded otherwise.
+func JobOutcome(ctx context.Context) (state, msg string) {
+	switch cause := context.Cause(ctx); {
+	case errors.Is(cause, errCancelled):
+		return store.RunCancelled, "cancelled; the steps so far are kept"
+	case errors.Is(cause, ErrInterrupted) || ctx.Err() != nil:
+		return store.RunInterrupted, "the server shut down; the steps so far are kept"
+	}
+	return store.RunSucceeded, ""
+}
+
 // CancelQueued records a queued run as cancelled and ends its stream;
 // store.ErrConflict when it has just started (cancel it running).
 func (m *Service) CancelQueued(ctx context.Context, run *store.Run) error {
@@ -228,6 +276,9 @@ func (m *Service) CancelQueued(ctx context.Context, run *store.Run) error {
 		return err
 	}
 	m.changed(store.RunQueued, store.RunCancelled)
+	m.mu.Lock()
+	delete(m.jobs, run.ID)
+	m.mu.Unlock()
 	h := m.hub(run.ID)
 	h.publish(Event{Run: run})
 	h.close()
@@ -292,6 +343,10 @@ func (m *Service) execute(id string) {
 		delete(m.cancels, id)
 		m.mu.Unlock()
 	}()
+	m.mu.Lock()
+	job := m.jobs[id]
+	delete(m.jobs, id)
+	m.mu.Unlock()
 	h := m.hub(id)
 	defer func() {
 		h.close()
@@ -312,6 +367,10 @@ func (m *Service) execute(id string) {
 	h.publish(Event{Run: snapshot(r)})
 
 	finish := func(state, msg string) { r = m.finish(bg, h, r, state, msg) }
+	if job != nil {
+		finish(job(ctx, snapshot(r), func(step any) { h.publish(Event{Step: step}) }))
+		return
+	}
 	prof, _, err := spec.ParseProfile(r.Profile)
 	if err != nil {
 		finish(store.RunFailed, "profile: "+err.Error())

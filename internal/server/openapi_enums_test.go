@@ -9,6 +9,7 @@ import (
 
 	"github.com/meshperf/meshperf/internal/agents"
 	"github.com/meshperf/meshperf/internal/auth"
+	"github.com/meshperf/meshperf/internal/meshmetrics"
 	"github.com/meshperf/meshperf/internal/server"
 	"github.com/meshperf/meshperf/spec"
 	"github.com/meshperf/meshperf/store"
@@ -117,19 +118,25 @@ func TestOpenAPIEnums(t *testing.T) {
 		exportFormats[f] = "server's exportFormats[" + f + "]"
 	}
 
+	meshSets := goEnum{}
+	for _, q := range meshmetrics.QuerySets {
+		meshSets[q.Mesh] = "meshmetrics.QuerySets[" + q.Mesh + "]"
+	}
+
 	want := map[string]goEnum{
-		"Run.state":               runStates,
-		"GET /api/v1/runs ?state": runStates,
-		"ErrorDetail.code":        errorCodes,
-		"AgentView.state":         enumOf("agents.StateIdle", "agents.StateBusy", "agents.StateDisconnected")(agents.StateIdle, agents.StateBusy, agents.StateDisconnected),
-		"Experiment.state":        enumOf("store.ExperimentRunning", "store.ExperimentDone", "store.ExperimentFailed", "store.ExperimentInterrupted")(store.ExperimentRunning, store.ExperimentDone, store.ExperimentFailed, store.ExperimentInterrupted),
-		"Verdict.status":          enumOf("spec.VerdictMet", "spec.VerdictBroken", "spec.VerdictNotEvaluated")(spec.VerdictMet, spec.VerdictBroken, spec.VerdictNotEvaluated),
-		"Me.via":                  enumOf("auth.ViaJWT", "auth.ViaAPIToken")(auth.ViaJWT, auth.ViaAPIToken),
+		"GET /api/v1/cluster/metrics ?mesh":       meshSets,
+		"Run.state":                               runStates,
+		"GET /api/v1/runs ?state":                 runStates,
+		"ErrorDetail.code":                        errorCodes,
+		"AgentView.state":                         enumOf("agents.StateIdle", "agents.StateBusy", "agents.StateDisconnected")(agents.StateIdle, agents.StateBusy, agents.StateDisconnected),
+		"Experiment.state":                        enumOf("store.ExperimentRunning", "store.ExperimentDone", "store.ExperimentFailed", "store.ExperimentInterrupted")(store.ExperimentRunning, store.ExperimentDone, store.ExperimentFailed, store.ExperimentInterrupted),
+		"Verdict.status":                          enumOf("spec.VerdictMet", "spec.VerdictBroken", "spec.VerdictNotEvaluated")(spec.VerdictMet, spec.VerdictBroken, spec.VerdictNotEvaluated),
+		"Me.via":                                  enumOf("auth.ViaJWT", "auth.ViaAPIToken")(auth.ViaJWT, auth.ViaAPIToken),
 		"GET /api/v1/results/{id}/export ?format": exportFormats,
 	}
 	// Enums whose values are string literals in the code, with no constants
 	// to compare them with.
-	noConstants := []string{"Event.type", "Info.mode", "VerdictsResponse.source", "ExperimentReport.latency"}
+	noConstants := []string{"Event.type", "Info.mode", "VerdictsResponse.source", "ExperimentReport.latency", "GET /api/v1/cluster/metrics ?format"}
 
 	got := docEnums(readDoc(t))
 	for label, values := range got {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/meshperf/meshperf/internal/api"
+	"github.com/meshperf/meshperf/internal/capacity"
 	"github.com/meshperf/meshperf/internal/runs"
 	"github.com/meshperf/meshperf/loadgen"
 	"github.com/meshperf/meshperf/spec"
@@ -26,6 +27,9 @@ type ProgressEvent = api.ProgressEvent
 
 // eventOf is the run service's event as the stream sends it.
 func eventOf(e runs.Event) Event {
+	if st, ok := e.Step.(capacity.Step); ok {
+		return Event{Type: "step", Step: &st}
+	}
 	if e.Progress != nil {
 		return Event{Type: "progress", Progress: progressEvent(*e.Progress)}
 	}

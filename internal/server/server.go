@@ -155,15 +155,7 @@ type Server struct {
 	allowProm    []string
 	cluster      ClusterSource
 	meshMetrics  meshmetrics.Source
-
-	// Durability (durable.go).
-	instance        string
-	instanceTimeout time.Duration
-	saveEvery       time.Duration
-	saveRetries     int
-	saveBackoff     time.Duration
-	stopBeat        context.CancelFunc
-	beating         sync.WaitGroup
+	capacity     capacityReports
 }
 
 // New makes a Server: the composition root of server mode, where what is
@@ -195,9 +187,7 @@ func New(opts Options) *Server {
 func newHTTP(opts Options) *Server {
 	s := &Server{st: opts.Store, log: opts.Logger, version: opts.Version, maxBody: opts.MaxBody,
 		allowTargets: opts.AllowTargets, grace: opts.ShutdownGrace, auth: opts.Auth, echoURL: opts.EchoURL,
-		maxConns: opts.MaxConnections, cluster: opts.Cluster, meshMetrics: opts.MeshMetrics,
-		instance: opts.InstanceID, instanceTimeout: opts.InstanceTimeout, saveEvery: opts.SaveEvery,
-		saveRetries: opts.SaveRetries, saveBackoff: opts.SaveBackoff}
+		maxConns: opts.MaxConnections, cluster: opts.Cluster, meshMetrics: opts.MeshMetrics}
 	if s.maxConns <= 0 {
 		s.maxConns = DefaultMaxConnections
 	}
@@ -276,6 +266,8 @@ func (s *Server) routes() []route {
 		{"GET /api/v1/runs", s.listRuns},
 		{"GET /api/v1/runs/{id}", s.getRun},
 		{"POST /api/v1/runs/{id}/cancel", s.cancelRun},
+		{"POST /api/v1/capacity", s.submitCapacity},
+		{"GET /api/v1/capacity/{id}", s.getCapacity},
 		{"GET /api/v1/runs/{id}/events", s.runEvents},
 		{"GET /api/v1/agents", s.listAgents},
 		{"POST /api/v1/auth/login", s.login},

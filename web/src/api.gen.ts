@@ -165,6 +165,86 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/capacity": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Queue a capacity search of a stored profile or of a profile document (a run whose steps are results labelled capacity=ID; cancel it with /api/v1/runs/{id}/cancel, follow it on /api/v1/runs/{id}/events) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["CapacityRequest"];
+                };
+            };
+            responses: {
+                /** @description Queued */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Run"];
+                    };
+                };
+                default: components["responses"]["Error"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/capacity/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A capacity search: its run and its report (the steps so far while it runs) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CapacityView"];
+                    };
+                };
+                default: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/cluster": {
         parameters: {
             query?: never;
@@ -1819,6 +1899,79 @@ export interface components {
             storage: string;
             versions: string[];
         };
+        CapacityReport: {
+            advice?: string[];
+            breaks_rps?: number;
+            broken_by?: string[];
+            client_limit_rps?: number;
+            confirm: number;
+            curve: components["schemas"]["CurvePoint"][];
+            duration_seconds: number;
+            error_rate_at_sustained: number;
+            id?: string;
+            knee_rps?: number;
+            max_rps: number;
+            max_steps: number;
+            min_rps: number;
+            name?: string;
+            objectives: string[];
+            outcome: string;
+            p99_ms_at_sustained?: number;
+            pause_seconds: number;
+            steps: components["schemas"]["CapacityStep"][];
+            sustained_rps: number;
+            tolerance: number;
+            uncertainty_rps?: number;
+        };
+        CapacityRequest: {
+            confirm?: number;
+            labels?: {
+                [key: string]: string;
+            };
+            max_rps?: number;
+            max_steps?: number;
+            metric?: string;
+            min_rps?: number;
+            objective?: string;
+            /** @description a Go duration, e.g. 1m30s */
+            pause?: string;
+            private?: boolean;
+            profile?: string;
+            profile_document?: unknown;
+            /** @description a Go duration, e.g. 1m30s */
+            step_duration?: string;
+            tolerance?: number;
+            /** @description a Go duration, e.g. 1m30s */
+            warmup?: string;
+        };
+        CapacityStep: {
+            achieved_rps: number;
+            broken?: string[];
+            busy_connections: number;
+            client_limited?: boolean;
+            client_reason?: string;
+            connections: number;
+            cpu_cores: number;
+            error_rate: number;
+            interrupted?: boolean;
+            late_ratio: number;
+            met: boolean;
+            metric_verdicts?: components["schemas"]["MetricResult"][];
+            p50_ms: number;
+            p90_ms: number;
+            p99_9_ms: number;
+            p99_ms: number;
+            phase: string;
+            requests: number;
+            result_id?: string;
+            rps: number;
+            step: number;
+            verdicts: components["schemas"]["Verdict"][];
+        };
+        CapacityView: {
+            report?: components["schemas"]["CapacityReport"];
+            run: components["schemas"]["Run"];
+        };
         Cell: {
             diff?: number;
             ratio?: number;
@@ -1958,6 +2111,18 @@ export interface components {
             withProxy: number;
             withoutProxy: number;
         };
+        CurvePoint: {
+            achieved_rps: number;
+            error_rate: number;
+            knee?: boolean;
+            met: boolean;
+            p50_ms: number;
+            p90_ms: number;
+            p99_9_ms: number;
+            p99_ms: number;
+            rps: number;
+            step: number;
+        };
         Denied: {
             message: string;
             resource: string;
@@ -2009,6 +2174,7 @@ export interface components {
         Event: {
             progress?: components["schemas"]["ProgressEvent"];
             run?: components["schemas"]["Run"];
+            step?: components["schemas"]["CapacityStep"];
             /**
              * @description state: the run changed state (run is set); progress: a second of the run ended (progress is set)
              * @enum {string}
@@ -2161,10 +2327,22 @@ export interface components {
             start: string;
             unit?: string;
         };
+        MetricObjective: {
+            name: string;
+            op: string;
+            raw: string;
+            value: number;
+        };
         MetricQuery: {
             name: string;
             query: string;
             unit?: string;
+        };
+        MetricResult: {
+            actual: number;
+            met: boolean;
+            objective: components["schemas"]["MetricObjective"];
+            reason?: string;
         };
         MetricSeries: {
             labels?: {

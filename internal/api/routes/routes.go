@@ -10,6 +10,7 @@ import (
 
 	"github.com/meshperf/meshperf/internal/api"
 	"github.com/meshperf/meshperf/internal/auth"
+	"github.com/meshperf/meshperf/internal/capacity"
 	"github.com/meshperf/meshperf/internal/cluster"
 	"github.com/meshperf/meshperf/internal/experiment"
 	"github.com/meshperf/meshperf/internal/report"
@@ -68,6 +69,8 @@ var Operations = []Operation{
 	op(http.MethodGet, "/api/v1/runs", nil, http.StatusOK, typ[store.RunPage]()),
 	op(http.MethodGet, "/api/v1/runs/{id}", nil, http.StatusOK, typ[store.Run]()),
 	op(http.MethodPost, "/api/v1/runs/{id}/cancel", nil, http.StatusAccepted, typ[store.Run]()),
+	op(http.MethodPost, "/api/v1/capacity", typ[api.CapacityRequest](), http.StatusAccepted, typ[store.Run]()),
+	op(http.MethodGet, "/api/v1/capacity/{id}", nil, http.StatusOK, typ[api.CapacityView]()),
 
 	op(http.MethodPost, "/api/v1/auth/login", typ[api.LoginRequest](), http.StatusOK, typ[api.TokenResponse]()),
 	op(http.MethodPost, "/api/v1/auth/refresh", typ[api.RefreshRequest](), http.StatusOK, typ[api.TokenResponse]()),
@@ -99,6 +102,8 @@ var Names = map[reflect.Type]string{
 	typ[api.Error]():         "ErrorDetail",
 	typ[api.GeneratorInfo](): "AvailableGenerator",
 	typ[cluster.Event]():     "ClusterEvent",
+	typ[capacity.Report]():   "CapacityReport",
+	typ[capacity.Step]():     "CapacityStep",
 }
 
 // Fixed are the schemas of the types in API bodies that write their own
