@@ -163,13 +163,15 @@ func TestNodeEchoService(t *testing.T) {
 			}
 		})
 	}
-	// The pods counted them: through the Service both pods served some,
-	// and the total is both runs' requests.
+	// The pods counted them: the total is both runs' requests. kube-proxy
+	// picks a pod per connection, and an open-loop run at 300/s may use
+	// only a few of its connections, so one pod serving all of the
+	// Service's share is possible and only logged.
 	var total int64
 	for _, p := range pods {
 		got := echoStats(t, n, p.IP) - before[p.IP]
 		if got == 0 {
-			t.Errorf("pod %s (%s) served no request: the Service did not spread the load", p.Name, p.IP)
+			t.Logf("pod %s (%s) served no request through the Service this time", p.Name, p.IP)
 		}
 		total += got
 	}

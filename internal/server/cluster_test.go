@@ -76,8 +76,16 @@ func TestClusterAPI(t *testing.T) {
 	api := s.url + "/api/v1/cluster"
 
 	t.Run("status", func(t *testing.T) {
+		// A resource the inventory starts watching late (one a CRD brings)
+		// makes a snapshot incomplete until it is listed: wait, bounded.
 		var st server.ClusterStatus
-		getJSON(t, api, &st)
+		for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+			st = server.ClusterStatus{}
+			getJSON(t, api, &st)
+			if st.Synced || time.Now().After(deadline) {
+				break
+			}
+		}
 		versions := map[string]string{}
 		for _, m := range st.Meshes {
 			versions[m.Mesh] = m.Version
