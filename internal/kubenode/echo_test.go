@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -138,6 +140,10 @@ func TestNodeEchoService(t *testing.T) {
 		}
 	}
 
+	// Ready endpoints come before kube-proxy's rules for them: wait
+	// (bounded) until new connections to the ClusterIP are answered.
+	waitClusterIP(t, n, clusterIP)
+
 	before := map[string]int64{}
 	for _, p := range pods {
 		before[p.IP] = echoStats(t, n, p.IP)
@@ -177,5 +183,36 @@ func TestNodeEchoService(t *testing.T) {
 	}
 	if total != 2*requests {
 		t.Errorf("pods served %d requests, want %d", total, 2*requests)
+	}
+}
+
+// waitClusterIP waits up to 30 s until 10 new connections in a row to the
+// Service's ClusterIP are answered 200.
+func waitClusterIP(t *testing.T, n *kubenode.Node, clusterIP string) {
+	t.Helper()
+	c := n.HTTPClient()
+	c.Timeout = 2 * time.Second
+	ok := 0
+	for deadline := time.Now().Add(30 * time.Second); ok < 10; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the ClusterIP %s did not answer 10 new connections in a row within 30 s", clusterIP)
+		}
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://"+clusterIP+"/", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Close = true
+		resp, err := c.Do(req)
+		if err != nil {
+			ok = 0
+			continue
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			ok++
+		} else {
+			ok = 0
+		}
 	}
 }
