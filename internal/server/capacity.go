@@ -185,30 +185,9 @@ func (s *Server) submitCapacity(w http.ResponseWriter, r *http.Request) error {
 			return invalid("labels", "a label needs a key")
 		}
 	}
-	var prof *spec.Profile
-	switch {
-	case req.Profile != "" && len(req.ProfileDocument) > 0:
-		return invalid("profile", "give profile (a stored profile) or profile_document, not both")
-	case req.Profile != "":
-		sp, err := s.visibleProfile(r, req.Profile)
-		if err != nil {
-			return err
-		}
-		if prof, _, err = spec.ParseProfile(sp.Body); err != nil {
-			return err
-		}
-		run.ProfileID, run.ProfileRevision, run.Profile = sp.ID, sp.Revision, sp.Body
-		run.Private = run.Private || sp.Private
-	case len(req.ProfileDocument) > 0:
-		var err error
-		if prof, _, err = spec.ParseProfile(req.ProfileDocument); err != nil {
-			return prefixProblems("profile_document.", problems(http.StatusBadRequest, CodeBadRequest, err))
-		}
-		if run.Profile, err = prof.JSON(); err != nil {
-			return err
-		}
-	default:
-		return invalid("profile", "give profile (a stored profile's name or id) or profile_document")
+	prof, err := s.requestedProfile(r, run, req.Profile, req.ProfileDocument)
+	if err != nil {
+		return err
 	}
 	if prof.UsesAgents() {
 		return invalid("profile", "the profile asks for agents:; capacity searches run on the server only for now")

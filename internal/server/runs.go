@@ -58,33 +58,9 @@ func (s *Server) submitRun(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	run := &store.Run{State: store.RunQueued, Labels: req.Labels, OwnerID: s.owner(r), Private: req.Private, InstanceID: s.runs.Instance()}
-	var prof *spec.Profile
-	switch {
-	case req.Profile != "" && len(req.ProfileDocument) > 0:
-		return invalid("profile", "give profile (a stored profile) or profile_document, not both")
-	case req.Profile != "":
-		sp, err := s.visibleProfile(r, req.Profile)
-		if err != nil {
-			return err
-		}
-		if prof, _, err = spec.ParseProfile(sp.Body); err != nil {
-			return err
-		}
-		run.ProfileID, run.ProfileRevision, run.Profile = sp.ID, sp.Revision, sp.Body
-		run.Private = run.Private || sp.Private
-	case len(req.ProfileDocument) > 0:
-		var err error
-		var warnings []string
-		prof, warnings, err = spec.ParseProfile(req.ProfileDocument)
-		if err != nil {
-			return prefixProblems("profile_document.", problems(http.StatusBadRequest, CodeBadRequest, err))
-		}
-		_ = warnings
-		if run.Profile, err = prof.JSON(); err != nil {
-			return err
-		}
-	default:
-		return invalid("profile", "give profile (a stored profile's name or id) or profile_document")
+	prof, err := s.requestedProfile(r, run, req.Profile, req.ProfileDocument)
+	if err != nil {
+		return err
 	}
 	plans, err := s.admit(r.Context(), prof)
 	if err != nil {
@@ -258,4 +234,36 @@ func (s *Server) runEvents(w http.ResponseWriter, r *http.Request) error {
 			flusher.Flush()
 		}
 	}
+}
+
+// requestedProfile is the profile a run or capacity request names: a
+// stored one (profile) or a document (profile_document), exactly one;
+// it fills run's profile fields.
+func (s *Server) requestedProfile(r *http.Request, run *store.Run, ref string, doc json.RawMessage) (*spec.Profile, error) {
+	switch {
+	case ref != "" && len(doc) > 0:
+		return nil, invalid("profile", "give profile (a stored profile) or profile_document, not both")
+	case ref != "":
+		sp, err := s.visibleProfile(r, ref)
+		if err != nil {
+			return nil, err
+		}
+		prof, _, err := spec.ParseProfile(sp.Body)
+		if err != nil {
+			return nil, err
+		}
+		run.ProfileID, run.ProfileRevision, run.Profile = sp.ID, sp.Revision, sp.Body
+		run.Private = run.Private || sp.Private
+		return prof, nil
+	case len(doc) > 0:
+		prof, _, err := spec.ParseProfile(doc)
+		if err != nil {
+			return nil, prefixProblems("profile_document.", problems(http.StatusBadRequest, CodeBadRequest, err))
+		}
+		if run.Profile, err = prof.JSON(); err != nil {
+			return nil, err
+		}
+		return prof, nil
+	}
+	return nil, invalid("profile", "give profile (a stored profile's name or id) or profile_document")
 }
