@@ -80,6 +80,9 @@ func TestNodeComposeDesign(t *testing.T) {
 	// through its Service (by the address Kubernetes gives its pods in
 	// API_SERVICE_HOST: the test node has no cluster DNS).
 	ip := n.Kubectl(t, "", "get", "service", "front", "-n", ns, "-o", "jsonpath={.spec.clusterIP}")
+	// Ready endpoints come before kube-proxy's rules for them (and the
+	// front answers 200 only when the api's Service answered it too).
+	waitClusterIP(t, n, ip)
 	r := runIn(t, n, "http://"+ip+"/", "--rps", "50", "-c", "2", "-d", "2s")
 	if r.Achieved.Responses != 100 || r.Achieved.Errors != 0 || r.StatusCodes[200] != 100 {
 		t.Errorf("through the front's Service: %d responses, %d errors (%v), want 100 answered 200", r.Achieved.Responses, r.Achieved.Errors, r.StatusCodes)
