@@ -293,8 +293,10 @@ func (r *run) drive(ctx context.Context, t *transport, tl *tally) error {
 // newRun is the shared state of the workers of a test starting at start.
 func newRun(p *loadgen.Plan, start time.Time, rec *loadgen.Recorder, gate *connGate) *run {
 	r := &run{plan: p, start: start, rec: rec, end: p.Warmup + p.Duration, gate: gate}
+	r.abandon = r.end + p.Timeout
 	if p.Duration == 0 {
 		r.end = 1<<63 - 1
+		r.abandon = r.end
 	}
 	if p.OpenLoop() && p.Warmup > 0 {
 		r.firstMeasured = p.Rate.Count(p.Warmup - 1)
@@ -389,6 +391,10 @@ type run struct {
 	// end is when the last request may be intended (open loop) or started
 	// (closed loop), from the start.
 	end time.Duration
+	// abandon is when requests still unsent are given up as dropped:
+	// end plus the plan's timeout, never past the largest Duration (an
+	// unbounded run's end plus anything would wrap round to the past).
+	abandon time.Duration
 	// next is the number of the next request to send.
 	next atomic.Int64
 	// firstMeasured is the number of the first request after warm-up
@@ -438,7 +444,7 @@ func (r *run) work(ctx context.Context, id int, d doer) time.Duration {
 				if !sleeper.Until(ctx, r.start.Add(at)) {
 					return last
 				}
-			} else if now > r.end+p.Timeout {
+			} else if now > r.abandon {
 				// The run is over and this request is still unsent: the
 				// target never caught up. Count what is left as dropped.
 				shard.Drop(1, now, errNotSent) // n, taken above

@@ -243,7 +243,7 @@ func (l *evLoop) issue(now time.Duration) {
 			case at > now, at+res > now && !batching:
 				// Not due, or due but the batch window not yet over.
 				return
-			case now > r.end+p.Timeout:
+			case now > r.abandon:
 				r.dropRest(l.idle[len(l.idle)-1].shard, now)
 				l.noMore = true
 				return

@@ -1,6 +1,7 @@
 package native_test
 
 import (
+	"context"
 	"reflect"
 	"testing"
 	"time"
@@ -41,6 +42,42 @@ func TestRunLeavesThePlanAlone(t *testing.T) {
 				if res.Achieved.Responses == 0 || res.Requested.Method != "GET" || (late > loadgen.DefaultLateThreshold) != tc.widened {
 					t.Errorf("run %d: %d responses, method %q, late threshold %v (widened: want %v)", i+1, res.Achieved.Responses, res.Requested.Method, late, tc.widened)
 				}
+			}
+		})
+	}
+}
+
+// An open-loop run bounded by its count alone (no duration, as `-n 300
+// -d 0` asks) sends every request at its time: its end is unbounded, and
+// giving up on unsent requests at "end plus timeout" once wrapped round to
+// the past and dropped them all before the first was sent.
+func TestOpenLoopCountWithoutDuration(t *testing.T) {
+	url := startEcho(t, "0", false)
+	for _, tc := range []struct {
+		name   string
+		engine *native.Engine
+		plan   loadgen.Plan
+	}{
+		{"event loop", &native.Engine{}, loadgen.Plan{Targets: []string{url + "/"}, Rate: loadgen.Constant(1000), Requests: 300}},
+		{"goroutines", &native.Engine{Goroutines: true}, loadgen.Plan{Targets: []string{url + "/"}, Rate: loadgen.Constant(1000), Requests: 300}},
+		{"h2c", &native.Engine{}, loadgen.Plan{Targets: []string{url + "/"}, HTTPVersion: loadgen.H2C, Rate: loadgen.Constant(1000), Requests: 300}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+			defer cancel()
+			start := time.Now()
+			res, err := tc.engine.Run(ctx, &tc.plan, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			took := time.Since(start)
+			if res.Achieved.Requests != 300 || res.Achieved.Responses != 300 || res.Achieved.Errors != 0 {
+				t.Errorf("%d requests, %d responses, %d errors (%v), want 300 answered", res.Achieved.Requests, res.Achieved.Responses, res.Achieved.Errors, res.Errors)
+			}
+			// 300 requests at 1,000/s are due over 0.3 s: sent at their
+			// times, not all at once and not dropped.
+			if took < 250*time.Millisecond {
+				t.Errorf("the run took %v, less than the 0.3 s its rate spreads 300 requests over", took)
 			}
 		})
 	}
