@@ -107,7 +107,7 @@ type Overhead struct {
 func PercentileKey(p float64) string { return "p" + FormatRPS(p) }
 
 // BuildReport reads the stored cells of exp and puts them side by side.
-func BuildReport(ctx context.Context, st store.Store, exp *store.Experiment) (*Report, error) {
+func BuildReport(ctx context.Context, st store.ResultStore, exp *store.Experiment) (*Report, error) {
 	def, err := DecodeDefinition(exp.Body)
 	if err != nil {
 		return nil, err

@@ -59,7 +59,7 @@ func Open(ctx context.Context, st store.Store, def *Definition, fresh bool) (exp
 
 // Stored returns the results stored for the cells of experiment id, by
 // cell key: the oldest when a cell was stored twice.
-func Stored(ctx context.Context, st store.Store, id string) (map[Key]store.ResultSummary, error) {
+func Stored(ctx context.Context, st store.ResultStore, id string) (map[Key]store.ResultSummary, error) {
 	out := map[Key]store.ResultSummary{}
 	f := store.ResultFilter{Labels: map[string]string{LabelExperiment: id}, Limit: store.MaxLimit}
 	for {
