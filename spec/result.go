@@ -108,8 +108,10 @@ type AgentResult struct {
 type TLSStats struct {
 	// SessionResumption says whether new connections offered a session
 	// from an earlier one (TLS session tickets).
-	SessionResumption bool  `json:"session_resumption"`
-	Handshakes        int64 `json:"handshakes"`
+	SessionResumption bool `json:"session_resumption"`
+	// Handshakes counts every handshake begun (those the run's own end
+	// cut short excepted).
+	Handshakes int64 `json:"handshakes"`
 	// Resumed counts the handshakes that resumed a session.
 	Resumed int64 `json:"resumed"`
 	// Failed counts handshakes that ended in an error (not in

@@ -34,9 +34,9 @@ const Name = "meshperf"
 type Engine struct {
 	// Version is recorded in results and sent as the User-Agent.
 	Version string
-	// Goroutines turns the event loops off: plain HTTP/1.1 then runs on a
-	// goroutine per connection, like TLS does, and the HTTP/2 closed loop
-	// on a goroutine per stream. For comparisons and tests.
+	// Goroutines turns the event loops off: HTTP/1.1 (plain and TLS) then
+	// runs on a goroutine per connection, and the HTTP/2 closed loop on a
+	// goroutine per stream. For comparisons and tests.
 	Goroutines bool
 	// GRPCChannels sends gRPC calls through grpc-go's channels instead of
 	// the engine's HTTP/2 client. For comparisons and tests.
@@ -326,7 +326,9 @@ func (e *Engine) finishResult(ctx context.Context, p *loadgen.Plan, t *transport
 		}
 	}
 	res.Achieved.BytesSent, res.Achieved.BytesReceived = o.sent, o.got
-	res.TLS = t.tls.result()
+	if res.TLS = t.tls.result(); res.TLS != nil {
+		res.Notes = append(res.Notes, tlsNote(res.TLS))
+	}
 	res.Achieved.LateThreshold = spec.Duration(p.LateThreshold)
 	if !p.OpenLoop() {
 		res.Notes = append(res.Notes, "closed loop: requests were sent as fast as the connections allowed, so there are no intended send times and only service time is reported")

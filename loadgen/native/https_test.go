@@ -167,6 +167,15 @@ func checkHandshakes(t *testing.T, res *spec.Result, serverConns int64, atLeast 
 	if d == nil || d.Count != s.Handshakes || d.MinMs <= 0 || d.MaxMs > 10_000 {
 		t.Errorf("handshake time %+v: want one positive value per handshake", d)
 	}
+	// The notes say the same figures in words.
+	want := fmt.Sprintf("TLS: %d handshakes (warm-up included), %d resumed", s.Handshakes, s.Resumed)
+	found := false
+	for _, n := range res.Notes {
+		found = found || strings.HasPrefix(n, want)
+	}
+	if !found {
+		t.Errorf("no note starting %q in %q", want, res.Notes)
+	}
 }
 
 func TestHTTPSServerClosesConnections(t *testing.T) {
