@@ -303,3 +303,54 @@ func TestHTTPSUntrustedCertificate(t *testing.T) {
 		})
 	}
 }
+
+// A server that accepts connections and never answers the handshake: each
+// handshake ends at the connect timeout, counted as failed; and cancelling
+// the run ends handshakes in progress at once.
+func TestHTTPSStalledHandshake(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		var held []net.Conn // kept open, never read, until the test ends
+		defer func() {
+			for _, c := range held {
+				c.Close()
+			}
+		}()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			held = append(held, c)
+		}
+	}()
+	url := "https://" + ln.Addr().String() + "/"
+	for _, eng := range engines {
+		t.Run(eng.name, func(t *testing.T) {
+			res := runWith(t, eng.e, &loadgen.Plan{Targets: []string{url}, Connections: 2, Requests: 4,
+				ConnectTimeout: 200 * time.Millisecond, TLS: loadgen.TLS{SkipVerify: true}})
+			if res.Achieved.Responses != 0 || res.TLS == nil || res.TLS.Handshakes != 4 || res.TLS.Failed != 4 {
+				t.Fatalf("responses %d, TLS %+v: want 4 handshakes, all failed", res.Achieved.Responses, res.TLS)
+			}
+			if got := errorCount(res, "timeout"); got != 4 {
+				t.Errorf("errors %+v: want 4 timeouts", res.Errors)
+			}
+
+			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+			defer cancel()
+			began := time.Now()
+			res, err := eng.e.Run(ctx, &loadgen.Plan{Targets: []string{url}, Connections: 2, Duration: 30 * time.Second,
+				ConnectTimeout: time.Minute, TLS: loadgen.TLS{SkipVerify: true}}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if took := time.Since(began); took > 3*time.Second || !res.Interrupted {
+				t.Errorf("cancelled after 300ms, the run took %v (interrupted %v): want it to end at once", took, res.Interrupted)
+			}
+		})
+	}
+}
