@@ -185,9 +185,15 @@ func (s *suite) meshperfExactPeer(rps float64) []peer {
 }
 
 // interleave runs every peer once per round, in order, for s.cfg.runs
-// rounds. A peer whose runs have all failed so far is not run again after
-// its first failure; its error is kept for the report.
+// rounds, against nginx's plain HTTP/1.1 port. A peer whose runs have all
+// failed so far is not run again after its first failure; its error is
+// kept for the report.
 func (s *suite) interleave(b *testing.B, peers []peer, d time.Duration) map[string][]runResult {
+	return s.interleaveOn(b, peers, nginxRef.url, d)
+}
+
+// interleaveOn is interleave against url.
+func (s *suite) interleaveOn(b *testing.B, peers []peer, url string, d time.Duration) map[string][]runResult {
 	res := map[string][]runResult{}
 	for round := 1; round <= s.cfg.runs; round++ {
 		for _, p := range peers {
@@ -195,7 +201,7 @@ func (s *suite) interleave(b *testing.B, peers []peer, d time.Duration) map[stri
 			if len(prev) > 0 && !anyOK(prev) {
 				continue
 			}
-			r := runOnce(p, nginxRef.url, d, s.tmp, round, s.cfg.quietWait)
+			r := runOnce(p, url, d, s.tmp, round, s.cfg.quietWait)
 			res[p.name] = append(res[p.name], r)
 			if r.OK {
 				b.Logf("run %d %-14s %10.0f req/s  cpu %.2fs (%.0f s/Mreq)  rss %.1f MB  nginx %.2f cores  others %.2f cores (%.2f before)",

@@ -5,6 +5,11 @@
 // reference (not judged), and reports each meshperf variant's median
 // corrected latency p50 and service-time p50.
 //
+// nginx also listens over h2c and over TLS (a self-signed P-256
+// certificate written at setup; HTTP/1.1 or h2 by ALPN):
+// BenchmarkH2ClosedLoop compares meshperf with h2load over both, and
+// BenchmarkHTTPSClosedLoop with wrk -t1 over HTTPS HTTP/1.1.
+//
 // BenchmarkTeamServer (team_bench_test.go) is a load test of `meshperf
 // server --auth` itself: users listing, reading and submitting while the
 // server runs a 1,000 rps test against the same nginx and a flood of

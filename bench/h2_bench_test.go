@@ -12,8 +12,9 @@ import (
 )
 
 // The HTTP/2 comparison: h2load (nghttp2) and meshperf, closed loop against
-// the suite's nginx over h2c (prior knowledge), at 50 connections × 1
-// stream and 10 connections × 10 streams, interleaved run by run.
+// the suite's nginx over h2c (prior knowledge) and over TLS (h2 by ALPN),
+// at 50 connections × 1 stream and 10 connections × 10 streams,
+// interleaved run by run.
 //
 // Knobs (environment), besides BENCH_RUNS, BENCH_DURATION, BENCH_PEERS and
 // the meshperf ones:
@@ -23,9 +24,21 @@ import (
 // h2Shapes are the connection × stream shapes compared.
 var h2Shapes = []struct{ conns, streams int }{{50, 1}, {10, 10}}
 
-func h2loadPeer(bin string, conns, streams int) peer {
+// h2Transport is h2c or h2 over TLS: what its peers' names have after the
+// tool's, meshperf's --http, and nginx's port for it.
+type h2Transport struct {
+	prefix, http string
+	url          func() string
+}
+
+var h2Transports = []h2Transport{
+	{"", "h2c", func() string { return nginxRef.h2url }},
+	{"tls-", "2", func() string { return nginxRef.tlsURL }},
+}
+
+func h2loadPeer(bin, prefix string, conns, streams int) peer {
 	return peer{
-		name: fmt.Sprintf("h2load-%dx%d", conns, streams), tool: "h2load", bin: bin,
+		name: fmt.Sprintf("h2load-%s%dx%d", prefix, conns, streams), tool: "h2load", bin: bin,
 		args: func(url, _ string, d time.Duration) []string {
 			return []string{"-c", strconv.Itoa(conns), "-m", strconv.Itoa(streams), "-t", "1",
 				"-D", strconv.FormatInt(int64((d+time.Second-1)/time.Second), 10), url}
@@ -33,9 +46,9 @@ func h2loadPeer(bin string, conns, streams int) peer {
 	}
 }
 
-func (s *suite) meshperfH2Peer(conns, streams int) peer {
-	extra := append(append([]string(nil), s.cfg.meshperfArgs...), "--http", "h2c", "--streams", strconv.Itoa(streams))
-	p := meshperfPeer(fmt.Sprintf("meshperf-%dx%d", conns, streams), s.meshperf, 0, conns, extra, s.cfg.meshperfEnv)
+func (s *suite) meshperfH2Peer(tr h2Transport, conns, streams int) peer {
+	extra := append(append([]string(nil), s.cfg.meshperfArgs...), "--http", tr.http, "--streams", strconv.Itoa(streams), "--insecure")
+	p := meshperfPeer(fmt.Sprintf("meshperf-%s%dx%d", tr.prefix, conns, streams), s.meshperf, 0, conns, extra, s.cfg.meshperfEnv)
 	p.disabled = s.mpErr
 	return p
 }
@@ -56,19 +69,26 @@ func BenchmarkH2ClosedLoop(b *testing.B) {
 			bin = p
 		}
 		var peers []peer
-		for _, sh := range h2Shapes {
-			if s.cfg.wantPeer("h2load") {
-				p := h2loadPeer(bin, sh.conns, sh.streams)
-				p.disabled = binErr
-				peers = append(peers, p)
-			}
-			if s.cfg.wantPeer("meshperf") {
-				peers = append(peers, s.meshperfH2Peer(sh.conns, sh.streams))
+		urls := map[string]string{} // peer → nginx's URL
+		for _, tr := range h2Transports {
+			for _, sh := range h2Shapes {
+				if s.cfg.wantPeer("h2load") {
+					p := h2loadPeer(bin, tr.prefix, sh.conns, sh.streams)
+					p.disabled = binErr
+					peers = append(peers, p)
+					urls[p.name] = tr.url()
+				}
+				if s.cfg.wantPeer("meshperf") {
+					p := s.meshperfH2Peer(tr, sh.conns, sh.streams)
+					peers = append(peers, p)
+					urls[p.name] = tr.url()
+				}
 			}
 		}
+		loadBefore := loadAvg()
 		sec := &section{
-			Title: "HTTP/2 closed loop (h2c): throughput, meshperf and h2load",
-			Params: fmt.Sprintf("nginx h2c (one worker), %d runs of %s each, h2load with one thread, peers interleaved in the order %s",
+			Title: "HTTP/2 closed loop (h2c, and h2 over TLS): throughput, meshperf and h2load",
+			Params: fmt.Sprintf("nginx h2c and TLS (one worker, ECDSA P-256, TLS 1.3), %d runs of %s each, h2load with one thread, peers interleaved in the order %s",
 				s.cfg.runs, s.cfg.dur, peerNames(peers)),
 			Peers: peerNames(peers),
 			Runs:  map[string][]runResult{},
@@ -78,7 +98,7 @@ func BenchmarkH2ClosedLoop(b *testing.B) {
 				if prev := sec.Runs[p.name]; len(prev) > 0 && !anyOK(prev) {
 					continue
 				}
-				r := runOnce(p, nginxRef.h2url, s.cfg.dur, s.tmp, round, s.cfg.quietWait)
+				r := runOnce(p, urls[p.name], s.cfg.dur, s.tmp, round, s.cfg.quietWait)
 				sec.Runs[p.name] = append(sec.Runs[p.name], r)
 				if r.OK {
 					b.Logf("run %d %-16s %10.0f req/s  cpu %.2fs (%.1f s/Mreq)  errors %d  nginx %.2f cores  others %.2f cores",
@@ -90,15 +110,22 @@ func BenchmarkH2ClosedLoop(b *testing.B) {
 		}
 		rps := func(p string) float64 { return medianOf(sec.Runs[p], func(r runResult) float64 { return r.RPS }) }
 		cpm := func(p string) float64 { return medianOf(sec.Runs[p], runResult.cpuPerMReq) }
-		for _, sh := range h2Shapes {
-			shape := fmt.Sprintf("%dx%d", sh.conns, sh.streams)
-			m, h := "meshperf-"+shape, "h2load-"+shape
-			sec.Targets = append(sec.Targets,
-				newTarget(fmt.Sprintf("meshperf / h2load throughput, %d connections × %d streams", sh.conns, sh.streams), "meshperf/h2load-"+shape+"-ratio", rps(m), rps(h), ">=", 1.0),
-				newTarget(fmt.Sprintf("meshperf / h2load CPU s per M requests, %s (reference)", shape), "meshperf/h2load-"+shape+"-cpu-ratio", cpm(m), cpm(h), "", 0),
-			)
+		for _, tr := range h2Transports {
+			over := "h2c"
+			if tr.prefix != "" {
+				over = "h2 over TLS"
+			}
+			for _, sh := range h2Shapes {
+				shape := fmt.Sprintf("%s%dx%d", tr.prefix, sh.conns, sh.streams)
+				m, h := "meshperf-"+shape, "h2load-"+shape
+				sec.Targets = append(sec.Targets,
+					newTarget(fmt.Sprintf("meshperf / h2load throughput, %s, %d connections × %d streams", over, sh.conns, sh.streams), "meshperf/h2load-"+shape+"-ratio", rps(m), rps(h), ">=", 1.0),
+					newTarget(fmt.Sprintf("meshperf / h2load CPU s per M requests, %s %s (reference)", over, shape), "meshperf/h2load-"+shape+"-cpu-ratio", cpm(m), cpm(h), "", 0),
+				)
+			}
 		}
-		sec.Notes = append(sec.Notes, "h2load runs with one thread (-t 1); meshperf with its defaults (GOMAXPROCS = all cores) unless BENCH_MESHPERF_ENV says otherwise")
+		sec.Notes = append(sec.Notes, "h2load runs with one thread (-t 1); meshperf with its defaults (GOMAXPROCS = all cores) unless BENCH_MESHPERF_ENV says otherwise",
+			fmt.Sprintf("load average (1, 5, 15 min) before the runs %s, after %s", loadBefore, loadAvg()))
 		return sec
 	})
 	for _, p := range sec.Peers {

@@ -5,8 +5,15 @@ package bench
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
 	"fmt"
+	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -177,6 +184,7 @@ type nginx struct {
 	port   int
 	url    string
 	h2url  string // the same content over h2c (prior knowledge)
+	tlsURL string // the same content over TLS (HTTP/1.1, or h2 by ALPN)
 	cmd    *exec.Cmd
 	done   chan struct{}
 	stderr bytes.Buffer
@@ -219,6 +227,17 @@ http {
             return 200 "hello\n";
         }
     }
+    # The same over TLS (ECDSA P-256 certificate, nginx's default
+    # ciphers), HTTP/1.1 or h2 by ALPN, for the HTTPS comparisons.
+    server {
+        listen 127.0.0.1:%[4]d ssl http2;
+        ssl_certificate %[1]s/cert.pem;
+        ssl_certificate_key %[1]s/key.pem;
+        location / {
+            default_type text/plain;
+            return 200 "hello\n";
+        }
+    }
 }
 `
 
@@ -253,13 +272,21 @@ func tryStartNginx(bin, dir string) (*nginx, error) {
 	if err != nil {
 		return nil, err
 	}
+	tlsPort, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	if err := writeSelfSigned(dir); err != nil {
+		return nil, err
+	}
 	conf := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(conf, []byte(fmt.Sprintf(nginxConf, dir, port, h2port)), 0o644); err != nil {
+	if err := os.WriteFile(conf, []byte(fmt.Sprintf(nginxConf, dir, port, h2port, tlsPort)), 0o644); err != nil {
 		return nil, err
 	}
 	// -e sends the errors nginx logs before reading its config to the temp
 	// dir too, so nothing under /var is touched.
-	n := &nginx{dir: dir, port: port, url: fmt.Sprintf("http://127.0.0.1:%d/", port), h2url: fmt.Sprintf("http://127.0.0.1:%d/", h2port), done: make(chan struct{})}
+	n := &nginx{dir: dir, port: port, url: fmt.Sprintf("http://127.0.0.1:%d/", port), h2url: fmt.Sprintf("http://127.0.0.1:%d/", h2port),
+		tlsURL: fmt.Sprintf("https://127.0.0.1:%d/", tlsPort), done: make(chan struct{})}
 	n.cmd = exec.Command(bin, "-p", dir+"/", "-c", conf, "-e", filepath.Join(dir, "error.log"))
 	n.cmd.Stdout = &n.stderr
 	n.cmd.Stderr = &n.stderr
@@ -296,6 +323,37 @@ func tryStartNginx(bin, dir string) (*nginx, error) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// writeSelfSigned writes a self-signed ECDSA P-256 certificate for
+// 127.0.0.1 and its key to dir/cert.pem and dir/key.pem (the clients do
+// not verify it).
+func writeSelfSigned(dir string) error {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(time.Now().UnixNano()),
+		Subject:      pkix.Name{CommonName: "127.0.0.1"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(24 * time.Hour),
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return err
+	}
+	kb, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "cert.pem"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "key.pem"), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600)
 }
 
 // workers lists the pids of the master's children.

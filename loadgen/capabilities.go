@@ -111,6 +111,9 @@ func Check(name string, c Capabilities, p *Plan, bestEffort bool) (warnings []st
 	if p.TLS.CertFile != "" && !c.ClientCert {
 		miss("cert_file", "present a client certificate")
 	}
+	if p.TLS.NoResumption && name != "meshperf" {
+		miss("tls_no_resumption", "turn TLS session resumption off")
+	}
 	if p.TLS.ServerName != "" && !c.SNI {
 		miss("sni", "set the TLS server name")
 	}

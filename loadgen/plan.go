@@ -164,6 +164,11 @@ type TLS struct {
 	// (PEM), instead of CertFile and KeyFile.
 	CertPEM, KeyPEM []byte
 	ServerName      string // SNI; default the target's host
+	// NoResumption makes every new connection a full handshake. By
+	// default a connection offers the session (ticket) of an earlier one
+	// to the same server, as Envoy's upstream connections and browsers
+	// do, so reconnects cost what they cost a mesh's clients.
+	NoResumption bool
 }
 
 // HasClientCert tells whether a client certificate is given, by file or

@@ -91,6 +91,8 @@ func planFromClient(p *spec.Profile, c *spec.Client, path string, dur, warmup ti
 			CertFile:   x.CertFile,
 			KeyFile:    x.KeyFile,
 			ServerName: x.SNI,
+			// NoResumption: TLS session resumption is on unless the profile says.
+			NoResumption: x.TLSNoResumption,
 		},
 	}
 	if c.Body != "" {

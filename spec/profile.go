@@ -89,7 +89,10 @@ type ClientExtras struct {
 	CertFile       string `json:"cert_file,omitempty"` // client cert (PEM file) for mTLS
 	KeyFile        string `json:"key_file,omitempty"`
 	SNI            string `json:"sni,omitempty"`
-	Resolution     string `json:"resolution,omitempty"` // auto, exact, or a duration
+	// TLSNoResumption makes every new connection a full TLS handshake
+	// (by default a reconnection resumes an earlier session).
+	TLSNoResumption bool   `json:"tls_no_resumption,omitempty"`
+	Resolution      string `json:"resolution,omitempty"` // auto, exact, or a duration
 	// GRPCDescriptorSet is a FileDescriptorSet file describing the gRPC
 	// method called (default: server reflection).
 	GRPCDescriptorSet string `json:"grpc_descriptor_set,omitempty"`

@@ -515,6 +515,7 @@ func (d *profileDecoder) client(path string, v any) Client {
 				{"cert_file", func(path string, v any) { x.CertFile = d.str(path, v) }},
 				{"key_file", func(path string, v any) { x.KeyFile = d.str(path, v) }},
 				{"sni", func(path string, v any) { x.SNI = d.str(path, v) }},
+				{"tls_no_resumption", func(path string, v any) { x.TLSNoResumption = d.boolean(path, v) }},
 				{"resolution", func(path string, v any) { x.Resolution = d.text(path, v) }},
 				{"grpc_descriptor_set", func(path string, v any) { x.GRPCDescriptorSet = d.str(path, v) }},
 				{"tcp_expect_bytes", func(path string, v any) { x.TCPExpectBytes = int(d.integer(path, v, math.MinInt32, math.MaxInt32)) }},

@@ -72,6 +72,8 @@ clients:                     # one or more; each is its own group of load, and a
                              # when it reads no files: see --allow-files in docs/security.md)
     # key_pem: "-----BEGIN PRIVATE KEY-----..."   # and its key inline (stored with the profile: keep it private)
     # sni: echo.local        # TLS server name to send; default: the target's host
+    tls_no_resumption: false # true makes every new connection a full TLS handshake; by default
+                             # a reconnection resumes an earlier session (as Envoy's upstream connections do)
     resolution: auto         # how closely sends follow the schedule: auto, exact, or a window such as 200us
     # grpc_descriptor_set: echo.pb  # protocol GRPC: FileDescriptorSet of the method called
                              # (protoc --descriptor_set_out=echo.pb --include_imports); default: server reflection

@@ -60,6 +60,9 @@ type Result struct {
 	Metrics []Metric `json:"metrics,omitempty"`
 	// Mesh is the cluster's mesh context at the run's start (mesh.go).
 	Mesh *MeshContext `json:"mesh,omitempty"`
+	// TLS counts the run's TLS handshakes and how long they took; nil when
+	// no connection used TLS (or the generator does not say).
+	TLS *TLSStats `json:"tls,omitempty"`
 
 	// SMP keeps the identifiers of the SMP result this one was imported
 	// from, so that an SMP export gives every one of them back.
@@ -97,6 +100,24 @@ type AgentResult struct {
 	// Dropped is set when the agent was lost mid-run; DroppedAt says when.
 	Dropped   bool      `json:"dropped,omitempty"`
 	DroppedAt time.Time `json:"dropped_at,omitzero"`
+}
+
+// TLSStats are the TLS handshakes of a run, warm-up included. A handshake's
+// time runs from the TCP connection being made to the handshake's end; it
+// is also part of the latency of the request that opened the connection.
+type TLSStats struct {
+	// SessionResumption says whether new connections offered a session
+	// from an earlier one (TLS session tickets).
+	SessionResumption bool `json:"session_resumption"`
+	// Handshakes counts every handshake begun (those the run's own end
+	// cut short excepted).
+	Handshakes int64 `json:"handshakes"`
+	// Resumed counts the handshakes that resumed a session.
+	Resumed int64 `json:"resumed"`
+	// Failed counts handshakes that ended in an error (not in
+	// HandshakeTime).
+	Failed        int64         `json:"failed"`
+	HandshakeTime *Distribution `json:"handshake_time,omitempty"`
 }
 
 // ProcessStats are the load generator process's own figures for a run.

@@ -44,6 +44,7 @@ type runOptions struct {
 	certFile       string
 	keyFile        string
 	sni            string
+	noResumption   bool
 	connectTimeout time.Duration
 	timeout        time.Duration
 	queue          int
@@ -123,6 +124,7 @@ so, and exits with status 3.`,
 	f.StringVar(&o.certFile, "cert", "", "client certificate (PEM) for mutual TLS")
 	f.StringVar(&o.keyFile, "key", "", "client private key (PEM) for mutual TLS")
 	f.StringVar(&o.sni, "sni", "", "TLS server name to send (default: the target's host)")
+	f.BoolVar(&o.noResumption, "tls-no-resumption", false, "make every new connection a full TLS handshake (by default reconnections resume a session)")
 	f.StringVar(&o.resolver, "resolver", "", "DNS server host:port to resolve targets with, instead of the system's")
 	f.DurationVar(&o.connectTimeout, "connect-timeout", loadgen.DefaultConnectTimeout, "time allowed to connect (and finish the TLS handshake)")
 	f.DurationVar(&o.timeout, "timeout", loadgen.DefaultTimeout, "time allowed for one request")

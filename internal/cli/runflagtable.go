@@ -121,6 +121,11 @@ var runFlags = []runFlag{
 			p.TLS.ServerName = o.sni
 		}
 	}},
+	{name: "tls-no-resumption", override: true, set: func(o *runOptions, p *loadgen.Plan, set func(string) bool, _ func(string, ...any)) {
+		if set("tls-no-resumption") {
+			p.TLS.NoResumption = o.noResumption
+		}
+	}},
 	{name: "protocol", field: "protocol", override: true, set: setProtocol},
 	{name: "http", field: "http_version", override: true, capacity: true, set: setHTTPVersion},
 	{name: "rps", also: "rate-shape", field: "rate", override: true, set: func(o *runOptions, p *loadgen.Plan, _ func(string) bool, bad func(string, ...any)) {

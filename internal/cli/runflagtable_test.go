@@ -71,3 +71,28 @@ func TestApplyOnlyTheFlagsSet(t *testing.T) {
 		t.Errorf("connections %d, method %s; want 7 (given) and GET (the profile's)", p.Connections, p.Method)
 	}
 }
+
+// --tls-no-resumption turns TLS session resumption off; without it a
+// profile's choice stays.
+func TestApplyTLSNoResumption(t *testing.T) {
+	for _, tc := range []struct {
+		name           string
+		given, profile bool
+		want           bool
+	}{
+		{"flag given", true, false, true},
+		{"flag not given, profile's off", false, true, true},
+		{"neither", false, false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := runOptions{connections: 1, streams: 1, httpVersion: "1.1", output: "text", progress: "auto", timeout: 1, noResumption: tc.given}
+			p := &loadgen.Plan{Targets: []string{"https://127.0.0.1:1/"}, Connections: 1, Timeout: 1, Duration: time.Second, TLS: loadgen.TLS{NoResumption: tc.profile}}
+			if err := o.apply(p, func(f string) bool { return f == "tls-no-resumption" && tc.given }); err != nil {
+				t.Fatal(err)
+			}
+			if p.TLS.NoResumption != tc.want {
+				t.Errorf("NoResumption %v, want %v", p.TLS.NoResumption, tc.want)
+			}
+		})
+	}
+}

@@ -34,9 +34,9 @@ const Name = "meshperf"
 type Engine struct {
 	// Version is recorded in results and sent as the User-Agent.
 	Version string
-	// Goroutines turns the event loops off: plain HTTP/1.1 then runs on a
-	// goroutine per connection, like TLS does, and the HTTP/2 closed loop
-	// on a goroutine per stream. For comparisons and tests.
+	// Goroutines turns the event loops off: HTTP/1.1 (plain and TLS) then
+	// runs on a goroutine per connection, and the HTTP/2 closed loop on a
+	// goroutine per stream. For comparisons and tests.
 	Goroutines bool
 	// GRPCChannels sends gRPC calls through grpc-go's channels instead of
 	// the engine's HTTP/2 client. For comparisons and tests.
@@ -97,6 +97,8 @@ type transport struct {
 	h2        *h2Pool
 	gp        *grpcPool
 	tcps      []tcpTarget
+	// tls gathers the TLS handshakes of every connection.
+	tls *tlsStats
 	// workers is the number of goroutine workers: one per connection, or
 	// per stream for HTTP/2 and gRPC.
 	workers int
@@ -106,9 +108,9 @@ type transport struct {
 // the event loops for plain HTTP/1.1 when they can run it, else the
 // protocol's client.
 func (e *Engine) buildTransport(ctx context.Context, p *loadgen.Plan) (*transport, error) {
-	t := &transport{workers: p.Connections}
+	t := &transport{workers: p.Connections, tls: newTLSStats(p)}
 	if !e.Goroutines {
-		t.evts, t.loop = evTargets(ctx, p, e.version())
+		t.evts, t.loop = evTargets(ctx, p, e.version(), t.tls)
 	}
 	var err error
 	switch {
@@ -123,13 +125,16 @@ func (e *Engine) buildTransport(ctx context.Context, p *loadgen.Plan) (*transpor
 	case p.Protocol == loadgen.ProtocolTCP:
 		t.tcps, err = newTCPTargets(p)
 	case p.HTTPVersion == loadgen.HTTP1:
-		t.h1targets, err = newH1Targets(p, e.version())
+		t.h1targets, err = newH1Targets(p, e.version(), t.tls)
 	default:
 		t.h2, err = newH2Pool(p, e.version(), !e.Goroutines)
 		t.workers = p.Connections * p.Streams
 	}
 	if err != nil {
 		return nil, err
+	}
+	if t.h2 != nil {
+		t.h2.tlsStats = t.tls
 	}
 	return t, nil
 }
@@ -323,6 +328,9 @@ func (e *Engine) finishResult(ctx context.Context, p *loadgen.Plan, t *transport
 		}
 	}
 	res.Achieved.BytesSent, res.Achieved.BytesReceived = o.sent, o.got
+	if res.TLS = t.tls.result(); res.TLS != nil {
+		res.Notes = append(res.Notes, tlsNote(res.TLS))
+	}
 	res.Achieved.LateThreshold = spec.Duration(p.LateThreshold)
 	if !p.OpenLoop() {
 		res.Notes = append(res.Notes, "closed loop: requests were sent as fast as the connections allowed, so there are no intended send times and only service time is reported")

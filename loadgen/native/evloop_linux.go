@@ -4,6 +4,7 @@ package native
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -11,6 +12,8 @@ import (
 	"net/url"
 	"os"
 	"runtime"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -25,7 +28,8 @@ import (
 // scheduler per request, so there are no goroutine wake-ups, no thread
 // hand-offs and no timers: at a fixed rate it spends a fraction of the CPU
 // of a goroutine per connection, and closed loop it keeps up with wrk.
-// TLS and HTTP/2 stay with the goroutine engine.
+// HTTPS runs on the loop too (evtls_linux.go); HTTP/2 stays with the
+// goroutine engine.
 
 // evMaxWait caps a wait in epoll, so cancellation and request deadlines
 // are seen within this time.
@@ -37,12 +41,15 @@ type evTarget struct {
 	addr   *net.TCPAddr
 	req    []byte
 	head   bool
+	tls    *tls.Config // nil: plain HTTP
+	stats  *tlsStats   // the run's handshakes
 }
 
 // evTargets resolves the plan's targets once, for the event loop. It returns
-// false when the loop cannot serve the plan (TLS, HTTP/2, a name that does
-// not resolve: the goroutine engine then handles it and reports the error).
-func evTargets(ctx context.Context, p *loadgen.Plan, version string) ([]*evTarget, bool) {
+// false when the loop cannot serve the plan (HTTP/2, a name that does not
+// resolve, a TLS setting in error: the goroutine engine then handles it and
+// reports the error).
+func evTargets(ctx context.Context, p *loadgen.Plan, version string, stats *tlsStats) ([]*evTarget, bool) {
 	if p.HTTPVersion != loadgen.HTTP1 || p.Protocol != loadgen.ProtocolHTTP {
 		return nil, false
 	}
@@ -54,7 +61,7 @@ func evTargets(ctx context.Context, p *loadgen.Plan, version string) ([]*evTarge
 	var out []*evTarget
 	for _, raw := range p.Targets {
 		u, err := url.Parse(raw)
-		if err != nil || u.Scheme != "http" {
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
 			return nil, false
 		}
 		ip, err := netip.ParseAddr(u.Hostname())
@@ -75,12 +82,20 @@ func evTargets(ctx context.Context, p *loadgen.Plan, version string) ([]*evTarge
 		}
 		ip = ip.Unmap()
 		port := 80
+		if u.Scheme == "https" {
+			port = 443
+		}
 		if ps := u.Port(); ps != "" {
 			if _, err := fmtSscan(ps, &port); err != nil {
 				return nil, false
 			}
 		}
-		t := &evTarget{addr: &net.TCPAddr{IP: ip.AsSlice(), Port: port, Zone: ip.Zone()}, head: p.Method == "HEAD"}
+		t := &evTarget{addr: &net.TCPAddr{IP: ip.AsSlice(), Port: port, Zone: ip.Zone()}, head: p.Method == "HEAD", stats: stats}
+		if u.Scheme == "https" {
+			if t.tls, err = tlsConfig(p.TLS, u.Hostname(), []string{"http/1.1"}); err != nil {
+				return nil, false
+			}
+		}
 		if ip.Is4() {
 			t.family, t.sa = unix.AF_INET, &unix.SockaddrInet4{Port: port, Addr: ip.As4()}
 		} else {
@@ -98,6 +113,7 @@ const (
 	slConnecting
 	slWriting
 	slReading
+	slHandshaking // TLS: the handshake's goroutine has the socket
 )
 
 // evSlot is one connection's worth of a loop: at most one request in flight,
@@ -106,6 +122,7 @@ type evSlot struct {
 	id       int
 	shard    *loadgen.Shard
 	fds      []int
+	tls      []*evTLS // per target, when it is HTTPS and connected
 	reused   []bool
 	state    int
 	ti       int
@@ -138,6 +155,15 @@ type evLoop struct {
 	scanned time.Duration
 
 	read, written int64
+
+	// TLS handshakes run on goroutines (evtls_linux.go) and hand their
+	// slot back through hsDone, waking the loop through wakeFD.
+	ctx        context.Context
+	wakeFD     int
+	stopping   atomic.Bool
+	handshakes sync.WaitGroup
+	hsMu       sync.Mutex
+	hsDone     []*evSlot
 }
 
 func newEvLoop(r *run, targets []*evTarget, ids []int) (*evLoop, error) {
@@ -145,9 +171,23 @@ func newEvLoop(r *run, targets []*evTarget, ids []int) (*evLoop, error) {
 	if err != nil {
 		return nil, os.NewSyscallError("epoll_create1", err)
 	}
-	l := &evLoop{r: r, ep: ep, targets: targets, events: make([]unix.EpollEvent, 256), rbuf: make([]byte, 64<<10)}
+	l := &evLoop{r: r, ep: ep, targets: targets, events: make([]unix.EpollEvent, 256), rbuf: make([]byte, 64<<10), wakeFD: -1, ctx: context.Background()}
+	for _, t := range targets {
+		if t.tls != nil && l.wakeFD < 0 {
+			if l.wakeFD, err = unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC); err != nil {
+				_ = unix.Close(ep)
+				return nil, os.NewSyscallError("eventfd", err)
+			}
+			ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(l.wakeFD)}
+			if err := unix.EpollCtl(ep, unix.EPOLL_CTL_ADD, l.wakeFD, &ev); err != nil {
+				_ = unix.Close(l.wakeFD)
+				_ = unix.Close(ep)
+				return nil, os.NewSyscallError("epoll_ctl", err)
+			}
+		}
+	}
 	for _, id := range ids {
-		s := &evSlot{id: id, shard: r.rec.Shard(id), fds: make([]int, len(targets)), reused: make([]bool, len(targets))}
+		s := &evSlot{id: id, shard: r.rec.Shard(id), fds: make([]int, len(targets)), tls: make([]*evTLS, len(targets)), reused: make([]bool, len(targets))}
 		for i := range s.fds {
 			s.fds[i] = -1
 		}
@@ -168,6 +208,7 @@ func (l *evLoop) loop(ctx context.Context) time.Duration {
 	// The thread is not unlocked: it ends with this goroutine, and takes
 	// its timer slack (1 µs instead of 50 µs, for the schedule) with it.
 	_ = unix.Prctl(unix.PR_SET_TIMERSLACK, 1000, 0, 0, 0)
+	l.ctx = ctx
 	defer l.close()
 	for {
 		if ctx.Err() != nil {
@@ -186,6 +227,10 @@ func (l *evLoop) loop(ctx context.Context) time.Duration {
 		for i := 0; i < n; i++ {
 			ev := l.events[i]
 			fd := int(ev.Fd)
+			if fd == l.wakeFD {
+				l.handshakesDone()
+				continue
+			}
 			if fd < len(l.byFD) && l.byFD[fd] != nil {
 				l.handle(l.byFD[fd], fd, ev.Events)
 			}
@@ -309,7 +354,9 @@ func (l *evLoop) connect(s *evSlot, now time.Duration) {
 	l.track(fd, s)
 	if err == nil {
 		l.connected(s, now)
-		if l.ctl(unix.EPOLL_CTL_ADD, fd, unix.EPOLLIN, s) {
+		if t.tls != nil {
+			l.startHandshake(s, false)
+		} else if l.ctl(unix.EPOLL_CTL_ADD, fd, unix.EPOLLIN, s) {
 			l.write(s)
 		}
 		return
@@ -337,8 +384,20 @@ func (l *evLoop) ctl(op, fd int, events uint32, s *evSlot) bool {
 }
 
 func (l *evLoop) write(s *evSlot) {
-	s.state = slWriting
 	fd, req := s.fds[s.ti], l.targets[s.ti].req
+	if c := s.tls[s.ti]; c != nil {
+		// Seal the request once; then write its records as plain
+		// requests are written.
+		if s.state != slWriting {
+			if _, err := c.tc.Write(req); err != nil {
+				l.closeFD(s)
+				l.fail(s, err)
+				return
+			}
+		}
+		req = c.out
+	}
+	s.state = slWriting
 	for s.wrote < len(req) {
 		n, err := unix.Write(fd, req[s.wrote:])
 		if n > 0 {
@@ -359,6 +418,9 @@ func (l *evLoop) write(s *evSlot) {
 		}
 	}
 	s.state = slReading
+	if c := s.tls[s.ti]; c != nil {
+		c.out = c.out[:0]
+	}
 	if s.outReg {
 		s.outReg = false
 		l.ctl(unix.EPOLL_CTL_MOD, fd, unix.EPOLLIN, s)
@@ -366,6 +428,9 @@ func (l *evLoop) write(s *evSlot) {
 }
 
 func (l *evLoop) handle(s *evSlot, fd int, events uint32) {
+	if s.state == slHandshaking && fd == s.fds[s.ti] {
+		return // not in the epoll set; an event from before it left
+	}
 	if s.state == slIdle || fd != s.fds[s.ti] {
 		// An idle connection the server closed (or wrote to): drop it.
 		l.dropIdle(s, fd)
@@ -383,7 +448,9 @@ func (l *evLoop) handle(s *evSlot, fd int, events uint32) {
 			return
 		}
 		l.connected(s, l.now())
-		if l.ctl(unix.EPOLL_CTL_MOD, fd, unix.EPOLLIN, s) {
+		if l.targets[s.ti].tls != nil {
+			l.startHandshake(s, true)
+		} else if l.ctl(unix.EPOLL_CTL_MOD, fd, unix.EPOLLIN, s) {
 			l.write(s)
 		}
 	case slWriting:
@@ -394,6 +461,10 @@ func (l *evLoop) handle(s *evSlot, fd int, events uint32) {
 }
 
 func (l *evLoop) readResponse(s *evSlot, fd int) {
+	if c := s.tls[s.ti]; c != nil {
+		l.readTLS(s, c)
+		return
+	}
 	n, err := unix.Read(fd, l.rbuf)
 	switch {
 	case errors.Is(err, unix.EAGAIN), errors.Is(err, unix.EINTR):
@@ -499,6 +570,7 @@ func (l *evLoop) closeFD(s *evSlot) {
 		l.byFD[fd] = nil
 		_ = unix.Close(fd)
 		s.fds[s.ti] = -1
+		s.tls[s.ti] = nil
 		s.outReg = false
 	}
 }
@@ -506,6 +578,10 @@ func (l *evLoop) closeFD(s *evSlot) {
 func (l *evLoop) dropIdle(s *evSlot, fd int) {
 	for i, f := range s.fds {
 		if f == fd && (s.state == slIdle || i != s.ti) {
+			if c := s.tls[i]; c != nil && l.idleTLS(c) {
+				return // a session ticket, say: the connection stays
+			}
+			s.tls[i] = nil
 			l.byFD[fd] = nil
 			_ = unix.Close(fd)
 			s.fds[i] = -1
@@ -516,8 +592,8 @@ func (l *evLoop) dropIdle(s *evSlot, fd int) {
 
 func (l *evLoop) checkDeadlines(now time.Duration) {
 	for _, s := range l.slots {
-		if s.state == slIdle || now < s.deadline {
-			continue
+		if s.state == slIdle || s.state == slHandshaking || now < s.deadline {
+			continue // a handshake keeps its own deadline
 		}
 		op := "read"
 		if s.state == slConnecting {
@@ -535,6 +611,12 @@ func (l *evLoop) checkDeadlines(now time.Duration) {
 }
 
 func (l *evLoop) close() {
+	// Handshakes still running give their sockets back within pollSlice.
+	l.stopping.Store(true)
+	l.handshakes.Wait()
+	if l.wakeFD >= 0 {
+		_ = unix.Close(l.wakeFD)
+	}
 	for _, s := range l.slots {
 		for i, fd := range s.fds {
 			if fd >= 0 {

@@ -19,7 +19,9 @@ type evLoop struct {
 	read, written int64
 }
 
-func evTargets(context.Context, *loadgen.Plan, string) ([]*evTarget, bool) { return nil, false }
+func evTargets(context.Context, *loadgen.Plan, string, *tlsStats) ([]*evTarget, bool) {
+	return nil, false
+}
 
 func newEvLoop(*run, []*evTarget, []int) (*evLoop, error) {
 	return nil, errors.New("event loop: not on this system")

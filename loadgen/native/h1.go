@@ -23,16 +23,18 @@ type h1Target struct {
 	tls  *tls.Config
 	req  []byte
 	head bool
+	// stats gathers the handshakes of every client's connections.
+	stats *tlsStats
 }
 
-func newH1Targets(p *loadgen.Plan, version string) ([]*h1Target, error) {
+func newH1Targets(p *loadgen.Plan, version string, stats *tlsStats) ([]*h1Target, error) {
 	var out []*h1Target
 	for _, raw := range p.Targets {
 		u, err := url.Parse(raw)
 		if err != nil {
 			return nil, fmt.Errorf("target %q: %w", raw, err)
 		}
-		t := &h1Target{addr: hostPort(u), head: p.Method == "HEAD"}
+		t := &h1Target{addr: hostPort(u), head: p.Method == "HEAD", stats: stats}
 		if u.Scheme == "https" {
 			if t.tls, err = tlsConfig(p.TLS, u.Hostname(), []string{"http/1.1"}); err != nil {
 				return nil, err
@@ -146,6 +148,9 @@ type h1Conn struct {
 	br     *bufio.Reader
 	reused bool
 	stop   func() bool
+	// got counts the response bytes read (after TLS: a close_notify
+	// alert is bytes on the wire, but no byte of a response).
+	got, sent int64
 }
 
 func (c *h1Conn) close() {
@@ -201,13 +206,19 @@ func (c *h1Client) dial(ctx context.Context, t *h1Target) (*h1Conn, error) {
 	nc = &countingConn{Conn: nc, read: &c.read, written: &c.written}
 	if t.tls != nil {
 		tc := tls.Client(nc, t.tls)
-		if err := tc.HandshakeContext(dctx); err != nil {
+		began := time.Now()
+		err := tc.HandshakeContext(dctx)
+		if ctx.Err() == nil { // not our own cancellation
+			t.stats.add(time.Since(began), tc.ConnectionState().DidResume, err)
+		}
+		if err != nil {
 			_ = nc.Close()
 			return nil, err
 		}
 		nc = tc
 	}
-	cn := &h1Conn{nc: nc, br: bufio.NewReaderSize(nc, c.bufSize)}
+	cn := &h1Conn{nc: nc}
+	cn.br = bufio.NewReaderSize(&countingConn{Conn: nc, read: &cn.got, written: &cn.sent}, c.bufSize)
 	// Cancelling the run closes the connection, which ends any blocked I/O.
 	cn.stop = context.AfterFunc(ctx, func() { _ = nc.Close() })
 	return cn, nil
@@ -224,7 +235,7 @@ func (c *h1Client) do(ctx context.Context, ti int) (int, error) {
 			}
 			c.conns[ti] = cn
 		}
-		before := c.read
+		before := cn.got
 		status, keep, err := c.roundTrip(cn, c.targets[ti])
 		if err != nil || !keep {
 			cn.close()
@@ -234,7 +245,7 @@ func (c *h1Client) do(ctx context.Context, ti int) (int, error) {
 		}
 		// A kept-alive connection the server closed while idle fails
 		// before any byte comes back: send again once on a new one.
-		if err != nil && cn.reused && c.read == before && attempt == 0 && ctx.Err() == nil && isClosedConn(err) {
+		if err != nil && cn.reused && cn.got == before && attempt == 0 && ctx.Err() == nil && isClosedConn(err) {
 			continue
 		}
 		return status, err

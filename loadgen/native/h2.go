@@ -72,6 +72,8 @@ type h2Pool struct {
 	credits        bool // closed loop: see h2Stream.credit
 	driven         bool // the driven closed loop (h2drive.go)
 	grpc           bool // the streams are gRPC calls (grpch2.go)
+	// tlsStats gathers the handshakes (set by buildTransport; nil: none).
+	tlsStats *tlsStats
 
 	mu  sync.Mutex
 	all map[*h2Conn]struct{} // open connections, to close at the end
@@ -212,7 +214,12 @@ func (p *h2Pool) dial(ctx context.Context, o h2Origin) (*h2Conn, error) {
 	nc = &atomicCountingConn{Conn: nc, pool: p}
 	if o.tls != nil {
 		tc := tls.Client(nc, o.tls)
-		if err := tc.HandshakeContext(dctx); err != nil {
+		began := time.Now()
+		err := tc.HandshakeContext(dctx)
+		if ctx.Err() == nil {
+			p.tlsStats.add(time.Since(began), tc.ConnectionState().DidResume, err)
+		}
+		if err != nil {
 			_ = nc.Close()
 			return nil, err
 		}

@@ -253,6 +253,28 @@ http {
 // /echo proxies to backend (so request bodies are read and checked).
 func startNginxH2(t *testing.T, backend string) (h2c, h2tls string) {
 	t.Helper()
+	dir := t.TempDir()
+	_, _, cert, key := writeCert(t, dir, "nginx", nil, nil, false)
+	p1, p2 := freePort(t), freePort(t)
+	_, bport, _ := net.SplitHostPort(strings.TrimPrefix(backend, "http://"))
+	startNginx(t, dir, fmt.Sprintf(nginxH2Conf, dir, p1, p2, cert, key, atoi(bport)), p2)
+	return fmt.Sprintf("http://127.0.0.1:%d", p1), fmt.Sprintf("https://127.0.0.1:%d", p2)
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// startNginx runs Debian's nginx with conf (its files in dir) until the
+// test ends, and waits until it listens on port.
+func startNginx(t *testing.T, dir, conf string, port int) {
+	t.Helper()
 	bin, err := exec.LookPath("nginx")
 	if err != nil {
 		bin = "/usr/sbin/nginx"
@@ -260,23 +282,11 @@ func startNginxH2(t *testing.T, backend string) (h2c, h2tls string) {
 	if _, err := os.Stat(bin); err != nil {
 		t.Fatalf("nginx is needed for this test: %v", err)
 	}
-	dir := t.TempDir()
-	_, _, cert, key := writeCert(t, dir, "nginx", nil, nil, false)
-	free := func() int {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer l.Close()
-		return l.Addr().(*net.TCPAddr).Port
-	}
-	p1, p2 := free(), free()
-	_, bport, _ := net.SplitHostPort(strings.TrimPrefix(backend, "http://"))
-	conf := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(conf, fmt.Appendf(nil, nginxH2Conf, dir, p1, p2, cert, key, atoi(bport)), 0o600); err != nil {
+	confFile := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(confFile, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "-p", dir+"/", "-c", conf, "-e", filepath.Join(dir, "error.log"))
+	cmd := exec.Command(bin, "-p", dir+"/", "-c", confFile, "-e", filepath.Join(dir, "error.log"))
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	out := new(strings.Builder)
 	cmd.Stdout, cmd.Stderr = out, out
@@ -295,10 +305,10 @@ func startNginxH2(t *testing.T, backend string) (h2c, h2tls string) {
 		}
 	})
 	for deadline := time.Now().Add(10 * time.Second); ; {
-		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", p2), time.Second)
+		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second)
 		if err == nil {
 			c.Close()
-			break
+			return
 		}
 		select {
 		case <-done:
@@ -311,7 +321,6 @@ func startNginxH2(t *testing.T, backend string) (h2c, h2tls string) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return fmt.Sprintf("http://127.0.0.1:%d", p1), fmt.Sprintf("https://127.0.0.1:%d", p2)
 }
 
 func atoi(s string) int {

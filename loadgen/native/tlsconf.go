@@ -6,8 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
+	"time"
 
+	"github.com/meshperf/meshperf/hist"
 	"github.com/meshperf/meshperf/loadgen"
+	"github.com/meshperf/meshperf/spec"
 )
 
 // tlsConfig builds the client TLS configuration of a plan for a host.
@@ -17,7 +21,9 @@ func tlsConfig(t loadgen.TLS, host string, alpn []string) (*tls.Config, error) {
 		InsecureSkipVerify: t.SkipVerify, //nolint:gosec // the user asked for it (--insecure)
 		NextProtos:         alpn,
 		MinVersion:         tls.VersionTLS12,
-		ClientSessionCache: tls.NewLRUClientSessionCache(64),
+	}
+	if !t.NoResumption {
+		cfg.ClientSessionCache = tls.NewLRUClientSessionCache(64)
 	}
 	if t.ServerName != "" {
 		cfg.ServerName = t.ServerName
@@ -61,4 +67,67 @@ func tlsConfig(t loadgen.TLS, host string, alpn []string) (*tls.Config, error) {
 		cfg.Certificates = []tls.Certificate{pair}
 	}
 	return cfg, nil
+}
+
+// tlsStats gathers a run's TLS handshakes from every connection (event
+// loops, goroutine clients); handshakes are rare, so a mutex will do.
+type tlsStats struct {
+	resumption bool
+	mu         sync.Mutex
+	n, resumed int64
+	failed     int64
+	hist       *hist.Histogram
+}
+
+func newTLSStats(p *loadgen.Plan) *tlsStats {
+	return &tlsStats{resumption: !p.TLS.NoResumption, hist: hist.New()}
+}
+
+// add notes one handshake that took d and ended in err.
+func (s *tlsStats) add(d time.Duration, resumed bool, err error) {
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.n++
+	switch {
+	case err != nil:
+		s.failed++
+		return
+	case resumed:
+		s.resumed++
+	}
+	s.hist.Record(d)
+}
+
+// result is the stats for a Result, or nil when there was no handshake.
+func (s *tlsStats) result() *spec.TLSStats {
+	if s == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.n == 0 {
+		return nil
+	}
+	out := &spec.TLSStats{SessionResumption: s.resumption, Handshakes: s.n, Resumed: s.resumed, Failed: s.failed}
+	if s.hist.Count() > 0 {
+		out.HandshakeTime = spec.Summarize(s.hist)
+	}
+	return out
+}
+
+// tlsNote says in words what s says in figures, for the report's notes.
+func tlsNote(s *spec.TLSStats) string {
+	resumption := "on"
+	if !s.SessionResumption {
+		resumption = "off"
+	}
+	msg := fmt.Sprintf("TLS: %d handshakes (warm-up included), %d resumed a session (resumption %s), %d failed", s.Handshakes, s.Resumed, resumption, s.Failed)
+	if d := s.HandshakeTime; d != nil {
+		p50, _ := d.At(50)
+		msg += fmt.Sprintf("; handshake time p50 %.3g ms, max %.3g ms (each connection's first request includes it)", p50, d.MaxMs)
+	}
+	return msg
 }

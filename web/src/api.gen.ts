@@ -2033,6 +2033,7 @@ export interface components {
             tcp_delimiter?: string;
             tcp_expect_bytes?: number;
             timeout?: string;
+            tls_no_resumption?: boolean;
         };
         ClusterEvent: {
             from?: string;
@@ -2551,6 +2552,7 @@ export interface components {
                 [key: string]: number;
             };
             timeline: components["schemas"]["Interval"][];
+            tls?: components["schemas"]["TLSStats"];
         };
         ResultPage: {
             next?: string;
@@ -2703,6 +2705,13 @@ export interface components {
             median: number;
             min: number;
             n: number;
+        };
+        TLSStats: {
+            failed: number;
+            handshake_time?: components["schemas"]["Distribution"];
+            handshakes: number;
+            resumed: number;
+            session_resumption: boolean;
         };
         TokenCreated: {
             info: components["schemas"]["APIToken"];
