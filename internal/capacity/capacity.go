@@ -291,12 +291,12 @@ func (s *search) step(ctx context.Context, r float64, phase string) (bool, error
 			s.rep.Outcome = OutcomeInterrupted
 			return false, errStop
 		}
-		st, replayed, err := s.measure(ctx, r, phase)
+		st, err := s.measure(ctx, r, phase)
 		if err != nil {
 			return false, err
 		}
 		s.rep.Steps = append(s.rep.Steps, st)
-		if s.onStep != nil && !replayed {
+		if s.onStep != nil {
 			s.onStep(st)
 		}
 		switch {
@@ -315,15 +315,15 @@ func (s *search) step(ctx context.Context, r float64, phase string) (bool, error
 	}
 }
 
-// measure runs step n at r, after the pause, and judges it; or, resuming,
-// takes the next stored step when it is this one (replayed).
-func (s *search) measure(ctx context.Context, r float64, phase string) (st Step, replayed bool, err error) {
+// measure runs the next step at r, after the pause, and judges it; or,
+// resuming, takes the next stored step when it is this one.
+func (s *search) measure(ctx context.Context, r float64, phase string) (Step, error) {
 	n := len(s.rep.Steps) + 1
 	if len(s.prior) > 0 {
 		p := s.prior[0]
 		if p.RPS == r && p.Phase == phase {
 			s.prior = s.prior[1:]
-			return p, true, nil
+			return p, nil
 		}
 		s.prior = nil // the search went another way: run from here
 	}
@@ -333,7 +333,7 @@ func (s *search) measure(ctx context.Context, r float64, phase string) (st Step,
 		case <-ctx.Done():
 			t.Stop()
 			s.rep.Outcome = OutcomeInterrupted
-			return Step{}, false, errStop
+			return Step{}, errStop
 		case <-t.C:
 		}
 	}
@@ -341,12 +341,12 @@ func (s *search) measure(ctx context.Context, r float64, phase string) (st Step,
 	if err != nil {
 		if ctx.Err() != nil {
 			s.rep.Outcome = OutcomeInterrupted
-			return Step{}, false, errStop
+			return Step{}, errStop
 		}
 		s.rep.Outcome = OutcomeFailed
-		return Step{}, false, fmt.Errorf("step %d at %s rps: %w", n, fmtRate(r), err)
+		return Step{}, fmt.Errorf("step %d at %s rps: %w", n, fmtRate(r), err)
 	}
-	return judge(n, r, phase, res, s.o), false, nil
+	return judge(n, r, phase, res, s.o), nil
 }
 
 // roundRate makes r a whole rate of at least 1.

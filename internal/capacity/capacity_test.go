@@ -493,7 +493,7 @@ func TestResumeContinuesFromStoredSteps(t *testing.T) {
 		if got, want := len(m.rates), len(full.Steps)-kept; got != want {
 			t.Errorf("kept %d: ran %d steps, want %d", kept, got, want)
 		}
-		if len(announced) != len(m.rates) || (len(announced) > 0 && announced[0] != kept+1) {
+		if len(announced) != len(full.Steps) || announced[len(announced)-1] != len(full.Steps) {
 			t.Errorf("kept %d: onStep for steps %v", kept, announced)
 		}
 		for i, s := range rep.Steps {
