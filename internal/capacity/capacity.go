@@ -4,9 +4,11 @@
 // (geometrically) to a relative tolerance, and confirms the answer with
 // repeated steps. docs/capacity.md states the algorithm and why.
 //
-// Running a step is not this package's business: a Stepper does it (the
-// CLI's runs the profile on the same path as `meshperf run` and stores the
-// result). The search only chooses rates and judges what came back.
+// Running a step is not this package's business: a Stepper does it
+// (runstep's runs the profile on the same path as `meshperf run` and
+// stores the result, for the CLI and the server). The search only chooses
+// rates and judges what came back; this package does not depend on the
+// engine.
 package capacity
 
 import (
@@ -17,6 +19,14 @@ import (
 	"time"
 
 	"github.com/meshperf/meshperf/spec"
+)
+
+// Labels every step's result carries, besides the test's own.
+const (
+	LabelID    = "capacity"
+	LabelStep  = "step"
+	LabelRPS   = "rps"
+	LabelPhase = "capacity_phase"
 )
 
 // StepSpec is one step to run: the test at a fixed rate.

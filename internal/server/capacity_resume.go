@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/meshperf/meshperf/internal/capacity"
+	"github.com/meshperf/meshperf/internal/capacity/runstep"
 	"github.com/meshperf/meshperf/internal/runs"
 	"github.com/meshperf/meshperf/spec"
 	"github.com/meshperf/meshperf/store"
@@ -19,7 +20,7 @@ const logKeySearch = "search"
 
 // capacityJob is the run service's job of a capacity search: admitted
 // again when it starts (the allow-lists or limits may have changed), then
-// each step through capacity.RunStepper, saved as a labelled result,
+// each step through runstep.Stepper, saved as a labelled result,
 // stored in the search's steps and published on the run's stream. prior
 // are the stored steps of a search being resumed.
 func (s *Server) capacityJob(search *store.CapacitySearch, prof *spec.Profile, opts capacityRun, prior []capacity.Step) runs.Job {
@@ -37,7 +38,7 @@ func (s *Server) capacityJob(search *store.CapacitySearch, prof *spec.Profile, o
 			labels[k] = v
 		}
 		delete(labels, capacity.LabelID)
-		stp := &capacity.RunStepper{Plans: plans, Duration: opts.Step, Warmup: opts.Warmup, Version: s.version,
+		stp := &runstep.Stepper{Plans: plans, Duration: opts.Step, Warmup: opts.Warmup, Version: s.version,
 			Metrics: prof.Metrics, ID: search.ID, Name: run.Name, Labels: labels,
 			Ref:  store.ResultRef{ProfileID: run.ProfileID, ProfileRevision: run.ProfileRevision, OwnerID: run.OwnerID, Private: run.Private},
 			Save: s.st.SaveResult}

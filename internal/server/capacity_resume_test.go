@@ -71,8 +71,9 @@ func TestCapacityResumesAfterRestart(t *testing.T) {
 	target := strings.TrimSuffix(echotest.HTTP(t, echo.Options{Capacity: echo.Capacity{RPS: limit, Mode: echo.OverloadReject}}), "/")
 	path := filepath.Join(t.TempDir(), "m.db")
 	// A short instance timeout: the second server's resume loop runs
-	// often; a zero grace: the shutdown interrupts the step at once.
-	opts := server.Options{InstanceTimeout: 2 * time.Second}
+	// often; a grace of 1ms: the shutdown interrupts the step at once
+	// (the default 30 s may let the search finish).
+	opts := server.Options{InstanceTimeout: 2 * time.Second, ShutdownGrace: time.Millisecond}
 	urlA, stopA := startServerAt(t, path, opts)
 	run := submitCapacity(t, urlA, capacityBody(target, `"objective": "error_rate<1%", "min_rps": 100, "max_rps": 1600, `+
 		`"step_duration": "3s", "warmup": "2s", "pause": "1s", "tolerance": 0.2, "confirm": 1, "max_steps": 16`))
