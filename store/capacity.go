@@ -104,4 +104,13 @@ type CapacityStore interface {
 	// ListCapacitySearches returns a page of searches, newest first, with
 	// their Options but not their Steps and Report.
 	ListCapacitySearches(ctx context.Context, f CapacityFilter) (*CapacityPage, error)
+	// SetScheduleCapacity makes the schedule scheduleID queue capacity
+	// searches with these options (JSON) instead of runs; nil or empty
+	// options make it queue runs again. ErrNotFound for an unknown
+	// schedule, ErrInvalid for options over MaxCapacityBody. Deleting the
+	// schedule deletes its options.
+	SetScheduleCapacity(ctx context.Context, scheduleID string, options []byte) error
+	// ScheduleCapacity returns a schedule's capacity options, nil when it
+	// queues runs (or is unknown).
+	ScheduleCapacity(ctx context.Context, scheduleID string) ([]byte, error)
 }

@@ -105,12 +105,20 @@ type ScheduleRequest struct {
 	// runs to its owner and admins only. A schedule of a private profile
 	// is private whatever it says.
 	Private *bool `json:"private,omitempty"`
+	// Capacity (only when creating) makes the schedule queue capacity
+	// searches of its profile with these options instead of runs; its
+	// profile, profile_document, labels and private are the schedule's
+	// and must be left out.
+	Capacity *CapacityRequest `json:"capacity,omitempty"`
 }
 
 // ScheduleView is a schedule with its spec in words.
 type ScheduleView struct {
 	*store.Schedule
 	Description string `json:"description"`
+	// Capacity are the options of the capacity searches the schedule
+	// queues; absent for a schedule of runs.
+	Capacity *CapacityRequest `json:"capacity,omitempty"`
 }
 
 // ScheduleList is the body of GET /api/v1/schedules.

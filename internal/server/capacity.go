@@ -186,7 +186,7 @@ func (s *Server) submitCapacity(w http.ResponseWriter, r *http.Request) error {
 	if err := s.st.CreateCapacitySearch(r.Context(), search); err != nil {
 		return fromStore(err, "capacity search", "")
 	}
-	if err := s.queueCapacity(r.Context(), search, run, prof, opts, nil); err != nil {
+	if err := s.queueCapacity(r.Context(), s.runs, search, run, prof, opts, nil); err != nil {
 		return err
 	}
 	w.Header().Set("Location", "/api/v1/capacity/"+run.ID)
@@ -202,10 +202,10 @@ func storedOptions(req CapacityRequest) CapacityRequest {
 	return req
 }
 
-// queueCapacity queues run as the job of search, continuing from prior
-// steps; a full queue ends the search cancelled.
-func (s *Server) queueCapacity(ctx context.Context, search *store.CapacitySearch, run *store.Run, prof *spec.Profile, opts capacityRun, prior []capacity.Step) error {
-	err := s.runs.SubmitJob(ctx, run, s.capacityJob(search, prof, opts, prior))
+// queueCapacity queues run on m as the job of search, continuing from
+// prior steps; a full queue ends the search cancelled.
+func (s *Server) queueCapacity(ctx context.Context, m *runs.Service, search *store.CapacitySearch, run *store.Run, prof *spec.Profile, opts capacityRun, prior []capacity.Step) error {
+	err := m.SubmitJob(ctx, run, s.capacityJob(search, prof, opts, prior))
 	if err == nil {
 		return nil
 	}

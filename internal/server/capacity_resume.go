@@ -190,7 +190,7 @@ func (s *Server) resumeSearch(ctx context.Context, id string) error {
 	search.Report = nil
 	s.log.Info("capacity search resumed", logKeySearch, search.ID, "steps", len(prior), "run", run.ID)
 	var ae *APIError
-	if err := s.queueCapacity(ctx, search, run, prof, opts, prior); errors.As(err, &ae) && ae.Status == http.StatusServiceUnavailable {
+	if err := s.queueCapacity(ctx, s.runs, search, run, prof, opts, prior); errors.As(err, &ae) && ae.Status == http.StatusServiceUnavailable {
 		return errors.New("the run queue is full")
 	} else if err != nil {
 		return err

@@ -215,3 +215,44 @@ func queryCapacity(ctx context.Context, q db, withDocs bool, query string, args 
 	}
 	return out, rows.Err()
 }
+
+// SetScheduleCapacity implements store.CapacityStore.
+func (s *Store) SetScheduleCapacity(ctx context.Context, scheduleID string, options []byte) error {
+	if len(options) > store.MaxCapacityBody {
+		return fmt.Errorf("%w schedule %q: capacity options of %d bytes, more than the limit of %d", store.ErrInvalid, scheduleID, len(options), store.MaxCapacityBody)
+	}
+	err := s.inTx(ctx, func(tx db) error {
+		var id string
+		err := tx.queryRow(ctx, `SELECT id FROM schedules WHERE id = ?`+s.d.ForUpdate, scheduleID).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("schedule %q %w", scheduleID, store.ErrNotFound)
+		} else if err != nil {
+			return err
+		}
+		if _, err := tx.exec(ctx, `DELETE FROM capacity_schedules WHERE schedule_id = ?`, scheduleID); err != nil {
+			return err
+		}
+		if len(options) == 0 {
+			return nil
+		}
+		_, err = tx.exec(ctx, `INSERT INTO capacity_schedules (schedule_id, options) VALUES (?, ?)`, scheduleID, options)
+		return err
+	})
+	return s.fail(err)
+}
+
+// ScheduleCapacity implements store.CapacityStore.
+func (s *Store) ScheduleCapacity(ctx context.Context, scheduleID string) ([]byte, error) {
+	var options []byte
+	err := s.reader().queryRow(ctx, `SELECT options FROM capacity_schedules WHERE schedule_id = ?`, scheduleID).Scan(&options)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, s.fail(err)
+	}
+	if len(options) == 0 {
+		return nil, nil
+	}
+	return options, nil
+}

@@ -166,3 +166,31 @@ func (o opener) testReopenCapacity(t *testing.T) {
 		t.Errorf("after reopening: %+v, steps %s", got, got.Steps)
 	}
 }
+
+func (o opener) testScheduleCapacity(t *testing.T) {
+	s, ctx := o.open(t), t.Context()
+	p := createProfile(t, s, "searched")
+	sc := newSchedule(p, "@daily", epoch.Add(24*time.Hour))
+	must(t, "CreateSchedule", s.CreateSchedule(ctx, sc))
+	if got, err := s.ScheduleCapacity(ctx, sc.ID); err != nil || got != nil {
+		t.Fatalf("a new schedule's capacity options: %q, %v; want none", got, err)
+	}
+	opts := []byte(`{"objective":"p99<=50ms","max_rps":2000}`)
+	must(t, "SetScheduleCapacity", s.SetScheduleCapacity(ctx, sc.ID, opts))
+	must(t, "SetScheduleCapacity again", s.SetScheduleCapacity(ctx, sc.ID, opts)) // replaces
+	if got, err := s.ScheduleCapacity(ctx, sc.ID); err != nil || string(got) != string(opts) {
+		t.Errorf("ScheduleCapacity = %q, %v; want %s", got, err, opts)
+	}
+	must(t, "SetScheduleCapacity nil", s.SetScheduleCapacity(ctx, sc.ID, nil))
+	if got, err := s.ScheduleCapacity(ctx, sc.ID); err != nil || got != nil {
+		t.Errorf("after clearing: %q, %v", got, err)
+	}
+	wantErr(t, "SetScheduleCapacity of an unknown schedule", s.SetScheduleCapacity(ctx, "0123456789abcdef0123", opts), store.ErrNotFound)
+	wantErr(t, "SetScheduleCapacity too big", s.SetScheduleCapacity(ctx, sc.ID, make([]byte, store.MaxCapacityBody+1)), store.ErrInvalid)
+	// Deleted with the schedule.
+	must(t, "SetScheduleCapacity", s.SetScheduleCapacity(ctx, sc.ID, opts))
+	must(t, "DeleteSchedule", s.DeleteSchedule(ctx, sc.ID))
+	if got, err := s.ScheduleCapacity(ctx, sc.ID); err != nil || got != nil {
+		t.Errorf("after deleting the schedule: %q, %v", got, err)
+	}
+}

@@ -86,6 +86,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		t.Run("update", o.testUpdateCapacity)
 		t.Run("list", o.testListCapacity)
 		t.Run("reopen", o.testReopenCapacity)
+		t.Run("schedules", o.testScheduleCapacity)
 	})
 	t.Run("reopen", o.testReopen)
 }

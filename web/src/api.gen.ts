@@ -2711,6 +2711,7 @@ export interface components {
             schedules: components["schemas"]["ScheduleView"][];
         };
         ScheduleRequest: {
+            capacity?: components["schemas"]["CapacityRequest"];
             enabled?: boolean;
             /** @description team mode only, when creating: the schedule and its runs are seen only by their owner and admins; a schedule of a private profile is private anyway */
             private?: boolean;
@@ -2722,6 +2723,7 @@ export interface components {
             timezone?: string;
         };
         ScheduleView: {
+            capacity?: components["schemas"]["CapacityRequest"];
             /** Format: date-time */
             created_at: string;
             description: string;

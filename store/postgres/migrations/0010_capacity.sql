@@ -26,3 +26,11 @@ CREATE TABLE capacity_searches (
 CREATE INDEX capacity_searches_created ON capacity_searches (created_ns, id);
 CREATE INDEX capacity_searches_profile ON capacity_searches (profile_id, created_ns);
 CREATE INDEX capacity_searches_state ON capacity_searches (state);
+
+-- A schedule that names a capacity search instead of a run: its search
+-- options (JSON, as a capacity request without its profile). A schedule
+-- without a row here queues runs. Deleted with its schedule.
+CREATE TABLE capacity_schedules (
+	schedule_id TEXT COLLATE "C" NOT NULL PRIMARY KEY REFERENCES schedules (id) ON DELETE CASCADE,
+	options     BYTEA NOT NULL
+);

@@ -108,7 +108,11 @@ function drawMarkers(markers: Marker[]) {
       ctx.moveTo(x, u.bbox.top);
       ctx.lineTo(x, u.bbox.top + u.bbox.height);
       ctx.stroke();
-      ctx.fillText(m.label, x + 4 * px, u.bbox.top + (12 + 13 * i) * px);
+      // Right of the line, or left of it in the chart's right half, so
+      // the label stays inside the plot.
+      const right = x > u.bbox.left + u.bbox.width / 2;
+      ctx.textAlign = right ? "right" : "left";
+      ctx.fillText(m.label, x + (right ? -4 : 4) * px, u.bbox.top + (12 + 13 * i) * px);
     });
     ctx.restore();
     u.root.dataset.markers = markers.map((m) => `${m.kind}:${m.rps}`).join(",");
