@@ -60,9 +60,13 @@ The search doubles the rate from --min until a step breaks an objective (or
 answer --confirm more times. A step on which meshperf itself could not keep
 up (CPU, or late sends while connections were free) is not the target's
 limit: it is retried once, then the search stops and says so.
+With --server URL (or after meshperf login) the search runs on the server:
+its steps are printed as they end, Ctrl-C cancels it, and the server keeps
+it (GET /api/v1/capacity/ID), resuming it after a restart.
 See docs/capacity.md.`,
 		Example: `  meshperf capacity -f profile.yaml --objective 'p99<=50ms,error_rate<0.1%'
-  meshperf capacity http://127.0.0.1:8080/ -c 64 --objective 'p99<=20ms' --min 100 --max 20000 --step-duration 10s --output json`,
+  meshperf capacity http://127.0.0.1:8080/ -c 64 --objective 'p99<=20ms' --min 100 --max 20000 --step-duration 10s --output json
+  meshperf --server http://127.0.0.1:9080 capacity --profile checkout --objective 'p99<=50ms'`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runCapacity(cmd.Context(), cmd, stdio, g, o, args)
 		},
