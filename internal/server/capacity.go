@@ -246,12 +246,34 @@ func (s *Server) getCapacity(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fromStore(err, "run", search.RunID)
 	}
+	s.settleSearch(r.Context(), search, run)
 	rep, err := capacityReport(search)
 	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, CapacityView{Search: search, Run: run, Report: rep})
 	return nil
+}
+
+// settleSearch records the end of a search whose run ended without its
+// job (cancelled while queued, refused): the search takes the run's end.
+// An interrupted run is left to the resume loop.
+func (s *Server) settleSearch(ctx context.Context, search *store.CapacitySearch, run *store.Run) {
+	if (search.State != store.CapacityQueued && search.State != store.CapacityRunning) || !store.FinalRunState(run.State) ||
+		run.State == store.RunInterrupted || run.ID != search.RunID {
+		return
+	}
+	next := *search
+	next.State, next.Error, next.Steps, next.Report = capacityStateOf(run.State), run.Error, nil, nil
+	if err := s.st.UpdateCapacitySearch(ctx, &next, search.State); err != nil {
+		// The job wrote it first (ErrConflict), or the store failed: read
+		// as stored next time.
+		if !errors.Is(err, store.ErrConflict) {
+			s.log.Warn("capacity search state not saved", logKeySearch, search.ID, logKeyErr, err)
+		}
+		return
+	}
+	search.State, search.Error, search.UpdatedAt = next.State, next.Error, next.UpdatedAt
 }
 
 // capacityReport is search's report: the final one, or one holding the

@@ -235,3 +235,24 @@ func TestCapacityList(t *testing.T) {
 		t.Errorf("an unknown search: %d %s", code, b)
 	}
 }
+
+// TestCapacityCancelledWhileQueued: a search cancelled before it started
+// (behind a run, one worker) reads back cancelled, as its run is, and is
+// not resumed.
+func TestCapacityCancelledWhileQueued(t *testing.T) {
+	target := startEcho(t)
+	s := newRunServer(t, "", server.Options{Concurrency: 1})
+	busy := submit(t, s.url, doc(target, 20, "5s"))
+	run := submitCapacity(t, s.url, capacityBody(target, `"objective": "p99<=1s", "min_rps": 20, "max_rps": 40, "step_duration": "1s", "warmup": "0s"`))
+	if code, b := do(t, "POST", s.url+"/api/v1/runs/"+run.ID+"/cancel", "", ""); code != 202 && code != 200 {
+		t.Fatalf("cancel: %d %s", code, b)
+	}
+	v := getCapacity(t, s.url, run.ID)
+	if v.Run.State != store.RunCancelled || v.Search.State != store.CapacityCancelled || len(v.Report.Steps) != 0 {
+		t.Errorf("after a cancel while queued: run %s, search %s, %d steps", v.Run.State, v.Search.State, len(v.Report.Steps))
+	}
+	waitEnded(t, s.url, busy.ID, 30*time.Second)
+	if v := getCapacity(t, s.url, run.ID); v.Search.State != store.CapacityCancelled || v.Search.RunID != run.ID {
+		t.Errorf("later: search %s under run %s", v.Search.State, v.Search.RunID)
+	}
+}
