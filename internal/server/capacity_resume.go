@@ -158,16 +158,19 @@ func (s *Server) resumeSearch(ctx context.Context, id string) error {
 		return s.st.UpdateCapacitySearch(ctx, search, from)
 	}
 	var req CapacityRequest
-	if err := json.Unmarshal(search.Options, &req); err != nil {
-		return fmt.Errorf("stored options: %w", err)
-	}
 	var prior []capacity.Step
-	if len(search.Steps) > 0 {
-		if err := json.Unmarshal(search.Steps, &prior); err != nil {
-			return fmt.Errorf("stored steps: %w", err)
+	err = json.Unmarshal(search.Options, &req)
+	if err != nil {
+		err = fmt.Errorf("stored options: %w", err)
+	} else if len(search.Steps) > 0 {
+		if err = json.Unmarshal(search.Steps, &prior); err != nil {
+			err = fmt.Errorf("stored steps: %w", err)
 		}
 	}
-	prof, _, err := spec.ParseProfile(old.Profile)
+	var prof *spec.Profile
+	if err == nil {
+		prof, _, err = spec.ParseProfile(old.Profile)
+	}
 	if err == nil {
 		_, err = s.admit(ctx, prof)
 	}
@@ -177,10 +180,11 @@ func (s *Server) resumeSearch(ctx context.Context, id string) error {
 	}
 	run := &store.Run{ID: store.NewID(), State: store.RunQueued, Name: old.Name, Labels: old.Labels, Profile: old.Profile,
 		ProfileID: old.ProfileID, ProfileRevision: old.ProfileRevision, OwnerID: old.OwnerID, Private: old.Private,
-		InstanceID: s.runs.Instance()}
+		ScheduleID: old.ScheduleID, DueAt: old.DueAt, InstanceID: s.runs.Instance()}
 	search.RunID, search.State, search.Error, search.Report = run.ID, store.CapacityQueued, "", []byte{}
 	if err != nil {
-		// The profile or the options no longer pass this server's checks.
+		// Unreadable, or the profile or the options no longer pass this
+		// server's checks: failed, saying why, and not tried again.
 		search.RunID, search.State, search.Error = old.ID, store.CapacityFailed, "not resumed: "+err.Error()
 		return s.st.UpdateCapacitySearch(ctx, search, from)
 	}
