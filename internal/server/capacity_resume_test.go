@@ -256,3 +256,21 @@ func TestCapacityCancelledWhileQueued(t *testing.T) {
 		t.Errorf("later: search %s under run %s", v.Search.State, v.Search.RunID)
 	}
 }
+
+// TestCapacityNotResumedWhenRefused: a search interrupted by a shutdown
+// is not resumed by a server whose allow-list now refuses its target: it
+// is failed, saying why, and keeps its steps.
+func TestCapacityNotResumedWhenRefused(t *testing.T) {
+	target := startEcho(t)
+	path := filepath.Join(t.TempDir(), "m.db")
+	urlA, stopA := startServerAt(t, path, server.Options{ShutdownGrace: time.Millisecond})
+	run := submitCapacity(t, urlA, capacityBody(target, `"objective": "p99<=1s", "min_rps": 20, "max_rps": 5000, `+
+		`"step_duration": "1s", "warmup": "0s", "pause": "0s"`))
+	waitCapacity(t, urlA, run.ID, 30*time.Second, func(v api.CapacityView) bool { return len(v.Report.Steps) >= 1 })
+	stopA()
+	urlB, _ := startServerAt(t, path, server.Options{AllowTargets: []string{"127.0.0.2"}})
+	v := waitCapacity(t, urlB, run.ID, 30*time.Second, func(v api.CapacityView) bool { return v.Search.State == store.CapacityFailed })
+	if !strings.Contains(v.Search.Error, "not resumed") || v.Search.RunID != run.ID || len(v.Report.Steps) == 0 {
+		t.Errorf("refused resume: %q under run %s with %d steps", v.Search.Error, v.Search.RunID, len(v.Report.Steps))
+	}
+}
