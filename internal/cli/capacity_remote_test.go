@@ -1,6 +1,7 @@
 package cli_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -9,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -106,5 +108,69 @@ func TestCapacityRemoteRefuses(t *testing.T) {
 	var runs store.RunPage
 	if err := json.NewDecoder(resp.Body).Decode(&runs); err != nil || len(runs.Runs) != 0 {
 		t.Errorf("a refused search was queued: %+v (%v)", runs, err)
+	}
+}
+
+// TestCapacityRemoteInterrupt: Ctrl-C during `capacity --server` cancels
+// the search on the server, which keeps its steps; the report printed is
+// the server's (interrupted) and the exit status is the interrupted one.
+func TestCapacityRemoteInterrupt(t *testing.T) {
+	env := remoteEnv(t)
+	echo := startEcho(t)
+	srv := startServer(t, env, "--db", filepath.Join(t.TempDir(), "server.db"))
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, "--server", srv, "capacity", echo+"/", "--objective", "p99<=1s", "--min", "20",
+		"--max", "100000", "--step-duration", "2s", "--warmup", "0s", "-o", "json")
+	cmd.Env = env
+	var o bytes.Buffer
+	cmd.Stdout = &o
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var e strings.Builder
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() {
+		e.WriteString(sc.Text() + "\n")
+		if strings.HasPrefix(sc.Text(), "meshperf: step 1 ") {
+			break
+		}
+	}
+	_ = cmd.Process.Signal(syscall.SIGINT)
+	drained := make(chan struct{})
+	go func() {
+		defer close(drained)
+		for sc.Scan() {
+			e.WriteString(sc.Text() + "\n")
+		}
+	}()
+	<-drained // the pipe closes when meshperf exits
+	err = cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != cli.ExitInterrupted {
+		t.Fatalf("exit %v, want %d\n%s", err, cli.ExitInterrupted, e.String())
+	}
+	var rep capacity.Report
+	if err := json.Unmarshal(o.Bytes(), &rep); err != nil {
+		t.Fatalf("no report: %v\n%s\n%s", err, o.String(), e.String())
+	}
+	if rep.Outcome != capacity.OutcomeInterrupted || len(rep.Steps) < 1 || rep.Sustained < 20 {
+		t.Errorf("outcome %s, %d steps, sustains %v", rep.Outcome, len(rep.Steps), rep.Sustained)
+	}
+	resp, err := http.Get(srv + "/api/v1/capacity/" + rep.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var v struct {
+		Search store.CapacitySearch `json:"search"`
+		Run    store.Run            `json:"run"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil || v.Run.State != store.RunCancelled || v.Search.State != store.CapacityCancelled {
+		t.Errorf("on the server: run %s, search %s (%v)", v.Run.State, v.Search.State, err)
 	}
 }
