@@ -18,6 +18,7 @@ func TestStoreIsSplitByConcern(t *testing.T) {
 		reflect.TypeFor[ExperimentStore](),
 		reflect.TypeFor[ConformanceStore](),
 		reflect.TypeFor[DesignStore](),
+		reflect.TypeFor[CapacityStore](),
 	}
 	owner := map[string]string{}
 	for _, c := range concerns {

@@ -27,6 +27,7 @@ type Store interface {
 	ExperimentStore
 	ConformanceStore
 	DesignStore
+	CapacityStore
 	Close() error
 }
 

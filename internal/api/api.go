@@ -105,12 +105,20 @@ type ScheduleRequest struct {
 	// runs to its owner and admins only. A schedule of a private profile
 	// is private whatever it says.
 	Private *bool `json:"private,omitempty"`
+	// Capacity (only when creating) makes the schedule queue capacity
+	// searches of its profile with these options instead of runs; its
+	// profile, profile_document, labels and private are the schedule's
+	// and must be left out.
+	Capacity *CapacityRequest `json:"capacity,omitempty"`
 }
 
 // ScheduleView is a schedule with its spec in words.
 type ScheduleView struct {
 	*store.Schedule
 	Description string `json:"description"`
+	// Capacity are the options of the capacity searches the schedule
+	// queues; absent for a schedule of runs.
+	Capacity *CapacityRequest `json:"capacity,omitempty"`
 }
 
 // ScheduleList is the body of GET /api/v1/schedules.
@@ -259,11 +267,20 @@ type CapacityRequest struct {
 	MaxSteps *int `json:"max_steps,omitempty"`
 }
 
-// CapacityView is a capacity search (GET /api/v1/capacity/{id}): its run
-// (the state, queued to ended) and its report, the steps so far while it
-// runs; Report is absent when this server process did not run it (it ran
-// before a restart: its steps are the results labelled capacity=ID).
+// CapacityView is a capacity search (GET /api/v1/capacity/{id}), read
+// from the store: the search, its current run (a resumed search has a new
+// one) and its report; while it runs, or when it was cut short, the
+// report holds the steps so far.
 type CapacityView struct {
-	Run    *store.Run       `json:"run"`
-	Report *capacity.Report `json:"report,omitempty"`
+	Search *store.CapacitySearch `json:"search"`
+	Run    *store.Run            `json:"run"`
+	Report *capacity.Report      `json:"report,omitempty"`
+}
+
+// CapacityList is the body of GET /api/v1/capacity: a page of searches,
+// newest first, without their steps and reports; NextCursor, when set,
+// asks for the next.
+type CapacityList struct {
+	Searches   []store.CapacitySearch `json:"searches"`
+	NextCursor string                 `json:"next_cursor,omitempty"`
 }

@@ -4,9 +4,11 @@
 // (geometrically) to a relative tolerance, and confirms the answer with
 // repeated steps. docs/capacity.md states the algorithm and why.
 //
-// Running a step is not this package's business: a Stepper does it (the
-// CLI's runs the profile on the same path as `meshperf run` and stores the
-// result). The search only chooses rates and judges what came back.
+// Running a step is not this package's business: a Stepper does it
+// (runstep's runs the profile on the same path as `meshperf run` and
+// stores the result, for the CLI and the server). The search only chooses
+// rates and judges what came back; this package does not depend on the
+// engine.
 package capacity
 
 import (
@@ -17,6 +19,14 @@ import (
 	"time"
 
 	"github.com/meshperf/meshperf/spec"
+)
+
+// Labels every step's result carries, besides the test's own.
+const (
+	LabelID    = "capacity"
+	LabelStep  = "step"
+	LabelRPS   = "rps"
+	LabelPhase = "capacity_phase"
 )
 
 // StepSpec is one step to run: the test at a fixed rate.
@@ -156,6 +166,17 @@ const (
 // error from the stepper or a cancelled ctx ends the search with the
 // report so far and the error.
 func Search(ctx context.Context, st Stepper, o Options, onStep func(Step)) (*Report, error) {
+	return Resume(ctx, st, o, nil, onStep)
+}
+
+// Resume is Search continued from the steps of an earlier, interrupted
+// search with the same options: the search takes the same path as long as
+// the steps it would run are the ones stored (the same rate and phase, in
+// order), using their judgement without running them again; onStep is
+// called for the new steps only. Interrupted steps are left out: they are
+// run again. A stored step the search would not run ends the replay there,
+// and the steps after it are dropped.
+func Resume(ctx context.Context, st Stepper, o Options, prior []Step, onStep func(Step)) (*Report, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
@@ -163,6 +184,11 @@ func Search(ctx context.Context, st Stepper, o Options, onStep func(Step)) (*Rep
 		return nil, ErrNoObjective
 	}
 	s := &search{o: o, st: st, onStep: onStep, rep: newReport(o), start: time.Now()}
+	for _, p := range prior {
+		if !p.Interrupted {
+			s.prior = append(s.prior, p)
+		}
+	}
 	err := s.run(ctx)
 	s.rep.finish(time.Since(s.start), s.lo, s.hi)
 	return s.rep, err
@@ -177,6 +203,8 @@ type search struct {
 	// lo is the highest rate that met the objectives, 0 if none; hi the
 	// lowest that broke them, 0 if none.
 	lo, hi float64
+	// prior are the stored steps still to replay (Resume).
+	prior []Step
 }
 
 // errStop ends the search with the outcome already set.
@@ -273,27 +301,10 @@ func (s *search) step(ctx context.Context, r float64, phase string) (bool, error
 			s.rep.Outcome = OutcomeInterrupted
 			return false, errStop
 		}
-		n := len(s.rep.Steps) + 1
-		if n > 1 && s.o.Pause > 0 {
-			t := time.NewTimer(s.o.Pause)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				s.rep.Outcome = OutcomeInterrupted
-				return false, errStop
-			case <-t.C:
-			}
-		}
-		res, err := s.st.Step(ctx, StepSpec{N: n, RPS: r, Phase: phase})
+		st, err := s.measure(ctx, r, phase)
 		if err != nil {
-			if ctx.Err() != nil {
-				s.rep.Outcome = OutcomeInterrupted
-				return false, errStop
-			}
-			s.rep.Outcome = OutcomeFailed
-			return false, fmt.Errorf("step %d at %s rps: %w", n, fmtRate(r), err)
+			return false, err
 		}
-		st := judge(n, r, phase, res, s.o)
 		s.rep.Steps = append(s.rep.Steps, st)
 		if s.onStep != nil {
 			s.onStep(st)
@@ -312,6 +323,40 @@ func (s *search) step(ctx context.Context, r float64, phase string) (bool, error
 		}
 		return st.Met, nil
 	}
+}
+
+// measure runs the next step at r, after the pause, and judges it; or,
+// resuming, takes the next stored step when it is this one.
+func (s *search) measure(ctx context.Context, r float64, phase string) (Step, error) {
+	n := len(s.rep.Steps) + 1
+	if len(s.prior) > 0 {
+		p := s.prior[0]
+		if p.RPS == r && p.Phase == phase {
+			s.prior = s.prior[1:]
+			return p, nil
+		}
+		s.prior = nil // the search went another way: run from here
+	}
+	if n > 1 && s.o.Pause > 0 {
+		t := time.NewTimer(s.o.Pause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			s.rep.Outcome = OutcomeInterrupted
+			return Step{}, errStop
+		case <-t.C:
+		}
+	}
+	res, err := s.st.Step(ctx, StepSpec{N: n, RPS: r, Phase: phase})
+	if err != nil {
+		if ctx.Err() != nil {
+			s.rep.Outcome = OutcomeInterrupted
+			return Step{}, errStop
+		}
+		s.rep.Outcome = OutcomeFailed
+		return Step{}, fmt.Errorf("step %d at %s rps: %w", n, fmtRate(r), err)
+	}
+	return judge(n, r, phase, res, s.o), nil
 }
 
 // roundRate makes r a whole rate of at least 1.

@@ -463,3 +463,66 @@ func TestJudgeRateShortfall(t *testing.T) {
 		t.Errorf("a step 0.5%% short is sustained: broken %q", st.Broken)
 	}
 }
+
+// TestResumeContinuesFromStoredSteps: a search resumed from the first
+// steps of an earlier one (plus a step cut short) takes the same path,
+// runs only the steps that were missing, and reaches the same answer.
+func TestResumeContinuesFromStoredSteps(t *testing.T) {
+	o := opts(t, 100, 50_000)
+	full, err := Search(context.Background(), &model{limit: 2345}, o, nil)
+	if err != nil || full.Outcome != OutcomeFound {
+		t.Fatalf("uninterrupted search: %v, %+v", err, full)
+	}
+	for _, kept := range []int{0, 1, 4, len(full.Steps) - 1, len(full.Steps)} {
+		prior := append([]Step(nil), full.Steps[:kept]...)
+		if kept < len(full.Steps) {
+			cut := full.Steps[kept]
+			cut.Interrupted = true
+			prior = append(prior, cut)
+		}
+		m := &model{limit: 2345}
+		var announced []int
+		rep, err := Resume(context.Background(), m, o, prior, func(s Step) { announced = append(announced, s.N) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Outcome != full.Outcome || rep.Sustained != full.Sustained || rep.Breaks != full.Breaks {
+			t.Errorf("kept %d: %s %v..%v, want %s %v..%v", kept, rep.Outcome, rep.Sustained, rep.Breaks,
+				full.Outcome, full.Sustained, full.Breaks)
+		}
+		if got, want := len(m.rates), len(full.Steps)-kept; got != want {
+			t.Errorf("kept %d: ran %d steps, want %d", kept, got, want)
+		}
+		if len(announced) != len(full.Steps) || announced[len(announced)-1] != len(full.Steps) {
+			t.Errorf("kept %d: onStep for steps %v", kept, announced)
+		}
+		for i, s := range rep.Steps {
+			if w := full.Steps[i]; s.N != w.N || s.RPS != w.RPS || s.Phase != w.Phase || s.Interrupted {
+				t.Errorf("kept %d: step %d is %d %s at %v, want %d %s at %v", kept, i, s.N, s.Phase, s.RPS, w.N, w.Phase, w.RPS)
+			}
+		}
+	}
+}
+
+// TestResumeStopsReplayingWhereTheSearchDiffers: a stored step the search
+// would not run ends the replay; the search goes on by running steps.
+func TestResumeStopsReplayingWhereTheSearchDiffers(t *testing.T) {
+	o := opts(t, 100, 50_000)
+	full, err := Search(context.Background(), &model{limit: 800}, o, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prior := append([]Step(nil), full.Steps[:3]...)
+	prior[2].RPS = 12345 // not the rate the search chooses third
+	m := &model{limit: 800}
+	rep, err := Resume(context.Background(), m, o, prior, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := len(m.rates), len(full.Steps)-2; got != want || m.rates[0] != full.Steps[2].RPS {
+		t.Errorf("ran %v, want %d steps from %v", m.rates, want, full.Steps[2].RPS)
+	}
+	if rep.Sustained != full.Sustained || len(rep.Steps) != len(full.Steps) {
+		t.Errorf("sustains %v in %d steps, want %v in %d", rep.Sustained, len(rep.Steps), full.Sustained, len(full.Steps))
+	}
+}

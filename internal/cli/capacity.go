@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/meshperf/meshperf/internal/capacity"
+	"github.com/meshperf/meshperf/internal/capacity/runstep"
 	"github.com/meshperf/meshperf/loadgen"
 	"github.com/meshperf/meshperf/spec"
 	"github.com/meshperf/meshperf/store"
@@ -59,9 +60,13 @@ The search doubles the rate from --min until a step breaks an objective (or
 answer --confirm more times. A step on which meshperf itself could not keep
 up (CPU, or late sends while connections were free) is not the target's
 limit: it is retried once, then the search stops and says so.
+With --server URL (or after meshperf login) the search runs on the server:
+its steps are printed as they end, Ctrl-C cancels it, and the server keeps
+it (GET /api/v1/capacity/ID), resuming it after a restart.
 See docs/capacity.md.`,
 		Example: `  meshperf capacity -f profile.yaml --objective 'p99<=50ms,error_rate<0.1%'
-  meshperf capacity http://127.0.0.1:8080/ -c 64 --objective 'p99<=20ms' --min 100 --max 20000 --step-duration 10s --output json`,
+  meshperf capacity http://127.0.0.1:8080/ -c 64 --objective 'p99<=20ms' --min 100 --max 20000 --step-duration 10s --output json
+  meshperf --server http://127.0.0.1:9080 capacity --profile checkout --objective 'p99<=50ms'`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runCapacity(cmd.Context(), cmd, stdio, g, o, args)
 		},
@@ -97,37 +102,93 @@ See docs/capacity.md.`,
 	return cmd
 }
 
+// runCapacity runs a search here, or on the server with --server (or a
+// login): the profile, the objectives, the stepper, the search, then the
+// report and the exit status.
 func runCapacity(ctx context.Context, cmd *cobra.Command, stdio IO, g *globalOptions, o *capacityOptions, targets []string) error {
-	if err := g.notRemote("capacity"); err != nil {
-		return err
-	}
 	copts, err := o.searchOptions()
 	if err != nil {
 		return err
 	}
-	changed := cmd.Flags().Changed
-	var (
-		prof   *spec.Profile
-		stored *store.Profile
-		plans  []*loadgen.Plan
-	)
+	c, err := g.client()
+	if err != nil {
+		return err
+	}
+	if c != nil {
+		return capacityRemote(ctx, cmd, stdio, o, copts, c, targets)
+	}
+	prof, stored, err := o.profile(ctx, stdio, g, targets)
+	if err != nil {
+		return err
+	}
+	plans, err := o.stepPlans(cmd.Flags().Changed, prof, targets)
+	if err != nil {
+		return err
+	}
+	if err := o.objectives(&copts, prof); err != nil {
+		return err
+	}
+	name := o.run.name
+	if name == "" && prof != nil {
+		name = prof.Name
+	}
+	stp := &runstep.Stepper{Plans: plans, Duration: o.stepDuration, Warmup: o.run.warmup,
+		Version: Version, Labels: o.labels(prof), Name: name, ID: store.NewID()}
+	if prof != nil {
+		stp.Metrics = prof.Metrics
+	}
+	if !o.run.noSave {
+		st, err := g.openStore(ctx)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		if err := saveSteps(ctx, st, stp, prof, stored); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(stdio.Err, "meshperf: capacity search %s: %s, %s–%s rps, at most %d steps of %s\n",
+		stp.ID, strings.Join(capacityObjectives(copts), ", "), fmtFloat(copts.Min), fmtFloat(copts.Max), copts.MaxSteps, o.run.warmup+o.stepDuration)
+	rep, searchErr := capacity.Search(ctx, stp, copts, func(s capacity.Step) { printStep(stdio, s) })
+	if rep == nil {
+		return searchErr // invalid options: nothing ran
+	}
+	rep.ID, rep.Name = stp.ID, name
+	if err := o.writeReport(stdio, rep); err != nil {
+		return err
+	}
+	return capacityExit(rep, errors.Join(searchErr, stp.SaveErr))
+}
+
+// profile is the profile the search runs, from -f or --profile (stored
+// is then the stored one), or nil when URLs are given.
+func (o *capacityOptions) profile(ctx context.Context, stdio IO, g *globalOptions, targets []string) (prof *spec.Profile, stored *store.Profile, err error) {
 	switch {
 	case o.run.file != "" && o.run.profileRef != "":
-		return usageErrorf("-f and --profile: give one, not both")
+		return nil, nil, usageErrorf("-f and --profile: give one, not both")
 	case o.run.file != "":
 		if prof, err = readProfile(stdio, o.run.file, o.run.allowUnknown, "--allow-unknown-fields"); err != nil {
-			return err
+			return nil, nil, err
 		}
 	case o.run.profileRef != "":
 		if stored, err = g.fetchProfile(ctx, o.run.profileRef, 0); err != nil {
-			return err
+			return nil, nil, err
 		}
 		if prof, _, err = spec.ParseProfile(stored.Body); err != nil {
-			return fmt.Errorf("stored profile %s: %w", stored.Name, err)
+			return nil, nil, fmt.Errorf("stored profile %s: %w", stored.Name, err)
 		}
 	case len(targets) == 0:
-		return usageErrorf("capacity: give a target URL, or a profile with -f FILE or --profile NAME")
+		return nil, nil, usageErrorf("capacity: give a target URL, or a profile with -f FILE or --profile NAME")
 	}
+	if prof != nil && usesAgents(prof) {
+		return nil, nil, usageErrorf("capacity: the profile asks for agents:, which run through the server; capacity searches run locally only for now (remove agents: to search from this machine)")
+	}
+	return prof, stored, nil
+}
+
+// stepPlans are the plans of each step: the profile's or the URLs', with
+// the step-shaping flags given (and --warmup always) applied.
+func (o *capacityOptions) stepPlans(changed func(string) bool, prof *spec.Profile, targets []string) ([]*loadgen.Plan, error) {
 	set := func(flag string) bool {
 		if flag == "warmup" {
 			return true
@@ -139,21 +200,26 @@ func runCapacity(ctx context.Context, cmd *cobra.Command, stdio IO, g *globalOpt
 		}
 		return false
 	}
-	if prof != nil && usesAgents(prof) {
-		return usageErrorf("capacity: the profile asks for agents:, which run through the server; capacity searches run locally only for now (remove agents: to search from this machine)")
-	}
-	objText := o.objective
-	if plans, err = o.run.plans(prof, targets, set); err != nil {
-		return err
-	}
-	if objText == "" && prof != nil && prof.Meshperf != nil {
-		objText = strings.Join(prof.Meshperf.SLO, ",")
+	plans, err := o.run.plans(prof, targets, set)
+	if err != nil {
+		return nil, err
 	}
 	if changed("generator") {
 		for _, p := range plans {
 			p.Generator = o.run.generator
 		}
 	}
+	return plans, nil
+}
+
+// objectives reads --objective (default: the profile's slo) and --metric
+// into copts; a search needs one at least.
+func (o *capacityOptions) objectives(copts *capacity.Options, prof *spec.Profile) error {
+	objText := o.objective
+	if objText == "" && prof != nil && prof.Meshperf != nil {
+		objText = strings.Join(prof.Meshperf.SLO, ",")
+	}
+	var err error
 	if copts.Objectives, err = spec.ParseObjectives(objText); err != nil {
 		return usageErrorf("--objective: %v", err)
 	}
@@ -166,7 +232,11 @@ func runCapacity(ctx context.Context, cmd *cobra.Command, stdio IO, g *globalOpt
 	if len(copts.Objectives)+len(copts.Metrics) == 0 {
 		return usageErrorf("--objective: at least one is needed (e.g. 'p99<=50ms,error_rate<0.1%%'), or a profile with meshperf.slo")
 	}
+	return nil
+}
 
+// labels are the profile's labels with --label's over them.
+func (o *capacityOptions) labels(prof *spec.Profile) map[string]string {
 	labels := map[string]string{}
 	if prof != nil {
 		for k, v := range prof.Labels {
@@ -177,51 +247,44 @@ func runCapacity(ctx context.Context, cmd *cobra.Command, stdio IO, g *globalOpt
 		k, v, _ := strings.Cut(l, "=")
 		labels[k] = v
 	}
-	name := o.run.name
-	if name == "" && prof != nil {
-		name = prof.Name
-	}
-	id := store.NewID()
-	stp := &capacity.RunStepper{Plans: plans, Duration: o.stepDuration, Warmup: o.run.warmup,
-		Version: Version, Labels: labels, Name: name, ID: id}
-	if prof != nil {
-		stp.Metrics = prof.Metrics
-	}
-	if !o.run.noSave {
-		st, err := g.openStore(ctx)
-		if err != nil {
-			return err
-		}
-		defer st.Close()
-		stp.Save = st.SaveResult
-		if stored == nil && prof != nil && prof.Name != "" {
-			if stored, _, err = applyProfile(ctx, st, prof); err != nil {
-				return fmt.Errorf("storing profile %s: %w", prof.Name, err)
-			}
-		}
-		if stored != nil {
-			stp.Ref = store.ResultRef{ProfileID: stored.ID, ProfileRevision: stored.Revision}
+	return labels
+}
+
+// saveSteps makes stp store each step's result in st, linked to the
+// stored profile (a profile file with a name is stored first, as
+// meshperf run does).
+func saveSteps(ctx context.Context, st store.Store, stp *runstep.Stepper, prof *spec.Profile, stored *store.Profile) error {
+	stp.Save = st.SaveResult
+	if stored == nil && prof != nil && prof.Name != "" {
+		var err error
+		if stored, _, err = applyProfile(ctx, st, prof); err != nil {
+			return fmt.Errorf("storing profile %s: %w", prof.Name, err)
 		}
 	}
-	fmt.Fprintf(stdio.Err, "meshperf: capacity search %s: %s, %s–%s rps, at most %d steps of %s\n",
-		id, strings.Join(capacityObjectives(copts), ", "), fmtFloat(copts.Min), fmtFloat(copts.Max), copts.MaxSteps, o.run.warmup+o.stepDuration)
-	rep, searchErr := capacity.Search(ctx, stp, copts, func(s capacity.Step) {
-		verdict := "met"
-		switch {
-		case s.Interrupted:
-			verdict = "interrupted"
-		case s.ClientLimited:
-			verdict = "client limit: " + s.ClientReason
-		case !s.Met:
-			verdict = "broken: " + strings.Join(s.Broken, ", ")
-		}
-		fmt.Fprintf(stdio.Err, "meshperf: step %d (%s) %s rps: achieved %.1f, p99 %.3gms, errors %.3g%%: %s\n",
-			s.N, s.Phase, fmtFloat(s.RPS), s.AchievedRPS, s.P99Ms, 100*s.ErrorRate, verdict)
-	})
-	if rep == nil {
-		return searchErr // invalid options: nothing ran
+	if stored != nil {
+		stp.Ref = store.ResultRef{ProfileID: stored.ID, ProfileRevision: stored.Revision}
 	}
-	rep.ID, rep.Name = id, name
+	return nil
+}
+
+// printStep writes a step's line as it ends.
+func printStep(stdio IO, s capacity.Step) {
+	verdict := "met"
+	switch {
+	case s.Interrupted:
+		verdict = "interrupted"
+	case s.ClientLimited:
+		verdict = "client limit: " + s.ClientReason
+	case !s.Met:
+		verdict = "broken: " + strings.Join(s.Broken, ", ")
+	}
+	fmt.Fprintf(stdio.Err, "meshperf: step %d (%s) %s rps: achieved %.1f, p99 %.3gms, errors %.3g%%: %s\n",
+		s.N, s.Phase, fmtFloat(s.RPS), s.AchievedRPS, s.P99Ms, 100*s.ErrorRate, verdict)
+}
+
+// writeReport writes the report in --output's format.
+func (o *capacityOptions) writeReport(stdio IO, rep *capacity.Report) error {
+	var err error
 	switch o.output {
 	case "json":
 		err = rep.WriteJSON(stdio.Out)
@@ -233,11 +296,17 @@ func runCapacity(ctx context.Context, cmd *cobra.Command, stdio IO, g *globalOpt
 	if err != nil {
 		return fmt.Errorf("writing the report: %w", err)
 	}
-	if stp.SaveErr != nil {
-		searchErr = errors.Join(searchErr, stp.SaveErr)
-	}
+	return nil
+}
+
+// capacityExit is the exit status of a search that reported rep: a step
+// that could not be run (a usage error when the plan or generator was
+// wrong), an interruption, objectives broken at --min, or an answer that
+// is not the target's limit; nil when it found the limit or it is above
+// --max.
+func capacityExit(rep *capacity.Report, searchErr error) error {
 	if searchErr != nil {
-		if errors.Is(searchErr, loadgen.ErrUnsupported) || errors.Is(searchErr, capacity.ErrBadPlan) || errors.Is(searchErr, loadgen.ErrUnknownGenerator) {
+		if errors.Is(searchErr, loadgen.ErrUnsupported) || errors.Is(searchErr, runstep.ErrBadPlan) || errors.Is(searchErr, loadgen.ErrUnknownGenerator) {
 			return &UsageError{Err: searchErr}
 		}
 		return searchErr

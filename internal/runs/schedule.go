@@ -127,8 +127,14 @@ func (sc *scheduler) handle(ctx context.Context, s *store.Schedule, now time.Tim
 
 // QueueScheduled queues a run of the schedule's profile, due at at, and
 // returns its id. A profile the admission refuses is recorded as a failed
-// run, with the reason.
+// run, with the reason. A schedule that names a capacity search queues one
+// (Options.ScheduledJob).
 func (m *Service) QueueScheduled(ctx context.Context, sc *store.Schedule, at time.Time) (string, error) {
+	if m.jobOf != nil {
+		if id, ok, err := m.jobOf(ctx, m, sc, at); ok || err != nil {
+			return id, err
+		}
+	}
 	p, err := m.st.GetProfile(ctx, sc.ProfileID)
 	if err != nil {
 		return "", err

@@ -60,6 +60,11 @@ type Options struct {
 	// MeshContext, when set, reads the cluster's mesh context for a run's
 	// targets at its start (the server's cluster inventory).
 	MeshContext func(plans []*loadgen.Plan) *spec.MeshContext
+	// ScheduledJob, when set, queues on m what a due schedule names
+	// instead of a run (a capacity search, with SubmitJob) and returns its
+	// run's id; ok false leaves the schedule to a run of its profile. It
+	// may be called before New returns (the scheduler starts in New).
+	ScheduledJob func(ctx context.Context, m *Service, sc *store.Schedule, at time.Time) (runID string, ok bool, err error)
 
 	// Instance names this server process in the store: its runs are its
 	// own. InstanceTimeout is how long a heartbeat may be stale before
@@ -112,6 +117,7 @@ type Service struct {
 	agents  Distributor
 	changed func(from, to string)
 	meshCtx func(plans []*loadgen.Plan) *spec.MeshContext
+	jobOf   func(ctx context.Context, m *Service, sc *store.Schedule, at time.Time) (string, bool, error)
 
 	instance        string
 	instanceTimeout time.Duration
@@ -142,7 +148,7 @@ type Service struct {
 // runs) and starts the scheduler. Shutdown stops it.
 func New(opts Options) *Service {
 	m := &Service{st: opts.Store, log: opts.Logger, version: opts.Version, admit: opts.Admission, agents: opts.Agents,
-		changed: opts.StateChanged, meshCtx: opts.MeshContext, instance: opts.Instance, instanceTimeout: opts.InstanceTimeout,
+		changed: opts.StateChanged, meshCtx: opts.MeshContext, jobOf: opts.ScheduledJob, instance: opts.Instance, instanceTimeout: opts.InstanceTimeout,
 		saveEvery: opts.SaveEvery, saveRetries: opts.SaveRetries, saveBackoff: opts.SaveBackoff,
 		queue: make(chan string, 10000), hubs: map[string]*hub{}, jobs: map[string]Job{}, cancels: map[string]context.CancelCauseFunc{}}
 	if m.log == nil {

@@ -2,12 +2,12 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"runtime"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/meshperf/meshperf/internal/api"
@@ -35,51 +35,17 @@ const (
 	capacityDefaultPause    = time.Second
 	capacityDefaultTol      = 0.05
 	capacityDefaultConfirm  = 2
-	// capacityKept bounds the reports kept in memory (the oldest finished
-	// one goes first).
-	capacityKept = 200
 )
 
-// capacityReports keeps the reports of the searches this process ran or
-// runs: the steps so far while one runs, the final report after.
-type capacityReports struct {
-	mu      sync.Mutex
-	reports map[string]*capacity.Report
-	order   []string
-}
-
-func (c *capacityReports) set(id string, rep *capacity.Report) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.reports == nil {
-		c.reports = map[string]*capacity.Report{}
-	}
-	if _, ok := c.reports[id]; !ok {
-		c.order = append(c.order, id)
-		for len(c.order) > capacityKept {
-			delete(c.reports, c.order[0])
-			c.order = c.order[1:]
-		}
-	}
-	c.reports[id] = rep
-}
-
-// get returns a copy of id's report, nil when it is not kept.
-func (c *capacityReports) get(id string) *capacity.Report {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	rep, ok := c.reports[id]
-	if !ok {
-		return nil
-	}
-	cp := *rep
-	cp.Steps = append([]capacity.Step(nil), rep.Steps...)
-	return &cp
+// capacityRun is a search's options with its steps' timing.
+type capacityRun struct {
+	capacity.Options
+	Step, Warmup time.Duration
 }
 
 // capacityOptions checks a request's search options, naming the request's
 // fields in its errors, as the CLI checks its flags.
-func (s *Server) capacityOptions(req *CapacityRequest, prof *spec.Profile) (capacity.Options, time.Duration, time.Duration, error) {
+func (s *Server) capacityOptions(req *CapacityRequest, prof *spec.Profile) (capacityRun, error) {
 	o := capacity.Options{Min: capacityDefaultMin, Max: capacityDefaultMax, Tolerance: capacityDefaultTol,
 		Confirm: capacityDefaultConfirm, MaxSteps: capacity.DefaultMaxSteps, Pause: capacityDefaultPause,
 		MaxProcs: runtime.GOMAXPROCS(0)}
@@ -164,13 +130,15 @@ func (s *Server) capacityOptions(req *CapacityRequest, prof *spec.Profile) (capa
 		bad("objective", "at least one is needed (e.g. p99<=50ms,error_rate<0.1%%), or a profile with meshperf.slo")
 	}
 	if len(errs) > 0 {
-		return o, 0, 0, problems(http.StatusUnprocessableEntity, CodeInvalid, errors.Join(errs...))
+		return capacityRun{}, problems(http.StatusUnprocessableEntity, CodeInvalid, errors.Join(errs...))
 	}
-	return o, step, warmup, nil
+	return capacityRun{Options: o, Step: step, Warmup: warmup}, nil
 }
 
 // submitCapacity queues a capacity search as a run of its own kind: the
-// run's id is the search's, its steps are results labelled capacity=ID.
+// search's id is its first run's, its steps are results labelled
+// capacity=ID, and the search is stored (options, steps, report) so that
+// it is read back after a restart and resumed if one cut it short.
 func (s *Server) submitCapacity(w http.ResponseWriter, r *http.Request) error {
 	var req CapacityRequest
 	if err := s.decodeJSON(w, r, &req); err != nil {
@@ -199,7 +167,7 @@ func (s *Server) submitCapacity(w http.ResponseWriter, r *http.Request) error {
 		}
 		return err
 	}
-	opts, step, warmup, err := s.capacityOptions(&req, prof)
+	opts, err := s.capacityOptions(&req, prof)
 	if err != nil {
 		return err
 	}
@@ -208,16 +176,48 @@ func (s *Server) submitCapacity(w http.ResponseWriter, r *http.Request) error {
 		run.Labels = prof.Labels
 	}
 	run.Labels = withLabel(run.Labels, capacity.LabelID, run.ID)
-	s.capacity.set(run.ID, &capacity.Report{ID: run.ID, Name: run.Name, Outcome: "queued", Steps: []capacity.Step{}, Curve: []capacity.CurvePoint{}})
-	job := s.capacityJob(prof, opts, step, warmup)
-	if err := s.runs.SubmitJob(r.Context(), run, job); errors.Is(err, runs.ErrQueueFull) {
-		return &APIError{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Message: "too many runs queued; try later"}
-	} else if err != nil {
-		return fromStore(err, "run", "")
+	stored, err := json.Marshal(storedOptions(req))
+	if err != nil {
+		return err
+	}
+	search := &store.CapacitySearch{ID: run.ID, Name: run.Name, State: store.CapacityQueued, RunID: run.ID,
+		ProfileID: run.ProfileID, ProfileRevision: run.ProfileRevision, Options: stored,
+		OwnerID: run.OwnerID, Private: run.Private}
+	if err := s.st.CreateCapacitySearch(r.Context(), search); err != nil {
+		return fromStore(err, "capacity search", "")
+	}
+	if err := s.queueCapacity(r.Context(), s.runs, search, run, prof, opts, nil); err != nil {
+		return err
 	}
 	w.Header().Set("Location", "/api/v1/capacity/"+run.ID)
 	writeJSON(w, http.StatusAccepted, run)
 	return nil
+}
+
+// storedOptions is what a search keeps of its request: the options, not
+// the profile (the run keeps the document it ran) nor the labels (the
+// run's).
+func storedOptions(req CapacityRequest) CapacityRequest {
+	req.Profile, req.ProfileDocument, req.Labels, req.Private = "", nil, nil, false
+	return req
+}
+
+// queueCapacity queues run on m as the job of search, continuing from
+// prior steps; a full queue ends the search cancelled.
+func (s *Server) queueCapacity(ctx context.Context, m *runs.Service, search *store.CapacitySearch, run *store.Run, prof *spec.Profile, opts capacityRun, prior []capacity.Step) error {
+	err := m.SubmitJob(ctx, run, s.capacityJob(search, prof, opts, prior))
+	if err == nil {
+		return nil
+	}
+	next := *search
+	next.State, next.Error = store.CapacityCancelled, "not queued: "+err.Error()
+	if uerr := s.st.UpdateCapacitySearch(context.WithoutCancel(ctx), &next, ""); uerr != nil {
+		s.log.Warn("capacity search state not saved", "search", search.ID, "err", uerr)
+	}
+	if errors.Is(err, runs.ErrQueueFull) {
+		return &APIError{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Message: "too many runs queued; try later"}
+	}
+	return fromStore(err, "run", "")
 }
 
 // withLabel is labels with k=v added, in a new map.
@@ -230,59 +230,106 @@ func withLabel(labels map[string]string, k, v string) map[string]string {
 	return out
 }
 
-// capacityJob is the run service's job of a capacity search: admitted
-// again when it starts (the allow-lists or limits may have changed), then
-// each step through capacity.RunStepper, saved as a labelled result and
-// published on the run's stream.
-func (s *Server) capacityJob(prof *spec.Profile, opts capacity.Options, step, warmup time.Duration) runs.Job {
-	return func(ctx context.Context, run *store.Run, publish func(any)) (string, string) {
-		plans, err := s.admit(ctx, prof)
-		if err != nil {
-			return store.RunFailed, err.Error()
-		}
-		labels := map[string]string{}
-		for k, v := range run.Labels {
-			labels[k] = v
-		}
-		delete(labels, capacity.LabelID)
-		stp := &capacity.RunStepper{Plans: plans, Duration: step, Warmup: warmup, Version: s.version,
-			Metrics: prof.Metrics, ID: run.ID, Name: run.Name, Labels: labels,
-			Ref:  store.ResultRef{ProfileID: run.ProfileID, ProfileRevision: run.ProfileRevision},
-			Save: s.st.SaveResult}
-		partial := &capacity.Report{ID: run.ID, Name: run.Name, Outcome: "running", Steps: []capacity.Step{}, Curve: []capacity.CurvePoint{}}
-		s.capacity.set(run.ID, partial)
-		rep, searchErr := capacity.Search(ctx, stp, opts, func(st capacity.Step) {
-			next := *partial
-			next.Steps = append(append([]capacity.Step(nil), partial.Steps...), st)
-			partial = &next
-			s.capacity.set(run.ID, partial)
-			publish(st)
-		})
-		if rep != nil {
-			rep.ID, rep.Name = run.ID, run.Name
-			s.capacity.set(run.ID, rep)
-		}
-		if searchErr = errors.Join(searchErr, stp.SaveErr); searchErr != nil && ctx.Err() == nil {
-			return store.RunFailed, searchErr.Error()
-		}
-		state, msg := runs.JobOutcome(ctx)
-		if state == store.RunSucceeded && rep != nil {
-			msg = rep.Summary()
-		}
-		return state, msg
-	}
-}
-
-// getCapacity answers a capacity search: its run and its report.
+// getCapacity answers a capacity search from the store: the search, its
+// current run, and its report (while it runs or when it was cut short,
+// the steps so far).
 func (s *Server) getCapacity(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
-	run, err := s.visibleRun(r, id)
+	search, err := s.st.GetCapacitySearch(s.viewing(r), id)
+	if err != nil {
+		return fromStore(err, "capacity search", id)
+	}
+	if !s.viewer(r).CanSee(search.OwnerID, search.Private) {
+		return notFound("capacity search", id)
+	}
+	run, err := s.st.GetRun(r.Context(), search.RunID)
+	if err != nil {
+		return fromStore(err, "run", search.RunID)
+	}
+	s.settleSearch(r.Context(), search, run)
+	rep, err := capacityReport(search)
 	if err != nil {
 		return err
 	}
-	if run.Labels[capacity.LabelID] != run.ID {
-		return notFound("capacity search", id)
+	writeJSON(w, http.StatusOK, CapacityView{Search: search, Run: run, Report: rep})
+	return nil
+}
+
+// settleSearch records the end of a search whose run ended without its
+// job (cancelled while queued, refused): the search takes the run's end.
+// An interrupted run is left to the resume loop.
+func (s *Server) settleSearch(ctx context.Context, search *store.CapacitySearch, run *store.Run) {
+	if (search.State != store.CapacityQueued && search.State != store.CapacityRunning) || !store.FinalRunState(run.State) ||
+		run.State == store.RunInterrupted || run.ID != search.RunID {
+		return
 	}
-	writeJSON(w, http.StatusOK, CapacityView{Run: run, Report: s.capacity.get(run.ID)})
+	next := *search
+	next.State, next.Error, next.Steps, next.Report = capacityStateOf(run.State), run.Error, nil, nil
+	if err := s.st.UpdateCapacitySearch(ctx, &next, search.State); err != nil {
+		// The job wrote it first (ErrConflict), or the store failed: read
+		// as stored next time.
+		if !errors.Is(err, store.ErrConflict) {
+			s.log.Warn("capacity search state not saved", logKeySearch, search.ID, logKeyErr, err)
+		}
+		return
+	}
+	search.State, search.Error, search.UpdatedAt = next.State, next.Error, next.UpdatedAt
+}
+
+// capacityReport is search's report: the final one, or one holding the
+// steps so far.
+func capacityReport(search *store.CapacitySearch) (*capacity.Report, error) {
+	rep := &capacity.Report{}
+	if len(search.Report) > 0 {
+		if err := json.Unmarshal(search.Report, rep); err != nil {
+			return nil, fmt.Errorf("capacity search %s: stored report: %w", search.ID, err)
+		}
+		return rep, nil
+	}
+	rep = &capacity.Report{ID: search.ID, Name: search.Name, Outcome: search.State, Steps: []capacity.Step{}, Curve: []capacity.CurvePoint{}}
+	if len(search.Steps) > 0 {
+		if err := json.Unmarshal(search.Steps, &rep.Steps); err != nil {
+			return nil, fmt.Errorf("capacity search %s: stored steps: %w", search.ID, err)
+		}
+	}
+	return rep, nil
+}
+
+// listCapacity answers a page of capacity searches, newest first: all, or
+// a stored profile's (?profile=ID or name), for the trend of its found
+// rate over time.
+func (s *Server) listCapacity(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	f := store.CapacityFilter{Cursor: q.Get("cursor"), Viewer: s.viewer(r)}
+	if l := q.Get("limit"); l != "" {
+		var err error
+		if f.Limit, err = parsePositive("limit", l); err != nil {
+			return err
+		}
+		if f.Limit > store.MaxLimit {
+			return badRequest("limit", "limit: at most %d, got %d", store.MaxLimit, f.Limit)
+		}
+	}
+	if ref := q.Get("profile"); ref != "" {
+		p, err := s.visibleProfile(r, ref)
+		if err != nil {
+			return err
+		}
+		f.ProfileID = p.ID
+	}
+	for _, st := range q["state"] {
+		if !store.ValidCapacityState(st) {
+			return badRequest("state", "state: unknown %q (want queued, running, succeeded, failed, cancelled or interrupted)", st)
+		}
+		f.States = append(f.States, st)
+	}
+	page, err := s.st.ListCapacitySearches(r.Context(), f)
+	if errors.Is(err, store.ErrInvalid) && f.Cursor != "" {
+		return badRequest("cursor", "cursor: not one this server gave (pass next_cursor from the page before)")
+	} else if err != nil {
+		return fromStore(err, "capacity searches", "")
+	}
+	list := api.CapacityList{Searches: page.Searches, NextCursor: page.Next}
+	writeJSON(w, http.StatusOK, list)
 	return nil
 }

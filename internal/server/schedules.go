@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"time"
@@ -32,7 +33,7 @@ func parseSchedule(spec, tz string) (schedule.Schedule, error) {
 }
 
 func (s *Server) scheduleView(sc *store.Schedule) ScheduleView {
-	v := ScheduleView{Schedule: sc}
+	v := ScheduleView{Schedule: sc, Capacity: s.scheduleCapacity(sc.ID)}
 	if p, err := parseSchedule(sc.Spec, sc.Timezone); err == nil {
 		v.Description = schedule.Describe(p)
 	}
@@ -62,6 +63,10 @@ func (s *Server) createSchedule(w http.ResponseWriter, r *http.Request) error {
 	if err := s.admitStored(r.Context(), p.Body, "profile."); err != nil {
 		return err
 	}
+	capOpts, err := s.checkScheduleCapacity(p, req.Capacity)
+	if err != nil {
+		return err
+	}
 	sc := &store.Schedule{ProfileID: p.ID, Spec: req.Spec, Timezone: req.Timezone, Enabled: req.Enabled == nil || *req.Enabled,
 		OwnerID: s.owner(r), Private: private || p.Private}
 	now := time.Now().UTC()
@@ -69,6 +74,12 @@ func (s *Server) createSchedule(w http.ResponseWriter, r *http.Request) error {
 	sc.LastDueAt = now // nothing before creation is missed
 	if err := s.st.CreateSchedule(r.Context(), sc); err != nil {
 		return fromStore(err, "schedule", "")
+	}
+	if capOpts != nil {
+		if err := s.st.SetScheduleCapacity(r.Context(), sc.ID, capOpts); err != nil {
+			_ = s.st.DeleteSchedule(context.WithoutCancel(r.Context()), sc.ID) // not half made
+			return fromStore(err, "schedule", sc.ID)
+		}
 	}
 	s.runs.WakeScheduler()
 	w.Header().Set("Location", "/api/v1/schedules/"+sc.ID)
@@ -125,6 +136,9 @@ func (s *Server) updateSchedule(w http.ResponseWriter, r *http.Request) error {
 	}
 	if req.Private != nil && *req.Private != sc.Private {
 		return invalid("private", "private: set when a schedule is created; make a new schedule")
+	}
+	if req.Capacity != nil {
+		return invalid("capacity", "capacity: set when a schedule is created; make a new schedule")
 	}
 	if req.Spec == "" {
 		req.Spec = sc.Spec

@@ -155,7 +155,10 @@ type Server struct {
 	allowProm    []string
 	cluster      ClusterSource
 	meshMetrics  meshmetrics.Source
-	capacity     capacityReports
+	// stopResume ends the loop resuming capacity searches; resuming waits
+	// for it.
+	stopResume context.CancelFunc
+	resuming   sync.WaitGroup
 }
 
 // New makes a Server: the composition root of server mode, where what is
@@ -178,7 +181,17 @@ func New(opts Options) *Server {
 	s.runs = runs.New(runs.Options{Store: s.st, Logger: s.log, Version: s.version, Concurrency: opts.Concurrency,
 		Admission: admission{s}, Agents: s.agents, StateChanged: s.metrics.state, MeshContext: s.meshContext,
 		Instance: opts.InstanceID, InstanceTimeout: opts.InstanceTimeout, SaveEvery: opts.SaveEvery,
-		SaveRetries: opts.SaveRetries, SaveBackoff: opts.SaveBackoff})
+		SaveRetries: opts.SaveRetries, SaveBackoff: opts.SaveBackoff, ScheduledJob: s.scheduledCapacity})
+	if s.st != nil {
+		every := opts.InstanceTimeout
+		if every <= 0 {
+			every = DefaultInstanceTimeout
+		}
+		ctx, stop := context.WithCancel(context.Background())
+		s.stopResume = stop
+		s.resuming.Add(1)
+		go func() { defer s.resuming.Done(); s.resumeLoop(ctx, every) }()
+	}
 	return s
 }
 
@@ -232,6 +245,10 @@ func newHTTP(opts Options) *Server {
 // period, then interrupts them (keeping what they measured).
 func (s *Server) Close() {
 	s.closeOnce.Do(func() {
+		if s.stopResume != nil {
+			s.stopResume() // before the shutdown, whose searches the next server resumes
+			s.resuming.Wait()
+		}
 		s.runs.Shutdown(s.grace)
 		s.agents.Close()
 	})
@@ -267,6 +284,7 @@ func (s *Server) routes() []route {
 		{"GET /api/v1/runs/{id}", s.getRun},
 		{"POST /api/v1/runs/{id}/cancel", s.cancelRun},
 		{"POST /api/v1/capacity", s.submitCapacity},
+		{"GET /api/v1/capacity", s.listCapacity},
 		{"GET /api/v1/capacity/{id}", s.getCapacity},
 		{"GET /api/v1/runs/{id}/events", s.runEvents},
 		{"GET /api/v1/agents", s.listAgents},

@@ -211,12 +211,12 @@ func resolveResult(ctx context.Context, q db, id string) (string, error) {
 
 // resolveID returns the ID of the row of table (results, runs) with ID id,
 // or else of the one row whose ID starts with it. kind names the rows in
-// errors. For results and runs, a restricted viewer in ctx
+// errors. For results, runs and capacity searches, a restricted viewer in ctx
 // (store.WithViewer) is only shown rows it may see: the others are not
 // matched, by ID nor by prefix.
 func resolveID(ctx context.Context, q db, table, kind, id string) (string, error) {
 	cond, condArgs := "", []any(nil)
-	if v := store.ViewerFrom(ctx); v.Restricted() && (table == "results" || table == "runs") {
+	if v := store.ViewerFrom(ctx); v.Restricted() && (table == "results" || table == "runs" || table == "capacity_searches") {
 		c, a := visible(table, v)
 		cond, condArgs = " AND "+c, a
 	}

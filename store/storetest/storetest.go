@@ -81,6 +81,13 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		t.Run("id prefixes", o.testVisiblePrefixes)
 	})
 	t.Run("designs", func(t *testing.T) { RunDesigns(t, open) })
+	t.Run("capacity", func(t *testing.T) {
+		t.Run("create and get", o.testCreateCapacity)
+		t.Run("update", o.testUpdateCapacity)
+		t.Run("list", o.testListCapacity)
+		t.Run("reopen", o.testReopenCapacity)
+		t.Run("schedules", o.testScheduleCapacity)
+	})
 	t.Run("reopen", o.testReopen)
 }
 

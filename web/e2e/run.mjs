@@ -857,6 +857,73 @@ if (teamURL) {
   });
 }
 
+test("capacity: a real search through the server, its curve, steps and found rate", async (page) => {
+  const errors = watchErrors(page);
+  await page.goto(base + "/capacity");
+  await page.getByRole("heading", { name: "Capacity searches" }).waitFor();
+  const echo = await page.evaluate(async () => (await (await fetch("/api/v1/info")).json()).echo_url);
+  expect(echo, "the server has no --echo target");
+  // One connection to an echo that takes 20 ms a request: at most ~50
+  // requests a second get through, above that requests queue and p99
+  // grows for as long as a step lasts. 1 s steps from 20 rps, no
+  // warm-up, no pause, no confirmation: a few steps, bounded by max_steps.
+  const body = {
+    profile_document: { name: "e2e capacity", duration: "1s", clients: [{ connections: 1, rps: 10, endpoint_urls: [`${echo}/?delay=20ms`] }] },
+    objective: "p99<=300ms",
+    min_rps: 20,
+    max_rps: 160,
+    step_duration: "1s",
+    warmup: "0s",
+    pause: "0s",
+    tolerance: 0.25,
+    confirm: 0,
+    max_steps: 8,
+  };
+  const sub = await page.evaluate(async (body) => {
+    const r = await fetch("/api/v1/capacity", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+    return { status: r.status, body: await r.json() };
+  }, body);
+  expect(sub.status === 202, `submit: ${sub.status} ${JSON.stringify(sub.body)}`);
+  const id = sub.body.id;
+  const run = await waitRun(page, id, 90_000);
+  expect(run.state === "succeeded", `the search ended ${run.state}: ${run.error}`);
+  const view = await page.evaluate(async (id) => (await fetch(`/api/v1/capacity/${id}`)).json(), id);
+  const rep = view.report;
+  expect(["found", "above_max"].includes(rep.outcome) && rep.sustained_rps > 0, `report: ${rep.outcome} ${rep.sustained_rps}`);
+
+  // The list shows it with the rate the API returned.
+  await page.goto(base + "/capacity");
+  const row = page.locator("tr", { has: page.getByRole("link", { name: "e2e capacity" }) }).first();
+  await row.waitFor();
+  expect((await row.locator("td[data-sustained]").getAttribute("data-sustained")) === String(rep.sustained_rps), "the list's rate is not the API's");
+  await row.getByRole("link", { name: "e2e capacity" }).click();
+  await page.waitForURL(new RegExp(`/capacity/${id}$`));
+
+  // The page states the API's found rate, draws the curve with the rates
+  // marked, and lists every step linking to its stored result.
+  const answer = page.getByTestId("capacity-answer");
+  await answer.waitFor();
+  expect((await answer.getAttribute("data-sustained")) === String(rep.sustained_rps), `answer attribute ${await answer.getAttribute("data-sustained")}, API ${rep.sustained_rps}`);
+  const text = await answer.innerText();
+  const shown = `${Math.round(rep.sustained_rps).toLocaleString("en-US")} rps`;
+  expect(text.includes(shown), `the answer "${text}" does not show ${shown}`);
+  const lat = page.locator('[data-testid="capacity-latency"] .uplot');
+  await lat.waitFor();
+  const markers = await lat.getAttribute("data-markers");
+  expect(markers && markers.includes(`found:${rep.sustained_rps}`), `markers ${markers}`);
+  if (rep.breaks_rps) expect(markers.includes(`breaks:${rep.breaks_rps}`), `markers ${markers}, breaks at ${rep.breaks_rps}`);
+  await page.locator('[data-testid="capacity-errors"] .uplot').waitFor();
+  const rows = page.getByTestId("capacity-steps").locator("tbody tr");
+  expect((await rows.count()) === rep.steps.length, `${await rows.count()} step rows, ${rep.steps.length} steps`);
+  const first = rep.steps[0];
+  await rows.first().getByRole("link", { name: first.result_id.slice(0, 12) }).click();
+  await page.waitForURL(new RegExp(`/results/${first.result_id}$`));
+  await page.goto(base + `/capacity/${id}`);
+  await answer.waitFor();
+  await shot(page, "12-capacity");
+  expect(errors.length === 0, `browser errors: ${errors.join("; ")}`);
+});
+
 // ---------------------------------------------------------------- runner
 
 let failed = 0;

@@ -172,7 +172,37 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** List capacity searches, newest first (stored: they survive a restart) */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description a stored profile (id or name): its searches only, for the trend of its found rate */
+                    profile?: string;
+                    /** @description queued, running, succeeded, failed, cancelled or interrupted; repeatable */
+                    state?: string[];
+                    /** @description page size, newest first (default 50) */
+                    limit?: number;
+                    /** @description next_cursor of the page before */
+                    cursor?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CapacityList"];
+                    };
+                };
+                default: components["responses"]["Error"];
+            };
+        };
         put?: never;
         /** Queue a capacity search of a stored profile or of a profile document (a run whose steps are results labelled capacity=ID; cancel it with /api/v1/runs/{id}/cancel, follow it on /api/v1/runs/{id}/events) */
         post: {
@@ -213,7 +243,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A capacity search: its run and its report (the steps so far while it runs) */
+        /** A capacity search from the store: the search, its current run and its report (the steps so far while it runs) */
         get: {
             parameters: {
                 query?: never;
@@ -1899,6 +1929,10 @@ export interface components {
             storage: string;
             versions: string[];
         };
+        CapacityList: {
+            next_cursor?: string;
+            searches: components["schemas"]["CapacitySearch"][];
+        };
         CapacityReport: {
             advice?: string[];
             breaks_rps?: number;
@@ -1944,6 +1978,23 @@ export interface components {
             /** @description a Go duration, e.g. 1m30s */
             warmup?: string;
         };
+        CapacitySearch: {
+            /** Format: date-time */
+            created_at: string;
+            error?: string;
+            id: string;
+            name?: string;
+            outcome?: string;
+            owner_id?: string;
+            private?: boolean;
+            profile_id?: string;
+            profile_revision?: number;
+            run_id: string;
+            state: string;
+            sustained_rps: number;
+            /** Format: date-time */
+            updated_at: string;
+        };
         CapacityStep: {
             achieved_rps: number;
             broken?: string[];
@@ -1971,6 +2022,7 @@ export interface components {
         CapacityView: {
             report?: components["schemas"]["CapacityReport"];
             run: components["schemas"]["Run"];
+            search: components["schemas"]["CapacitySearch"];
         };
         Cell: {
             diff?: number;
@@ -2661,6 +2713,7 @@ export interface components {
             schedules: components["schemas"]["ScheduleView"][];
         };
         ScheduleRequest: {
+            capacity?: components["schemas"]["CapacityRequest"];
             enabled?: boolean;
             /** @description team mode only, when creating: the schedule and its runs are seen only by their owner and admins; a schedule of a private profile is private anyway */
             private?: boolean;
@@ -2672,6 +2725,7 @@ export interface components {
             timezone?: string;
         };
         ScheduleView: {
+            capacity?: components["schemas"]["CapacityRequest"];
             /** Format: date-time */
             created_at: string;
             description: string;

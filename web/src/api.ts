@@ -60,6 +60,14 @@ export type ExperimentVariant = Schemas["VariantReport"];
 export type ExperimentPoint = Schemas["PointReport"];
 export type ExperimentReport = Schemas["ExperimentReport"];
 
+// Capacity searches (GET /api/v1/capacity[/{id}]; docs/capacity.md).
+export type CapacitySearch = Schemas["CapacitySearch"];
+export type CapacityList = Schemas["CapacityList"];
+export type CapacityView = Schemas["CapacityView"];
+export type CapacityReport = Schemas["CapacityReport"];
+export type CapacityStep = Schemas["CapacityStep"];
+export type CapacityRequest = Schemas["CapacityRequest"];
+
 /** An error from the API, in its words, with the fields it names. */
 export class ApiError extends Error {
   status: number;

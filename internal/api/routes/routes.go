@@ -70,6 +70,7 @@ var Operations = []Operation{
 	op(http.MethodGet, "/api/v1/runs/{id}", nil, http.StatusOK, typ[store.Run]()),
 	op(http.MethodPost, "/api/v1/runs/{id}/cancel", nil, http.StatusAccepted, typ[store.Run]()),
 	op(http.MethodPost, "/api/v1/capacity", typ[api.CapacityRequest](), http.StatusAccepted, typ[store.Run]()),
+	op(http.MethodGet, "/api/v1/capacity", nil, http.StatusOK, typ[api.CapacityList]()),
 	op(http.MethodGet, "/api/v1/capacity/{id}", nil, http.StatusOK, typ[api.CapacityView]()),
 
 	op(http.MethodPost, "/api/v1/auth/login", typ[api.LoginRequest](), http.StatusOK, typ[api.TokenResponse]()),

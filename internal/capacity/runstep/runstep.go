@@ -1,4 +1,9 @@
-package capacity
+// Package runstep runs a capacity search's steps as meshperf runs them:
+// the profile's plans at the step's rate through runs.Execute, stored as
+// labelled results. It is the one capacity.Stepper of the CLI and the
+// server; package capacity itself (the search, the judge, the report) does
+// not depend on the engine, so the API's types can name its report.
+package runstep
 
 import (
 	"context"
@@ -7,29 +12,22 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/meshperf/meshperf/internal/capacity"
 	"github.com/meshperf/meshperf/internal/runs"
 	"github.com/meshperf/meshperf/loadgen"
 	"github.com/meshperf/meshperf/spec"
 	"github.com/meshperf/meshperf/store"
 )
 
-// Labels every step's result carries, besides the test's own.
-const (
-	LabelID    = "capacity"
-	LabelStep  = "step"
-	LabelRPS   = "rps"
-	LabelPhase = "capacity_phase"
-)
-
 // ErrBadPlan wraps a step's plan that does not validate at the step's
 // rate (the caller's input, not a failure of the target).
 var ErrBadPlan = errors.New("capacity: step plan")
 
-// RunStepper runs a step on the same path as `meshperf run` and the
+// Stepper runs a step on the same path as `meshperf run` and the
 // server's runs: the plans at a fixed rate through runs.Execute, the
 // profile's Prometheus queries, the labels, then Save. The CLI and the
 // server's capacity runs both use it.
-type RunStepper struct {
+type Stepper struct {
 	// Plans are the test's plans; each step runs them at its share of the
 	// step's rate.
 	Plans            []*loadgen.Plan
@@ -53,11 +51,11 @@ type RunStepper struct {
 	SaveErr error
 }
 
-var _ Stepper = (*RunStepper)(nil)
+var _ capacity.Stepper = (*Stepper)(nil)
 
 // Step runs every plan at its share of s.RPS: in proportion to the rates
 // the profile gave its clients, or evenly when it gave none.
-func (c *RunStepper) Step(ctx context.Context, s StepSpec) (*spec.Result, error) {
+func (c *Stepper) Step(ctx context.Context, s capacity.StepSpec) (*spec.Result, error) {
 	var total float64
 	for _, p := range c.Plans {
 		if p.Rate != nil {
@@ -82,10 +80,10 @@ func (c *RunStepper) Step(ctx context.Context, s StepSpec) (*spec.Result, error)
 	for k, v := range c.Labels {
 		labels[k] = v
 	}
-	labels[LabelID] = c.ID
-	labels[LabelStep] = strconv.Itoa(s.N)
-	labels[LabelRPS] = strconv.FormatFloat(s.RPS, 'f', -1, 64)
-	labels[LabelPhase] = s.Phase
+	labels[capacity.LabelID] = c.ID
+	labels[capacity.LabelStep] = strconv.Itoa(s.N)
+	labels[capacity.LabelRPS] = strconv.FormatFloat(s.RPS, 'f', -1, 64)
+	labels[capacity.LabelPhase] = s.Phase
 	engine := c.Engine
 	if engine == nil {
 		engine = runs.Local(c.Version)
