@@ -106,6 +106,10 @@ current-context: x
 	if code != ExitUsage || !strings.Contains(errOut, "--cluster") {
 		t.Errorf("--cluster maybe: exit %d, %s", code, errOut)
 	}
+	_, errOut, code = runMeshperf(t, "run", url+"/", "-d", "1s", "--mesh-prometheus", "ftp://x")
+	if code != ExitUsage || !strings.Contains(errOut, "--mesh-prometheus") {
+		t.Errorf("--mesh-prometheus ftp://x: exit %d, %s", code, errOut)
+	}
 }
 
 // lockedBuffer is a bytes.Buffer safe to write from the server's goroutine

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/meshperf/meshperf/internal/meshmetrics/promtest"
+	"github.com/meshperf/meshperf/spec"
 )
 
 func near(got *float64, want float64) bool {
@@ -153,6 +154,31 @@ func TestPrometheusTraffic(t *testing.T) {
 		}
 		if e := l.Items[2].Edge; e == nil || e.Direction != "from" || e.Side != "server" || e.Resource.Name != "ratings" {
 			t.Errorf("SMI edge item %s", b)
+		}
+	})
+
+	t.Run("a run's targets", func(t *testing.T) {
+		mc := &spec.MeshContext{Targets: []spec.MeshTarget{
+			{URL: "http://reviews.shop:9080/", Namespace: "shop", Service: "reviews", Mesh: "istio", Workloads: []string{"Deployment/reviews"}},
+			{URL: "http://web.emojivoto/", Namespace: "emojivoto", Service: "web-svc", Mesh: "linkerd", Workloads: []string{"Deployment/web"}},
+			{URL: "http://batch.plain/", Namespace: "plain", Service: "batch", Workloads: []string{"Deployment/batch"}}, // no mesh
+			{URL: "http://k.kuma/", Namespace: "kuma-demo", Service: "k", Mesh: "kuma", Workloads: []string{"Deployment/k"}},
+		}}
+		// A 4 s run: the mesh's window is the shortest it has, 10 s, ending with it.
+		FillRun(ctx, p, "prometheus "+url, mc, at.Add(-4*time.Second), at)
+		r := mc.Targets[0].Traffic
+		if len(r) != 1 || r[0].Workload != "Deployment/reviews" || !r[0].End.Equal(at) || r[0].End.Sub(r[0].Start) != MinWindow ||
+			!near(r[0].RequestRate, 10) || !near(r[0].SuccessRate, 0.9) || !near(r[0].P99Ms, 24.25) || len(r[0].Missing) != 0 {
+			t.Errorf("reviews traffic %+v", r)
+		}
+		if w := mc.Targets[1].Traffic; len(w) != 1 || !near(w[0].RequestRate, 5) || !near(w[0].P50Ms, 25) {
+			t.Errorf("web traffic %+v", w)
+		}
+		if mc.Targets[2].Traffic != nil {
+			t.Errorf("a target in no mesh got traffic %+v", mc.Targets[2].Traffic)
+		}
+		if k := mc.Targets[3].Traffic; len(k) != 1 || k[0].RequestRate != nil || len(k[0].Missing) != 1 || !strings.Contains(k[0].Missing[0], "no traffic metrics for this mesh") {
+			t.Errorf("kuma traffic %+v", k)
 		}
 	})
 

@@ -60,6 +60,9 @@ type Options struct {
 	// MeshContext, when set, reads the cluster's mesh context for a run's
 	// targets at its start (the server's cluster inventory).
 	MeshContext func(plans []*loadgen.Plan) *spec.MeshContext
+	// MeshTraffic, when set, adds to that context what the mesh reported
+	// about the targets over the run's measured window.
+	MeshTraffic MeshTraffic
 
 	// Instance names this server process in the store: its runs are its
 	// own. InstanceTimeout is how long a heartbeat may be stale before
@@ -112,6 +115,7 @@ type Service struct {
 	agents  Distributor
 	changed func(from, to string)
 	meshCtx func(plans []*loadgen.Plan) *spec.MeshContext
+	meshTfc MeshTraffic
 
 	instance        string
 	instanceTimeout time.Duration
@@ -142,7 +146,7 @@ type Service struct {
 // runs) and starts the scheduler. Shutdown stops it.
 func New(opts Options) *Service {
 	m := &Service{st: opts.Store, log: opts.Logger, version: opts.Version, admit: opts.Admission, agents: opts.Agents,
-		changed: opts.StateChanged, meshCtx: opts.MeshContext, instance: opts.Instance, instanceTimeout: opts.InstanceTimeout,
+		changed: opts.StateChanged, meshCtx: opts.MeshContext, meshTfc: opts.MeshTraffic, instance: opts.Instance, instanceTimeout: opts.InstanceTimeout,
 		saveEvery: opts.SaveEvery, saveRetries: opts.SaveRetries, saveBackoff: opts.SaveBackoff,
 		queue: make(chan string, 10000), hubs: map[string]*hub{}, jobs: map[string]Job{}, cancels: map[string]context.CancelCauseFunc{}}
 	if m.log == nil {
@@ -449,6 +453,7 @@ func (m *Service) test(r *store.Run, prof *spec.Profile, plans []*loadgen.Plan, 
 		Name: r.Name, Labels: r.Labels, ProfileID: r.ProfileID, ProfileRevision: r.ProfileRevision}
 	if m.meshCtx != nil {
 		t.Mesh = m.meshCtx(plans) // the cluster at the run's start
+		t.MeshTraffic = m.meshTfc
 	}
 	if !prof.UsesAgents() {
 		comb := runner.NewCombiner(len(plans), publish)

@@ -2313,7 +2313,23 @@ export interface components {
             pods: number;
             proxy?: components["schemas"]["MeshProxy"];
             service?: string;
+            traffic?: components["schemas"]["MeshTraffic"][];
             url: string;
+            workloads?: string[];
+        };
+        MeshTraffic: {
+            /** Format: date-time */
+            end: string;
+            missing?: string[];
+            p50_ms: number | null;
+            p90_ms: number | null;
+            p99_ms: number | null;
+            request_rate: number | null;
+            source: string;
+            /** Format: date-time */
+            start: string;
+            success_rate: number | null;
+            workload: string;
         };
         Metric: {
             average: number;

@@ -120,6 +120,19 @@ export interface MeshContext {
     proxy?: { container: string; image: string; version?: string; native?: boolean; requests?: Record<string, string>; limits?: Record<string, string> };
     mtls?: string;
     note?: string;
+    workloads?: string[];
+    traffic?: {
+      workload: string;
+      source: string;
+      start: string;
+      end: string;
+      request_rate: number | null;
+      success_rate: number | null;
+      p50_ms: number | null;
+      p90_ms: number | null;
+      p99_ms: number | null;
+      missing?: string[];
+    }[];
   }[];
   error?: string;
 }
