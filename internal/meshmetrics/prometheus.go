@@ -66,17 +66,25 @@ type group []string
 func (g group) key() string { return strings.Join(g, "\x00") }
 
 // figureQueries are the queries of one kind of traffic: by is the label
-// names grouped by, sel the matchers.
-func figureQueries(qs QuerySet, by []string, sel string, window string) map[string]string {
+// names grouped by, sel the matchers, derived the labels made before
+// grouping.
+func figureQueries(qs QuerySet, by []string, sel string, window string, derived []Derived) map[string]string {
 	b := strings.Join(by, ", ")
 	responses := cmp.Or(qs.Responses, qs.Requests)
+	rate := func(metric, sel string) string {
+		r := fmt.Sprintf(`rate(%s{%s}[%s])`, metric, sel, window)
+		for _, d := range derived {
+			r = fmt.Sprintf(`label_replace(%s, %q, %q, %q, %q)`, r, d.Label, d.Replacement, d.From, d.Regex)
+		}
+		return r
+	}
 	m := map[string]string{
-		"requests":  fmt.Sprintf(`sum by (%s) (rate(%s{%s}[%s]))`, b, qs.Requests, sel, window),
-		"responses": fmt.Sprintf(`sum by (%s) (rate(%s{%s}[%s]))`, b, responses, sel, window),
-		"successes": fmt.Sprintf(`sum by (%s) (rate(%s{%s, %s}[%s]))`, b, responses, sel, qs.Success, window),
+		"requests":  fmt.Sprintf(`sum by (%s) (%s)`, b, rate(qs.Requests, sel)),
+		"responses": fmt.Sprintf(`sum by (%s) (%s)`, b, rate(responses, sel)),
+		"successes": fmt.Sprintf(`sum by (%s) (%s)`, b, rate(responses, sel+", "+qs.Success)),
 	}
 	for _, q := range []string{"0.5", "0.9", "0.99"} {
-		m["p"+q] = fmt.Sprintf(`histogram_quantile(%s, sum by (%s, le) (rate(%s{%s}[%s])))`, q, b, qs.Latency, sel, window)
+		m["p"+q] = fmt.Sprintf(`histogram_quantile(%s, sum by (%s, le) (%s))`, q, b, rate(qs.Latency, sel))
 	}
 	return m
 }
@@ -112,7 +120,7 @@ func (p *Prometheus) Traffic(ctx context.Context, q Query) (*Report, error) {
 	}
 
 	sel := qs.Inbound + matchers(qs.Namespace, q.Namespace, qs.Workload, q.Workload)
-	groups, figs, err := p.figures(ctx, figureQueries(qs, []string{qs.Namespace, qs.Workload}, sel, window), q.At, q.Window)
+	groups, figs, err := p.figures(ctx, figureQueries(qs, []string{qs.Namespace, qs.Workload}, sel, window, nil), q.At, q.Window)
 	if err != nil {
 		return nil, err
 	}
@@ -128,21 +136,27 @@ func (p *Prometheus) Traffic(ctx context.Context, q Query) (*Report, error) {
 				window, q.At.UTC().Format(time.RFC3339))}}})
 	}
 	if q.Edges {
-		esel := qs.Edge + matchers(qs.EdgeNamespace, q.Namespace, qs.EdgeWorkload, q.Workload)
+		esel := qs.Edge
+		if len(qs.EdgeDerived) == 0 {
+			esel += matchers(qs.EdgeNamespace, q.Namespace, qs.EdgeWorkload, q.Workload)
+		}
 		by := []string{qs.SourceNamespace, qs.SourceWorkload, qs.EdgeNamespace, qs.EdgeWorkload}
-		groups, figs, err := p.figures(ctx, figureQueries(qs, by, esel, window), q.At, q.Window)
+		groups, figs, err := p.figures(ctx, figureQueries(qs, by, esel, window, qs.EdgeDerived), q.At, q.Window)
 		if err != nil {
 			return nil, err
 		}
+		dkind := cmp.Or(qs.EdgeDestinationKind, kind)
 		for _, g := range groups {
-			if g[3] == "" {
+			// Derived labels cannot be matched in the selector: the
+			// destination is narrowed here.
+			if g[3] == "" || (q.Namespace != "" && g[2] != q.Namespace) || (q.Workload != "" && g[3] != q.Workload) {
 				continue
 			}
 			src := Resource{Kind: kind, Namespace: g[0], Name: g[1]}
 			if src.Name == "" || src.Name == "unknown" {
 				src = Resource{Kind: "Unknown", Name: "unknown"} // from outside the mesh
 			}
-			rep.Edges = append(rep.Edges, EdgeTraffic{Source: src, Destination: Resource{Kind: kind, Namespace: g[2], Name: g[3]}, Side: qs.EdgeSide, Figures: figs[g.key()]})
+			rep.Edges = append(rep.Edges, EdgeTraffic{Source: src, Destination: Resource{Kind: dkind, Namespace: g[2], Name: g[3]}, Side: qs.EdgeSide, Figures: figs[g.key()]})
 		}
 	}
 	return rep, nil

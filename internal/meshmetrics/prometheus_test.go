@@ -115,6 +115,37 @@ func TestPrometheusTraffic(t *testing.T) {
 		checkFigures(t, "vote-bot>web", edge.Figures, 5, 0.8, 25, 85, 98.5, 10)
 	})
 
+	t.Run("osm (envoy)", func(t *testing.T) {
+		rep, err := p.Traffic(ctx, Query{Mesh: "osm", Window: MinWindow, At: at, Edges: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Missing != "" || len(rep.Workloads) != 1 || len(rep.Edges) != 1 {
+			t.Fatalf("report %+v", rep)
+		}
+		w := rep.Workloads[0]
+		if w.Kind != "Workload" || w.Namespace != "bookstore" || w.Name != "bookstore-v1" {
+			t.Errorf("workload %+v", w.Resource)
+		}
+		checkFigures(t, "bookstore-v1", w.Figures, 8, 0.875, 5, 19, 24.4, 10)
+		e := rep.Edges[0]
+		if e.Source != (Resource{Kind: "Workload", Namespace: "bookbuyer", Name: "bookbuyer"}) ||
+			e.Destination != (Resource{Kind: "Service", Namespace: "bookstore", Name: "bookstore"}) || e.Side != "client" {
+			t.Errorf("edge %+v → %+v (%s)", e.Source, e.Destination, e.Side)
+		}
+		checkFigures(t, "bookbuyer>bookstore", e.Figures, 4, 0.75, 10, 22, 24.7, 10)
+
+		// Narrowed to a namespace: the edge into it stays, its source elsewhere.
+		in, err := p.Traffic(ctx, Query{Mesh: "osm", Namespace: "bookstore", Window: MinWindow, At: at, Edges: true})
+		if err != nil || len(in.Workloads) != 1 || len(in.Edges) != 1 {
+			t.Fatalf("bookstore: %v %+v", err, in)
+		}
+		out, err := p.Traffic(ctx, Query{Mesh: "osm", Namespace: "bookbuyer", Window: MinWindow, At: at, Edges: true})
+		if err != nil || len(out.Workloads) != 0 || len(out.Edges) != 0 {
+			t.Fatalf("bookbuyer (no inbound, no edge into it): %v %+v", err, out)
+		}
+	})
+
 	t.Run("smi shape", func(t *testing.T) {
 		rep, err := p.Traffic(ctx, Query{Mesh: "istio", Namespace: "shop", Workload: "reviews", Window: MinWindow, At: at, Edges: true})
 		if err != nil {
@@ -202,7 +233,7 @@ func TestPrometheusTraffic(t *testing.T) {
 		if err != nil || !strings.Contains(rep.Missing, "no envoy_cluster_upstream_rq_total series") || len(rep.Workloads) != 0 {
 			t.Errorf("metrics absent: %v %+v", err, rep)
 		}
-		if _, err := p.Traffic(ctx, Query{Mesh: "kuma", Window: MinWindow}); err == nil || !strings.Contains(err.Error(), "istio, linkerd") {
+		if _, err := p.Traffic(ctx, Query{Mesh: "kuma", Window: MinWindow}); err == nil || !strings.Contains(err.Error(), "istio, linkerd, osm") {
 			t.Errorf("mesh without a query set: %v", err)
 		}
 	})

@@ -272,10 +272,10 @@ func (s *Server) clusterMetrics(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 		if len(meshes) == 0 {
-			return &APIError{Status: http.StatusNotFound, Code: CodeNotFound, Message: "no mesh with traffic metrics (istio, linkerd) in the cluster"}
+			return &APIError{Status: http.StatusNotFound, Code: CodeNotFound, Message: "no mesh with traffic metrics (istio, linkerd, osm) in the cluster"}
 		}
 	} else {
-		return badRequest("mesh", "mesh: name one (istio, linkerd); this server reads no cluster to find it")
+		return badRequest("mesh", "mesh: name one (istio, linkerd, osm); this server reads no cluster to find it")
 	}
 	out := ClusterMetrics{Reports: []*meshmetrics.Report{}}
 	for _, m := range meshes {

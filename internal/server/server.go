@@ -177,9 +177,8 @@ func New(opts Options) *Server {
 		Heartbeat: opts.AgentHeartbeat, SkewTolerance: opts.AgentSkewTolerance})
 	s.runs = runs.New(runs.Options{Store: s.st, Logger: s.log, Version: s.version, Concurrency: opts.Concurrency,
 		Admission: admission{s}, Agents: s.agents, StateChanged: s.metrics.state, MeshContext: s.meshContext,
-		MeshTraffic: meshmetrics.ForRuns(opts.MeshMetrics),
-		Instance: opts.InstanceID, InstanceTimeout: opts.InstanceTimeout, SaveEvery: opts.SaveEvery,
-		SaveRetries: opts.SaveRetries, SaveBackoff: opts.SaveBackoff})
+		MeshTraffic: meshmetrics.ForRuns(opts.MeshMetrics), Instance: opts.InstanceID, InstanceTimeout: opts.InstanceTimeout,
+		SaveEvery: opts.SaveEvery, SaveRetries: opts.SaveRetries, SaveBackoff: opts.SaveBackoff})
 	return s
 }
 
