@@ -5,32 +5,26 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"math"
-	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/prometheus/client_golang/api"
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
+
+	"github.com/meshperf/meshperf/internal/prom"
 )
 
-// Limits on what Prometheus may send back and how long it may take.
-const (
-	maxAnswer    = 16 << 20
-	queryTimeout = 15 * time.Second
-	// maxGroups bounds the workloads (or edges) one report holds.
-	maxGroups = 5000
-)
+// maxGroups bounds the workloads (or edges) one report holds.
+const maxGroups = 5000
 
 // Prometheus reads traffic metrics from a Prometheus server with each
-// mesh's QuerySet.
+// mesh's QuerySet, through internal/prom's bounded client.
 type Prometheus struct {
 	url  string
-	api  v1.API
+	api  *prom.Client
 	sets []QuerySet
 }
 
@@ -43,18 +37,14 @@ func NewPrometheus(rawURL string, sets []QuerySet) (*Prometheus, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(rawURL) > 2048 {
 		return nil, fmt.Errorf("prometheus %q: want an http:// or https:// URL", clip(rawURL))
 	}
-	client, err := api.NewClient(api.Config{Address: rawURL, Client: &http.Client{
-		Transport: limitTransport{base: http.DefaultTransport},
-		// A redirect could lead elsewhere than the operator said.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}})
+	client, err := prom.NewClient(rawURL)
 	if err != nil {
 		return nil, fmt.Errorf("prometheus %q: %w", clip(rawURL), err)
 	}
 	if sets == nil {
 		sets = QuerySets
 	}
-	return &Prometheus{url: rawURL, api: v1.NewAPI(client), sets: sets}, nil
+	return &Prometheus{url: rawURL, api: client, sets: sets}, nil
 }
 
 // URL is the Prometheus read.
@@ -277,22 +267,13 @@ func assemble(vals map[string]map[string]float64, k string, window time.Duration
 }
 
 // vector runs an instant query; an error says what failed without the
-// remote's text.
+// remote's text (prom.Client.Reason).
 func (p *Prometheus) vector(ctx context.Context, q string, at time.Time) (model.Vector, error) {
-	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
+	ctx, cancel := context.WithTimeout(ctx, prom.QueryTimeout)
 	defer cancel()
-	val, _, _, err := p.api.Query(ctx, q, at, v1.WithTimeout(queryTimeout))
+	val, _, _, err := p.api.Query(ctx, q, at, v1.WithTimeout(prom.QueryTimeout))
 	if err != nil {
-		var perr *v1.Error
-		switch {
-		case errors.Is(err, errTooLarge):
-			return nil, fmt.Errorf("prometheus at %s: answer larger than %d bytes", p.url, maxAnswer)
-		case errors.As(err, &perr):
-			return nil, fmt.Errorf("prometheus at %s refused a query (%s)", p.url, perr.Type)
-		case errors.Is(err, context.DeadlineExceeded):
-			return nil, fmt.Errorf("prometheus at %s did not answer within %s", p.url, queryTimeout)
-		}
-		return nil, fmt.Errorf("prometheus at %s unreachable: %w", p.url, err)
+		return nil, errors.New(p.api.Reason(err))
 	}
 	vec, ok := val.(model.Vector)
 	if !ok {
@@ -317,36 +298,3 @@ func (p *Prometheus) meshes() string {
 	}
 	return strings.Join(names, ", ")
 }
-
-var errTooLarge = errors.New("answer too large")
-
-// limitTransport bounds the size of answers.
-type limitTransport struct{ base http.RoundTripper }
-
-func (t limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := t.base.RoundTrip(req)
-	if err != nil {
-		return nil, err
-	}
-	resp.Body = &limitedBody{rc: resp.Body, left: maxAnswer}
-	return resp, nil
-}
-
-type limitedBody struct {
-	rc   io.ReadCloser
-	left int64
-}
-
-func (b *limitedBody) Read(p []byte) (int, error) {
-	if b.left <= 0 {
-		return 0, errTooLarge
-	}
-	if int64(len(p)) > b.left {
-		p = p[:b.left]
-	}
-	n, err := b.rc.Read(p)
-	b.left -= int64(n)
-	return n, err
-}
-
-func (b *limitedBody) Close() error { return b.rc.Close() }
