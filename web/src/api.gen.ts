@@ -385,7 +385,7 @@ export interface paths {
             parameters: {
                 query?: {
                     /** @description default: each mesh the cluster's inventory finds */
-                    mesh?: "istio" | "linkerd";
+                    mesh?: "istio" | "linkerd" | "osm";
                     namespace?: string;
                     workload?: string;
                     /** @description Go duration, whole seconds from 10s to 24h (default 1m) */
@@ -427,7 +427,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Services and workloads as a graph
+         * Services and workloads as a graph; with --mesh-prometheus, the traffic the mesh saw as edges
          * @description 503: the server reads no Kubernetes cluster (started without a kubeconfig)
          */
         get: {
@@ -435,6 +435,10 @@ export interface paths {
                 query?: {
                     /** @description only this namespace */
                     namespace?: string;
+                    /** @description the span of the traffic edges: Go duration, whole seconds from 10s to 24h (default 1m) */
+                    window?: string;
+                    /** @description false: no traffic edges (the mesh's metrics are not read) */
+                    traffic?: boolean;
                 };
                 header?: never;
                 path?: never;
@@ -2740,10 +2744,14 @@ export interface components {
         Topology: {
             edges: components["schemas"]["TopologyEdge"][];
             nodes: components["schemas"]["TopologyNode"][];
+            traffic?: components["schemas"]["TopologyTraffic"];
         };
         TopologyEdge: {
             from: string;
             kind: string;
+            mesh?: string;
+            requestRate?: number;
+            successRate?: number;
             to: string;
         };
         TopologyNode: {
@@ -2754,6 +2762,11 @@ export interface components {
             name: string;
             namespace: string;
             pods: number;
+        };
+        TopologyTraffic: {
+            missing?: string[];
+            source?: string;
+            window?: string;
         };
         User: {
             admin: boolean;
