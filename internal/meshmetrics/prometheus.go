@@ -3,7 +3,6 @@ package meshmetrics
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"net/url"
@@ -11,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
 
 	"github.com/meshperf/meshperf/internal/prom"
@@ -267,13 +265,11 @@ func assemble(vals map[string]map[string]float64, k string, window time.Duration
 }
 
 // vector runs an instant query; an error says what failed without the
-// remote's text (prom.Client.Reason).
+// remote's text (prom.Client.Instant).
 func (p *Prometheus) vector(ctx context.Context, q string, at time.Time) (model.Vector, error) {
-	ctx, cancel := context.WithTimeout(ctx, prom.QueryTimeout)
-	defer cancel()
-	val, _, _, err := p.api.Query(ctx, q, at, v1.WithTimeout(prom.QueryTimeout))
+	val, err := p.api.Instant(ctx, q, at)
 	if err != nil {
-		return nil, errors.New(p.api.Reason(err))
+		return nil, err
 	}
 	vec, ok := val.(model.Vector)
 	if !ok {

@@ -233,6 +233,13 @@ func TestPrometheusTraffic(t *testing.T) {
 		if err != nil || !strings.Contains(rep.Missing, "no envoy_cluster_upstream_rq_total series") || len(rep.Workloads) != 0 {
 			t.Errorf("metrics absent: %v %+v", err, rep)
 		}
+		// A query Prometheus refuses: its status and class, none of its text.
+		broken := envoy
+		broken.Inbound = `envoy_cluster_name=~"("`
+		pb, _ := NewPrometheus(url, []QuerySet{broken})
+		if _, err := pb.Traffic(ctx, Query{Mesh: "kuma", Window: MinWindow, At: at}); err == nil || !strings.Contains(err.Error(), "refused the query: HTTP 400 (bad_data)") {
+			t.Errorf("refused query: %v", err)
+		}
 		if _, err := p.Traffic(ctx, Query{Mesh: "kuma", Window: MinWindow}); err == nil || !strings.Contains(err.Error(), "istio, linkerd, osm") {
 			t.Errorf("mesh without a query set: %v", err)
 		}

@@ -1,10 +1,14 @@
 package prom
 
 import (
+	"context"
+	"errors"
 	"net/http"
+	"time"
 
 	"github.com/prometheus/client_golang/api"
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/model"
 )
 
 // Client is a Prometheus API client whose answers are bounded (maxBody),
@@ -31,9 +35,6 @@ func NewClient(addr string) (*Client, error) {
 	return &Client{API: v1.NewAPI(c), addr: addr, rt: rt}, nil
 }
 
-// Addr is the Prometheus the client reads.
-func (c *Client) Addr() string { return c.addr }
-
 // Reason says in one line why a query failed: the HTTP status of the
 // client's last answer (with queries at once, it may be another's) and a
 // short class, never what the remote wrote.
@@ -41,5 +42,15 @@ func (c *Client) Reason(err error) string {
 	return reason(c.addr, int(c.rt.status.Load()), err)
 }
 
-// QueryTimeout is how long one query may take.
-const QueryTimeout = queryTimeout
+// Instant evaluates q at t, within queryTimeout; an error is Reason's
+// line.
+func (c *Client) Instant(ctx context.Context, q string, t time.Time) (model.Value, error) {
+	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
+	defer cancel()
+	c.rt.status.Store(0)
+	val, _, _, err := c.Query(ctx, q, t, v1.WithTimeout(queryTimeout))
+	if err != nil {
+		return nil, errors.New(c.Reason(err))
+	}
+	return val, nil
+}
