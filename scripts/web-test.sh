@@ -53,6 +53,7 @@ pids=()
 cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
 	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+	if [ -f "$tmp/kube/kubeconfig" ]; then scripts/kube-down.sh "$tmp/kube" >/dev/null 2>&1 || true; fi
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -125,10 +126,31 @@ EOF
 	--web.listen-address="127.0.0.1:$prom_port" --log.level=warn 2>"$tmp/prometheus.log" &
 pids+=($!)
 
+# The Cluster page's test wants a server reading a cluster: a bare
+# kube-apiserver (scripts/kube-up.sh, about 15 s once its binaries are
+# cached; E2E_CLUSTER=off skips it, and with no kubectl it is skipped) with
+# the meshes' objects of internal/cluster/testdata. Without it the test
+# checks the page's no-cluster state only.
+cluster_url=
+if [ "${E2E_CLUSTER:-auto}" != off ] && command -v kubectl >/dev/null 2>&1; then
+	echo "== a real kube-apiserver with the meshes' objects, and a server reading it"
+	MESHPERF_KUBE_WATCH_PID=$$ scripts/kube-up.sh "$tmp/kube" >/dev/null 2>"$tmp/kube-up.log" || { cat "$tmp/kube-up.log" >&2; exit 1; }
+	kc="$tmp/kube/kubeconfig"
+	data=internal/cluster/testdata
+	kubectl --kubeconfig "$kc" apply -f "$data/crds.yaml" >/dev/null
+	kubectl --kubeconfig "$kc" wait --for condition=established --timeout 60s -f "$data/crds.yaml" >/dev/null
+	kubectl --kubeconfig "$kc" apply -f "$data/meshes.yaml" -f "$data/workloads.yaml" >/dev/null
+	"$mp" server --kubeconfig "$kc" --listen 127.0.0.1:0 --db "$tmp/cluster.db" --log-level warn 2>"$tmp/cluster.log" &
+	pids+=($!)
+	cluster_url=$(waitURL "$tmp/cluster.log" "listening on")
+else
+	echo "== no cluster for the Cluster page's test (E2E_CLUSTER=off or no kubectl): its no-cluster state only"
+fi
+
 echo "== end-to-end (chromium)"
 rm -rf "$root/test-output/screenshots"
 mkdir -p "$root/test-output/screenshots"
 (cd web && MESHPERF_URL="$single" MESHPERF_TEAM_URL="$team" E2E_USER="$e2e_user" E2E_PASSWORD="$e2e_password" \
-	E2E_AGENTS="$e2e_agents" \
+	E2E_AGENTS="$e2e_agents" MESHPERF_CLUSTER_URL="$cluster_url" \
 	MESHPERF_BIN="$mp" MESHPERF_DB="$tmp/single.db" PROMETHEUS_URL="http://127.0.0.1:$prom_port" \
 	SCREENSHOTS="$root/test-output/screenshots" CHROMIUM="$chromium" node e2e/run.mjs)

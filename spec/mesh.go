@@ -60,6 +60,11 @@ type MeshTarget struct {
 	// stating it: "PERMISSIVE (PeerAuthentication shop/reviews)".
 	MTLS string `json:"mtls,omitempty"`
 	Note string `json:"note,omitempty"`
+	// Workloads are the workloads owning the Service's pods, Kind/name.
+	Workloads []string `json:"workloads,omitempty"`
+	// Traffic is what the mesh itself reported about each workload over
+	// the run's measured window, beside meshperf's own figures.
+	Traffic []MeshTraffic `json:"traffic,omitempty"`
 }
 
 // MeshProxy is the proxy container of a target's first meshed pod.
@@ -82,4 +87,20 @@ func MeshTypeOf(name string) int {
 		}
 	}
 	return 0
+}
+
+// MeshTraffic is one workload's traffic as the mesh reported it (its
+// proxies' metrics in Prometheus) over a window. A figure it did not
+// report is nil, with the reason in Missing.
+type MeshTraffic struct {
+	Workload    string    `json:"workload"` // Kind/name
+	Source      string    `json:"source"`   // "prometheus http://..."
+	Start       time.Time `json:"start"`
+	End         time.Time `json:"end"`
+	RequestRate *float64  `json:"request_rate"`
+	SuccessRate *float64  `json:"success_rate"`
+	P50Ms       *float64  `json:"p50_ms"`
+	P90Ms       *float64  `json:"p90_ms"`
+	P99Ms       *float64  `json:"p99_ms"`
+	Missing     []string  `json:"missing,omitempty"`
 }

@@ -80,6 +80,7 @@ func TestClusterAPIServer(t *testing.T) {
 	t.Run("run records the mesh context", func(t *testing.T) { testRunMeshContext(t, kc) })
 	t.Run("server serves the cluster", func(t *testing.T) { testServerCluster(t, kc) })
 	t.Run("metrics of the mesh found", func(t *testing.T) { testClusterMetricsAuto(t, kc) })
+	t.Run("run keeps what the mesh saw", func(t *testing.T) { testRunMeshTraffic(t, kc) })
 
 	stdout, stderr, code := runCluster(t, "status", "--kubeconfig", kc, "-o", "json")
 	if code != 0 {

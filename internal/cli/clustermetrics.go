@@ -52,7 +52,7 @@ metrics Prometheus lacks is reported missing, never as zero traffic.`,
 	cmd.Flags().Lookup("output").Usage = "text, json or smi"
 	cmd.Flags().StringVarP(&f.ns, "namespace", "n", "", "only this namespace (default all)")
 	cmd.Flags().StringVar(&f.prometheus, "prometheus", "", "Prometheus URL scraping the mesh's proxies (required)")
-	cmd.Flags().StringVar(&f.mesh, "mesh", "auto", "istio, linkerd, or auto (the meshes the cluster's inventory finds)")
+	cmd.Flags().StringVar(&f.mesh, "mesh", "auto", "istio, linkerd, osm, or auto (the meshes the cluster's inventory finds)")
 	cmd.Flags().StringVar(&f.workload, "workload", "", "only this workload (with -n)")
 	cmd.Flags().DurationVar(&f.window, "window", meshmetrics.DefaultWindow, "span the rates and percentiles cover (10s to 24h, whole seconds)")
 	cmd.Flags().BoolVar(&f.edges, "edges", false, "also the traffic of each source → destination pair")
@@ -103,7 +103,7 @@ func runClusterMetrics(ctx context.Context, out io.Writer, f clusterMetricsFlags
 		snap = &s
 		meshes = meshesWithMetrics(s, f.ns, f.workload)
 		if len(meshes) == 0 {
-			return fmt.Errorf("no mesh with traffic metrics (istio, linkerd) carries %s in the cluster; name one with --mesh", orAll(f.ns, f.workload))
+			return fmt.Errorf("no mesh with traffic metrics (istio, linkerd, osm) carries %s in the cluster; name one with --mesh", orAll(f.ns, f.workload))
 		}
 	}
 	var reports []*meshmetrics.Report

@@ -206,7 +206,8 @@ func runRun(ctx context.Context, cmd *cobra.Command, stdio IO, g *globalOptions,
 		return err
 	}
 	t := runs.Test{Plans: plans, Engine: o.engine(stdio), Labels: labels, Name: plans[0].Name,
-		Mesh: o.cluster.meshContext(ctx, stdio.Err, plans)} // at the start, before any load
+		Mesh:        o.cluster.meshContext(ctx, stdio.Err, plans), // at the start, before any load
+		MeshTraffic: o.cluster.meshTraffic()}
 	if prof != nil {
 		// The profile's Prometheus queries, over the measured window; a
 		// query that fails is kept as missing, never fails the run.

@@ -11,6 +11,8 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/meshperf/meshperf/internal/cluster"
+	"github.com/meshperf/meshperf/internal/meshmetrics"
+	"github.com/meshperf/meshperf/internal/runs"
 	"github.com/meshperf/meshperf/kube"
 	"github.com/meshperf/meshperf/loadgen"
 	"github.com/meshperf/meshperf/spec"
@@ -19,12 +21,14 @@ import (
 // runClusterFlags say whether and where `meshperf run` reads the cluster's
 // mesh context at its start.
 type runClusterFlags struct {
-	mode string // auto or off
-	cfg  kube.Config
+	mode     string // auto or off
+	cfg      kube.Config
+	meshProm string // run only: Prometheus with the mesh's metrics
 }
 
 func (f *runClusterFlags) register(fs *pflag.FlagSet) {
 	f.registerAs(fs, "record the Kubernetes cluster's mesh context (meshes, versions, the target Service's injection) in the result: auto (when a kubeconfig or in-cluster config is found; at most 5s, never fails the run) or off")
+	fs.StringVar(&f.meshProm, "mesh-prometheus", "", "with a cluster: Prometheus scraping the mesh's proxies; what the mesh saw of the target's workloads over the run is kept beside meshperf's figures")
 }
 
 func (f *runClusterFlags) registerAs(fs *pflag.FlagSet, usage string) {
@@ -37,7 +41,26 @@ func (f *runClusterFlags) check() error {
 	if f.mode != "auto" && f.mode != "off" {
 		return usageErrorf("--cluster %q: want auto or off", f.mode)
 	}
+	if f.meshProm != "" {
+		if _, err := meshmetrics.NewPrometheus(f.meshProm, nil); err != nil {
+			return usageErrorf("--mesh-prometheus: %v", err)
+		}
+	}
 	return nil
+}
+
+// meshTraffic reads, after the run, what the mesh reported about the
+// targets' workloads over its measured window (--mesh-prometheus); nil
+// without one.
+func (f *runClusterFlags) meshTraffic() runs.MeshTraffic {
+	if f.meshProm == "" {
+		return nil
+	}
+	src, err := meshmetrics.NewPrometheus(f.meshProm, nil)
+	if err != nil {
+		return nil // check said so
+	}
+	return meshmetrics.ForRuns(src)
 }
 
 // meshContext reads the cluster's mesh context for the plans' targets;

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -17,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meshperf/meshperf/internal/meshmetrics"
+	"github.com/meshperf/meshperf/internal/meshmetrics/promtest"
 	"github.com/meshperf/meshperf/spec"
 )
 
@@ -70,6 +73,89 @@ func testRunMeshContext(t *testing.T, kc string) {
 	}
 }
 
+// testRunMeshTraffic (called by TestClusterAPIServer, with its API server)
+// runs a test whose target names the cluster's meshed Service shop/reviews
+// (http://reviews.shop:PORT/; a DNS server of the test's own answers
+// 127.0.0.1, where a local echo listens) with --mesh-prometheus naming a
+// real Prometheus scraping the proxies' stand-in (promtest): the result
+// keeps, beside meshperf's figures, what that Prometheus says of
+// Deployment/reviews over the run's window, the stand-in's 10 rps, 90% ok,
+// p50 5, p90 17.5, p99 24.25 ms (computed by hand in promtest).
+func testRunMeshTraffic(t *testing.T, kc string) {
+	prom, first := promtest.Prometheus(t, promtest.ProxyStandIn(t))
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(target(t), "http://"))
+	url := "http://reviews.shop:" + port + "/"
+	time.Sleep(time.Until(first.Add(meshmetrics.MinWindow + 2*time.Second))) // a whole window of samples
+	out, errOut, code := runMeshperf(t, "run", url, "--rps", "50", "-c", "2", "-d", "2s", "-o", "json", "--no-save",
+		"--kubeconfig", kc, "--resolver", dnsLoopback(t), "--mesh-prometheus", prom)
+	if code != 0 {
+		t.Fatalf("run: exit %d: %s", code, errOut)
+	}
+	var res spec.Result
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Achieved.Responses == 0 {
+		t.Fatalf("no response from %s: %+v", url, res.Errors)
+	}
+	if res.Mesh == nil || len(res.Mesh.Targets) != 1 {
+		t.Fatalf("mesh context %+v", res.Mesh)
+	}
+	tg := res.Mesh.Targets[0]
+	if tg.Service != "reviews" || tg.Mesh != "istio" || len(tg.Workloads) != 1 || len(tg.Traffic) != 1 {
+		t.Fatalf("target %+v", tg)
+	}
+	tr := tg.Traffic[0]
+	near := func(v *float64, want float64) bool { return v != nil && math.Abs(*v-want) < 1e-3 }
+	if tr.Workload != "Deployment/reviews" || tr.Source != "prometheus "+prom || len(tr.Missing) != 0 ||
+		!near(tr.RequestRate, 10) || !near(tr.SuccessRate, 0.9) || !near(tr.P50Ms, 5) || !near(tr.P90Ms, 17.5) || !near(tr.P99Ms, 24.25) {
+		t.Errorf("what the mesh saw: %+v", tr)
+	}
+	// A 2 s run is read over the mesh's shortest window, ending with it.
+	if !tr.End.Equal(res.EndTime) || tr.End.Sub(tr.Start) != meshmetrics.MinWindow {
+		t.Errorf("window %s – %s, want %s ending at the run's end %s", tr.Start, tr.End, meshmetrics.MinWindow, res.EndTime)
+	}
+}
+
+// dnsLoopback is a DNS server on 127.0.0.1 answering every A query with
+// 127.0.0.1 and every other with no record.
+func dnsLoopback(t *testing.T) string {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	go func() {
+		buf := make([]byte, 512)
+		for {
+			n, addr, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			// Header (12 bytes), then one question: name, type, class.
+			end := 12
+			for end < n && buf[end] != 0 {
+				end += int(buf[end]) + 1
+			}
+			if end+5 > n {
+				continue
+			}
+			q := buf[:end+5]
+			resp := append([]byte(nil), q...)
+			resp[2] = 0x81 | (buf[2] & 0x01) // QR, RD copied
+			resp[3] = 0x80                   // RA, no error
+			resp[6], resp[7], resp[8], resp[9], resp[10], resp[11] = 0, 0, 0, 0, 0, 0
+			if buf[end+1] == 0 && buf[end+2] == 1 { // type A
+				resp[7] = 1
+				resp = append(resp, 0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 127, 0, 0, 1) // name at 12, A, IN, TTL 60, 127.0.0.1
+			}
+			_, _ = pc.WriteTo(resp, addr)
+		}
+	}()
+	return pc.LocalAddr().String()
+}
+
 // TestRunClusterUnreachable: a kubeconfig naming an API server that does
 // not answer is recorded in the result and said, never failing the run; a
 // bad --cluster is a usage error.
@@ -105,6 +191,10 @@ current-context: x
 	_, errOut, code = runMeshperf(t, "run", url+"/", "-d", "1s", "--cluster", "maybe")
 	if code != ExitUsage || !strings.Contains(errOut, "--cluster") {
 		t.Errorf("--cluster maybe: exit %d, %s", code, errOut)
+	}
+	_, errOut, code = runMeshperf(t, "run", url+"/", "-d", "1s", "--mesh-prometheus", "ftp://x")
+	if code != ExitUsage || !strings.Contains(errOut, "--mesh-prometheus") {
+		t.Errorf("--mesh-prometheus ftp://x: exit %d, %s", code, errOut)
 	}
 }
 

@@ -132,6 +132,7 @@ func (s Snapshot) meshTarget(raw string) spec.MeshTarget {
 	mt.Mesh, mt.MeshVersion, mt.Mode = t.Mesh, t.MeshVersion, t.Mode
 	mt.Injection = t.Injection
 	mt.Pods, mt.Meshed, mt.MTLS = t.Pods, t.Meshed, t.MTLS
+	mt.Workloads = s.serviceWorkloads(ns, svc)
 	if p := t.Proxy; p != nil {
 		mt.Proxy = &spec.MeshProxy{Container: p.Container, Image: p.Image, Version: p.Version, Native: p.Native,
 			Requests: p.Requests, Limits: p.Limits}
@@ -167,4 +168,26 @@ func (s Snapshot) serviceFor(host string) (ns, svc string, ok bool) {
 		}
 	}
 	return "", "", false
+}
+
+// serviceWorkloads are the owners (Kind/name) of the pods Service ns/svc
+// selects, sorted.
+func (s Snapshot) serviceWorkloads(ns, svc string) []string {
+	var sel map[string]string
+	for _, v := range s.Services {
+		if v.Namespace == ns && v.Name == svc {
+			sel = v.Selector
+		}
+	}
+	if len(sel) == 0 {
+		return nil
+	}
+	var out []string
+	for _, p := range s.Pods {
+		if p.Namespace == ns && p.Owner != "" && hasLabels(p.Labels, sel) && !slices.Contains(out, p.Owner) {
+			out = append(out, p.Owner)
+		}
+	}
+	slices.Sort(out)
+	return out
 }

@@ -68,7 +68,8 @@ func TestAPIServerContextFor(t *testing.T) {
 		}
 		if tg.Mesh != "istio" || tg.MeshVersion != "1.23.2" || tg.Mode != "sidecar" || tg.Pods != 2 || tg.Meshed != 2 ||
 			len(tg.Injection) != 1 || tg.Proxy == nil || tg.Proxy.Container != "istio-proxy" || tg.Proxy.Version != "1.23.2" ||
-			tg.Proxy.Requests["memory"] != "128Mi" || tg.MTLS != "PERMISSIVE (PeerAuthentication shop/reviews-permissive)" {
+			tg.Proxy.Requests["memory"] != "128Mi" || tg.MTLS != "PERMISSIVE (PeerAuthentication shop/reviews-permissive)" ||
+			len(tg.Workloads) != 1 || tg.Workloads[0] != "Deployment/reviews" {
 			t.Errorf("target %s: %+v (proxy %+v)", tg.URL, tg, tg.Proxy)
 		}
 	}

@@ -62,7 +62,7 @@ func (q *Query) Validate() error {
 		}
 	}
 	if q.Mesh == "" {
-		errs = append(errs, errors.New("mesh: name one (istio, linkerd)"))
+		errs = append(errs, errors.New("mesh: name one (istio, linkerd, osm)"))
 	}
 	return errors.Join(errs...)
 }

@@ -3,34 +3,26 @@ package meshmetrics
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"math"
-	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/prometheus/client_golang/api"
-	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
+
+	"github.com/meshperf/meshperf/internal/prom"
 )
 
-// Limits on what Prometheus may send back and how long it may take.
-const (
-	maxAnswer    = 16 << 20
-	queryTimeout = 15 * time.Second
-	// maxGroups bounds the workloads (or edges) one report holds.
-	maxGroups = 5000
-)
+// maxGroups bounds the workloads (or edges) one report holds.
+const maxGroups = 5000
 
 // Prometheus reads traffic metrics from a Prometheus server with each
-// mesh's QuerySet.
+// mesh's QuerySet, through internal/prom's bounded client.
 type Prometheus struct {
 	url  string
-	api  v1.API
+	api  *prom.Client
 	sets []QuerySet
 }
 
@@ -43,18 +35,14 @@ func NewPrometheus(rawURL string, sets []QuerySet) (*Prometheus, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(rawURL) > 2048 {
 		return nil, fmt.Errorf("prometheus %q: want an http:// or https:// URL", clip(rawURL))
 	}
-	client, err := api.NewClient(api.Config{Address: rawURL, Client: &http.Client{
-		Transport: limitTransport{base: http.DefaultTransport},
-		// A redirect could lead elsewhere than the operator said.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}})
+	client, err := prom.NewClient(rawURL)
 	if err != nil {
 		return nil, fmt.Errorf("prometheus %q: %w", clip(rawURL), err)
 	}
 	if sets == nil {
 		sets = QuerySets
 	}
-	return &Prometheus{url: rawURL, api: v1.NewAPI(client), sets: sets}, nil
+	return &Prometheus{url: rawURL, api: client, sets: sets}, nil
 }
 
 // URL is the Prometheus read.
@@ -66,17 +54,25 @@ type group []string
 func (g group) key() string { return strings.Join(g, "\x00") }
 
 // figureQueries are the queries of one kind of traffic: by is the label
-// names grouped by, sel the matchers.
-func figureQueries(qs QuerySet, by []string, sel string, window string) map[string]string {
+// names grouped by, sel the matchers, derived the labels made before
+// grouping.
+func figureQueries(qs QuerySet, by []string, sel string, window string, derived []Derived) map[string]string {
 	b := strings.Join(by, ", ")
 	responses := cmp.Or(qs.Responses, qs.Requests)
+	rate := func(metric, sel string) string {
+		r := fmt.Sprintf(`rate(%s{%s}[%s])`, metric, sel, window)
+		for _, d := range derived {
+			r = fmt.Sprintf(`label_replace(%s, %q, %q, %q, %q)`, r, d.Label, d.Replacement, d.From, d.Regex)
+		}
+		return r
+	}
 	m := map[string]string{
-		"requests":  fmt.Sprintf(`sum by (%s) (rate(%s{%s}[%s]))`, b, qs.Requests, sel, window),
-		"responses": fmt.Sprintf(`sum by (%s) (rate(%s{%s}[%s]))`, b, responses, sel, window),
-		"successes": fmt.Sprintf(`sum by (%s) (rate(%s{%s, %s}[%s]))`, b, responses, sel, qs.Success, window),
+		"requests":  fmt.Sprintf(`sum by (%s) (%s)`, b, rate(qs.Requests, sel)),
+		"responses": fmt.Sprintf(`sum by (%s) (%s)`, b, rate(responses, sel)),
+		"successes": fmt.Sprintf(`sum by (%s) (%s)`, b, rate(responses, sel+", "+qs.Success)),
 	}
 	for _, q := range []string{"0.5", "0.9", "0.99"} {
-		m["p"+q] = fmt.Sprintf(`histogram_quantile(%s, sum by (%s, le) (rate(%s{%s}[%s])))`, q, b, qs.Latency, sel, window)
+		m["p"+q] = fmt.Sprintf(`histogram_quantile(%s, sum by (%s, le) (%s))`, q, b, rate(qs.Latency, sel))
 	}
 	return m
 }
@@ -112,7 +108,7 @@ func (p *Prometheus) Traffic(ctx context.Context, q Query) (*Report, error) {
 	}
 
 	sel := qs.Inbound + matchers(qs.Namespace, q.Namespace, qs.Workload, q.Workload)
-	groups, figs, err := p.figures(ctx, figureQueries(qs, []string{qs.Namespace, qs.Workload}, sel, window), q.At, q.Window)
+	groups, figs, err := p.figures(ctx, figureQueries(qs, []string{qs.Namespace, qs.Workload}, sel, window, nil), q.At, q.Window)
 	if err != nil {
 		return nil, err
 	}
@@ -128,21 +124,27 @@ func (p *Prometheus) Traffic(ctx context.Context, q Query) (*Report, error) {
 				window, q.At.UTC().Format(time.RFC3339))}}})
 	}
 	if q.Edges {
-		esel := qs.Edge + matchers(qs.EdgeNamespace, q.Namespace, qs.EdgeWorkload, q.Workload)
+		esel := qs.Edge
+		if len(qs.EdgeDerived) == 0 {
+			esel += matchers(qs.EdgeNamespace, q.Namespace, qs.EdgeWorkload, q.Workload)
+		}
 		by := []string{qs.SourceNamespace, qs.SourceWorkload, qs.EdgeNamespace, qs.EdgeWorkload}
-		groups, figs, err := p.figures(ctx, figureQueries(qs, by, esel, window), q.At, q.Window)
+		groups, figs, err := p.figures(ctx, figureQueries(qs, by, esel, window, qs.EdgeDerived), q.At, q.Window)
 		if err != nil {
 			return nil, err
 		}
+		dkind := cmp.Or(qs.EdgeDestinationKind, kind)
 		for _, g := range groups {
-			if g[3] == "" {
+			// Derived labels cannot be matched in the selector: the
+			// destination is narrowed here.
+			if g[3] == "" || (q.Namespace != "" && g[2] != q.Namespace) || (q.Workload != "" && g[3] != q.Workload) {
 				continue
 			}
 			src := Resource{Kind: kind, Namespace: g[0], Name: g[1]}
 			if src.Name == "" || src.Name == "unknown" {
 				src = Resource{Kind: "Unknown", Name: "unknown"} // from outside the mesh
 			}
-			rep.Edges = append(rep.Edges, EdgeTraffic{Source: src, Destination: Resource{Kind: kind, Namespace: g[2], Name: g[3]}, Side: qs.EdgeSide, Figures: figs[g.key()]})
+			rep.Edges = append(rep.Edges, EdgeTraffic{Source: src, Destination: Resource{Kind: dkind, Namespace: g[2], Name: g[3]}, Side: qs.EdgeSide, Figures: figs[g.key()]})
 		}
 	}
 	return rep, nil
@@ -263,22 +265,11 @@ func assemble(vals map[string]map[string]float64, k string, window time.Duration
 }
 
 // vector runs an instant query; an error says what failed without the
-// remote's text.
+// remote's text (prom.Client.Instant).
 func (p *Prometheus) vector(ctx context.Context, q string, at time.Time) (model.Vector, error) {
-	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
-	defer cancel()
-	val, _, _, err := p.api.Query(ctx, q, at, v1.WithTimeout(queryTimeout))
+	val, err := p.api.Instant(ctx, q, at)
 	if err != nil {
-		var perr *v1.Error
-		switch {
-		case errors.Is(err, errTooLarge):
-			return nil, fmt.Errorf("prometheus at %s: answer larger than %d bytes", p.url, maxAnswer)
-		case errors.As(err, &perr):
-			return nil, fmt.Errorf("prometheus at %s refused a query (%s)", p.url, perr.Type)
-		case errors.Is(err, context.DeadlineExceeded):
-			return nil, fmt.Errorf("prometheus at %s did not answer within %s", p.url, queryTimeout)
-		}
-		return nil, fmt.Errorf("prometheus at %s unreachable: %w", p.url, err)
+		return nil, err
 	}
 	vec, ok := val.(model.Vector)
 	if !ok {
@@ -303,36 +294,3 @@ func (p *Prometheus) meshes() string {
 	}
 	return strings.Join(names, ", ")
 }
-
-var errTooLarge = errors.New("answer too large")
-
-// limitTransport bounds the size of answers.
-type limitTransport struct{ base http.RoundTripper }
-
-func (t limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := t.base.RoundTrip(req)
-	if err != nil {
-		return nil, err
-	}
-	resp.Body = &limitedBody{rc: resp.Body, left: maxAnswer}
-	return resp, nil
-}
-
-type limitedBody struct {
-	rc   io.ReadCloser
-	left int64
-}
-
-func (b *limitedBody) Read(p []byte) (int, error) {
-	if b.left <= 0 {
-		return 0, errTooLarge
-	}
-	if int64(len(p)) > b.left {
-		p = p[:b.left]
-	}
-	n, err := b.rc.Read(p)
-	b.left -= int64(n)
-	return n, err
-}
-
-func (b *limitedBody) Close() error { return b.rc.Close() }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/meshperf/meshperf/internal/meshmetrics/promtest"
+	"github.com/meshperf/meshperf/spec"
 )
 
 func near(got *float64, want float64) bool {
@@ -114,6 +115,37 @@ func TestPrometheusTraffic(t *testing.T) {
 		checkFigures(t, "vote-bot>web", edge.Figures, 5, 0.8, 25, 85, 98.5, 10)
 	})
 
+	t.Run("osm (envoy)", func(t *testing.T) {
+		rep, err := p.Traffic(ctx, Query{Mesh: "osm", Window: MinWindow, At: at, Edges: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Missing != "" || len(rep.Workloads) != 1 || len(rep.Edges) != 1 {
+			t.Fatalf("report %+v", rep)
+		}
+		w := rep.Workloads[0]
+		if w.Kind != "Workload" || w.Namespace != "bookstore" || w.Name != "bookstore-v1" {
+			t.Errorf("workload %+v", w.Resource)
+		}
+		checkFigures(t, "bookstore-v1", w.Figures, 8, 0.875, 5, 19, 24.4, 10)
+		e := rep.Edges[0]
+		if e.Source != (Resource{Kind: "Workload", Namespace: "bookbuyer", Name: "bookbuyer"}) ||
+			e.Destination != (Resource{Kind: "Service", Namespace: "bookstore", Name: "bookstore"}) || e.Side != "client" {
+			t.Errorf("edge %+v → %+v (%s)", e.Source, e.Destination, e.Side)
+		}
+		checkFigures(t, "bookbuyer>bookstore", e.Figures, 4, 0.75, 10, 22, 24.7, 10)
+
+		// Narrowed to a namespace: the edge into it stays, its source elsewhere.
+		in, err := p.Traffic(ctx, Query{Mesh: "osm", Namespace: "bookstore", Window: MinWindow, At: at, Edges: true})
+		if err != nil || len(in.Workloads) != 1 || len(in.Edges) != 1 {
+			t.Fatalf("bookstore: %v %+v", err, in)
+		}
+		out, err := p.Traffic(ctx, Query{Mesh: "osm", Namespace: "bookbuyer", Window: MinWindow, At: at, Edges: true})
+		if err != nil || len(out.Workloads) != 0 || len(out.Edges) != 0 {
+			t.Fatalf("bookbuyer (no inbound, no edge into it): %v %+v", err, out)
+		}
+	})
+
 	t.Run("smi shape", func(t *testing.T) {
 		rep, err := p.Traffic(ctx, Query{Mesh: "istio", Namespace: "shop", Workload: "reviews", Window: MinWindow, At: at, Edges: true})
 		if err != nil {
@@ -156,6 +188,31 @@ func TestPrometheusTraffic(t *testing.T) {
 		}
 	})
 
+	t.Run("a run's targets", func(t *testing.T) {
+		mc := &spec.MeshContext{Targets: []spec.MeshTarget{
+			{URL: "http://reviews.shop:9080/", Namespace: "shop", Service: "reviews", Mesh: "istio", Workloads: []string{"Deployment/reviews"}},
+			{URL: "http://web.emojivoto/", Namespace: "emojivoto", Service: "web-svc", Mesh: "linkerd", Workloads: []string{"Deployment/web"}},
+			{URL: "http://batch.plain/", Namespace: "plain", Service: "batch", Workloads: []string{"Deployment/batch"}}, // no mesh
+			{URL: "http://k.kuma/", Namespace: "kuma-demo", Service: "k", Mesh: "kuma", Workloads: []string{"Deployment/k"}},
+		}}
+		// A 4 s run: the mesh's window is the shortest it has, 10 s, ending with it.
+		FillRun(ctx, p, "prometheus "+url, mc, at.Add(-4*time.Second), at)
+		r := mc.Targets[0].Traffic
+		if len(r) != 1 || r[0].Workload != "Deployment/reviews" || !r[0].End.Equal(at) || r[0].End.Sub(r[0].Start) != MinWindow ||
+			!near(r[0].RequestRate, 10) || !near(r[0].SuccessRate, 0.9) || !near(r[0].P99Ms, 24.25) || len(r[0].Missing) != 0 {
+			t.Errorf("reviews traffic %+v", r)
+		}
+		if w := mc.Targets[1].Traffic; len(w) != 1 || !near(w[0].RequestRate, 5) || !near(w[0].P50Ms, 25) {
+			t.Errorf("web traffic %+v", w)
+		}
+		if mc.Targets[2].Traffic != nil {
+			t.Errorf("a target in no mesh got traffic %+v", mc.Targets[2].Traffic)
+		}
+		if k := mc.Targets[3].Traffic; len(k) != 1 || k[0].RequestRate != nil || len(k[0].Missing) != 1 || !strings.Contains(k[0].Missing[0], "no traffic metrics for this mesh") {
+			t.Errorf("kuma traffic %+v", k)
+		}
+	})
+
 	t.Run("missing, never zero", func(t *testing.T) {
 		rep, err := p.Traffic(ctx, Query{Mesh: "istio", Namespace: "shop", Workload: "nosuch", Window: MinWindow, At: at})
 		if err != nil || len(rep.Workloads) != 1 {
@@ -176,7 +233,14 @@ func TestPrometheusTraffic(t *testing.T) {
 		if err != nil || !strings.Contains(rep.Missing, "no envoy_cluster_upstream_rq_total series") || len(rep.Workloads) != 0 {
 			t.Errorf("metrics absent: %v %+v", err, rep)
 		}
-		if _, err := p.Traffic(ctx, Query{Mesh: "kuma", Window: MinWindow}); err == nil || !strings.Contains(err.Error(), "istio, linkerd") {
+		// A query Prometheus refuses: its status and class, none of its text.
+		broken := envoy
+		broken.Inbound = `envoy_cluster_name=~"("`
+		pb, _ := NewPrometheus(url, []QuerySet{broken})
+		if _, err := pb.Traffic(ctx, Query{Mesh: "kuma", Window: MinWindow, At: at}); err == nil || !strings.Contains(err.Error(), "refused the query: HTTP 400 (bad_data)") {
+			t.Errorf("refused query: %v", err)
+		}
+		if _, err := p.Traffic(ctx, Query{Mesh: "kuma", Window: MinWindow}); err == nil || !strings.Contains(err.Error(), "istio, linkerd, osm") {
 			t.Errorf("mesh without a query set: %v", err)
 		}
 	})

@@ -5,7 +5,7 @@ package meshmetrics
 // and which labels name the workloads at either end. It is data: adding a
 // mesh whose proxies export to Prometheus is adding a QuerySet.
 type QuerySet struct {
-	// Mesh is the cluster rule's key (istio, linkerd).
+	// Mesh is the cluster rule's key (istio, linkerd, osm).
 	Mesh string `json:"mesh"`
 	// Requests is the counter of requests; Responses the counter the
 	// Success matchers apply to ("" = Requests).
@@ -35,6 +35,22 @@ type QuerySet struct {
 	// WorkloadKinds are the workload kinds Workload names (Linkerd's
 	// deployment label names Deployments only).
 	WorkloadKinds []string `json:"workloadKinds"`
+	// EdgeDerived are labels the edge queries make from another label's
+	// value (PromQL's label_replace), for meshes that name an edge's
+	// destination inside one label; EdgeNamespace and EdgeWorkload may
+	// name them. EdgeDestinationKind is then the kind they name
+	// ("Service"; "" for the workload kind).
+	EdgeDerived         []Derived `json:"edgeDerived,omitempty"`
+	EdgeDestinationKind string    `json:"edgeDestinationKind,omitempty"`
+}
+
+// Derived is a label made from another: Label is Replacement ($1, $2...)
+// when From's whole value matches Regex, and empty otherwise.
+type Derived struct {
+	Label       string `json:"label"`
+	From        string `json:"from"`
+	Regex       string `json:"regex"`
+	Replacement string `json:"replacement"`
 }
 
 // QuerySets are the meshes whose standard Prometheus metrics meshperf reads.
@@ -66,6 +82,31 @@ var QuerySets = []QuerySet{
 		SourceNamespace: "namespace", SourceWorkload: "deployment",
 		EdgeSide:      "client",
 		WorkloadKinds: []string{"Deployment"},
+	},
+	{
+		// Open Service Mesh: Envoy's standard cluster stats as Prometheus
+		// names them (envoy_cluster_upstream_rq_total, _rq_xx by
+		// envoy_response_code_class, the _rq_time histogram in ms, each
+		// with envoy_cluster_name), tagged by OSM with the reporting
+		// proxy's own workload (source_namespace, source_workload_name).
+		// A workload's inbound requests are those of its local clusters,
+		// "ns/svc|port|local"; its outbound clusters, "ns/svc|port", name
+		// the destination Service, so an edge ends at a Service.
+		Mesh:     "osm",
+		Requests: "envoy_cluster_upstream_rq_total", Responses: "envoy_cluster_upstream_rq_xx", Success: `envoy_response_code_class!="5"`,
+		Latency: "envoy_cluster_upstream_rq_time_bucket", LatencyUnitMs: 1,
+		Inbound:   `envoy_cluster_name=~".+[|]local"`,
+		Namespace: "source_namespace", Workload: "source_workload_name",
+		Edge:          `envoy_cluster_name!~".+[|]local"`,
+		EdgeNamespace: "meshperf_dst_namespace", EdgeWorkload: "meshperf_dst_service",
+		SourceNamespace: "source_namespace", SourceWorkload: "source_workload_name",
+		EdgeSide:      "client",
+		WorkloadKinds: []string{"Deployment", "StatefulSet", "DaemonSet"},
+		EdgeDerived: []Derived{
+			{Label: "meshperf_dst_namespace", From: "envoy_cluster_name", Regex: `([^/|]+)/([^/|]+)[|][0-9]+`, Replacement: "$1"},
+			{Label: "meshperf_dst_service", From: "envoy_cluster_name", Regex: `([^/|]+)/([^/|]+)[|][0-9]+`, Replacement: "$2"},
+		},
+		EdgeDestinationKind: "Service",
 	},
 }
 

@@ -19,7 +19,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/prometheus/client_golang/api"
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
 
@@ -116,12 +115,7 @@ func Collect(ctx context.Context, cfg *spec.MetricsConfig, w Window) []spec.Metr
 		return fail(fmt.Sprintf("the measured window is empty (%s to %s, after warm-up and cool-down)",
 			w.Start.UTC().Format(time.RFC3339), w.End.UTC().Format(time.RFC3339)))
 	}
-	rt := &guardedTransport{base: http.DefaultTransport}
-	client, err := api.NewClient(api.Config{Address: cfg.Prometheus, Client: &http.Client{
-		Transport: rt,
-		// A redirect could lead past the server's allow-list.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}})
+	client, err := NewClient(cfg.Prometheus)
 	if err != nil {
 		return fail(fmt.Sprintf("prometheus %q: %v", cfg.Prometheus, err))
 	}
@@ -135,26 +129,25 @@ func Collect(ctx context.Context, cfg *spec.MetricsConfig, w Window) []spec.Metr
 		case <-t.C:
 		}
 	}
-	papi := v1.NewAPI(client)
 	r := v1.Range{Start: w.Start, End: w.End, Step: step}
 	for i := range out {
 		if ctx.Err() != nil {
 			out[i].Missing = "cancelled before Prometheus was queried"
 			continue
 		}
-		query(ctx, papi, rt, cfg.Prometheus, r, &out[i])
+		query(ctx, client, r, &out[i])
 	}
 	return out
 }
 
 // query evaluates one metric's query over r.
-func query(ctx context.Context, papi v1.API, rt *guardedTransport, addr string, r v1.Range, m *spec.Metric) {
+func query(ctx context.Context, c *Client, r v1.Range, m *spec.Metric) {
 	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
 	defer cancel()
-	rt.status.Store(0)
-	val, _, _, err := papi.QueryRange(ctx, m.Query, r, v1.WithTimeout(queryTimeout))
+	c.rt.status.Store(0)
+	val, _, _, err := c.QueryRange(ctx, m.Query, r, v1.WithTimeout(queryTimeout))
 	if err != nil {
-		m.Missing = reason(addr, int(rt.status.Load()), err)
+		m.Missing = c.Reason(err)
 		return
 	}
 	matrix, ok := val.(model.Matrix)

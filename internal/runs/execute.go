@@ -9,6 +9,7 @@ package runs
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/meshperf/meshperf/internal/prom"
 	"github.com/meshperf/meshperf/internal/runner"
@@ -27,6 +28,10 @@ func Local(version string) Engine {
 		return runner.Run(ctx, version, plans, sink)
 	}
 }
+
+// MeshTraffic adds to mc what the mesh reported about its targets over
+// [start, end]; meshmetrics.FillRun is one.
+type MeshTraffic func(ctx context.Context, mc *spec.MeshContext, start, end time.Time)
 
 // Test is one test to execute.
 type Test struct {
@@ -56,6 +61,10 @@ type Test struct {
 	// Mesh, when set, is the cluster's mesh context taken at the test's
 	// start, recorded in the result.
 	Mesh *spec.MeshContext
+	// MeshTraffic, when set with Mesh, adds to it what the mesh itself
+	// reported about the targets over the measured window (After's
+	// context); it never fails the test.
+	MeshTraffic MeshTraffic
 	// Save stores the result and returns its id; nil: not stored.
 	Save func(ctx context.Context, res *spec.Result) (string, error)
 }
@@ -104,6 +113,10 @@ func Execute(ctx context.Context, t Test) (*Outcome, error) {
 	}
 	if t.Mesh != nil {
 		res.Mesh = t.Mesh
+		if t.MeshTraffic != nil {
+			w := prom.MeasuredWindow(res, 0)
+			t.MeshTraffic(after, t.Mesh, w.Start, w.End)
+		}
 	}
 	out := &Outcome{Result: res, NoResponse: NoResponse(res)}
 	if t.Save != nil {

@@ -154,3 +154,38 @@ func TestExecuteLocal(t *testing.T) {
 		t.Errorf("name %q, %d responses, no response %v, %d progress calls", res.Name, res.Achieved.Responses, out.NoResponse, seconds)
 	}
 }
+
+func TestExecuteMeshTrafficOverTheMeasuredWindow(t *testing.T) {
+	start := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
+	res := answered(10, 10)
+	res.StartTime, res.EndTime = start, start.Add(30*time.Second)
+	res.Requested.Warmup = spec.Duration(5 * time.Second)
+	mc := &spec.MeshContext{Targets: []spec.MeshTarget{{URL: "http://reviews.shop/"}}}
+	var gotStart, gotEnd time.Time
+	var saved *spec.Result
+	hook := func(_ context.Context, m *spec.MeshContext, s, e time.Time) {
+		if saved != nil {
+			t.Error("mesh traffic read after the save")
+		}
+		gotStart, gotEnd = s, e
+		m.Targets[0].Traffic = []spec.MeshTraffic{{Workload: "Deployment/reviews"}}
+	}
+	out, err := runs.Execute(context.Background(), runs.Test{Engine: engineOf(res, nil), Mesh: mc, MeshTraffic: hook,
+		Save: func(_ context.Context, r *spec.Result) (string, error) { saved = r; return "", nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !gotStart.Equal(start.Add(5*time.Second)) || !gotEnd.Equal(start.Add(30*time.Second)) {
+		t.Errorf("window %s – %s, want the measured one, after the 5s warm-up to the end", gotStart, gotEnd)
+	}
+	if m := out.Result.Mesh; m == nil || len(m.Targets[0].Traffic) != 1 || saved.Mesh != m {
+		t.Errorf("result's mesh %+v: want the context with the hook's traffic, saved", m)
+	}
+
+	// Without a mesh context there is no target to ask about.
+	called := false
+	if _, err := runs.Execute(context.Background(), runs.Test{Engine: engineOf(res, nil),
+		MeshTraffic: func(context.Context, *spec.MeshContext, time.Time, time.Time) { called = true }}); err != nil || called {
+		t.Errorf("no mesh context: err %v, hook called %v", err, called)
+	}
+}

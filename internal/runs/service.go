@@ -65,6 +65,9 @@ type Options struct {
 	// run's id; ok false leaves the schedule to a run of its profile. It
 	// may be called before New returns (the scheduler starts in New).
 	ScheduledJob func(ctx context.Context, m *Service, sc *store.Schedule, at time.Time) (runID string, ok bool, err error)
+	// MeshTraffic, when set, adds to that context what the mesh reported
+	// about the targets over the run's measured window.
+	MeshTraffic MeshTraffic
 
 	// Instance names this server process in the store: its runs are its
 	// own. InstanceTimeout is how long a heartbeat may be stale before
@@ -118,6 +121,7 @@ type Service struct {
 	changed func(from, to string)
 	meshCtx func(plans []*loadgen.Plan) *spec.MeshContext
 	jobOf   func(ctx context.Context, m *Service, sc *store.Schedule, at time.Time) (string, bool, error)
+	meshTfc MeshTraffic
 
 	instance        string
 	instanceTimeout time.Duration
@@ -148,7 +152,7 @@ type Service struct {
 // runs) and starts the scheduler. Shutdown stops it.
 func New(opts Options) *Service {
 	m := &Service{st: opts.Store, log: opts.Logger, version: opts.Version, admit: opts.Admission, agents: opts.Agents,
-		changed: opts.StateChanged, meshCtx: opts.MeshContext, jobOf: opts.ScheduledJob, instance: opts.Instance, instanceTimeout: opts.InstanceTimeout,
+		changed: opts.StateChanged, meshCtx: opts.MeshContext, jobOf: opts.ScheduledJob, meshTfc: opts.MeshTraffic, instance: opts.Instance, instanceTimeout: opts.InstanceTimeout,
 		saveEvery: opts.SaveEvery, saveRetries: opts.SaveRetries, saveBackoff: opts.SaveBackoff,
 		queue: make(chan string, 10000), hubs: map[string]*hub{}, jobs: map[string]Job{}, cancels: map[string]context.CancelCauseFunc{}}
 	if m.log == nil {
@@ -455,6 +459,7 @@ func (m *Service) test(r *store.Run, prof *spec.Profile, plans []*loadgen.Plan, 
 		Name: r.Name, Labels: r.Labels, ProfileID: r.ProfileID, ProfileRevision: r.ProfileRevision}
 	if m.meshCtx != nil {
 		t.Mesh = m.meshCtx(plans) // the cluster at the run's start
+		t.MeshTraffic = m.meshTfc
 	}
 	if !prof.UsesAgents() {
 		comb := runner.NewCombiner(len(plans), publish)

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"time"
@@ -146,17 +147,90 @@ func (s *Server) clusterWorkloads(w http.ResponseWriter, r *http.Request) error 
 	return nil
 }
 
+// topologyTrafficTimeout bounds what the topology waits for the mesh's
+// metrics; past it, its traffic edges are missing, not the topology.
+const topologyTrafficTimeout = 10 * time.Second
+
+// clusterTopology serves the topology of ?namespace= (all when empty),
+// with the traffic the mesh saw over ?window= (default 1m) as edges unless
+// ?traffic=false.
 func (s *Server) clusterTopology(w http.ResponseWriter, r *http.Request) error {
 	ns, err := namespaceParam(r)
 	if err != nil {
 		return err
 	}
+	window, err := windowParam(r)
+	if err != nil {
+		return err
+	}
+	traffic := r.URL.Query().Get("traffic")
+	if traffic != "" && traffic != "true" && traffic != "false" {
+		return badRequest("traffic", "traffic %q: want true or false", clipParam(traffic))
+	}
 	snap, err := s.clusterSnapshot()
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, snap.Topology(ns))
+	topo := snap.Topology(ns)
+	if traffic != "false" {
+		s.topologyTraffic(r.Context(), snap, &topo, ns, window)
+	}
+	writeJSON(w, http.StatusOK, topo)
 	return nil
+}
+
+// topologyTraffic adds to topo the edges each mesh of snap with a query
+// set reported into namespace ns; what could not be read is said in
+// topo.Traffic.Missing.
+func (s *Server) topologyTraffic(ctx context.Context, snap cluster.Snapshot, topo *cluster.Topology, ns string, window time.Duration) {
+	tt := &cluster.TopologyTraffic{}
+	topo.Traffic = tt
+	if s.meshMetrics == nil {
+		tt.Missing = []string{errNoMeshMetrics.Message}
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, topologyTrafficTimeout)
+	defer cancel()
+	var edges []cluster.ObservedEdge
+	for _, m := range snap.Meshes {
+		if _, ok := meshmetrics.QuerySetFor(m.Mesh); !ok {
+			continue
+		}
+		rep, err := s.meshMetrics.Traffic(ctx, meshmetrics.Query{Mesh: m.Mesh, Namespace: ns, Window: window, Edges: true})
+		if err != nil {
+			tt.Missing = append(tt.Missing, m.Mesh+": "+err.Error())
+			continue
+		}
+		tt.Source, tt.Window = rep.Source, rep.Window
+		if rep.Missing != "" {
+			tt.Missing = append(tt.Missing, m.Mesh+": "+rep.Missing)
+		}
+		for _, e := range rep.Edges {
+			edges = append(edges, cluster.ObservedEdge{FromKind: e.Source.Kind, FromNamespace: e.Source.Namespace, FromName: e.Source.Name,
+				ToKind: e.Destination.Kind, ToNamespace: e.Destination.Namespace, ToName: e.Destination.Name,
+				Mesh: m.Mesh, RequestRate: e.RequestRate, SuccessRate: e.SuccessRate})
+		}
+	}
+	if tt.Source == "" && len(tt.Missing) == 0 {
+		tt.Missing = []string{"no mesh with traffic metrics (istio, linkerd, osm) in the cluster"}
+	}
+	snap.AddTraffic(topo, edges)
+}
+
+// windowParam reads ?window=, a Go duration (0 when absent: the default).
+func windowParam(r *http.Request) (time.Duration, error) {
+	v := r.URL.Query().Get("window")
+	if v == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || len(v) > 32 {
+		return 0, badRequest("window", "window %q: want a duration such as 60s", clipParam(v))
+	}
+	if d < meshmetrics.MinWindow || d > meshmetrics.MaxWindow || d%time.Second != 0 {
+		return 0, badRequest("window", "window %s: want whole seconds from %s to %s", d, meshmetrics.MinWindow, meshmetrics.MaxWindow)
+	}
+	return d, nil
 }
 
 // clusterEvents lists the kept events after ?after=SEQ (oldest first), at
@@ -247,14 +321,11 @@ func (s *Server) clusterMetrics(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	query := meshmetrics.Query{Namespace: ns, Workload: q.Get("workload"), Edges: q.Get("edges") == "true"}
-	if v := q.Get("window"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || len(v) > 32 {
-			return badRequest("window", "window %q: want a duration such as 60s", clipParam(v))
-		}
-		query.Window = d
+	window, err := windowParam(r)
+	if err != nil {
+		return err
 	}
+	query := meshmetrics.Query{Namespace: ns, Workload: q.Get("workload"), Edges: q.Get("edges") == "true", Window: window}
 	format := q.Get("format")
 	if format != "" && format != "smi" {
 		return badRequest("format", "format %q: want smi or nothing", clipParam(format))
@@ -262,7 +333,7 @@ func (s *Server) clusterMetrics(w http.ResponseWriter, r *http.Request) error {
 	meshes := []string{}
 	if m := q.Get("mesh"); m != "" {
 		if _, ok := meshmetrics.QuerySetFor(m); !ok {
-			return badRequest("mesh", "mesh %q: want istio or linkerd", clipParam(m))
+			return badRequest("mesh", "mesh %q: want istio, linkerd or osm", clipParam(m))
 		}
 		meshes = append(meshes, m)
 	} else if s.cluster != nil {
@@ -272,10 +343,10 @@ func (s *Server) clusterMetrics(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 		if len(meshes) == 0 {
-			return &APIError{Status: http.StatusNotFound, Code: CodeNotFound, Message: "no mesh with traffic metrics (istio, linkerd) in the cluster"}
+			return &APIError{Status: http.StatusNotFound, Code: CodeNotFound, Message: "no mesh with traffic metrics (istio, linkerd, osm) in the cluster"}
 		}
 	} else {
-		return badRequest("mesh", "mesh: name one (istio, linkerd); this server reads no cluster to find it")
+		return badRequest("mesh", "mesh: name one (istio, linkerd, osm); this server reads no cluster to find it")
 	}
 	out := ClusterMetrics{Reports: []*meshmetrics.Report{}}
 	for _, m := range meshes {

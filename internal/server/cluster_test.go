@@ -17,6 +17,8 @@ import (
 	"github.com/meshperf/meshperf/internal/auth"
 	"github.com/meshperf/meshperf/internal/cluster"
 	"github.com/meshperf/meshperf/internal/cluster/kubetest"
+	"github.com/meshperf/meshperf/internal/meshmetrics"
+	"github.com/meshperf/meshperf/internal/meshmetrics/promtest"
 	"github.com/meshperf/meshperf/internal/server"
 	"github.com/meshperf/meshperf/kube"
 	"github.com/meshperf/meshperf/spec"
@@ -153,6 +155,72 @@ func TestClusterAPI(t *testing.T) {
 		}
 		if !slices.Equal(edges, wantEdges) {
 			t.Errorf("edges\n  %s\nwant\n  %s", strings.Join(edges, "\n  "), strings.Join(wantEdges, "\n  "))
+		}
+		// No Prometheus: no traffic edge, and the reason, never "no traffic".
+		if topo.Traffic == nil || len(topo.Traffic.Missing) != 1 || !strings.Contains(topo.Traffic.Missing[0], "--mesh-prometheus") {
+			t.Errorf("traffic %+v, want it missing for want of --mesh-prometheus", topo.Traffic)
+		}
+		var none cluster.Topology
+		if getJSON(t, api+"/topology?namespace=shop&traffic=false", &none); none.Traffic != nil {
+			t.Errorf("traffic=false: %+v", none.Traffic)
+		}
+		for _, bad := range []string{"traffic=maybe", "window=1s", "window=ever"} {
+			code, body := do(t, "GET", api+"/topology?"+bad, "", "")
+			if field, _, _ := strings.Cut(bad, "="); code != 400 || !strings.Contains(string(body), field) {
+				t.Errorf("%s: %d %s", bad, code, body)
+			}
+		}
+	})
+
+	t.Run("topology with the traffic the mesh saw", func(t *testing.T) {
+		prom, first := promtest.Prometheus(t, promtest.ProxyStandIn(t))
+		src, err := meshmetrics.NewPrometheus(prom, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ms := newRunServer(t, "", server.Options{Cluster: inv, MeshMetrics: src})
+		time.Sleep(time.Until(first.Add(meshmetrics.MinWindow + 2*time.Second)))
+		var topo cluster.Topology
+		getJSON(t, ms.url+"/api/v1/cluster/topology?namespace=shop&window=10s", &topo)
+		if topo.Traffic == nil || topo.Traffic.Source != "prometheus "+prom || topo.Traffic.Window != "10s" || len(topo.Traffic.Missing) != 0 {
+			t.Fatalf("traffic %+v", topo.Traffic)
+		}
+		// The stand-in's Istio edges into shop (see promtest): productpage
+		// 6/s all ok, ratings 4/s 75% ok, to reviews (a Deployment the
+		// inventory names); productpage → details present, idle. The
+		// sources are in no inventory: Workload nodes. Linkerd has no edge
+		// into shop; Kuma has no query set.
+		got := map[string]string{}
+		for _, e := range topo.Edges {
+			if e.Kind != cluster.TrafficKind {
+				continue
+			}
+			f := e.Mesh
+			for _, v := range []*float64{e.RequestRate, e.SuccessRate} {
+				if v == nil {
+					f += " -"
+				} else {
+					f += fmt.Sprintf(" %.3f", *v)
+				}
+			}
+			got[e.From+" > "+e.To] = f
+		}
+		want := map[string]string{
+			"Workload/shop/productpage > Deployment/shop/reviews": "istio 6.000 1.000",
+			"Workload/shop/ratings > Deployment/shop/reviews":     "istio 4.000 0.750",
+			"Workload/shop/productpage > Workload/shop/details":   "istio 0.000 -",
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("traffic edges\n got %v\nwant %v", got, want)
+		}
+		var routes int
+		for _, e := range topo.Edges {
+			if e.Kind != cluster.TrafficKind {
+				routes++
+			}
+		}
+		if routes != 3 {
+			t.Errorf("%d route and selector edges beside the traffic, want the 3 of the topology", routes)
 		}
 	})
 

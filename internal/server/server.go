@@ -181,7 +181,8 @@ func New(opts Options) *Server {
 	s.runs = runs.New(runs.Options{Store: s.st, Logger: s.log, Version: s.version, Concurrency: opts.Concurrency,
 		Admission: admission{s}, Agents: s.agents, StateChanged: s.metrics.state, MeshContext: s.meshContext,
 		Instance: opts.InstanceID, InstanceTimeout: opts.InstanceTimeout, SaveEvery: opts.SaveEvery,
-		SaveRetries: opts.SaveRetries, SaveBackoff: opts.SaveBackoff, ScheduledJob: s.scheduledCapacity})
+		SaveRetries: opts.SaveRetries, SaveBackoff: opts.SaveBackoff, ScheduledJob: s.scheduledCapacity,
+		MeshTraffic: meshmetrics.ForRuns(opts.MeshMetrics)})
 	if s.st != nil {
 		every := opts.InstanceTimeout
 		if every <= 0 {

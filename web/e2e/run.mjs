@@ -11,6 +11,8 @@
 //   PROMETHEUS_URL     a Prometheus scraping the single-user server every second
 //   E2E_AGENTS         the two `meshperf agent`s connected to the single-user
 //                      server (comma-separated names; labels zone=a, zone=b)
+//   MESHPERF_CLUSTER_URL  (optional) a server reading a real kube-apiserver
+//                      holding internal/cluster/testdata's objects
 // Each test runs in a fresh browser context; a failing test leaves a
 // FAIL-<name>.png. Exits non-zero when any test fails.
 
@@ -921,6 +923,58 @@ test("capacity: a real search through the server, its curve, steps and found rat
   await page.goto(base + `/capacity/${id}`);
   await answer.waitFor();
   await shot(page, "12-capacity");
+  expect(errors.length === 0, `browser errors: ${errors.join("; ")}`);
+});
+
+// The Cluster page: the single-user server reads no cluster (its empty
+// state); MESHPERF_CLUSTER_URL, when web-test.sh could start a real
+// kube-apiserver (scripts/kube-up.sh) with the meshes' objects of
+// internal/cluster/testdata, is a server reading it: meshes, coverage,
+// workloads and the topology, with the traffic edges missing for want of
+// --mesh-prometheus (no Prometheus of the mesh's proxies runs here).
+test("cluster page: no cluster, then a real API server's meshes, workloads and topology", async (page) => {
+  const errors = watchErrors(page);
+  await page.goto(base + "/cluster");
+  await page.getByText("This server reads no Kubernetes cluster.").waitFor();
+  await page.getByText("meshperf server --kubeconfig FILE").waitFor();
+  await shot(page, "12-cluster-none");
+  const clusterURL = process.env.MESHPERF_CLUSTER_URL;
+  if (!clusterURL) {
+    console.log("     (MESHPERF_CLUSTER_URL not set: only the no-cluster state was tested)");
+    expect(errors.length === 0, `browser errors: ${errors.join("; ")}`);
+    return;
+  }
+  await page.goto(clusterURL + "/cluster");
+  const meshes = page.getByRole("table", { name: "meshes" });
+  const rowText = async (table, name) => {
+    const row = table.getByRole("row", { name });
+    await row.waitFor();
+    return (await row.textContent()) ?? "";
+  };
+  // The inventory may still be reading when the page first loads: the page
+  // refreshes itself every 5 s, and waitFor allows 15.
+  for (const [name, version] of [[/Istio/, "1.23.2"], [/Linkerd/, "stable-2.14.10"], [/Kuma/, "2.8.2"]]) {
+    const text = await rowText(meshes, name);
+    expect(text.includes(version), `mesh row ${name}: ${text}`);
+  }
+  await page.getByText(/5 pods: 3 with a proxy, 1 ambient, 1 without/).waitFor();
+  const reviews = await rowText(page.getByRole("table", { name: "workloads" }), /reviews/);
+  expect(reviews.includes("2/2 meshed") && reviews.includes("istio"), `reviews row: ${reviews}`);
+
+  await page.getByRole("combobox").selectOption("shop");
+  const svg = page.getByRole("img", { name: "topology" });
+  await svg.locator('[data-node="Gateway/istio-system/public-gw"]').waitFor();
+  const nodes = await svg.locator("[data-node]").evaluateAll((els) => els.map((e) => e.getAttribute("data-node")).sort());
+  expect(
+    JSON.stringify(nodes) === JSON.stringify(["Deployment/shop/reviews", "Gateway/istio-system/public-gw", "Service/shop/reviews"]),
+    `topology nodes of shop: ${nodes}`,
+  );
+  const count = async (kind) => svg.locator(`[data-edge="${kind}"]`).count();
+  const edges = { selects: await count("selects"), route: await count("route"), traffic: await count("traffic") };
+  expect(edges.selects === 1 && edges.route === 2 && edges.traffic === 0, `edges ${JSON.stringify(edges)}`);
+  const note = (await page.getByLabel("traffic source").textContent()) ?? "";
+  expect(note.includes("--mesh-prometheus"), `traffic note: ${note}`);
+  await shot(page, "12-cluster");
   expect(errors.length === 0, `browser errors: ${errors.join("; ")}`);
 });
 

@@ -415,7 +415,7 @@ export interface paths {
             parameters: {
                 query?: {
                     /** @description default: each mesh the cluster's inventory finds */
-                    mesh?: "istio" | "linkerd";
+                    mesh?: "istio" | "linkerd" | "osm";
                     namespace?: string;
                     workload?: string;
                     /** @description Go duration, whole seconds from 10s to 24h (default 1m) */
@@ -457,7 +457,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Services and workloads as a graph
+         * Services and workloads as a graph; with --mesh-prometheus, the traffic the mesh saw as edges
          * @description 503: the server reads no Kubernetes cluster (started without a kubeconfig)
          */
         get: {
@@ -465,6 +465,10 @@ export interface paths {
                 query?: {
                     /** @description only this namespace */
                     namespace?: string;
+                    /** @description the span of the traffic edges: Go duration, whole seconds from 10s to 24h (default 1m) */
+                    window?: string;
+                    /** @description false: no traffic edges (the mesh's metrics are not read) */
+                    traffic?: boolean;
                 };
                 header?: never;
                 path?: never;
@@ -2366,7 +2370,23 @@ export interface components {
             pods: number;
             proxy?: components["schemas"]["MeshProxy"];
             service?: string;
+            traffic?: components["schemas"]["MeshTraffic"][];
             url: string;
+            workloads?: string[];
+        };
+        MeshTraffic: {
+            /** Format: date-time */
+            end: string;
+            missing?: string[];
+            p50_ms: number | null;
+            p90_ms: number | null;
+            p99_ms: number | null;
+            request_rate: number | null;
+            source: string;
+            /** Format: date-time */
+            start: string;
+            success_rate: number | null;
+            workload: string;
         };
         Metric: {
             average: number;
@@ -2787,10 +2807,14 @@ export interface components {
         Topology: {
             edges: components["schemas"]["TopologyEdge"][];
             nodes: components["schemas"]["TopologyNode"][];
+            traffic?: components["schemas"]["TopologyTraffic"];
         };
         TopologyEdge: {
             from: string;
             kind: string;
+            mesh?: string;
+            requestRate?: number;
+            successRate?: number;
             to: string;
         };
         TopologyNode: {
@@ -2801,6 +2825,11 @@ export interface components {
             name: string;
             namespace: string;
             pods: number;
+        };
+        TopologyTraffic: {
+            missing?: string[];
+            source?: string;
+            window?: string;
         };
         User: {
             admin: boolean;

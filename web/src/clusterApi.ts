@@ -2,67 +2,25 @@
 // Kubernetes cluster the server reads, and the mesh's traffic metrics.
 
 import { api, ApiError } from "./api";
+import type { components } from "./api.gen";
 
-export interface ClusterComponent { kind: string; namespace: string; name: string; image: string; version?: string; desired: number; ready: number }
-export interface ClusterMesh {
-  mesh: string;
-  name: string;
-  version?: string;
-  modes?: string[];
-  mtls?: string;
-  healthy: boolean;
-  components?: ClusterComponent[];
-  crds?: string[];
-  injectedNamespaces?: string[];
-  podsWithProxy: number;
-  podsAmbient?: number;
-  proxyVersions?: string[];
-}
-export interface ClusterDenied { resource: string; verb: string; message: string }
-export interface ClusterCRD { name: string; group: string; kind: string; versions: string[]; storage: string }
-export interface ClusterCoverage { pods: number; withProxy: number; ambient: number; withoutProxy: number; injectedNamespaces: number; namespaces: number }
-export interface ClusterNamespace { name: string; injection?: string[]; meshes?: string[]; ambient?: boolean }
-export interface ClusterRoute { kind: string; namespace: string; name: string; parents: string[]; gamma: boolean; backends?: string[] }
-export interface ClusterStatus {
-  synced: boolean;
-  pending?: ClusterDenied[];
-  time: string;
-  seq: number;
-  server: string;
-  meshes: ClusterMesh[];
-  gatewayAPI?: { version?: string; channel?: string; crds: ClusterCRD[] };
-  smi?: ClusterCRD[];
-  coverage: ClusterCoverage;
-  namespaces: ClusterNamespace[];
-  routes: ClusterRoute[];
-  unreadable?: ClusterDenied[];
-}
-export interface ClusterProxy { container: string; image: string; version?: string; native: boolean; requests?: Record<string, string>; limits?: Record<string, string> }
-export interface ClusterWorkload { kind: string; namespace: string; name: string; desired: number; ready: number; images: string[]; pods: number; meshed: number; mesh?: string; mtls?: string }
-export interface ClusterPod { namespace: string; name: string; owner?: string; phase?: string; mesh?: string; ambient?: boolean; proxy?: ClusterProxy }
-export interface ClusterService { namespace: string; name: string; type: string; ports?: string[]; clusterIPs?: string[] }
-export interface ClusterWorkloads { namespace?: string; services: ClusterService[]; workloads: ClusterWorkload[]; pods: ClusterPod[] }
-export interface TopologyNode { id: string; kind: string; namespace: string; name: string; mesh?: string; pods: number; meshed: number }
-export interface TopologyEdge { from: string; to: string; kind: string }
-export interface Topology { nodes: TopologyNode[]; edges: TopologyEdge[] }
-export interface ClusterEvent { seq: number; time: string; type: string; resource?: string; namespace?: string; name?: string; mesh?: string; from?: string; to?: string }
+// Their types are generated from openapi.json (api.gen.ts), which a Go
+// test keeps equal to the Go types: a field renamed in Go fails the type
+// check here and in the pages that use it.
+type Schemas = components["schemas"];
 
-export interface TrafficFigures {
-  requestRate: number | null;
-  successRate: number | null;
-  p50Ms: number | null;
-  p90Ms: number | null;
-  p99Ms: number | null;
-  missing?: string[];
-}
-export interface TrafficReport {
-  mesh: string;
-  source: string;
-  window: string;
-  at: string;
-  workloads: ({ kind: string; namespace: string; name: string } & TrafficFigures)[];
-  missing?: string;
-}
+export type ClusterMesh = Schemas["Mesh"];
+export type ClusterStatus = Schemas["ClusterStatus"];
+export type ClusterWorkloads = Schemas["ClusterWorkloads"];
+export type ClusterEvent = Schemas["ClusterEvent"];
+export type ClusterEvents = Schemas["ClusterEvents"];
+export type Topology = Schemas["Topology"];
+export type TopologyNode = Schemas["TopologyNode"];
+export type TopologyEdge = Schemas["TopologyEdge"];
+/** One mesh's traffic over a window (meshmetrics.Report). */
+export type TrafficReport = Schemas["Report"];
+export type WorkloadTraffic = Schemas["WorkloadTraffic"];
+export type ClusterMetrics = Schemas["ClusterMetrics"];
 
 /** What the Cluster page shows: null when the server reads no cluster (503). */
 export interface ClusterView {
@@ -89,12 +47,12 @@ export async function loadCluster(namespace: string, signal?: AbortSignal): Prom
   const [workloads, topology, events] = await Promise.all([
     api<ClusterWorkloads>(`/api/v1/cluster/workloads${ns}`, "GET", undefined, signal),
     api<Topology>(`/api/v1/cluster/topology${ns}`, "GET", undefined, signal),
-    api<{ events: ClusterEvent[] }>("/api/v1/cluster/events?limit=50", "GET", undefined, signal),
+    api<ClusterEvents>("/api/v1/cluster/events?limit=50", "GET", undefined, signal),
   ]);
   let traffic: TrafficReport[] | null = null;
   let trafficNote: string | undefined;
   try {
-    traffic = (await api<{ reports: TrafficReport[] }>(`/api/v1/cluster/metrics${ns}`, "GET", undefined, signal)).reports;
+    traffic = (await api<ClusterMetrics>(`/api/v1/cluster/metrics${ns}`, "GET", undefined, signal)).reports;
   } catch (e) {
     if (!(e instanceof ApiError)) throw e;
     trafficNote = e.message;
@@ -103,23 +61,4 @@ export async function loadCluster(namespace: string, signal?: AbortSignal): Prom
 }
 
 /** The cluster's mesh context a result recorded at its start (spec.MeshContext). */
-export interface MeshContext {
-  cluster?: string;
-  time: string;
-  meshes?: { mesh: string; name?: string; version?: string; modes?: string[]; mtls?: string; healthy: boolean; smp_type?: number }[];
-  targets?: {
-    url: string;
-    namespace?: string;
-    service?: string;
-    mesh?: string;
-    mesh_version?: string;
-    mode?: string;
-    injection?: string[];
-    pods: number;
-    meshed: number;
-    proxy?: { container: string; image: string; version?: string; native?: boolean; requests?: Record<string, string>; limits?: Record<string, string> };
-    mtls?: string;
-    note?: string;
-  }[];
-  error?: string;
-}
+export type MeshContext = Schemas["MeshContext"];

@@ -1,7 +1,7 @@
 // Package promtest runs, for tests, a real Prometheus (Debian's
 // prometheus) scraping a stand-in for the meshes' proxies: an endpoint
-// publishing Istio's and Linkerd's real metric names and labels with known
-// rates.
+// publishing Istio's, Linkerd's and Open Service Mesh's (Envoy's) real
+// metric names and labels with known rates.
 package promtest
 
 import (
@@ -42,6 +42,18 @@ type series struct {
 //	Linkerd, emojivoto/web inbound and vote-bot → web outbound: 5 rps,
 //	  4 success, 1 failure; latencies 2 in (0,10], 3 in (10,100]:
 //	  p50 10+90×0.5/3 = 25 ms, p90 85 ms, p99 98.5 ms.
+//	Open Service Mesh (Envoy's cluster stats, OSM's source_* tags naming
+//	the reporting proxy's workload):
+//	  bookstore/bookstore-v1's local cluster "bookstore/bookstore|14001|local":
+//	    8 rps; by class 6 × 2xx, 1 × 4xx, 1 × 5xx: 87.5% ok (a 4xx is no
+//	    failure of the mesh); latencies le1 0, le5 4, le10 6, le25 8:
+//	    p50 1+4×4/4 = 5 ms, p90 10+15×(7.2−6)/2 = 19 ms, p99 10+15×(7.92−6)/2 = 24.4 ms.
+//	  bookbuyer/bookbuyer's cluster "bookstore/bookstore|14001" (the edge
+//	    bookbuyer → Service bookstore/bookstore): 4 rps, 3 × 2xx, 1 × 5xx:
+//	    75%; le5 0, le10 2, le25 4: p50 5+5×2/2 = 10, p90 10+15×1.6/2 = 22,
+//	    p99 10+15×1.96/2 = 24.7 ms.
+//	  bookbuyer's "passthrough-outbound" cluster: 2 rps, names no Service,
+//	    so no edge.
 func proxySeries() []series {
 	var s []series
 	istio := func(src, code string, rate float64) {
@@ -71,6 +83,22 @@ func proxySeries() []series {
 			series{"response_total", side + `,classification="failure",status_code="500"`, 1})
 		buckets("response_latency_ms_bucket", side, []string{"10", "100", "+Inf"}, []float64{2, 5, 5})
 	}
+	envoy := func(ns, workload, cluster string, rate float64, classes map[string]float64, cum []float64) {
+		l := fmt.Sprintf(`source_namespace=%q,source_workload_kind="Deployment",source_workload_name=%q,source_workload_pod=%q,envoy_cluster_name=%q`,
+			ns, workload, workload+"-5d8f7c9b4-x2x7q", cluster)
+		s = append(s, series{"envoy_cluster_upstream_rq_total", l, rate})
+		for _, c := range []string{"2", "4", "5"} {
+			if v, ok := classes[c]; ok {
+				s = append(s, series{"envoy_cluster_upstream_rq_xx", `envoy_response_code_class="` + c + `",` + l, v})
+			}
+		}
+		if cum != nil {
+			buckets("envoy_cluster_upstream_rq_time_bucket", l, []string{"0.5", "1", "5", "10", "25", "50", "+Inf"}, cum)
+		}
+	}
+	envoy("bookstore", "bookstore-v1", "bookstore/bookstore|14001|local", 8, map[string]float64{"2": 6, "4": 1, "5": 1}, []float64{0, 0, 4, 6, 8, 8, 8})
+	envoy("bookbuyer", "bookbuyer", "bookstore/bookstore|14001", 4, map[string]float64{"2": 3, "5": 1}, []float64{0, 0, 0, 2, 4, 4, 4})
+	envoy("bookbuyer", "bookbuyer", "passthrough-outbound", 2, map[string]float64{"2": 2}, nil)
 	return s
 }
 

@@ -21,7 +21,10 @@ describe("MeshContextPanel", () => {
           targets: [
             { url: "http://reviews.shop:9080/", namespace: "shop", service: "reviews", mesh: "istio", mesh_version: "1.23.2", mode: "sidecar",
               injection: ["istio (label istio-injection=enabled)"], pods: 2, meshed: 2, mtls: "PERMISSIVE (PeerAuthentication shop/reviews)",
-              proxy: { container: "istio-proxy", image: "docker.io/istio/proxyv2:1.23.2", version: "1.23.2", requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "1Gi" } } },
+              proxy: { container: "istio-proxy", image: "docker.io/istio/proxyv2:1.23.2", version: "1.23.2", requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "1Gi" } },
+              workloads: ["Deployment/reviews"],
+              traffic: [{ workload: "Deployment/reviews", source: "prometheus http://127.0.0.1:9090", start: "2026-12-03T11:59:50Z", end: "2026-12-03T12:00:00Z",
+                request_rate: 998, success_rate: 0.999, p50_ms: 1.2, p90_ms: 2.5, p99_ms: 4.1 }] },
             { url: "http://127.0.0.1:8080/", pods: 0, meshed: 0, note: "host 127.0.0.1 is no Service of the cluster" },
           ],
         }}
@@ -33,6 +36,7 @@ describe("MeshContextPanel", () => {
       expect(within(row).getByText((_, el) => el?.tagName === "TD" && (el.textContent ?? "").includes(want))).toBeTruthy();
     }
     expect(screen.getByRole("row", { name: /127.0.0.1:8080/ }).textContent).toContain("no Service of the cluster");
+    expect(screen.getByText(/The mesh saw reviews.shop/).textContent).toContain("(Deployment/reviews): 998/s, 99.9% ok, p50 1.20 ms, p90 2.50 ms, p99 4.10 ms");
   });
 
   it("says the context is incomplete", () => {

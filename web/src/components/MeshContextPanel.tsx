@@ -1,6 +1,7 @@
 // The mesh a result's run went through, as the cluster said at its start.
 
 import type { MeshContext } from "../clusterApi";
+import { fmtMs, fmtPct, fmtRate } from "../lib/format";
 
 const res = (m?: Record<string, string>) =>
   m && Object.keys(m).length
@@ -67,6 +68,15 @@ export function MeshContextPanel({ mesh }: { mesh?: MeshContext }) {
             </tbody>
           </table>
         </div>
+      )}
+      {(mesh.targets ?? []).flatMap((t) =>
+        (t.traffic ?? []).map((x) => (
+          <p key={`${t.url} ${x.workload}`} className="traffic">
+            The mesh saw {t.service}.{t.namespace} ({x.workload}): {fmtRate(x.request_rate)}, {fmtPct(x.success_rate)} ok, p50 {fmtMs(x.p50_ms)}, p90{" "}
+            {fmtMs(x.p90_ms)}, p99 {fmtMs(x.p99_ms)} <span className="hint">({x.source})</span>
+            {x.missing?.length ? <span className="hint"> — missing: {x.missing.join("; ")}</span> : null}
+          </p>
+        )),
       )}
     </div>
   );

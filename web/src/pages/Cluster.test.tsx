@@ -116,6 +116,41 @@ describe("Cluster page", () => {
     expect(screen.getByRole("list", { name: "changes" }).textContent).toContain("istio 1.23.2 → 1.24.1");
   });
 
+  it("draws the traffic the mesh saw as edges apart from the routes, and says where it comes from", async () => {
+    const withTraffic = {
+      nodes: [
+        ...topology.nodes,
+        { id: "External//outside the mesh", kind: "External", namespace: "", name: "outside the mesh", pods: 0, meshed: 0 },
+        { id: "Workload/shop/productpage", kind: "Workload", namespace: "shop", name: "productpage", pods: 0, meshed: 0 },
+      ],
+      edges: [
+        ...topology.edges,
+        { from: "Service/shop/reviews", to: "Service/shop/reviews", kind: "HTTPRoute shop/reviews-split" },
+        { from: "Workload/shop/productpage", to: "Deployment/shop/reviews", kind: "traffic", mesh: "istio", requestRate: 6, successRate: 1 },
+        { from: "External//outside the mesh", to: "Deployment/shop/reviews", kind: "traffic", mesh: "istio", requestRate: 998, successRate: 0.999 },
+        { from: "Workload/shop/productpage", to: "Service/shop/reviews", kind: "traffic", mesh: "osm", requestRate: 0 },
+      ],
+      traffic: { source: "prometheus http://127.0.0.1:9090", window: "60s", missing: ["linkerd: prometheus at http://127.0.0.1:9090 has no request_total series"] },
+    };
+    serve({
+      "/api/v1/cluster": () => json(200, { ...status, unreadable: [] }),
+      "/api/v1/cluster/workloads": () => json(200, workloads),
+      "/api/v1/cluster/topology": () => json(200, withTraffic),
+      "/api/v1/cluster/events": () => json(200, { events: [] }),
+      "/api/v1/cluster/metrics": () => json(200, metrics),
+    });
+    render(<Cluster />);
+    const svg = await screen.findByRole("img", { name: "topology" });
+    expect(svg.querySelectorAll('[data-edge="selects"]').length).toBe(1);
+    expect(svg.querySelectorAll('[data-edge="route"]').length).toBe(1);
+    const traffic = [...svg.querySelectorAll('[data-edge="traffic"]')].map((g) => g.querySelector("text")!.textContent);
+    expect(traffic.sort()).toEqual(["istio: 6.0/s, 100.0% ok", "istio: 998/s, 99.9% ok", "osm: 0.0/s, – ok"]);
+    expect(svg.querySelector('[data-node="External//outside the mesh"]')!.textContent).toContain("seen in the mesh's metrics");
+    const note = screen.getByLabelText("traffic source").textContent!;
+    expect(note).toContain("what the mesh saw over 60s (prometheus http://127.0.0.1:9090)");
+    expect(note).toContain("Missing: linkerd: prometheus at http://127.0.0.1:9090 has no request_total series");
+  });
+
   it("says why traffic is unknown when the server has no Prometheus", async () => {
     serve({
       "/api/v1/cluster": () => json(200, { ...status, unreadable: [] }),

@@ -68,7 +68,7 @@ function ResultView({ r, runId, verdicts, verdictError, degraded }: { r: ResultT
       </div>
       <AgentsTable r={r} />
       <ProcessAndMetrics r={r} />
-      <MeshContextPanel mesh={(r as { mesh?: import("../clusterApi").MeshContext }).mesh} />
+      <MeshContextPanel mesh={r.mesh} />
       <Notes r={r} />
       <Downloads id={r.id} />
     </section>
