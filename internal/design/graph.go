@@ -8,8 +8,9 @@ import (
 
 // Edge is a reference from one resource to another.
 type Edge struct {
-	From, To string // Resource.Ref of each
-	Why      string // "selects its pods", "mounts", "routes to"
+	From string `json:"from"` // Resource.Ref of each
+	To   string `json:"to"`
+	Why  string `json:"why"` // "selects its pods", "mounts", "routes to"
 }
 
 // Graph is a design's resources and the references between them.
