@@ -21,10 +21,14 @@ const designColumns = `d.id, r.name, r.revision, d.created_ns, r.created_ns, d.o
 var _ store.DesignStore = (*Store)(nil)
 
 // SaveDesign implements store.DesignStore.
-func (s *Store) SaveDesign(ctx context.Context, d *store.Design) error { return s.saveDesign(ctx, d, false) }
+func (s *Store) SaveDesign(ctx context.Context, d *store.Design) error {
+	return s.saveDesign(ctx, d, false)
+}
 
 // CreateDesign implements store.DesignStore.
-func (s *Store) CreateDesign(ctx context.Context, d *store.Design) error { return s.saveDesign(ctx, d, true) }
+func (s *Store) CreateDesign(ctx context.Context, d *store.Design) error {
+	return s.saveDesign(ctx, d, true)
+}
 
 func (s *Store) saveDesign(ctx context.Context, d *store.Design, create bool) error {
 	switch {
