@@ -56,7 +56,7 @@ func PodTemplate(obj map[string]any) (map[string]any, bool) {
 // DestinationRules to Services by host, HorizontalPodAutoscalers to their
 // target. Resources without a namespace are taken to be in ns.
 func BuildGraph(rs []Resource, ns string) Graph {
-	g := Graph{}
+	g := Graph{Nodes: []string{}, Edges: []Edge{}}
 	type key struct{ kind, ns, name string }
 	byKey := map[key]Resource{}
 	nsOf := func(r Resource) string {
