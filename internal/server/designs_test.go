@@ -284,3 +284,20 @@ func TestDesignsVisibility(t *testing.T) {
 		t.Errorf("alice deletes hers: %d %s", code, body)
 	}
 }
+
+// TestProfileNamingDesignsRefused: a server puts no designs on a cluster,
+// so a profile naming designs is refused where it is stored or run,
+// naming the field, rather than run without them.
+func TestProfileNamingDesignsRefused(t *testing.T) {
+	srv, _ := newServer(t)
+	doc := `{"name": "d", "duration": "1s", "clients": [{"rps": 1, "endpoint_urls": ["http://127.0.0.1:9/"]}], "meshperf": {"designs": [{"name": "shop"}]}}`
+	for _, c := range []struct{ path, body string }{
+		{"/api/v1/profiles", doc},
+		{"/api/v1/runs", `{"profile_document": ` + doc + `}`},
+	} {
+		code, body := do(t, "POST", srv.URL+c.path, "application/json", c.body)
+		if e := apiErr(t, body); code != 422 || e.Error.Field != "meshperf.designs" && e.Error.Field != "profile_document.meshperf.designs" {
+			t.Errorf("POST %s: %d %s, want 422 naming meshperf.designs", c.path, code, body)
+		}
+	}
+}

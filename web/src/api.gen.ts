@@ -2429,6 +2429,14 @@ export interface components {
             reason: string;
             source: string;
         };
+        DesignRef: {
+            inject?: string;
+            keep?: boolean;
+            name: string;
+            namespace?: string;
+            revision?: number;
+            timeout?: string;
+        };
         DesignRequest: {
             chart?: components["schemas"]["ChartImport"];
             compose?: components["schemas"]["ComposeImport"];
@@ -2760,6 +2768,7 @@ export interface components {
         };
         ProfileExtras: {
             allow_unknown_fields?: boolean;
+            designs?: components["schemas"]["DesignRef"][];
             mesh_type?: number;
             requests?: number;
             slo?: string[];
