@@ -117,6 +117,7 @@ NAME (a new revision when NAME exists). Sources can be combined.
 	fl.IntVar(&f.sampleOpt.Size, "sample-size", 1024, "each sample service's response size in bytes")
 	fl.IntVar(&f.sampleOpt.Replicas, "sample-replicas", 1, "replicas of each sample service")
 	fl.StringVar(&f.sampleOpt.Image, "sample-image", "", "the meshperf image the sample runs (default ghcr.io/meshperf/meshperf:latest)")
+	fl.BoolVar(&f.sampleOpt.ServiceEnv, "sample-service-env", false, "the sample's services call each other by the addresses in Kubernetes' service environment variables, not by name (for clusters without DNS)")
 	return cmd
 }
 
