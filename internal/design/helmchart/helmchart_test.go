@@ -183,3 +183,40 @@ func TestRenderArchive(t *testing.T) {
 		})
 	}
 }
+
+// FuzzCheckArchive: whatever bytes an API caller sends as a chart, the
+// check before Helm's loader ends without panicking, and what it admits
+// is within the limits when decompressed.
+func FuzzCheckArchive(f *testing.F) {
+	tgz, err := Package("testdata/echo", "echo")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(tgz)
+	f.Add([]byte{0x1f, 0x8b})
+	f.Add([]byte("not a chart"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if checkArchive(data) != nil {
+			return
+		}
+		zr, err := gzip.NewReader(bytes.NewReader(data))
+		if err != nil {
+			t.Fatalf("admitted what is not gzip: %v", err)
+		}
+		tr := tar.NewReader(zr)
+		var total int64
+		for files := 0; ; files++ {
+			h, err := tr.Next()
+			if err != nil {
+				break
+			}
+			total += h.Size
+			if files > MaxChartFiles {
+				t.Fatalf("admitted more than %d files", MaxChartFiles)
+			}
+		}
+		if total > MaxChartBytes {
+			t.Fatalf("admitted %d bytes decompressed", total)
+		}
+	})
+}
