@@ -136,13 +136,21 @@ func (s *Server) createDesign(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) updateDesign(w http.ResponseWriter, r *http.Request) error {
+// changeableDesign returns the latest revision of the design the path
+// names if the caller may change it: 404 when they may not see it, 403
+// when they may only read it.
+func (s *Server) changeableDesign(r *http.Request) (*store.Design, string, error) {
 	ref := r.PathValue("ref")
-	old, err := s.visibleDesign(r, ref, 0)
+	sd, err := s.visibleDesign(r, ref, 0)
 	if err != nil {
-		return err
+		return nil, ref, err
 	}
-	if err := s.mayChange(r, "design", ref, old.OwnerID); err != nil {
+	return sd, ref, s.mayChange(r, "design", ref, sd.OwnerID)
+}
+
+func (s *Server) updateDesign(w http.ResponseWriter, r *http.Request) error {
+	old, ref, err := s.changeableDesign(r)
+	if err != nil {
 		return err
 	}
 	var req api.DesignRequest
@@ -227,12 +235,8 @@ func (s *Server) designManifests(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) deleteDesign(w http.ResponseWriter, r *http.Request) error {
-	ref := r.PathValue("ref")
-	sd, err := s.visibleDesign(r, ref, 0)
+	sd, ref, err := s.changeableDesign(r)
 	if err != nil {
-		return err
-	}
-	if err := s.mayChange(r, "design", ref, sd.OwnerID); err != nil {
 		return err
 	}
 	if err := s.st.DeleteDesign(r.Context(), sd.ID); err != nil {

@@ -7,8 +7,9 @@ import { useState } from "react";
 import { Link, useNavigate, useParams, useSearchParams } from "react-router-dom";
 import type { components } from "../api.gen";
 import { api, raw } from "../api";
+import { RevisionHistory } from "../components/RevisionHistory";
 import { Empty, ErrorBox, Loading, errorText, useApi, useTitle } from "../components/ui";
-import { fmtAgo, fmtTime } from "../lib/format";
+import { fmtAgo } from "../lib/format";
 import { designLayout, nodeH, nodeW, type DesignGraph } from "../lib/design";
 
 type DesignView = components["schemas"]["DesignView"];
@@ -175,31 +176,7 @@ export function DesignDetail() {
           </pre>
         </div>
         <div>
-          <div className="panel">
-            <h2>History</h2>
-            {revs.error ? <ErrorBox error={revs.error} /> : null}
-            {!revs.data ? (
-              <Loading what="revisions" />
-            ) : (
-              <ol className="revisions" reversed>
-                {[...revs.data.revisions]
-                  .sort((a, b) => b.revision - a.revision)
-                  .map((r) => (
-                    <li key={r.revision}>
-                      <button
-                        type="button"
-                        className="link"
-                        aria-current={String(r.revision) === (rev ?? String(v.revision)) ? "true" : undefined}
-                        onClick={() => setParams(r.revision === revs.data!.revisions.length ? {} : { revision: String(r.revision) })}
-                      >
-                        revision {r.revision}
-                      </button>{" "}
-                      <span className="muted small">{fmtTime(r.updated_at)}</span>
-                    </li>
-                  ))}
-              </ol>
-            )}
-          </div>
+          <RevisionHistory revs={revs} shown={rev ? Number(rev) : v.revision} onShow={(r) => setParams(r === null ? {} : { revision: String(r) })} />
           {doc?.charts?.length ? (
             <div className="panel">
               <h2>Charts</h2>
