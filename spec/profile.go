@@ -56,6 +56,11 @@ type ProfileExtras struct {
 	// AllowUnknownFields lets meshperf run run the profile although it has
 	// fields meshperf does not know (ignored); otherwise they are errors.
 	AllowUnknownFields bool `json:"allow_unknown_fields,omitempty"`
+	// Designs are stored designs `meshperf run` puts on the cluster of
+	// its kubeconfig before the run and takes off after it, in reverse
+	// order (docs/designs.md). A server refuses them: it puts nothing on
+	// a cluster.
+	Designs []DesignRef `json:"designs,omitempty"`
 }
 
 // Client is one group of load: SMP's Client plus meshperf's extras.
@@ -251,6 +256,7 @@ func (p *Profile) Validate() error {
 		if x.MeshType < 0 || x.MeshType >= len(meshTypes) {
 			v.bad("meshperf.mesh_type", "unknown service mesh type %d (SMP defines 0-%d)", x.MeshType, len(meshTypes)-1)
 		}
+		v.designs("meshperf.designs", x.Designs)
 	}
 	switch d, ok := v.duration("duration", p.Duration); {
 	case !ok:

@@ -438,8 +438,9 @@ func (d *profileDecoder) profileFields(p *Profile) []field {
 				}},
 				{"mesh_type", func(path string, v any) { x.MeshType = d.meshTypeValue(path, v) }},
 				{"allow_unknown_fields", func(path string, v any) { x.AllowUnknownFields = d.boolean(path, v) }},
+				{"designs", func(path string, v any) { x.Designs = d.designRefs(path, v) }},
 			})
-			if x.Warmup != "" || x.Requests != 0 || len(x.SLO) > 0 || x.MeshType != 0 || x.AllowUnknownFields {
+			if x.Warmup != "" || x.Requests != 0 || len(x.SLO) > 0 || x.MeshType != 0 || x.AllowUnknownFields || len(x.Designs) > 0 {
 				p.Meshperf = x
 			}
 		}},

@@ -26,6 +26,7 @@ meshperf:                    # what SMP has no field for, for the whole test
   # - rps>=990               #   rps: achieved requests per second
   # mesh_type: 3             # the mesh under test (SMP enum: 3 ISTIO, 5 LINKERD, ...), kept in results
   # allow_unknown_fields: true  # run even with fields meshperf does not know (ignored); otherwise they are errors
+  # designs: [{name: shop}]  # stored designs meshperf run applies to the kubeconfig's cluster before the run and deletes after (docs/designs.md)
 # agents:                    # run every client on meshperf agents (meshperf server only; see docs/agents.md)
 #   count: 3                 #   how many agents; each gets an equal share of rate and connections
 #   selector: zone=a         #   only agents with these labels (key=value,...); with no count: all of them

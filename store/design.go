@@ -36,6 +36,10 @@ type DesignFilter struct {
 	Labels map[string]string
 	// Viewer, when set, leaves out what it may not see.
 	Viewer *Viewer
+	// After, when set, starts after this name (a page's last); Limit, when
+	// positive, is the most returned.
+	After string
+	Limit int
 }
 
 // DesignStore keeps designs with every revision.
@@ -43,14 +47,21 @@ type DesignStore interface {
 	// SaveDesign stores d as a new design (revision 1) or, when a design
 	// of that name exists, as its next revision, keeping the owner and the
 	// private flag of the first. A non-zero d.Revision must be the latest
-	// one (ErrConflict otherwise). It sets d's ID, Revision and times.
+	// one, and a non-empty d.ID the design's (ErrConflict otherwise). It
+	// sets d's ID, Revision and times.
 	SaveDesign(ctx context.Context, d *Design) error
+	// CreateDesign stores d as a new design (revision 1): ErrConflict
+	// when a design of that name exists.
+	CreateDesign(ctx context.Context, d *Design) error
 	// GetDesign returns a revision (the latest when revision is 0) of the
 	// design with ID or name ref.
 	GetDesign(ctx context.Context, ref string, revision int) (*Design, error)
 	// ListDesigns returns the latest revision of matching designs, by
 	// name, without their Body.
 	ListDesigns(ctx context.Context, f DesignFilter) ([]*Design, error)
+	// DesignRevisions returns every revision of the design with ID or
+	// name ref, oldest first, without their Body.
+	DesignRevisions(ctx context.Context, ref string) ([]*Design, error)
 	// DeleteDesign deletes a design and every revision.
 	DeleteDesign(ctx context.Context, ref string) error
 }

@@ -117,6 +117,7 @@ NAME (a new revision when NAME exists). Sources can be combined.
 	fl.IntVar(&f.sampleOpt.Size, "sample-size", 1024, "each sample service's response size in bytes")
 	fl.IntVar(&f.sampleOpt.Replicas, "sample-replicas", 1, "replicas of each sample service")
 	fl.StringVar(&f.sampleOpt.Image, "sample-image", "", "the meshperf image the sample runs (default ghcr.io/meshperf/meshperf:latest)")
+	fl.BoolVar(&f.sampleOpt.ServiceEnv, "sample-service-env", false, "the sample's services call each other by the addresses in Kubernetes' service environment variables, not by name (for clusters without DNS)")
 	return cmd
 }
 
@@ -258,6 +259,17 @@ func loadDesign(ctx context.Context, st store.Store, ref string, revision int) (
 	return sd, d, nil
 }
 
+// readDesign opens the store, reads a stored design (revision 0: the
+// latest) and closes the store again.
+func (g *globalOptions) readDesign(ctx context.Context, ref string, revision int) (*store.Design, *design.Design, error) {
+	st, err := g.openStore(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer st.Close()
+	return loadDesign(ctx, st, ref, revision)
+}
+
 func newDesignListCmd(stdio IO, g *globalOptions) *cobra.Command {
 	var name, output string
 	var labels []string
@@ -321,12 +333,7 @@ func newDesignShowCmd(stdio IO, g *globalOptions) *cobra.Command {
 			if err := checkOutput(output, "text", "json"); err != nil {
 				return err
 			}
-			st, err := g.openStore(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			sd, d, err := loadDesign(cmd.Context(), st, args[0], revision)
+			sd, d, err := g.readDesign(cmd.Context(), args[0], revision)
 			if err != nil {
 				return err
 			}
@@ -391,12 +398,7 @@ func newDesignExportCmd(stdio IO, g *globalOptions) *cobra.Command {
 			if err := checkOutput(format, "manifests", "design"); err != nil {
 				return err
 			}
-			st, err := g.openStore(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			_, d, err := loadDesign(cmd.Context(), st, args[0], revision)
+			_, d, err := g.readDesign(cmd.Context(), args[0], revision)
 			if err != nil {
 				return err
 			}
@@ -408,17 +410,7 @@ func newDesignExportCmd(stdio IO, g *globalOptions) *cobra.Command {
 				_, err = stdio.Out.Write(b)
 				return err
 			}
-			for i, r := range design.ApplyOrder(d.Resources) {
-				b, err := yaml.Marshal(r.Object)
-				if err != nil {
-					return fmt.Errorf("%s: %w", r.Ref(), err)
-				}
-				if i > 0 {
-					fmt.Fprintln(stdio.Out, "---")
-				}
-				fmt.Fprintf(stdio.Out, "# %s\n%s", r.Source, b)
-			}
-			return nil
+			return design.WriteManifests(stdio.Out, d.Resources)
 		},
 	}
 	cmd.Flags().IntVar(&revision, "revision", 0, "a past revision (default: the latest)")

@@ -63,24 +63,25 @@ func newDesignClusterCmd(stdio IO, g *globalOptions, verb string) *cobra.Command
 			if f.timeout < 0 {
 				return usageErrorf("--timeout %s: want 0 or more", f.timeout)
 			}
-			st, err := g.openStore(cmd.Context())
-			if err != nil {
-				return err
-			}
-			_, d, err := loadDesign(cmd.Context(), st, args[0], f.revision)
-			st.Close()
-			if err != nil {
-				return err
-			}
-			c, err := lifecycle.Connect(f.cfg)
-			if err != nil {
-				return err
-			}
-			return runDesignVerb(cmd.Context(), stdio, c, d, verb, f)
+			return designOnCluster(cmd.Context(), stdio, g, args[0], verb, f)
 		},
 	}
 	f.register(cmd, verb)
 	return cmd
+}
+
+// designOnCluster reads the stored design ref (f.revision, 0 for the
+// latest) and runs verb with it on the cluster f names.
+func designOnCluster(ctx context.Context, stdio IO, g *globalOptions, ref, verb string, f designKubeFlags) error {
+	_, d, err := g.readDesign(ctx, ref, f.revision)
+	if err != nil {
+		return err
+	}
+	c, err := lifecycle.Connect(f.cfg)
+	if err != nil {
+		return err
+	}
+	return runDesignVerb(ctx, stdio, c, d, verb, f)
 }
 
 func runDesignVerb(ctx context.Context, stdio IO, c *lifecycle.Client, d *design.Design, verb string, f designKubeFlags) error {
@@ -128,48 +129,42 @@ func runDesignVerb(ctx context.Context, stdio IO, c *lifecycle.Client, d *design
 		return nil
 	case "apply":
 		o.Progress = nil
-		changes, err := c.Apply(ctx, d, o)
-		for _, ch := range changes {
-			if ch.Err == nil {
-				fmt.Fprintf(stdio.Out, "%s %s\n", ch.Ref, ch.Action)
-			}
-		}
-		if err != nil {
-			return fmt.Errorf("design %s: apply: %w", d.Name, err)
-		}
-		if f.noWait {
-			return nil
-		}
-		o.Progress = func(e lifecycle.Event) {
-			if e.Ref == "" {
-				progress(e.String())
-			}
-		}
-		states, err := c.Wait(ctx, d, o, f.timeout)
-		return readySummary(stdio, d, states, err, "ready")
+		return changeAndWait(stdio, d, f, "ready", func() ([]lifecycle.Change, error) { return c.Apply(ctx, d, o) },
+			func(o lifecycle.Options) ([]lifecycle.State, error) { return c.Wait(ctx, d, o, f.timeout) })
 	case "delete":
 		o.Progress = nil
-		changes, err := c.Delete(ctx, d, o)
-		for _, ch := range changes {
-			if ch.Err == nil {
-				fmt.Fprintf(stdio.Out, "%s %s\n", ch.Ref, ch.Action)
-			}
-		}
-		if err != nil {
-			return fmt.Errorf("design %s: delete: %w", d.Name, err)
-		}
-		if f.noWait {
-			return nil
-		}
-		o.Progress = func(e lifecycle.Event) {
-			if e.Ref == "" {
-				progress(e.String())
-			}
-		}
-		states, err := c.WaitGone(ctx, d, o, f.timeout)
-		return readySummary(stdio, d, states, err, "removed")
+		return changeAndWait(stdio, d, f, "removed", func() ([]lifecycle.Change, error) { return c.Delete(ctx, d, o) },
+			func(o lifecycle.Options) ([]lifecycle.State, error) { return c.WaitGone(ctx, d, o, f.timeout) })
 	}
 	return fmt.Errorf("unknown verb %s", verb)
+}
+
+// changeAndWait applies or deletes (change), prints what changed, then,
+// unless f.noWait, waits until everything is what (ready, removed) with
+// progress on stderr, and prints the summary.
+func changeAndWait(stdio IO, d *design.Design, f designKubeFlags, what string,
+	change func() ([]lifecycle.Change, error), wait func(lifecycle.Options) ([]lifecycle.State, error)) error {
+	verb := map[string]string{"ready": "apply", "removed": "delete"}[what]
+	changes, err := change()
+	for _, ch := range changes {
+		if ch.Err == nil {
+			fmt.Fprintf(stdio.Out, "%s %s\n", ch.Ref, ch.Action)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("design %s: %s: %w", d.Name, verb, err)
+	}
+	if f.noWait {
+		return nil
+	}
+	o := f.options(nil)
+	o.Progress = func(e lifecycle.Event) {
+		if e.Ref == "" {
+			fmt.Fprintln(stdio.Err, e.String())
+		}
+	}
+	states, err := wait(o)
+	return readySummary(stdio, d, states, err, what)
 }
 
 // readySummary prints each object's state at the end of a wait and

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/meshperf/meshperf/internal/experiment"
+	"github.com/meshperf/meshperf/kube"
 	"github.com/meshperf/meshperf/store"
 )
 
@@ -90,7 +91,7 @@ func runExperiment(ctx context.Context, stdio IO, g *globalOptions, file, output
 		fmt.Fprintf(stdio.Err, "meshperf: experiment %s (%s): %d cells\n", exp.Name, exp.ID, exp.Cells)
 	}
 	r := &experiment.Runner{Store: st, Version: Version, Log: stdio.Err}
-	takeDown, err := putDesigns(ctx, stdio, st, def.File.Designs)
+	takeDown, err := putDesigns(ctx, stdio, st, kube.Config{}, "experiment", def.File.Designs)
 	if err != nil {
 		return err
 	}

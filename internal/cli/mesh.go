@@ -80,20 +80,7 @@ func newMeshUninstallCmd(stdio IO, g *globalOptions) *cobra.Command {
 		Short: "Delete the design mesh-NAME from the cluster and wait until it is gone",
 		Args:  exactArgs(1, "mesh uninstall needs the mesh's name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, err := g.openStore(cmd.Context())
-			if err != nil {
-				return err
-			}
-			_, d, err := loadDesign(cmd.Context(), st, "mesh-"+args[0], 0)
-			st.Close()
-			if err != nil {
-				return err
-			}
-			c, err := lifecycle.Connect(f.cfg)
-			if err != nil {
-				return err
-			}
-			return runDesignVerb(cmd.Context(), stdio, c, d, "delete", f)
+			return designOnCluster(cmd.Context(), stdio, g, "mesh-"+args[0], "delete", f)
 		},
 	}
 	f.register(cmd, "delete")

@@ -152,7 +152,7 @@ func unjoin(err error) []error {
 	return []error{err}
 }
 
-func runRun(ctx context.Context, cmd *cobra.Command, stdio IO, g *globalOptions, o *runOptions, targets []string) error {
+func runRun(ctx context.Context, cmd *cobra.Command, stdio IO, g *globalOptions, o *runOptions, targets []string) (err error) {
 	c, err := g.client()
 	if err != nil {
 		return err
@@ -205,6 +205,17 @@ func runRun(ctx context.Context, cmd *cobra.Command, stdio IO, g *globalOptions,
 	if err := o.cluster.check(); err != nil {
 		return err
 	}
+	// The profile's designs go on the cluster first, so the mesh context
+	// read next is the one measured; they come off after the run.
+	takeDown, err := o.profileDesigns(ctx, stdio, g, prof)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if downErr := takeDown(context.WithoutCancel(ctx)); downErr != nil {
+			err = errors.Join(err, downErr)
+		}
+	}()
 	t := runs.Test{Plans: plans, Engine: o.engine(stdio), Labels: labels, Name: plans[0].Name,
 		Mesh:        o.cluster.meshContext(ctx, stdio.Err, plans), // at the start, before any load
 		MeshTraffic: o.cluster.meshTraffic()}

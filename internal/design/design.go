@@ -106,19 +106,33 @@ func (d *Design) Add(rs ...Resource) error {
 	return nil
 }
 
+// CheckName says why name cannot be a design's name, or nil.
+func CheckName(name string) error {
+	if msgs := validation.IsDNS1123Subdomain(name); name == "" || len(msgs) > 0 {
+		return fmt.Errorf("name %q: must be a DNS subdomain (lower case letters, digits, '-' and '.')", name)
+	}
+	return nil
+}
+
+// CheckNamespace says why ns cannot be a namespace, or nil ("" is none).
+func CheckNamespace(ns string) error {
+	if msgs := validation.IsDNS1123Label(ns); ns != "" && len(msgs) > 0 {
+		return fmt.Errorf("namespace %q: %s", ns, strings.Join(msgs, "; "))
+	}
+	return nil
+}
+
 // Validate checks the design's own shape (not the cluster's view of it).
 func (d *Design) Validate() error {
 	var errs []error
 	if d.APIVersion != APIVersion || d.Kind != Kind {
 		errs = append(errs, fmt.Errorf("design: apiVersion %q kind %q, want %s %s", d.APIVersion, d.Kind, APIVersion, Kind))
 	}
-	if msgs := validation.IsDNS1123Subdomain(d.Name); d.Name == "" || len(msgs) > 0 {
-		errs = append(errs, fmt.Errorf("design: name %q: must be a DNS subdomain (lower case letters, digits, '-' and '.')", d.Name))
+	if err := CheckName(d.Name); err != nil {
+		errs = append(errs, fmt.Errorf("design: %w", err))
 	}
-	if d.Namespace != "" {
-		if msgs := validation.IsDNS1123Label(d.Namespace); len(msgs) > 0 {
-			errs = append(errs, fmt.Errorf("design %s: namespace %q: %s", d.Name, d.Namespace, strings.Join(msgs, "; ")))
-		}
+	if err := CheckNamespace(d.Namespace); err != nil {
+		errs = append(errs, fmt.Errorf("design %s: %w", d.Name, err))
 	}
 	if len(d.Resources) > MaxResources {
 		errs = append(errs, fmt.Errorf("design %s: %d resources, more than %d", d.Name, len(d.Resources), MaxResources))

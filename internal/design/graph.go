@@ -8,8 +8,9 @@ import (
 
 // Edge is a reference from one resource to another.
 type Edge struct {
-	From, To string // Resource.Ref of each
-	Why      string // "selects its pods", "mounts", "routes to"
+	From string `json:"from"` // Resource.Ref of each
+	To   string `json:"to"`
+	Why  string `json:"why"` // "selects its pods", "mounts", "routes to"
 }
 
 // Graph is a design's resources and the references between them.
@@ -55,7 +56,7 @@ func PodTemplate(obj map[string]any) (map[string]any, bool) {
 // DestinationRules to Services by host, HorizontalPodAutoscalers to their
 // target. Resources without a namespace are taken to be in ns.
 func BuildGraph(rs []Resource, ns string) Graph {
-	g := Graph{}
+	g := Graph{Nodes: []string{}, Edges: []Edge{}}
 	type key struct{ kind, ns, name string }
 	byKey := map[key]Resource{}
 	nsOf := func(r Resource) string {

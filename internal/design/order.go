@@ -1,7 +1,12 @@
 package design
 
 import (
+	"fmt"
+	"io"
 	"slices"
+	"strings"
+
+	"sigs.k8s.io/yaml"
 )
 
 // installOrder is the order kinds are applied in, each after what it may
@@ -41,4 +46,24 @@ func DeleteOrder(rs []Resource) []Resource {
 	out := ApplyOrder(rs)
 	slices.Reverse(out)
 	return out
+}
+
+// WriteManifests writes resources as multi-document YAML in apply order,
+// each headed by a comment naming its source: what `kubectl apply -f -`
+// takes, and what the CLI's export and the API's manifests show.
+func WriteManifests(w io.Writer, rs []Resource) error {
+	for i, r := range ApplyOrder(rs) {
+		b, err := yaml.Marshal(r.Object)
+		if err != nil {
+			return fmt.Errorf("%s: %w", r.Ref(), err)
+		}
+		sep := ""
+		if i > 0 {
+			sep = "---\n"
+		}
+		if _, err := fmt.Fprintf(w, "%s# %s\n%s", sep, strings.ReplaceAll(r.Source, "\n", " "), b); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -71,17 +71,9 @@ type File struct {
 	Designs []DesignRef `json:"designs,omitempty"`
 }
 
-// DesignRef names a stored design an experiment puts on the cluster.
-type DesignRef struct {
-	Name      string `json:"name"`
-	Revision  int    `json:"revision,omitempty"`  // the latest when 0
-	Namespace string `json:"namespace,omitempty"` // as design apply -n
-	Inject    string `json:"inject,omitempty"`    // as design apply --inject
-	// Timeout is the readiness wait (default 5m; "0s" does not wait).
-	Timeout string `json:"timeout,omitempty"`
-	// Keep leaves the design on the cluster after the last cell.
-	Keep bool `json:"keep,omitempty"`
-}
+// DesignRef names a stored design an experiment puts on the cluster (the
+// same reference a profile's meshperf.designs holds).
+type DesignRef = spec.DesignRef
 
 // Variant is one version of the system under test.
 type Variant struct {

@@ -24,6 +24,12 @@ func (s *Server) admit(ctx context.Context, prof *spec.Profile) ([]*loadgen.Plan
 	if err := prof.Validate(); err != nil {
 		return nil, problems(http.StatusUnprocessableEntity, CodeInvalid, err)
 	}
+	if prof.Meshperf != nil && len(prof.Meshperf.Designs) > 0 {
+		// Applying a design needs a cluster client with write access,
+		// which a server does not have; running without it would measure
+		// something else than the profile says.
+		return nil, invalid("meshperf.designs", "meshperf.designs: this server puts no designs on a cluster; run the profile with meshperf run (local mode, with a kubeconfig), or apply the designs first (meshperf design apply) and leave them out")
+	}
 	if err := s.files.inlineFiles(ctx, prof); err != nil {
 		return nil, problems(http.StatusUnprocessableEntity, CodeInvalid, err)
 	}

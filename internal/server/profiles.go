@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/meshperf/meshperf/internal/api"
@@ -35,22 +36,9 @@ func (s *Server) listProfiles(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	limit := store.DefaultLimit
-	if l := q.Get("limit"); l != "" {
-		if limit, err = parsePositive("limit", l); err != nil {
-			return err
-		}
-		if limit > store.MaxLimit {
-			return badRequest("limit", "limit: at most %d, got %d", store.MaxLimit, limit)
-		}
-	}
-	after := ""
-	if c := q.Get("cursor"); c != "" {
-		b, err := base64.RawURLEncoding.DecodeString(c)
-		if err != nil || len(b) == 0 || len(b) > 4096 {
-			return badRequest("cursor", "cursor: not one this server gave (pass next_cursor from the page before)")
-		}
-		after = string(b)
+	limit, after, err := pageParams(q)
+	if err != nil {
+		return err
 	}
 	// One more than the page, to know whether another page follows.
 	ps, err := s.st.ListProfiles(r.Context(), store.ProfileFilter{Name: q.Get("name"), Labels: labels, Viewer: s.viewer(r),
@@ -61,7 +49,7 @@ func (s *Server) listProfiles(w http.ResponseWriter, r *http.Request) error {
 	page := api.ProfileList{Profiles: []*ProfileView{}}
 	if len(ps) > limit {
 		ps = ps[:limit]
-		page.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(ps[limit-1].Name))
+		page.NextCursor = nameCursor(ps[limit-1].Name)
 	}
 	for _, p := range ps {
 		v, _ := view(p, false)
@@ -70,6 +58,32 @@ func (s *Server) listProfiles(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, page)
 	return nil
 }
+
+// pageParams reads the limit and cursor of a listing by name: the page
+// size (store.DefaultLimit when absent, at most store.MaxLimit) and the
+// name the page starts after.
+func pageParams(q url.Values) (limit int, after string, err error) {
+	limit = store.DefaultLimit
+	if l := q.Get("limit"); l != "" {
+		if limit, err = parsePositive("limit", l); err != nil {
+			return 0, "", err
+		}
+		if limit > store.MaxLimit {
+			return 0, "", badRequest("limit", "limit: at most %d, got %d", store.MaxLimit, limit)
+		}
+	}
+	if c := q.Get("cursor"); c != "" {
+		b, err := base64.RawURLEncoding.DecodeString(c)
+		if err != nil || len(b) == 0 || len(b) > 4096 {
+			return 0, "", badRequest("cursor", "cursor: not one this server gave (pass next_cursor from the page before)")
+		}
+		after = string(b)
+	}
+	return limit, after, nil
+}
+
+// nameCursor is the next_cursor of a page whose last item is name.
+func nameCursor(name string) string { return base64.RawURLEncoding.EncodeToString([]byte(name)) }
 
 // readProfile reads a profile document from the body: SMP JSON or YAML
 // (Content-Type application/yaml), validated, every problem named.

@@ -157,8 +157,9 @@ type Server struct {
 	meshMetrics  meshmetrics.Source
 	// stopResume ends the loop resuming capacity searches; resuming waits
 	// for it.
-	stopResume context.CancelFunc
-	resuming   sync.WaitGroup
+	stopResume  context.CancelFunc
+	resuming    sync.WaitGroup
+	chartRender chan struct{} // one Helm chart renders at a time (designs.go)
 }
 
 // New makes a Server: the composition root of server mode, where what is
@@ -201,7 +202,7 @@ func New(opts Options) *Server {
 func newHTTP(opts Options) *Server {
 	s := &Server{st: opts.Store, log: opts.Logger, version: opts.Version, maxBody: opts.MaxBody,
 		allowTargets: opts.AllowTargets, grace: opts.ShutdownGrace, auth: opts.Auth, echoURL: opts.EchoURL,
-		maxConns: opts.MaxConnections, cluster: opts.Cluster, meshMetrics: opts.MeshMetrics}
+		maxConns: opts.MaxConnections, cluster: opts.Cluster, meshMetrics: opts.MeshMetrics, chartRender: make(chan struct{}, 1)}
 	if s.maxConns <= 0 {
 		s.maxConns = DefaultMaxConnections
 	}
@@ -262,7 +263,7 @@ type route struct {
 }
 
 func (s *Server) routes() []route {
-	return append(s.clusterRoutes(), []route{
+	return append(append(s.clusterRoutes(), s.designRoutes()...), []route{
 		{"GET /healthz", s.healthz},
 		{"GET /readyz", s.readyz},
 		{"GET /metrics", s.serveMetrics},

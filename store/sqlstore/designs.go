@@ -22,6 +22,15 @@ var _ store.DesignStore = (*Store)(nil)
 
 // SaveDesign implements store.DesignStore.
 func (s *Store) SaveDesign(ctx context.Context, d *store.Design) error {
+	return s.saveDesign(ctx, d, false)
+}
+
+// CreateDesign implements store.DesignStore.
+func (s *Store) CreateDesign(ctx context.Context, d *store.Design) error {
+	return s.saveDesign(ctx, d, true)
+}
+
+func (s *Store) saveDesign(ctx context.Context, d *store.Design, create bool) error {
 	switch {
 	case d == nil:
 		return fmt.Errorf("%w design: nil", store.ErrInvalid)
@@ -63,6 +72,10 @@ func (s *Store) SaveDesign(ctx context.Context, d *store.Design) error {
 			}
 		case err != nil:
 			return err
+		case create:
+			return fmt.Errorf("design %q exists already: %w", d.Name, store.ErrConflict)
+		case d.ID != "" && d.ID != next.ID:
+			return fmt.Errorf("design %q is no longer the design %s (it was deleted and made again): %w", d.Name, d.ID, store.ErrConflict)
 		default:
 			if d.Revision != 0 && d.Revision != next.Revision {
 				return fmt.Errorf("design %q: revision %d is not the latest (%d): %w", d.Name, d.Revision, next.Revision, store.ErrConflict)
@@ -91,12 +104,7 @@ func (s *Store) GetDesign(ctx context.Context, ref string, revision int) (*store
 		return nil, fmt.Errorf("%w design revision %d: revisions start at 1", store.ErrInvalid, revision)
 	}
 	q := s.reader()
-	var id string
-	err := q.queryRow(ctx, `SELECT id FROM designs WHERE id = ? OR name = ?
-		ORDER BY CASE WHEN id = ? THEN 0 ELSE 1 END LIMIT 1`, ref, ref, ref).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("design %q %w", ref, store.ErrNotFound)
-	}
+	id, err := designID(ctx, q, ref)
 	if err != nil {
 		return nil, s.fail(err)
 	}
@@ -126,6 +134,14 @@ func (s *Store) ListDesigns(ctx context.Context, f store.DesignFilter) ([]*store
 		query += ` WHERE ` + cond
 		args = a
 	}
+	if f.After != "" {
+		if len(args) == 0 {
+			query += ` WHERE d.name > ?`
+		} else {
+			query += ` AND d.name > ?`
+		}
+		args = append(args, f.After)
+	}
 	ds, err := queryDesigns(ctx, s.reader(), false, query+` ORDER BY d.name`, args...)
 	if err != nil {
 		return nil, s.fail(err)
@@ -145,19 +161,43 @@ func (s *Store) ListDesigns(ctx context.Context, f store.DesignFilter) ([]*store
 		if match {
 			out = append(out, d)
 		}
+		if f.Limit > 0 && len(out) == f.Limit {
+			break
+		}
 	}
 	return out, nil
+}
+
+// DesignRevisions implements store.DesignStore.
+func (s *Store) DesignRevisions(ctx context.Context, ref string) ([]*store.Design, error) {
+	q := s.reader()
+	id, err := designID(ctx, q, ref)
+	if err != nil {
+		return nil, s.fail(err)
+	}
+	ds, err := queryDesigns(ctx, q, false, `SELECT `+designColumns+`
+		FROM designs d JOIN design_revisions r ON r.design_id = d.id WHERE d.id = ? ORDER BY r.revision`, id)
+	if err != nil {
+		return nil, s.fail(err)
+	}
+	return ds, nil
+}
+
+// designID resolves a design's ID or name to its ID.
+func designID(ctx context.Context, q db, ref string) (string, error) {
+	var id string
+	err := q.queryRow(ctx, `SELECT id FROM designs WHERE id = ? OR name = ?
+		ORDER BY CASE WHEN id = ? THEN 0 ELSE 1 END LIMIT 1`, ref, ref, ref).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("design %q %w", ref, store.ErrNotFound)
+	}
+	return id, err
 }
 
 // DeleteDesign implements store.DesignStore.
 func (s *Store) DeleteDesign(ctx context.Context, ref string) error {
 	return s.fail(s.inTx(ctx, func(tx db) error {
-		var id string
-		err := tx.queryRow(ctx, `SELECT id FROM designs WHERE id = ? OR name = ?
-			ORDER BY CASE WHEN id = ? THEN 0 ELSE 1 END LIMIT 1`, ref, ref, ref).Scan(&id)
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("design %q %w", ref, store.ErrNotFound)
-		}
+		id, err := designID(ctx, tx, ref)
 		if err != nil {
 			return err
 		}

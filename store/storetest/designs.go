@@ -13,6 +13,7 @@ func RunDesigns(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("save, revisions, get", o.testSaveDesign)
 	t.Run("invalid and stale", o.testDesignInvalid)
 	t.Run("list filters and visibility", o.testListDesigns)
+	t.Run("create only, revisions, pages", o.testDesignCreateRevisionsPages)
 	t.Run("delete", o.testDeleteDesign)
 	t.Run("reopen", o.testReopenDesigns)
 }
@@ -135,5 +136,58 @@ func (o opener) testReopenDesigns(t *testing.T) {
 	must(t, "GetDesign after reopening", err)
 	if !reflect.DeepEqual(*got, *d) {
 		t.Errorf("design changed across reopening:\n got %+v\nwant %+v", *got, *d)
+	}
+}
+
+func (o opener) testDesignCreateRevisionsPages(t *testing.T) {
+	s, ctx := o.open(t), t.Context()
+	d := &store.Design{Name: "app", Body: []byte(`{"v":1}`), OwnerID: "alice"}
+	must(t, "CreateDesign", s.CreateDesign(ctx, d))
+	if d.Revision != 1 || d.ID == "" {
+		t.Fatalf("CreateDesign: %+v, want revision 1 and an ID", d)
+	}
+	wantErr(t, "CreateDesign of a name that exists", s.CreateDesign(ctx, &store.Design{Name: "app", Body: []byte("{}"), OwnerID: "bob"}), store.ErrConflict)
+	wantErr(t, "SaveDesign naming another design's ID", s.SaveDesign(ctx, &store.Design{ID: "other", Name: "app", Body: []byte("{}")}), store.ErrConflict)
+	must(t, "SaveDesign with its ID", s.SaveDesign(ctx, &store.Design{ID: d.ID, Name: "app", Revision: 1, Labels: map[string]string{"r": "2"}, Body: []byte(`{"v":2}`)}))
+	revs, err := s.DesignRevisions(ctx, "app")
+	must(t, "DesignRevisions", err)
+	var got []int
+	for _, r := range revs {
+		got = append(got, r.Revision)
+		if r.Body != nil || r.OwnerID != "alice" {
+			t.Errorf("revision %d: body %q owner %q, want no body and owner alice", r.Revision, r.Body, r.OwnerID)
+		}
+	}
+	if !reflect.DeepEqual(got, []int{1, 2}) || revs[1].Labels["r"] != "2" {
+		t.Errorf("DesignRevisions = %v (labels of the last %v), want [1 2] oldest first with the second's labels", got, revs[len(revs)-1].Labels)
+	}
+	_, err = s.DesignRevisions(ctx, "nope")
+	wantErr(t, "DesignRevisions of an unknown design", err, store.ErrNotFound)
+
+	for _, n := range []string{"b", "c", "d"} {
+		must(t, "SaveDesign "+n, s.SaveDesign(ctx, &store.Design{Name: n, Body: []byte("{}")}))
+	}
+	var pages [][]string
+	after := ""
+	for range 5 {
+		ds, err := s.ListDesigns(ctx, store.DesignFilter{After: after, Limit: 2})
+		must(t, "ListDesigns page", err)
+		if len(ds) == 0 {
+			break
+		}
+		var names []string
+		for _, d := range ds {
+			names = append(names, d.Name)
+		}
+		pages = append(pages, names)
+		after = names[len(names)-1]
+	}
+	if want := [][]string{{"app", "b"}, {"c", "d"}}; !reflect.DeepEqual(pages, want) {
+		t.Errorf("pages of 2 = %q, want %q", pages, want)
+	}
+	ds, err := s.ListDesigns(ctx, store.DesignFilter{After: "b", Viewer: &store.Viewer{UserID: "bob"}, Limit: 1})
+	must(t, "ListDesigns after b as bob", err)
+	if len(ds) != 1 || ds[0].Name != "c" {
+		t.Errorf("ListDesigns after b, limit 1, as bob = %d designs, want c", len(ds))
 	}
 }

@@ -978,6 +978,53 @@ test("cluster page: no cluster, then a real API server's meshes, workloads and t
   expect(errors.length === 0, `browser errors: ${errors.join("; ")}`);
 });
 
+test("designs: a Compose file imported through the API, its graph's nodes and edges, YAML and history", async (page) => {
+  await page.goto(base + "/designs");
+  const compose = [
+    "services:",
+    "  front:",
+    "    image: ghcr.io/meshperf/meshperf:e2e",
+    '    ports: ["80:8080"]',
+    "  api:",
+    "    image: ghcr.io/meshperf/meshperf:e2e",
+    '    expose: ["9090"]',
+    "    configs: [conf]",
+    "configs:",
+    '  conf: {content: "delay=1ms"}',
+    "",
+  ].join("\n");
+  const created = await page.evaluate(async (file) => {
+    await fetch("/api/v1/designs/e2e-shop", { method: "DELETE" }); // left by a run before, if any
+    const resp = await fetch("/api/v1/designs", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ name: "e2e-shop", namespace: "shop", labels: { e2e: "yes" }, compose: { file } }),
+    });
+    return { status: resp.status, body: await resp.json() };
+  }, compose);
+  expect(created.status === 201, `POST /api/v1/designs: ${JSON.stringify(created)}`);
+  // The graph the API answered is the one drawn.
+  const graph = created.body.graph;
+  const wantNodes = ["configmap/conf", "deployment.apps/api", "deployment.apps/front", "service/api", "service/front"];
+  expect(JSON.stringify([...graph.nodes].sort()) === JSON.stringify(wantNodes), `graph nodes ${JSON.stringify(graph.nodes)}`);
+  await page.reload();
+  await page.getByRole("link", { name: "e2e-shop" }).click();
+  await page.waitForURL(/\/designs\/e2e-shop$/);
+  const svg = page.getByRole("img", { name: "design graph" });
+  await svg.waitFor();
+  const nodes = await svg.locator("[data-node]").evaluateAll((els) => els.map((e) => e.getAttribute("data-node")).sort());
+  expect(JSON.stringify(nodes) === JSON.stringify(wantNodes), `nodes drawn ${JSON.stringify(nodes)}`);
+  const edges = await svg.locator("[data-edge]").evaluateAll((els) => els.map((e) => e.getAttribute("data-edge")).sort());
+  const wantEdges = ["deployment.apps/api -> configmap/conf", "service/api -> deployment.apps/api", "service/front -> deployment.apps/front"];
+  expect(JSON.stringify(edges) === JSON.stringify(wantEdges), `edges drawn ${JSON.stringify(edges)}, want ${JSON.stringify(wantEdges)}`);
+  // Arrows go left to right: a Service's box left of its Deployment's.
+  const x = async (id) => (await svg.locator(`[data-node="${id}"]`).boundingBox()).x;
+  expect((await x("service/api")) < (await x("deployment.apps/api")), "service/api is drawn left of deployment.apps/api");
+  await page.getByLabel("manifests").getByText("kind: Deployment").first().waitFor();
+  await page.getByRole("button", { name: "revision 1", exact: true }).waitFor();
+  await shot(page, "12-design");
+});
+
 // ---------------------------------------------------------------- runner
 
 let failed = 0;

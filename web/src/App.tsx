@@ -13,6 +13,7 @@ import { Profiles, ProfileDetail } from "./pages/Profiles";
 import { Schedules } from "./pages/Schedules";
 import { Agents } from "./pages/Agents";
 import { Cluster } from "./pages/Cluster";
+import { Designs, DesignDetail } from "./pages/Designs";
 import { Experiments } from "./pages/Experiments";
 import { Capacities } from "./pages/CapacityList";
 import { NotFound } from "./pages/NotFound";
@@ -111,6 +112,7 @@ export function App() {
     ["/schedules", "Schedules"],
     ["/agents", "Agents"],
     ["/cluster", "Cluster"],
+    ["/designs", "Designs"],
   ];
   return (
     <SessionContext.Provider value={ctx}>
@@ -178,6 +180,8 @@ export function App() {
                   <Route path="/schedules" element={<Schedules />} />
                   <Route path="/agents" element={<Agents />} />
                   <Route path="/cluster" element={<Cluster />} />
+                  <Route path="/designs" element={<Designs />} />
+                  <Route path="/designs/:ref" element={<DesignDetail />} />
                   <Route path="*" element={<NotFound />} />
                 </>
               )}

@@ -580,6 +580,253 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/designs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List stored designs */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description names containing this text */
+                    name?: string;
+                    /** @description key=value the design must have; repeatable */
+                    label?: string[];
+                    /** @description page size, by name (default 50) */
+                    limit?: number;
+                    /** @description next_cursor of the page before */
+                    cursor?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["DesignList"];
+                    };
+                };
+                default: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        /** Store a new design, converting its sources (422 naming the field when one does not convert) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            /** @description the design's name, labels and sources (a design document, manifests, a Compose file, a packaged Helm chart, base64), combined; the server reads none of its own files and fetches nothing */
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["DesignRequest"];
+                };
+            };
+            responses: {
+                /** @description Created */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["DesignView"];
+                    };
+                };
+                default: components["responses"]["Error"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/designs/{ref}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A design with its document and the graph of its resources' references */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description a past revision (default: the latest) */
+                    revision?: number;
+                };
+                header?: never;
+                path: {
+                    /** @description design id or name */
+                    ref: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["DesignView"];
+                    };
+                };
+                default: components["responses"]["Error"];
+            };
+        };
+        /** Store a design's next revision (409 when revision is not the latest) */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description design id or name */
+                    ref: string;
+                };
+                cookie?: never;
+            };
+            /** @description the design's name, labels and sources (a design document, manifests, a Compose file, a packaged Helm chart, base64), combined; the server reads none of its own files and fetches nothing */
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["DesignRequest"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["DesignView"];
+                    };
+                };
+                default: components["responses"]["Error"];
+            };
+        };
+        post?: never;
+        /** Delete a design */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description design id or name */
+                    ref: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Deleted, with every revision (from the store, not from a cluster) */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                default: components["responses"]["Error"];
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/designs/{ref}/manifests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A design's resources as YAML */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description a past revision (default: the latest) */
+                    revision?: number;
+                };
+                header?: never;
+                path: {
+                    /** @description design id or name */
+                    ref: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description the resources as multi-document YAML (Content-Type application/yaml) in apply order, as design export writes them */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                default: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/designs/{ref}/revisions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every revision of a design, oldest first */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description design id or name */
+                    ref: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["DesignRevisions"];
+                    };
+                };
+                default: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/experiments": {
         parameters: {
             query?: never;
@@ -2051,6 +2298,15 @@ export interface components {
             repeat: number;
             result_id: string;
         };
+        ChartImport: {
+            archive: string;
+            filename?: string;
+            release?: string;
+            repo?: string;
+            values?: {
+                [key: string]: unknown;
+            };
+        };
         Client: {
             additional_options?: string;
             agents?: components["schemas"]["AgentSelection"];
@@ -2160,6 +2416,12 @@ export interface components {
             ready: number;
             version?: string;
         };
+        ComposeImport: {
+            env?: {
+                [key: string]: string;
+            };
+            file: string;
+        };
         Coverage: {
             ambient: number;
             injectedNamespaces: number;
@@ -2184,6 +2446,91 @@ export interface components {
             message: string;
             resource: string;
             verb: string;
+        };
+        DesignChart: {
+            chart: string;
+            from?: string;
+            namespace?: string;
+            release: string;
+            repo?: string;
+            values?: {
+                [key: string]: unknown;
+            };
+            version?: string;
+        };
+        DesignDocument: {
+            apiVersion: string;
+            charts?: components["schemas"]["DesignChart"][];
+            kind: string;
+            name: string;
+            namespace?: string;
+            report?: components["schemas"]["DesignNote"][];
+            resources: components["schemas"]["DesignResource"][];
+        };
+        DesignEdge: {
+            from: string;
+            to: string;
+            why: string;
+        };
+        DesignGraph: {
+            dangling?: components["schemas"]["DesignEdge"][];
+            edges: components["schemas"]["DesignEdge"][];
+            nodes: string[];
+        };
+        DesignList: {
+            designs: components["schemas"]["DesignView"][];
+            next_cursor?: string;
+        };
+        DesignNote: {
+            field?: string;
+            reason: string;
+            source: string;
+        };
+        DesignRef: {
+            inject?: string;
+            keep?: boolean;
+            name: string;
+            namespace?: string;
+            revision?: number;
+            timeout?: string;
+        };
+        DesignRequest: {
+            chart?: components["schemas"]["ChartImport"];
+            compose?: components["schemas"]["ComposeImport"];
+            document?: components["schemas"]["DesignDocument"];
+            labels?: {
+                [key: string]: string;
+            };
+            manifests?: string;
+            name?: string;
+            namespace?: string;
+            private?: boolean;
+            revision?: number;
+        };
+        DesignResource: {
+            object: {
+                [key: string]: unknown;
+            };
+            source?: string;
+        };
+        DesignRevisions: {
+            revisions: components["schemas"]["DesignView"][];
+        };
+        DesignView: {
+            /** Format: date-time */
+            created_at: string;
+            design?: components["schemas"]["DesignDocument"];
+            graph?: components["schemas"]["DesignGraph"];
+            id: string;
+            labels?: {
+                [key: string]: string;
+            };
+            name: string;
+            owner_id?: string;
+            private?: boolean;
+            revision: number;
+            /** Format: date-time */
+            updated_at: string;
         };
         Detail: {
             field?: string;
@@ -2494,6 +2841,7 @@ export interface components {
         };
         ProfileExtras: {
             allow_unknown_fields?: boolean;
+            designs?: components["schemas"]["DesignRef"][];
             mesh_type?: number;
             requests?: number;
             slo?: string[];

@@ -12,6 +12,7 @@ import (
 	"github.com/meshperf/meshperf/internal/auth"
 	"github.com/meshperf/meshperf/internal/capacity"
 	"github.com/meshperf/meshperf/internal/cluster"
+	"github.com/meshperf/meshperf/internal/design"
 	"github.com/meshperf/meshperf/internal/experiment"
 	"github.com/meshperf/meshperf/internal/report"
 	"github.com/meshperf/meshperf/internal/server"
@@ -56,6 +57,12 @@ var Operations = []Operation{
 	op(http.MethodGet, "/api/v1/profiles/{ref}", nil, http.StatusOK, typ[api.ProfileView]()),
 	op(http.MethodPut, "/api/v1/profiles/{ref}", typ[spec.Profile](), http.StatusOK, typ[api.ProfileView]()),
 	op(http.MethodGet, "/api/v1/profiles/{ref}/revisions", nil, http.StatusOK, typ[api.ProfileRevisions]()),
+
+	op(http.MethodGet, "/api/v1/designs", nil, http.StatusOK, typ[api.DesignList]()),
+	op(http.MethodPost, "/api/v1/designs", typ[api.DesignRequest](), http.StatusCreated, typ[api.DesignView]()),
+	op(http.MethodGet, "/api/v1/designs/{ref}", nil, http.StatusOK, typ[api.DesignView]()),
+	op(http.MethodPut, "/api/v1/designs/{ref}", typ[api.DesignRequest](), http.StatusOK, typ[api.DesignView]()),
+	op(http.MethodGet, "/api/v1/designs/{ref}/revisions", nil, http.StatusOK, typ[api.DesignRevisions]()),
 
 	op(http.MethodGet, "/api/v1/results", nil, http.StatusOK, typ[store.Page]()),
 	op(http.MethodGet, "/api/v1/results/{id}", nil, http.StatusOK, typ[spec.Result]()),
@@ -105,6 +112,12 @@ var Names = map[reflect.Type]string{
 	typ[cluster.Event]():     "ClusterEvent",
 	typ[capacity.Report]():   "CapacityReport",
 	typ[capacity.Step]():     "CapacityStep",
+	typ[design.Resource]():   "DesignResource",
+	typ[design.Chart]():      "DesignChart",
+	typ[design.Note]():       "DesignNote",
+	typ[design.Graph]():      "DesignGraph",
+	typ[design.Edge]():       "DesignEdge",
+	typ[design.Design]():     "DesignDocument",
 }
 
 // Fixed are the schemas of the types in API bodies that write their own

@@ -44,6 +44,20 @@ type Options struct {
 	// Env holds the variables the file's ${VAR} take their values from;
 	// this process's environment is never read.
 	Env map[string]string
+	// Inline says the file came without a directory (from an API caller):
+	// no other file is read, so a config's file: is reported, not read.
+	Inline bool
+}
+
+// inlineDir is the working directory of an inline Compose file: its
+// relative paths resolve under it in the report, and nothing is read.
+const inlineDir = "/inline"
+
+// ConvertInline converts a Compose file given as data, reading no other
+// file (Options.Inline).
+func ConvertInline(ctx context.Context, data []byte, o Options) (*design.Design, error) {
+	o.Inline = true
+	return ConvertBytes(ctx, inlineDir+"/compose.yaml", data, o)
 }
 
 // Convert reads the Compose file at path (bounded) and converts it.
@@ -83,7 +97,7 @@ func ConvertBytes(ctx context.Context, path string, data []byte, o Options) (*de
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	c := &converter{d: design.New(o.Name, o.Namespace), p: p, dir: dir, file: filepath.Base(path)}
+	c := &converter{d: design.New(o.Name, o.Namespace), p: p, dir: dir, file: filepath.Base(path), inline: o.Inline}
 	if err := c.convert(); err != nil {
 		return nil, err
 	}
@@ -91,10 +105,11 @@ func ConvertBytes(ctx context.Context, path string, data []byte, o Options) (*de
 }
 
 type converter struct {
-	d    *design.Design
-	p    *types.Project
-	dir  string
-	file string
+	d      *design.Design
+	p      *types.Project
+	dir    string
+	file   string
+	inline bool
 }
 
 func (c *converter) note(source, field, reason string) {
@@ -206,6 +221,9 @@ func (c *converter) config(name string, cfg types.ConfigObjConfig) error {
 // readBeside reads a file named by the Compose file, only if it is a
 // regular file under the Compose file's directory.
 func (c *converter) readBeside(name string) ([]byte, error) {
+	if c.inline {
+		return nil, fmt.Errorf("the file %s is not read: the Compose file came without its directory (give the config's content: inline)", name)
+	}
 	p := name
 	if !filepath.IsAbs(p) {
 		p = filepath.Join(c.dir, p)

@@ -221,3 +221,49 @@ func FuzzConvert(f *testing.F) {
 		}
 	})
 }
+
+// TestConvertInlineReadsNoFile: a Compose file given inline (the API's
+// import) reads no file at all, not even one in the server's own working
+// directory or an absolute path, and says so in the report.
+func TestConvertInlineReadsNoFile(t *testing.T) {
+	secret := filepath.Join(t.TempDir(), "secret.conf")
+	if err := os.WriteFile(secret, []byte("top secret"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(filepath.Dir(secret))
+	compose := `services:
+  a:
+    image: busybox
+    env_file: ` + secret + `
+    configs: [abs, rel, inline]
+configs:
+  abs: {file: ` + secret + `}
+  rel: {file: ./secret.conf}
+  inline: {content: "given"}
+`
+	d, err := ConvertInline(t.Context(), []byte(compose), Options{Name: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cms []string
+	for _, r := range d.Resources {
+		if r.Kind() == "ConfigMap" {
+			cms = append(cms, r.Name()+"="+design.Get(r.Object, "data", "content").(string))
+		}
+		if b, _ := r.Object["data"].(map[string]any); b != nil && strings.Contains(b["content"].(string), "secret") {
+			t.Errorf("%s holds the file's content", r.Ref())
+		}
+	}
+	if !slices.Equal(cms, []string{"inline=given"}) {
+		t.Errorf("config maps %q, want only inline=given", cms)
+	}
+	var notRead []string
+	for _, note := range d.Report {
+		if strings.Contains(note.Reason, "not read") {
+			notRead = append(notRead, note.Source+" "+note.Field)
+		}
+	}
+	if len(notRead) != 3 {
+		t.Errorf("report names %d files not read (%q), want 3: env_file, abs, rel; report %v", len(notRead), notRead, d.Report)
+	}
+}

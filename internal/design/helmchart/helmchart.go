@@ -7,8 +7,12 @@
 package helmchart
 
 import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"maps"
 	"os"
@@ -64,11 +68,63 @@ func ReadValues(path string) (map[string]any, error) {
 // Render loads and renders the chart and returns its resources, the
 // chart reference for the design, and notes on what was left out.
 func Render(o Options) ([]design.Resource, design.Chart, []design.Note, error) {
-	ref := design.Chart{Release: o.Release, Namespace: o.Namespace, From: o.Path, Repo: o.Repo, Values: o.Values}
 	ch, err := load(o.Path)
 	if err != nil {
-		return nil, ref, nil, err
+		return nil, design.Chart{Release: o.Release, Namespace: o.Namespace, From: o.Path, Repo: o.Repo, Values: o.Values}, nil, err
 	}
+	return render(ch, o)
+}
+
+// RenderArchive renders a packaged chart (.tgz) given as data, as Render
+// does; o.Path only names it. Its size, its files' total once
+// decompressed and their count are bounded before Helm's loader reads it.
+func RenderArchive(data []byte, o Options) ([]design.Resource, design.Chart, []design.Note, error) {
+	ref := design.Chart{Release: o.Release, Namespace: o.Namespace, From: o.Path, Repo: o.Repo, Values: o.Values}
+	if err := checkArchive(data); err != nil {
+		return nil, ref, nil, fmt.Errorf("chart %s: %w", o.Path, err)
+	}
+	ch, err := loader.LoadArchive(bytes.NewReader(data))
+	if err != nil {
+		return nil, ref, nil, fmt.Errorf("chart %s: %w", o.Path, err)
+	}
+	return render(ch, o)
+}
+
+// checkArchive reads a gzipped tar through once, refusing it past
+// MaxChartBytes compressed or decompressed, or MaxChartFiles entries.
+func checkArchive(data []byte) error {
+	if len(data) > MaxChartBytes {
+		return fmt.Errorf("%d bytes, more than %d", len(data), MaxChartBytes)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(data))
+	if err != nil {
+		return fmt.Errorf("not a packaged chart (a gzipped tar): %w", err)
+	}
+	tr := tar.NewReader(zr)
+	var total int64
+	for files := 0; ; files++ {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("not a packaged chart: %w", err)
+		}
+		if files >= MaxChartFiles {
+			return fmt.Errorf("more than %d files", MaxChartFiles)
+		}
+		n, err := io.Copy(io.Discard, io.LimitReader(tr, MaxChartBytes-total+1))
+		if err != nil {
+			return fmt.Errorf("not a packaged chart: %s: %w", h.Name, err)
+		}
+		if total += n; total > MaxChartBytes {
+			return fmt.Errorf("more than %d bytes decompressed", MaxChartBytes)
+		}
+	}
+}
+
+func render(ch *chart.Chart, o Options) ([]design.Resource, design.Chart, []design.Note, error) {
+	ref := design.Chart{Release: o.Release, Namespace: o.Namespace, From: o.Path, Repo: o.Repo, Values: o.Values}
 	ref.Chart, ref.Version = ch.Name(), ch.Metadata.Version
 	src := "chart " + o.Release
 	vals, err := util.ToRenderValues(ch, o.Values, common.ReleaseOptions{

@@ -2,7 +2,9 @@ package helmchart
 
 import (
 	"archive/tar"
+	"bytes"
 	"compress/gzip"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -115,35 +117,106 @@ func TestReadValues(t *testing.T) {
 // pack writes dir as a packaged chart whose top directory is name.
 func pack(t *testing.T, dir, name, out string) {
 	t.Helper()
-	f, err := os.Create(out)
+	b, err := Package(dir, name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	gz := gzip.NewWriter(f)
-	tw := tar.NewWriter(gz)
-	err = filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
-		if err != nil || info.IsDir() {
-			return err
+	if err := os.WriteFile(out, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRenderArchive: a packaged chart given as bytes renders as the
+// directory does; what is not a chart archive, or decompresses past the
+// limits, is refused before Helm's loader reads it.
+func TestRenderArchive(t *testing.T) {
+	tgz, err := Package("testdata/echo", "echo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, ref, _, err := RenderArchive(tgz, Options{Path: "echo.tgz", Release: "a", Namespace: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != 4 || ref.Chart != "echo" || ref.From != "echo.tgz" {
+		t.Errorf("rendered %d resources, chart %+v; want 4 from echo.tgz", len(rs), ref)
+	}
+	tarOf := func(files map[string]int) []byte {
+		var buf bytes.Buffer
+		gz := gzip.NewWriter(&buf)
+		tw := tar.NewWriter(gz)
+		for name, size := range files {
+			if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(size), Typeflag: tar.TypeReg}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := tw.Write(make([]byte, size)); err != nil {
+				t.Fatal(err)
+			}
 		}
-		rel, _ := filepath.Rel(dir, p)
-		b, err := os.ReadFile(p)
+		if err := tw.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := gz.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return buf.Bytes()
+	}
+	many := map[string]int{}
+	for i := range MaxChartFiles + 1 {
+		many[fmt.Sprintf("c/f%d", i)] = 0
+	}
+	for _, tc := range []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"not gzip", []byte("apiVersion: v2"), "not a packaged chart"},
+		{"a zip bomb", tarOf(map[string]int{"c/Chart.yaml": MaxChartBytes + 1}), "decompressed"},
+		{"too many files", tarOf(many), "files"},
+		{"not a chart inside", tarOf(map[string]int{"c/values.yaml": 3}), "values.yaml"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, _, err := RenderArchive(tc.data, Options{Path: "in.tgz", Release: "r"})
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "in.tgz") {
+				t.Errorf("err %v, want one naming in.tgz and saying %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// FuzzCheckArchive: whatever bytes an API caller sends as a chart, the
+// check before Helm's loader ends without panicking, and what it admits
+// is within the limits when decompressed.
+func FuzzCheckArchive(f *testing.F) {
+	tgz, err := Package("testdata/echo", "echo")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(tgz)
+	f.Add([]byte{0x1f, 0x8b})
+	f.Add([]byte("not a chart"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if checkArchive(data) != nil {
+			return
+		}
+		zr, err := gzip.NewReader(bytes.NewReader(data))
 		if err != nil {
-			return err
+			t.Fatalf("admitted what is not gzip: %v", err)
 		}
-		if err := tw.WriteHeader(&tar.Header{Name: name + "/" + rel, Mode: 0o644, Size: int64(len(b)), Typeflag: tar.TypeReg}); err != nil {
-			return err
+		tr := tar.NewReader(zr)
+		var total int64
+		for files := 0; ; files++ {
+			h, err := tr.Next()
+			if err != nil {
+				break
+			}
+			total += h.Size
+			if files > MaxChartFiles {
+				t.Fatalf("admitted more than %d files", MaxChartFiles)
+			}
 		}
-		_, err = tw.Write(b)
-		return err
+		if total > MaxChartBytes {
+			t.Fatalf("admitted %d bytes decompressed", total)
+		}
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := gz.Close(); err != nil {
-		t.Fatal(err)
-	}
 }

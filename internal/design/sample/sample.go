@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/meshperf/meshperf/internal/design"
 	"github.com/meshperf/meshperf/kube"
@@ -30,6 +31,11 @@ type Options struct {
 	Size int
 	// Replicas of each service (default 1).
 	Replicas int
+	// ServiceEnv has each service call the next by the address Kubernetes
+	// gives pods in environment variables (BACKEND_1_SERVICE_HOST and
+	// _PORT) rather than by name: for clusters without DNS. The Services
+	// are applied before the Deployments, so the pods get them.
+	ServiceEnv bool
 }
 
 // Port is where every service of the application listens, in the pod;
@@ -70,7 +76,13 @@ func Design(o Options) (*design.Design, error) {
 		return nil, err
 	}
 	d := design.New(o.Name, o.Namespace)
-	url := func(svc string) string { return "http://" + svc + "/" }
+	url := func(svc string) string {
+		if o.ServiceEnv {
+			v := strings.ToUpper(strings.ReplaceAll(svc, "-", "_"))
+			return "http://$(" + v + "_SERVICE_HOST):$(" + v + "_SERVICE_PORT)/"
+		}
+		return "http://" + svc + "/"
+	}
 	var backends []string
 	for i := 1; i <= o.FanOut; i++ {
 		backends = append(backends, "backend-"+strconv.Itoa(i))

@@ -79,3 +79,33 @@ func TestExperimentFile(t *testing.T) {
 		t.Errorf("variants %q, want %q", targets, want)
 	}
 }
+
+// TestDesignServiceEnv: without cluster DNS, the upstreams are the
+// service environment variables Kubernetes expands in args, and every
+// Service comes before the Deployments in apply order (pods get only the
+// variables of Services that exist when they start).
+func TestDesignServiceEnv(t *testing.T) {
+	d, err := Design(Options{Name: "s", FanOut: 1, ServiceEnv: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var order []string
+	for _, r := range design.ApplyOrder(d.Resources) {
+		order = append(order, r.Kind())
+		if r.Kind() == "Deployment" && r.Name() == "backend-1" {
+			args := design.Get(r.Object, "spec", "template", "spec", "containers").([]any)[0].(map[string]any)["args"].([]any)
+			if got := args[len(args)-1]; got != "http://$(LEAF_SERVICE_HOST):$(LEAF_SERVICE_PORT)/" {
+				t.Errorf("backend-1's upstream %v", got)
+			}
+		}
+		if r.Kind() == "Deployment" && r.Name() == "front" {
+			args := design.Get(r.Object, "spec", "template", "spec", "containers").([]any)[0].(map[string]any)["args"].([]any)
+			if got := args[len(args)-1]; got != "http://$(BACKEND_1_SERVICE_HOST):$(BACKEND_1_SERVICE_PORT)/" {
+				t.Errorf("front's upstream %v", got)
+			}
+		}
+	}
+	if i := slices.Index(order, "Deployment"); i < 0 || slices.Contains(order[i:], "Service") {
+		t.Errorf("apply order %v: every Service before the Deployments", order)
+	}
+}

@@ -5,6 +5,7 @@ import { useState } from "react";
 import { Link, useNavigate, useParams, useSearchParams } from "react-router-dom";
 import { api, type ProfileView, type Run, type ProfileRevisions, type ResultPage, type RunRequest } from "../api";
 import { listAllProfiles } from "../lib/profiles";
+import { RevisionHistory } from "../components/RevisionHistory";
 import { Empty, ErrorBox, Loading, errorText, useApi, useTitle } from "../components/ui";
 import { fmtAgo, fmtMs, fmtRate, fmtTime } from "../lib/format";
 import { toYAML } from "../lib/profile";
@@ -153,31 +154,7 @@ export function ProfileDetail() {
           </pre>
         </div>
         <div>
-          <div className="panel">
-            <h2>History</h2>
-            {revs.error ? <ErrorBox error={revs.error} /> : null}
-            {!revs.data ? (
-              <Loading what="revisions" />
-            ) : (
-              <ol className="revisions" reversed>
-                {[...revs.data.revisions]
-                  .sort((a, b) => b.revision - a.revision)
-                  .map((r) => (
-                    <li key={r.revision}>
-                      <button
-                        type="button"
-                        className="link"
-                        aria-current={String(r.revision) === (rev ?? String(prof.revision)) ? "true" : undefined}
-                        onClick={() => setParams(r.revision === revs.data!.revisions.length ? {} : { revision: String(r.revision) })}
-                      >
-                        revision {r.revision}
-                      </button>{" "}
-                      <span className="muted small">{fmtTime(r.updated_at)}</span>
-                    </li>
-                  ))}
-              </ol>
-            )}
-          </div>
+          <RevisionHistory revs={revs} shown={rev ? Number(rev) : prof.revision} onShow={(r) => setParams(r === null ? {} : { revision: String(r) })} />
           <div className="panel">
             <h2>Results of this profile</h2>
             {!results.data ? (
