@@ -80,6 +80,14 @@ func (s *Store) ListConformance(ctx context.Context, f store.ConformanceFilter) 
 		query += ` AND profile = ?`
 		args = append(args, f.Profile)
 	}
+	if f.Cursor != "" {
+		started, id, err := store.ParseConformanceCursor(f.Cursor)
+		if err != nil {
+			return nil, err
+		}
+		query += ` AND (started_ns < ? OR (started_ns = ? AND id < ?))`
+		args = append(args, nanos(started), nanos(started), id)
+	}
 	query += ` ORDER BY started_ns DESC, id DESC LIMIT ?`
 	cs, err := s.queryConformance(ctx, s.reader(), false, query, append(args, limit)...)
 	if err != nil {

@@ -79,6 +79,8 @@ func (o opener) testListConformance(t *testing.T) {
 		{"mesh and profile", store.ConformanceFilter{Mesh: "Istio", Profile: "MESH-HTTP"}, []string{saved[3].ID, saved[0].ID}},
 		{"limit", store.ConformanceFilter{Limit: 1}, []string{saved[3].ID}},
 		{"nothing", store.ConformanceFilter{Mesh: "Kuma"}, nil},
+		{"after a cursor", store.ConformanceFilter{Cursor: store.ConformanceCursor(saved[2])}, []string{saved[1].ID, saved[0].ID}},
+		{"cursor and mesh", store.ConformanceFilter{Mesh: "Istio", Limit: 1, Cursor: store.ConformanceCursor(saved[3])}, []string{saved[2].ID}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := s.ListConformance(ctx, tc.f)
@@ -88,4 +90,8 @@ func (o opener) testListConformance(t *testing.T) {
 			}
 		})
 	}
+	t.Run("bad cursor", func(t *testing.T) {
+		_, err := s.ListConformance(ctx, store.ConformanceFilter{Cursor: "not-a-cursor"})
+		wantErr(t, "ListConformance", err, store.ErrInvalid)
+	})
 }
