@@ -1,3 +1,5 @@
+//go:build !noconformance
+
 package cli
 
 import (
@@ -10,6 +12,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/meshperf/meshperf/internal/conformance"
+	"github.com/meshperf/meshperf/internal/conformance/result"
+	"github.com/meshperf/meshperf/internal/server"
+	"github.com/meshperf/meshperf/kube"
 	"github.com/meshperf/meshperf/store"
 )
 
@@ -24,15 +29,9 @@ func saveConformance(ctx context.Context, g *globalOptions, res *conformance.Res
 	}
 	defer s.Close()
 	res.ID = store.NewID()
-	body, err := json.Marshal(res)
+	c, err := res.Record()
 	if err != nil {
 		return err
-	}
-	c := &store.Conformance{
-		ID: res.ID, Kind: res.Kind, Profile: res.Profile, SuiteVersion: res.SuiteVersion,
-		Mesh: res.Implementation.Mesh, MeshVersion: res.Implementation.Version, Outcome: res.Outcome,
-		Passed: res.Counts.Passed, Failed: res.Counts.Failed, Skipped: res.Counts.Skipped, NotRun: res.Counts.NotRun,
-		Started: res.Started, Finished: res.Finished, Body: body,
 	}
 	if err := s.SaveConformance(ctx, c); err != nil {
 		res.ID = ""
@@ -47,12 +46,7 @@ func loadConformance(ctx context.Context, s store.Store, ref string) (*conforman
 	if err != nil {
 		return nil, notFound(err, "conformance result", ref)
 	}
-	var res conformance.Result
-	if err := json.Unmarshal(c.Body, &res); err != nil {
-		return nil, fmt.Errorf("conformance result %s: %w", c.ID, err)
-	}
-	res.ID = c.ID
-	return &res, nil
+	return result.FromRecord(c)
 }
 
 func newConformanceListCmd(stdio IO, g *globalOptions) *cobra.Command {
@@ -187,4 +181,10 @@ func newConformanceCompareCmd(stdio IO, g *globalOptions) *cobra.Command {
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "text or json")
 	return cmd
+}
+
+// conformanceRunner runs the server's conformance tests against the
+// cluster of cfg.
+func conformanceRunner(cfg kube.Config) server.ConformanceRunner {
+	return conformance.Runner{Kube: cfg}
 }

@@ -1,3 +1,5 @@
+//go:build !noconformance
+
 package cli_test
 
 import (
