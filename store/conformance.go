@@ -46,8 +46,10 @@ type Conformance struct {
 
 // ConformanceFilter selects conformance results; empty fields match all.
 type ConformanceFilter struct {
-	Mesh    string
-	Profile string
+	// Mesh matches case-insensitively; MeshVersion exactly.
+	Mesh        string
+	MeshVersion string
+	Profile     string
 	// Limit caps the count (0: 100; at most 1000).
 	Limit int
 	// Cursor continues a listing after the row ConformanceCursor made it

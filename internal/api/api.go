@@ -326,6 +326,9 @@ type ConformanceView struct {
 	Result *result.Result `json:"result,omitempty"`
 	// Tests are the tests ended so far while the run goes on.
 	Tests []result.TestResult `json:"tests,omitempty"`
+	// Performance are the latest performance results (up to 10, newest
+	// first) whose mesh context found the same mesh at the same version.
+	Performance []store.ResultSummary `json:"performance,omitempty"`
 }
 
 // ConformanceMatrix is GET /api/v1/conformance/matrix: the latest stored

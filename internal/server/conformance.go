@@ -192,6 +192,14 @@ func (s *Server) getConformance(w http.ResponseWriter, r *http.Request) error {
 	if view.Result == nil && view.Run == nil {
 		return notFound("conformance result", id)
 	}
+	if res := view.Result; res != nil && res.Implementation.Mesh != "" && res.Implementation.Version != "" {
+		page, err := s.st.ListResults(r.Context(), store.ResultFilter{Mesh: res.Implementation.Mesh,
+			MeshVersion: res.Implementation.Version, Limit: 10, Viewer: s.viewer(r)})
+		if err != nil {
+			return fromStore(err, "results", "")
+		}
+		view.Performance = page.Results
+	}
 	writeJSON(w, http.StatusOK, view)
 	return nil
 }
@@ -207,7 +215,7 @@ func summaryOf(c *store.Conformance) api.ConformanceSummary {
 // page at a time (?mesh=, ?profile=, ?limit= up to 1000, ?cursor=).
 func (s *Server) listConformance(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	f := store.ConformanceFilter{Mesh: q.Get("mesh"), Profile: q.Get("profile"), Cursor: q.Get("cursor"), Limit: 50}
+	f := store.ConformanceFilter{Mesh: q.Get("mesh"), MeshVersion: q.Get("mesh_version"), Profile: q.Get("profile"), Cursor: q.Get("cursor"), Limit: 50}
 	if l := q.Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n < 1 || n > 1000 {

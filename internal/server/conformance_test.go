@@ -21,8 +21,10 @@ import (
 	"github.com/meshperf/meshperf/internal/conformance/result"
 	"github.com/meshperf/meshperf/internal/server"
 	"github.com/meshperf/meshperf/kube"
+	"github.com/meshperf/meshperf/spec"
 	"github.com/meshperf/meshperf/store"
 	"github.com/meshperf/meshperf/store/sqlite"
+	"github.com/meshperf/meshperf/store/storetest"
 )
 
 // envConformanceChild makes this test binary the conformance suite's
@@ -161,6 +163,35 @@ func TestConformanceAPI(t *testing.T) {
 		}
 		if code, _ := do(t, "GET", base+"/api/v1/conformance/ffffffffffff", "", ""); code != 404 {
 			t.Errorf("unknown id: %d", code)
+		}
+	})
+
+	t.Run("linked performance results", func(t *testing.T) {
+		perf := storetest.SampleResult(nil, storetest.Sample{Start: t0, Values: 100, Seconds: 2})
+		perf.Mesh = &spec.MeshContext{Meshes: []spec.MeshInstall{{Mesh: "istio", Name: "Istio", Version: "1.28.0"}}}
+		id, err := st.SaveResult(t.Context(), perf, store.ResultRef{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v api.ConformanceView
+		getJSON(t, base+"/api/v1/conformance/"+a.ID, &v)
+		if len(v.Performance) != 1 || v.Performance[0].ID != id {
+			t.Errorf("Istio 1.28.0's performance results: %+v", v.Performance)
+		}
+		var v2 api.ConformanceView
+		getJSON(t, base+"/api/v1/conformance/"+c.ID, &v2)
+		if v2.Result == nil || len(v2.Performance) != 0 {
+			t.Errorf("Istio 1.29.0 has none, got %+v", v2.Performance)
+		}
+		var page store.Page
+		getJSON(t, base+"/api/v1/results?mesh=istio&mesh_version=1.28.0", &page)
+		if len(page.Results) != 1 || page.Results[0].ID != id {
+			t.Errorf("results of istio 1.28.0: %+v", page.Results)
+		}
+		var back api.ConformanceList
+		getJSON(t, base+"/api/v1/conformance?mesh=istio&mesh_version=1.28.0", &back)
+		if len(back.Results) != 1 || back.Results[0].ID != a.ID {
+			t.Errorf("conformance of istio 1.28.0: %+v", back.Results)
 		}
 	})
 

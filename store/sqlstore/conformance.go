@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/meshperf/meshperf/store"
 )
@@ -73,8 +74,12 @@ func (s *Store) ListConformance(ctx context.Context, f store.ConformanceFilter) 
 	query := `SELECT ` + conformanceColumns + ` FROM conformance_results WHERE 1 = 1`
 	var args []any
 	if f.Mesh != "" {
-		query += ` AND mesh = ?`
-		args = append(args, f.Mesh)
+		query += ` AND lower(mesh) = ?`
+		args = append(args, strings.ToLower(f.Mesh))
+	}
+	if f.MeshVersion != "" {
+		query += ` AND mesh_version = ?`
+		args = append(args, f.MeshVersion)
 	}
 	if f.Profile != "" {
 		query += ` AND profile = ?`
