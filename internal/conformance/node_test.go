@@ -61,7 +61,7 @@ func TestNode(t *testing.T) {
 	t.Logf("%s: %+v in %s; deleted %v", res.Outcome, res.Counts, res.Finished.Sub(res.Started).Round(time.Second), res.Cleanup)
 	for _, tr := range res.Tests {
 		if tr.Status == Fail {
-			t.Logf("FAIL %s: %s", tr.Name, tr.Message)
+			t.Logf("FAIL %s (%s): %s", tr.Name, tr.Duration.Round(time.Millisecond), tr.Message)
 		}
 	}
 	if res.Counts.NotRun > 0 || res.Counts.Passed == 0 {
@@ -73,8 +73,21 @@ func TestNode(t *testing.T) {
 	if res.ReportMismatch != "" {
 		t.Error(res.ReportMismatch)
 	}
-	if len(ended) != res.Counts.Passed+res.Counts.Failed {
+	// Progress told each test that ran or that the suite skipped, as the
+	// result has it.
+	if len(ended) < res.Counts.Passed+res.Counts.Failed {
 		t.Errorf("progress told %d tests, the result has %d passed and failed", len(ended), res.Counts.Passed+res.Counts.Failed)
+	}
+	for _, e := range ended {
+		if tr, ok := res.Test(e.Name); !ok || tr.Status != e.Status || tr.Message != e.Message {
+			t.Errorf("progress told %s %s %q, the result %s %q", e.Name, e.Status, e.Message, tr.Status, tr.Message)
+		}
+	}
+	if out := os.Getenv("MESHPERF_TEST_CONFORMANCE_OUT"); out != "" {
+		b, _ := json.MarshalIndent(res, "", "  ")
+		if err := os.WriteFile(out, b, 0o644); err != nil {
+			t.Error(err)
+		}
 	}
 	for _, tr := range res.Tests {
 		if tr.Status == Fail && tr.Message == "" {

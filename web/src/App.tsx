@@ -14,12 +14,14 @@ import { Schedules } from "./pages/Schedules";
 import { Agents } from "./pages/Agents";
 import { Cluster } from "./pages/Cluster";
 import { Experiments } from "./pages/Experiments";
+import { Conformance } from "./pages/Conformance";
 import { NotFound } from "./pages/NotFound";
 
 // The chart-heavy pages load on demand, so the dashboard comes up fast.
 const ResultPage = lazy(() => import("./pages/Result"));
 const ComparePage = lazy(() => import("./pages/Compare"));
 const ExperimentPage = lazy(() => import("./pages/Experiment"));
+const ConformanceResultPage = lazy(() => import("./pages/ConformanceResult"));
 
 export interface Session {
   info: Info | null;
@@ -104,6 +106,7 @@ export function App() {
     ["/new", "New test"],
     ["/compare", "Compare"],
     ["/experiments", "Experiments"],
+    ["/conformance", "Conformance"],
     ["/profiles", "Profiles"],
     ["/schedules", "Schedules"],
     ["/agents", "Agents"],
@@ -168,6 +171,8 @@ export function App() {
                   <Route path="/compare" element={<ComparePage />} />
                   <Route path="/experiments" element={<Experiments />} />
                   <Route path="/experiments/:id" element={<ExperimentPage />} />
+                  <Route path="/conformance" element={<Conformance />} />
+                  <Route path="/conformance/:id" element={<ConformanceResultPage />} />
                   <Route path="/profiles" element={<Profiles />} />
                   <Route path="/profiles/:ref" element={<ProfileDetail />} />
                   <Route path="/schedules" element={<Schedules />} />
