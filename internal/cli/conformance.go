@@ -56,7 +56,8 @@ duration and failure message, to list, show and compare. docs/conformance.md.`, 
 	}
 	cmd.AddCommand(newConformanceRunCmd(stdio, g), newConformanceSuiteCmd(),
 		newConformanceProfilesCmd(stdio), newConformanceFeaturesCmd(stdio),
-		newConformanceListCmd(stdio, g), newConformanceShowCmd(stdio, g), newConformanceCompareCmd(stdio, g))
+		newConformanceListCmd(stdio, g), newConformanceShowCmd(stdio, g), newConformanceCompareCmd(stdio, g),
+		newConformanceImportCmd(stdio, g))
 	return cmd
 }
 

@@ -6,6 +6,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"os"
 	"text/tabwriter"
 	"time"
 
@@ -187,4 +189,69 @@ func newConformanceCompareCmd(stdio IO, g *globalOptions) *cobra.Command {
 // cluster of cfg.
 func conformanceRunner(cfg kube.Config) server.ConformanceRunner {
 	return conformance.Runner{Kube: cfg}
+}
+
+// maxConformanceImport bounds a result file read by conformance import.
+const maxConformanceImport = store.MaxConformanceBody
+
+func newConformanceImportCmd(stdio IO, g *globalOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:   "import FILE",
+		Short: "Store a conformance result written elsewhere (conformance run --json, or show -o json)",
+		Long: `meshperf conformance import stores a conformance result that a run
+elsewhere wrote as JSON (conformance run --json FILE --no-store, e.g. in CI,
+or conformance show -o json), under a new ID. Its profile must be one the
+suite has; its counts and outcome are computed again from its tests.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			res, err := readConformanceFile(args[0])
+			if err != nil {
+				return err
+			}
+			if err := saveConformance(cmd.Context(), g, res); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdio.Out, "stored conformance result %s (%s)\n", res.ID, res.Summary())
+			return nil
+		},
+	}
+}
+
+// readConformanceFile reads and checks a result file: bounded, strict
+// JSON, a known profile, known statuses; counts and outcome recomputed.
+func readConformanceFile(path string) (*conformance.Result, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, usageErrorf("%v", err)
+	}
+	defer f.Close()
+	dec := json.NewDecoder(io.LimitReader(f, maxConformanceImport+1))
+	dec.DisallowUnknownFields()
+	var res conformance.Result
+	if err := dec.Decode(&res); err != nil {
+		return nil, usageErrorf("%s: not a conformance result: %v", path, err)
+	}
+	if dec.InputOffset() > maxConformanceImport {
+		return nil, usageErrorf("%s: more than %d bytes", path, maxConformanceImport)
+	}
+	if _, err := conformance.LookupProfile(res.Profile); err != nil {
+		return nil, usageErrorf("%s: %v", path, err)
+	}
+	for _, t := range res.Tests {
+		switch t.Status {
+		case conformance.Pass, conformance.Fail, conformance.Skip, conformance.NotRun:
+		default:
+			return nil, usageErrorf("%s: test %q has status %q (want pass, fail, skip or not-run)", path, t.Name, t.Status)
+		}
+	}
+	switch res.Outcome {
+	case conformance.OutcomePassed, conformance.OutcomeFailed, conformance.OutcomeNotRun, conformance.OutcomeCancelled:
+	default:
+		return nil, usageErrorf("%s: outcome %q (want passed, failed, not-run or cancelled)", path, res.Outcome)
+	}
+	if res.Started.IsZero() {
+		return nil, usageErrorf("%s: no start time", path)
+	}
+	res.Count()
+	return &res, nil
 }
