@@ -20,6 +20,8 @@ func newConformanceCmd(_ IO, _ *globalOptions) *cobra.Command {
 	return &cobra.Command{
 		Use:   "conformance",
 		Short: "Conformance tests (not in this binary: built with -tags noconformance)",
+		// Whatever follows (run --profile ..., list) gets the same answer.
+		DisableFlagParsing: true,
 		RunE: func(*cobra.Command, []string) error {
 			return errors.New("this meshperf was built with -tags noconformance: the Gateway API conformance suite is not in it; use a standard build")
 		},
