@@ -76,6 +76,7 @@ describe("linkText", () => {
     expect(linkText(c, [perf(4.743, 50), perf(9, 10)])).toBe("Istio 1.28.0: MESH-HTTP 3/7 passed (43%) · p99 4.74 ms at 50/s (latest of 2 performance results)");
     expect(linkText(c, [perf(1.2, 1000)])).toBe("Istio 1.28.0: MESH-HTTP 3/7 passed (43%) · p99 1.20 ms at 1.00k/s (the only performance result)");
     expect(linkText(c, [])).toBe("Istio 1.28.0: MESH-HTTP 3/7 passed (43%) · no performance result of this version");
+    expect(linkText({ ...c, mesh: undefined, mesh_version: undefined }, [])).toBe("no mesh: MESH-HTTP 3/7 passed (43%) · no mesh version to find performance results by");
   });
   it("reads the meshes of a performance result's mesh context", () => {
     expect(resultMeshes({ meshes: [{ mesh: "istio", name: "Istio", version: "1.28.0" }, { mesh: "kuma" }, { mesh: "linkerd", version: "2.19.1" }] })).toEqual([

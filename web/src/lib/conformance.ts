@@ -90,6 +90,7 @@ export function groupMatrix(m: ConformanceMatrix): { groups: MeshGroup[]; rows: 
  */
 export function linkText(c: ConformanceSummary, perf: ResultSummary[]): string {
   const head = `${meshLabel(c.mesh, c.mesh_version)}: ${c.profile} ${passText(c.counts)}`;
+  if (!c.mesh || !c.mesh_version) return `${head} · no mesh version to find performance results by`;
   if (perf.length === 0) return `${head} · no performance result of this version`;
   const p = perf[0];
   const n = perf.length === 1 ? "the only performance result" : `latest of ${perf.length} performance results`;
