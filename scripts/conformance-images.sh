@@ -9,6 +9,7 @@
 #   registry.k8s.io/gateway-api/echo-basic:v1.6.0-dev.3  the same program, under the tag of infra-backend-v3
 #
 #   scripts/conformance-images.sh OUTDIR [CONTAINERD_SOCKET]
+#   scripts/conformance-images.sh --build   only build (or find) the programs, print their directory
 #
 # writes OUTDIR/echo-advanced.tar and OUTDIR/echo-basic*.tar (OCI layouts)
 # and, given a containerd socket, imports them into its k8s.io namespace
@@ -28,8 +29,8 @@ die() { log "$*"; exit 1; }
 
 out="${1:-}"
 sock="${2:-}"
-[ -n "$out" ] || die "usage: scripts/conformance-images.sh OUTDIR [CONTAINERD_SOCKET]"
-mkdir -p "$out"
+[ -n "$out" ] || die "usage: scripts/conformance-images.sh OUTDIR [CONTAINERD_SOCKET] | --build"
+[ "$out" = --build ] || mkdir -p "$out"
 for tool in go openssl; do
 	command -v "$tool" >/dev/null 2>&1 || die "$tool is needed"
 done
@@ -55,6 +56,10 @@ if [ ! -x "$bin/server" ] || [ ! -x "$bin/client" ] || [ ! -x "$bin/echo-basic" 
 	log "built in $((SECONDS - start))s"
 fi
 flock -u 9
+if [ "$out" = --build ]; then
+	echo "$bin"
+	exit 0
+fi
 
 mp="${MESHPERF_BIN:-}"
 if [ -z "$mp" ]; then
