@@ -187,6 +187,7 @@ containerRuntimeEndpoint: unix://$sock
 podLogsDir: $dir/pod-logs
 serializeImagePulls: false
 clusterDomain: cluster.local
+clusterDNS: [$node_ip]
 registerNode: true
 nodeStatusUpdateFrequency: 2s
 syncFrequency: 5s

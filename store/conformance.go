@@ -2,6 +2,10 @@ package store
 
 import (
 	"context"
+	"encoding/base64"
+	"fmt"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -42,8 +46,32 @@ type Conformance struct {
 
 // ConformanceFilter selects conformance results; empty fields match all.
 type ConformanceFilter struct {
-	Mesh    string
-	Profile string
+	// Mesh matches case-insensitively; MeshVersion exactly.
+	Mesh        string
+	MeshVersion string
+	Profile     string
 	// Limit caps the count (0: 100; at most 1000).
 	Limit int
+	// Cursor continues a listing after the row ConformanceCursor made it
+	// of (the last of the previous page), with the same filter.
+	Cursor string
+}
+
+// ConformanceCursor is the cursor continuing a listing after c: its start
+// time and ID, opaque.
+func ConformanceCursor(c *Conformance) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(c.Started.UnixNano(), 10) + "." + c.ID))
+}
+
+// ParseConformanceCursor reads a cursor ConformanceCursor made; ErrInvalid
+// for any other string.
+func ParseConformanceCursor(cursor string) (started time.Time, id string, err error) {
+	b, err := base64.RawURLEncoding.DecodeString(cursor)
+	if err == nil {
+		ns, id, ok := strings.Cut(string(b), ".")
+		if n, err := strconv.ParseInt(ns, 10, 64); ok && err == nil && id != "" && len(id) <= 64 {
+			return time.Unix(0, n), id, nil
+		}
+	}
+	return time.Time{}, "", fmt.Errorf("%w cursor %q: not one a listing returned", ErrInvalid, cursor)
 }

@@ -313,6 +313,9 @@ type ResultFilter struct {
 	Since, Until time.Time
 	// Generator matches exactly; Target matches any requested target exactly.
 	Generator, Target string
+	// Mesh (case-insensitive) and MeshVersion (exact, with Mesh) match a
+	// mesh the result's mesh context found (ResultMeshes).
+	Mesh, MeshVersion string
 	// Limit is the page size: DefaultLimit when 0, at most MaxLimit.
 	Limit int
 	// Cursor is Page.Next of the previous page, with the same filter.
@@ -512,4 +515,23 @@ func WithViewer(ctx context.Context, v *Viewer) context.Context {
 func ViewerFrom(ctx context.Context) *Viewer {
 	v, _ := ctx.Value(viewerKey{}).(*Viewer)
 	return v
+}
+
+// ResultMeshes are the meshes r's mesh context found, as the store keys
+// them: display name (else detection key) lowercased, and version.
+func ResultMeshes(r *spec.Result) [][2]string {
+	if r.Mesh == nil {
+		return nil
+	}
+	var out [][2]string
+	for _, m := range r.Mesh.Meshes {
+		name := m.Name
+		if name == "" {
+			name = m.Mesh
+		}
+		if name != "" {
+			out = append(out, [2]string{strings.ToLower(name), m.Version})
+		}
+	}
+	return out
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/meshperf/meshperf/internal/auth"
 	"github.com/meshperf/meshperf/internal/capacity"
+	"github.com/meshperf/meshperf/internal/conformance/result"
 	"github.com/meshperf/meshperf/spec"
 	"github.com/meshperf/meshperf/store"
 )
@@ -34,12 +35,15 @@ type RunRequest struct {
 // Event is one message of a run's live stream.
 type Event struct {
 	// Type is "state" (the run changed state), "progress" (a second
-	// of the run ended) or "step" (a step of a capacity search ended).
+	// of the run ended), "step" (a step of a capacity search ended) or
+	// "test" (a test of a conformance run ended).
 	Type     string         `json:"type"`
 	Run      *store.Run     `json:"run,omitempty"`
 	Progress *ProgressEvent `json:"progress,omitempty"`
 	// Step is a capacity search's step as it was judged (type "step").
 	Step *capacity.Step `json:"step,omitempty"`
+	// Test is a conformance test as it ended (type "test").
+	Test *result.TestResult `json:"test,omitempty"`
 }
 
 // ProgressEvent is a second of a running test and the run so far.
@@ -283,4 +287,78 @@ type CapacityView struct {
 type CapacityList struct {
 	Searches   []store.CapacitySearch `json:"searches"`
 	NextCursor string                 `json:"next_cursor,omitempty"`
+}
+
+// ConformanceRequest queues a conformance run (POST /api/v1/conformance)
+// against the server's cluster, with the options of `meshperf conformance
+// run` (docs/conformance.md).
+type ConformanceRequest struct {
+	Profile string `json:"profile"`
+	// SupportedFeatures are the profile's extended features the
+	// implementation claims; its core features are always tested.
+	SupportedFeatures []string `json:"supported_features,omitempty"`
+	// Mesh and MeshVersion name what is tested (default: what the
+	// cluster's discovery finds).
+	Mesh         string `json:"mesh,omitempty"`
+	MeshVersion  string `json:"mesh_version,omitempty"`
+	GatewayClass string `json:"gateway_class,omitempty"`
+	// NamespaceLabels go on the suite's namespaces (e.g.
+	// istio-injection=enabled).
+	NamespaceLabels map[string]string `json:"namespace_labels,omitempty"`
+	RunTest         string            `json:"run_test,omitempty"`
+	SkipTests       []string          `json:"skip_tests,omitempty"`
+	// SetupTimeout (default the suite's) and Timeout (default 1h, at most
+	// 6h) as the CLI's --setup-timeout and --timeout.
+	SetupTimeout *spec.Duration    `json:"setup_timeout,omitempty"`
+	Timeout      *spec.Duration    `json:"timeout,omitempty"`
+	Labels       map[string]string `json:"labels,omitempty"`
+}
+
+// ConformanceSummary is a stored conformance result without its tests.
+type ConformanceSummary struct {
+	ID           string        `json:"id"`
+	Kind         string        `json:"kind"`
+	Profile      string        `json:"profile"`
+	SuiteVersion string        `json:"suite_version"`
+	Mesh         string        `json:"mesh,omitempty"`
+	MeshVersion  string        `json:"mesh_version,omitempty"`
+	Outcome      string        `json:"outcome"`
+	Counts       result.Counts `json:"counts"`
+	Started      time.Time     `json:"started"`
+	Finished     time.Time     `json:"finished"`
+}
+
+// ConformanceList is a page of GET /api/v1/conformance, newest first.
+type ConformanceList struct {
+	Results []ConformanceSummary `json:"results"`
+	// Next is the cursor of the next page (?cursor=), "" at the end.
+	Next string `json:"next,omitempty"`
+}
+
+// ConformanceView is GET /api/v1/conformance/{id}: the stored result
+// once the run ended, its run while this server knows it (queued,
+// running, how it ended), and while it runs the tests ended so far.
+type ConformanceView struct {
+	Run    *store.Run     `json:"run,omitempty"`
+	Result *result.Result `json:"result,omitempty"`
+	// Tests are the tests ended so far while the run goes on.
+	Tests []result.TestResult `json:"tests,omitempty"`
+	// Performance are the latest performance results (up to 10, newest
+	// first) whose mesh context found the same mesh at the same version.
+	Performance []store.ResultSummary `json:"performance,omitempty"`
+}
+
+// ConformanceMatrix is GET /api/v1/conformance/matrix: the latest stored
+// results of a profile (columns, oldest first) and each test's status in
+// each ("" where the result has no such test).
+type ConformanceMatrix struct {
+	Profile string               `json:"profile"`
+	Columns []ConformanceSummary `json:"columns"`
+	Tests   []ConformanceRow     `json:"tests"`
+}
+
+// ConformanceRow is one test of a matrix: its status per column.
+type ConformanceRow struct {
+	Name     string          `json:"name"`
+	Statuses []result.Status `json:"statuses"`
 }

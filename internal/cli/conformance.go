@@ -1,3 +1,5 @@
+//go:build !noconformance
+
 package cli
 
 import (
@@ -15,22 +17,6 @@ import (
 	"github.com/meshperf/meshperf/internal/conformance"
 	"github.com/meshperf/meshperf/kube"
 )
-
-// ConformanceError is a conformance run whose tests failed or could not
-// run; the report was already written.
-type ConformanceError struct {
-	Outcome string
-	Counts  conformance.Counts
-	Reason  string
-}
-
-func (e *ConformanceError) Error() string {
-	s := fmt.Sprintf("conformance %s: %d passed, %d failed, %d skipped, %d not run", e.Outcome, e.Counts.Passed, e.Counts.Failed, e.Counts.Skipped, e.Counts.NotRun)
-	if e.Reason != "" {
-		s += ": " + e.Reason
-	}
-	return s
-}
 
 type conformanceRunFlags struct {
 	cfg          kube.Config
@@ -70,7 +56,8 @@ duration and failure message, to list, show and compare. docs/conformance.md.`, 
 	}
 	cmd.AddCommand(newConformanceRunCmd(stdio, g), newConformanceSuiteCmd(),
 		newConformanceProfilesCmd(stdio), newConformanceFeaturesCmd(stdio),
-		newConformanceListCmd(stdio, g), newConformanceShowCmd(stdio, g), newConformanceCompareCmd(stdio, g))
+		newConformanceListCmd(stdio, g), newConformanceShowCmd(stdio, g), newConformanceCompareCmd(stdio, g),
+		newConformanceImportCmd(stdio, g))
 	return cmd
 }
 

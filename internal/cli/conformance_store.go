@@ -1,15 +1,22 @@
+//go:build !noconformance
+
 package cli
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"os"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/meshperf/meshperf/internal/conformance"
+	"github.com/meshperf/meshperf/internal/conformance/result"
+	"github.com/meshperf/meshperf/internal/server"
+	"github.com/meshperf/meshperf/kube"
 	"github.com/meshperf/meshperf/store"
 )
 
@@ -24,15 +31,9 @@ func saveConformance(ctx context.Context, g *globalOptions, res *conformance.Res
 	}
 	defer s.Close()
 	res.ID = store.NewID()
-	body, err := json.Marshal(res)
+	c, err := res.Record()
 	if err != nil {
 		return err
-	}
-	c := &store.Conformance{
-		ID: res.ID, Kind: res.Kind, Profile: res.Profile, SuiteVersion: res.SuiteVersion,
-		Mesh: res.Implementation.Mesh, MeshVersion: res.Implementation.Version, Outcome: res.Outcome,
-		Passed: res.Counts.Passed, Failed: res.Counts.Failed, Skipped: res.Counts.Skipped, NotRun: res.Counts.NotRun,
-		Started: res.Started, Finished: res.Finished, Body: body,
 	}
 	if err := s.SaveConformance(ctx, c); err != nil {
 		res.ID = ""
@@ -47,12 +48,7 @@ func loadConformance(ctx context.Context, s store.Store, ref string) (*conforman
 	if err != nil {
 		return nil, notFound(err, "conformance result", ref)
 	}
-	var res conformance.Result
-	if err := json.Unmarshal(c.Body, &res); err != nil {
-		return nil, fmt.Errorf("conformance result %s: %w", c.ID, err)
-	}
-	res.ID = c.ID
-	return &res, nil
+	return result.FromRecord(c)
 }
 
 func newConformanceListCmd(stdio IO, g *globalOptions) *cobra.Command {
@@ -187,4 +183,75 @@ func newConformanceCompareCmd(stdio IO, g *globalOptions) *cobra.Command {
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "text or json")
 	return cmd
+}
+
+// conformanceRunner runs the server's conformance tests against the
+// cluster of cfg.
+func conformanceRunner(cfg kube.Config) server.ConformanceRunner {
+	return conformance.Runner{Kube: cfg}
+}
+
+// maxConformanceImport bounds a result file read by conformance import.
+const maxConformanceImport = store.MaxConformanceBody
+
+func newConformanceImportCmd(stdio IO, g *globalOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:   "import FILE",
+		Short: "Store a conformance result written elsewhere (conformance run --json, or show -o json)",
+		Long: `meshperf conformance import stores a conformance result that a run
+elsewhere wrote as JSON (conformance run --json FILE --no-store, e.g. in CI,
+or conformance show -o json), under a new ID. Its profile must be one the
+suite has; its counts and outcome are computed again from its tests.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			res, err := readConformanceFile(args[0])
+			if err != nil {
+				return err
+			}
+			if err := saveConformance(cmd.Context(), g, res); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdio.Out, "stored conformance result %s (%s)\n", res.ID, res.Summary())
+			return nil
+		},
+	}
+}
+
+// readConformanceFile reads and checks a result file: bounded, strict
+// JSON, a known profile, known statuses; counts and outcome recomputed.
+func readConformanceFile(path string) (*conformance.Result, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, usageErrorf("%v", err)
+	}
+	defer f.Close()
+	dec := json.NewDecoder(io.LimitReader(f, maxConformanceImport+1))
+	dec.DisallowUnknownFields()
+	var res conformance.Result
+	if err := dec.Decode(&res); err != nil {
+		return nil, usageErrorf("%s: not a conformance result: %v", path, err)
+	}
+	if dec.InputOffset() > maxConformanceImport {
+		return nil, usageErrorf("%s: more than %d bytes", path, maxConformanceImport)
+	}
+	if _, err := conformance.LookupProfile(res.Profile); err != nil {
+		return nil, usageErrorf("%s: %v", path, err)
+	}
+	for _, t := range res.Tests {
+		switch t.Status {
+		case conformance.Pass, conformance.Fail, conformance.Skip, conformance.NotRun:
+		default:
+			return nil, usageErrorf("%s: test %q has status %q (want pass, fail, skip or not-run)", path, t.Name, t.Status)
+		}
+	}
+	switch res.Outcome {
+	case conformance.OutcomePassed, conformance.OutcomeFailed, conformance.OutcomeNotRun, conformance.OutcomeCancelled:
+	default:
+		return nil, usageErrorf("%s: outcome %q (want passed, failed, not-run or cancelled)", path, res.Outcome)
+	}
+	if res.Started.IsZero() {
+		return nil, usageErrorf("%s: no start time", path)
+	}
+	res.Count()
+	return &res, nil
 }

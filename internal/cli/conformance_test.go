@@ -1,3 +1,5 @@
+//go:build !noconformance
+
 package cli_test
 
 import (
@@ -210,5 +212,61 @@ func readJSON(t *testing.T, path string, v any) {
 	}
 	if err := json.Unmarshal(b, v); err != nil {
 		t.Fatalf("%s: %v", path, err)
+	}
+}
+
+// TestConformanceImport: a result written elsewhere is stored under a new
+// ID with its counts computed again from its tests, then listed and
+// shown; a file that is not a result, of an unknown profile or status is
+// refused with exit 2, naming what is wrong.
+func TestConformanceImport(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	good := write("good.json", `{"id": "ffffffffffff0000", "kind": "gateway-api", "profile": "MESH-HTTP", "suiteVersion": "v1.6.3",
+		"implementation": {"mesh": "Istio", "version": "1.28.0", "detected": true}, "started": "2026-12-03T16:00:00Z",
+		"finished": "2026-12-03T16:04:47Z", "outcome": "passed", "supportedFeatures": [], "unsupportedFeatures": [],
+		"counts": {"passed": 99, "failed": 0, "skipped": 0, "notRun": 0},
+		"tests": [{"name": "MeshBasic", "status": "pass", "durationNs": 1180000000},
+		          {"name": "MeshHTTPRouteWeight", "status": "fail", "durationNs": 21280000000, "message": "Weighted distribution tests failed"}]}`)
+	out, stderr, code := meshperf(t, "conformance", "import", good)
+	if code != 0 || !strings.Contains(out, "(MESH-HTTP failed: 1 passed, 1 failed, 0 skipped, 0 not run)") {
+		t.Fatalf("import: exit %d\n%s%s", code, out, stderr)
+	}
+	id := strings.Fields(out)[3]
+	if id == "ffffffffffff0000" {
+		t.Errorf("the file's ID was kept")
+	}
+	out, _, code = meshperf(t, "conformance", "list", "-o", "json")
+	var rows []struct {
+		ID, Mesh, Outcome string
+		Passed, Failed    int
+	}
+	if err := json.Unmarshal([]byte(out), &rows); code != 0 || err != nil || len(rows) != 1 || rows[0].ID != id || rows[0].Mesh != "Istio" ||
+		rows[0].Outcome != "failed" || rows[0].Passed != 1 || rows[0].Failed != 1 {
+		t.Errorf("list: exit %d %v %+v", code, err, rows)
+	}
+	out, _, _ = meshperf(t, "conformance", "show", id)
+	if !strings.Contains(out, "Weighted distribution tests failed") {
+		t.Errorf("show:\n%s", out)
+	}
+	for _, tc := range []struct{ name, body, want string }{
+		{"not JSON", "profile: MESH-HTTP", "not a conformance result"},
+		{"unknown field", `{"profile": "MESH-HTTP", "outcome": "passed", "verdict": 1}`, `unknown field "verdict"`},
+		{"unknown profile", `{"profile": "MESH-HTPP", "outcome": "passed", "started": "2026-12-03T16:00:00Z"}`, `did you mean "MESH-HTTP"`},
+		{"unknown status", `{"profile": "MESH-HTTP", "outcome": "passed", "started": "2026-12-03T16:00:00Z", "tests": [{"name": "MeshBasic", "status": "ok"}]}`, `status "ok"`},
+		{"unknown outcome", `{"profile": "MESH-HTTP", "outcome": "great", "started": "2026-12-03T16:00:00Z"}`, `outcome "great"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, stderr, code := meshperf(t, "conformance", "import", write(tc.name+".json", tc.body))
+			if code != cli.ExitUsage || !strings.Contains(stderr, tc.want) {
+				t.Errorf("exit %d, stderr %q; want %d and %q", code, stderr, cli.ExitUsage, tc.want)
+			}
+		})
 	}
 }

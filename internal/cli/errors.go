@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/meshperf/meshperf/internal/conformance/result"
 )
 
 // Exit codes, decided here and nowhere else.
@@ -52,6 +54,22 @@ func (e *DegradedError) Error() string {
 }
 
 // errInterrupted marks a run ended by a signal after its report was printed.
+// ConformanceError is a conformance run whose tests failed or could not
+// run; the report was already written.
+type ConformanceError struct {
+	Outcome string
+	Counts  result.Counts
+	Reason  string
+}
+
+func (e *ConformanceError) Error() string {
+	s := fmt.Sprintf("conformance %s: %d passed, %d failed, %d skipped, %d not run", e.Outcome, e.Counts.Passed, e.Counts.Failed, e.Counts.Skipped, e.Counts.NotRun)
+	if e.Reason != "" {
+		s += ": " + e.Reason
+	}
+	return s
+}
+
 var errInterrupted = errors.New("interrupted")
 
 // exitCode maps an error returned by a command to the process exit status.

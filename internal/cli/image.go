@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -16,7 +17,7 @@ import (
 type imageFlags struct {
 	out, binary, ref, path, format string
 	labels                         map[string]string
-	args                           []string
+	args, files                    []string
 }
 
 func newImageCmd(stdio IO) *cobra.Command {
@@ -54,6 +55,7 @@ meshperf agent manifest and deploy use unless given --image.`,
 	fs.StringSliceVar(&f.args, "arg", nil, "default argument (the image's Cmd), repeatable")
 	fs.StringVar(&f.format, "format", image.FormatOCI, "tarball format: oci or docker")
 	fs.StringToStringVar(&f.labels, "label", nil, "extra image labels, k=v,...")
+	fs.StringArrayVar(&f.files, "file", nil, "another file for the image, SRC:PATH (mode 0755 when SRC is executable, else 0644), repeatable")
 	return cmd
 }
 
@@ -85,6 +87,21 @@ func runImage(stdio IO, f imageFlags) error {
 	}
 	if o.Ref == "" {
 		return usageErrorf("--tag is required with --binary")
+	}
+	for _, spec := range f.files {
+		src, dst, ok := strings.Cut(spec, ":")
+		if !ok || src == "" || dst == "" {
+			return usageErrorf("--file %q: want SRC:PATH", spec)
+		}
+		st, err := os.Stat(src)
+		if err != nil {
+			return usageErrorf("--file: %v", err)
+		}
+		mode := int64(0o644)
+		if st.Mode()&0o111 != 0 {
+			mode = 0o755
+		}
+		o.Files = append(o.Files, image.File{Src: src, Path: dst, Mode: mode})
 	}
 	for k, v := range f.labels {
 		labels[k] = v

@@ -114,6 +114,7 @@ mode (the default) trusts whoever reaches it: keep it on loopback, or use
 				return err
 			} else if inv != nil {
 				opts.Cluster = inv
+				opts.Conformance = conformanceRunner(clusterFlags.cfg)
 			}
 			if meshProm != "" {
 				if opts.MeshMetrics, err = meshmetrics.NewPrometheus(meshProm, nil); err != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/meshperf/meshperf/internal/cluster/kubetest"
+	"github.com/meshperf/meshperf/internal/kubenode"
 )
 
 // The test binary doubles as the suite's child process: with
@@ -30,7 +31,10 @@ func TestMain(m *testing.M) {
 		fakeSuite()
 		return
 	}
-	kubetest.Main(m)
+	code := m.Run()
+	kubetest.Stop()
+	kubenode.Stop()
+	os.Exit(code)
 }
 
 func fakeSuite() {

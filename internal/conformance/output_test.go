@@ -40,7 +40,7 @@ func TestStreamParserRealOutput(t *testing.T) {
 		{"MeshBasic", Pass, ""},
 		{"MeshHTTPRouteMatching", Fail, "Received unexpected error: i/o timeout expected response 200 never came"},
 		{"MeshHTTPRouteRewritePath", Skip, "Skipping MeshHTTPRouteRewritePath: suite does not support MeshHTTPRouteRewritePath"},
-		{"MeshTrafficSplit", Fail, "weights off: got 80/20, want 50/50\nsecond line"},
+		{"MeshTrafficSplit", Fail, "weights: weights off: got 80/20, want 50/50\nsecond line"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o, ok := p.Tests[suiteTestName+"/"+tc.name]

@@ -340,11 +340,17 @@ func testResultOf(name string, t *testout.Test, p *testout.Parser) TestResult {
 	var b strings.Builder
 	b.WriteString(t.Output())
 	prefix := t.Name + "/"
+	var failedSubs []string
+	firstReason := ""
 	for _, n := range p.Order {
 		if strings.HasPrefix(n, prefix) {
 			sub := p.Tests[n]
 			if sub.Status == testout.Fail {
 				fmt.Fprintf(&b, "--- %s: %s\n", "FAIL", strings.TrimPrefix(n, suiteTestName+"/"))
+				failedSubs = append(failedSubs, strings.TrimPrefix(n, prefix))
+				if firstReason == "" {
+					firstReason = testout.FailureMessage(sub.Output())
+				}
 			}
 			b.WriteString(sub.Output())
 		}
@@ -353,10 +359,17 @@ func testResultOf(name string, t *testout.Test, p *testout.Parser) TestResult {
 	if len(tr.Output) > testout.MaxOutput {
 		tr.Output = "[... earlier output cut]\n" + tr.Output[len(tr.Output)-testout.MaxOutput:]
 	}
-	switch t.Status {
-	case testout.Fail:
+	switch {
+	case t.Status == testout.Fail && len(failedSubs) > 0:
+		// The reason is the first failed subtest's (the parent only
+		// logged what passed around it).
+		tr.Message = failedSubs[0] + ": " + firstReason
+		if len(failedSubs) > 1 {
+			tr.Message = fmt.Sprintf("%d subtests failed (%s); the first, %s", len(failedSubs), strings.Join(failedSubs, ", "), tr.Message)
+		}
+	case t.Status == testout.Fail:
 		tr.Message = testout.FailureMessage(tr.Output)
-	case testout.Skip:
+	case t.Status == testout.Skip:
 		tr.Message = testout.FailureMessage(t.Output())
 	}
 	return tr

@@ -61,6 +61,16 @@ type Options struct {
 	Created time.Time
 	// Format is FormatOCI (default) or FormatDocker.
 	Format string
+	// Files are more files for the layer, next to the binary (e.g. a
+	// second program, certificates).
+	Files []File
+}
+
+// File is one more file of the image: the host's Src at Path, with Mode
+// (0644 when 0; 0755 for an executable is the caller's to say).
+type File struct {
+	Src, Path string
+	Mode      int64
 }
 
 // Built describes a written image.
@@ -87,7 +97,22 @@ func Build(o Options) (v1.Image, name.Reference, error) {
 	if p == "" {
 		p = "/" + path.Base(o.Binary)
 	}
-	files, err := layerTar(p, bin, o.Created)
+	extra := make([]extraFile, 0, len(o.Files))
+	for _, f := range o.Files {
+		if !path.IsAbs(f.Path) || path.Clean(f.Path) != f.Path || f.Path == p {
+			return nil, nil, fmt.Errorf("image file %q: want a clean absolute path other than the binary's", f.Path)
+		}
+		b, err := os.ReadFile(f.Src)
+		if err != nil {
+			return nil, nil, err
+		}
+		mode := f.Mode
+		if mode == 0 {
+			mode = 0o644
+		}
+		extra = append(extra, extraFile{path: f.Path, mode: mode, data: b})
+	}
+	files, err := layerTar(p, bin, o.Created, extra...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -171,7 +196,7 @@ func checkStatic(file string) error {
 // layerTar is the layer's files: /etc/passwd and /etc/group naming the
 // non-root user, /tmp, and the binary at p, all owned by root, with fixed
 // times.
-func layerTar(p string, bin []byte, mtime time.Time) ([]byte, error) {
+func layerTar(p string, bin []byte, mtime time.Time, extra ...extraFile) ([]byte, error) {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	passwd := fmt.Sprintf("root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:%d:%d:nonroot:/home/nonroot:/sbin/nologin\n", NonRootUID, NonRootUID)
@@ -208,10 +233,21 @@ func layerTar(p string, bin []byte, mtime time.Time) ([]byte, error) {
 	if err := file(p, 0o755, bin); err != nil {
 		return nil, err
 	}
+	for _, f := range extra {
+		if err := file(f.path, f.mode, f.data); err != nil {
+			return nil, err
+		}
+	}
 	if err := tw.Close(); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+type extraFile struct {
+	path string
+	mode int64
+	data []byte
 }
 
 // parents lists the directories above p, outermost first.

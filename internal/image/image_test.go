@@ -188,3 +188,57 @@ func keys(m map[string][]byte) []string {
 	}
 	return out
 }
+
+// TestWriteFiles: more files land in the layer at their paths and modes
+// (the conformance suite's echo image: a second program and its
+// certificates); a relative path or the binary's own is refused.
+func TestWriteFiles(t *testing.T) {
+	bin := staticBinary(t)
+	crt := filepath.Join(t.TempDir(), "cert.crt")
+	if err := os.WriteFile(crt, []byte("CERT"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	img, _, err := Build(Options{Binary: bin, Path: "/server", Ref: "echo:1", Files: []File{
+		{Src: bin, Path: "/client", Mode: 0o755}, {Src: crt, Path: "/etc/certs/cert.crt"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	layers, err := img.Layers()
+	if err != nil || len(layers) != 1 {
+		t.Fatalf("layers %d, %v", len(layers), err)
+	}
+	rc, err := layers[0].Uncompressed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	modes := map[string]int64{}
+	contents := map[string]string{}
+	tr := tar.NewReader(rc)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		modes[h.Name] = h.Mode
+		b, _ := io.ReadAll(tr)
+		contents[h.Name] = string(b)
+	}
+	for name, want := range map[string]int64{"server": 0o755, "client": 0o755, "etc/certs/": 0o755, "etc/certs/cert.crt": 0o644} {
+		if got, ok := modes[name]; !ok || got != want {
+			t.Errorf("%s: mode %o (present %v), want %o", name, got, ok, want)
+		}
+	}
+	if contents["etc/certs/cert.crt"] != "CERT" || contents["client"] != contents["server"] {
+		t.Errorf("file contents differ from their sources")
+	}
+	for _, bad := range []string{"client", "/server", "/a/../b"} {
+		if _, _, err := Build(Options{Binary: bin, Path: "/server", Ref: "echo:1", Files: []File{{Src: crt, Path: bad}}}); err == nil {
+			t.Errorf("path %q accepted", bad)
+		}
+	}
+}

@@ -125,6 +125,11 @@ func start() (*Node, error) {
 	}
 	n.NetNS, n.NodeIP, n.Meshperf, n.Image, n.ContainerdSock = env["NETNS_FILE"], env["NODE_IP"], env["MESHPERF"], env["MESHPERF_IMAGE"], env["CONTAINERD_SOCK"]
 	fmt.Fprintf(os.Stderr, "kube node: up in %s: %s", n.StartTime.Round(100*time.Millisecond), stderr.String())
+	// The node's cluster DNS lives as long as this test binary (and so
+	// the node: Main stops it).
+	if err := n.ServeClusterDNS(context.Background()); err != nil {
+		return nil, err
+	}
 	return n, nil
 }
 

@@ -14,7 +14,8 @@ import (
 
 func (s *Server) listResults(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	f := store.ResultFilter{Generator: q.Get("generator"), Target: q.Get("target"), Cursor: q.Get("cursor"), Limit: 50, Viewer: s.viewer(r)}
+	f := store.ResultFilter{Generator: q.Get("generator"), Target: q.Get("target"), Cursor: q.Get("cursor"), Limit: 50, Viewer: s.viewer(r),
+		Mesh: q.Get("mesh"), MeshVersion: q.Get("mesh_version")}
 	var err error
 	if f.Labels, err = parseLabels(q["label"]); err != nil {
 		return err

@@ -9,6 +9,7 @@ import (
 
 	"github.com/meshperf/meshperf/internal/api"
 	"github.com/meshperf/meshperf/internal/capacity"
+	"github.com/meshperf/meshperf/internal/conformance/result"
 	"github.com/meshperf/meshperf/internal/runs"
 	"github.com/meshperf/meshperf/loadgen"
 	"github.com/meshperf/meshperf/spec"
@@ -29,6 +30,9 @@ type ProgressEvent = api.ProgressEvent
 func eventOf(e runs.Event) Event {
 	if st, ok := e.Step.(capacity.Step); ok {
 		return Event{Type: "step", Step: &st}
+	}
+	if t, ok := e.Step.(result.TestResult); ok {
+		return Event{Type: "test", Test: &t}
 	}
 	if e.Progress != nil {
 		return Event{Type: "progress", Progress: progressEvent(*e.Progress)}

@@ -115,6 +115,10 @@ type Options struct {
 	// MeshMetrics reads the mesh's own traffic metrics (Prometheus),
 	// served at /api/v1/cluster/metrics; nil: none.
 	MeshMetrics meshmetrics.Source
+	// Conformance runs conformance tests against the cluster
+	// (POST /api/v1/conformance); nil: the server runs none, and serves
+	// the stored results only.
+	Conformance ConformanceRunner
 
 	// InstanceID names this server process in the store; its runs are
 	// its own (a new random id when empty). InstanceTimeout is how long a
@@ -157,9 +161,11 @@ type Server struct {
 	meshMetrics  meshmetrics.Source
 	// stopResume ends the loop resuming capacity searches; resuming waits
 	// for it.
-	stopResume  context.CancelFunc
-	resuming    sync.WaitGroup
-	chartRender chan struct{} // one Helm chart renders at a time (designs.go)
+	stopResume   context.CancelFunc
+	resuming     sync.WaitGroup
+	chartRender  chan struct{} // one Helm chart renders at a time (designs.go)
+	conformance  ConformanceRunner
+	confProgress conformanceProgress
 }
 
 // New makes a Server: the composition root of server mode, where what is
@@ -202,7 +208,8 @@ func New(opts Options) *Server {
 func newHTTP(opts Options) *Server {
 	s := &Server{st: opts.Store, log: opts.Logger, version: opts.Version, maxBody: opts.MaxBody,
 		allowTargets: opts.AllowTargets, grace: opts.ShutdownGrace, auth: opts.Auth, echoURL: opts.EchoURL,
-		maxConns: opts.MaxConnections, cluster: opts.Cluster, meshMetrics: opts.MeshMetrics, chartRender: make(chan struct{}, 1)}
+		maxConns: opts.MaxConnections, cluster: opts.Cluster, meshMetrics: opts.MeshMetrics, chartRender: make(chan struct{}, 1),
+		conformance: opts.Conformance}
 	if s.maxConns <= 0 {
 		s.maxConns = DefaultMaxConnections
 	}
@@ -288,6 +295,10 @@ func (s *Server) routes() []route {
 		{"POST /api/v1/capacity", s.submitCapacity},
 		{"GET /api/v1/capacity", s.listCapacity},
 		{"GET /api/v1/capacity/{id}", s.getCapacity},
+		{"POST /api/v1/conformance", s.submitConformance},
+		{"GET /api/v1/conformance", s.listConformance},
+		{"GET /api/v1/conformance/matrix", s.conformanceMatrix},
+		{"GET /api/v1/conformance/{id}", s.getConformance},
 		{"GET /api/v1/runs/{id}/events", s.runEvents},
 		{"GET /api/v1/agents", s.listAgents},
 		{"POST /api/v1/auth/login", s.login},

@@ -150,8 +150,8 @@ func TestUpgrade(t *testing.T) {
 	defer db.Close()
 	var versions string
 	err = db.QueryRow(`SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations`).Scan(&versions)
-	if err != nil || versions != "1,2,3,4,5,6,7,8,9,10" {
-		t.Errorf("schema_migrations after the upgrade: %q, %v; want 1,2,3,4,5,6,7,8,9,10", versions, err)
+	if err != nil || versions != "1,2,3,4,5,6,7,8,9,10,11" {
+		t.Errorf("schema_migrations after the upgrade: %q, %v; want 1,2,3,4,5,6,7,8,9,10,11", versions, err)
 	}
 }
 

@@ -54,8 +54,8 @@ func TestUpgrade(t *testing.T) {
 	})
 	var versions string
 	err := rawDB(t, path).QueryRowContext(t.Context(), `SELECT group_concat(version, ',') FROM (SELECT version FROM schema_migrations ORDER BY version)`).Scan(&versions)
-	if err != nil || versions != "1,2,3,4,5,6,7,8,9,10" {
-		t.Errorf("schema_migrations after the upgrade: %q, %v; want 1,2,3,4,5,6,7,8,9,10", versions, err)
+	if err != nil || versions != "1,2,3,4,5,6,7,8,9,10,11" {
+		t.Errorf("schema_migrations after the upgrade: %q, %v; want 1,2,3,4,5,6,7,8,9,10,11", versions, err)
 	}
 }
 

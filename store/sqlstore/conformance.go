@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/meshperf/meshperf/store"
 )
@@ -73,12 +74,24 @@ func (s *Store) ListConformance(ctx context.Context, f store.ConformanceFilter) 
 	query := `SELECT ` + conformanceColumns + ` FROM conformance_results WHERE 1 = 1`
 	var args []any
 	if f.Mesh != "" {
-		query += ` AND mesh = ?`
-		args = append(args, f.Mesh)
+		query += ` AND lower(mesh) = ?`
+		args = append(args, strings.ToLower(f.Mesh))
+	}
+	if f.MeshVersion != "" {
+		query += ` AND mesh_version = ?`
+		args = append(args, f.MeshVersion)
 	}
 	if f.Profile != "" {
 		query += ` AND profile = ?`
 		args = append(args, f.Profile)
+	}
+	if f.Cursor != "" {
+		started, id, err := store.ParseConformanceCursor(f.Cursor)
+		if err != nil {
+			return nil, err
+		}
+		query += ` AND (started_ns < ? OR (started_ns = ? AND id < ?))`
+		args = append(args, nanos(started), nanos(started), id)
 	}
 	query += ` ORDER BY started_ns DESC, id DESC LIMIT ?`
 	cs, err := s.queryConformance(ctx, s.reader(), false, query, append(args, limit)...)

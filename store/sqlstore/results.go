@@ -92,6 +92,16 @@ func insertResultParts(ctx context.Context, tx db, r *spec.Result) error {
 			return err
 		}
 	}
+	seen := map[string]bool{}
+	for _, m := range store.ResultMeshes(r) {
+		if seen[m[0]] {
+			continue
+		}
+		seen[m[0]] = true
+		if _, err := tx.exec(ctx, `INSERT INTO result_meshes (result_id, mesh, version) VALUES (?, ?, ?)`, r.ID, m[0], m[1]); err != nil {
+			return err
+		}
+	}
 	// The body goes last: should it fail to encode, the rows above are
 	// rolled back with it.
 	body, err := encodeResult(r)
@@ -134,7 +144,7 @@ func (s *Store) ReplaceResult(ctx context.Context, r *spec.Result) error {
 		} else if n == 0 {
 			return fmt.Errorf("result %q %w", r.ID, store.ErrNotFound)
 		}
-		for _, table := range []string{"result_labels", "result_targets", "result_bodies"} {
+		for _, table := range []string{"result_labels", "result_targets", "result_meshes", "result_bodies"} {
 			if _, err := tx.exec(ctx, `DELETE FROM `+table+` WHERE result_id = ?`, r.ID); err != nil {
 				return err
 			}
@@ -349,6 +359,13 @@ func (s *Store) ListResults(ctx context.Context, f store.ResultFilter) (*store.P
 	}
 	if f.Target != "" {
 		add(`EXISTS (SELECT 1 FROM result_targets t WHERE t.result_id = r.id AND t.target = ?)`, f.Target)
+	}
+	if f.Mesh != "" {
+		if f.MeshVersion != "" {
+			add(`EXISTS (SELECT 1 FROM result_meshes m WHERE m.result_id = r.id AND m.mesh = ? AND m.version = ?)`, strings.ToLower(f.Mesh), f.MeshVersion)
+		} else {
+			add(`EXISTS (SELECT 1 FROM result_meshes m WHERE m.result_id = r.id AND m.mesh = ?)`, strings.ToLower(f.Mesh))
+		}
 	}
 	for _, k := range sortedKeys(f.Labels) {
 		add(`EXISTS (SELECT 1 FROM result_labels l WHERE l.result_id = r.id AND l.key = ? AND l.value = ?)`, k, f.Labels[k])

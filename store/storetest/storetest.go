@@ -72,6 +72,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("conformance", func(t *testing.T) {
 		t.Run("round trip", o.testConformanceRoundTrip)
 		t.Run("list", o.testListConformance)
+		t.Run("results by mesh", o.testResultsByMesh)
 	})
 	t.Run("visibility", func(t *testing.T) {
 		t.Run("profiles", o.testVisibleProfiles)

@@ -1025,6 +1025,46 @@ test("designs: a Compose file imported through the API, its graph's nodes and ed
   await shot(page, "12-design");
 });
 
+test("conformance: a stored result in the matrix, its page with each test and the suite's reasons", async (page) => {
+  // No cluster runs in this setup, so the result is seeded through the
+  // CLI into the server's store: conformance-result.json is what the real
+  // suite (MESH-HTTP, v1.6.3) wrote on the test node without a mesh
+  // (internal/conformance TestNode, MESHPERF_TEST_CONFORMANCE_OUT).
+  const bin = need("MESHPERF_BIN");
+  const db = need("MESHPERF_DB");
+  const errors = watchErrors(page);
+  const file = new URL("./conformance-result.json", import.meta.url).pathname;
+  const fixture = JSON.parse(readFileSync(file, "utf8"));
+  const out = await promisify(execFile)(bin, ["conformance", "import", file, "--db", db], { timeout: 30_000 });
+  const id = out.stdout.split(/\s+/)[3];
+  expect(/^[0-9a-f]{20}$/.test(id ?? ""), `import said ${out.stdout}`);
+  await page.goto(base + "/conformance");
+  const matrix = page.getByRole("table", { name: "MESH-HTTP tests by mesh over time" });
+  await matrix.waitFor();
+  for (const t of fixture.tests) {
+    const badge = matrix.locator("tr", { has: page.getByRole("rowheader", { name: t.name, exact: true }) }).locator(".badge").last();
+    expect((await badge.getAttribute("title")) === t.status, `matrix: ${t.name} is ${t.status}`);
+  }
+  const c = fixture.counts;
+  const rate = `${c.passed}/${c.passed + c.failed + c.notRun} passed`;
+  await page.getByRole("table", { name: "conformance results" }).getByText(rate).first().waitFor();
+  await shot(page, "14-conformance-matrix");
+  await page.goto(base + "/conformance/" + id);
+  const tests = page.getByRole("table", { name: "tests", exact: true });
+  await tests.waitFor();
+  const rows = await tests.locator("tbody tr").count();
+  expect(rows === fixture.tests.length, `${rows} test rows, the result has ${fixture.tests.length}`);
+  for (const t of fixture.tests.filter((t) => t.status === "fail")) {
+    const row = tests.locator("tr", { has: page.getByRole("rowheader", { name: t.name, exact: true }) });
+    await row.getByText(t.message.split("\n")[0], { exact: false }).first().waitFor();
+    expect((await row.locator(".badge").getAttribute("title")) === "fail", `${t.name} shows fail`);
+  }
+  await page.getByText("The official ConformanceReport").click();
+  await page.getByText("kind: ConformanceReport").waitFor();
+  await shot(page, "14-conformance-result");
+  expect(errors.length === 0, `console errors: ${errors.join("; ")}`);
+});
+
 // ---------------------------------------------------------------- runner
 
 let failed = 0;

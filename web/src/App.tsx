@@ -16,6 +16,7 @@ import { Cluster } from "./pages/Cluster";
 import { Designs, DesignDetail } from "./pages/Designs";
 import { Experiments } from "./pages/Experiments";
 import { Capacities } from "./pages/CapacityList";
+import { Conformance } from "./pages/Conformance";
 import { NotFound } from "./pages/NotFound";
 
 // The chart-heavy pages load on demand, so the dashboard comes up fast.
@@ -23,6 +24,7 @@ const ResultPage = lazy(() => import("./pages/Result"));
 const ComparePage = lazy(() => import("./pages/Compare"));
 const ExperimentPage = lazy(() => import("./pages/Experiment"));
 const CapacityPage = lazy(() => import("./pages/Capacity"));
+const ConformanceResultPage = lazy(() => import("./pages/ConformanceResult"));
 
 export interface Session {
   info: Info | null;
@@ -108,6 +110,7 @@ export function App() {
     ["/compare", "Compare"],
     ["/experiments", "Experiments"],
     ["/capacity", "Capacity"],
+    ["/conformance", "Conformance"],
     ["/profiles", "Profiles"],
     ["/schedules", "Schedules"],
     ["/agents", "Agents"],
@@ -175,6 +178,8 @@ export function App() {
                   <Route path="/experiments/:id" element={<ExperimentPage />} />
                   <Route path="/capacity" element={<Capacities />} />
                   <Route path="/capacity/:id" element={<CapacityPage />} />
+                  <Route path="/conformance" element={<Conformance />} />
+                  <Route path="/conformance/:id" element={<ConformanceResultPage />} />
                   <Route path="/profiles" element={<Profiles />} />
                   <Route path="/profiles/:ref" element={<ProfileDetail />} />
                   <Route path="/schedules" element={<Schedules />} />

@@ -580,6 +580,162 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/conformance": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Stored conformance results, newest first, a page at a time */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description only this mesh */
+                    mesh?: string;
+                    /** @description with mesh: its version */
+                    mesh_version?: string;
+                    /** @description only this profile, e.g. MESH-HTTP */
+                    profile?: string;
+                    /** @description page size, 1 to 1000 (default 50) */
+                    limit?: number;
+                    /** @description the previous page's next */
+                    cursor?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ConformanceList"];
+                    };
+                };
+                default: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        /** Queue a conformance run of the official Gateway API suite against the server's cluster (a run whose result is stored under its id; cancel it with /api/v1/runs/{id}/cancel, follow its tests on /api/v1/runs/{id}/events); 503 when the server has no cluster */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["ConformanceRequest"];
+                };
+            };
+            responses: {
+                /** @description Queued */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Run"];
+                    };
+                };
+                default: components["responses"]["Error"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/conformance/matrix": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The latest results of a profile as a matrix of tests × results (oldest first): each test's status in each */
+        get: {
+            parameters: {
+                query: {
+                    /** @description the profile (required) */
+                    profile: string;
+                    /** @description only this mesh */
+                    mesh?: string;
+                    /** @description the latest results, 1 to 50 (default 20) */
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ConformanceMatrix"];
+                    };
+                };
+                default: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/conformance/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A conformance result (per test: status, duration, the suite's message; the official report), with its run while the server knows it, or a run going on with its tests so far */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ConformanceView"];
+                    };
+                };
+                default: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/designs": {
         parameters: {
             query?: never;
@@ -1256,6 +1412,10 @@ export interface paths {
                     limit?: number;
                     /** @description from the previous page's next */
                     cursor?: string;
+                    /** @description a mesh the result's mesh context found (display name, any case) */
+                    mesh?: string;
+                    /** @description with mesh: its version */
+                    mesh_version?: string;
                 };
                 header?: never;
                 path?: never;
@@ -2422,6 +2582,108 @@ export interface components {
             };
             file: string;
         };
+        ConformanceCounts: {
+            failed: number;
+            notRun: number;
+            passed: number;
+            skipped: number;
+        };
+        ConformanceImplementation: {
+            contact?: string[];
+            detected: boolean;
+            mesh?: string;
+            organization?: string;
+            project?: string;
+            url?: string;
+            version?: string;
+        };
+        ConformanceList: {
+            next?: string;
+            results: components["schemas"]["ConformanceSummary"][];
+        };
+        ConformanceMatrix: {
+            columns: components["schemas"]["ConformanceSummary"][];
+            profile: string;
+            tests: components["schemas"]["ConformanceRow"][];
+        };
+        ConformanceRequest: {
+            gateway_class?: string;
+            labels?: {
+                [key: string]: string;
+            };
+            mesh?: string;
+            mesh_version?: string;
+            namespace_labels?: {
+                [key: string]: string;
+            };
+            profile: string;
+            run_test?: string;
+            /** @description a Go duration, e.g. 1m30s */
+            setup_timeout?: string;
+            skip_tests?: string[];
+            supported_features?: string[];
+            /** @description a Go duration, e.g. 1m30s */
+            timeout?: string;
+        };
+        ConformanceResult: {
+            cleanup?: string[];
+            cleanupError?: string;
+            cluster?: string;
+            counts: components["schemas"]["ConformanceCounts"];
+            /** Format: date-time */
+            finished: string;
+            gatewayAPI?: string;
+            gatewayAPIChannel?: string;
+            gatewayClass?: string;
+            id?: string;
+            implementation: components["schemas"]["ConformanceImplementation"];
+            kind: string;
+            outcome: string;
+            profile: string;
+            reason?: string;
+            report?: string;
+            reportMismatch?: string;
+            /** Format: date-time */
+            started: string;
+            suiteVersion: string;
+            supportedFeatures: string[];
+            tests: components["schemas"]["ConformanceTest"][];
+            unsupportedFeatures: string[];
+        };
+        ConformanceRow: {
+            name: string;
+            statuses: string[];
+        };
+        ConformanceSummary: {
+            counts: components["schemas"]["ConformanceCounts"];
+            /** Format: date-time */
+            finished: string;
+            id: string;
+            kind: string;
+            mesh?: string;
+            mesh_version?: string;
+            outcome: string;
+            profile: string;
+            /** Format: date-time */
+            started: string;
+            suite_version: string;
+        };
+        ConformanceTest: {
+            description?: string;
+            durationNs: number;
+            features?: string[];
+            message?: string;
+            name: string;
+            output?: string;
+            provisional?: boolean;
+            status: string;
+        };
+        ConformanceView: {
+            performance?: components["schemas"]["ResultSummary"][];
+            result?: components["schemas"]["ConformanceResult"];
+            run?: components["schemas"]["Run"];
+            tests?: components["schemas"]["ConformanceTest"][];
+        };
         Coverage: {
             ambient: number;
             injectedNamespaces: number;
@@ -2579,6 +2841,7 @@ export interface components {
             progress?: components["schemas"]["ProgressEvent"];
             run?: components["schemas"]["Run"];
             step?: components["schemas"]["CapacityStep"];
+            test?: components["schemas"]["ConformanceTest"];
             /**
              * @description state: the run changed state (run is set); progress: a second of the run ended (progress is set)
              * @enum {string}

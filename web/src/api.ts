@@ -255,3 +255,9 @@ export const exportFormats = [
   { format: "csv", label: "CSV summary" },
   { format: "timeline-csv", label: "CSV timeline" },
 ];
+export type ConformanceResult = Schemas["ConformanceResult"];
+export type ConformanceTest = Schemas["ConformanceTest"];
+export type ConformanceView = Schemas["ConformanceView"];
+export type ConformanceList = Schemas["ConformanceList"];
+export type ConformanceSummary = Schemas["ConformanceSummary"];
+export type ConformanceMatrix = Schemas["ConformanceMatrix"];

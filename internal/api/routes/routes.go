@@ -12,6 +12,7 @@ import (
 	"github.com/meshperf/meshperf/internal/auth"
 	"github.com/meshperf/meshperf/internal/capacity"
 	"github.com/meshperf/meshperf/internal/cluster"
+	"github.com/meshperf/meshperf/internal/conformance/result"
 	"github.com/meshperf/meshperf/internal/design"
 	"github.com/meshperf/meshperf/internal/experiment"
 	"github.com/meshperf/meshperf/internal/report"
@@ -79,6 +80,10 @@ var Operations = []Operation{
 	op(http.MethodPost, "/api/v1/capacity", typ[api.CapacityRequest](), http.StatusAccepted, typ[store.Run]()),
 	op(http.MethodGet, "/api/v1/capacity", nil, http.StatusOK, typ[api.CapacityList]()),
 	op(http.MethodGet, "/api/v1/capacity/{id}", nil, http.StatusOK, typ[api.CapacityView]()),
+	op(http.MethodPost, "/api/v1/conformance", typ[api.ConformanceRequest](), http.StatusAccepted, typ[store.Run]()),
+	op(http.MethodGet, "/api/v1/conformance", nil, http.StatusOK, typ[api.ConformanceList]()),
+	op(http.MethodGet, "/api/v1/conformance/matrix", nil, http.StatusOK, typ[api.ConformanceMatrix]()),
+	op(http.MethodGet, "/api/v1/conformance/{id}", nil, http.StatusOK, typ[api.ConformanceView]()),
 
 	op(http.MethodPost, "/api/v1/auth/login", typ[api.LoginRequest](), http.StatusOK, typ[api.TokenResponse]()),
 	op(http.MethodPost, "/api/v1/auth/refresh", typ[api.RefreshRequest](), http.StatusOK, typ[api.TokenResponse]()),
@@ -104,20 +109,25 @@ var Bodies = []reflect.Type{typ[api.ErrorBody](), typ[api.Event]()}
 // Names gives the components whose Go type name says too little their
 // name in openapi.json.
 var Names = map[reflect.Type]string{
-	typ[store.Page]():        "ResultPage",
-	typ[experiment.Report](): "ExperimentReport",
-	typ[api.ErrorBody]():     "Error",
-	typ[api.Error]():         "ErrorDetail",
-	typ[api.GeneratorInfo](): "AvailableGenerator",
-	typ[cluster.Event]():     "ClusterEvent",
-	typ[capacity.Report]():   "CapacityReport",
-	typ[capacity.Step]():     "CapacityStep",
-	typ[design.Resource]():   "DesignResource",
-	typ[design.Chart]():      "DesignChart",
-	typ[design.Note]():       "DesignNote",
-	typ[design.Graph]():      "DesignGraph",
-	typ[design.Edge]():       "DesignEdge",
-	typ[design.Design]():     "DesignDocument",
+	typ[store.Page]():            "ResultPage",
+	typ[experiment.Report]():     "ExperimentReport",
+	typ[api.ErrorBody]():         "Error",
+	typ[api.Error]():             "ErrorDetail",
+	typ[api.GeneratorInfo]():     "AvailableGenerator",
+	typ[cluster.Event]():         "ClusterEvent",
+	typ[capacity.Report]():       "CapacityReport",
+	typ[capacity.Step]():         "CapacityStep",
+	typ[design.Resource]():       "DesignResource",
+	typ[design.Chart]():          "DesignChart",
+	typ[design.Note]():           "DesignNote",
+	typ[design.Graph]():          "DesignGraph",
+	typ[design.Edge]():           "DesignEdge",
+	typ[design.Design]():         "DesignDocument",
+	typ[result.Result]():         "ConformanceResult",
+	typ[result.TestResult]():     "ConformanceTest",
+	typ[result.Counts]():         "ConformanceCounts",
+	typ[result.Implementation](): "ConformanceImplementation",
+	typ[result.Status]():         "ConformanceStatus",
 }
 
 // Fixed are the schemas of the types in API bodies that write their own

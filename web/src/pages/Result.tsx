@@ -14,6 +14,7 @@ import { LatencyTable } from "../components/result/LatencyTable";
 import { Downloads, Notes } from "../components/result/NotesAndDownloads";
 import { ProcessAndMetrics } from "../components/result/ProcessAndMetrics";
 import { MeshContextPanel } from "../components/MeshContextPanel";
+import { ConformanceLinks } from "./ConformanceLinks";
 import { RequestedAchieved } from "../components/result/RequestedAchieved";
 import { ResultHeader } from "../components/result/ResultHeader";
 import { StatusAndErrors } from "../components/result/StatusAndErrors";
@@ -69,6 +70,7 @@ function ResultView({ r, runId, verdicts, verdictError, degraded }: { r: ResultT
       <AgentsTable r={r} />
       <ProcessAndMetrics r={r} />
       <MeshContextPanel mesh={r.mesh} />
+      <ConformanceLinks mesh={r.mesh} />
       <Notes r={r} />
       <Downloads id={r.id} />
     </section>
