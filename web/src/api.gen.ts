@@ -2449,6 +2449,7 @@ export interface components {
         };
         DesignChart: {
             chart: string;
+            digest?: string;
             from?: string;
             namespace?: string;
             release: string;
