@@ -231,6 +231,11 @@ func pick(idx index, name, version string) (*chartVersion, error) {
 	for _, p := range ok {
 		have = append(have, p.cv.Version)
 	}
+	for _, cv := range vs { // versions that are not semver, last
+		if _, err := semver.NewVersion(cv.Version); err != nil {
+			have = append(have, cv.Version)
+		}
+	}
 	return nil, fmt.Errorf("chart %s has no version %q (available: %s)", name, version, listed(have))
 }
 

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"sigs.k8s.io/yaml"
+
 	"github.com/meshperf/meshperf/internal/design"
 )
 
@@ -232,4 +234,47 @@ func refsOf(rs []design.Resource) []string {
 		out = append(out, r.Ref())
 	}
 	return out
+}
+
+func TestPickListsEveryVersion(t *testing.T) {
+	idx := index{Entries: map[string][]*chartVersion{"c": {{Version: "1.0.0"}, nil, {Version: "nightly"}, {Version: "1.10.0"}, {Version: "1.2.0"}}}}
+	for _, tc := range []struct{ version, want string }{
+		{"nightly", "nightly"},
+		{"1.2.0", "1.2.0"},
+		{"~1.2", "1.2.0"},
+		{"1.x", "1.10.0"},
+		{">1.0.0 <1.5", "1.2.0"},
+	} {
+		t.Run(tc.version, func(t *testing.T) {
+			got, err := pick(idx, "c", tc.version)
+			if err != nil || got.Version != tc.want {
+				t.Fatalf("pick %q: %v, %v; want %s", tc.version, got, err, tc.want)
+			}
+		})
+	}
+	_, err := pick(idx, "c", "2.0.0")
+	if err == nil || !strings.Contains(err.Error(), "(available: 1.10.0, 1.2.0, 1.0.0, nightly)") {
+		t.Errorf("err %v, want every version listed, newest first", err)
+	}
+	_, err = pick(idx, "c", "^^1")
+	if err == nil || !strings.Contains(err.Error(), "not a version nor a semver constraint") {
+		t.Errorf("err %v, want the constraint refused", err)
+	}
+}
+
+// FuzzIndex: any index.yaml a repository serves, and any version asked
+// for, gives a version or an error, never a panic.
+func FuzzIndex(f *testing.F) {
+	f.Add([]byte("apiVersion: v1\nentries:\n  echo:\n  - name: echo\n    version: 0.3.1\n    urls: [a.tgz]\n"), "^0.3")
+	f.Add([]byte("entries: {echo: [null, {version: x}]}"), "1.x")
+	f.Add([]byte("{}"), "")
+	f.Fuzz(func(t *testing.T, b []byte, version string) {
+		var idx index
+		if yaml.Unmarshal(b, &idx) != nil {
+			return
+		}
+		if cv, err := pick(idx, "echo", version); err == nil && cv == nil {
+			t.Fatal("no version and no error")
+		}
+	})
 }
