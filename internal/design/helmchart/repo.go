@@ -155,6 +155,10 @@ func RenderRepository(ctx context.Context, f Fetcher, r Repository, o Options) (
 	if ref.Chart != r.Chart || ref.Version != got.Version {
 		return nil, ref, nil, fmt.Errorf("chart %s: the archive is %s %s, the index listed %s %s", got.URL, ref.Chart, ref.Version, r.Chart, got.Version)
 	}
+	if !got.IndexDigest {
+		notes = append(notes, design.Note{Source: "chart " + o.Release, Field: "digest",
+			Reason: "the repository's index gives no digest for " + r.Chart + " " + got.Version + ": the archive's sha256 is recorded, not checked"})
+	}
 	return rs, ref, notes, nil
 }
 

@@ -107,7 +107,7 @@ func TestRenderRepositoryMatchesArchive(t *testing.T) {
 			if !slices.EqualFunc(rs, want, func(a, b design.Resource) bool { return a.Ref() == b.Ref() && a.Source == b.Source }) || len(rs) != 4 {
 				t.Errorf("rendered %v, want what the archive renders, %v", refsOf(rs), refsOf(want))
 			}
-			if len(notes) != len(wantNotes) {
+			if !slices.Equal(notes, wantNotes) {
 				t.Errorf("notes %v, want %v", notes, wantNotes)
 			}
 			if ref.Chart != "echo" || ref.Version != "0.3.1" || ref.Repo != r.URL+"/repo" ||
@@ -115,6 +115,23 @@ func TestRenderRepositoryMatchesArchive(t *testing.T) {
 				t.Errorf("chart reference %+v", ref)
 			}
 		})
+	}
+}
+
+func TestRenderRepositoryWithoutDigest(t *testing.T) {
+	r := newChartRepo(t)
+	r.index = func(string) string {
+		return "apiVersion: v1\nentries:\n  echo:\n  - name: echo\n    version: 0.3.1\n    urls: [charts/echo-0.3.1.tgz]\n"
+	}
+	_, ref, notes, err := RenderRepository(t.Context(), Fetcher{}, Repository{URL: r.URL + "/repo/", Chart: "echo", Version: "0.3.1"}, Options{Release: "r", Namespace: "n"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ref.Digest != "sha256:"+r.digest || ref.From != r.URL+"/repo/charts/echo-0.3.1.tgz" {
+		t.Errorf("chart reference %+v, want the archive's digest recorded", ref)
+	}
+	if n := notes[len(notes)-1]; n.Field != "digest" || !strings.Contains(n.Reason, "gives no digest for echo 0.3.1") {
+		t.Errorf("notes %v, want one saying the digest was not checked", notes)
 	}
 }
 
