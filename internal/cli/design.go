@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"text/tabwriter"
 
@@ -43,6 +44,7 @@ type importFlags struct {
 	release   string
 	values    string
 	repo      string
+	version   string
 	document  string
 	namespace string
 	labels    []string
@@ -63,9 +65,15 @@ NAME (a new revision when NAME exists). Sources can be combined.
                    Services, volumes PersistentVolumeClaims, configs
                    ConfigMaps; what is not converted is listed, with why
   --chart PATH     a Helm chart directory or packaged chart (.tgz), rendered
-                   with --release, --namespace and --values; a chart from a
-                   repository is pulled first: helm pull REPO/NAME --version V
-                   (and --repo URL records where it came from)
+                   with --release, --namespace and --values (--version V,
+                   if given, must be the chart's)
+  --chart NAME --repo URL --version V
+                   the chart NAME from the chart repository at URL (http or
+                   https, its index.yaml): V is a version, or a semver
+                   constraint (^1.2) for the newest that meets it; the
+                   archive is downloaded (bounded, digest checked when the
+                   index gives one), rendered as above, not kept on disk;
+                   the design records URL, the archive, version and digest
   --design FILE    a design document written by design export --format design`,
 		Args: exactArgs(1, "design import needs the design's name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -104,10 +112,11 @@ NAME (a new revision when NAME exists). Sources can be combined.
 	fl.StringArrayVarP(&f.manifests, "file", "f", nil, "Kubernetes manifests (YAML or JSON, multi-document); repeatable")
 	fl.StringVar(&f.compose, "compose", "", "a Docker Compose file to convert")
 	fl.StringArrayVar(&f.env, "env", nil, "KEY=VALUE for the Compose file's ${KEY} (this process's environment is not read); repeatable")
-	fl.StringVar(&f.chart, "chart", "", "a Helm chart directory or packaged chart (.tgz)")
+	fl.StringVar(&f.chart, "chart", "", "a Helm chart directory or packaged chart (.tgz); with --repo, the chart's name in the repository")
 	fl.StringVar(&f.release, "release", "", "the chart's release name (default: the design's name)")
 	fl.StringVar(&f.values, "values", "", "a values file for the chart")
-	fl.StringVar(&f.repo, "repo", "", "the repository URL the chart was pulled from (recorded only)")
+	fl.StringVar(&f.repo, "repo", "", "a chart repository URL (http or https) to fetch --chart NAME --version V from")
+	fl.StringVar(&f.version, "version", "", "the chart version (with --repo: a version or a semver constraint; required)")
 	fl.StringVar(&f.document, "design", "", "a design document (from design export --format design)")
 	fl.StringVarP(&f.namespace, "namespace", "n", "", "the namespace of resources that name none (default: at apply, the kubeconfig's)")
 	fl.StringArrayVar(&f.labels, "label", nil, "key=value label of the design; repeatable")
@@ -203,22 +212,51 @@ func buildDesign(ctx context.Context, name string, f importFlags) (*design.Desig
 		if ns == "" {
 			ns = "default"
 		}
-		rs, ref, notes, err := helmchart.Render(helmchart.Options{Path: f.chart, Release: release, Namespace: ns, Values: values, Repo: f.repo})
+		rs, ref, notes, err := renderChart(ctx, f, helmchart.Options{Release: release, Namespace: ns, Values: values})
 		if err != nil {
-			return nil, &UsageError{Err: err}
+			return nil, err
 		}
 		if err := d.Add(rs...); err != nil {
 			return nil, &UsageError{Err: err}
 		}
 		d.Charts = append(d.Charts, ref)
 		d.Report = append(d.Report, notes...)
-	} else if f.values != "" || f.release != "" || f.repo != "" {
-		return nil, usageErrorf("--values, --release and --repo go with --chart")
+	} else if f.values != "" || f.release != "" || f.repo != "" || f.version != "" {
+		return nil, usageErrorf("--values, --release, --repo and --version go with --chart")
 	}
 	if err := d.Validate(); err != nil {
 		return nil, &UsageError{Err: err}
 	}
 	return d, nil
+}
+
+// renderChart renders f.chart: a local chart, or with f.repo one fetched
+// from a chart repository. A repository that did not answer (or a
+// cancelled fetch) is a failure; anything else wrong is the input's.
+func renderChart(ctx context.Context, f importFlags, o helmchart.Options) ([]design.Resource, design.Chart, []design.Note, error) {
+	if f.repo == "" {
+		o.Path = f.chart
+		rs, ref, notes, err := helmchart.Render(o)
+		if err != nil {
+			return nil, ref, nil, &UsageError{Err: err}
+		}
+		if f.version != "" && ref.Version != f.version {
+			return nil, ref, nil, usageErrorf("--chart %s is %s version %s, not --version %s", f.chart, ref.Chart, ref.Version, f.version)
+		}
+		return rs, ref, notes, nil
+	}
+	if f.version == "" {
+		return nil, design.Chart{}, nil, usageErrorf("--repo %s: --version V is required (a version, or a semver constraint such as ^1.2)", f.repo)
+	}
+	rs, ref, notes, err := helmchart.RenderRepository(ctx, helmchart.Fetcher{}, helmchart.Repository{URL: f.repo, Chart: f.chart, Version: f.version}, o)
+	if err == nil {
+		return rs, ref, notes, nil
+	}
+	err = fmt.Errorf("--chart %s --repo %s --version %s: %w", f.chart, f.repo, f.version, err)
+	if _, ok := errors.AsType[*url.Error](err); ok || ctx.Err() != nil {
+		return nil, ref, nil, err
+	}
+	return nil, ref, nil, &UsageError{Err: err}
 }
 
 func countFromCharts(d *design.Design) int {
@@ -358,6 +396,9 @@ func newDesignShowCmd(stdio IO, g *globalOptions) *cobra.Command {
 				fmt.Fprintf(w, "chart: release %s: %s %s from %s", c.Release, c.Chart, c.Version, c.From)
 				if c.Repo != "" {
 					fmt.Fprintf(w, " (repository %s)", c.Repo)
+				}
+				if c.Digest != "" {
+					fmt.Fprintf(w, " %s", c.Digest)
 				}
 				fmt.Fprintln(w)
 			}

@@ -54,7 +54,10 @@ type Chart struct {
 	// From is the directory or packaged chart it was loaded from.
 	From string `json:"from,omitempty"`
 	// Repo is the repository URL the user fetched it from, if given.
-	Repo   string         `json:"repo,omitempty"`
+	Repo string `json:"repo,omitempty"`
+	// Digest is the sha256 of the archive fetched from Repo
+	// ("sha256:HEX"), when meshperf fetched it.
+	Digest string         `json:"digest,omitempty"`
 	Values map[string]any `json:"values,omitempty"`
 }
 

@@ -2711,6 +2711,7 @@ export interface components {
         };
         DesignChart: {
             chart: string;
+            digest?: string;
             from?: string;
             namespace?: string;
             release: string;
