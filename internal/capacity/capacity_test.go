@@ -526,3 +526,43 @@ func TestResumeStopsReplayingWhereTheSearchDiffers(t *testing.T) {
 		t.Errorf("sustains %v in %d steps, want %v in %d", rep.Sustained, len(rep.Steps), full.Sustained, len(full.Steps))
 	}
 }
+
+// TestJudgeAgentsLimit: a distributed step is judged client-limited on its
+// agents' own reports, naming the agent at its limit; the merged result's
+// figures alone (a fast service time, few late sends overall) do not decide.
+func TestJudgeAgentsLimit(t *testing.T) {
+	o := opts(t, 100, 1000)
+	agent := func(name string, late, cpu float64, saturated bool, svcP99 float64) spec.AgentResult {
+		return spec.AgentResult{Name: name, Connections: 32, Achieved: spec.Achieved{RPS: 200},
+			Latency:     &spec.Distribution{Count: 10, Percentiles: []spec.Percentile{{P: 99, Ms: 200}}},
+			ServiceTime: &spec.Distribution{Count: 10, MeanMs: 0.5, Percentiles: []spec.Percentile{{P: 99, Ms: svcP99}}},
+			Process:     &spec.ProcessStats{LateRatio: late, CPUCores: cpu, Saturated: saturated}}
+	}
+	tests := []struct {
+		name   string
+		agents []spec.AgentResult
+		want   string // the limit agent, "" for the target's limit
+	}{
+		{"both fine: the target", []spec.AgentResult{agent("a1", 0, 0.2, false, 1), agent("a2", 0.01, 0.2, false, 1)}, ""},
+		{"a2 at its CPU limit", []spec.AgentResult{agent("a1", 0, 0.2, false, 1), agent("a2", 0.01, 3.8, true, 1)}, "a2"},
+		{"a1 sends late, its service time fast", []spec.AgentResult{agent("a1", 0.3, 0.5, true, 1), agent("a2", 0, 0.2, false, 1)}, "a1"},
+		{"a1 sends late behind a slow service", []spec.AgentResult{agent("a1", 0.3, 0.5, true, 80), agent("a2", 0, 0.2, false, 80)}, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res := fakeResult(400, 200, 0, false)
+			res.Process = nil // a distributed result has none of its own
+			res.Agents = tc.agents
+			st := judge(3, 400, "bisect", res, o)
+			if st.Met {
+				t.Fatal("a step with p99 200ms met p99<=50ms")
+			}
+			if st.LimitAgent != tc.want || st.ClientLimited != (tc.want != "") {
+				t.Errorf("limit agent %q client-limited %v (%s), want %q", st.LimitAgent, st.ClientLimited, st.ClientReason, tc.want)
+			}
+			if tc.want != "" && !strings.HasPrefix(st.ClientReason, "agent "+tc.want) {
+				t.Errorf("reason %q does not name agent %s", st.ClientReason, tc.want)
+			}
+		})
+	}
+}
