@@ -147,7 +147,7 @@ func clientLimit(res *spec.Result, busy float64, maxProcs int, broken []spec.Obj
 // agentsLimit is the client-limit rule of a distributed step, applied to
 // each agent on its own report (its process, late sends, connections and
 // service time): the first agent found at its limit is named. The merged
-// result has no process of its own to judge.
+// result adds their load: one agent at its limit hides in it.
 //
 //   - An agent whose report says saturated with few late sends was at its
 //     CPU limit (procstat.Saturated: late sends or CPU; the agent knows
