@@ -566,3 +566,45 @@ func TestJudgeAgentsLimit(t *testing.T) {
 		})
 	}
 }
+
+// agentModel is model run on two agents: a2 reaches its CPU limit at
+// model.clientAt and above.
+type agentModel struct{ model }
+
+func (m *agentModel) Step(ctx context.Context, s StepSpec) (*spec.Result, error) {
+	res, err := m.model.Step(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	busy := s.RPS >= m.clientAt
+	for _, name := range []string{"a1", "a2"} {
+		p := &spec.ProcessStats{CPUCores: 0.2}
+		if name == "a2" && busy {
+			p.CPUCores, p.Saturated = 3.9, true
+		}
+		res.Agents = append(res.Agents, spec.AgentResult{Name: name, RPS: s.RPS / 2, Connections: 32,
+			Achieved: spec.Achieved{RPS: s.RPS / 2}, Latency: res.Latency, ServiceTime: res.ServiceTime, Process: p})
+	}
+	res.Process = nil
+	return res, nil
+}
+
+// TestSearchEndsOnAnAgentsLimit: a distributed search stopped by an agent
+// at its CPU limit says which agent, and advises more agents.
+func TestSearchEndsOnAnAgentsLimit(t *testing.T) {
+	m := &agentModel{model{limit: 5000, clientAt: 1600}}
+	rep, err := Search(context.Background(), m, opts(t, 100, 50_000), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Outcome != OutcomeClientLimit || rep.ClientLimitRPS != 1600 || rep.Sustained != 800 {
+		t.Fatalf("outcome %s at %v, sustains %v; want the client limit at 1600, 800", rep.Outcome, rep.ClientLimitRPS, rep.Sustained)
+	}
+	last := rep.Steps[len(rep.Steps)-1]
+	if last.LimitAgent != "a2" || !strings.HasPrefix(last.ClientReason, "agent a2 ") {
+		t.Errorf("last step: limit agent %q, reason %q", last.LimitAgent, last.ClientReason)
+	}
+	if len(rep.Advice) == 0 || !strings.HasPrefix(rep.Advice[0], "agent a2 was the limit at 1,600 rps") || !strings.Contains(rep.Advice[0], "agents.count") {
+		t.Errorf("advice %q", rep.Advice)
+	}
+}
