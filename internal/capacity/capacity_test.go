@@ -526,3 +526,85 @@ func TestResumeStopsReplayingWhereTheSearchDiffers(t *testing.T) {
 		t.Errorf("sustains %v in %d steps, want %v in %d", rep.Sustained, len(rep.Steps), full.Sustained, len(full.Steps))
 	}
 }
+
+// TestJudgeAgentsLimit: a distributed step is judged client-limited on its
+// agents' own reports, naming the agent at its limit; the merged result's
+// figures alone (a fast service time, few late sends overall) do not decide.
+func TestJudgeAgentsLimit(t *testing.T) {
+	o := opts(t, 100, 1000)
+	agent := func(name string, late, cpu float64, saturated bool, svcP99 float64) spec.AgentResult {
+		return spec.AgentResult{Name: name, Connections: 32, Achieved: spec.Achieved{RPS: 200},
+			Latency:     &spec.Distribution{Count: 10, Percentiles: []spec.Percentile{{P: 99, Ms: 200}}},
+			ServiceTime: &spec.Distribution{Count: 10, MeanMs: 0.5, Percentiles: []spec.Percentile{{P: 99, Ms: svcP99}}},
+			Process:     &spec.ProcessStats{LateRatio: late, CPUCores: cpu, Saturated: saturated}}
+	}
+	tests := []struct {
+		name   string
+		agents []spec.AgentResult
+		want   string // the limit agent, "" for the target's limit
+	}{
+		{"both fine: the target", []spec.AgentResult{agent("a1", 0, 0.2, false, 1), agent("a2", 0.01, 0.2, false, 1)}, ""},
+		{"a2 at its CPU limit", []spec.AgentResult{agent("a1", 0, 0.2, false, 1), agent("a2", 0.01, 3.8, true, 1)}, "a2"},
+		{"a1 sends late, its service time fast", []spec.AgentResult{agent("a1", 0.3, 0.5, true, 1), agent("a2", 0, 0.2, false, 1)}, "a1"},
+		{"a1 sends late behind a slow service", []spec.AgentResult{agent("a1", 0.3, 0.5, true, 80), agent("a2", 0, 0.2, false, 80)}, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res := fakeResult(400, 200, 0, false)
+			res.Process = nil // a distributed result has none of its own
+			res.Agents = tc.agents
+			st := judge(3, 400, "bisect", res, o)
+			if st.Met {
+				t.Fatal("a step with p99 200ms met p99<=50ms")
+			}
+			if st.LimitAgent != tc.want || st.ClientLimited != (tc.want != "") {
+				t.Errorf("limit agent %q client-limited %v (%s), want %q", st.LimitAgent, st.ClientLimited, st.ClientReason, tc.want)
+			}
+			if tc.want != "" && !strings.HasPrefix(st.ClientReason, "agent "+tc.want) {
+				t.Errorf("reason %q does not name agent %s", st.ClientReason, tc.want)
+			}
+		})
+	}
+}
+
+// agentModel is model run on two agents: a2 reaches its CPU limit at
+// model.clientAt and above.
+type agentModel struct{ model }
+
+func (m *agentModel) Step(ctx context.Context, s StepSpec) (*spec.Result, error) {
+	res, err := m.model.Step(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	busy := s.RPS >= m.clientAt
+	for _, name := range []string{"a1", "a2"} {
+		p := &spec.ProcessStats{CPUCores: 0.2}
+		if name == "a2" && busy {
+			p.CPUCores, p.Saturated = 3.9, true
+		}
+		res.Agents = append(res.Agents, spec.AgentResult{Name: name, RPS: s.RPS / 2, Connections: 32,
+			Achieved: spec.Achieved{RPS: s.RPS / 2}, Latency: res.Latency, ServiceTime: res.ServiceTime, Process: p})
+	}
+	res.Process = nil
+	return res, nil
+}
+
+// TestSearchEndsOnAnAgentsLimit: a distributed search stopped by an agent
+// at its CPU limit says which agent, and advises more agents.
+func TestSearchEndsOnAnAgentsLimit(t *testing.T) {
+	m := &agentModel{model{limit: 5000, clientAt: 1600}}
+	rep, err := Search(context.Background(), m, opts(t, 100, 50_000), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Outcome != OutcomeClientLimit || rep.ClientLimitRPS != 1600 || rep.Sustained != 800 {
+		t.Fatalf("outcome %s at %v, sustains %v; want the client limit at 1600, 800", rep.Outcome, rep.ClientLimitRPS, rep.Sustained)
+	}
+	last := rep.Steps[len(rep.Steps)-1]
+	if last.LimitAgent != "a2" || !strings.HasPrefix(last.ClientReason, "agent a2 ") {
+		t.Errorf("last step: limit agent %q, reason %q", last.LimitAgent, last.ClientReason)
+	}
+	if len(rep.Advice) == 0 || !strings.HasPrefix(rep.Advice[0], "agent a2 was the limit at 1,600 rps") || !strings.Contains(rep.Advice[0], "agents.count") {
+		t.Errorf("advice %q", rep.Advice)
+	}
+}

@@ -44,7 +44,10 @@ type Step struct {
 	// step says nothing about the target; ClientReason says why.
 	ClientLimited bool   `json:"client_limited,omitempty"`
 	ClientReason  string `json:"client_reason,omitempty"`
-	Interrupted   bool   `json:"interrupted,omitempty"`
+	// LimitAgent names the agent that was the limit of a distributed
+	// step (ClientLimited on its own report).
+	LimitAgent  string `json:"limit_agent,omitempty"`
+	Interrupted bool   `json:"interrupted,omitempty"`
 }
 
 // RateShortfall is how far a step's achieved rate may fall below the rate
@@ -108,7 +111,11 @@ func judge(n int, r float64, phase string, res *spec.Result, o Options) Step {
 	if !st.Met {
 		// A step that met its objectives passed, whatever the client's
 		// state: its lateness is inside the latencies judged.
-		st.ClientLimited, st.ClientReason = clientLimit(res, st.BusyConnections, o.MaxProcs, broken)
+		if len(res.Agents) > 0 {
+			st.ClientLimited, st.ClientReason, st.LimitAgent = agentsLimit(res, broken)
+		} else {
+			st.ClientLimited, st.ClientReason = clientLimit(res, st.BusyConnections, o.MaxProcs, broken)
+		}
 	}
 	return st
 }
@@ -134,6 +141,43 @@ func clientLimit(res *spec.Result, busy float64, maxProcs int, broken []spec.Obj
 	if p.CPUCores >= procstat.CPULimit*float64(maxProcs) {
 		return true, fmt.Sprintf("meshperf used %.2f of its %d CPUs", p.CPUCores, maxProcs)
 	}
+	return lateLimit(res, busy, broken)
+}
+
+// agentsLimit is the client-limit rule of a distributed step, applied to
+// each agent on its own report (its process, late sends, connections and
+// service time): the first agent found at its limit is named. The merged
+// result adds their load: one agent at its limit hides in it.
+//
+//   - An agent whose report says saturated with few late sends was at its
+//     CPU limit (procstat.Saturated: late sends or CPU; the agent knows
+//     its CPUs, the server does not).
+//   - Late sends are the agent's as in lateLimit, on its own share.
+func agentsLimit(res *spec.Result, broken []spec.Objective) (limited bool, reason, agent string) {
+	for _, a := range res.Agents {
+		p := a.Process
+		if p == nil || a.Dropped {
+			continue
+		}
+		if p.Saturated && p.LateRatio <= procstat.LateRatioLimit {
+			return true, fmt.Sprintf("agent %s was at its CPU limit (%.2f cores)", a.Name, p.CPUCores), a.Name
+		}
+		share := &spec.Result{Achieved: a.Achieved, Latency: a.Latency, ServiceTime: a.ServiceTime, Process: p,
+			Requested: spec.Requested{Connections: a.Connections}}
+		var busy float64
+		if a.ServiceTime != nil {
+			busy = a.Achieved.RPS * a.ServiceTime.MeanMs / 1000
+		}
+		if ok, why := lateLimit(share, busy, broken); ok {
+			return true, "agent " + a.Name + ": " + why, a.Name
+		}
+	}
+	return false, "", ""
+}
+
+// lateLimit is the late-sends part of clientLimit.
+func lateLimit(res *spec.Result, busy float64, broken []spec.Objective) (bool, string) {
+	p := res.Process
 	if p.LateRatio <= procstat.LateRatioLimit {
 		return false, ""
 	}

@@ -141,11 +141,16 @@ func (r *Report) finish(d time.Duration, lo, hi float64) {
 func (r *Report) advise() {
 	switch r.Outcome {
 	case OutcomeClientLimit:
-		reason := ""
+		reason, agent := "", ""
 		for _, s := range r.Steps {
 			if s.ClientLimited && s.RPS == r.ClientLimitRPS {
-				reason = s.ClientReason
+				reason, agent = s.ClientReason, s.LimitAgent
 			}
+		}
+		if agent != "" {
+			r.Advice = append(r.Advice, fmt.Sprintf("agent %s was the limit at %s rps (%s): the target's limit is above what these agents can send; select more agents (agents.count) or give each fewer connections",
+				agent, fmtRate(r.ClientLimitRPS), reason))
+			break
 		}
 		r.Advice = append(r.Advice, fmt.Sprintf("meshperf itself was the limit at %s rps (%s): the target's limit is above what this client can send; run the profile with agents: (several machines) or fewer connections per core",
 			fmtRate(r.ClientLimitRPS), reason))

@@ -181,7 +181,7 @@ func (o *capacityOptions) profile(ctx context.Context, stdio IO, g *globalOption
 		return nil, nil, usageErrorf("capacity: give a target URL, or a profile with -f FILE or --profile NAME")
 	}
 	if prof != nil && usesAgents(prof) {
-		return nil, nil, usageErrorf("capacity: the profile asks for agents:, which run through the server; capacity searches run locally only for now (remove agents: to search from this machine)")
+		return nil, nil, usageErrorf("capacity: the profile asks for agents:, which only a server runs: search through it with --server URL (meshperf --server URL capacity ...), where each step runs on the agents; or remove agents: to search from this machine")
 	}
 	return prof, stored, nil
 }

@@ -209,8 +209,8 @@ func TestCapacityBadInput(t *testing.T) {
 		{[]string{"--objective", "p99<=1ms"}, []string{"give a target URL"}},
 		{[]string{"http://127.0.0.1:1/", "--objective", "p99<=1ms", "--metric", "cpu<=1"}, []string{"--metric: needs a profile"}},
 	}
-	// A profile on agents runs through the server, which capacity does
-	// not use yet: refused rather than silently run from here.
+	// A profile on agents runs through a server: refused here rather than
+	// silently run from this machine, pointing at --server.
 	prof := writeProfile(t, "onagents", "http://127.0.0.1:1", 100)
 	b, err := os.ReadFile(prof)
 	if err != nil {
@@ -222,7 +222,7 @@ func TestCapacityBadInput(t *testing.T) {
 	tests = append(tests, struct {
 		args []string
 		want []string
-	}{[]string{"-f", prof}, []string{"agents:"}})
+	}{[]string{"-f", prof}, []string{"agents:", "--server URL"}})
 	for _, tc := range tests {
 		_, stderr, code := meshperf(t, append([]string{"capacity"}, tc.args...)...)
 		if code != cli.ExitUsage {

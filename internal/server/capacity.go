@@ -157,14 +157,16 @@ func (s *Server) submitCapacity(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if prof.UsesAgents() {
-		return invalid("profile", "the profile asks for agents:; capacity searches run on the server only for now")
-	}
-	if _, err := s.admit(r.Context(), prof); err != nil {
+	plans, err := s.admit(r.Context(), prof)
+	if err != nil {
 		var ae *APIError
 		if errors.As(err, &ae) {
 			return prefixProblems("profile_document.", ae)
 		}
+		return err
+	}
+	// A profile with agents: runs each step on them: they must be there.
+	if err := s.checkAgents(prof, plans); err != nil {
 		return err
 	}
 	opts, err := s.capacityOptions(&req, prof)

@@ -42,6 +42,10 @@ func (s *Server) capacityJob(search *store.CapacitySearch, prof *spec.Profile, o
 			Metrics: prof.Metrics, ID: search.ID, Name: run.Name, Labels: labels,
 			Ref:  store.ResultRef{ProfileID: run.ProfileID, ProfileRevision: run.ProfileRevision, OwnerID: run.OwnerID, Private: run.Private},
 			Save: s.st.SaveResult}
+		if prof.UsesAgents() {
+			// Each step runs distributed, as a run of the profile would.
+			stp.Agents, stp.Profile = s.agents, prof
+		}
 		var steps []capacity.Step
 		rep, searchErr := capacity.Resume(ctx, stp, opts.Options, prior, func(st capacity.Step) {
 			steps = append(steps, st)

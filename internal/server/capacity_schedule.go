@@ -35,8 +35,8 @@ func (s *Server) checkScheduleCapacity(p *store.Profile, req *CapacityRequest) (
 	if err != nil {
 		return nil, err
 	}
-	if prof.UsesAgents() {
-		return nil, invalid("capacity", "capacity: the profile asks for agents:; capacity searches run on the server only for now")
+	if prof.UsesAgents() && !s.agents.TakesAgents() {
+		return nil, invalid("capacity", "capacity: the profile asks for agents:, and this server takes no agents (start it with --agent-listen and --agent-token)")
 	}
 	if _, err := s.capacityOptions(req, prof); err != nil {
 		var ae *APIError

@@ -2417,6 +2417,7 @@ export interface components {
             error_rate: number;
             interrupted?: boolean;
             late_ratio: number;
+            limit_agent?: string;
             met: boolean;
             metric_verdicts?: components["schemas"]["MetricResult"][];
             p50_ms: number;

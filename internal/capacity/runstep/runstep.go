@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 
@@ -35,6 +36,13 @@ type Stepper struct {
 	// Engine runs the plans (runs.Local when nil); Version names it.
 	Engine  runs.Engine
 	Version string
+	// Agents, when set, runs each step on agents instead of Engine: the
+	// server's distributed path (plans split over the agents Profile
+	// selects, their histograms merged exactly). Profile is the profile
+	// the plans came from; each step gives the agents a copy of it at the
+	// step's rate, duration and warm-up.
+	Agents  runs.Distributor
+	Profile *spec.Profile
 	Metrics *spec.MetricsConfig
 	// After is the context of the Prometheus queries (see runs.Test).
 	After context.Context
@@ -88,6 +96,13 @@ func (c *Stepper) Step(ctx context.Context, s capacity.StepSpec) (*spec.Result, 
 	if engine == nil {
 		engine = runs.Local(c.Version)
 	}
+	if c.Agents != nil {
+		prof, err := stepProfile(c.Profile, plans, c.Duration, c.Warmup)
+		if err != nil {
+			return nil, err
+		}
+		engine = c.distributed(s.N, prof)
+	}
 	t := runs.Test{Plans: plans, Engine: engine, Name: c.Name, Labels: labels, Metrics: c.Metrics, After: c.After,
 		ProfileID: c.Ref.ProfileID, ProfileRevision: c.Ref.ProfileRevision}
 	if c.Save != nil {
@@ -107,4 +122,66 @@ func (c *Stepper) Step(ctx context.Context, s capacity.StepSpec) (*spec.Result, 
 		res.ID = out.ResultID
 	}
 	return res, nil
+}
+
+// distributed is the Engine of step n on the agents: the step's run id
+// is the search's with the step's number. A step that lost part of its
+// load (an agent dropped, failed or refused) or was aborted by the
+// profile's on_drop was not run at the step's rate: it ends the search
+// with the reason rather than be judged.
+func (c *Stepper) distributed(n int, prof *spec.Profile) runs.Engine {
+	return func(ctx context.Context, plans []*loadgen.Plan, _ func(int) loadgen.Sink) (*spec.Result, error) {
+		res, out, err := c.Agents.Run(ctx, fmt.Sprintf("%s-step%d", c.ID, n), prof, plans, func(loadgen.Progress) {})
+		switch {
+		case err != nil:
+			return nil, fmt.Errorf("step %d on agents: %w", n, err)
+		case out.Aborted != "":
+			return nil, fmt.Errorf("step %d on agents aborted: %s", n, out.Aborted)
+		case out.Degraded != "" && ctx.Err() == nil:
+			return nil, fmt.Errorf("step %d on agents lost part of its load: %s", n, out.Degraded)
+		}
+		return res, nil
+	}
+}
+
+// stepProfile is prof as the agents run step plans: each client at its
+// plan's constant rate (a fractional rate as a one-step rate shape), the
+// step's duration and warm-up, no request count and no objectives (the
+// search judges the merged result).
+func stepProfile(prof *spec.Profile, plans []*loadgen.Plan, dur, warmup time.Duration) (*spec.Profile, error) {
+	if prof == nil || len(prof.Clients) != len(plans) {
+		return nil, fmt.Errorf("%w: a distributed step needs the profile of its %d plans", ErrBadPlan, len(plans))
+	}
+	if warmup%time.Second != 0 {
+		return nil, fmt.Errorf("%w: warm-up %s on agents must be whole seconds", ErrBadPlan, warmup)
+	}
+	p := *prof
+	p.Duration = dur.String()
+	x := spec.ProfileExtras{}
+	if prof.Meshperf != nil {
+		x = *prof.Meshperf
+	}
+	x.Warmup, x.Requests, x.SLO = "", 0, nil
+	if warmup > 0 {
+		x.Warmup = warmup.String()
+	}
+	p.Meshperf = &x
+	p.Clients = make([]spec.Client, len(prof.Clients))
+	for i, cl := range prof.Clients {
+		rate := plans[i].Rate.RateAt(0)
+		ce := spec.ClientExtras{}
+		if cl.Meshperf != nil {
+			ce = *cl.Meshperf
+		}
+		ce.RateShape = ""
+		if whole := math.Round(rate); whole == rate && whole >= 1 && whole <= math.MaxInt32 {
+			cl.RPS = int64(whole)
+		} else {
+			cl.RPS = 0
+			ce.RateShape = "steps:" + strconv.FormatFloat(rate, 'f', -1, 64) + "/" + (dur + warmup).String()
+		}
+		cl.Meshperf = &ce
+		p.Clients[i] = cl
+	}
+	return &p, nil
 }
