@@ -243,6 +243,7 @@ func TestSearchNeedsObjective(t *testing.T) {
 func TestClientLimitRule(t *testing.T) {
 	p99, _ := spec.ParseObjectives("p99<=50ms")
 	errRate, _ := spec.ParseObjectives("error_rate<1%")
+	rate := []spec.Objective{{Metric: "rps", Raw: "achieved rate >= 99% of 200/s"}}
 	tests := []struct {
 		name    string
 		late    float64
@@ -259,6 +260,10 @@ func TestClientLimitRule(t *testing.T) {
 		{"late, errors broken", 0.2, 0.3, 5, 1, errRate, false},
 		{"late behind a slow target", 0.2, 0.3, 60, 1, p99, false},
 		{"late below 5%", 0.04, 0.3, 5, 1, p99, false},
+		{"late, connections free, rate short", 0.2, 0.3, 5, 1, rate, true},
+		{"late, rate short behind a slow target", 0.2, 0.3, 60, 1, rate, false},
+		{"late, rate and errors broken", 0.2, 0.3, 5, 1, append(rate, errRate...), false},
+		{"on time, rate short", 0.01, 0.3, 5, 1, rate, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -129,7 +129,9 @@ func judge(n int, r float64, phase string, res *spec.Result, o Options) Step {
 //     the connections were not all busy (otherwise requests waited behind a
 //     slow target: that is the target's limit) and every broken objective
 //     is a latency the target's own service time met (so the lateness, not
-//     the target, broke it). An error rate is never the client's lateness.
+//     the target, broke it), or the achieved rate, which requests sent
+//     late with connections free fall short of. An error rate is never
+//     the client's lateness.
 func clientLimit(res *spec.Result, busy float64, maxProcs int, broken []spec.Objective) (bool, string) {
 	p := res.Process
 	if p == nil {
@@ -186,6 +188,11 @@ func lateLimit(res *spec.Result, busy float64, broken []spec.Objective) (bool, s
 		return false, "" // requests waited for connections held by a slow target
 	}
 	for _, o := range broken {
+		if o.Metric == "rps" {
+			// The achieved rate fell short with connections free: the
+			// requests not answered in the step were the ones sent late.
+			continue
+		}
 		if !latencyMetric(o.Metric) {
 			return false, ""
 		}
