@@ -74,7 +74,7 @@ meshperf:
 	if strings.Contains(stderr, "deleting design kept") {
 		t.Errorf("the design marked keep was deleted:\n%s", stderr)
 	}
-	if !strings.Contains(out, "requests") || strings.Index(stderr, "applying design web") > strings.Index(stderr, "deleting design web") {
+	if !strings.Contains(out, "Requests ") || strings.Index(stderr, "applying design web") > strings.Index(stderr, "deleting design web") {
 		t.Errorf("no report, or the designs out of order:\nstdout %s\nstderr %s", out, stderr)
 	}
 	if got := kubetest.Kubectl(t, kc, "", "get", "deployments,configmaps", "-n", ns, "-l", "meshperf.dev/design=web", "-o", "name"); got != "" {

@@ -289,9 +289,12 @@ func (inv *Inventory) WaitSynced(ctx context.Context) error {
 	defer t.Stop()
 	for {
 		if ok, _ := inv.Synced(); ok {
-			// One more snapshot covering everything listed.
+			// One more snapshot covering everything listed. It is the
+			// answer only if it was built complete: a watch that synced
+			// while it was being built (one a CRD brought, say) leaves
+			// it marked incomplete, and the next round rebuilds it.
 			inv.refresh(ctx)
-			if ok, _ := inv.Synced(); ok {
+			if ok, _ := inv.Synced(); ok && inv.Snapshot().Complete {
 				return nil
 			}
 		}
