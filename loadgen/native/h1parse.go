@@ -55,23 +55,24 @@ func (p *respParser) feed(b []byte) (bool, error) {
 			if len(p.buf) == 0 {
 				// The common case: the whole head in one read; parse it
 				// where it lies.
-				i := bytes.Index(b, crlf2)
-				if i < 0 {
+				end := headEnd(b, 0)
+				if end < 0 {
 					p.buf = append(p.buf, b...)
 					return false, nil
 				}
-				head, rest = b[:i+4], b[i+4:]
+				head, rest = b[:end], b[end:]
 			} else {
-				start := max(0, len(p.buf)-3)
+				// An empty line ending in b starts after the last line
+				// break already buffered, or after one in b.
+				start := max(0, bytes.LastIndexByte(p.buf, '\n'))
 				p.buf = append(p.buf, b...)
-				i := bytes.Index(p.buf[start:], crlf2)
-				if i < 0 {
+				end := headEnd(p.buf, start)
+				if end < 0 {
 					if len(p.buf) > maxHead {
 						return false, &loadgen.ProtocolError{Msg: "response head larger than 64 KiB"}
 					}
 					return false, nil
 				}
-				end := start + i + 4
 				head, rest = p.buf[:end], append([]byte(nil), p.buf[end:]...)
 			}
 			if err := p.parseHead(head); err != nil {
@@ -166,7 +167,7 @@ func (p *respParser) parseHead(head []byte) error {
 	for len(rest) > 0 {
 		var l []byte
 		l, rest = cutLine(rest)
-		if len(l) == 0 {
+		if len(bytes.TrimRight(l, "\r")) == 0 {
 			break
 		}
 		if err := f.header(l); err != nil {
@@ -194,7 +195,26 @@ func (p *respParser) parseHead(head []byte) error {
 	return nil
 }
 
-var crlf2 = []byte("\r\n\r\n")
+// headEnd returns the index just past the head that starts b: past its
+// first empty line (a line break, any carriage returns, a line break), as
+// the blocking client's line reader ends a head; -1 when b holds no empty
+// line yet. The search starts at from, at or before a line break.
+func headEnd(b []byte, from int) int {
+	for i := from; ; {
+		j := bytes.IndexByte(b[i:], '\n')
+		if j < 0 {
+			return -1
+		}
+		k := i + j + 1
+		for k < len(b) && b[k] == '\r' {
+			k++
+		}
+		if k < len(b) && b[k] == '\n' {
+			return k + 1
+		}
+		i = i + j + 1
+	}
+}
 
 // cutLine splits off the first line of b, without its CRLF or LF.
 func cutLine(b []byte) (line, rest []byte) {
