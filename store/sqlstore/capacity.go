@@ -136,39 +136,16 @@ func (s *Store) ListCapacitySearches(ctx context.Context, f store.CapacityFilter
 	if err != nil {
 		return nil, err
 	}
-	var where []string
-	var args []any
-	if f.Cursor != "" {
-		created, id, err := decodeCursor(f.Cursor)
-		if err != nil {
-			return nil, err
-		}
-		where = append(where, `(created_ns, id) < (?, ?)`)
-		args = append(args, created, id)
-	}
+	q := newestFirst{table: "capacity_searches", columns: capacityColumns, cursor: f.Cursor,
+		states: f.States, valid: store.ValidCapacityState, what: "capacity filter", viewer: f.Viewer}
 	if f.ProfileID != "" {
-		where, args = append(where, `profile_id = ?`), append(args, f.ProfileID)
+		q.where, q.args = []string{`profile_id = ?`}, []any{f.ProfileID}
 	}
-	if len(f.States) > 0 {
-		for _, st := range f.States {
-			if !store.ValidCapacityState(st) {
-				return nil, fmt.Errorf("%w capacity filter: unknown state %q", store.ErrInvalid, st)
-			}
-			args = append(args, st)
-		}
-		where = append(where, `state IN (`+placeholders(len(f.States))+`)`)
+	query, args, err := q.query(limit)
+	if err != nil {
+		return nil, err
 	}
-	if f.Viewer.Restricted() {
-		cond, a := visible("capacity_searches", f.Viewer)
-		where = append(where, cond)
-		args = append(args, a...)
-	}
-	query := `SELECT ` + capacityColumns + ` FROM capacity_searches`
-	if len(where) > 0 {
-		query += ` WHERE ` + strings.Join(where, ` AND `)
-	}
-	query += ` ORDER BY created_ns DESC, id DESC LIMIT ?`
-	cs, err := queryCapacity(ctx, s.reader(), false, query, append(args, limit+1)...)
+	cs, err := queryCapacity(ctx, s.reader(), false, query, args...)
 	if err != nil {
 		return nil, s.fail(err)
 	}

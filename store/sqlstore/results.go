@@ -442,3 +442,51 @@ func (s *Store) DeleteResult(ctx context.Context, id string) error {
 		return err
 	}))
 }
+
+// newestFirst is one page of a table's rows, newest first by (created_ns,
+// id): after the cursor's row, under the extra conditions, in the given
+// states (each checked by valid), and visible to the viewer.
+type newestFirst struct {
+	table, columns string
+	cursor         string
+	where          []string // extra conditions, with their args
+	args           []any
+	states         []string
+	valid          func(string) bool
+	what           string // "run filter": named in errors
+	viewer         *store.Viewer
+}
+
+// query returns the page's query and args, for limit+1 rows so the caller
+// sees whether another page follows.
+func (q newestFirst) query(limit int) (string, []any, error) {
+	var where []string
+	var args []any
+	if q.cursor != "" {
+		created, id, err := decodeCursor(q.cursor)
+		if err != nil {
+			return "", nil, err
+		}
+		where = append(where, `(created_ns, id) < (?, ?)`)
+		args = append(args, created, id)
+	}
+	where, args = append(where, q.where...), append(args, q.args...)
+	if len(q.states) > 0 {
+		for _, st := range q.states {
+			if !q.valid(st) {
+				return "", nil, fmt.Errorf("%w %s: unknown state %q", store.ErrInvalid, q.what, st)
+			}
+			args = append(args, st)
+		}
+		where = append(where, `state IN (`+placeholders(len(q.states))+`)`)
+	}
+	if q.viewer.Restricted() {
+		cond, a := visible(q.table, q.viewer)
+		where, args = append(where, cond), append(args, a...)
+	}
+	query := `SELECT ` + q.columns + ` FROM ` + q.table
+	if len(where) > 0 {
+		query += ` WHERE ` + strings.Join(where, ` AND `)
+	}
+	return query + ` ORDER BY created_ns DESC, id DESC LIMIT ?`, append(args, limit+1), nil
+}

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/meshperf/meshperf/store"
@@ -166,36 +165,12 @@ func (s *Store) ListRuns(ctx context.Context, f store.RunFilter) (*store.RunPage
 	if err != nil {
 		return nil, err
 	}
-	var where []string
-	var args []any
-	if f.Cursor != "" {
-		created, id, err := decodeCursor(f.Cursor)
-		if err != nil {
-			return nil, err
-		}
-		where = append(where, `(created_ns, id) < (?, ?)`)
-		args = append(args, created, id)
+	q := newestFirst{table: "runs", columns: runColumns, cursor: f.Cursor,
+		states: f.States, valid: store.ValidRunState, what: "run filter", viewer: f.Viewer}
+	query, args, err := q.query(limit)
+	if err != nil {
+		return nil, err
 	}
-	if len(f.States) > 0 {
-		for _, st := range f.States {
-			if !store.ValidRunState(st) {
-				return nil, fmt.Errorf("%w run filter: unknown state %q", store.ErrInvalid, st)
-			}
-			args = append(args, st)
-		}
-		where = append(where, `state IN (`+placeholders(len(f.States))+`)`)
-	}
-	if f.Viewer.Restricted() {
-		cond, a := visible("runs", f.Viewer)
-		where = append(where, cond)
-		args = append(args, a...)
-	}
-	query := `SELECT ` + runColumns + ` FROM runs`
-	if len(where) > 0 {
-		query += ` WHERE ` + strings.Join(where, ` AND `)
-	}
-	query += ` ORDER BY created_ns DESC, id DESC LIMIT ?`
-	args = append(args, limit+1)
 	rows, err := s.reader().query(ctx, query, args...)
 	if err != nil {
 		return nil, s.fail(err)
