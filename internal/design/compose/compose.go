@@ -79,11 +79,33 @@ func ConvertBytes(ctx context.Context, path string, data []byte, o Options) (*de
 	if len(data) > MaxComposeBytes {
 		return nil, fmt.Errorf("%s: %d bytes, more than %d", path, len(data), MaxComposeBytes)
 	}
+	dir := filepath.Dir(path)
+	p, err := load(ctx, path, data, o)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	c := &converter{d: design.New(o.Name, o.Namespace), p: p, dir: dir, file: filepath.Base(path), inline: o.Inline}
+	if err := c.convert(); err != nil {
+		return nil, err
+	}
+	return c.d, nil
+}
+
+// load runs compose-go's loader. The loader asserts the types of some
+// values before it checks them against the schema (a config's or secret's
+// "target: null", an env_file's "path: 1") and panics on the wrong type; the
+// file comes from outside (the API's imports), so such a panic is turned
+// into an error rather than taking the caller down.
+func load(ctx context.Context, path string, data []byte, o Options) (p *types.Project, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			p, err = nil, fmt.Errorf("the Compose loader could not read the file (a value has the wrong type: %v)", r)
+		}
+	}()
 	env := types.Mapping{}
 	maps.Copy(env, o.Env)
-	dir := filepath.Dir(path)
-	p, err := loader.LoadWithContext(ctx, types.ConfigDetails{
-		WorkingDir:  dir,
+	return loader.LoadWithContext(ctx, types.ConfigDetails{
+		WorkingDir:  filepath.Dir(path),
 		ConfigFiles: []types.ConfigFile{{Filename: path, Content: data}},
 		Environment: env,
 	}, func(lo *loader.Options) {
@@ -94,14 +116,6 @@ func ConvertBytes(ctx context.Context, path string, data []byte, o Options) (*de
 		lo.SkipResolveLabels = true
 		lo.ResolvePaths = true
 	})
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	c := &converter{d: design.New(o.Name, o.Namespace), p: p, dir: dir, file: filepath.Base(path), inline: o.Inline}
-	if err := c.convert(); err != nil {
-		return nil, err
-	}
-	return c.d, nil
 }
 
 type converter struct {

@@ -267,3 +267,25 @@ configs:
 		t.Errorf("report names %d files not read (%q), want 3: env_file, abs, rel; report %v", len(notRead), notRead, d.Report)
 	}
 }
+
+// TestConvertWrongTypesAreErrors: compose-go's loader type-asserts some
+// values before its schema check and panicked on them (CI's fuzzer found
+// a config's "target: null"); each is an error naming the file instead.
+func TestConvertWrongTypesAreErrors(t *testing.T) {
+	dir := t.TempDir()
+	for _, doc := range []string{
+		"services:\n a:\n  image: x\n  configs: [{target: null}]\n",
+		"services:\n a:\n  image: x\n  secrets: [{target: 7}]\n",
+		"services:\n a:\n  image: x\n  env_file: [{path: 1}]\n",
+	} {
+		path := filepath.Join(dir, "compose.yaml")
+		d, err := ConvertBytes(t.Context(), path, []byte(doc), Options{Name: "wrong"})
+		if err == nil {
+			t.Errorf("%q converted to %d resources; want an error", doc, len(d.Resources))
+			continue
+		}
+		if !strings.Contains(err.Error(), path) {
+			t.Errorf("%q: error %q does not name the file", doc, err)
+		}
+	}
+}
