@@ -76,26 +76,17 @@ func (s *Server) visibleDesign(r *http.Request, ref string, revision int) (*stor
 }
 
 func (s *Server) listDesigns(w http.ResponseWriter, r *http.Request) error {
-	q := r.URL.Query()
-	labels, err := parseLabels(q["label"])
+	q, err := parseNamedList(r.URL.Query())
 	if err != nil {
 		return err
 	}
-	limit, after, err := pageParams(q)
-	if err != nil {
-		return err
-	}
-	// One more than the page, to know whether another page follows.
-	ds, err := s.st.ListDesigns(r.Context(), store.DesignFilter{Name: q.Get("name"), Labels: labels, Viewer: s.viewer(r),
-		After: after, Limit: limit + 1})
+	ds, err := s.st.ListDesigns(r.Context(), store.DesignFilter{Name: q.name, Labels: q.labels, Viewer: s.viewer(r),
+		After: q.after, Limit: q.limit + 1})
 	if err != nil {
 		return err
 	}
 	page := api.DesignList{Designs: []*DesignView{}}
-	if len(ds) > limit {
-		ds = ds[:limit]
-		page.NextCursor = nameCursor(ds[limit-1].Name)
-	}
+	ds, page.NextCursor = trimPage(ds, q.limit, func(d *store.Design) string { return d.Name })
 	for _, d := range ds {
 		v, _ := designView(d, false)
 		page.Designs = append(page.Designs, v)

@@ -31,26 +31,17 @@ func view(p *store.Profile, withBody bool) (*ProfileView, error) {
 }
 
 func (s *Server) listProfiles(w http.ResponseWriter, r *http.Request) error {
-	q := r.URL.Query()
-	labels, err := parseLabels(q["label"])
+	q, err := parseNamedList(r.URL.Query())
 	if err != nil {
 		return err
 	}
-	limit, after, err := pageParams(q)
-	if err != nil {
-		return err
-	}
-	// One more than the page, to know whether another page follows.
-	ps, err := s.st.ListProfiles(r.Context(), store.ProfileFilter{Name: q.Get("name"), Labels: labels, Viewer: s.viewer(r),
-		After: after, Limit: limit + 1, NoBody: true})
+	ps, err := s.st.ListProfiles(r.Context(), store.ProfileFilter{Name: q.name, Labels: q.labels, Viewer: s.viewer(r),
+		After: q.after, Limit: q.limit + 1, NoBody: true})
 	if err != nil {
 		return err
 	}
 	page := api.ProfileList{Profiles: []*ProfileView{}}
-	if len(ps) > limit {
-		ps = ps[:limit]
-		page.NextCursor = nameCursor(ps[limit-1].Name)
-	}
+	ps, page.NextCursor = trimPage(ps, q.limit, func(p *store.Profile) string { return p.Name })
 	for _, p := range ps {
 		v, _ := view(p, false)
 		page.Profiles = append(page.Profiles, v)
@@ -59,9 +50,38 @@ func (s *Server) listProfiles(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// pageParams reads the limit and cursor of a listing by name: the page
-// size (store.DefaultLimit when absent, at most store.MaxLimit) and the
-// name the page starts after.
+// namedList is what the lists of named documents (profiles, designs) take
+// from the query: a name, labels, and a page by name.
+type namedList struct {
+	name   string
+	labels map[string]string
+	limit  int
+	after  string
+}
+
+func parseNamedList(q url.Values) (namedList, error) {
+	labels, err := parseLabels(q["label"])
+	if err != nil {
+		return namedList{}, err
+	}
+	limit, after, err := pageParams(q)
+	if err != nil {
+		return namedList{}, err
+	}
+	return namedList{name: q.Get("name"), labels: labels, limit: limit, after: after}, nil
+}
+
+// trimPage cuts the one item more than the page that a list asks the store
+// for (to know whether another page follows) and returns the cursor of the
+// next page, or "" when there is none.
+func trimPage[T any](items []T, limit int, name func(T) string) ([]T, string) {
+	if len(items) <= limit {
+		return items, ""
+	}
+	items = items[:limit]
+	return items, nameCursor(name(items[limit-1]))
+}
+
 func pageParams(q url.Values) (limit int, after string, err error) {
 	limit = store.DefaultLimit
 	if l := q.Get("limit"); l != "" {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { listAllProfiles, maxPages } from "./profiles";
+import { listAllDesigns, listAllProfiles, maxPages } from "./profiles";
 
 // A stand-in for the server's paged GET /api/v1/profiles (the Go tests
 // page the real one): names p000…, pages of `limit` after the cursor.
@@ -27,7 +27,7 @@ describe("listAllProfiles", () => {
     const seen = pagedServer(2500);
     const got = await listAllProfiles();
     expect(got.truncated).toBe(false);
-    expect(got.profiles.map((p) => p.name)).toEqual(Array.from({ length: 2500 }, (_, i) => `p${String(i).padStart(5, "0")}`));
+    expect(got.items.map((p) => p.name)).toEqual(Array.from({ length: 2500 }, (_, i) => `p${String(i).padStart(5, "0")}`));
     expect(seen).toHaveLength(3);
   });
 
@@ -35,7 +35,24 @@ describe("listAllProfiles", () => {
     const seen = pagedServer(1000 * maxPages + 1);
     const got = await listAllProfiles();
     expect(got.truncated).toBe(true);
-    expect(got.profiles).toHaveLength(1000 * maxPages);
+    expect(got.items).toHaveLength(1000 * maxPages);
     expect(seen).toHaveLength(maxPages);
+  });
+});
+
+describe("listAllDesigns", () => {
+  it("pages /api/v1/designs by the same cursor", async () => {
+    const seen: string[] = [];
+    vi.stubGlobal("fetch", async (input: string) => {
+      const u = new URL(input, "http://x");
+      seen.push(u.pathname + u.search);
+      const body = u.searchParams.get("cursor")
+        ? { designs: [{ id: "d2", name: "b", revision: 1 }] }
+        : { designs: [{ id: "d1", name: "a", revision: 3 }], next_cursor: btoa("a") };
+      return new Response(JSON.stringify(body), { status: 200, headers: { "Content-Type": "application/json" } });
+    });
+    const got = await listAllDesigns();
+    expect(got).toEqual({ items: [{ id: "d1", name: "a", revision: 3 }, { id: "d2", name: "b", revision: 1 }], truncated: false });
+    expect(seen).toEqual(["/api/v1/designs?limit=1000", `/api/v1/designs?limit=1000&cursor=${encodeURIComponent(btoa("a"))}`]);
   });
 });

@@ -4,93 +4,34 @@
 // on a cluster is the CLI's (meshperf design apply).
 
 import { useState } from "react";
-import { Link, useNavigate, useParams, useSearchParams } from "react-router-dom";
+import { useNavigate, useParams, useSearchParams } from "react-router-dom";
 import type { components } from "../api.gen";
 import { api, raw } from "../api";
 import { RevisionHistory } from "../components/RevisionHistory";
-import { Empty, ErrorBox, Loading, errorText, useApi, useTitle } from "../components/ui";
-import { fmtAgo } from "../lib/format";
+import { NamedList } from "../components/NamedList";
+import { ErrorBox, Loading, errorText, useApi, useTitle } from "../components/ui";
+import { listAllDesigns } from "../lib/profiles";
 import { designLayout, nodeH, nodeW, type DesignGraph } from "../lib/design";
 
 type DesignView = components["schemas"]["DesignView"];
-type DesignList = components["schemas"]["DesignList"];
 type DesignRevisions = components["schemas"]["DesignRevisions"];
-
-/** At most this many pages of designs are listed. */
-const maxPages = 10;
-
-async function listDesigns(signal: AbortSignal): Promise<{ designs: DesignView[]; truncated: boolean }> {
-  const designs: DesignView[] = [];
-  let cursor = "";
-  for (let i = 0; i < maxPages; i++) {
-    const page = await api<DesignList>(`/api/v1/designs?limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`, "GET", undefined, signal);
-    designs.push(...page.designs);
-    if (!page.next_cursor) return { designs, truncated: false };
-    cursor = page.next_cursor;
-  }
-  return { designs, truncated: true };
-}
 
 export function Designs() {
   useTitle("Designs");
-  const [params, setParams] = useSearchParams();
-  const q = params.get("q") ?? "";
-  const list = useApi((s) => listDesigns(s), []);
-  const rows = (list.data?.designs ?? []).filter((d) =>
-    `${d.name} ${d.id} ${Object.entries(d.labels ?? {}).map(([k, v]) => `${k}=${v}`).join(" ")}`.toLowerCase().includes(q.toLowerCase()),
-  );
+  const list = useApi((s) => listAllDesigns(s), []);
   return (
     <section>
       <h1>Designs</h1>
-      <label className="search">
-        Search{" "}
-        <input type="search" value={q} placeholder="name, id or label" onChange={(e) => setParams(e.target.value ? { q: e.target.value } : {}, { replace: true })} />
-      </label>
-      {list.error ? <ErrorBox error={list.error} retry={list.reload} /> : null}
-      {list.data?.truncated ? <p className="muted">Only the first {list.data.designs.length} designs by name are listed.</p> : null}
-      {!list.data ? (
-        list.error ? null : <Loading what="designs" />
-      ) : list.data.designs.length === 0 ? (
-        <Empty>
-          No stored designs yet. Import one with <code>meshperf design import NAME --compose FILE</code> (or -f, --chart), or POST it to /api/v1/designs.
-        </Empty>
-      ) : rows.length === 0 ? (
-        <Empty>No design matches “{q}”.</Empty>
-      ) : (
-        <div className="table-wrap">
-          <table className="list">
-            <thead>
-              <tr>
-                <th scope="col">name</th>
-                <th scope="col">labels</th>
-                <th scope="col" className="num">
-                  revision
-                </th>
-                <th scope="col">updated</th>
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map((d) => (
-                <tr key={d.id}>
-                  <td>
-                    <Link to={`/designs/${encodeURIComponent(d.name)}`}>{d.name}</Link>
-                    {d.private ? <span className="badge">private</span> : null}
-                  </td>
-                  <td>
-                    {Object.entries(d.labels ?? {}).map(([k, v]) => (
-                      <span key={k} className="badge">
-                        {k}={v}
-                      </span>
-                    ))}
-                  </td>
-                  <td className="num">{d.revision}</td>
-                  <td title={d.updated_at}>{fmtAgo(d.updated_at)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <NamedList
+        what="designs"
+        list={list}
+        href={(d) => `/designs/${encodeURIComponent(d.name)}`}
+        empty={
+          <>
+            No stored designs yet. Import one with <code>meshperf design import NAME --compose FILE</code> (or -f, --chart), or POST it to /api/v1/designs.
+          </>
+        }
+      />
     </section>
   );
 }

@@ -5,19 +5,15 @@ import { useState } from "react";
 import { Link, useNavigate, useParams, useSearchParams } from "react-router-dom";
 import { api, type ProfileView, type Run, type ProfileRevisions, type ResultPage, type RunRequest } from "../api";
 import { listAllProfiles } from "../lib/profiles";
+import { NamedList } from "../components/NamedList";
 import { RevisionHistory } from "../components/RevisionHistory";
 import { Empty, ErrorBox, Loading, errorText, useApi, useTitle } from "../components/ui";
-import { fmtAgo, fmtMs, fmtRate, fmtTime } from "../lib/format";
+import { fmtMs, fmtRate, fmtTime } from "../lib/format";
 import { toYAML } from "../lib/profile";
 
 export function Profiles() {
   useTitle("Profiles");
-  const [params, setParams] = useSearchParams();
-  const q = params.get("q") ?? "";
   const list = useApi((s) => listAllProfiles(s), []);
-  const rows = (list.data?.profiles ?? []).filter((p) =>
-    `${p.name} ${p.id} ${Object.entries(p.labels ?? {}).map(([k, v]) => `${k}=${v}`).join(" ")}`.toLowerCase().includes(q.toLowerCase()),
-  );
   return (
     <section>
       <div className="row-between">
@@ -26,55 +22,16 @@ export function Profiles() {
           New profile
         </Link>
       </div>
-      <label className="search">
-        Search{" "}
-        <input type="search" value={q} placeholder="name, id or label" onChange={(e) => setParams(e.target.value ? { q: e.target.value } : {}, { replace: true })} />
-      </label>
-      {list.error ? <ErrorBox error={list.error} retry={list.reload} /> : null}
-      {list.data?.truncated ? <p className="muted">Only the first {list.data.profiles.length} profiles by name are listed.</p> : null}
-      {!list.data ? (
-        list.error ? null : <Loading what="profiles" />
-      ) : list.data.profiles.length === 0 ? (
-        <Empty>
-          No stored profiles yet. Build one in <Link to="/new">New test</Link> and press <em>Save as profile</em>.
-        </Empty>
-      ) : rows.length === 0 ? (
-        <Empty>No profile matches “{q}”.</Empty>
-      ) : (
-        <div className="table-wrap">
-          <table className="list">
-            <thead>
-              <tr>
-                <th scope="col">name</th>
-                <th scope="col">labels</th>
-                <th scope="col" className="num">
-                  revision
-                </th>
-                <th scope="col">updated</th>
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map((p) => (
-                <tr key={p.id}>
-                  <td>
-                    <Link to={`/profiles/${p.id}`}>{p.name}</Link>
-                    {p.private ? <span className="badge">private</span> : null}
-                  </td>
-                  <td>
-                    {Object.entries(p.labels ?? {}).map(([k, v]) => (
-                      <span key={k} className="badge">
-                        {k}={v}
-                      </span>
-                    ))}
-                  </td>
-                  <td className="num">{p.revision}</td>
-                  <td title={p.updated_at}>{fmtAgo(p.updated_at)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <NamedList
+        what="profiles"
+        list={list}
+        href={(p) => `/profiles/${p.id}`}
+        empty={
+          <>
+            No stored profiles yet. Build one in <Link to="/new">New test</Link> and press <em>Save as profile</em>.
+          </>
+        }
+      />
     </section>
   );
 }

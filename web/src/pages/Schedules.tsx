@@ -19,7 +19,7 @@ export function Schedules() {
   const [tz, setTz] = useState("");
   const [errs, setErrs] = useState<Record<string, string>>({});
   const [error, setError] = useState<string>();
-  const names = new Map((profiles.data?.profiles ?? []).map((p) => [p.id, p.name]));
+  const names = new Map((profiles.data?.items ?? []).map((p) => [p.id, p.name]));
   const navigate = useNavigate();
   const [starting, setStarting] = useState<string>();
 
@@ -124,7 +124,7 @@ export function Schedules() {
             <label htmlFor="s-profile">Profile</label>
             <select id="s-profile" value={profile} onChange={(e) => setProfile(e.target.value)} required>
               <option value="">choose a stored profile</option>
-              {(profiles.data?.profiles ?? []).map((p) => (
+              {(profiles.data?.items ?? []).map((p) => (
                 <option key={p.id} value={p.id}>
                   {p.name}
                 </option>
