@@ -217,7 +217,7 @@ func (l *evLoop) loop(ctx context.Context) time.Duration {
 		now := l.now()
 		l.wake(now)
 		l.issue(now)
-		if l.busy == 0 && len(l.idle) == 0 && !l.noMore && l.r.plan.Rate != nil && now >= l.r.end {
+		if l.busy == 0 && len(l.idle) == 0 && len(l.resting) > 0 && !l.noMore && l.r.plan.Rate != nil && now >= l.r.end {
 			// The run's time is up and every connection is backing off
 			// from failed connects: what is still due is not sent (sent
 			// together once they woke, it would hammer the target).
