@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/meshperf/meshperf/hist"
@@ -294,7 +295,7 @@ func (a *shareAcc) result(sh *share, start time.Time) *spec.Result {
 		Generator: spec.GeneratorInfo{Name: "meshperf", Fidelity: "hdr", HistogramResolutionUs: hist.Lowest},
 		StartTime: start.UTC(),
 		EndTime:   start.Add(time.Duration(a.lastSecond+1) * time.Second).UTC(),
-		Notes:     []string{fmt.Sprintf("agent %s was lost before its final result: its figures are the sum of the %d snapshots it sent (bytes and late sends unknown)", sh.name, a.snapshots)},
+		Notes:     []string{fmt.Sprintf("agent %s was lost before its final result: its figures are the sum of the %d snapshots it sent (bytes, late sends and TLS handshakes unknown)", sh.name, a.snapshots)},
 	}
 	if sh.plan != nil {
 		r.Requested = sh.plan.Requested()
@@ -326,3 +327,49 @@ func (a *shareAcc) result(sh *share, start time.Time) *spec.Result {
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// mergeTLS sets res.TLS to the sum of the agents' TLS figures (results[i]
+// is names[i]'s share; counts summed, handshake-time histograms added) and
+// replaces the agents' own TLS notes, which the merge of notes carried
+// over, with one for the sum. When the shares disagree on session
+// resumption (clients with different tls_no_resumption) the merged flag
+// is off and a note says which share ran how. Shares lost before their
+// final result sent no TLS figures: the sum leaves them out (their own
+// note says their TLS handshakes are unknown).
+func mergeTLS(res *spec.Result, results []*spec.Result, names []string) error {
+	ts := make([]*spec.TLSStats, len(results))
+	own := map[string]bool{}
+	var on, off []string
+	for i, r := range results {
+		ts[i] = r.TLS
+		if r.TLS == nil {
+			continue
+		}
+		own[r.TLS.Note()] = true
+		if r.TLS.SessionResumption {
+			on = append(on, names[i])
+		} else {
+			off = append(off, names[i])
+		}
+	}
+	merged, mixed, err := spec.MergeTLS(ts)
+	if err != nil {
+		return err
+	}
+	res.TLS = merged
+	if merged == nil {
+		return nil
+	}
+	notes := res.Notes[:0:0]
+	for _, n := range res.Notes {
+		if !own[n] {
+			notes = append(notes, n)
+		}
+	}
+	note := merged.Note() + fmt.Sprintf(", added over %d agent shares", len(on)+len(off))
+	if mixed {
+		note += fmt.Sprintf("; session resumption was on for %s and off for %s, so the merged session_resumption is false", strings.Join(on, ", "), strings.Join(off, ", "))
+	}
+	res.Notes = append(notes, note)
+	return nil
+}

@@ -535,6 +535,7 @@ func (d *distRun) result() (res *spec.Result, degraded string, err error) {
 	defer d.mu.Unlock()
 	d.merge.ready(d.shares, time.Now().Add(time.Hour), true)
 	var results []*spec.Result
+	var names []string
 	var agents []spec.AgentResult
 	var why []string
 	refused := false
@@ -559,6 +560,7 @@ func (d *distRun) result() (res *spec.Result, degraded string, err error) {
 			continue // failed before measuring anything
 		}
 		results = append(results, r)
+		names = append(names, sh.name)
 		agents = append(agents, spec.AgentResult{Name: sh.name, Labels: sh.labels, Client: sh.clientName,
 			RPS: sh.rps, Connections: sh.connections, Achieved: r.Achieved, Latency: r.Latency, ServiceTime: r.ServiceTime,
 			ClockOffset: spec.Duration(sh.offset), Dropped: sh.dropped, DroppedAt: sh.droppedAt, Process: r.Process})
@@ -600,6 +602,9 @@ func (d *distRun) result() (res *spec.Result, degraded string, err error) {
 		countAgents(d.shares), len(d.shares), d.start.UTC().Format(time.RFC3339Nano))}
 	notes = append(notes, d.notes...)
 	res.Notes = append(notes, res.Notes...)
+	if err := mergeTLS(res, results, names); err != nil {
+		return nil, degraded, err
+	}
 	return res, degraded, nil
 }
 

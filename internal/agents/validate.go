@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/meshperf/meshperf/hist"
@@ -38,6 +40,9 @@ const (
 	// maxAgentNotes and maxAgentNote bound the notes an agent's result
 	// may carry into the run's.
 	maxAgentNotes, maxAgentNote = 16, 1000
+	// maxHandshakes bounds each TLS count of an agent's final result
+	// (handshakes, resumed, failed).
+	maxHandshakes = 1 << 40
 	// maxRetained bounds the snapshots a run keeps to merge its timeline
 	// again without a refused share (see distRun.result).
 	maxRetained = 64 << 20
@@ -163,6 +168,73 @@ func validSnapshot(sh *share, sn *agentpb.Snapshot) (lat, svc *hist.Histogram, e
 	return lat, svc, nil
 }
 
+// validTLS checks the TLS figures of sh's final result and returns what
+// the run keeps of them: the handshake-time distribution summarized again
+// from its histogram, nil when there was no handshake. Snapshots carry no
+// TLS, so the checks are of the figures against each other and the plan.
+func validTLS(sh *share, t *spec.TLSStats) (*spec.TLSStats, error) {
+	if t == nil {
+		return nil, nil
+	}
+	for _, c := range []struct {
+		what string
+		n    int64
+	}{{"handshakes", t.Handshakes}, {"resumed", t.Resumed}, {"failed", t.Failed}} {
+		if c.n < 0 || c.n > maxHandshakes {
+			return nil, refusedf("its final result's tls.%s %d is out of range (0-%d)", c.what, c.n, int64(maxHandshakes))
+		}
+	}
+	if t.Handshakes == 0 && t.Resumed == 0 && t.Failed == 0 && t.HandshakeTime == nil {
+		return nil, nil // nothing to merge
+	}
+	if sh.plan != nil && !plansTLS(sh.plan) {
+		return nil, refusedf("its final result counts %d TLS handshakes but no target of its share uses TLS", t.Handshakes)
+	}
+	if t.Resumed+t.Failed > t.Handshakes {
+		return nil, refusedf("its final result's tls counts %d resumed and %d failed of %d handshakes", t.Resumed, t.Failed, t.Handshakes)
+	}
+	if sh.plan != nil && t.SessionResumption == sh.plan.TLS.NoResumption {
+		return nil, refusedf("its final result's tls.session_resumption is %v, its share's plan says %v", t.SessionResumption, !sh.plan.TLS.NoResumption)
+	}
+	if !t.SessionResumption && t.Resumed > 0 {
+		return nil, refusedf("its final result's tls counts %d resumed handshakes with session resumption off", t.Resumed)
+	}
+	// Every handshake that did not fail has its time in the histogram.
+	done := t.Handshakes - t.Failed
+	out := &spec.TLSStats{SessionResumption: t.SessionResumption, Handshakes: t.Handshakes, Resumed: t.Resumed, Failed: t.Failed}
+	if t.HandshakeTime == nil {
+		if done > 0 {
+			return nil, refusedf("its final result's tls has %d handshakes that did not fail but no handshake_time", done)
+		}
+		return out, nil
+	}
+	h, err := decodeStrict(t.HandshakeTime.Histogram)
+	if err != nil {
+		return nil, refusedf("its final tls.handshake_time histogram: %v", err)
+	}
+	if h.Count() != done || t.HandshakeTime.Count != done {
+		return nil, refusedf("its final tls.handshake_time histogram counts %d (summary %d), want %d (handshakes less failed)", h.Count(), t.HandshakeTime.Count, done)
+	}
+	if done > 0 {
+		out.HandshakeTime = spec.Summarize(h)
+	}
+	return out, nil
+}
+
+// plansTLS reports whether any target of p is dialled over TLS (https,
+// grpcs).
+func plansTLS(p *loadgen.Plan) bool {
+	if p.Protocol == loadgen.ProtocolTCP {
+		return false
+	}
+	for _, t := range p.Targets {
+		if u, err := url.Parse(t); err == nil && (strings.EqualFold(u.Scheme, "https") || strings.EqualFold(u.Scheme, "grpcs")) {
+			return true
+		}
+	}
+	return false
+}
+
 // decodeStrict decodes a histogram of meshperf's layout; nil for "".
 // A nil *hist.Histogram counts 0.
 func decodeStrict(s string) (*hist.Histogram, error) {
@@ -252,6 +324,11 @@ func validResult(sh *share, b []byte) (*spec.Result, error) {
 			return nil, refusedf("its final %s histogram is not the sum of its snapshots'", d.what)
 		}
 	}
+	tls, err := validTLS(sh, res.TLS)
+	if err != nil {
+		return nil, err
+	}
+	res.TLS = tls
 	// What the run keeps of it: the distributions the server added up
 	// itself, no identity of its own, and its notes bounded.
 	if res.Latency != nil {

@@ -11,7 +11,8 @@ import (
 	"github.com/meshperf/meshperf/loadgen"
 )
 
-// Connect failures. A target that refuses connections answers a connect at
+// Connect failures (a failed TLS handshake or HTTP/2 setup included: see
+// setupError). A target that refuses connections answers a connect at
 // once, so a connection that simply tried again would hammer it tens of
 // thousands of times a second and measure nothing. Instead each connection
 // backs off after a failed connect, exponentially from backoffBase up to
@@ -102,12 +103,36 @@ func (g *connGate) endedEarly() string {
 	return msg + ")"
 }
 
+// setupError is a connection made whose setup failed: its TLS handshake
+// (an untrusted certificate, a server that closes or alerts during it, an
+// ALPN the client did not offer) or HTTP/2's preface and settings. It
+// backs off as a failed connect does: a server that refuses handshakes
+// answers at once too, and would otherwise be hammered in a tight loop.
+// Its class is the wrapped error's (tls, protocol, reset, timeout...).
+type setupError struct{ err error }
+
+func (e *setupError) Error() string { return e.err.Error() }
+func (e *setupError) Unwrap() error { return e.err }
+
+// setupFailed wraps err, a failure of a new connection's setup.
+func setupFailed(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &setupError{err: err}
+}
+
 // isConnectError reports whether err is a failure to connect (refused,
-// unreachable, timed out while connecting, a name that does not resolve)
-// rather than a failure of a request on a connection.
+// unreachable, timed out while connecting, a name that does not resolve,
+// a connection whose TLS or HTTP/2 setup failed) rather than a failure of
+// a request on a connection.
 func isConnectError(err error) bool {
 	var oe *net.OpError
 	if errors.As(err, &oe) && oe.Op == "dial" {
+		return true
+	}
+	var se *setupError
+	if errors.As(err, &se) {
 		return true
 	}
 	var de *net.DNSError

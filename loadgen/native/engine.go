@@ -329,7 +329,7 @@ func (e *Engine) finishResult(ctx context.Context, p *loadgen.Plan, t *transport
 	}
 	res.Achieved.BytesSent, res.Achieved.BytesReceived = o.sent, o.got
 	if res.TLS = t.tls.result(); res.TLS != nil {
-		res.Notes = append(res.Notes, tlsNote(res.TLS))
+		res.Notes = append(res.Notes, res.TLS.Note())
 	}
 	res.Achieved.LateThreshold = spec.Duration(p.LateThreshold)
 	if !p.OpenLoop() {

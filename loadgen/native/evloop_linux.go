@@ -217,6 +217,13 @@ func (l *evLoop) loop(ctx context.Context) time.Duration {
 		now := l.now()
 		l.wake(now)
 		l.issue(now)
+		if l.busy == 0 && len(l.idle) == 0 && len(l.resting) > 0 && !l.noMore && l.r.plan.Rate != nil && now >= l.r.end {
+			// The run's time is up and every connection is backing off
+			// from failed connects: what is still due is not sent (sent
+			// together once they woke, it would hammer the target).
+			l.r.dropRest(l.resting[0].shard, now)
+			l.noMore = true
+		}
 		if l.busy == 0 && l.noMore {
 			return l.last
 		}
@@ -243,11 +250,12 @@ func (l *evLoop) loop(ctx context.Context) time.Duration {
 }
 
 // wake returns the slots whose backoff is over to the idle ones (all of
-// them once the run's time is up, so that the loop can end).
+// them once there is nothing more to send, or the closed loop's time is
+// up, so that the loop can end).
 func (l *evLoop) wake(now time.Duration) {
 	kept := l.resting[:0]
 	for _, s := range l.resting {
-		if now >= s.restUntil || now >= l.r.end {
+		if now >= s.restUntil || l.noMore || now >= l.r.end && l.r.plan.Rate == nil {
 			l.idle = append(l.idle, s)
 		} else {
 			kept = append(kept, s)
@@ -353,10 +361,12 @@ func (l *evLoop) connect(s *evSlot, now time.Duration) {
 	s.fds[s.ti], s.reused[s.ti] = fd, false
 	l.track(fd, s)
 	if err == nil {
-		l.connected(s, now)
 		if t.tls != nil {
-			l.startHandshake(s, false)
-		} else if l.ctl(unix.EPOLL_CTL_ADD, fd, unix.EPOLLIN, s) {
+			l.startHandshake(s, false) // connected once it is done
+			return
+		}
+		l.connected(s, now)
+		if l.ctl(unix.EPOLL_CTL_ADD, fd, unix.EPOLLIN, s) {
 			l.write(s)
 		}
 		return
@@ -447,10 +457,12 @@ func (l *evLoop) handle(s *evSlot, fd int, events uint32) {
 			l.connectFailed(s, dialErr(l.targets[s.ti], os.NewSyscallError("connect", err)))
 			return
 		}
-		l.connected(s, l.now())
 		if l.targets[s.ti].tls != nil {
-			l.startHandshake(s, true)
-		} else if l.ctl(unix.EPOLL_CTL_MOD, fd, unix.EPOLLIN, s) {
+			l.startHandshake(s, true) // connected once it is done
+			return
+		}
+		l.connected(s, l.now())
+		if l.ctl(unix.EPOLL_CTL_MOD, fd, unix.EPOLLIN, s) {
 			l.write(s)
 		}
 	case slWriting:
@@ -519,7 +531,8 @@ func (l *evLoop) ioErr(s *evSlot, op string, err error) {
 	l.fail(s, &net.OpError{Op: op, Net: "tcp", Addr: t.addr, Err: sys})
 }
 
-// connected notes a connection made.
+// connected notes a connection made (over TLS: its handshake done), which
+// ends the slot's streak of failed connects.
 func (l *evLoop) connected(s *evSlot, now time.Duration) {
 	s.streak = 0
 	l.r.gate.ok(now)

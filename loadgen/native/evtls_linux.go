@@ -215,9 +215,16 @@ func (l *evLoop) handshaken(s *evSlot) {
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			err = &net.OpError{Op: "read", Net: "tcp", Addr: t.addr, Err: err}
 		}
-		l.fail(s, err)
+		if cancelled {
+			l.fail(s, err)
+			return
+		}
+		// A failed handshake backs the slot off as a failed connect does
+		// (backoff.go): a server refusing handshakes is not hammered.
+		l.connectFailed(s, setupFailed(err))
 		return
 	}
+	l.connected(s, l.now())
 	if l.ctl(unix.EPOLL_CTL_ADD, s.fds[s.ti], unix.EPOLLIN, s) {
 		l.write(s)
 	}

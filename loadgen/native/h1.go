@@ -213,7 +213,7 @@ func (c *h1Client) dial(ctx context.Context, t *h1Target) (*h1Conn, error) {
 		}
 		if err != nil {
 			_ = nc.Close()
-			return nil, err
+			return nil, setupFailed(err)
 		}
 		nc = tc
 	}

@@ -221,11 +221,11 @@ func (p *h2Pool) dial(ctx context.Context, o h2Origin) (*h2Conn, error) {
 		}
 		if err != nil {
 			_ = nc.Close()
-			return nil, err
+			return nil, setupFailed(err)
 		}
 		if proto := tc.ConnectionState().NegotiatedProtocol; proto != "h2" {
 			_ = nc.Close()
-			return nil, &loadgen.ProtocolError{Msg: fmt.Sprintf("the server did not agree to HTTP/2 (ALPN %q)", proto)}
+			return nil, setupFailed(&loadgen.ProtocolError{Msg: fmt.Sprintf("the server did not agree to HTTP/2 (ALPN %q)", proto)})
 		}
 		nc = tc
 	}
@@ -233,7 +233,7 @@ func (p *h2Pool) dial(ctx context.Context, o h2Origin) (*h2Conn, error) {
 	c.driven = p.driven
 	if err := c.handshake(dctx); err != nil {
 		_ = nc.Close()
-		return nil, err
+		return nil, setupFailed(err)
 	}
 	p.mu.Lock()
 	if p.all == nil { // the pool is closed: the run is over

@@ -28,6 +28,7 @@ func (r *run) driveH2(ctx context.Context, pool *h2Pool, ci int) time.Duration {
 	for i := 0; i < r.plan.Streams; i++ {
 		d.free = append(d.free, &h2Stream{})
 	}
+	streak := 0 // failed connects (or connection setups) in a row
 	for ctx.Err() == nil {
 		if d.stopped && len(d.retry) == 0 {
 			return d.last
@@ -35,7 +36,7 @@ func (r *run) driveH2(ctx context.Context, pool *h2Pool, ci int) time.Duration {
 		c, err := pool.conn(ctx, ci, 0)
 		if err != nil {
 			// A connection that cannot be opened costs one request, as
-			// it does a worker.
+			// it does a worker, and backs off as a worker does.
 			if ctx.Err() != nil {
 				return d.last
 			}
@@ -44,17 +45,25 @@ func (r *run) driveH2(ctx context.Context, pool *h2Pool, ci int) time.Duration {
 				d.retry = d.retry[:len(d.retry)-1]
 				d.record(s, 0, err)
 				d.free = append(d.free, s)
-				continue
+			} else {
+				if _, ok := d.take(); !ok {
+					return d.last
+				}
+				now := time.Since(r.start)
+				o := loadgen.Outcome{Intended: -1, Sent: now, Done: now, Err: err}
+				d.shard.Record(&o)
+				d.last = now
 			}
-			if _, ok := d.take(); !ok {
-				return d.last
+			if isConnectError(err) {
+				streak++
+				if !sleepCtx(ctx, r.gate.connectFailed(time.Since(r.start), streak, err)) {
+					return d.last
+				}
 			}
-			now := time.Since(r.start)
-			o := loadgen.Outcome{Intended: -1, Sent: now, Done: now, Err: err}
-			d.shard.Record(&o)
-			d.last = now
 			continue
 		}
+		streak = 0
+		r.gate.ok(time.Since(r.start))
 		d.runConn(ctx, c)
 	}
 	return d.last

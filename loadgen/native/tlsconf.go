@@ -117,17 +117,3 @@ func (s *tlsStats) result() *spec.TLSStats {
 	}
 	return out
 }
-
-// tlsNote says in words what s says in figures, for the report's notes.
-func tlsNote(s *spec.TLSStats) string {
-	resumption := "on"
-	if !s.SessionResumption {
-		resumption = "off"
-	}
-	msg := fmt.Sprintf("TLS: %d handshakes (warm-up included), %d resumed a session (resumption %s), %d failed", s.Handshakes, s.Resumed, resumption, s.Failed)
-	if d := s.HandshakeTime; d != nil {
-		p50, _ := d.At(50)
-		msg += fmt.Sprintf("; handshake time p50 %.3g ms, max %.3g ms (each connection's first request includes it)", p50, d.MaxMs)
-	}
-	return msg
-}
