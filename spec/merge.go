@@ -124,6 +124,9 @@ func Merge(rs []*Result) (*Result, error) {
 		}
 	}
 	out.Requested.OpenLoop = open && out.Requested.OpenLoop
+	if err := mergeTLSInto(out, rs); err != nil {
+		return nil, err
+	}
 	a := &out.Achieved
 	if d := a.Duration.D(); d > 0 {
 		a.RPS = float64(a.Responses) / d.Seconds()
@@ -280,4 +283,39 @@ func containsString(xs []string, x string) bool {
 		}
 	}
 	return false
+}
+
+// mergeTLSInto sets out's TLS figures to the sum of rs's and replaces the
+// results' own TLS notes with one for the sum.
+func mergeTLSInto(out *Result, rs []*Result) error {
+	ts := make([]*TLSStats, len(rs))
+	var on, off []string
+	for i, r := range rs {
+		ts[i] = r.TLS
+		if r.TLS == nil {
+			continue
+		}
+		if r.TLS.SessionResumption {
+			on = append(on, strconv.Itoa(i+1))
+		} else {
+			off = append(off, strconv.Itoa(i+1))
+		}
+	}
+	merged, mixed, err := MergeTLS(ts)
+	if err != nil || merged == nil {
+		return err
+	}
+	out.TLS = merged
+	notes := out.Notes[:0:0]
+	for _, n := range out.Notes {
+		if !strings.HasPrefix(n, TLSNotePrefix) {
+			notes = append(notes, n)
+		}
+	}
+	note := merged.Note() + fmt.Sprintf(", added over %d results", len(on)+len(off))
+	if mixed {
+		note += fmt.Sprintf("; session resumption was on for results %s and off for %s, so the merged session_resumption is false", strings.Join(on, ", "), strings.Join(off, ", "))
+	}
+	out.Notes = append(notes, note)
+	return nil
 }

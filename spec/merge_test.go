@@ -2,6 +2,8 @@ package spec
 
 import (
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -108,5 +110,51 @@ func TestMergeLatencyOnly(t *testing.T) {
 	closed.Latency = nil
 	if _, err := Merge([]*Result{a, closed}); err == nil {
 		t.Error("no error merging a latency-only result with a service-time-only one")
+	}
+}
+
+// TestMergeAddsTLS: results of clients that ran together (run's several
+// clients, imports) keep their TLS figures summed, the handshake times
+// added whole, and one note for the sum instead of each result's own.
+func TestMergeAddsTLS(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	a, _ := fakeResult(r, 100, time.Millisecond, start, nil)
+	b, _ := fakeResult(r, 100, time.Millisecond, start, nil)
+	c, _ := fakeResult(r, 100, time.Millisecond, start, nil) // plain HTTP: no TLS
+	ha, hb := hist.New(), hist.New()
+	for i := range 30 {
+		ha.Record(time.Duration(i+1) * time.Millisecond)
+	}
+	for i := range 7 {
+		hb.Record(time.Duration(i+50) * time.Millisecond)
+	}
+	a.TLS = &TLSStats{SessionResumption: true, Handshakes: 32, Resumed: 10, Failed: 2, HandshakeTime: Summarize(ha)}
+	b.TLS = &TLSStats{SessionResumption: false, Handshakes: 7, HandshakeTime: Summarize(hb)}
+	a.Notes = []string{a.TLS.Note(), "kept"}
+	b.Notes = []string{b.TLS.Note()}
+	got, err := Merge([]*Result{a, b, c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.TLS == nil || got.TLS.Handshakes != 39 || got.TLS.Resumed != 10 || got.TLS.Failed != 2 || got.TLS.SessionResumption {
+		t.Fatalf("tls %+v, want 39 handshakes, 10 resumed, 2 failed, resumption off (mixed)", got.TLS)
+	}
+	whole := ha.Clone()
+	whole.Merge(hb)
+	if want := Summarize(whole); got.TLS.HandshakeTime.Histogram != want.Histogram || got.TLS.HandshakeTime.Count != 37 {
+		t.Errorf("handshake time %+v, want the 37 times of both, %+v", got.TLS.HandshakeTime, want)
+	}
+	var tlsNotes []string
+	for _, n := range got.Notes {
+		if strings.HasPrefix(n, TLSNotePrefix) {
+			tlsNotes = append(tlsNotes, n)
+		}
+	}
+	if len(tlsNotes) != 1 || !strings.Contains(tlsNotes[0], "39 handshakes") || !strings.Contains(tlsNotes[0], "on for results 1 and off for 2") {
+		t.Errorf("tls notes %q, want one for the sum naming the mixed resumption", tlsNotes)
+	}
+	if !slices.Contains(got.Notes, "kept") {
+		t.Errorf("notes %q lost one that is not about TLS", got.Notes)
 	}
 }

@@ -58,13 +58,17 @@ func MergeTLS(ts []*TLSStats) (merged *TLSStats, mixed bool, err error) {
 	return merged, on && off, nil
 }
 
+// TLSNotePrefix begins every note Note writes, so a merge can replace the
+// notes of the results it adds with one for the sum.
+const TLSNotePrefix = "TLS: "
+
 // Note says in words what s says in figures, for a report's notes.
 func (s *TLSStats) Note() string {
 	resumption := "on"
 	if !s.SessionResumption {
 		resumption = "off"
 	}
-	msg := fmt.Sprintf("TLS: %d handshakes (warm-up included), %d resumed a session (resumption %s), %d failed", s.Handshakes, s.Resumed, resumption, s.Failed)
+	msg := fmt.Sprintf(TLSNotePrefix+"%d handshakes (warm-up included), %d resumed a session (resumption %s), %d failed", s.Handshakes, s.Resumed, resumption, s.Failed)
 	if d := s.HandshakeTime; d != nil {
 		p50, _ := d.At(50)
 		msg += fmt.Sprintf("; handshake time p50 %.3g ms, max %.3g ms (each connection's first request includes it)", p50, d.MaxMs)

@@ -338,14 +338,12 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 // note says their TLS handshakes are unknown).
 func mergeTLS(res *spec.Result, results []*spec.Result, names []string) error {
 	ts := make([]*spec.TLSStats, len(results))
-	own := map[string]bool{}
 	var on, off []string
 	for i, r := range results {
 		ts[i] = r.TLS
 		if r.TLS == nil {
 			continue
 		}
-		own[r.TLS.Note()] = true
 		if r.TLS.SessionResumption {
 			on = append(on, names[i])
 		} else {
@@ -360,9 +358,11 @@ func mergeTLS(res *spec.Result, results []*spec.Result, names []string) error {
 	if merged == nil {
 		return nil
 	}
+	// spec.Merge's note for the sum names the results by number; the
+	// run's names the agents' shares.
 	notes := res.Notes[:0:0]
 	for _, n := range res.Notes {
-		if !own[n] {
+		if !strings.HasPrefix(n, spec.TLSNotePrefix) {
 			notes = append(notes, n)
 		}
 	}
