@@ -136,7 +136,6 @@ func runOne(ctx context.Context, e Env, t Test, del func(context.Context, *unstr
 	return tr
 }
 
-
 func endedReason(ctx context.Context) string {
 	if c := context.Cause(ctx); c != nil && !errors.Is(c, context.Canceled) && !errors.Is(c, context.DeadlineExceeded) {
 		return c.Error()

@@ -345,7 +345,7 @@ func TestStandInMeshFaults(t *testing.T) {
 			"SMITrafficSplitSingleBackend": {"no SMI implementation seems to have applied the split", "echo-v2 got 25/50 (50.0%), expected 0±0.0"},
 		}},
 		{"split skewed 65/35", func(m *standInMesh) { m.skew = 0.65 }, map[string][]string{
-			"SMITrafficSplitWeights": {"the split was not honoured: observed echo-v1 130/200 (65.0%), echo-v2 70/200 (35.0%)", "echo-v1 got 130/200 (65.0%), expected 160±19.6"},
+			"SMITrafficSplitWeights":       {"the split was not honoured: observed echo-v1 130/200 (65.0%), echo-v2 70/200 (35.0%)", "echo-v1 got 130/200 (65.0%), expected 160±19.6"},
 			"SMITrafficSplitSingleBackend": {"observed echo-v1 33/50 (66.0%), echo-v2 17/50 (34.0%)", "echo-v1 got 33/50 (66.0%), expected 50±0.0"},
 		}},
 		{"access not enforced", func(m *standInMesh) { m.ignoreAccess = true }, map[string][]string{
