@@ -24,7 +24,7 @@ type Selection struct {
 func (s Selection) Check() error {
 	for _, n := range append([]string{s.RunTest}, s.SkipTests...) {
 		if n != "" && !slices.ContainsFunc(Tests, func(t Test) bool { return t.Name == n }) {
-			return fmt.Errorf("%w: test %q is not in profile %s (its tests: %s)", ErrInput, n, Profile, testNames())
+			return fmt.Errorf("test %q is not in profile %s (its tests: %s)", n, Profile, testNames())
 		}
 	}
 	return nil
