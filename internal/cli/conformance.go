@@ -9,12 +9,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/meshperf/meshperf/internal/conformance"
+	"github.com/meshperf/meshperf/internal/conformance/smi"
 	"github.com/meshperf/meshperf/kube"
 )
 
@@ -40,6 +42,9 @@ type conformanceRunFlags struct {
 	noStore      bool
 	org, url     string
 	contact      []string
+	// SMI profile only.
+	smiRequests    int
+	smiConsistency time.Duration
 }
 
 func newConformanceCmd(stdio IO, g *globalOptions) *cobra.Command {
@@ -50,21 +55,22 @@ func newConformanceCmd(stdio IO, g *globalOptions) *cobra.Command {
 (sigs.k8s.io/gateway-api/conformance %s, compiled into meshperf) against the
 cluster of your kubeconfig, for one conformance profile: MESH-HTTP and
 MESH-GRPC test a service mesh (GAMMA), GATEWAY-HTTP and the other GATEWAY-*
-profiles a Gateway implementation. It writes the suite's own
+profiles a Gateway implementation; SMI runs meshperf's own SMI test set
+(TrafficSplit, TrafficTarget, HTTPRouteGroup). It writes the suite's own
 ConformanceReport YAML, and keeps a result with every test's outcome,
 duration and failure message, to list, show and compare. docs/conformance.md.`, conformance.SuiteVersion),
 	}
 	cmd.AddCommand(newConformanceRunCmd(stdio, g), newConformanceSuiteCmd(),
 		newConformanceProfilesCmd(stdio), newConformanceFeaturesCmd(stdio),
 		newConformanceListCmd(stdio, g), newConformanceShowCmd(stdio, g), newConformanceCompareCmd(stdio, g),
-		newConformanceImportCmd(stdio, g))
+		newConformanceImportCmd(stdio, g), newConformanceSMICRDsCmd(stdio))
 	return cmd
 }
 
 func newConformanceRunCmd(stdio IO, g *globalOptions) *cobra.Command {
 	var f conformanceRunFlags
 	cmd := &cobra.Command{
-		Use:   "run --profile MESH-HTTP|MESH-GRPC|GATEWAY-HTTP|...",
+		Use:   "run --profile MESH-HTTP|MESH-GRPC|GATEWAY-HTTP|...|SMI",
 		Short: "Run a conformance profile against the cluster",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -74,7 +80,7 @@ func newConformanceRunCmd(stdio IO, g *globalOptions) *cobra.Command {
 	fl := cmd.Flags()
 	fl.StringVar(&f.cfg.Kubeconfig, "kubeconfig", "", "kubeconfig file (default $KUBECONFIG, else ~/.kube/config, else the pod's service account)")
 	fl.StringVar(&f.cfg.Context, "context", "", "kubeconfig context (default its current-context)")
-	fl.StringVar(&f.profile, "profile", "", "conformance profile: "+strings.Join(conformance.Profiles(), ", ")+" (required)")
+	fl.StringVar(&f.profile, "profile", "", "conformance profile: "+strings.Join(conformance.Profiles(), ", ")+", or "+smi.Profile+" (meshperf's SMI test set) (required)")
 	fl.StringSliceVar(&f.features, "supported-features", nil, "extended features the implementation supports (meshperf conformance features --profile P lists them); the profile's core features are always tested")
 	fl.StringVar(&f.mesh, "mesh", "", "the mesh under test (default: the one mesh the cluster runs, if one)")
 	fl.StringVar(&f.meshVersion, "mesh-version", "", "its version (default: the version discovery reads)")
@@ -95,6 +101,8 @@ func newConformanceRunCmd(stdio IO, g *globalOptions) *cobra.Command {
 	fl.StringVar(&f.org, "organization", "", "the implementation's organization, for the official report")
 	fl.StringVar(&f.url, "url", "", "the implementation's URL, for the official report")
 	fl.StringSliceVar(&f.contact, "contact", nil, "the implementation's contacts, for the official report")
+	fl.IntVar(&f.smiRequests, "smi-requests", 0, "SMI: requests of the traffic split weight test (default 200, 20..10000)")
+	fl.DurationVar(&f.smiConsistency, "smi-consistency", 0, "SMI: how long the mesh has to apply a resource before a check fails (default 30s)")
 	return cmd
 }
 
@@ -114,7 +122,7 @@ func (f conformanceRunFlags) options() (conformance.Options, error) {
 	if f.setupTimeout < 0 || f.setupTimeout > f.timeout {
 		errs = append(errs, usageErrorf("--setup-timeout %s: want at least 0 and at most --timeout", f.setupTimeout))
 	}
-	if f.nsPrefix != "gateway-conformance" {
+	if f.nsPrefix != "gateway-conformance" && f.profile != smi.Profile {
 		errs = append(errs, usageErrorf("--namespace-prefix %q: the Gateway API suite %s creates fixed namespaces (gateway-conformance-infra, -app-backend, -web-backend, -mesh, -mesh-consumer) that its tests name in code; only gateway-conformance is accepted", f.nsPrefix, conformance.SuiteVersion))
 	}
 	labels := map[string]string{}
@@ -149,9 +157,15 @@ func runConformance(ctx context.Context, stdio IO, g *globalOptions, f conforman
 	if f.verbose {
 		o.Output = stdio.Err
 	}
-	res, runErr := conformance.Run(ctx, o)
+	var res *conformance.Result
+	var runErr error
+	if f.profile == smi.Profile {
+		res, runErr = runSMI(ctx, f, o)
+	} else {
+		res, runErr = conformance.Run(ctx, o)
+	}
 	if res == nil {
-		if errors.Is(runErr, conformance.ErrInput) {
+		if errors.Is(runErr, conformance.ErrInput) || errors.Is(runErr, smi.ErrInput) {
 			return &UsageError{Err: runErr}
 		}
 		return runErr
@@ -172,6 +186,40 @@ func runConformance(ctx context.Context, stdio IO, g *globalOptions, f conforman
 		return runErr
 	}
 	return conformanceOutcome(res)
+}
+
+// runSMI runs meshperf's SMI test set (internal/conformance/smi) with
+// the flags that apply to it.
+func runSMI(ctx context.Context, f conformanceRunFlags, o conformance.Options) (*conformance.Result, error) {
+	var bad []string
+	for name, set := range map[string]bool{"--supported-features": len(f.features) > 0, "--gateway-class": f.gatewayClass != "",
+		"--report": f.report != "", "--allow-crds-mismatch": f.allowCRDs, "--namespace-prefix": f.nsPrefix != "gateway-conformance"} {
+		if set {
+			bad = append(bad, name)
+		}
+	}
+	if len(bad) > 0 {
+		sort.Strings(bad)
+		return nil, usageErrorf("%s: not for profile SMI (meshperf's SMI test set has no features, Gateway, official report or CRD release to match, and names its own namespace %s*)", strings.Join(bad, ", "), smi.NamespacePrefix)
+	}
+	return smi.Run(ctx, smi.Options{
+		Kube: o.Kube, Mesh: o.Mesh, MeshVersion: o.MeshVersion, NamespaceLabels: o.NamespaceLabels,
+		SetupTimeout: o.SetupTimeout, Timeout: o.Timeout, Requests: f.smiRequests, Consistency: f.smiConsistency,
+		Selection: smi.Selection{RunTest: o.RunTest, SkipTests: o.SkipTests}, Progress: o.Progress,
+	})
+}
+
+// newConformanceSMICRDsCmd prints the SMI CRDs meshperf carries.
+func newConformanceSMICRDsCmd(stdio IO) *cobra.Command {
+	return &cobra.Command{
+		Use:   "smi-crds",
+		Short: "Print the SMI CRDs (TrafficSplit, TrafficTarget, HTTPRouteGroup at every published version), for kubectl apply -f -",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			_, err := io.WriteString(stdio.Out, smi.CRDs())
+			return err
+		},
+	}
 }
 
 // conformanceOutcome is the run's exit: nil when it passed.

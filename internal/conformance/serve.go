@@ -8,6 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/meshperf/meshperf/internal/api"
+	"github.com/meshperf/meshperf/internal/conformance/smi"
 	"github.com/meshperf/meshperf/kube"
 )
 
@@ -26,6 +27,16 @@ type Runner struct {
 func (r Runner) Check(req *api.ConformanceRequest) []api.Detail {
 	var out []api.Detail
 	bad := func(field string, err error) { out = append(out, api.Detail{Field: field, Message: err.Error()}) }
+	if req.Profile == smi.Profile {
+		// meshperf's own SMI test set (internal/conformance/smi).
+		if len(req.SupportedFeatures) > 0 {
+			out = append(out, api.Detail{Field: "supported_features", Message: "profile SMI tests the SMI versions the cluster serves: it takes no features"})
+		}
+		if err := r.smiOptions(req, 0, time.Hour, nil).Check(); err != nil {
+			bad("profile", err)
+		}
+		return out
+	}
 	p, err := LookupProfile(req.Profile)
 	if err != nil {
 		bad("profile", err)
@@ -65,10 +76,21 @@ func (r Runner) Check(req *api.ConformanceRequest) []api.Detail {
 // suite started returns no result; once it started, the result is
 // returned however the run ended, its namespaces deleted.
 func (r Runner) Run(ctx context.Context, req *api.ConformanceRequest, setup, timeout time.Duration, progress func(TestResult)) (*Result, error) {
+	if req.Profile == smi.Profile {
+		return smi.Run(ctx, r.smiOptions(req, setup, timeout, progress))
+	}
 	return Run(ctx, Options{
 		Kube: r.Kube, Profile: req.Profile, Features: req.SupportedFeatures, GatewayClass: req.GatewayClass,
 		Mesh: req.Mesh, MeshVersion: req.MeshVersion, NamespaceLabels: req.NamespaceLabels,
 		SetupTimeout: setup, Timeout: timeout, SkipTests: req.SkipTests, RunTest: req.RunTest,
 		DiscoveryWait: r.DiscoveryWait, Command: r.Command, Progress: progress,
 	})
+}
+
+func (r Runner) smiOptions(req *api.ConformanceRequest, setup, timeout time.Duration, progress func(TestResult)) smi.Options {
+	return smi.Options{
+		Kube: r.Kube, Mesh: req.Mesh, MeshVersion: req.MeshVersion, NamespaceLabels: req.NamespaceLabels,
+		SetupTimeout: setup, Timeout: timeout, DiscoveryWait: r.DiscoveryWait,
+		Selection: smi.Selection{RunTest: req.RunTest, SkipTests: req.SkipTests}, Progress: progress,
+	}
 }

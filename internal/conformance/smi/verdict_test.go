@@ -1,0 +1,179 @@
+package smi
+
+import (
+	"errors"
+	"io/fs"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	gwconformance "sigs.k8s.io/gateway-api/conformance"
+)
+
+func TestBound(t *testing.T) {
+	// 80/20 over 200: sd √32 = 5.657, ×3.2905 = 18.61, +1.
+	if got := Bound(200, 0.8, Z999); got < 19.6 || got > 19.62 {
+		t.Errorf("Bound(200, 0.8) = %v, want 19.61", got)
+	}
+	split := []Backend{{ServiceV1, 80}, {ServiceV2, 20}}
+	for _, tc := range []struct {
+		v1, v2 int
+		pass   bool
+	}{
+		{160, 40, true}, {141, 59, true}, {179, 21, true},
+		{140, 60, false}, {180, 20, false}, {100, 100, false}, {200, 0, false},
+	} {
+		tl := Tally{N: tc.v1 + tc.v2, By: map[string]int{ServiceV1: tc.v1, ServiceV2: tc.v2}}
+		err := CheckSplit(tl, split, Z999)
+		if (err == nil) != tc.pass {
+			t.Errorf("%d/%d: %v, want pass %v", tc.v1, tc.v2, err, tc.pass)
+		}
+	}
+}
+
+func TestCheckSplitUnanswered(t *testing.T) {
+	rs := make([]Response, 0, 200)
+	for i := range 200 {
+		switch {
+		case i < 150:
+			rs = append(rs, Response{Code: 200, Hostname: "echo-v1-abc"})
+		case i < 190:
+			rs = append(rs, Response{Code: 200, Hostname: "echo-v2-abc"})
+		default:
+			rs = append(rs, Response{Code: 503})
+		}
+	}
+	tl := Count(rs, backendOf)
+	err := CheckSplit(tl, []Backend{{ServiceV1, 80}, {ServiceV2, 20}}, Z999)
+	if err == nil || !strings.Contains(err.Error(), "10 of 200 requests were not answered by a backend of the split") ||
+		!strings.Contains(err.Error(), "status 503 10/200 (5.0%)") {
+		t.Errorf("got %v", err)
+	}
+	if err := CheckAllowed(tl, "x"); err == nil || !strings.Contains(err.Error(), "x: 10 of 200 requests were refused or failed") {
+		t.Errorf("CheckAllowed: %v", err)
+	}
+	if err := CheckRefused(tl, "y"); err == nil || !strings.Contains(err.Error(), "y: 190 of 200 requests were answered") {
+		t.Errorf("CheckRefused: %v", err)
+	}
+}
+
+func TestFromGroups(t *testing.T) {
+	group := func(name string, versions ...string) metav1.APIGroup {
+		g := metav1.APIGroup{Name: name}
+		for _, v := range versions {
+			g.Versions = append(g.Versions, metav1.GroupVersionForDiscovery{GroupVersion: name + "/" + v, Version: v})
+		}
+		return g
+	}
+	t.Run("newest known", func(t *testing.T) {
+		a := FromGroups(&metav1.APIGroupList{Groups: []metav1.APIGroup{
+			group("apps", "v1"), group(GroupSplit, "v1alpha2", "v1alpha4", "v1alpha3"), group(GroupAccess, "v1alpha1", "v1beta1"),
+		}})
+		if err := a.Check(); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := a.SuiteVersion(), "meshperf-smi/1 split.smi-spec.io/v1alpha4 access.smi-spec.io/v1alpha1"; got != want {
+			t.Errorf("suite version %q, want %q", got, want)
+		}
+		if a.Has(GroupSpecs) || !a.AtLeast(GroupSplit, "v1alpha3") || a.AtLeast(GroupAccess, "v1alpha2") {
+			t.Errorf("%+v", a)
+		}
+	})
+	t.Run("none", func(t *testing.T) {
+		err := FromGroups(&metav1.APIGroupList{Groups: []metav1.APIGroup{group("apps", "v1")}}).Check()
+		if !errors.Is(err, ErrNoSMI) || !strings.Contains(err.Error(), "the cluster has no SMI CRDs (split.smi-spec.io, access.smi-spec.io, specs.smi-spec.io)") ||
+			!strings.Contains(err.Error(), "meshperf conformance smi-crds | kubectl apply -f -") {
+			t.Errorf("got %v", err)
+		}
+	})
+	t.Run("only unknown versions", func(t *testing.T) {
+		a := FromGroups(&metav1.APIGroupList{Groups: []metav1.APIGroup{group(GroupSplit, "v1beta1", "v2")}})
+		err := a.Check()
+		if !errors.Is(err, ErrNoSMI) || !strings.Contains(err.Error(), "split.smi-spec.io serves v1beta1, v2, not one of v1alpha1, v1alpha2, v1alpha3, v1alpha4") {
+			t.Errorf("got %v", err)
+		}
+	})
+}
+
+func TestParseClient(t *testing.T) {
+	// The echo client's output of 3 requests, the second refused by the
+	// mesh and the third never answered.
+	out := `[0] Url=http://echo/
+[0 body] ServiceVersion=
+[0 body] StatusCode=200
+[0 body] Hostname=echo-v1-5d8b9c-x2x
+[0] StatusCode=200
+[1] Url=http://echo/
+[1] StatusCode=403
+[1 body] RBAC: access denied
+`
+	rs := ParseClient(out, "2026-12-03T19:00:00Z error failed request 2: connection reset by peer\n", 3)
+	want := []Response{
+		{Code: 200, Hostname: "echo-v1-5d8b9c-x2x"},
+		{Code: 403},
+		{Err: "no response: 2026-12-03T19:00:00Z error failed request 2: connection reset by peer"},
+	}
+	for i := range want {
+		if rs[i] != want[i] {
+			t.Errorf("response %d: %+v, want %+v", i, rs[i], want[i])
+		}
+	}
+	// Indices outside the count are ignored.
+	if rs := ParseClient("[7] StatusCode=200\n", "", 1); rs[0].Code != 0 || rs[0].Err != "no response" {
+		t.Errorf("%+v", rs)
+	}
+}
+
+func TestRequestArgs(t *testing.T) {
+	args, err := Request{Host: "echo", Path: "smi", Method: "POST", Headers: map[string]string{"b": "2", "a": "1"}, Count: 5}.Args(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Join(args, " "), "client http://echo/smi --count=5 --timeout=2s --method=POST -H a:1 -H b:2"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	for _, n := range []int{0, -1, maxCount + 1} {
+		if _, err := (Request{Host: "echo", Count: n}).Args(2); !errors.Is(err, ErrInput) {
+			t.Errorf("count %d: %v", n, err)
+		}
+	}
+}
+
+func TestOptionsCheck(t *testing.T) {
+	ok := Options{Timeout: time.Minute}
+	if err := ok.Check(); err != nil {
+		t.Fatal(err)
+	}
+	bad := Options{Timeout: 0, SetupTimeout: -1, Requests: 5, Consistency: time.Hour,
+		NamespaceLabels: map[string]string{"bad key!": "x", RunLabel: "y"},
+		Selection:       Selection{RunTest: "SMITrafficSplitWieghts"}}
+	err := bad.Check()
+	for _, want := range []string{"timeout 0s", "setup timeout -1ns", "requests 5: want 20..10000", "consistency 1h0m0s", `namespace label bad key!=x`,
+		"namespace label meshperf.io/conformance-run: meshperf sets it", `test "SMITrafficSplitWieghts" is not in profile SMI`} {
+		if !errors.Is(err, ErrInput) || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v lacks %q", err, want)
+		}
+	}
+}
+
+// The harness uses the image of the Gateway API suite's mesh tests, the
+// one scripts/conformance-images.sh builds.
+func TestEchoImageIsTheSuites(t *testing.T) {
+	data, err := fs.ReadFile(gwconformance.Manifests, "mesh/manifests.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), "image: "+EchoImage+"\n") {
+		t.Errorf("the suite's mesh manifests do not use %s", EchoImage)
+	}
+}
+
+func TestCRDs(t *testing.T) {
+	all := CRDs()
+	for _, want := range []string{"name: trafficsplits.split.smi-spec.io", "name: traffictargets.access.smi-spec.io", "name: httproutegroups.specs.smi-spec.io"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("CRDs lack %s", want)
+		}
+	}
+}
