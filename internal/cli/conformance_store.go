@@ -15,6 +15,7 @@ import (
 
 	"github.com/meshperf/meshperf/internal/conformance"
 	"github.com/meshperf/meshperf/internal/conformance/result"
+	"github.com/meshperf/meshperf/internal/conformance/smi"
 	"github.com/meshperf/meshperf/internal/server"
 	"github.com/meshperf/meshperf/kube"
 	"github.com/meshperf/meshperf/store"
@@ -201,7 +202,7 @@ func newConformanceImportCmd(stdio IO, g *globalOptions) *cobra.Command {
 		Long: `meshperf conformance import stores a conformance result that a run
 elsewhere wrote as JSON (conformance run --json FILE --no-store, e.g. in CI,
 or conformance show -o json), under a new ID. Its profile must be one the
-suite has; its counts and outcome are computed again from its tests.`,
+suite has, or SMI (meshperf's SMI test set); its counts and outcome are computed again from its tests.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			res, err := readConformanceFile(args[0])
@@ -234,8 +235,10 @@ func readConformanceFile(path string) (*conformance.Result, error) {
 	if dec.InputOffset() > maxConformanceImport {
 		return nil, usageErrorf("%s: more than %d bytes", path, maxConformanceImport)
 	}
-	if _, err := conformance.LookupProfile(res.Profile); err != nil {
-		return nil, usageErrorf("%s: %v", path, err)
+	if res.Profile != smi.Profile {
+		if _, err := conformance.LookupProfile(res.Profile); err != nil {
+			return nil, usageErrorf("%s: %v (or %s, meshperf's SMI test set)", path, err, smi.Profile)
+		}
 	}
 	for _, t := range res.Tests {
 		switch t.Status {

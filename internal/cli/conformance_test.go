@@ -255,6 +255,13 @@ func TestConformanceImport(t *testing.T) {
 	if !strings.Contains(out, "Weighted distribution tests failed") {
 		t.Errorf("show:\n%s", out)
 	}
+	// meshperf's SMI test set's results import too.
+	smiFile := write("smi.json", `{"kind": "smi", "profile": "SMI", "suiteVersion": "meshperf-smi/1 split.smi-spec.io/v1alpha4",
+		"started": "2026-12-03T16:00:00Z", "finished": "2026-12-03T16:01:00Z", "outcome": "failed",
+		"tests": [{"name": "SMITrafficSplitWeights", "status": "fail", "message": "no SMI implementation seems to have applied the split"}]}`)
+	if out, stderr, code := meshperf(t, "conformance", "import", smiFile); code != 0 || !strings.Contains(out, "(SMI failed: 0 passed, 1 failed") {
+		t.Errorf("import SMI: exit %d\n%s%s", code, out, stderr)
+	}
 	for _, tc := range []struct{ name, body, want string }{
 		{"not JSON", "profile: MESH-HTTP", "not a conformance result"},
 		{"unknown field", `{"profile": "MESH-HTTP", "outcome": "passed", "verdict": 1}`, `unknown field "verdict"`},

@@ -96,14 +96,20 @@ func (p PodSender) Send(ctx context.Context, r Request) ([]Response, error) {
 	return ParseClient(stdout.String(), stderr.String(), r.Count), nil
 }
 
-var clientLine = regexp.MustCompile(`^\[(\d+)(?: body)?\] ([A-Za-z-]+)=(.*)$`)
+var clientLine = regexp.MustCompile(`^\[(\d+)( body| error)?\] (.*)$`)
 
-// ParseClient reads the echo client's output of n requests: each
-// request's status code and the hostname of the pod that answered; a
-// request with neither got no response, and its error is the client's
-// last line on stderr.
+// ParseClient reads the echo client's output of n requests (Istio's
+// pkg/test/echo: the client writes "[i] StatusCode=C" for the status it
+// received, "[i body] LINE" for each line of the body and "[i error] ERR"
+// for a failure): each request's status code from the client's own line,
+// never from the body (an echo server behind a proxy that refused the
+// request still says "StatusCode=200" in its body; a body is the server's
+// word), and the hostname of the pod that answered from the echo server's
+// body. A request with no status got no response; its error is its
+// "[i error]" line, else the client's last line on stderr.
 func ParseClient(stdout, stderr string, n int) []Response {
 	out := make([]Response, n)
+	errs := make([]string, n)
 	for _, line := range strings.Split(stdout, "\n") {
 		m := clientLine.FindStringSubmatch(strings.TrimRight(line, "\r"))
 		if m == nil {
@@ -113,26 +119,33 @@ func ParseClient(stdout, stderr string, n int) []Response {
 		if err != nil || i < 0 || i >= n {
 			continue
 		}
-		switch m[2] {
-		case "StatusCode":
-			if c, err := strconv.Atoi(strings.TrimSpace(m[3])); err == nil && c > 0 && c < 1000 {
+		key, value, _ := strings.Cut(m[3], "=")
+		switch {
+		case m[2] == " error":
+			errs[i] = strings.TrimSpace(m[3])
+		case m[2] == "" && key == "StatusCode":
+			if c, err := strconv.Atoi(strings.TrimSpace(value)); err == nil && c > 0 && c < 1000 {
 				out[i].Code = c
 			}
-		case "Hostname":
-			out[i].Hostname = strings.TrimSpace(m[3])
+		case m[2] == " body" && key == "Hostname":
+			out[i].Hostname = strings.TrimSpace(value)
 		}
 	}
 	why := "no response"
 	if s := strings.TrimSpace(stderr); s != "" {
 		lines := strings.Split(s, "\n")
 		why = "no response: " + strings.TrimSpace(lines[len(lines)-1])
-		if len(why) > 300 {
-			why = why[:300] + "..."
-		}
 	}
 	for i := range out {
-		if out[i].Code == 0 {
-			out[i].Err = why
+		if out[i].Code != 0 {
+			continue
+		}
+		out[i].Err = why
+		if errs[i] != "" {
+			out[i].Err = "no response: " + errs[i]
+		}
+		if len(out[i].Err) > 300 {
+			out[i].Err = out[i].Err[:300] + "..."
 		}
 	}
 	return out

@@ -97,27 +97,39 @@ func TestFromGroups(t *testing.T) {
 }
 
 func TestParseClient(t *testing.T) {
-	// The echo client's output of 3 requests, the second refused by the
-	// mesh and the third never answered.
+	// The echo client's output of 4 requests (the format of Istio's
+	// pkg/test/echo): the first answered by echo-v1, the second refused by
+	// the mesh although the body (the echo server's word, or a forged
+	// one) says 200 and names a pod, the third failed with an error line,
+	// the fourth never answered.
 	out := `[0] Url=http://echo/
+[0] StatusCode=200
+[0] ResponseHeader=Content-Type:text/plain
 [0 body] ServiceVersion=
 [0 body] StatusCode=200
 [0 body] Hostname=echo-v1-5d8b9c-x2x
-[0] StatusCode=200
 [1] Url=http://echo/
 [1] StatusCode=403
-[1 body] RBAC: access denied
+[1 body] StatusCode=200
+[1 body] Hostname=echo-v2-forged
+[2] Url=http://echo/
+[2 error] Get "http://echo/": dial tcp 10.96.0.9:80: connect: connection refused
 `
-	rs := ParseClient(out, "2026-12-03T19:00:00Z error failed request 2: connection reset by peer\n", 3)
+	rs := ParseClient(out, "2026-12-03T19:00:00Z error failed request 3: connection reset by peer\n", 4)
 	want := []Response{
 		{Code: 200, Hostname: "echo-v1-5d8b9c-x2x"},
-		{Code: 403},
-		{Err: "no response: 2026-12-03T19:00:00Z error failed request 2: connection reset by peer"},
+		{Code: 403, Hostname: "echo-v2-forged"},
+		{Err: `no response: Get "http://echo/": dial tcp 10.96.0.9:80: connect: connection refused`},
+		{Err: "no response: 2026-12-03T19:00:00Z error failed request 3: connection reset by peer"},
 	}
 	for i := range want {
 		if rs[i] != want[i] {
 			t.Errorf("response %d: %+v, want %+v", i, rs[i], want[i])
 		}
+	}
+	// A body's status line is never the response's.
+	if rs := ParseClient("[0 body] StatusCode=200\n[0 body] Hostname=echo-v1\n", "", 1); rs[0].Code != 0 {
+		t.Errorf("a body line set the status: %+v", rs[0])
 	}
 	// Indices outside the count are ignored.
 	if rs := ParseClient("[7] StatusCode=200\n", "", 1); rs[0].Code != 0 || rs[0].Err != "no response" {
