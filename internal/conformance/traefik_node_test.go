@@ -65,6 +65,7 @@ func TestTraefikNode(t *testing.T) {
 
 	gw := filepath.Join(moduleDir(t, "sigs.k8s.io/gateway-api"), "config", "crd", "standard")
 	n.Kubectl(t, "", "apply", "--server-side", "--force-conflicts", "-f", gw)
+	n.Kubectl(t, "", "wait", "--for", "condition=Established", "--timeout", "60s", "crd", "gatewayclasses.gateway.networking.k8s.io", "gateways.gateway.networking.k8s.io", "httproutes.gateway.networking.k8s.io")
 	n.Kubectl(t, "", "apply", "-f", filepath.Join(kubetest.RepoRoot(), "test", "traefik", "deploy", "traefik.yaml"))
 	t.Cleanup(func() {
 		if t.Failed() {
