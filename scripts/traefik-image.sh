@@ -46,7 +46,7 @@ if [ ! -x "$bin/traefik" ]; then
 	start=$SECONDS
 	tmp="$(mktemp -d "$cache/.build.XXXXXX")"
 	trap 'rm -rf "$tmp"' EXIT
-	lego_version="$(awk '$1 == "github.com/go-acme/lego/v5" { print $2; exit }' "$mod/go.mod")"
+	lego_version="$(awk '$1 == "require" { $1 = ""; $0 = $0 } $1 == "github.com/go-acme/lego/v5" { print $2; exit }' "$mod/go.mod")"
 	[ -n "$lego_version" ] || die "test/traefik/go.mod requires no github.com/go-acme/lego/v5"
 	# Outside any module, so that no go.sum changes (the checksum database checks it).
 	lego_dir="$(cd "$tmp" && GOWORK=off GOFLAGS= go mod download -json "github.com/go-acme/lego/v5@$lego_version" |
@@ -59,7 +59,8 @@ if [ ! -x "$bin/traefik" ]; then
 	cp "$mod/go.sum" "$tmp/build.sum"
 	printf '\nreplace github.com/go-acme/lego/v5 => %s\n' "$tmp/lego" >>"$tmp/build.mod"
 	(cd "$mod" && CGO_ENABLED=0 GOWORK=off GOFLAGS="-mod=readonly -buildvcs=false" go build -modfile="$tmp/build.mod" \
-		-trimpath -ldflags "-s -w" -o "$tmp/out/traefik" github.com/traefik/traefik/v3/cmd/traefik) >&2 ||
+		-trimpath -ldflags "-s -w -X github.com/traefik/traefik/v3/pkg/version.Version=${tag##*:}" \
+		-o "$tmp/out/traefik" github.com/traefik/traefik/v3/cmd/traefik) >&2 ||
 		die "build failed"
 	rm -rf "$bin"
 	mv "$tmp/out" "$bin"
