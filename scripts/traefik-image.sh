@@ -12,8 +12,8 @@
 # writes OUTDIR/traefik.tar (an OCI layout) and, given a containerd socket,
 # imports it into its k8s.io namespace (ctr images import). The binary is
 # built once into ${XDG_CACHE_HOME:-~/.cache}/meshperf-kube/traefik/HASH
-# (HASH covers test/traefik's files); the first build takes about 15 minutes on
-# 2 cores. Traefik's go.mod replaces three modules the module proxy does not
+# (HASH covers test/traefik's files); the first build takes 14 minutes of CPU (41 on
+# 2 loaded cores here). Traefik's go.mod replaces three modules the module proxy does not
 # serve; test/traefik stands in for two of them (see its go.mod), and for the
 # third, lego's DNS-01 providers whose SDKs the proxy refuses, this script
 # builds against a copy of lego whose providers/dns/zz_gen_dns_providers.go
@@ -42,7 +42,7 @@ mkdir -p "$cache"
 exec 9>"$cache/.lock"
 flock 9
 if [ ! -x "$bin/traefik" ]; then
-	log "building traefik into $bin (first time only: about 15 minutes)"
+	log "building traefik into $bin (first time only: 14 minutes of CPU)"
 	start=$SECONDS
 	tmp="$(mktemp -d "$cache/.build.XXXXXX")"
 	trap 'rm -rf "$tmp"' EXIT
