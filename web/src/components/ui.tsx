@@ -138,3 +138,26 @@ export function TableHead({ cols }: { cols: Col[] }) {
 
 /** A numeric column. */
 export const num = (label: string): Col => ({ label, num: true });
+
+/** Calls reload every pollMs while the page is open. */
+export function usePolling(reload: () => void, pollMs: number) {
+  useEffect(() => {
+    const t = setInterval(reload, pollMs);
+    return () => clearInterval(t);
+  }, [reload, pollMs]);
+}
+
+/** A page's title with its polling period and a button to read again now. */
+export function PolledHeading({ title, pollMs, reload }: { title: string; pollMs: number; reload: () => void }) {
+  return (
+    <div className="row-between">
+      <h1>{title}</h1>
+      <div className="actions">
+        <span className="hint">refreshed every {pollMs / 1000} s</span>
+        <button type="button" onClick={reload}>
+          Refresh
+        </button>
+      </div>
+    </div>
+  );
+}

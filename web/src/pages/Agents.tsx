@@ -1,9 +1,8 @@
 // Agents: the machines that run distributed tests, as the server sees them,
 // refreshed every few seconds while the page is open.
 
-import { useEffect } from "react";
 import { api, ApiError, type Agent, type AgentList } from "../api";
-import { Empty, ErrorBox, Loading, StateBadge, useApi, useTitle } from "../components/ui";
+import { Empty, ErrorBox, Loading, PolledHeading, StateBadge, useApi, usePolling, useTitle } from "../components/ui";
 import { fmtAgo } from "../lib/format";
 
 /** The agents, or an empty list when this server has no agent support yet (404). */
@@ -22,22 +21,10 @@ export const agentsPollMs = 3000;
 export function Agents({ pollMs = agentsPollMs }: { pollMs?: number }) {
   useTitle("Agents");
   const list = useApi(loadAgents, []);
-  const { reload } = list;
-  useEffect(() => {
-    const t = setInterval(reload, pollMs);
-    return () => clearInterval(t);
-  }, [reload, pollMs]);
+  usePolling(list.reload, pollMs);
   return (
     <section>
-      <div className="row-between">
-        <h1>Agents</h1>
-        <div className="actions">
-          <span className="hint">refreshed every {pollMs / 1000} s</span>
-          <button type="button" onClick={list.reload}>
-            Refresh
-          </button>
-        </div>
-      </div>
+      <PolledHeading title="Agents" pollMs={pollMs} reload={list.reload} />
       {list.error ? <ErrorBox error={list.error} retry={list.reload} /> : null}
       {!list.data ? (
         list.error ? null : <Loading what="agents" />

@@ -2,9 +2,9 @@
 // versions and health, which workloads carry a proxy, what the mesh says
 // about their traffic, a topology drawing, and the latest changes.
 
-import { useEffect, useState } from "react";
+import { useState } from "react";
 import { loadCluster, type ClusterEvent, type ClusterView, type Topology, type TopologyEdge, type TopologyNode, type TrafficReport } from "../clusterApi";
-import { Empty, ErrorBox, Loading, useApi, useTitle } from "../components/ui";
+import { Empty, ErrorBox, Loading, PolledHeading, useApi, usePolling, useTitle } from "../components/ui";
 import { fmtAgo, fmtMs, fmtPct, fmtRate } from "../lib/format";
 import { layout, nodeH, nodeW } from "../lib/topology";
 
@@ -14,23 +14,11 @@ export function Cluster({ pollMs = clusterPollMs }: { pollMs?: number }) {
   useTitle("Cluster");
   const [ns, setNs] = useState("");
   const view = useApi((signal) => loadCluster(ns, signal), [ns]);
-  const { reload } = view;
-  useEffect(() => {
-    const t = setInterval(reload, pollMs);
-    return () => clearInterval(t);
-  }, [reload, pollMs]);
+  usePolling(view.reload, pollMs);
   return (
     <section>
-      <div className="row-between">
-        <h1>Cluster</h1>
-        <div className="actions">
-          <span className="hint">refreshed every {pollMs / 1000} s</span>
-          <button type="button" onClick={reload}>
-            Refresh
-          </button>
-        </div>
-      </div>
-      {view.error ? <ErrorBox error={view.error} retry={reload} /> : null}
+      <PolledHeading title="Cluster" pollMs={pollMs} reload={view.reload} />
+      {view.error ? <ErrorBox error={view.error} retry={view.reload} /> : null}
       {view.data === undefined ? (
         view.error ? null : <Loading what="the cluster" />
       ) : view.data === null ? (
