@@ -124,7 +124,7 @@ func Merge(rs []*Result) (*Result, error) {
 		}
 	}
 	out.Requested.OpenLoop = open && out.Requested.OpenLoop
-	if err := mergeTLSInto(out, rs); err != nil {
+	if err := SetMergedTLS(out, rs, nil, "results"); err != nil {
 		return nil, err
 	}
 	a := &out.Achieved
@@ -285,9 +285,11 @@ func containsString(xs []string, x string) bool {
 	return false
 }
 
-// mergeTLSInto sets out's TLS figures to the sum of rs's and replaces the
-// results' own TLS notes with one for the sum.
-func mergeTLSInto(out *Result, rs []*Result) error {
+// SetMergedTLS sets out's TLS figures to the sum of rs's (MergeTLS) and
+// replaces the TLS notes that the merge of notes carried over with one for
+// the sum, "added over N <what>". names[i] names rs[i] where resumption was
+// on for some and off for others (nil: "result 1", "result 2"...).
+func SetMergedTLS(out *Result, rs []*Result, names []string, what string) error {
 	ts := make([]*TLSStats, len(rs))
 	var on, off []string
 	for i, r := range rs {
@@ -295,26 +297,33 @@ func mergeTLSInto(out *Result, rs []*Result) error {
 		if r.TLS == nil {
 			continue
 		}
+		name := "result " + strconv.Itoa(i+1)
+		if names != nil {
+			name = names[i]
+		}
 		if r.TLS.SessionResumption {
-			on = append(on, strconv.Itoa(i+1))
+			on = append(on, name)
 		} else {
-			off = append(off, strconv.Itoa(i+1))
+			off = append(off, name)
 		}
 	}
 	merged, mixed, err := MergeTLS(ts)
-	if err != nil || merged == nil {
+	if err != nil {
 		return err
 	}
 	out.TLS = merged
+	if merged == nil {
+		return nil
+	}
 	notes := out.Notes[:0:0]
 	for _, n := range out.Notes {
 		if !strings.HasPrefix(n, TLSNotePrefix) {
 			notes = append(notes, n)
 		}
 	}
-	note := merged.Note() + fmt.Sprintf(", added over %d results", len(on)+len(off))
+	note := merged.Note() + fmt.Sprintf(", added over %d %s", len(on)+len(off), what)
 	if mixed {
-		note += fmt.Sprintf("; session resumption was on for results %s and off for %s, so the merged session_resumption is false", strings.Join(on, ", "), strings.Join(off, ", "))
+		note += fmt.Sprintf("; session resumption was on for %s and off for %s, so the merged session_resumption is false", strings.Join(on, ", "), strings.Join(off, ", "))
 	}
 	out.Notes = append(notes, note)
 	return nil

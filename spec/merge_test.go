@@ -151,7 +151,7 @@ func TestMergeAddsTLS(t *testing.T) {
 			tlsNotes = append(tlsNotes, n)
 		}
 	}
-	if len(tlsNotes) != 1 || !strings.Contains(tlsNotes[0], "39 handshakes") || !strings.Contains(tlsNotes[0], "on for results 1 and off for 2") {
+	if len(tlsNotes) != 1 || !strings.Contains(tlsNotes[0], "39 handshakes") || !strings.Contains(tlsNotes[0], "on for result 1 and off for result 2") {
 		t.Errorf("tls notes %q, want one for the sum naming the mixed resumption", tlsNotes)
 	}
 	if !slices.Contains(got.Notes, "kept") {

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"maps"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/meshperf/meshperf/hist"
@@ -337,39 +336,5 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 // final result sent no TLS figures: the sum leaves them out (their own
 // note says their TLS handshakes are unknown).
 func mergeTLS(res *spec.Result, results []*spec.Result, names []string) error {
-	ts := make([]*spec.TLSStats, len(results))
-	var on, off []string
-	for i, r := range results {
-		ts[i] = r.TLS
-		if r.TLS == nil {
-			continue
-		}
-		if r.TLS.SessionResumption {
-			on = append(on, names[i])
-		} else {
-			off = append(off, names[i])
-		}
-	}
-	merged, mixed, err := spec.MergeTLS(ts)
-	if err != nil {
-		return err
-	}
-	res.TLS = merged
-	if merged == nil {
-		return nil
-	}
-	// spec.Merge's note for the sum names the results by number; the
-	// run's names the agents' shares.
-	notes := res.Notes[:0:0]
-	for _, n := range res.Notes {
-		if !strings.HasPrefix(n, spec.TLSNotePrefix) {
-			notes = append(notes, n)
-		}
-	}
-	note := merged.Note() + fmt.Sprintf(", added over %d agent shares", len(on)+len(off))
-	if mixed {
-		note += fmt.Sprintf("; session resumption was on for %s and off for %s, so the merged session_resumption is false", strings.Join(on, ", "), strings.Join(off, ", "))
-	}
-	res.Notes = append(notes, note)
-	return nil
+	return spec.SetMergedTLS(res, results, names, "agent shares")
 }
