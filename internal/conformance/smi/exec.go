@@ -111,11 +111,14 @@ var (
 // that refused the request still says "StatusCode=200" in its body; a
 // body is the server's word), and the hostname of the pod that answered
 // from the echo server's body. A request with no status got no response.
-// When any request failed the real client writes no request's lines,
-// only a logged summary on stdout ("fatal Error 2/2 requests had errors;
-// first error: ..."): that is the error of every request without a
-// status, after an "[i error] ERR" line of the request's own and the
-// last line on stderr.
+// A request that got no response (refused connection, reset, timeout;
+// a status such as 403 is a response) fails the client's whole batch:
+// it then writes no request's lines, only a logged summary on stdout
+// ("fatal Error 2/2 requests had errors; first error: ...", its
+// cmd/client and server/forwarder; testdata/client-unresolved.txt), so
+// every request of the batch reads as not answered, with that summary,
+// which gives how many failed, as its error. An "[i error] ERR" line of
+// the request's own, then the last line on stderr, come before it.
 func ParseClient(stdout, stderr string, n int) []Response {
 	out := make([]Response, n)
 	errs := make([]string, n)
