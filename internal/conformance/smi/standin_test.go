@@ -391,6 +391,7 @@ func TestOutputNotesObserved(t *testing.T) {
 		"SMIAccessAllow":         "smi-client: GET http://echo-v1/ ×20: echo-v1 20/20 (100.0%)\n",
 		"SMIAccessDeny":          "smi-other: GET http://echo-v1/ ×20: echo-v1 20/20 (100.0%)\n",
 		"SMIRouteMatchMethod":    "smi-client: POST http://echo-v1/ ×20: echo-v1 20/20 (100.0%)\n",
+		"SMIRouteMatchHeader":    "smi-client: GET http://echo-v1/ with x-meshperf-smi:allow ×20: echo-v1 20/20 (100.0%)\n",
 		"SMITrafficSplitWeights": "smi-client: GET http://echo/ ×200: echo-v1 160/200 (80.0%), echo-v2 40/200 (20.0%)\n",
 	} {
 		if tr := trs[name]; !strings.Contains(tr.Output, want) {

@@ -3,6 +3,8 @@ package smi
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -153,7 +155,15 @@ func (e *Env) tally(ctx context.Context, s Sender, from string, r Request) (Tall
 		if method == "" {
 			method = "GET"
 		}
-		e.logf("%s: %s http://%s%s ×%d: %s", from, method, r.Host, r.Path, r.Count, t)
+		headers := ""
+		keys := slices.Sorted(maps.Keys(r.Headers))
+		for _, k := range keys {
+			headers += " " + k + ":" + r.Headers[k]
+		}
+		if headers != "" {
+			headers = " with" + headers
+		}
+		e.logf("%s: %s http://%s%s%s ×%d: %s", from, method, r.Host, r.Path, headers, r.Count, t)
 	}
 	return t, nil
 }
