@@ -2,11 +2,13 @@ package conformance
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -32,18 +34,7 @@ const envNodeKubeconfig = "MESHPERF_TEST_NODE_KUBECONFIG"
 // failure carries the suite's reason, the stored result reads back equal,
 // and it agrees test by test with the official report the suite wrote.
 func TestNode(t *testing.T) {
-	kc := os.Getenv(envNodeKubeconfig)
-	if kc == "" {
-		n := kubenode.Get(t)
-		kc = n.Kubeconfig
-		start := time.Now()
-		cmd := exec.CommandContext(t.Context(), filepath.Join(kubetest.RepoRoot(), "scripts", "conformance-images.sh"), filepath.Join(n.Dir, "conformance-images"), n.ContainerdSock)
-		cmd.Env = append(os.Environ(), "MESHPERF_BIN="+n.Meshperf)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("scripts/conformance-images.sh: %v\n%s", err, out)
-		}
-		t.Logf("images built and imported in %s", time.Since(start).Round(time.Second))
-	}
+	kc := nodeWithImages(t)
 	gw := filepath.Join(moduleDir(t, "sigs.k8s.io/gateway-api"), "config", "crd", "standard")
 	kubetest.Kubectl(t, kc, "", "apply", "--server-side", "--force-conflicts", "-f", gw)
 	var ended []TestResult
@@ -143,6 +134,38 @@ func TestNode(t *testing.T) {
 	if got.Passed != res.Counts.Passed || got.Failed != res.Counts.Failed || got.Outcome != res.Outcome {
 		t.Errorf("stored columns %+v, result %+v %s", got, res.Counts, res.Outcome)
 	}
+}
+
+// images is the import of the suite's images into the test node, done
+// once for the tests of the package that use it (TestNode, TestSMINode).
+var images struct {
+	once sync.Once
+	err  error
+}
+
+// nodeWithImages returns the kubeconfig of the cluster whose node runs
+// the tests' pods: envNodeKubeconfig's, else the test node's with the
+// suite's images imported into its containerd.
+func nodeWithImages(t *testing.T) string {
+	t.Helper()
+	if kc := os.Getenv(envNodeKubeconfig); kc != "" {
+		return kc
+	}
+	n := kubenode.Get(t)
+	images.once.Do(func() {
+		start := time.Now()
+		cmd := exec.CommandContext(t.Context(), filepath.Join(kubetest.RepoRoot(), "scripts", "conformance-images.sh"), filepath.Join(n.Dir, "conformance-images"), n.ContainerdSock)
+		cmd.Env = append(os.Environ(), "MESHPERF_BIN="+n.Meshperf)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			images.err = fmt.Errorf("scripts/conformance-images.sh: %v\n%s", err, out)
+			return
+		}
+		t.Logf("images built and imported in %s", time.Since(start).Round(time.Second))
+	})
+	if images.err != nil {
+		t.Fatal(images.err)
+	}
+	return n.Kubeconfig
 }
 
 // countCore counts the tests of status s that need only core features.

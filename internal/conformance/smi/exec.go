@@ -96,22 +96,40 @@ func (p PodSender) Send(ctx context.Context, r Request) ([]Response, error) {
 	return ParseClient(stdout.String(), stderr.String(), r.Count), nil
 }
 
-var clientLine = regexp.MustCompile(`^\[(\d+)( body| error)?\] (.*)$`)
+var (
+	clientLine = regexp.MustCompile(`^\[(\d+)( body| error)?\] (.*)$`)
+	// logLine is a line the client logs (Istio's log package:
+	// "TIME\tLEVEL\tMESSAGE"), e.g. its summary of the requests that failed.
+	logLine = regexp.MustCompile(`^\d{4}-\d\d-\d\dT[0-9:.]+Z\t[a-z]+\t(.*)$`)
+)
 
 // ParseClient reads the echo client's output of n requests (Istio's
-// pkg/test/echo: the client writes "[i] StatusCode=C" for the status it
-// received, "[i body] LINE" for each line of the body and "[i error] ERR"
-// for a failure): each request's status code from the client's own line,
-// never from the body (an echo server behind a proxy that refused the
-// request still says "StatusCode=200" in its body; a body is the server's
-// word), and the hostname of the pod that answered from the echo server's
-// body. A request with no status got no response; its error is its
-// "[i error]" line, else the client's last line on stderr.
+// pkg/test/echo; testdata/ holds a real run's): the client writes
+// "[i] StatusCode=C" for the status it received and "[i body] LINE" for
+// each line of the body. Each request's status code comes from the
+// client's own line, never from the body (an echo server behind a proxy
+// that refused the request still says "StatusCode=200" in its body; a
+// body is the server's word), and the hostname of the pod that answered
+// from the echo server's body. A request with no status got no response.
+// A request that got no response (refused connection, reset, timeout;
+// a status such as 403 is a response) fails the client's whole batch:
+// it then writes no request's lines, only a logged summary on stdout
+// ("fatal Error 2/2 requests had errors; first error: ...", its
+// cmd/client and server/forwarder; testdata/client-unresolved.txt), so
+// every request of the batch reads as not answered, with that summary,
+// which gives how many failed, as its error. An "[i error] ERR" line of
+// the request's own, then the last line on stderr, come before it.
 func ParseClient(stdout, stderr string, n int) []Response {
 	out := make([]Response, n)
 	errs := make([]string, n)
+	summary := ""
 	for _, line := range strings.Split(stdout, "\n") {
-		m := clientLine.FindStringSubmatch(strings.TrimRight(line, "\r"))
+		line = strings.TrimRight(line, "\r")
+		if l := logLine.FindStringSubmatch(line); l != nil {
+			summary = strings.TrimSpace(l[1])
+			continue
+		}
+		m := clientLine.FindStringSubmatch(line)
 		if m == nil {
 			continue
 		}
@@ -134,7 +152,13 @@ func ParseClient(stdout, stderr string, n int) []Response {
 	why := "no response"
 	if s := strings.TrimSpace(stderr); s != "" {
 		lines := strings.Split(s, "\n")
-		why = "no response: " + strings.TrimSpace(lines[len(lines)-1])
+		last := strings.TrimSpace(lines[len(lines)-1])
+		if l := logLine.FindStringSubmatch(last); l != nil {
+			last = strings.TrimSpace(l[1])
+		}
+		why = "no response: " + last
+	} else if summary != "" {
+		why = "no response: " + summary
 	}
 	for i := range out {
 		if out[i].Code != 0 {

@@ -93,6 +93,10 @@ func RunTests(ctx context.Context, e Env, del func(context.Context, *unstructure
 	return out
 }
 
+// maxLogLines bounds the lines a test's checks add to its output (a
+// check repeats about once a second for up to the consistency window).
+const maxLogLines = 40
+
 func runOne(ctx context.Context, e Env, t Test, del func(context.Context, *unstructured.Unstructured) error) result.TestResult {
 	tr := planned(t)
 	var mu sync.Mutex
@@ -109,8 +113,22 @@ func runOne(ctx context.Context, e Env, t Test, del func(context.Context, *unstr
 		mu.Unlock()
 		return nil
 	}
+	lines, dropped := 0, 0
+	e.logf = func(format string, a ...any) {
+		mu.Lock()
+		defer mu.Unlock()
+		if lines >= maxLogLines {
+			dropped++
+			return
+		}
+		lines++
+		log += fmt.Sprintf(format, a...) + "\n"
+	}
 	start := time.Now()
 	err := t.Run(ctx, &e)
+	if dropped > 0 {
+		log += fmt.Sprintf("(%d more lines not kept)\n", dropped)
+	}
 	tr.Duration = time.Since(start)
 	// Delete in reverse, even when the run was cancelled.
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)

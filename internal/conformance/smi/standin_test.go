@@ -379,3 +379,34 @@ func TestStandInMeshFaults(t *testing.T) {
 		})
 	}
 }
+
+// Each check's observed shares are in the test's output, passing or not
+// (a pass names who answered), and the output keeps at most maxLogLines
+// of them.
+func TestOutputNotesObserved(t *testing.T) {
+	m := newStandIn(t)
+	m.ignoreAccess = true
+	trs := statuses(RunTests(t.Context(), standInEnv(t, m, allAt("v1alpha4", "v1alpha3", "v1alpha4")), m.delete, Selection{}, nil))
+	for name, want := range map[string]string{
+		"SMIAccessAllow":         "smi-client: GET http://echo-v1/ ×20: echo-v1 20/20 (100.0%)\n",
+		"SMIAccessDeny":          "smi-other: GET http://echo-v1/ ×20: echo-v1 20/20 (100.0%)\n",
+		"SMIRouteMatchMethod":    "smi-client: POST http://echo-v1/ ×20: echo-v1 20/20 (100.0%)\n",
+		"SMIRouteMatchHeader":    "smi-client: GET http://echo-v1/ with x-meshperf-smi:allow ×20: echo-v1 20/20 (100.0%)\n",
+		"SMITrafficSplitWeights": "smi-client: GET http://echo/ ×200: echo-v1 160/200 (80.0%), echo-v2 40/200 (20.0%)\n",
+	} {
+		if tr := trs[name]; !strings.Contains(tr.Output, want) {
+			t.Errorf("%s: output %q lacks %q", name, tr.Output, want)
+		}
+	}
+
+	chatty := Test{Name: "chatty", Run: func(ctx context.Context, e *Env) error {
+		for i := range maxLogLines + 5 {
+			e.logf("check %d", i)
+		}
+		return nil
+	}}
+	tr := runOne(t.Context(), Env{}, chatty, nil)
+	if n := strings.Count(tr.Output, "\n"); n != maxLogLines+1 || !strings.HasSuffix(tr.Output, "check 39\n(5 more lines not kept)\n") {
+		t.Errorf("%d lines:\n%s", n, tr.Output)
+	}
+}

@@ -3,6 +3,8 @@ package smi
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -55,6 +57,9 @@ type Env struct {
 	// repeated until it passes or this has passed since the resources
 	// were applied (default 30s).
 	Consistency time.Duration
+
+	// logf, set by the runner, adds a line to the test's output.
+	logf func(format string, a ...any)
 }
 
 // Test is one test of the set.
@@ -137,13 +142,30 @@ func (e *Env) eventually(ctx context.Context, check func() error) error {
 	}
 }
 
-// tally sends r from s and counts the answers.
-func tally(ctx context.Context, s Sender, r Request) (Tally, error) {
+// tally sends r from s and counts the answers; the test's output notes
+// what was observed, passing or not.
+func (e *Env) tally(ctx context.Context, s Sender, from string, r Request) (Tally, error) {
 	rs, err := s.Send(ctx, r)
 	if err != nil {
 		return Tally{}, err
 	}
-	return Count(rs, backendOf), nil
+	t := Count(rs, backendOf)
+	if e.logf != nil {
+		method := r.Method
+		if method == "" {
+			method = "GET"
+		}
+		headers := ""
+		keys := slices.Sorted(maps.Keys(r.Headers))
+		for _, k := range keys {
+			headers += " " + k + ":" + r.Headers[k]
+		}
+		if headers != "" {
+			headers = " with" + headers
+		}
+		e.logf("%s: %s http://%s%s%s ×%d: %s", from, method, r.Host, r.Path, headers, r.Count, t)
+	}
+	return t, nil
 }
 
 // allowAll lets SAClient reach the backends on every route, where the
@@ -172,7 +194,7 @@ func split(ctx context.Context, e *Env, backends []Backend, n int) error {
 		return err
 	}
 	return e.eventually(ctx, func() error {
-		t, err := tally(ctx, e.Client, Request{Host: ServiceRoot, Path: "/", Count: n})
+		t, err := e.tally(ctx, e.Client, SAClient, Request{Host: ServiceRoot, Path: "/", Count: n})
 		if err != nil {
 			return err
 		}
@@ -201,7 +223,7 @@ func accessAllow(ctx context.Context, e *Env) error {
 		return err
 	}
 	return e.eventually(ctx, func() error {
-		t, err := tally(ctx, e.Client, Request{Host: ServiceV1, Path: "/", Count: accessRequests})
+		t, err := e.tally(ctx, e.Client, SAClient, Request{Host: ServiceV1, Path: "/", Count: accessRequests})
 		if err != nil {
 			return err
 		}
@@ -216,14 +238,14 @@ func accessDeny(ctx context.Context, e *Env) error {
 	return e.eventually(ctx, func() error {
 		// The allowed client first: a refusal of both says nothing of
 		// access control.
-		t, err := tally(ctx, e.Client, Request{Host: ServiceV1, Path: "/", Count: 5})
+		t, err := e.tally(ctx, e.Client, SAClient, Request{Host: ServiceV1, Path: "/", Count: 5})
 		if err != nil {
 			return err
 		}
 		if err := CheckAllowed(t, SAClient+", allowed by a TrafficTarget, to "+ServiceV1); err != nil {
 			return err
 		}
-		t, err = tally(ctx, e.Other, Request{Host: ServiceV1, Path: "/", Count: accessRequests})
+		t, err = e.tally(ctx, e.Other, SAOther, Request{Host: ServiceV1, Path: "/", Count: accessRequests})
 		if err != nil {
 			return err
 		}
@@ -239,14 +261,14 @@ func routeCase(ctx context.Context, e *Env, m Match, match, miss Request, what s
 		return err
 	}
 	return e.eventually(ctx, func() error {
-		t, err := tally(ctx, e.Client, match)
+		t, err := e.tally(ctx, e.Client, SAClient, match)
 		if err != nil {
 			return err
 		}
 		if err := CheckAllowed(t, "a request matching "+what); err != nil {
 			return err
 		}
-		t, err = tally(ctx, e.Client, miss)
+		t, err = e.tally(ctx, e.Client, SAClient, miss)
 		if err != nil {
 			return err
 		}

@@ -3,6 +3,8 @@ package smi
 import (
 	"errors"
 	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -134,6 +136,42 @@ func TestParseClient(t *testing.T) {
 	// Indices outside the count are ignored.
 	if rs := ParseClient("[7] StatusCode=200\n", "", 1); rs[0].Code != 0 || rs[0].Err != "no response" {
 		t.Errorf("%+v", rs)
+	}
+}
+
+// The real echo client's output (testdata/, written by TestSMINode on
+// the test node from a pod of the harness: "client http://echo-v1/
+// --count=2" and the same to a name that does not resolve, when the
+// client writes only its logged summary and ends 1).
+func TestParseClientReal(t *testing.T) {
+	read := func(name string) string {
+		b, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	rs := ParseClient(read("client-answered.txt"), "", 2)
+	for i, r := range rs {
+		if r != (Response{Code: 200, Hostname: "echo-v1-d44c469d8-c9sdj"}) {
+			t.Errorf("answered, response %d: %+v", i, r)
+		}
+	}
+	// A third request the output has no line of got none.
+	if rs := ParseClient(read("client-answered.txt"), "", 3); rs[2].Code != 0 || rs[2].Err != "no response: All 2 requests succeeded" {
+		t.Errorf("a request without lines: %+v", rs[2])
+	}
+	want := `no response: Error 2/2 requests had errors; first error: Get "http:/": dial tcp: lookup smi-no-such-service on 10.200.0.1:53: no such host`
+	for i, r := range ParseClient(read("client-unresolved.txt"), "", 2) {
+		if r.Code != 0 || r.Answered() || r.Err != want {
+			t.Errorf("unresolved, response %d: %+v, want error %q", i, r, want)
+		}
+	}
+	// The container's stderr, when it has a line, says more than the
+	// summary (the client's log prefix is dropped there too).
+	rs = ParseClient(read("client-unresolved.txt"), "2026-12-03T20:15:47.891654Z\terror\tdial failed\n", 1)
+	if rs[0].Err != "no response: dial failed" {
+		t.Errorf("with stderr: %+v", rs[0])
 	}
 }
 
