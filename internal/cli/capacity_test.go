@@ -355,5 +355,8 @@ backend app
 	// Never above the hard ceiling of 200/s, whatever the machine does.
 	// Just above the limit the queue may not reach 150ms in a 2 s step;
 	// the responses then fall short of the rate, which breaks the step.
-	checkFound(t, rep, limit, 200/limit, "p99<=150ms|achieved rate >= 99%")
+	// Within a few percent below the limit a queue is one scheduling
+	// stall away: on a loaded machine a confirm step at 97% of it broke
+	// its p99 (CI at load average 11), so three tolerances below it.
+	checkFoundSlack(t, rep, limit, 200/limit, 3, "p99<=150ms|achieved rate >= 99%")
 }
