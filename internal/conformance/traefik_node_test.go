@@ -96,6 +96,8 @@ func TestTraefikNode(t *testing.T) {
 	for _, tr := range res.Tests {
 		if tr.Status == Fail {
 			t.Logf("FAIL %s (%s): %s", tr.Name, tr.Duration.Round(time.Millisecond), tr.Message)
+			// The suite's own lines, for docs/conformance.md (its last 4 KiB).
+			t.Logf("%s's output:\n%s", tr.Name, tr.Output[max(0, len(tr.Output)-4096):])
 		}
 	}
 	if out := os.Getenv(envTraefikReport); out != "" && res.Report != "" {
