@@ -71,6 +71,14 @@ test-short:
 test-web:
 	./scripts/web-test.sh
 
+# GATEWAY-HTTP against Traefik on the test node (root; docs/conformance.md,
+# "GATEWAY-HTTP against Traefik"): builds Traefik and CoreDNS from source the
+# first time (Traefik: 14 minutes of CPU), so CI only vets it. Set
+# MESHPERF_TRAEFIK_REPORT_OUT=FILE to keep the suite's report.
+.PHONY: conformance-traefik
+conformance-traefik:
+	MESHPERF_KUBE_TEST=1 $(GO) test -tags traefiknode -run TestTraefikNode ./internal/conformance -timeout 60m -v
+
 # Regenerate the agent protocol's Go code from proto/ (CI checks it is current).
 proto:
 	./scripts/protogen.sh

@@ -7,6 +7,8 @@
 #                                                      the mesh tests exec into), mesh profiles
 #   registry.k8s.io/gateway-api/echo-basic:v1.5.1      the suite's own echo-basic, gateway profiles
 #   registry.k8s.io/gateway-api/echo-basic:v1.6.0-dev.3  the same program, under the tag of infra-backend-v3
+#   registry.k8s.io/coredns/coredns:v1.12.2            CoreDNS with only the suite's plugins (test/coredns),
+#                                                      gateway profiles; only with MESHPERF_CONFORMANCE_COREDNS=1
 #
 #   scripts/conformance-images.sh OUTDIR [CONTAINERD_SOCKET]
 #   scripts/conformance-images.sh --build   only build (or find) the programs, print their directory
@@ -20,7 +22,14 @@
 # (the root module's). The echo server's TLS port wants /cert.crt and
 # /cert.key: a self-signed pair made here (openssl), for tests only.
 # MESHPERF_BIN=FILE is the meshperf that packs them (else one is built).
-# Not made: registry.k8s.io/coredns/coredns (the gateway profiles' DNS tests).
+# MESHPERF_CONFORMANCE_COREDNS=1 also builds CoreDNS v1.12.2 from its Go
+# module (test/coredns: errors, log, forward, whoami, the plugins of the
+# suite's Corefile; about a minute cold, cached in
+# ${XDG_CACHE_HOME:-~/.cache}/meshperf-kube/coredns/HASH) and writes
+# OUTDIR/coredns.tar: only the gateway profiles' setup needs its pod, so the
+# mesh profiles' runs (CI) do not pay for it. Its image runs as non-root like
+# every meshperf image, and binds port 53: the runtime must let pods bind low
+# ports (the test node's containerd has enable_unprivileged_ports).
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -56,8 +65,34 @@ if [ ! -x "$bin/server" ] || [ ! -x "$bin/client" ] || [ ! -x "$bin/echo-basic" 
 	log "built in $((SECONDS - start))s"
 fi
 flock -u 9
+
+coredns=""
+if [ "${MESHPERF_CONFORMANCE_COREDNS:-}" = 1 ]; then
+	cmod="$root/test/coredns"
+	chash="$(cat "$cmod/go.mod" "$cmod/go.sum" "$cmod/main.go" | sha256sum | cut -c1-16)"
+	ccache="${XDG_CACHE_HOME:-$HOME/.cache}/meshperf-kube/coredns"
+	coredns="$ccache/$chash"
+	mkdir -p "$ccache"
+	exec 8>"$ccache/.lock"
+	flock 8
+	if [ ! -x "$coredns/coredns" ]; then
+		log "building CoreDNS into $coredns (first time only: a minute or two)"
+		start=$SECONDS
+		tmp="$(mktemp -d "$ccache/.build.XXXXXX")"
+		(cd "$cmod" && CGO_ENABLED=0 GOWORK=off GOFLAGS="-mod=readonly -buildvcs=false" go build -trimpath -ldflags "-s -w" \
+			-o "$tmp/coredns" .) >&2 || { rm -rf "$tmp"; die "building CoreDNS failed"; }
+		rm -rf "$coredns"
+		mv "$tmp" "$coredns"
+		log "built CoreDNS in $((SECONDS - start))s"
+	fi
+	flock -u 8
+elif [ -n "${MESHPERF_CONFORMANCE_COREDNS:-}" ]; then
+	die "MESHPERF_CONFORMANCE_COREDNS is ${MESHPERF_CONFORMANCE_COREDNS:0:20}, want 1 or unset"
+fi
+
 if [ "$out" = --build ]; then
 	echo "$bin"
+	[ -z "$coredns" ] || echo "$coredns"
 	exit 0
 fi
 
@@ -81,10 +116,17 @@ for tag in v1.5.1 v1.6.0-dev.3; do
 	"$mp" image --binary "$bin/echo-basic" --path /echo-basic \
 		--tag "registry.k8s.io/gateway-api/echo-basic:$tag" --out "$out/echo-basic-$tag.tar" >&2
 done
+imports=("$out"/echo-advanced.tar "$out"/echo-basic-*.tar)
+if [ -n "$coredns" ]; then
+	# The suite's Deployment runs it with "-conf /root/Corefile" (a ConfigMap).
+	"$mp" image --binary "$coredns/coredns" --path /coredns \
+		--tag registry.k8s.io/coredns/coredns:v1.12.2 --out "$out/coredns.tar" >&2
+	imports+=("$out/coredns.tar")
+fi
 if [ -n "$sock" ]; then
-	for f in "$out"/echo-advanced.tar "$out"/echo-basic-*.tar; do
+	for f in "${imports[@]}"; do
 		ctr --address "$sock" -n k8s.io images import "$f" >/dev/null || die "ctr images import $f failed"
 	done
 	log "imported into $sock"
 fi
-ls "$out"/*.tar
+ls "${imports[@]}"

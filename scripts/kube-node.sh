@@ -111,6 +111,8 @@ node_up() {
 	# containerd: a private config, root, state and socket; pod network
 	# namespaces under its state directory. restrict_oom_score_adj: nobody
 	# may lower oom_score_adj here, and runc fails every sandbox otherwise.
+	# enable_unprivileged_ports (containerd 2's default): pods' non-root
+	# programs may bind ports below 1024 (the conformance suite's CoreDNS, 53).
 	sock="$dir/containerd.sock"
 	cat >"$dir/containerd.toml" <<EOF
 version = 2
@@ -124,6 +126,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
 [plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = "$pause_image"
   restrict_oom_score_adj = true
+  enable_unprivileged_ports = true
   netns_mounts_under_state_dir = true
   stream_server_address = "127.0.0.1"
   stream_server_port = "0"
