@@ -55,6 +55,16 @@ func fakeSuite() {
 			t.Parallel()
 			t.Skip("Skipping MeshHTTPRouteRewritePath: suite does not support MeshHTTPRouteRewritePath")
 		})
+		t.Run("HTTPRouteMultipleGateways", func(t *testing.T) {
+			// As the suite's tests nest: the reason is the innermost
+			// failure, not what its parent logged after it.
+			t.Run("parents", func(t *testing.T) {
+				t.Run("request", func(t *testing.T) {
+					t.Errorf("expected pod name to start with infra-backend-v3, got infra-backend-v2")
+				})
+				t.Log("Parents matched expectations")
+			})
+		})
 		t.Run("MeshTrafficSplit", func(t *testing.T) {
 			t.Run("weights", func(t *testing.T) {
 				t.Errorf("weights off: got 80/20, want 50/50\nsecond line")

@@ -41,6 +41,7 @@ func TestStreamParserRealOutput(t *testing.T) {
 		{"MeshHTTPRouteMatching", Fail, "Received unexpected error: i/o timeout expected response 200 never came"},
 		{"MeshHTTPRouteRewritePath", Skip, "Skipping MeshHTTPRouteRewritePath: suite does not support MeshHTTPRouteRewritePath"},
 		{"MeshTrafficSplit", Fail, "weights: weights off: got 80/20, want 50/50\nsecond line"},
+		{"HTTPRouteMultipleGateways", Fail, "parents/request: expected pod name to start with infra-backend-v3, got infra-backend-v2"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o, ok := p.Tests[suiteTestName+"/"+tc.name]

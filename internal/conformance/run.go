@@ -340,20 +340,34 @@ func testResultOf(name string, t *testout.Test, p *testout.Parser) TestResult {
 	var b strings.Builder
 	b.WriteString(t.Output())
 	prefix := t.Name + "/"
-	var failedSubs []string
-	firstReason := ""
+	var failed []string // failed subtests, in the order they started
+	reasons := map[string]string{}
 	for _, n := range p.Order {
 		if strings.HasPrefix(n, prefix) {
 			sub := p.Tests[n]
 			if sub.Status == testout.Fail {
 				fmt.Fprintf(&b, "--- %s: %s\n", "FAIL", strings.TrimPrefix(n, suiteTestName+"/"))
-				failedSubs = append(failedSubs, strings.TrimPrefix(n, prefix))
-				if firstReason == "" {
-					firstReason = testout.FailureMessage(sub.Output())
-				}
+				failed = append(failed, strings.TrimPrefix(n, prefix))
+				reasons[failed[len(failed)-1]] = testout.FailureMessage(sub.Output())
 			}
 			b.WriteString(sub.Output())
 		}
+	}
+	// A failed subtest whose own subtests failed only logged what passed
+	// around them: the failures that say why are the innermost ones.
+	var failedSubs []string
+	for i, n := range failed {
+		inner := false
+		for _, m := range failed[i+1:] {
+			inner = inner || strings.HasPrefix(m, n+"/")
+		}
+		if !inner {
+			failedSubs = append(failedSubs, n)
+		}
+	}
+	firstReason := ""
+	if len(failedSubs) > 0 {
+		firstReason = reasons[failedSubs[0]]
 	}
 	tr.Output = b.String()
 	if len(tr.Output) > testout.MaxOutput {
