@@ -166,7 +166,12 @@ spec:
 
 	t.Run("one group", func(t *testing.T) {
 		kubetest.Kubectl(t, kc, "", "delete", "crd", "traffictargets.access.smi-spec.io")
-		defer kubetest.Kubectl(t, kc, CRDs(), "apply", "-f", "-")
+		defer func() {
+			// The next subtests need the group served again, not only
+			// its CRD applied (CI's cancelled run saw it still missing).
+			kubetest.Kubectl(t, kc, CRDs(), "apply", "-f", "-")
+			waitServed(t, rc, func(a APIs) bool { return a.Has(GroupAccess) })
+		}()
 		waitServed(t, rc, func(a APIs) bool { return !a.Has(GroupAccess) })
 		res, err := Run(t.Context(), base)
 		if err != nil {
