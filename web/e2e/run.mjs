@@ -963,8 +963,15 @@ test("cluster page: no cluster, then a real API server's meshes, workloads and t
 
   await page.getByRole("combobox").selectOption("shop");
   const svg = page.getByRole("img", { name: "topology" });
-  await svg.locator('[data-node="Gateway/istio-system/public-gw"]').waitFor();
-  const nodes = await svg.locator("[data-node]").evaluateAll((els) => els.map((e) => e.getAttribute("data-node")).sort());
+  // The Gateway is in the drawing of every namespace too: wait for the
+  // drawing of shop alone (the page keeps the last view until the new one
+  // arrives), for up to 15 s.
+  const want = JSON.stringify(["Deployment/shop/reviews", "Gateway/istio-system/public-gw", "Service/shop/reviews"]);
+  let nodes = [];
+  for (const until = Date.now() + 15000; Date.now() < until; await page.waitForTimeout(100)) {
+    nodes = await svg.locator("[data-node]").evaluateAll((els) => els.map((e) => e.getAttribute("data-node")).sort());
+    if (JSON.stringify(nodes) === want) break;
+  }
   expect(
     JSON.stringify(nodes) === JSON.stringify(["Deployment/shop/reviews", "Gateway/istio-system/public-gw", "Service/shop/reviews"]),
     `topology nodes of shop: ${nodes}`,
