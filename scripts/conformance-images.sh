@@ -7,7 +7,7 @@
 #                                                      the mesh tests exec into), mesh profiles
 #   registry.k8s.io/gateway-api/echo-basic:v1.5.1      the suite's own echo-basic, gateway profiles
 #   registry.k8s.io/gateway-api/echo-basic:v1.6.0-dev.3  the same program, under the tag of infra-backend-v3
-#   registry.k8s.io/coredns/coredns:v1.12.2            CoreDNS with only the suite's plugins (test/coredns),
+#   registry.k8s.io/coredns/coredns:v1.12.2            CoreDNS built from its module (test/coredns),
 #                                                      gateway profiles; only with MESHPERF_CONFORMANCE_COREDNS=1
 #
 #   scripts/conformance-images.sh OUTDIR [CONTAINERD_SOCKET]
@@ -23,9 +23,9 @@
 # /cert.key: a self-signed pair made here (openssl), for tests only.
 # MESHPERF_BIN=FILE is the meshperf that packs them (else one is built).
 # MESHPERF_CONFORMANCE_COREDNS=1 also builds CoreDNS v1.12.2 from its Go
-# module (test/coredns: errors, log, forward, whoami, the plugins of the
-# suite's Corefile; about a minute cold, cached in
-# ${XDG_CACHE_HOME:-~/.cache}/meshperf-kube/coredns/HASH) and writes
+# module (scripts/coredns-build.sh, test/coredns: among its plugins errors,
+# log, forward, whoami, those of the suite's Corefile; cached, and the same
+# binary the test node's cluster DNS runs) and writes
 # OUTDIR/coredns.tar: only the gateway profiles' setup needs its pod, so the
 # mesh profiles' runs (CI) do not pay for it. Its image runs as non-root like
 # every meshperf image, and binds port 53: the runtime must let pods bind low
@@ -68,24 +68,7 @@ flock -u 9
 
 coredns=""
 if [ "${MESHPERF_CONFORMANCE_COREDNS:-}" = 1 ]; then
-	cmod="$root/test/coredns"
-	chash="$(cat "$cmod/go.mod" "$cmod/go.sum" "$cmod/main.go" | sha256sum | cut -c1-16)"
-	ccache="${XDG_CACHE_HOME:-$HOME/.cache}/meshperf-kube/coredns"
-	coredns="$ccache/$chash"
-	mkdir -p "$ccache"
-	exec 8>"$ccache/.lock"
-	flock 8
-	if [ ! -x "$coredns/coredns" ]; then
-		log "building CoreDNS into $coredns (first time only: a minute or two)"
-		start=$SECONDS
-		tmp="$(mktemp -d "$ccache/.build.XXXXXX")"
-		(cd "$cmod" && CGO_ENABLED=0 GOWORK=off GOFLAGS="-mod=readonly -buildvcs=false" go build -trimpath -ldflags "-s -w" \
-			-o "$tmp/coredns" .) >&2 || { rm -rf "$tmp"; die "building CoreDNS failed"; }
-		rm -rf "$coredns"
-		mv "$tmp" "$coredns"
-		log "built CoreDNS in $((SECONDS - start))s"
-	fi
-	flock -u 8
+	coredns="$("$root/scripts/coredns-build.sh")"
 elif [ -n "${MESHPERF_CONFORMANCE_COREDNS:-}" ]; then
 	die "MESHPERF_CONFORMANCE_COREDNS is ${MESHPERF_CONFORMANCE_COREDNS:0:20}, want 1 or unset"
 fi

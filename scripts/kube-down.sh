@@ -59,7 +59,7 @@ pids_of() {
 # snapshots), containerd and its shims, the mount namespace's holder (the
 # node's mounts go with it), and the network namespace.
 if [ -f "$dir/netns" ]; then
-	stop netns-forward kube-proxy kubelet kube-scheduler kube-controller-manager
+	stop netns-forward coredns kube-proxy kubelet kube-scheduler kube-controller-manager
 	sock="$dir/containerd.sock"
 	if [ -S "$sock" ] && [ -f "$dir/containerd.pid" ] && kill -0 "$(cat "$dir/containerd.pid")" 2>/dev/null; then
 		c=(ctr --address "$sock" -n k8s.io)

@@ -18,6 +18,8 @@ node_check() {
 	done
 	[ -x /usr/lib/cni/bridge ] && [ -x /usr/lib/cni/host-local ] && [ -x /usr/lib/cni/loopback ] ||
 		die "--node needs the CNI plugins in /usr/lib/cni (apt-get install containernetworking-plugins)"
+	# The cluster DNS (built once, cached), before anything starts.
+	coredns="$("$root/scripts/coredns-build.sh")/coredns" || die "--node needs CoreDNS (scripts/coredns-build.sh failed)"
 }
 
 # node_namespaces makes the network namespace (loopback up, a veth pair
@@ -59,8 +61,9 @@ node_tokens() {
 	cm_token="$(openssl rand -hex 24)"
 	sched_token="$(openssl rand -hex 24)"
 	proxy_token="$(openssl rand -hex 24)"
-	printf '%s,system:node:localhost,node-uid,"system:nodes"\n%s,system:kube-controller-manager,cm-uid\n%s,system:kube-scheduler,sched-uid\n%s,system:kube-proxy,proxy-uid\n' \
-		"$kubelet_token" "$cm_token" "$sched_token" "$proxy_token" >>"$pki/tokens.csv"
+	dns_token="$(openssl rand -hex 24)"
+	printf '%s,system:node:localhost,node-uid,"system:nodes"\n%s,system:kube-controller-manager,cm-uid\n%s,system:kube-scheduler,sched-uid\n%s,system:kube-proxy,proxy-uid\n%s,system:coredns,coredns-uid\n' \
+		"$kubelet_token" "$cm_token" "$sched_token" "$proxy_token" "$dns_token" >>"$pki/tokens.csv"
 }
 
 # component_kubeconfig NAME TOKEN writes DIR/NAME.kubeconfig for a
@@ -99,6 +102,7 @@ node_up() {
 	component_kubeconfig controller-manager "$cm_token"
 	component_kubeconfig scheduler "$sched_token"
 	component_kubeconfig proxy "$proxy_token"
+	component_kubeconfig coredns "$dns_token"
 	mkdir -p "$dir/cm" "$dir/scheduler" "$dir/kubelet/pki" "$dir/pod-logs" "$dir/cni/net.d" "$dir/cni/ipam" "$dir/containerd"
 
 	start kube-controller-manager "$bin/kube-controller-manager" --kubeconfig "$dir/controller-manager.kubeconfig" \
@@ -215,6 +219,43 @@ iptables: {masqueradeAll: true, syncPeriod: 5s, minSyncPeriod: 0s}
 EOF
 	start kube-proxy "$bin/kube-proxy" --config "$dir/proxy.yaml"
 
+	# The cluster DNS: CoreDNS with its kubernetes plugin, on port 53 of
+	# the node's namespace (the kubelet's clusterDNS is the node's
+	# address), reading Services, EndpointSlices, pods and namespaces as
+	# system:coredns, with the RBAC role kubeadm gives CoreDNS. Names
+	# outside the cluster's zones are refused: there is no upstream here.
+	kubectl_node apply -f - >"$dir/coredns-rbac.log" 2>&1 <<EOF || fail "applying CoreDNS's RBAC failed" coredns-rbac
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: "system:coredns"}
+rules:
+- apiGroups: [""]
+  resources: [endpoints, services, pods, namespaces]
+  verbs: [list, watch]
+- apiGroups: [discovery.k8s.io]
+  resources: [endpointslices]
+  verbs: [list, watch]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: "system:coredns"}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: "system:coredns"}
+subjects:
+- {apiGroup: rbac.authorization.k8s.io, kind: User, name: "system:coredns"}
+EOF
+	cat >"$dir/Corefile" <<EOF
+cluster.local:53 in-addr.arpa:53 ip6.arpa:53 {
+    errors
+    ready $node_ip:8181
+    kubernetes cluster.local in-addr.arpa ip6.arpa {
+        kubeconfig $dir/coredns.kubeconfig node
+        pods insecure
+        ttl 5
+    }
+}
+EOF
+	start coredns "$coredns" -conf "$dir/Corefile"
+
 	# Ready: the node reports Ready, and the controller-manager made the
 	# default ServiceAccount (pods are refused without it).
 	node_ready() {
@@ -224,12 +265,14 @@ EOF
 	local i
 	for i in $(seq 600); do
 		node_ready >/dev/null 2>&1 && break
-		for d in kubelet kube-proxy kube-controller-manager kube-scheduler containerd; do
+		for d in kubelet kube-proxy kube-controller-manager kube-scheduler containerd coredns; do
 			kill -0 "$(cat "$dir/$d.pid")" 2>/dev/null || fail "$d exited" "$d"
 		done
 		sleep 0.2
 	done
 	node_ready >/dev/null 2>&1 || fail "node not Ready after 120s" kubelet
+	# CoreDNS is ready once its kubernetes plugin has synced.
+	wait_up coredns "${in_node[@]}" curl -sf "http://$node_ip:8181/ready" || fail "coredns exited" coredns
 
 	# Host clients reach the API server through a forwarded 127.0.0.1 port.
 	setsid "$bin/netns-forward" 127.0.0.1:0 "/run/netns/$netns" "$node_ip:6443" </dev/null >"$dir/forward.addr" 2>"$dir/netns-forward.log" &

@@ -6,7 +6,7 @@
 #
 #   scripts/kube-up.sh [DIR]       start both, write DIR/kubeconfig, print its path
 #   scripts/kube-up.sh --node [DIR]  the same plus a node that runs pods (below)
-#   scripts/kube-up.sh --build     only build (or find) the binaries, print their directory
+#   scripts/kube-up.sh --build     only build (or find) the binaries (and the node's CoreDNS), print their directory
 #   scripts/kube-down.sh DIR       stop both and remove DIR
 #
 # DIR defaults to a new temporary directory. Only the kubeconfig's path goes
@@ -29,8 +29,9 @@
 # kubernetes Service reaching it from pods), kube-controller-manager,
 # kube-scheduler, containerd (Debian's, private config, root and socket)
 # with runc and the bridge CNI plugin (pods in 10.244.0.0/24), the kubelet
-# (node name localhost) and kube-proxy (iptables, Services in
-# 10.96.0.0/16). The host reaches the API server through netns-forward on a
+# (node name localhost), kube-proxy (iptables, Services in 10.96.0.0/16) and
+# the cluster DNS, CoreDNS with its kubernetes plugin on the node's address
+# (scripts/coredns-build.sh). The host reaches the API server through netns-forward on a
 # 127.0.0.1 port, which the kubeconfig names. DIR/node.env says the rest
 # (NETNS, NODE_IP, CONTAINERD_SOCK, MNT_PID, the binaries' directory); the
 # pause image and an image of meshperf (MESHPERF_BIN=FILE, a static binary;
@@ -116,6 +117,8 @@ build_bins() {
 
 bin="$(build_bins)"
 if [ "$dir" = "--build" ]; then
+	# The node's cluster DNS too (its own module, its own cache).
+	"$root/scripts/coredns-build.sh" >/dev/null
 	echo "$bin"
 	exit 0
 fi

@@ -1,7 +1,8 @@
 // Package kubenode starts a real one-node Kubernetes cluster for a test
 // binary's tests (scripts/kube-up.sh --node), once, and stops it when they
 // end: etcd, kube-apiserver, controller-manager, scheduler, containerd with
-// runc and the bridge CNI plugin, the kubelet and kube-proxy, all in a
+// runc and the bridge CNI plugin, the kubelet, kube-proxy and CoreDNS as the
+// cluster DNS (on NodeIP, the pods' nameserver), all in a
 // network namespace of their own. Pods run there; their addresses and the
 // Services' exist only inside it, so the helpers here run commands and dial
 // connections from inside that namespace.
@@ -125,11 +126,6 @@ func start() (*Node, error) {
 	}
 	n.NetNS, n.NodeIP, n.Meshperf, n.Image, n.ContainerdSock = env["NETNS_FILE"], env["NODE_IP"], env["MESHPERF"], env["MESHPERF_IMAGE"], env["CONTAINERD_SOCK"]
 	fmt.Fprintf(os.Stderr, "kube node: up in %s: %s", n.StartTime.Round(100*time.Millisecond), stderr.String())
-	// The node's cluster DNS lives as long as this test binary (and so
-	// the node: Main stops it).
-	if err := n.ServeClusterDNS(context.Background()); err != nil {
-		return nil, err
-	}
 	return n, nil
 }
 

@@ -1,8 +1,13 @@
-// Command coredns is CoreDNS v1.12.2 with only the plugins the Gateway API
-// conformance suite's Corefile uses (errors, log, forward, whoami: the
-// coredns ConfigMap in the suite's conformance/base/manifests.yaml), built
-// from its Go module for the test node, where scripts/conformance-images.sh
-// packs it as registry.k8s.io/coredns/coredns:v1.12.2.
+// Command coredns is CoreDNS v1.12.2 with the plugins meshperf's test node
+// uses, built from its Go module: the node's cluster DNS (ready, errors,
+// kubernetes: scripts/kube-node.sh's Corefile) and the Gateway API
+// conformance suite's own CoreDNS (errors, log, forward, whoami: the coredns
+// ConfigMap in the suite's conformance/base/manifests.yaml), for which
+// scripts/conformance-images.sh packs it as
+// registry.k8s.io/coredns/coredns:v1.12.2. scripts/coredns-build.sh builds it.
+//
+// The kubernetes plugin is built against k8s.io/client-go v0.37.2, the
+// release the module proxy serves here (CoreDNS v1.12.2 names v0.32.3).
 package main
 
 import (
@@ -11,15 +16,17 @@ import (
 
 	_ "github.com/coredns/coredns/plugin/errors"
 	_ "github.com/coredns/coredns/plugin/forward"
+	_ "github.com/coredns/coredns/plugin/kubernetes"
 	_ "github.com/coredns/coredns/plugin/log"
+	_ "github.com/coredns/coredns/plugin/ready"
 	_ "github.com/coredns/coredns/plugin/whoami"
 )
 
 func init() {
 	// The order in which the plugins handle a query: the relative order of
-	// these four in CoreDNS v1.12.2's plugin.cfg (generated into
+	// these in CoreDNS v1.12.2's plugin.cfg (generated into
 	// core/dnsserver/zdirectives.go), which the full build uses.
-	dnsserver.Directives = []string{"errors", "log", "forward", "whoami"}
+	dnsserver.Directives = []string{"ready", "errors", "log", "kubernetes", "forward", "whoami"}
 }
 
 func main() { coremain.Run() }
