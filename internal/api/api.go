@@ -16,6 +16,7 @@ import (
 	"github.com/meshperf/meshperf/internal/auth"
 	"github.com/meshperf/meshperf/internal/capacity"
 	"github.com/meshperf/meshperf/internal/conformance/result"
+	"github.com/meshperf/meshperf/internal/experiment"
 	"github.com/meshperf/meshperf/spec"
 	"github.com/meshperf/meshperf/store"
 )
@@ -346,6 +347,30 @@ type ConformanceView struct {
 	// Performance are the latest performance results (up to 10, newest
 	// first) whose mesh context found the same mesh at the same version.
 	Performance []store.ResultSummary `json:"performance,omitempty"`
+	// Overhead is what the same mesh version added in the newest
+	// experiment that measured it against a baseline; absent when none did.
+	Overhead *MeshOverhead `json:"overhead,omitempty"`
+}
+
+// MeshOverhead is what a mesh version added in an experiment: one of its
+// variants, whose result's mesh context found that mesh at that version,
+// against the experiment's baseline at the same sweep point, as the
+// experiment's report (GET /api/v1/experiments/{id}) has it.
+type MeshOverhead struct {
+	ExperimentID   string `json:"experiment_id"`
+	ExperimentName string `json:"experiment_name"`
+	Variant        string `json:"variant"`
+	Baseline       string `json:"baseline"`
+	// RPS is the sweep point's requested total rate (0: closed loop) and
+	// Connections its connections.
+	RPS         float64 `json:"rps"`
+	Connections int     `json:"connections"`
+	// Latency is the distribution compared: "latency" (open loop,
+	// corrected for coordinated omission) or "service_time".
+	Latency string `json:"latency"`
+	// P99 is the variant's p99 against the baseline's (medians over the
+	// repeats).
+	P99 experiment.Overhead `json:"p99"`
 }
 
 // ConformanceMatrix is GET /api/v1/conformance/matrix: the latest stored

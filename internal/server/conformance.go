@@ -10,6 +10,7 @@ import (
 
 	"github.com/meshperf/meshperf/internal/api"
 	"github.com/meshperf/meshperf/internal/conformance/result"
+	"github.com/meshperf/meshperf/internal/experiment"
 	"github.com/meshperf/meshperf/internal/runs"
 	"github.com/meshperf/meshperf/store"
 )
@@ -199,8 +200,81 @@ func (s *Server) getConformance(w http.ResponseWriter, r *http.Request) error {
 			return fromStore(err, "results", "")
 		}
 		view.Performance = page.Results
+		if view.Overhead, err = s.meshOverhead(r.Context(), s.viewer(r), res.Implementation.Mesh, res.Implementation.Version); err != nil {
+			return err
+		}
 	}
 	writeJSON(w, http.StatusOK, view)
+	return nil
+}
+
+// Bounds of meshOverhead's search: the newest results of a mesh version
+// it reads, and the experiments whose reports it builds.
+const (
+	overheadResults     = 100
+	overheadExperiments = 5
+)
+
+// meshOverhead finds the newest experiment cell run on mesh at version (a
+// variant other than the baseline, whose result's mesh context found that
+// mesh) among the newest results of that version the viewer may see, and
+// returns the p99 overhead its experiment's report gives at that cell's
+// sweep point; nil when none of them belongs to an experiment.
+func (s *Server) meshOverhead(ctx context.Context, viewer *store.Viewer, mesh, version string) (*api.MeshOverhead, error) {
+	page, err := s.st.ListResults(ctx, store.ResultFilter{Mesh: mesh, MeshVersion: version, Limit: overheadResults, Viewer: viewer})
+	if err != nil {
+		return nil, fromStore(err, "results", "")
+	}
+	reports := map[string]*experiment.Report{}
+	for _, sum := range page.Results { // newest first
+		id := sum.Labels[experiment.LabelExperiment]
+		if id == "" {
+			continue
+		}
+		rep, seen := reports[id]
+		if !seen {
+			if len(reports) == overheadExperiments {
+				break
+			}
+			exp, err := s.st.GetExperiment(ctx, id)
+			switch {
+			case errors.Is(err, store.ErrNotFound):
+			case err != nil:
+				return nil, fromStore(err, "experiment", id)
+			case exp.ID == id:
+				if rep, err = experiment.BuildReport(ctx, s.st, exp); err != nil {
+					return nil, err
+				}
+			}
+			reports[id] = rep
+		}
+		if o := overheadAt(rep, experiment.KeyOf(sum.Labels)); o != nil {
+			return o, nil
+		}
+	}
+	return nil, nil
+}
+
+// overheadAt is the p99 overhead of the variant and sweep point key names
+// in rep; nil when rep lacks it or key is the baseline's.
+func overheadAt(rep *experiment.Report, key experiment.Key) *api.MeshOverhead {
+	if rep == nil || key.Variant == rep.Baseline {
+		return nil
+	}
+	for _, pt := range rep.Points {
+		if experiment.FormatRPS(pt.RPS) != key.RPS || strconv.Itoa(pt.Connections) != key.Connections {
+			continue
+		}
+		for _, v := range pt.Variants {
+			o, ok := v.Overhead[experiment.PercentileKey(99)]
+			if v.Name != key.Variant || !ok {
+				continue
+			}
+			return &api.MeshOverhead{ExperimentID: rep.Experiment.ID, ExperimentName: rep.Experiment.Name,
+				Variant: v.Name, Baseline: rep.Baseline, RPS: pt.RPS, Connections: pt.Connections,
+				Latency: rep.Latency, P99: o}
+		}
+	}
 	return nil
 }
 

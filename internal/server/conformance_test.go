@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -19,6 +20,7 @@ import (
 	"github.com/meshperf/meshperf/internal/cluster/kubetest"
 	"github.com/meshperf/meshperf/internal/conformance"
 	"github.com/meshperf/meshperf/internal/conformance/result"
+	"github.com/meshperf/meshperf/internal/experiment"
 	"github.com/meshperf/meshperf/internal/server"
 	"github.com/meshperf/meshperf/kube"
 	"github.com/meshperf/meshperf/spec"
@@ -192,6 +194,71 @@ func TestConformanceAPI(t *testing.T) {
 		getJSON(t, base+"/api/v1/conformance?mesh=istio&mesh_version=1.28.0", &back)
 		if len(back.Results) != 1 || back.Results[0].ID != a.ID {
 			t.Errorf("conformance of istio 1.28.0: %+v", back.Results)
+		}
+	})
+
+	t.Run("overhead from an experiment", func(t *testing.T) {
+		var before api.ConformanceView
+		getJSON(t, base+"/api/v1/conformance/"+a.ID, &before)
+		if before.Overhead != nil {
+			t.Fatalf("no experiment measured Istio 1.28.0 yet, got %+v", before.Overhead)
+		}
+		// An experiment of two variants at one point, as the runner
+		// stores its cells: the baseline without a mesh, "istio" with
+		// Istio 1.28.0 found in its result's mesh context.
+		f, err := experiment.Parse([]byte(`name: mesh-cost
+duration: 2s
+variants: [{name: direct, targets: ["http://127.0.0.1:9/"]}, {name: istio, targets: ["http://127.0.0.1:9/mesh"]}]
+sweep: {rps: [1000], connections: [8]}
+`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		def, err := experiment.Resolve(f, ".")
+		if err != nil {
+			t.Fatal(err)
+		}
+		exp, _, err := experiment.Open(t.Context(), st, def, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, c := range def.File.Cells() {
+			k := c.Key()
+			labels := map[string]string{experiment.LabelExperiment: exp.ID, experiment.LabelVariant: k.Variant,
+				experiment.LabelRPS: k.RPS, experiment.LabelConnections: k.Connections, experiment.LabelRepeat: k.Repeat}
+			// Another seed per cell: the variants' percentiles differ.
+			res := storetest.SampleResult(rand.New(rand.NewPCG(uint64(i+7), 3)), storetest.Sample{Start: t0.Add(time.Duration(i+1) * time.Minute),
+				Values: 2000, Seconds: 2, OpenLoop: true, Labels: labels})
+			if k.Variant == "istio" {
+				res.Mesh = &spec.MeshContext{Meshes: []spec.MeshInstall{{Mesh: "istio", Name: "Istio", Version: "1.28.0"}}}
+			}
+			if _, err := st.SaveResult(t.Context(), res, store.ResultRef{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		rep, err := experiment.BuildReport(t.Context(), st, exp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := rep.Points[0].Variants[1].Overhead["p99"]
+		if rep.Points[0].Variants[1].Name != "istio" || want.AddedMs == 0 {
+			t.Fatalf("the report's istio overhead: %+v", rep.Points[0].Variants[1])
+		}
+
+		var v api.ConformanceView
+		getJSON(t, base+"/api/v1/conformance/"+a.ID, &v)
+		o := v.Overhead
+		if o == nil {
+			t.Fatal("Istio 1.28.0's conformance result links no overhead")
+		}
+		if o.ExperimentID != exp.ID || o.ExperimentName != "mesh-cost" || o.Variant != "istio" || o.Baseline != "direct" ||
+			o.RPS != 1000 || o.Connections != 8 || o.Latency != "latency" || o.P99 != want {
+			t.Errorf("overhead %+v, want istio against direct at 1000/s × 8 of experiment %s, p99 %+v", o, exp.ID, want)
+		}
+		var other api.ConformanceView
+		getJSON(t, base+"/api/v1/conformance/"+c.ID, &other)
+		if other.Overhead != nil {
+			t.Errorf("Istio 1.29.0 was not measured, got %+v", other.Overhead)
 		}
 	})
 

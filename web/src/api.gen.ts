@@ -2680,6 +2680,7 @@ export interface components {
             status: string;
         };
         ConformanceView: {
+            overhead?: components["schemas"]["MeshOverhead"];
             performance?: components["schemas"]["ResultSummary"][];
             result?: components["schemas"]["ConformanceResult"];
             run?: components["schemas"]["Run"];
@@ -2957,6 +2958,16 @@ export interface components {
             name?: string;
             smp_type?: number;
             version?: string;
+        };
+        MeshOverhead: {
+            baseline: string;
+            connections: number;
+            experiment_id: string;
+            experiment_name: string;
+            latency: string;
+            p99: components["schemas"]["Overhead"];
+            rps: number;
+            variant: string;
         };
         MeshProxy: {
             container: string;

@@ -258,6 +258,7 @@ export const exportFormats = [
 export type ConformanceResult = Schemas["ConformanceResult"];
 export type ConformanceTest = Schemas["ConformanceTest"];
 export type ConformanceView = Schemas["ConformanceView"];
+export type MeshOverhead = Schemas["MeshOverhead"];
 export type ConformanceList = Schemas["ConformanceList"];
 export type ConformanceSummary = Schemas["ConformanceSummary"];
 export type ConformanceMatrix = Schemas["ConformanceMatrix"];

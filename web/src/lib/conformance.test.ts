@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { ConformanceMatrix, ConformanceSummary, ConformanceTest, ResultSummary } from "../api";
-import { fmtTestDuration, groupMatrix, linkText, meshLabel, orderTests, passRate, passText, resultMeshes } from "./conformance";
+import type { ConformanceMatrix, ConformanceSummary, ConformanceTest, MeshOverhead, ResultSummary } from "../api";
+import { fmtTestDuration, groupMatrix, linkText, meshLabel, orderTests, overheadText, passRate, passText, resultMeshes } from "./conformance";
 
 const summary = (id: string, mesh: string | undefined, version: string | undefined, counts: ConformanceSummary["counts"]): ConformanceSummary => ({
   id,
@@ -77,6 +77,24 @@ describe("linkText", () => {
     expect(linkText(c, [perf(1.2, 1000)])).toBe("Istio 1.28.0: MESH-HTTP 3/7 passed (43%) · p99 1.20 ms at 1.00k/s (the only performance result)");
     expect(linkText(c, [])).toBe("Istio 1.28.0: MESH-HTTP 3/7 passed (43%) · no performance result of this version");
     expect(linkText({ ...c, mesh: undefined, mesh_version: undefined }, [])).toBe("no mesh: MESH-HTTP 3/7 passed (43%) · no mesh version to find performance results by");
+  });
+  it("adds the overhead an experiment measured on that mesh version", () => {
+    const o = {
+      experiment_id: "e1",
+      experiment_name: "mesh-cost",
+      variant: "istio",
+      baseline: "direct",
+      rps: 1000,
+      connections: 8,
+      latency: "latency",
+      p99: { added_ms: 1.2, ratio: 1.4, noise_ms: 0.3, noise_known: true, within_noise: false },
+    } as MeshOverhead;
+    expect(linkText(c, [perf(4.743, 1000)], o)).toBe(
+      "Istio 1.28.0: MESH-HTTP 3/7 passed (43%) · p99 4.74 ms at 1.00k/s (the only performance result) · p99 overhead +1.20 ms at 1.00k/s (experiment mesh-cost: istio against direct)",
+    );
+    expect(overheadText({ ...o, rps: 0, p99: { ...o.p99, added_ms: -0.02, within_noise: true } })).toBe(
+      "p99 overhead −0.020 ms closed loop, 8 connections, within noise (experiment mesh-cost: istio against direct)",
+    );
   });
   it("reads the meshes of a performance result's mesh context", () => {
     expect(resultMeshes({ meshes: [{ mesh: "istio", name: "Istio", version: "1.28.0" }, { mesh: "kuma" }, { mesh: "linkerd", version: "2.19.1" }] })).toEqual([

@@ -4,7 +4,8 @@
 // version. The figures are the server's (counts, statuses); only their
 // arrangement is made here.
 
-import type { ConformanceMatrix, ConformanceSummary, ConformanceTest, ResultSummary } from "../api";
+import type { ConformanceMatrix, ConformanceSummary, ConformanceTest, MeshOverhead, ResultSummary } from "../api";
+import { fmtAdded } from "./experiment";
 import { fmtMs, fmtRate } from "./format";
 
 export type Status = "pass" | "fail" | "skip" | "not-run";
@@ -88,13 +89,24 @@ export function groupMatrix(m: ConformanceMatrix): { groups: MeshGroup[]; rows: 
  * same mesh version (newest first): "Istio 1.28.0: MESH-HTTP 3/7 passed
  * (43%) · p99 4.74 ms at 50/s (latest of 2 performance results)".
  */
-export function linkText(c: ConformanceSummary, perf: ResultSummary[]): string {
+export function linkText(c: ConformanceSummary, perf: ResultSummary[], overhead?: MeshOverhead): string {
   const head = `${meshLabel(c.mesh, c.mesh_version)}: ${c.profile} ${passText(c.counts)}`;
   if (!c.mesh || !c.mesh_version) return `${head} · no mesh version to find performance results by`;
   if (perf.length === 0) return `${head} · no performance result of this version`;
   const p = perf[0];
   const n = perf.length === 1 ? "the only performance result" : `latest of ${perf.length} performance results`;
-  return `${head} · p99 ${fmtMs(p.p99_ms)} at ${fmtRate(p.achieved_rps)} (${n})`;
+  return `${head} · p99 ${fmtMs(p.p99_ms)} at ${fmtRate(p.achieved_rps)} (${n})${overhead ? ` · ${overheadText(overhead)}` : ""}`;
+}
+
+/**
+ * What the mesh version added in an experiment, as its report says:
+ * "p99 overhead +1.20 ms at 1.00k/s (experiment mesh-cost: istio against
+ * direct)", with "within noise" when the report says so.
+ */
+export function overheadText(o: MeshOverhead): string {
+  const at = o.rps > 0 ? `at ${fmtRate(o.rps)}` : `closed loop, ${o.connections} connections`;
+  const noise = o.p99.within_noise ? (o.p99.noise_known ? ", within noise" : ", one repeat: noise unknown") : "";
+  return `p99 overhead ${fmtAdded(o.p99.added_ms, fmtMs)} ${at}${noise} (experiment ${o.experiment_name}: ${o.variant} against ${o.baseline})`;
 }
 
 /** The mesh and version a performance result's mesh context found, one per mesh ({mesh, version}). */

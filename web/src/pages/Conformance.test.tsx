@@ -99,5 +99,44 @@ describe("Conformance result page", () => {
     expect(weight.textContent).toContain("Weighted distribution tests failed");
     expect(screen.getByLabelText("link").textContent).toBe("Istio 1.28.0: MESH-HTTP 3/7 passed (43%) · p99 4.74 ms at 1.00k/s (the only performance result)");
     expect(screen.getByRole("link", { name: "istio-1k" }).getAttribute("href")).toBe("/results/01a23ca74a3059cf9276");
+    expect(screen.queryByRole("link", { name: /^experiment / })).toBeNull();
+  });
+
+  it("adds the overhead an experiment measured on the same mesh version, linked to the experiment", async () => {
+    answers({
+      "/api/v1/conformance/01a23ca12a8d4c70980c": {
+        result: {
+          ...summary,
+          suiteVersion: "v1.6.3",
+          implementation: { mesh: "Istio", version: "1.28.0", detected: true },
+          supportedFeatures: [],
+          unsupportedFeatures: [],
+          tests: [{ name: "MeshBasic", status: "pass", durationNs: 1_180_000_000 }],
+        },
+        performance: [{ id: "01a23ca74a3059cf9276", name: "istio-1k", p99_ms: 4.743, achieved_rps: 1000, start_time: "2026-12-03T15:00:00Z" }],
+        overhead: {
+          experiment_id: "01a23cb0000000000001",
+          experiment_name: "mesh-cost",
+          variant: "istio",
+          baseline: "direct",
+          rps: 1000,
+          connections: 8,
+          latency: "latency",
+          p99: { added_ms: 1.2, ratio: 1.4, noise_ms: 0.3, noise_known: true, within_noise: false },
+        },
+      },
+    });
+    render(
+      <MemoryRouter initialEntries={["/conformance/01a23ca12a8d4c70980c"]}>
+        <Routes>
+          <Route path="/conformance/:id" element={<ConformanceResultPage />} />
+        </Routes>
+      </MemoryRouter>,
+    );
+    const link = await screen.findByLabelText("link");
+    expect(link.textContent).toBe(
+      "Istio 1.28.0: MESH-HTTP 3/7 passed (43%) · p99 4.74 ms at 1.00k/s (the only performance result) · p99 overhead +1.20 ms at 1.00k/s (experiment mesh-cost: istio against direct)",
+    );
+    expect(screen.getByRole("link", { name: "experiment mesh-cost" }).getAttribute("href")).toBe("/experiments/01a23cb0000000000001");
   });
 });

@@ -98,7 +98,13 @@ export default function ConformanceResultPage() {
       </dl>
       <TestTable tests={r.tests} caption="tests" />
       <h2>Performance of the same mesh version</h2>
-      <p aria-label="link">{linkText(summary, perf)}</p>
+      <p aria-label="link">{linkText(summary, perf, view.data.overhead)}</p>
+      {view.data.overhead ? (
+        <p>
+          The overhead comes from{" "}
+          <Link to={`/experiments/${view.data.overhead.experiment_id}`}>experiment {view.data.overhead.experiment_name}</Link>.
+        </p>
+      ) : null}
       {perf.length > 0 ? (
         <ul>
           {perf.map((p) => (
