@@ -142,10 +142,6 @@ var Rules = []Rule{
 			{Annotation: true, Key: "consul.hashicorp.com/connect-inject", Value: "true", Pod: true},
 		},
 		Proxies: []string{"consul-dataplane", "envoy-sidecar"},
-		// Consul's service mesh authenticates and encrypts every
-		// connection between its proxies with mTLS; there is no
-		// plaintext mode to choose.
-		MTLS: MTLSRule{Default: "always on"},
 	},
 	{
 		Mesh: "kuma", Name: "Kuma",
@@ -182,9 +178,6 @@ var Rules = []Rule{
 			{Annotation: true, Key: "openservicemesh.io/sidecar-injection", Value: "enabled", Pod: true},
 		},
 		Proxies: []string{"envoy"},
-		// OSM's Envoys talk to each other over mTLS only (its permissive
-		// traffic policy mode opens access, not plaintext).
-		MTLS: MTLSRule{Default: "always on"},
 	},
 	{
 		Mesh: "traefik-mesh", Name: "Traefik Mesh",
@@ -192,9 +185,6 @@ var Rules = []Rule{
 			{Kind: "Deployment", Name: "traefik-mesh-controller", Images: []string{"traefik/mesh"}, Labels: map[string]string{"app": "maesh", "component": "controller"}, Mode: "node-proxy"},
 			{Kind: "DaemonSet", Name: "traefik-mesh-proxy", Labels: map[string]string{"app": "maesh", "component": "maesh-mesh"}},
 		},
-		// Traefik Mesh's node proxies forward plain HTTP and TCP; it has
-		// no mTLS to turn on.
-		MTLS: MTLSRule{Default: "off (no mTLS in Traefik Mesh)"},
 	},
 	{
 		Mesh: "nginx-service-mesh", Name: "NGINX Service Mesh",
