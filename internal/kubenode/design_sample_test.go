@@ -63,10 +63,9 @@ func nodeKubeconfig(t *testing.T, n *kubenode.Node) string {
 }
 
 // TestNodeSampleDesignExperiment is issue 20's sample application on a
-// node where pods run: stored as a design (the node has no cluster DNS, so
-// its services call each other by Kubernetes' service environment
-// variables, and its front's Service has a fixed ClusterIP the experiment
-// can name beforehand), applied by an experiment before its cell, measured
+// node where pods run: stored as a design (its services call each other by
+// their Services' names, which the cluster DNS answers, and its front's
+// Service has a fixed ClusterIP the experiment can name beforehand), applied by an experiment before its cell, measured
 // through the front (which answers 200 only when its two backends and the
 // leaf behind the first answered), and deleted after.
 func TestNodeSampleDesignExperiment(t *testing.T) {
@@ -75,7 +74,7 @@ func TestNodeSampleDesignExperiment(t *testing.T) {
 	n.Kubectl(t, "", "create", "namespace", ns)
 	t.Cleanup(func() { n.Kubectl(t, "", "delete", "namespace", ns, "--wait=false") })
 
-	d, err := sample.Design(sample.Options{Name: "sample-node", Namespace: ns, Image: n.Image, Delay: "1ms", ServiceEnv: true})
+	d, err := sample.Design(sample.Options{Name: "sample-node", Namespace: ns, Image: n.Image, Delay: "1ms"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,7 +35,7 @@ func TestNodeComposeDesign(t *testing.T) {
   front:
     image: ` + n.Image + `
     pull_policy: never
-    command: [echo, --addr, ":8080", --upstream, "http://$$(API_SERVICE_HOST):$$(API_SERVICE_PORT)/"]
+    command: [echo, --addr, ":8080", --upstream, "http://api:9090/"]
     ports: ["80:8080"]
   api:
     image: ` + n.Image + `
@@ -77,8 +77,8 @@ func TestNodeComposeDesign(t *testing.T) {
 	}
 
 	// Measured through the front's Service; the front calls the api
-	// through its Service (by the address Kubernetes gives its pods in
-	// API_SERVICE_HOST: the test node has no cluster DNS).
+	// through its Service by the Compose service's name, as in Compose
+	// (the cluster DNS answers it).
 	ip := n.Kubectl(t, "", "get", "service", "front", "-n", ns, "-o", "jsonpath={.spec.clusterIP}")
 	// Ready endpoints come before kube-proxy's rules for them (and the
 	// front answers 200 only when the api's Service answered it too).
