@@ -45,6 +45,12 @@ type MeshTarget struct {
 	// then says why.
 	Namespace string `json:"namespace,omitempty"`
 	Service   string `json:"service,omitempty"`
+	// Via says how the URL's host reached it: "service-name" (an
+	// in-cluster DNS name of the Service), "cluster-ip" (the Service's
+	// ClusterIP) or "pod-ip" (one pod's own address: Pod names it, and
+	// the figures below are that pod's; Service stays empty).
+	Via string `json:"via,omitempty"`
+	Pod string `json:"pod,omitempty"`
 	// Mesh and MeshVersion carry the Service's pods; Mode is sidecar,
 	// ambient or none.
 	Mesh        string `json:"mesh,omitempty"`

@@ -122,13 +122,16 @@ func (s Snapshot) meshTarget(raw string) spec.MeshTarget {
 		mt.Note = "no host in the URL"
 		return mt
 	}
-	ns, svc, ok := s.serviceFor(u.Hostname())
+	ns, svc, via, ok := s.serviceFor(u.Hostname())
 	if !ok {
-		mt.Note = fmt.Sprintf("host %s is no Service of the cluster (by name svc.ns[.svc...] or ClusterIP)", u.Hostname())
+		if p, ok := s.podByIP(u.Hostname()); ok {
+			return s.podTarget(mt, p)
+		}
+		mt.Note = fmt.Sprintf("host %s is no Service of the cluster (by name svc.ns[.svc...] or ClusterIP) and no pod's address", u.Hostname())
 		return mt
 	}
 	t, _ := s.TargetOf(ns, svc)
-	mt.Namespace, mt.Service = t.Namespace, t.Service
+	mt.Namespace, mt.Service, mt.Via = t.Namespace, t.Service, via
 	mt.Mesh, mt.MeshVersion, mt.Mode = t.Mesh, t.MeshVersion, t.Mode
 	mt.Injection = t.Injection
 	mt.Pods, mt.Meshed, mt.MTLS = t.Pods, t.Meshed, t.MTLS
@@ -140,34 +143,87 @@ func (s Snapshot) meshTarget(raw string) spec.MeshTarget {
 	return mt
 }
 
+// How a target's host reached what it names (spec.MeshTarget.Via).
+const (
+	ViaServiceName = "service-name"
+	ViaClusterIP   = "cluster-ip"
+	ViaPodIP       = "pod-ip"
+)
+
 // serviceFor finds the Service host names: a ClusterIP, or an in-cluster
-// DNS name with its namespace (a bare name is ambiguous and not matched).
-func (s Snapshot) serviceFor(host string) (ns, svc string, ok bool) {
+// DNS name with its namespace (a bare name is ambiguous and not matched),
+// and says which it was.
+func (s Snapshot) serviceFor(host string) (ns, svc, via string, ok bool) {
 	if ip := net.ParseIP(host); ip != nil {
 		for _, v := range s.Services {
-			if slices.ContainsFunc(v.ClusterIPs, func(c string) bool {
-				cip := net.ParseIP(c)
-				return cip != nil && cip.Equal(ip)
-			}) {
-				return v.Namespace, v.Name, true
+			if slices.ContainsFunc(v.ClusterIPs, func(c string) bool { return sameIP(c, ip) }) {
+				return v.Namespace, v.Name, ViaClusterIP, true
 			}
 		}
-		return "", "", false
+		return "", "", "", false
 	}
 	host = strings.ToLower(host)
 	if !strings.Contains(strings.TrimSuffix(host, "."), ".") {
-		return "", "", false
+		return "", "", "", false
 	}
 	ns, svc, err := ParseServiceHost(host, "")
 	if err != nil {
-		return "", "", false
+		return "", "", "", false
 	}
 	for _, v := range s.Services {
 		if v.Namespace == ns && v.Name == svc {
-			return ns, svc, true
+			return ns, svc, ViaServiceName, true
 		}
 	}
-	return "", "", false
+	return "", "", "", false
+}
+
+func sameIP(s string, ip net.IP) bool {
+	other := net.ParseIP(s)
+	return other != nil && other.Equal(ip)
+}
+
+// podByIP finds the pod whose own address host is.
+func (s Snapshot) podByIP(host string) (Pod, bool) {
+	ip := net.ParseIP(host)
+	if ip == nil {
+		return Pod{}, false
+	}
+	for _, p := range s.Pods {
+		if slices.ContainsFunc(p.IPs, func(c string) bool { return sameIP(c, ip) }) {
+			return p, true
+		}
+	}
+	return Pod{}, false
+}
+
+// podTarget fills mt with pod p's mesh context: a target reached by a
+// pod's own address goes through that pod's proxy alone.
+func (s Snapshot) podTarget(mt spec.MeshTarget, p Pod) spec.MeshTarget {
+	mt.Namespace, mt.Pod, mt.Via = p.Namespace, p.Name, ViaPodIP
+	mt.Mesh, mt.Mode, mt.Pods, mt.MTLS = p.Mesh, "none", 1, p.MTLS
+	for _, m := range s.Meshes {
+		if p.Mesh != "" && m.Mesh == p.Mesh {
+			mt.MeshVersion = m.Version
+		}
+	}
+	for _, n := range s.Namespaces {
+		if n.Name == p.Namespace {
+			mt.Injection = n.Injection
+		}
+	}
+	switch {
+	case p.Proxy != nil:
+		mt.Mode, mt.Meshed = "sidecar", 1
+		mt.Proxy = &spec.MeshProxy{Container: p.Proxy.Container, Image: p.Proxy.Image, Version: p.Proxy.Version,
+			Native: p.Proxy.Native, Requests: p.Proxy.Requests, Limits: p.Proxy.Limits}
+	case p.Ambient:
+		mt.Mode, mt.Meshed = "ambient", 1
+	}
+	if p.Owner != "" {
+		mt.Workloads = []string{p.Owner}
+	}
+	return mt
 }
 
 // serviceWorkloads are the owners (Kind/name) of the pods Service ns/svc

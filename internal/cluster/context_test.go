@@ -113,3 +113,58 @@ current-context: x
 		t.Errorf("targets of an unread cluster: %+v", mc.Targets)
 	}
 }
+
+// TestMeshContextVia: a target URL's host is matched to a Service by its
+// in-cluster name or its ClusterIP, or else to a pod by the pod's own
+// address, and the result says which; a pod's own figures are recorded
+// for it (not its Service's).
+func TestMeshContextVia(t *testing.T) {
+	proxy := &Proxy{Container: "istio-proxy", Image: "docker.io/istio/proxyv2:1.23.2", Version: "1.23.2"}
+	s := Snapshot{
+		Meshes:     []Mesh{{Mesh: "istio", Name: "Istio", Version: "1.23.2"}},
+		Namespaces: []Namespace{{Name: "shop", Injection: []string{"istio-injection=enabled"}}},
+		Services: []Service{{Namespace: "shop", Name: "reviews", Selector: map[string]string{"app": "reviews"},
+			ClusterIPs: []string{"10.96.7.7"}}},
+		Pods: []Pod{
+			{Namespace: "shop", Name: "reviews-a", Owner: "Deployment/reviews", Labels: map[string]string{"app": "reviews"},
+				IPs: []string{"10.244.0.11"}, Mesh: "istio", Proxy: proxy, MTLS: "STRICT (PeerAuthentication istio-system/default)"},
+			{Namespace: "shop", Name: "reviews-b", Owner: "Deployment/reviews", Labels: map[string]string{"app": "reviews"},
+				IPs: []string{"10.244.0.12", "fd00::12"}},
+		},
+	}
+	mc := s.MeshContext([]string{
+		"http://reviews.shop.svc.cluster.local:9080/",
+		"http://10.96.7.7:9080/",
+		"http://10.244.0.11:9080/",
+		"http://[fd00::12]:9080/",
+		"http://10.244.0.99:9080/",
+	})
+	type want struct{ via, service, pod, mode string }
+	for i, w := range []want{
+		{ViaServiceName, "reviews", "", "sidecar"},
+		{ViaClusterIP, "reviews", "", "sidecar"},
+		{ViaPodIP, "", "reviews-a", "sidecar"},
+		{ViaPodIP, "", "reviews-b", "none"},
+		{"", "", "", ""},
+	} {
+		got := mc.Targets[i]
+		if got.Via != w.via || got.Service != w.service || got.Pod != w.pod || got.Mode != w.mode {
+			t.Errorf("%s: via %q service %q pod %q mode %q; want %q %q %q %q", got.URL, got.Via, got.Service, got.Pod, got.Mode, w.via, w.service, w.pod, w.mode)
+		}
+	}
+	if p := mc.Targets[1]; p.Pods != 2 || p.Meshed != 1 {
+		t.Errorf("the Service's pods %d, meshed %d; want 2, 1", p.Pods, p.Meshed)
+	}
+	a := mc.Targets[2]
+	if a.Namespace != "shop" || a.Pods != 1 || a.Meshed != 1 || a.Mesh != "istio" || a.MeshVersion != "1.23.2" ||
+		a.Proxy == nil || a.Proxy.Version != "1.23.2" || !strings.HasPrefix(a.MTLS, "STRICT") ||
+		len(a.Workloads) != 1 || a.Workloads[0] != "Deployment/reviews" || len(a.Injection) != 1 {
+		t.Errorf("pod reviews-a's context %+v", a)
+	}
+	if b := mc.Targets[3]; b.Meshed != 0 || b.Mesh != "" || b.Proxy != nil {
+		t.Errorf("pod reviews-b (no proxy) %+v", b)
+	}
+	if n := mc.Targets[4].Note; !strings.Contains(n, "no pod's address") {
+		t.Errorf("an address of nothing: note %q", n)
+	}
+}

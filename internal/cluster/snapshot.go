@@ -136,9 +136,12 @@ type Pod struct {
 	Owner     string            `json:"owner,omitempty"` // Kind/name of its workload
 	Labels    map[string]string `json:"labels,omitempty"`
 	Phase     string            `json:"phase,omitempty"`
-	Mesh      string            `json:"mesh,omitempty"`
-	Ambient   bool              `json:"ambient,omitempty"`
-	Proxy     *Proxy            `json:"proxy,omitempty"`
+	// IPs are the pod's own addresses (none for a pod on the host's
+	// network, whose address is the node's).
+	IPs     []string `json:"ips,omitempty"`
+	Mesh    string   `json:"mesh,omitempty"`
+	Ambient bool     `json:"ambient,omitempty"`
+	Proxy   *Proxy   `json:"proxy,omitempty"`
 	// MTLS is the mTLS mode that applies to a meshed pod, with the
 	// resource stating it (mtls.go).
 	MTLS string `json:"mtls,omitempty"`
@@ -258,6 +261,14 @@ func build(o objects, rules []Rule) Snapshot {
 	// Pods.
 	for _, p := range o.pods {
 		pod := Pod{Namespace: p.Namespace, Name: p.Name, Phase: string(p.Status.Phase), Owner: podOwner(p), Labels: p.Labels}
+		if !p.Spec.HostNetwork {
+			for _, ip := range p.Status.PodIPs {
+				pod.IPs = append(pod.IPs, ip.IP)
+			}
+			if len(pod.IPs) == 0 && p.Status.PodIP != "" {
+				pod.IPs = []string{p.Status.PodIP}
+			}
+		}
 		pod.Mesh, pod.Proxy = proxyOf(p, rules)
 		if pod.Proxy == nil {
 			if ns := nsIndex[p.Namespace]; ns != nil && ns.Ambient && p.Spec.HostNetwork == false {

@@ -8,6 +8,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -126,11 +130,79 @@ func runIn(t *testing.T, n *kubenode.Node, args ...string) spec.Result {
 	return r
 }
 
+// inNodeKubeconfig is the test node's admin kubeconfig for clients inside
+// its network namespace: the API server at its in-node address instead of
+// the host's forwarded port.
+func inNodeKubeconfig(t *testing.T, n *kubenode.Node) string {
+	t.Helper()
+	b, err := os.ReadFile(n.Kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	re := regexp.MustCompile(`server: https://127\.0\.0\.1:[0-9]+`)
+	if !re.Match(b) {
+		t.Fatalf("%s names no forwarded 127.0.0.1 server", n.Kubeconfig)
+	}
+	file := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(file, re.ReplaceAll(b, []byte("server: "+n.APIInNode)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return file
+}
+
+// runInPod runs meshperf run as a pod of namespace ns (the node's meshperf
+// image, restricted, not restarted), waits up to 2 minutes for it to
+// succeed, and reads its JSON result from the pod's log.
+func runInPod(t *testing.T, n *kubenode.Node, ns string, args ...string) spec.Result {
+	t.Helper()
+	name := fmt.Sprintf("meshperf-run-%d", time.Now().UnixNano()%1_000_000)
+	quoted := []string{"run", "--no-save", "--output", "json", "--progress", "never", "--cluster", "off"}
+	quoted = append(quoted, args...)
+	for i, a := range quoted {
+		quoted[i] = strconv.Quote(a)
+	}
+	n.Kubectl(t, fmt.Sprintf(`apiVersion: v1
+kind: Pod
+metadata: {name: %s, namespace: %s}
+spec:
+  restartPolicy: Never
+  securityContext: {runAsNonRoot: true, seccompProfile: {type: RuntimeDefault}}
+  containers:
+  - name: run
+    image: %s
+    imagePullPolicy: Never
+    args: [%s]
+    env: [{name: HOME, value: /tmp}]
+    volumeMounts: [{name: tmp, mountPath: /tmp}]
+    securityContext: {allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: {drop: [ALL]}}
+  volumes: [{name: tmp, emptyDir: {}}]
+`, name, ns, n.Image, strings.Join(quoted, ", ")), "apply", "-f", "-")
+	t.Cleanup(func() { n.Kubectl(t, "", "delete", "pod", name, "-n", ns, "--wait=false") })
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		phase := n.Kubectl(t, "", "get", "pod", name, "-n", ns, "-o", "jsonpath={.status.phase}")
+		if phase == "Succeeded" {
+			break
+		}
+		if phase == "Failed" || time.Now().After(deadline) {
+			t.Fatalf("pod %s: %s\n%s", name, phase, n.Kubectl(t, "", "logs", name, "-n", ns))
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	out := n.Kubectl(t, "", "logs", name, "-n", ns)
+	var r spec.Result
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("pod %s's log is no result: %v\n%s", name, err, out)
+	}
+	return r
+}
+
 // meshperf echo runs as pods with probes on its own endpoints, behind a
-// ClusterIP Service: load from the node to the ClusterIP (kube-proxy
-// spreading it over both pods) and to one pod's IP, every request answered
-// 200, the result naming the address used, and the pods' own counters
-// adding up to what was sent.
+// ClusterIP Service: load to the ClusterIP (kube-proxy spreading it over
+// both pods) and to one pod's IP, from the node and from a pod, every
+// request answered 200, the result saying which address it was (the
+// Service's ClusterIP or the pod's), and the pods' own counters adding up
+// to what was sent.
 func TestNodeEchoService(t *testing.T) {
 	n := kubenode.Get(t)
 	pods, clusterIP := deployEcho(t, n, "echo-svc", 2)
@@ -148,24 +220,52 @@ func TestNodeEchoService(t *testing.T) {
 	for _, p := range pods {
 		before[p.IP] = echoStats(t, n, p.IP)
 	}
-	const requests = 600 // 300 a second for 2 s
+	// From the node (with the cluster's context recorded: the result says
+	// whether the address was the Service's ClusterIP or a pod's) and from
+	// a pod of meshperf.
+	kc := inNodeKubeconfig(t, n)
+	podTarget := "http://" + net.JoinHostPort(pods[0].IP, "8080") + "/"
+	sent := int64(0)
 	for _, tc := range []struct {
-		name, target string
+		name, target, via, pod string
+		fromPod                bool
+		requests               int64
 	}{
-		{"cluster IP", "http://" + clusterIP + "/"},
-		{"pod IP", "http://" + net.JoinHostPort(pods[0].IP, "8080") + "/"},
+		{name: "cluster IP", target: "http://" + clusterIP + "/", via: "cluster-ip", requests: 600}, // 300 a second for 2 s
+		{name: "pod IP", target: podTarget, via: "pod-ip", pod: pods[0].Name, requests: 600},
+		{name: "cluster IP from a pod", target: "http://" + clusterIP + "/", fromPod: true, requests: 200}, // 100 a second for 2 s
+		{name: "pod IP from a pod", target: podTarget, fromPod: true, requests: 200},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := runIn(t, n, tc.target, "--rps", "300", "-c", "8", "-d", "2s")
+			var r spec.Result
+			if tc.fromPod {
+				r = runInPod(t, n, "echo-svc", tc.target, "--rps", "100", "-c", "4", "-d", "2s")
+			} else {
+				r = runIn(t, n, tc.target, "--rps", "300", "-c", "8", "-d", "2s", "--kubeconfig", kc)
+			}
+			sent += tc.requests
 			if len(r.Requested.Targets) != 1 || r.Requested.Targets[0] != tc.target {
 				t.Errorf("result's targets %v, want [%s]", r.Requested.Targets, tc.target)
 			}
-			if r.Achieved.Requests != requests || r.Achieved.Responses != requests || r.Achieved.Errors != 0 {
+			if r.Achieved.Requests != tc.requests || r.Achieved.Responses != tc.requests || r.Achieved.Errors != 0 {
 				t.Errorf("achieved %d requests, %d responses, %d errors; want %d, %d, 0 (errors %+v)",
-					r.Achieved.Requests, r.Achieved.Responses, r.Achieved.Errors, requests, requests, r.Errors)
+					r.Achieved.Requests, r.Achieved.Responses, r.Achieved.Errors, tc.requests, tc.requests, r.Errors)
 			}
-			if got := r.StatusCodes[200]; got != requests {
-				t.Errorf("status codes %v, want %d × 200", r.StatusCodes, requests)
+			if got := r.StatusCodes[200]; got != tc.requests {
+				t.Errorf("status codes %v, want %d × 200", r.StatusCodes, tc.requests)
+			}
+			if tc.fromPod {
+				return
+			}
+			if r.Mesh == nil || len(r.Mesh.Targets) != 1 {
+				t.Fatalf("mesh context %+v, want the one target", r.Mesh)
+			}
+			mt := r.Mesh.Targets[0]
+			if mt.Via != tc.via || mt.Namespace != "echo-svc" || mt.Pod != tc.pod || mt.Workloads == nil {
+				t.Errorf("the result's target %+v: want reached by %s in echo-svc (pod %q)", mt, tc.via, tc.pod)
+			}
+			if tc.pod == "" && (mt.Service != "echo" || mt.Pods != 2) {
+				t.Errorf("through the Service: %+v, want Service echo with its 2 pods", mt)
 			}
 		})
 	}
@@ -181,8 +281,8 @@ func TestNodeEchoService(t *testing.T) {
 		}
 		total += got
 	}
-	if total != 2*requests {
-		t.Errorf("pods served %d requests, want %d", total, 2*requests)
+	if total != sent {
+		t.Errorf("pods served %d requests, want %d", total, sent)
 	}
 }
 

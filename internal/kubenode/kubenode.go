@@ -51,6 +51,9 @@ type Node struct {
 	Image string
 	// ContainerdSock is the node's containerd socket (for ctr --address).
 	ContainerdSock string
+	// APIInNode is the API server's URL for clients inside the node's
+	// network namespace.
+	APIInNode string
 	// StartTime is how long scripts/kube-up.sh --node took.
 	StartTime time.Duration
 }
@@ -125,6 +128,7 @@ func start() (*Node, error) {
 		return nil, err
 	}
 	n.NetNS, n.NodeIP, n.Meshperf, n.Image, n.ContainerdSock = env["NETNS_FILE"], env["NODE_IP"], env["MESHPERF"], env["MESHPERF_IMAGE"], env["CONTAINERD_SOCK"]
+	n.APIInNode = env["API_IN_NODE"]
 	fmt.Fprintf(os.Stderr, "kube node: up in %s: %s", n.StartTime.Round(100*time.Millisecond), stderr.String())
 	return n, nil
 }

@@ -94,14 +94,17 @@ func meshList(mc *spec.MeshContext, versions bool) string {
 	return strings.Join(parts, ", ")
 }
 
-// targetsOf describes each target matched to a Service with f.
+// targetsOf describes each target matched to a Service (or, by its own
+// address, a pod) with f.
 func targetsOf(mc *spec.MeshContext, f func(spec.MeshTarget) string) string {
 	var parts []string
 	for _, t := range mc.Targets {
-		if t.Service == "" {
-			continue
+		switch {
+		case t.Service != "":
+			parts = append(parts, t.Service+"."+t.Namespace+": "+f(t))
+		case t.Pod != "":
+			parts = append(parts, "pod "+t.Pod+"."+t.Namespace+": "+f(t))
 		}
-		parts = append(parts, t.Service+"."+t.Namespace+": "+f(t))
 	}
 	if len(parts) == 0 {
 		return "no target Service"

@@ -2990,11 +2990,13 @@ export interface components {
             mtls?: string;
             namespace?: string;
             note?: string;
+            pod?: string;
             pods: number;
             proxy?: components["schemas"]["MeshProxy"];
             service?: string;
             traffic?: components["schemas"]["MeshTraffic"][];
             url: string;
+            via?: string;
             workloads?: string[];
         };
         MeshTraffic: {
@@ -3077,6 +3079,7 @@ export interface components {
         };
         Pod: {
             ambient?: boolean;
+            ips?: string[];
             labels?: {
                 [key: string]: string;
             };

@@ -10,6 +10,9 @@ const res = (m?: Record<string, string>) =>
         .join(", ")
     : "–";
 
+/** How a target's host reached what it names (spec.MeshTarget.via). */
+const viaText: Record<string, string> = { "service-name": "by name", "cluster-ip": "ClusterIP", "pod-ip": "pod IP" };
+
 export function MeshContextPanel({ mesh }: { mesh?: MeshContext }) {
   if (!mesh) return null;
   return (
@@ -30,7 +33,7 @@ export function MeshContextPanel({ mesh }: { mesh?: MeshContext }) {
             <thead>
               <tr>
                 <th scope="col">target</th>
-                <th scope="col">Service</th>
+                <th scope="col">reached</th>
                 <th scope="col">mesh</th>
                 <th scope="col">mode</th>
                 <th scope="col">meshed pods</th>
@@ -43,10 +46,11 @@ export function MeshContextPanel({ mesh }: { mesh?: MeshContext }) {
               {mesh.targets!.map((t) => (
                 <tr key={t.url}>
                   <th scope="row">{t.url}</th>
-                  {t.service ? (
+                  {t.service || t.pod ? (
                     <>
                       <td>
-                        {t.service}.{t.namespace}
+                        {t.service ? `${t.service}.${t.namespace}` : `pod ${t.pod}.${t.namespace}`}
+                        {t.via ? <span className="muted"> ({viaText[t.via] ?? t.via})</span> : null}
                       </td>
                       <td>{t.mesh ? `${t.mesh} ${t.mesh_version ?? ""}` : "none"}</td>
                       <td>
