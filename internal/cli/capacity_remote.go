@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -40,15 +38,9 @@ func capacityRemote(ctx context.Context, cmd *cobra.Command, stdio IO, o *capaci
 	if ctx.Err() != nil {
 		// Ctrl-C: cancel the search on the server, which keeps its steps,
 		// and wait for it to end.
-		fmt.Fprintf(stdio.Err, "meshperf: cancelling capacity search %s on %s\n", run.ID, c.BaseURL())
-		bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		var cancel context.CancelFunc
+		ctx, cancel, err = cancelRemote(ctx, stdio, c, "capacity search", run.ID)
 		defer cancel()
-		ctx = bg
-		var ae *client.Error
-		if err := c.CancelRun(ctx, run.ID); err != nil && !(errors.As(err, &ae) && ae.Status == http.StatusConflict) {
-			return apiError(c, err)
-		}
-		err = c.Events(ctx, run.ID, func(api.Event) error { return nil })
 	}
 	if err != nil {
 		return apiError(c, err)
@@ -80,13 +72,8 @@ func capacityRemote(ctx context.Context, cmd *cobra.Command, stdio IO, o *capaci
 // remoteRequest is the capacity request the flags and the profile make;
 // flags a server cannot honour are refused, naming them.
 func (o *capacityOptions) remoteRequest(stdio IO, changed func(string) bool, copts capacity.Options, targets []string) (req api.CapacityRequest, err error) {
-	var refused []string
-	for _, f := range []string{"no-save", "generator"} {
-		if changed(f) {
-			refused = append(refused, "--"+f)
-		}
-	}
-	if len(refused) > 0 {
+	// runFlags' local rows that capacity has: --no-save, --generator.
+	if refused := flagsWhere(changed, func(f runFlag) bool { return f.local }); len(refused) > 0 {
 		return req, usageErrorf("%s: not supported against a server (it stores every step, on its own engine); run without --server", strings.Join(refused, ", "))
 	}
 	var prof *spec.Profile

@@ -13,7 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/meshperf/meshperf/internal/server"
+	"github.com/meshperf/meshperf/internal/api"
 	"github.com/meshperf/meshperf/spec"
 	"github.com/meshperf/meshperf/store"
 )
@@ -581,7 +581,7 @@ func (g *globalOptions) profileRevisions(ctx context.Context, ref string) ([]*st
 	return out, nil
 }
 
-func viewToProfile(v *server.ProfileView) (*store.Profile, error) {
+func viewToProfile(v *api.ProfileView) (*store.Profile, error) {
 	p := &store.Profile{ID: v.ID, Name: v.Name, Revision: v.Revision, Labels: v.Labels, CreatedAt: v.CreatedAt, UpdatedAt: v.UpdatedAt}
 	if v.Profile != nil {
 		b, err := v.Profile.JSON()

@@ -11,8 +11,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/meshperf/meshperf/internal/api"
 	"github.com/meshperf/meshperf/internal/client"
-	"github.com/meshperf/meshperf/internal/server"
 	"github.com/meshperf/meshperf/loadgen"
 	"github.com/meshperf/meshperf/spec"
 	"github.com/meshperf/meshperf/store"
@@ -31,25 +31,33 @@ func runRemote(ctx context.Context, cmd *cobra.Command, stdio IO, o *runOptions,
 		return withProfileHint(ctx, c, req.Profile, err)
 	}
 	err = o.watchRemote(ctx, stdio, c, run.ID, prof)
-	interrupted := false
-	if ctx.Err() != nil {
+	interrupted := ctx.Err() != nil
+	if interrupted {
 		// Ctrl-C: cancel the run on the server, which keeps what it
 		// measured, and wait for it to end.
-		interrupted = true
-		fmt.Fprintf(stdio.Err, "meshperf: cancelling run %s on %s\n", run.ID, c.BaseURL())
-		bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		var cancel context.CancelFunc
+		ctx, cancel, err = cancelRemote(ctx, stdio, c, "run", run.ID)
 		defer cancel()
-		ctx = bg
-		var ae *client.Error
-		if err := c.CancelRun(ctx, run.ID); err != nil && !(errors.As(err, &ae) && ae.Status == http.StatusConflict) {
-			return apiError(c, err)
-		}
-		err = c.Events(ctx, run.ID, func(server.Event) error { return nil })
 	}
 	if err != nil {
 		return apiError(c, err)
 	}
 	return o.reportRemote(ctx, stdio, c, run.ID, interrupted, objectives)
+}
+
+// cancelRemote cancels run id on the server after a Ctrl-C (what of a
+// run: "run", "capacity search") and waits for its events to end. The
+// context it returns outlives the Ctrl-C (30 s), for what is read after;
+// an error is the cancel's (other than the run having ended already) or
+// the events'.
+func cancelRemote(ctx context.Context, stdio IO, c *client.Client, what, id string) (context.Context, context.CancelFunc, error) {
+	fmt.Fprintf(stdio.Err, "meshperf: cancelling %s %s on %s\n", what, id, c.BaseURL())
+	bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	var ae *client.Error
+	if err := c.CancelRun(bg, id); err != nil && !(errors.As(err, &ae) && ae.Status == http.StatusConflict) {
+		return bg, cancel, err
+	}
+	return bg, cancel, c.Events(bg, id, func(api.Event) error { return nil })
 }
 
 // remoteRequest is the run request the flags and the profile make, and the
@@ -122,7 +130,7 @@ func (o *runOptions) watchRemote(ctx context.Context, stdio IO, c *client.Client
 	}
 	prog := newProgress(stdio.Err, o.progress, total)
 	succeeded := false
-	onEvent := func(e server.Event) error {
+	onEvent := func(e api.Event) error {
 		if e.Type == "state" && e.Run != nil {
 			succeeded = e.Run.State == store.RunSucceeded
 		}
@@ -237,7 +245,7 @@ func (o *runOptions) remoteProfile(targets []string) (*spec.Profile, error) {
 
 // progressOf turns the server's progress event into the local progress
 // line's input.
-func progressOf(e *server.ProgressEvent) loadgen.Progress {
+func progressOf(e *api.ProgressEvent) loadgen.Progress {
 	ms := func(v float64) time.Duration { return time.Duration(v * float64(time.Millisecond)) }
 	return loadgen.Progress{
 		Elapsed:  time.Duration(e.Elapsed * float64(time.Second)),

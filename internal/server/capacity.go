@@ -153,29 +153,13 @@ func (s *Server) submitCapacity(w http.ResponseWriter, r *http.Request) error {
 			return invalid("labels", "a label needs a key")
 		}
 	}
-	prof, err := s.requestedProfile(r, run, req.Profile, req.ProfileDocument)
+	prof, err := s.admitRequest(r, run, req.Profile, req.ProfileDocument)
 	if err != nil {
-		return err
-	}
-	plans, err := s.admit(r.Context(), prof)
-	if err != nil {
-		var ae *APIError
-		if errors.As(err, &ae) {
-			return prefixProblems("profile_document.", ae)
-		}
-		return err
-	}
-	// A profile with agents: runs each step on them: they must be there.
-	if err := s.checkAgents(prof, plans); err != nil {
 		return err
 	}
 	opts, err := s.capacityOptions(&req, prof)
 	if err != nil {
 		return err
-	}
-	run.Name = prof.Name
-	if run.Labels == nil && len(prof.Labels) > 0 {
-		run.Labels = prof.Labels
 	}
 	run.Labels = withLabel(run.Labels, capacity.LabelID, run.ID)
 	stored, err := json.Marshal(storedOptions(req))

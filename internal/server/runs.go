@@ -62,24 +62,8 @@ func (s *Server) submitRun(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	run := &store.Run{State: store.RunQueued, Labels: req.Labels, OwnerID: s.owner(r), Private: req.Private, InstanceID: s.runs.Instance()}
-	prof, err := s.requestedProfile(r, run, req.Profile, req.ProfileDocument)
-	if err != nil {
+	if _, err := s.admitRequest(r, run, req.Profile, req.ProfileDocument); err != nil {
 		return err
-	}
-	plans, err := s.admit(r.Context(), prof)
-	if err != nil {
-		var ae *APIError
-		if errors.As(err, &ae) {
-			return prefixProblems("profile_document.", ae)
-		}
-		return err
-	}
-	if err := s.checkAgents(prof, plans); err != nil {
-		return err
-	}
-	run.Name = prof.Name
-	if run.Labels == nil && len(prof.Labels) > 0 {
-		run.Labels = prof.Labels
 	}
 	if err := s.runs.Submit(r.Context(), run); errors.Is(err, runs.ErrQueueFull) {
 		return &APIError{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Message: "too many runs queued; try later"}
@@ -238,6 +222,35 @@ func (s *Server) runEvents(w http.ResponseWriter, r *http.Request) error {
 			flusher.Flush()
 		}
 	}
+}
+
+// admitRequest is the profile a run or capacity request names, admitted
+// (its problems named under profile_document.) with the agents it asks
+// for present; run gets the profile's fields, its name and, when the
+// request gave none, its labels.
+func (s *Server) admitRequest(r *http.Request, run *store.Run, ref string, doc json.RawMessage) (*spec.Profile, error) {
+	prof, err := s.requestedProfile(r, run, ref, doc)
+	if err != nil {
+		return nil, err
+	}
+	plans, err := s.admit(r.Context(), prof)
+	if err != nil {
+		var ae *APIError
+		if errors.As(err, &ae) {
+			return nil, prefixProblems("profile_document.", ae)
+		}
+		return nil, err
+	}
+	// A profile with agents: runs on them (each step of a search too):
+	// they must be there.
+	if err := s.checkAgents(prof, plans); err != nil {
+		return nil, err
+	}
+	run.Name = prof.Name
+	if run.Labels == nil && len(prof.Labels) > 0 {
+		run.Labels = prof.Labels
+	}
+	return prof, nil
 }
 
 // requestedProfile is the profile a run or capacity request names: a
