@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -23,6 +24,8 @@ type clusterMetricsFlags struct {
 	workload   string
 	window     time.Duration
 	edges      bool
+	services   bool
+	service    string
 }
 
 func newClusterMetricsCmd(stdio IO) *cobra.Command {
@@ -33,7 +36,8 @@ func newClusterMetricsCmd(stdio IO) *cobra.Command {
 		Long: `meshperf cluster metrics reads the mesh's own metrics from Prometheus
 (Istio's istio_requests_total and istio_request_duration_milliseconds,
 Linkerd's request_total, response_total and response_latency_ms) and shows,
-per workload and with --edges per source → destination, the request rate,
+per workload, with --edges per source → destination and with --services
+(or --service NAME) per destination Service, the request rate,
 success rate and p50/p90/p99 latency over --window. -o smi writes SMI's
 TrafficMetricsList (metrics.smi-spec.io/v1alpha1). With --mesh auto the
 mesh is the one the cluster's inventory finds (--kubeconfig); a mesh whose
@@ -56,6 +60,8 @@ metrics Prometheus lacks is reported missing, never as zero traffic.`,
 	cmd.Flags().StringVar(&f.workload, "workload", "", "only this workload (with -n)")
 	cmd.Flags().DurationVar(&f.window, "window", meshmetrics.DefaultWindow, "span the rates and percentiles cover (10s to 24h, whole seconds)")
 	cmd.Flags().BoolVar(&f.edges, "edges", false, "also the traffic of each source → destination pair")
+	cmd.Flags().BoolVar(&f.services, "services", false, "also the traffic to each destination Service")
+	cmd.Flags().StringVar(&f.service, "service", "", "the traffic to this Service (with -n; implies --services)")
 	return cmd
 }
 
@@ -78,7 +84,7 @@ func (f *clusterMetricsFlags) check() error {
 			errs = append(errs, usageErrorf("--mesh %q: want auto, istio or linkerd", f.mesh))
 		}
 	}
-	q := meshmetrics.Query{Mesh: "istio", Namespace: f.ns, Workload: f.workload, Window: f.window}
+	q := meshmetrics.Query{Mesh: "istio", Namespace: f.ns, Workload: f.workload, Service: f.service, Window: f.window}
 	if err := q.Validate(); err != nil {
 		errs = append(errs, usageErrorf("%v", err))
 	}
@@ -108,7 +114,8 @@ func runClusterMetrics(ctx context.Context, out io.Writer, f clusterMetricsFlags
 	}
 	var reports []*meshmetrics.Report
 	for _, m := range meshes {
-		rep, err := src.Traffic(ctx, meshmetrics.Query{Mesh: m, Namespace: f.ns, Workload: f.workload, Window: f.window, Edges: f.edges})
+		rep, err := src.Traffic(ctx, meshmetrics.Query{Mesh: m, Namespace: f.ns, Workload: f.workload, Window: f.window, Edges: f.edges,
+			Services: f.services, Service: f.service})
 		if err != nil {
 			return err
 		}
@@ -122,6 +129,9 @@ func runClusterMetrics(ctx context.Context, out io.Writer, f clusterMetricsFlags
 		return writeJSON(out, reports)
 	case "smi":
 		sel := meshmetrics.SMIResource{Kind: "Workload", Namespace: f.ns, Name: f.workload}
+		if f.service != "" && f.workload == "" {
+			sel = meshmetrics.SMIResource{Kind: "Service", Namespace: f.ns, Name: f.service}
+		}
 		if len(reports) == 1 {
 			return writeJSON(out, reports[0].SMI(sel))
 		}
@@ -156,6 +166,18 @@ func runClusterMetrics(ctx context.Context, out io.Writer, f clusterMetricsFlags
 				for _, m := range e.Missing {
 					notes = append(notes, e.Source.String()+" → "+e.Destination.String()+": "+m)
 				}
+			}
+		}
+		if r.Services != nil {
+			fmt.Fprintln(tw, "\nSERVICE\tSIDE\tRPS\tSUCCESS\tP50\tP90\tP99")
+			for _, sv := range r.Services {
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", sv.Resource, cmp.Or(sv.Side, "–"), figureCells(sv.Figures))
+				for _, m := range sv.Missing {
+					notes = append(notes, "Service "+sv.String()+": "+m)
+				}
+			}
+			if len(r.Services) == 0 {
+				fmt.Fprintln(tw, "(no Service received requests in the window)")
 			}
 		}
 		for _, n := range notes {

@@ -53,12 +53,34 @@ func TestClusterMetrics(t *testing.T) {
 		t.Errorf("SMI list %s", stdout)
 	}
 
+	// Per Service: OSM's Service bookstore/bookstore from its clients'
+	// outbound clusters, and one Service in SMI's shape.
+	stdout, stderr, code = runCluster(t, "metrics", "--prometheus", prom, "--mesh", "osm", "--window", "10s", "--services")
+	if code != 0 {
+		t.Fatalf("services: exit %d: %s", code, stderr)
+	}
+	folded = strings.Join(strings.Fields(stdout), " ")
+	if want := "SERVICE SIDE RPS SUCCESS P50 P90 P99 bookstore/bookstore client 4.00 75.00% 10 ms 22 ms 24.7 ms"; !strings.Contains(folded, want) {
+		t.Errorf("services text lacks %q:\n%s", want, stdout)
+	}
+	stdout, stderr, code = runCluster(t, "metrics", "--prometheus", prom, "--mesh", "linkerd", "-n", "emojivoto", "--service", "web-svc", "--window", "10s", "-o", "smi")
+	l = meshmetrics.SMIList{}
+	if code != 0 || json.Unmarshal([]byte(stdout), &l) != nil {
+		t.Fatalf("service smi: exit %d: %s %s", code, stderr, stdout)
+	}
+	if last := len(l.Items) - 1; l.Resource.Kind != "Service" || l.Resource.Name != "web-svc" || last < 0 ||
+		l.Items[last].Resource != (meshmetrics.SMIResource{Kind: "Service", Namespace: "emojivoto", Name: "web-svc"}) ||
+		len(l.Items[last].Metrics) != 5 || l.Items[last].Metrics[0].Value.String() != "98500u" {
+		t.Errorf("SMI Service list %s", stdout)
+	}
+
 	for _, tc := range []struct {
 		args []string
 		want string
 		code int
 	}{
 		{[]string{"metrics", "--mesh", "istio"}, "--prometheus", ExitUsage},
+		{[]string{"metrics", "--prometheus", prom, "--mesh", "istio", "--service", "web"}, "namespace", ExitUsage},
 		{[]string{"metrics", "--prometheus", prom, "--mesh", "consul"}, "--mesh", ExitUsage},
 		{[]string{"metrics", "--prometheus", prom, "--mesh", "istio", "--window", "1s"}, "window", ExitUsage},
 		{[]string{"metrics", "--prometheus", prom, "--mesh", "istio", "--workload", "web"}, "namespace", ExitUsage},

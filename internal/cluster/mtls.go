@@ -57,6 +57,30 @@ func stringAt(u *unstructured.Unstructured, path []string) string {
 	return s
 }
 
+// stringsAt are the strings at path in obj, where a "[]" element of path
+// stands for every item of a list, in order.
+func stringsAt(obj any, path []string) []string {
+	if len(path) == 0 {
+		if s, ok := obj.(string); ok {
+			return []string{s}
+		}
+		return nil
+	}
+	if path[0] == "[]" {
+		items, _ := obj.([]any)
+		var out []string
+		for _, it := range items {
+			out = append(out, stringsAt(it, path[1:])...)
+		}
+		return out
+	}
+	m, ok := obj.(map[string]any)
+	if !ok {
+		return nil
+	}
+	return stringsAt(m[path[0]], path[1:])
+}
+
 // sortedByName is a copy of items in namespace/name order.
 func sortedByName(items []*unstructured.Unstructured) []*unstructured.Unstructured {
 	items = slices.Clone(items)

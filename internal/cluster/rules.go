@@ -36,8 +36,15 @@ type MTLSRule struct {
 	// Namespace is where a mesh-wide resource lives (Istio's root
 	// namespace); "" for cluster-scoped kinds.
 	Namespace string
-	// Path is the field holding the mode, e.g. spec.mtls.mode.
+	// Path is the field holding the mode, e.g. spec.mtls.mode; a "[]"
+	// element stands for every item of a list (spec.ingress[].…).
 	Path []string
+	// Match, when set, is the one value that counts (Cilium's "required");
+	// other values are not a statement of the mode.
+	Match string
+	// Stated formats a value found (%s), e.g. "on, backend %s"; the value
+	// itself when "".
+	Stated string
 	// MeshWide: only resources without spec.selector count (a workload's
 	// own policy is not the mesh's mode).
 	MeshWide bool
@@ -142,6 +149,10 @@ var Rules = []Rule{
 			{Annotation: true, Key: "consul.hashicorp.com/connect-inject", Value: "true", Pod: true},
 		},
 		Proxies: []string{"consul-dataplane", "envoy-sidecar"},
+		// Connect always encrypts between sidecars; since Consul 1.16 the
+		// global ProxyDefaults' mutualTLSMode may let a sidecar also
+		// accept plaintext ("permissive"); unset is strict.
+		MTLS: MTLSRule{Default: "strict", Group: "consul.hashicorp.com", Kind: "ProxyDefaults", Path: []string{"spec", "mutualTLSMode"}},
 	},
 	{
 		Mesh: "kuma", Name: "Kuma",
@@ -155,7 +166,7 @@ var Rules = []Rule{
 		},
 		Proxies: []string{"kuma-sidecar"},
 		// A Mesh's mTLS backend, when set, turns mTLS on in it.
-		MTLS: MTLSRule{Default: "off", Group: "kuma.io", Kind: "Mesh", Path: []string{"spec", "mtls", "enabledBackend"}},
+		MTLS: MTLSRule{Default: "off", Group: "kuma.io", Kind: "Mesh", Path: []string{"spec", "mtls", "enabledBackend"}, Stated: "on, backend %s"},
 	},
 	{
 		Mesh: "cilium", Name: "Cilium service mesh",
@@ -165,6 +176,11 @@ var Rules = []Rule{
 			{Kind: "DaemonSet", Name: "cilium-envoy", Images: []string{"cilium/cilium-envoy"}, Labels: map[string]string{"k8s-app": "cilium-envoy"}},
 			{Kind: "Deployment", Name: "cilium-operator", Images: []string{"cilium/operator-generic", "cilium/operator"}, Labels: map[string]string{"io.cilium/app": "operator"}},
 		},
+		// Cilium's mutual authentication is asked for per policy: an
+		// ingress (or egress) rule with authentication.mode "required";
+		// without one, none.
+		MTLS: MTLSRule{Default: "off", Group: "cilium.io", Kind: "CiliumNetworkPolicy",
+			Path: []string{"spec", "ingress", "[]", "authentication", "mode"}, Match: "required", Stated: "mutual auth %s by policy"},
 	},
 	{
 		Mesh: "osm", Name: "Open Service Mesh",
@@ -178,6 +194,10 @@ var Rules = []Rule{
 			{Annotation: true, Key: "openservicemesh.io/sidecar-injection", Value: "enabled", Pod: true},
 		},
 		Proxies: []string{"envoy"},
+		// OSM's sidecars always talk mTLS to each other; its MeshConfig's
+		// permissive traffic policy mode is about authorisation, not
+		// encryption.
+		MTLS: MTLSRule{Default: "always on"},
 	},
 	{
 		Mesh: "traefik-mesh", Name: "Traefik Mesh",
@@ -185,6 +205,8 @@ var Rules = []Rule{
 			{Kind: "Deployment", Name: "traefik-mesh-controller", Images: []string{"traefik/mesh"}, Labels: map[string]string{"app": "maesh", "component": "controller"}, Mode: "node-proxy"},
 			{Kind: "DaemonSet", Name: "traefik-mesh-proxy", Labels: map[string]string{"app": "maesh", "component": "maesh-mesh"}},
 		},
+		// Traefik Mesh's node proxies forward plain HTTP/TCP: it has no mTLS.
+		MTLS: MTLSRule{Default: "off"},
 	},
 	{
 		Mesh: "nginx-service-mesh", Name: "NGINX Service Mesh",

@@ -150,3 +150,57 @@ func TestParseServiceHost(t *testing.T) {
 		}
 	}
 }
+
+// TestMTLSModeRows reads each mesh's mTLS row against resources shaped as
+// the meshes write them, including the values that are no statement.
+func TestMTLSModeRows(t *testing.T) {
+	rule := func(mesh string) MTLSRule {
+		for _, r := range Rules {
+			if r.Mesh == mesh {
+				return r.MTLS
+			}
+		}
+		t.Fatalf("no rule for %s", mesh)
+		return MTLSRule{}
+	}
+	obj := func(ns, name string, spec map[string]any) *unstructured.Unstructured {
+		u := &unstructured.Unstructured{Object: map[string]any{"spec": spec}}
+		u.SetNamespace(ns)
+		u.SetName(name)
+		return u
+	}
+	cnp := func(name string, modes ...string) *unstructured.Unstructured {
+		var ingress []any
+		for _, m := range modes {
+			ingress = append(ingress, map[string]any{"authentication": map[string]any{"mode": m}})
+		}
+		ingress = append(ingress, map[string]any{"fromEntities": []any{"world"}}) // no authentication
+		return obj("demo", name, map[string]any{"ingress": ingress})
+	}
+	tests := []struct {
+		name, mesh string
+		items      []*unstructured.Unstructured
+		want       string
+	}{
+		{"cilium none", "cilium", nil, "off (default)"},
+		{"cilium disabled is no statement", "cilium", []*unstructured.Unstructured{cnp("a", "disabled")}, "off (default)"},
+		{"cilium required in a later rule", "cilium", []*unstructured.Unstructured{cnp("a", "disabled"), cnp("b", "disabled", "required")},
+			"mutual auth required by policy (CiliumNetworkPolicy demo/b)"},
+		{"cilium hostile shape", "cilium", []*unstructured.Unstructured{obj("demo", "x", map[string]any{"ingress": "not a list"})}, "off (default)"},
+		{"consul unset", "consul", []*unstructured.Unstructured{obj("consul", "global", map[string]any{})}, "strict (default)"},
+		{"consul permissive", "consul", []*unstructured.Unstructured{obj("consul", "global", map[string]any{"mutualTLSMode": "permissive"})},
+			"permissive (ProxyDefaults consul/global)"},
+		{"kuma backend", "kuma", []*unstructured.Unstructured{obj("", "default", map[string]any{"mtls": map[string]any{"enabledBackend": "ca-1"}})},
+			"on, backend ca-1 (Mesh default)"},
+		{"osm", "osm", nil, "always on"},
+		{"traefik mesh", "traefik-mesh", nil, "off"},
+		{"nginx service mesh: no resource says", "nginx-service-mesh", nil, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := mtlsMode(rule(tt.mesh), tt.items); got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

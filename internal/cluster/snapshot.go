@@ -669,17 +669,22 @@ func mtlsMode(rule MTLSRule, items []*unstructured.Unstructured) string {
 				continue
 			}
 		}
-		v, ok, _ := unstructured.NestedFieldNoCopy(u.Object, rule.Path...)
-		mode, _ := v.(string)
-		if !ok || mode == "" {
+		mode := ""
+		for _, v := range stringsAt(u.Object, rule.Path) {
+			if v != "" && (rule.Match == "" || v == rule.Match) {
+				mode = v
+				break
+			}
+		}
+		if mode == "" {
 			continue
 		}
 		where := u.GetName()
 		if u.GetNamespace() != "" {
 			where = u.GetNamespace() + "/" + where
 		}
-		if rule.Default == "off" { // a backend named: mTLS on with it
-			mode = "on, backend " + mode
+		if rule.Stated != "" {
+			mode = fmt.Sprintf(rule.Stated, mode)
 		}
 		return fmt.Sprintf("%s (%s %s)", mode, rule.Kind, where)
 	}

@@ -42,6 +42,10 @@ type Query struct {
 	At     time.Time
 	// Edges also asks for the traffic between each pair of workloads.
 	Edges bool
+	// Services also asks for the traffic to each destination Service;
+	// Service narrows it to one (in Namespace), and implies Services.
+	Services bool
+	Service  string
 }
 
 // Validate checks q's fields, all of which may come from outside.
@@ -56,7 +60,10 @@ func (q *Query) Validate() error {
 	if q.Workload != "" && q.Namespace == "" {
 		errs = append(errs, errors.New("workload: give its namespace too"))
 	}
-	for _, f := range []struct{ name, v string }{{"namespace", q.Namespace}, {"workload", q.Workload}, {"mesh", q.Mesh}} {
+	if q.Service != "" && q.Namespace == "" {
+		errs = append(errs, errors.New("service: give its namespace too"))
+	}
+	for _, f := range []struct{ name, v string }{{"namespace", q.Namespace}, {"workload", q.Workload}, {"service", q.Service}, {"mesh", q.Mesh}} {
 		if !dnsName(f.v) {
 			errs = append(errs, fmt.Errorf("%s %q: want a Kubernetes name (lowercase letters, digits, '-' and '.', at most 253)", f.name, clip(f.v)))
 		}
@@ -97,6 +104,8 @@ type Report struct {
 	// asked for); Edges their traffic by source, when asked.
 	Workloads []WorkloadTraffic `json:"workloads"`
 	Edges     []EdgeTraffic     `json:"edges,omitempty"`
+	// Services are the destination Services' traffic, when asked.
+	Services []ServiceTraffic `json:"services,omitempty"`
 	// Missing says why there are no figures at all (the mesh's metrics
 	// absent from Prometheus): never reported as zero traffic.
 	Missing string `json:"missing,omitempty"`
@@ -141,6 +150,14 @@ type EdgeTraffic struct {
 	Destination Resource `json:"destination"`
 	// Side is the proxy that counted it: server (the destination's) or
 	// client (the source's).
+	Side string `json:"side"`
+	Figures
+}
+
+// ServiceTraffic is the traffic sent to a Service (Kind "Service"), from
+// every client, as the Side's proxies counted it.
+type ServiceTraffic struct {
+	Resource
 	Side string `json:"side"`
 	Figures
 }

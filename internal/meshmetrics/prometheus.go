@@ -147,7 +147,43 @@ func (p *Prometheus) Traffic(ctx context.Context, q Query) (*Report, error) {
 			rep.Edges = append(rep.Edges, EdgeTraffic{Source: src, Destination: Resource{Kind: dkind, Namespace: g[2], Name: g[3]}, Side: qs.EdgeSide, Figures: figs[g.key()]})
 		}
 	}
+	if q.Services || q.Service != "" {
+		if err := p.services(ctx, qs, q, window, rep); err != nil {
+			return nil, err
+		}
+	}
 	return rep, nil
+}
+
+// services adds to rep the traffic to each destination Service q selects.
+func (p *Prometheus) services(ctx context.Context, qs QuerySet, q Query, window string, rep *Report) error {
+	rep.Services = []ServiceTraffic{}
+	if qs.Service == "" {
+		rep.Services = append(rep.Services, ServiceTraffic{Resource: Resource{Kind: "Service", Namespace: q.Namespace, Name: q.Service},
+			Figures: Figures{Missing: []string{fmt.Sprintf("%s's metrics do not name the destination Service", qs.Mesh)}}})
+		return nil
+	}
+	sel := qs.Service
+	if len(qs.ServiceDerived) == 0 {
+		sel += matchers(qs.ServiceNamespace, q.Namespace, qs.ServiceName, q.Service)
+	}
+	groups, figs, err := p.figures(ctx, figureQueries(qs, []string{qs.ServiceNamespace, qs.ServiceName}, sel, window, qs.ServiceDerived), q.At, q.Window)
+	if err != nil {
+		return err
+	}
+	for _, g := range groups {
+		// Derived labels cannot be matched in the selector: narrowed here.
+		if g[1] == "" || (q.Namespace != "" && g[0] != q.Namespace) || (q.Service != "" && g[1] != q.Service) {
+			continue // no Service named (a passthrough, an unknown destination)
+		}
+		rep.Services = append(rep.Services, ServiceTraffic{Resource: Resource{Kind: "Service", Namespace: g[0], Name: g[1]}, Side: qs.ServiceSide, Figures: figs[g.key()]})
+	}
+	if q.Service != "" && len(rep.Services) == 0 {
+		rep.Services = append(rep.Services, ServiceTraffic{Resource: Resource{Kind: "Service", Namespace: q.Namespace, Name: q.Service}, Side: qs.ServiceSide,
+			Figures: Figures{Missing: []string{fmt.Sprintf("no %s series for Service %s/%s in the %s before %s", qs.Requests, q.Namespace, q.Service,
+				window, q.At.UTC().Format(time.RFC3339))}}})
+	}
+	return nil
 }
 
 // matchers adds label matchers for the values given.

@@ -146,6 +146,74 @@ func TestPrometheusTraffic(t *testing.T) {
 		}
 	})
 
+	t.Run("services", func(t *testing.T) {
+		for _, c := range []struct {
+			mesh, ns, svc string
+			side          string
+			rps, ok       float64
+			p50, p90, p99 float64
+		}{
+			{"istio", "shop", "reviews", "server", 10, 0.9, 5, 17.5, 24.25},
+			{"istio", "shop", "details", "server", 0, nan, nan, nan, nan},
+			{"linkerd", "emojivoto", "web-svc", "client", 5, 0.8, 25, 85, 98.5},
+			{"osm", "bookstore", "bookstore", "client", 4, 0.75, 10, 22, 24.7},
+		} {
+			rep, err := p.Traffic(ctx, Query{Mesh: c.mesh, Namespace: c.ns, Service: c.svc, Window: MinWindow, At: at})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rep.Services) != 1 || rep.Services[0].Resource != (Resource{Kind: "Service", Namespace: c.ns, Name: c.svc}) || rep.Services[0].Side != c.side {
+				t.Errorf("%s %s/%s: services %+v", c.mesh, c.ns, c.svc, rep.Services)
+				continue
+			}
+			checkFigures(t, c.mesh+" Service "+c.ns+"/"+c.svc, rep.Services[0].Figures, c.rps, c.ok, c.p50, c.p90, c.p99, 10)
+		}
+		// Every Service of a mesh: OSM's passthrough cluster names none.
+		all, err := p.Traffic(ctx, Query{Mesh: "osm", Services: true, Window: MinWindow, At: at})
+		if err != nil || len(all.Services) != 1 || all.Services[0].Name != "bookstore" {
+			t.Fatalf("osm services: %v %+v", err, all.Services)
+		}
+		shop, err := p.Traffic(ctx, Query{Mesh: "istio", Namespace: "shop", Services: true, Window: MinWindow, At: at})
+		if err != nil || len(shop.Services) != 2 || shop.Services[0].Name != "details" || shop.Services[1].Name != "reviews" {
+			t.Fatalf("istio services in shop: %v %+v", err, shop.Services)
+		}
+		// Not asked: none.
+		if rep, _ := p.Traffic(ctx, Query{Mesh: "istio", Namespace: "shop", Window: MinWindow, At: at}); rep.Services != nil {
+			t.Errorf("services not asked for: %+v", rep.Services)
+		}
+		// A Service with no series: missing, never zero.
+		none, err := p.Traffic(ctx, Query{Mesh: "istio", Namespace: "shop", Service: "nosuch", Window: MinWindow, At: at})
+		if err != nil || len(none.Services) != 1 || none.Services[0].RequestRate != nil || len(none.Services[0].Missing) != 1 ||
+			!strings.Contains(none.Services[0].Missing[0], "no istio_requests_total series for Service shop/nosuch") {
+			t.Errorf("absent Service: %v %+v", err, none.Services)
+		}
+		// SMI: resource kind Service.
+		b, _ := json.Marshal(shop.SMI(SMIResource{Kind: "Service", Namespace: "shop"}))
+		var l struct {
+			Items []struct {
+				Resource struct{ Kind, Namespace, Name string }
+				Edge     *struct{}
+				Metrics  []struct{ Name, Value string }
+			}
+		}
+		if err := json.Unmarshal(b, &l); err != nil {
+			t.Fatal(err)
+		}
+		var reviews map[string]string
+		for _, it := range l.Items {
+			if it.Resource.Kind == "Service" && it.Resource.Name == "reviews" && it.Edge == nil {
+				reviews = map[string]string{}
+				for _, m := range it.Metrics {
+					reviews[m.Name] = m.Value
+				}
+			}
+		}
+		if want := map[string]string{"p50_response_latency": "5m", "p90_response_latency": "17500u", "p99_response_latency": "24250u",
+			"success_count": "90", "failure_count": "10"}; fmt.Sprint(reviews) != fmt.Sprint(want) {
+			t.Errorf("SMI Service shop/reviews %v, want %v (%s)", reviews, want, b)
+		}
+	})
+
 	t.Run("smi shape", func(t *testing.T) {
 		rep, err := p.Traffic(ctx, Query{Mesh: "istio", Namespace: "shop", Workload: "reviews", Window: MinWindow, At: at, Edges: true})
 		if err != nil {

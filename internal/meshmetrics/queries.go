@@ -42,6 +42,15 @@ type QuerySet struct {
 	// ("Service"; "" for the workload kind).
 	EdgeDerived         []Derived `json:"edgeDerived,omitempty"`
 	EdgeDestinationKind string    `json:"edgeDestinationKind,omitempty"`
+	// Service selects series naming the destination Service of a
+	// request, ServiceNamespace and ServiceName its labels (or labels of
+	// ServiceDerived), ServiceSide the proxy reporting them. "" when the
+	// mesh's labels do not name Services.
+	Service          string    `json:"service,omitempty"`
+	ServiceNamespace string    `json:"serviceNamespace,omitempty"`
+	ServiceName      string    `json:"serviceName,omitempty"`
+	ServiceSide      string    `json:"serviceSide,omitempty"`
+	ServiceDerived   []Derived `json:"serviceDerived,omitempty"`
 }
 
 // Derived is a label made from another: Label is Replacement ($1, $2...)
@@ -68,6 +77,10 @@ var QuerySets = []QuerySet{
 		SourceNamespace: "source_workload_namespace", SourceWorkload: "source_workload",
 		EdgeSide:      "server",
 		WorkloadKinds: []string{"Deployment", "StatefulSet", "DaemonSet"},
+		// The destination's report names the Service the client addressed.
+		Service:          `reporter="destination"`,
+		ServiceNamespace: "destination_service_namespace", ServiceName: "destination_service_name",
+		ServiceSide: "server",
 	},
 	{
 		// Linkerd's proxy metrics: inbound series about the workload's own
@@ -82,6 +95,11 @@ var QuerySets = []QuerySet{
 		SourceNamespace: "namespace", SourceWorkload: "deployment",
 		EdgeSide:      "client",
 		WorkloadKinds: []string{"Deployment"},
+		// Outbound series carry the destination's Service (dst_service)
+		// when the client addressed one.
+		Service:          `direction="outbound"`,
+		ServiceNamespace: "dst_namespace", ServiceName: "dst_service",
+		ServiceSide: "client",
 	},
 	{
 		// Open Service Mesh: Envoy's standard cluster stats as Prometheus
@@ -107,6 +125,14 @@ var QuerySets = []QuerySet{
 			{Label: "meshperf_dst_service", From: "envoy_cluster_name", Regex: `([^/|]+)/([^/|]+)[|][0-9]+`, Replacement: "$2"},
 		},
 		EdgeDestinationKind: "Service",
+		// A Service's traffic: every client's outbound cluster for it.
+		Service:          `envoy_cluster_name!~".+[|]local"`,
+		ServiceNamespace: "meshperf_dst_namespace", ServiceName: "meshperf_dst_service",
+		ServiceSide: "client",
+		ServiceDerived: []Derived{
+			{Label: "meshperf_dst_namespace", From: "envoy_cluster_name", Regex: `([^/|]+)/([^/|]+)[|][0-9]+`, Replacement: "$1"},
+			{Label: "meshperf_dst_service", From: "envoy_cluster_name", Regex: `([^/|]+)/([^/|]+)[|][0-9]+`, Replacement: "$2"},
+		},
 	},
 }
 

@@ -11,7 +11,8 @@ import (
 const SMIAPIVersion = "metrics.smi-spec.io/v1alpha1"
 
 // SMIList is SMI's TrafficMetricsList: the metrics of the workloads
-// selected, then of their edges.
+// selected, then of their edges, then of the Services (resource kind
+// Service).
 type SMIList struct {
 	Kind       string       `json:"kind"`
 	APIVersion string       `json:"apiVersion"`
@@ -78,6 +79,9 @@ func (r *Report) SMI(selected SMIResource) SMIList {
 	}
 	for _, e := range r.Edges {
 		l.Items = append(l.Items, item(e.Destination, &SMIEdge{Direction: "from", Side: e.Side, Resource: smiRes(e.Source)}, e.Figures))
+	}
+	for _, s := range r.Services {
+		l.Items = append(l.Items, item(s.Resource, nil, s.Figures))
 	}
 	return l
 }

@@ -311,7 +311,8 @@ type ClusterMetrics struct {
 
 // clusterMetrics serves the mesh's traffic metrics: ?mesh= (default: each
 // mesh the inventory finds with a query set), ?namespace=, ?workload=,
-// ?window= (Go duration, default 1m), ?edges=true, ?format=smi.
+// ?window= (Go duration, default 1m), ?edges=true, ?services=true,
+// ?service= (one Service, with ?namespace=), ?format=smi.
 func (s *Server) clusterMetrics(w http.ResponseWriter, r *http.Request) error {
 	if s.meshMetrics == nil {
 		return errNoMeshMetrics
@@ -325,7 +326,8 @@ func (s *Server) clusterMetrics(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	query := meshmetrics.Query{Namespace: ns, Workload: q.Get("workload"), Edges: q.Get("edges") == "true", Window: window}
+	query := meshmetrics.Query{Namespace: ns, Workload: q.Get("workload"), Edges: q.Get("edges") == "true", Window: window,
+		Services: q.Get("services") == "true", Service: q.Get("service")}
 	format := q.Get("format")
 	if format != "" && format != "smi" {
 		return badRequest("format", "format %q: want smi or nothing", clipParam(format))
@@ -365,6 +367,9 @@ func (s *Server) clusterMetrics(w http.ResponseWriter, r *http.Request) error {
 	}
 	if format == "smi" {
 		sel := meshmetrics.SMIResource{Kind: "Workload", Namespace: ns, Name: query.Workload}
+		if query.Service != "" && query.Workload == "" {
+			sel = meshmetrics.SMIResource{Kind: "Service", Namespace: ns, Name: query.Service}
+		}
 		lists := make([]meshmetrics.SMIList, 0, len(out.Reports))
 		for _, rep := range out.Reports {
 			lists = append(lists, rep.SMI(sel))

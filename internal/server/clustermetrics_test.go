@@ -39,8 +39,28 @@ func TestClusterMetricsAPI(t *testing.T) {
 	if l.Kind != "TrafficMetricsList" || l.APIVersion != meshmetrics.SMIAPIVersion || len(l.Items) != 1 || l.Items[0].Resource.Name != "web" {
 		t.Errorf("SMI list %+v", l)
 	}
+	// Per Service, in meshperf's shape and SMI's (resource kind Service).
+	m = server.ClusterMetrics{}
+	getJSON(t, api+"?mesh=istio&namespace=shop&window=10s&services=true", &m)
+	if len(m.Reports) != 1 || len(m.Reports[0].Services) != 2 {
+		t.Fatalf("services %+v", m.Reports)
+	}
+	sv := m.Reports[0].Services[1]
+	if sv.Resource != (meshmetrics.Resource{Kind: "Service", Namespace: "shop", Name: "reviews"}) || sv.Side != "server" ||
+		sv.RequestRate == nil || math.Abs(*sv.RequestRate-10) > 1e-6 || sv.SuccessRate == nil || math.Abs(*sv.SuccessRate-0.9) > 1e-6 ||
+		sv.P99Ms == nil || math.Abs(*sv.P99Ms-24.25) > 1e-6 {
+		t.Errorf("Service shop/reviews %+v", sv)
+	}
+	l = meshmetrics.SMIList{}
+	getJSON(t, api+"?mesh=osm&namespace=bookstore&service=bookstore&window=10s&format=smi", &l)
+	if n := len(l.Items); l.Resource.Kind != "Service" || n == 0 || l.Items[n-1].Resource.Kind != "Service" || l.Items[n-1].Resource.Name != "bookstore" ||
+		len(l.Items[n-1].Metrics) != 5 || l.Items[n-1].Metrics[4].Name != "failure_count" || l.Items[n-1].Metrics[4].Value.String() != "10" {
+		t.Errorf("SMI Service list %+v", l)
+	}
 	for _, tc := range []struct{ query, field string }{
 		{"?namespace=shop", "mesh"}, // no cluster to find the mesh in
+		{"?mesh=istio&service=reviews", "namespace"},
+		{"?mesh=istio&namespace=shop&service=Bad_Svc", "service"},
 		{"?mesh=consul", "mesh"},
 		{"?mesh=istio&window=forever", "window"},
 		{"?mesh=istio&window=1s", "window"},

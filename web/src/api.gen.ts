@@ -421,6 +421,9 @@ export interface paths {
                     /** @description Go duration, whole seconds from 10s to 24h (default 1m) */
                     window?: string;
                     edges?: boolean;
+                    services?: boolean;
+                    /** @description one destination Service (with namespace); implies services */
+                    service?: string;
                     format?: "smi";
                 };
                 header?: never;
@@ -3190,6 +3193,7 @@ export interface components {
             edges?: components["schemas"]["EdgeTraffic"][];
             mesh: string;
             missing?: string;
+            services?: components["schemas"]["ServiceTraffic"][];
             source: string;
             window: string;
             workloads: components["schemas"]["WorkloadTraffic"][];
@@ -3400,6 +3404,20 @@ export interface components {
                 [key: string]: string;
             };
             type: string;
+        };
+        ServiceTraffic: {
+            failures: number | null;
+            kind: string;
+            missing?: string[];
+            name: string;
+            namespace: string;
+            p50Ms: number | null;
+            p90Ms: number | null;
+            p99Ms: number | null;
+            requestRate: number | null;
+            side: string;
+            successRate: number | null;
+            successes: number | null;
         };
         Stat: {
             max: number;

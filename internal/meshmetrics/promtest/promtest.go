@@ -39,6 +39,15 @@ type series struct {
 //	Istio, the source side's report of productpage → reviews: 100/s,
 //	  which must not be counted (reporter=source).
 //	Istio, shop/details: series present, no traffic (rate 0).
+//	Istio's destination series name the Service addressed
+//	(destination_service_namespace/_name): Service shop/reviews has the
+//	workload's figures (10 rps, 90%, 5/17.5/24.25 ms), shop/details rate 0.
+//	Linkerd's outbound series name it too (dst_service="web-svc"):
+//	Service emojivoto/web-svc 5 rps, 80%, 25/85/98.5 ms.
+//	Open Service Mesh: Service bookstore/bookstore is every client's
+//	outbound cluster "bookstore/bookstore|14001": bookbuyer's alone,
+//	4 rps, 75%, 10/22/24.7 ms (the client side's count, not the 8 rps of
+//	bookstore-v1's local cluster; no other client is published).
 //	Linkerd, emojivoto/web inbound and vote-bot → web outbound: 5 rps,
 //	  4 success, 1 failure; latencies 2 in (0,10], 3 in (10,100]:
 //	  p50 10+90×0.5/3 = 25 ms, p90 85 ms, p99 98.5 ms.
@@ -57,27 +66,27 @@ type series struct {
 func proxySeries() []series {
 	var s []series
 	istio := func(src, code string, rate float64) {
-		s = append(s, series{"istio_requests_total", fmt.Sprintf(`reporter="destination",source_workload=%q,source_workload_namespace="shop",destination_workload="reviews",destination_workload_namespace="shop",destination_service_name="reviews",response_code=%q`, src, code), rate})
+		s = append(s, series{"istio_requests_total", fmt.Sprintf(`reporter="destination",source_workload=%q,source_workload_namespace="shop",destination_workload="reviews",destination_workload_namespace="shop",destination_service_namespace="shop",destination_service_name="reviews",response_code=%q`, src, code), rate})
 	}
 	istio("productpage", "200", 6)
 	istio("ratings", "200", 3)
 	istio("ratings", "503", 1)
 	s = append(s, series{"istio_requests_total", `reporter="source",source_workload="productpage",source_workload_namespace="shop",destination_workload="reviews",destination_workload_namespace="shop",response_code="200"`, 100})
-	s = append(s, series{"istio_requests_total", `reporter="destination",source_workload="productpage",source_workload_namespace="shop",destination_workload="details",destination_workload_namespace="shop",response_code="200"`, 0})
+	s = append(s, series{"istio_requests_total", `reporter="destination",source_workload="productpage",source_workload_namespace="shop",destination_workload="details",destination_workload_namespace="shop",destination_service_namespace="shop",destination_service_name="details",response_code="200"`, 0})
 	buckets := func(name, labels string, les []string, cum []float64) {
 		for i, le := range les {
 			s = append(s, series{name, labels + `,le="` + le + `"`, cum[i]})
 		}
 	}
 	les := []string{"1", "5", "10", "25", "100", "+Inf"}
-	buckets("istio_request_duration_milliseconds_bucket", `reporter="destination",source_workload="productpage",source_workload_namespace="shop",destination_workload="reviews",destination_workload_namespace="shop"`,
+	buckets("istio_request_duration_milliseconds_bucket", `reporter="destination",source_workload="productpage",source_workload_namespace="shop",destination_workload="reviews",destination_workload_namespace="shop",destination_service_namespace="shop",destination_service_name="reviews"`,
 		les, []float64{0, 5, 6, 6, 6, 6})
-	buckets("istio_request_duration_milliseconds_bucket", `reporter="destination",source_workload="ratings",source_workload_namespace="shop",destination_workload="reviews",destination_workload_namespace="shop"`,
+	buckets("istio_request_duration_milliseconds_bucket", `reporter="destination",source_workload="ratings",source_workload_namespace="shop",destination_workload="reviews",destination_workload_namespace="shop",destination_service_namespace="shop",destination_service_name="reviews"`,
 		les, []float64{0, 0, 2, 4, 4, 4})
 	buckets("istio_request_duration_milliseconds_bucket", `reporter="source",source_workload="productpage",source_workload_namespace="shop",destination_workload="reviews",destination_workload_namespace="shop"`,
 		les, []float64{100, 100, 100, 100, 100, 100})
 	for _, side := range []string{`direction="inbound",namespace="emojivoto",deployment="web"`,
-		`direction="outbound",namespace="emojivoto",deployment="vote-bot",dst_namespace="emojivoto",dst_deployment="web"`} {
+		`direction="outbound",namespace="emojivoto",deployment="vote-bot",dst_namespace="emojivoto",dst_deployment="web",dst_service="web-svc"`} {
 		s = append(s, series{"request_total", side, 5},
 			series{"response_total", side + `,classification="success",status_code="200"`, 4},
 			series{"response_total", side + `,classification="failure",status_code="500"`, 1})
