@@ -30,6 +30,12 @@ import (
 //
 //   - <service>.<namespace>.svc.<domain>: the Service's ClusterIP, or for a
 //     headless Service the ready addresses of its EndpointSlices;
+//   - <service>.<namespace>.traefik.mesh: the ClusterIP of Traefik Mesh's
+//     shadow Service of it, traefik-mesh-<service>-6d61657368-<namespace>
+//     in namespace traefik-mesh: the rewrite Traefik Mesh's prepare step
+//     adds to CoreDNS's Corefile (addStubDomain in its pkg/dns/dns.go,
+//     v1.4.8), for a Traefik Mesh installed in namespace traefik-mesh
+//     (internal/conformance's TestTraefikMeshNode);
 //   - a name the cluster has but a type it has none of (AAAA, SRV, ...):
 //     an empty answer (NOERROR);
 //   - any other name: NXDOMAIN (there is no upstream to ask).
@@ -93,9 +99,21 @@ func (h DNSHandler) Answer(ctx context.Context, query []byte) []byte {
 	return build(resp, qs, answers)
 }
 
-// serviceName splits <service>.<namespace>.svc.<domain>. into its parts.
+// TraefikMeshNamespace is where the stand-in expects Traefik Mesh's
+// shadow Services (the namespace it is installed in).
+const TraefikMeshNamespace = "traefik-mesh"
+
+// serviceName splits <service>.<namespace>.svc.<domain>. into its parts,
+// or names the shadow Service of <service>.<namespace>.traefik.mesh.
 func (h DNSHandler) serviceName(fqdn string) (ns, name string, ok bool) {
 	n := strings.ToLower(strings.TrimSuffix(fqdn, "."))
+	if rest, ok := strings.CutSuffix(n, ".traefik.mesh"); ok {
+		parts := strings.Split(rest, ".")
+		if len(parts) != 2 || parts[0] == "" || parts[1] == "" {
+			return "", "", false
+		}
+		return TraefikMeshNamespace, TraefikMeshNamespace + "-" + parts[0] + "-6d61657368-" + parts[1], true
+	}
 	rest, ok := strings.CutSuffix(n, ".svc."+h.Domain)
 	if !ok {
 		return "", "", false

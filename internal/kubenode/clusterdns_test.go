@@ -18,6 +18,7 @@ func TestClusterDNS(t *testing.T) {
 		"mesh/echo":     {netip.MustParseAddr("10.96.0.10")},
 		"mesh/headless": {netip.MustParseAddr("10.244.0.5"), netip.MustParseAddr("10.244.0.6")},
 		"mesh/empty":    nil,
+		"traefik-mesh/traefik-mesh-echo-v1-6d61657368-mesh": {netip.MustParseAddr("10.96.0.20")},
 	}
 	lookup := func(_ context.Context, ns, name string) ([]netip.Addr, bool, error) {
 		if ns == "broken" {
@@ -55,6 +56,10 @@ func TestClusterDNS(t *testing.T) {
 			{name: "echo.other.svc.cluster.local.", notHost: true},
 			{name: "mesh.svc.cluster.local.", notHost: true},
 			{name: "example.org.", notHost: true},
+			{name: "echo-v1.mesh.traefik.mesh.", want: []string{"10.96.0.20"}},
+			{name: "echo.mesh.traefik.mesh.", notHost: true},
+			{name: "mesh.traefik.mesh.", notHost: true},
+			{name: "a.echo-v1.mesh.traefik.mesh.", notHost: true},
 		}
 		for _, c := range cases {
 			t.Run(network+"/"+c.name, func(t *testing.T) {
