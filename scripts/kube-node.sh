@@ -199,6 +199,20 @@ EOF
 		--root-dir "$dir/kubelet" --cert-dir "$dir/kubelet/pki" --volume-plugin-dir "$dir/kubelet/volume-plugins" \
 		--hostname-override localhost --node-ip "$node_ip"
 
+	# masqueradeAll hides a pod's address from the pod it reaches through a
+	# Service. MESHPERF_KUBE_PROXY_MASQUERADE_ALL=0 keeps it (what a mesh
+	# that allows or denies by source address needs, Traefik Mesh's ACL):
+	# kube-proxy then masquerades only traffic from outside the pods' range,
+	# and the namespace's bridge hands its traffic to iptables
+	# (net.bridge.bridge-nf-call-iptables, per network namespace), so the
+	# answers of a pod reached through a Service from the same bridge are
+	# translated back.
+	local masquerade_all=true
+	if [ "${MESHPERF_KUBE_PROXY_MASQUERADE_ALL:-1}" = 0 ]; then
+		masquerade_all=false
+		ip netns exec "$netns" sysctl -qw net.bridge.bridge-nf-call-iptables=1 >>"$dir/netns.log" 2>&1 ||
+			fail "net.bridge.bridge-nf-call-iptables=1 in $netns failed (is br_netfilter loaded?)" netns
+	fi
 	cat >"$dir/proxy.yaml" <<EOF
 apiVersion: kubeproxy.config.k8s.io/v1alpha1
 kind: KubeProxyConfiguration
@@ -211,7 +225,7 @@ metricsBindAddress: 127.0.0.1:10249
 healthzBindAddress: 127.0.0.1:10256
 oomScoreAdj: 0
 conntrack: {maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeout: 0s}
-iptables: {masqueradeAll: true, syncPeriod: 5s, minSyncPeriod: 0s}
+iptables: {masqueradeAll: $masquerade_all, syncPeriod: 5s, minSyncPeriod: 0s}
 EOF
 	start kube-proxy "$bin/kube-proxy" --config "$dir/proxy.yaml"
 
