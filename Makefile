@@ -79,6 +79,12 @@ test-web:
 conformance-traefik:
 	MESHPERF_KUBE_TEST=1 $(GO) test -tags traefiknode -run TestTraefikNode ./internal/conformance -timeout 60m -v
 
+# meshperf's SMI test set against Traefik Mesh v1.4.8 on the test node
+# (root; docs/conformance.md, "SMI against Traefik Mesh").
+.PHONY: conformance-traefikmesh
+conformance-traefikmesh:
+	MESHPERF_KUBE_TEST=1 $(GO) test -tags traefikmeshnode -run TestTraefikMeshNode ./internal/conformance -timeout 90m -v
+
 # Regenerate the agent protocol's Go code from proto/ (CI checks it is current).
 proto:
 	./scripts/protogen.sh

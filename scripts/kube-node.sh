@@ -203,6 +203,20 @@ EOF
 		--root-dir "$dir/kubelet" --cert-dir "$dir/kubelet/pki" --volume-plugin-dir "$dir/kubelet/volume-plugins" \
 		--hostname-override localhost --node-ip "$node_ip"
 
+	# masqueradeAll hides a pod's address from the pod it reaches through a
+	# Service. MESHPERF_KUBE_PROXY_MASQUERADE_ALL=0 keeps it (what a mesh
+	# that allows or denies by source address needs, Traefik Mesh's ACL):
+	# kube-proxy then masquerades only traffic from outside the pods' range,
+	# and the namespace's bridge hands its traffic to iptables
+	# (net.bridge.bridge-nf-call-iptables, per network namespace), so the
+	# answers of a pod reached through a Service from the same bridge are
+	# translated back.
+	local masquerade_all=true
+	if [ "${MESHPERF_KUBE_PROXY_MASQUERADE_ALL:-1}" = 0 ]; then
+		masquerade_all=false
+		ip netns exec "$netns" sysctl -qw net.bridge.bridge-nf-call-iptables=1 >>"$dir/netns.log" 2>&1 ||
+			fail "net.bridge.bridge-nf-call-iptables=1 in $netns failed (is br_netfilter loaded?)" netns
+	fi
 	cat >"$dir/proxy.yaml" <<EOF
 apiVersion: kubeproxy.config.k8s.io/v1alpha1
 kind: KubeProxyConfiguration
@@ -215,15 +229,18 @@ metricsBindAddress: 127.0.0.1:10249
 healthzBindAddress: 127.0.0.1:10256
 oomScoreAdj: 0
 conntrack: {maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeout: 0s}
-iptables: {masqueradeAll: true, syncPeriod: 5s, minSyncPeriod: 0s}
+iptables: {masqueradeAll: $masquerade_all, syncPeriod: 5s, minSyncPeriod: 0s}
 EOF
 	start kube-proxy "$bin/kube-proxy" --config "$dir/proxy.yaml"
 
 	# The cluster DNS: CoreDNS with its kubernetes plugin, on port 53 of
 	# the node's namespace (the kubelet's clusterDNS is the node's
 	# address), reading Services, EndpointSlices, pods and namespaces as
-	# system:coredns, with the RBAC role kubeadm gives CoreDNS. Names
-	# outside the cluster's zones are refused: there is no upstream here.
+	# system:coredns, with the RBAC role kubeadm gives CoreDNS. The
+	# traefik.mesh zone is the stub domain Traefik Mesh's prepare step adds
+	# to CoreDNS (addStubDomain, pkg/dns/dns.go, v1.4.8): a name rewritten
+	# to its shadow Service in namespace traefik-mesh, and back in the
+	# answer. Names outside these zones are refused: no upstream here.
 	kubectl_node apply -f - >"$dir/coredns-rbac.log" 2>&1 <<EOF || fail "applying CoreDNS's RBAC failed" coredns-rbac
 apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRole
@@ -244,9 +261,13 @@ subjects:
 - {apiGroup: rbac.authorization.k8s.io, kind: User, name: "system:coredns"}
 EOF
 	cat >"$dir/Corefile" <<EOF
-cluster.local:53 in-addr.arpa:53 ip6.arpa:53 {
+cluster.local:53 in-addr.arpa:53 ip6.arpa:53 traefik.mesh:53 {
     errors
     ready $node_ip:8181
+    rewrite stop {
+        name regex ^([a-z0-9-]+)\.([a-z0-9-]+)\.traefik\.mesh\.\$ traefik-mesh-{1}-6d61657368-{2}.traefik-mesh.svc.cluster.local.
+        answer name ^traefik-mesh-([a-z0-9-]+)-6d61657368-([a-z0-9-]+)\.traefik-mesh\.svc\.cluster\.local\.\$ {1}.{2}.traefik.mesh.
+    }
     kubernetes cluster.local in-addr.arpa ip6.arpa {
         kubeconfig $dir/coredns.kubeconfig node
         pods insecure

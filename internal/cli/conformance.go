@@ -45,6 +45,7 @@ type conformanceRunFlags struct {
 	// SMI profile only.
 	smiRequests    int
 	smiConsistency time.Duration
+	smiHostDomain  string
 }
 
 func newConformanceCmd(stdio IO, g *globalOptions) *cobra.Command {
@@ -103,6 +104,7 @@ func newConformanceRunCmd(stdio IO, g *globalOptions) *cobra.Command {
 	fl.StringSliceVar(&f.contact, "contact", nil, "the implementation's contacts, for the official report")
 	fl.IntVar(&f.smiRequests, "smi-requests", 0, "SMI: requests of the traffic split weight test (default 200, 20..10000)")
 	fl.DurationVar(&f.smiConsistency, "smi-consistency", 0, "SMI: how long the mesh has to apply a resource before a check fails (default 30s)")
+	fl.StringVar(&f.smiHostDomain, "smi-host-domain", "", "SMI: the clients address Service S as S.<namespace>.DOMAIN (Traefik Mesh: traefik.mesh); default the Service's own name")
 	return cmd
 }
 
@@ -205,7 +207,7 @@ func runSMI(ctx context.Context, f conformanceRunFlags, o conformance.Options) (
 	return smi.Run(ctx, smi.Options{
 		Kube: o.Kube, Mesh: o.Mesh, MeshVersion: o.MeshVersion, NamespaceLabels: o.NamespaceLabels,
 		SetupTimeout: o.SetupTimeout, Timeout: o.Timeout, Requests: f.smiRequests, Consistency: f.smiConsistency,
-		Selection: smi.Selection{RunTest: o.RunTest, SkipTests: o.SkipTests}, Progress: o.Progress,
+		HostDomain: f.smiHostDomain, Selection: smi.Selection{RunTest: o.RunTest, SkipTests: o.SkipTests}, Progress: o.Progress,
 	})
 }
 

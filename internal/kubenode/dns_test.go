@@ -16,13 +16,29 @@ import (
 // plugin on the node's address, the pods' nameserver) over UDP and TCP
 // from inside the node's network namespace, as a pod would: a Service's
 // ClusterIP, a headless Service's endpoints, the reverse name of a
-// ClusterIP, a missing name, a name outside the cluster, and a deletion
+// ClusterIP, Traefik Mesh's name of a Service (the stub domain its prepare
+// step adds), a missing name, a name outside the cluster, and a deletion
 // seen live.
 func TestClusterDNS(t *testing.T) {
 	n := kubenode.Get(t)
 	const ns = "dns-test"
 	n.Kubectl(t, "", "create", "namespace", ns)
 	t.Cleanup(func() { n.Kubectl(t, "", "delete", "namespace", ns, "--wait=false") })
+	// Traefik Mesh's shadow Service of web (what its controller creates in
+	// its own namespace), for the traefik.mesh stub domain.
+	n.Kubectl(t, `apiVersion: v1
+kind: Namespace
+metadata: {name: traefik-mesh}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: traefik-mesh-web-6d61657368-dns-test, namespace: traefik-mesh}
+spec:
+  ports: [{name: http, port: 80}]
+`, "apply", "-f", "-")
+	t.Cleanup(func() {
+		n.Kubectl(t, "", "delete", "service", "traefik-mesh-web-6d61657368-dns-test", "-n", "traefik-mesh", "--ignore-not-found")
+	})
 	n.Kubectl(t, `apiVersion: v1
 kind: Service
 metadata: {name: web, namespace: dns-test}
@@ -56,6 +72,7 @@ endpoints:
 	if net.ParseIP(clusterIP) == nil {
 		t.Fatalf("service web has no ClusterIP: %q", clusterIP)
 	}
+	shadowIP := strings.TrimSpace(n.Kubectl(t, "", "get", "service", "traefik-mesh-web-6d61657368-dns-test", "-n", "traefik-mesh", "-o", "jsonpath={.spec.clusterIP}"))
 
 	for _, network := range []string{"udp", "tcp"} {
 		r := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
@@ -81,6 +98,11 @@ endpoints:
 			names, err := r.LookupAddr(t.Context(), clusterIP)
 			if err != nil || !slices.Equal(names, []string{"web.dns-test.svc.cluster.local."}) {
 				t.Errorf("reverse of %s: got %v, %v; want web.dns-test.svc.cluster.local.", clusterIP, names, err)
+			}
+			// Traefik Mesh's name of web: its shadow Service's address,
+			// under the name asked.
+			if got, err := lookup(t, r, "web.dns-test.traefik.mesh."); err != nil || !slices.Equal(got, []string{shadowIP}) {
+				t.Errorf("web.dns-test.traefik.mesh: got %v, %v; want the shadow Service's %s", got, err, shadowIP)
 			}
 			if got, err := lookup(t, r, "nothing.dns-test.svc.cluster.local."); !notFound(err) {
 				t.Errorf("a Service the cluster lacks: got %v, %v; want NXDOMAIN", got, err)

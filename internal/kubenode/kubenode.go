@@ -33,6 +33,13 @@ import (
 	"github.com/meshperf/meshperf/internal/cluster/kubetest"
 )
 
+// TraefikMeshNamespace is where the node's cluster DNS looks for Traefik
+// Mesh's shadow Services: the traefik.mesh stub domain of its Corefile
+// (scripts/kube-node.sh) rewrites <service>.<namespace>.traefik.mesh to
+// traefik-mesh-<service>-6d61657368-<namespace> in this namespace, as
+// Traefik Mesh's prepare step would for a mesh installed there.
+const TraefikMeshNamespace = "traefik-mesh"
+
 // Node is a running test node.
 type Node struct {
 	// Kubeconfig is for clients on the host (the API server through a

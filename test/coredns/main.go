@@ -1,6 +1,6 @@
 // Command coredns is CoreDNS v1.12.2 with the plugins meshperf's test node
 // uses, built from its Go module: the node's cluster DNS (ready, errors,
-// kubernetes: scripts/kube-node.sh's Corefile) and the Gateway API
+// rewrite, kubernetes: scripts/kube-node.sh's Corefile) and the Gateway API
 // conformance suite's own CoreDNS (errors, log, forward, whoami: the coredns
 // ConfigMap in the suite's conformance/base/manifests.yaml), for which
 // scripts/conformance-images.sh packs it as
@@ -19,6 +19,7 @@ import (
 	_ "github.com/coredns/coredns/plugin/kubernetes"
 	_ "github.com/coredns/coredns/plugin/log"
 	_ "github.com/coredns/coredns/plugin/ready"
+	_ "github.com/coredns/coredns/plugin/rewrite"
 	_ "github.com/coredns/coredns/plugin/whoami"
 )
 
@@ -26,7 +27,7 @@ func init() {
 	// The order in which the plugins handle a query: the relative order of
 	// these in CoreDNS v1.12.2's plugin.cfg (generated into
 	// core/dnsserver/zdirectives.go), which the full build uses.
-	dnsserver.Directives = []string{"ready", "errors", "log", "kubernetes", "forward", "whoami"}
+	dnsserver.Directives = []string{"ready", "errors", "log", "rewrite", "kubernetes", "forward", "whoami"}
 }
 
 func main() { coremain.Run() }

@@ -49,6 +49,11 @@ type Options struct {
 	NamespaceAnnotations map[string]string
 	// Image of the echo harness (default EchoImage).
 	Image string
+	// HostDomain, when set, is the domain under which the clients address
+	// the harness's Services: <service>.<namespace>.<HostDomain> instead
+	// of <service>. Traefik Mesh routes (and applies SMI to) only what is
+	// sent to its own names, <service>.<namespace>.traefik.mesh.
+	HostDomain string
 	// SetupTimeout bounds the wait for the harness's pods to be ready
 	// (default 300s); Timeout the whole run (required, at most 24h).
 	SetupTimeout, Timeout time.Duration
@@ -85,6 +90,11 @@ func (o Options) Check() error {
 		}
 		if k == RunLabel {
 			bad("namespace label %s: meshperf sets it", k)
+		}
+	}
+	if o.HostDomain != "" {
+		for _, msg := range validation.IsDNS1123Subdomain(o.HostDomain) {
+			bad("host domain %s: %s", o.HostDomain, msg)
 		}
 	}
 	if len(o.SkipTests) > 200 {
@@ -169,7 +179,7 @@ func Run(ctx context.Context, o Options) (*result.Result, error) {
 		res.Reason = why
 	} else {
 		env := Env{
-			Namespace: ns, APIs: apis, Requests: o.Requests, Consistency: o.Consistency,
+			Namespace: ns, APIs: apis, Requests: o.Requests, Consistency: o.Consistency, HostDomain: o.HostDomain,
 			Apply: func(ctx context.Context, u *unstructured.Unstructured) error {
 				_, err := dyn.Resource(gvr(u)).Namespace(ns).Create(ctx, u, metav1.CreateOptions{})
 				return err

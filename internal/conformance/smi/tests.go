@@ -57,6 +57,9 @@ type Env struct {
 	// repeated until it passes or this has passed since the resources
 	// were applied (default 30s).
 	Consistency time.Duration
+	// HostDomain, when set, makes the clients address Service S as
+	// S.<Namespace>.<HostDomain> (Options.HostDomain).
+	HostDomain string
 
 	// logf, set by the runner, adds a line to the test's output.
 	logf func(format string, a ...any)
@@ -145,6 +148,9 @@ func (e *Env) eventually(ctx context.Context, check func() error) error {
 // tally sends r from s and counts the answers; the test's output notes
 // what was observed, passing or not.
 func (e *Env) tally(ctx context.Context, s Sender, from string, r Request) (Tally, error) {
+	if e.HostDomain != "" {
+		r.Host += "." + e.Namespace + "." + e.HostDomain
+	}
 	rs, err := s.Send(ctx, r)
 	if err != nil {
 		return Tally{}, err
