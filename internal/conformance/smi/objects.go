@@ -1,6 +1,8 @@
 package smi
 
 import (
+	"maps"
+	"slices"
 	"strconv"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -74,7 +76,7 @@ func (s Split) Object(v, namespace string) *unstructured.Unstructured {
 
 // Object writes g at version v of specs.smi-spec.io: v1alpha1 has its
 // matches at the top level, later versions under spec; header filters
-// exist from v1alpha3.
+// exist from v1alpha3 (headersAt).
 func (g RouteGroup) Object(v, namespace string) *unstructured.Unstructured {
 	u := newObject(GroupSpecs+"/"+v, "HTTPRouteGroup", namespace, g.Name)
 	var matches []any
@@ -87,11 +89,7 @@ func (g RouteGroup) Object(v, namespace string) *unstructured.Unstructured {
 			mm["methods"] = toAny(m.Methods)
 		}
 		if len(m.Headers) > 0 {
-			h := map[string]any{}
-			for k, x := range m.Headers {
-				h[k] = x
-			}
-			mm["headers"] = h
+			mm["headers"] = headersAt(v, m.Headers)
 		}
 		matches = append(matches, mm)
 	}
@@ -101,6 +99,25 @@ func (g RouteGroup) Object(v, namespace string) *unstructured.Unstructured {
 		u.Object["spec"] = map[string]any{"matches": matches}
 	}
 	return u
+}
+
+// headersAt writes header filters as version v of specs.smi-spec.io has
+// them: v1alpha3 a list of one-entry maps (what smi-sdk-go v0.4.1's
+// httpHeaders marshals to, and the CRDs Traefik Mesh installs require),
+// v1alpha4 one map.
+func headersAt(v string, headers map[string]string) any {
+	if v == "v1alpha3" {
+		var list []any
+		for _, k := range slices.Sorted(maps.Keys(headers)) {
+			list = append(list, map[string]any{k: headers[k]})
+		}
+		return list
+	}
+	h := map[string]any{}
+	for k, x := range headers {
+		h[k] = x
+	}
+	return h
 }
 
 // Object writes t at version v of access.smi-spec.io, its routes a group

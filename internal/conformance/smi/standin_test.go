@@ -141,11 +141,19 @@ func routeMatches(mm map[string]any, r *http.Request) bool {
 	if ms, ok := mm["methods"].([]any); ok && !slices.Contains(ms, any("*")) && !slices.Contains(ms, any(r.Method)) {
 		return false
 	}
-	if hs, ok := mm["headers"].(map[string]any); ok {
-		for k, re := range hs {
-			if !regexp.MustCompile(re.(string)).MatchString(r.Header.Get(k)) {
-				return false
+	// v1alpha4's map, or v1alpha3's list of one-entry maps.
+	hs, _ := mm["headers"].(map[string]any)
+	if list, ok := mm["headers"].([]any); ok {
+		hs = map[string]any{}
+		for _, e := range list {
+			for k, v := range e.(map[string]any) {
+				hs[k] = v
 			}
+		}
+	}
+	for k, re := range hs {
+		if !regexp.MustCompile(re.(string)).MatchString(r.Header.Get(k)) {
+			return false
 		}
 	}
 	return true
