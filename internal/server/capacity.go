@@ -252,10 +252,14 @@ func (s *Server) settleSearch(ctx context.Context, search *store.CapacitySearch,
 	next := *search
 	next.State, next.Error, next.Steps, next.Report = capacityStateOf(run.State), run.Error, nil, nil
 	if err := s.st.UpdateCapacitySearch(ctx, &next, search.State); err != nil {
-		// The job wrote it first (ErrConflict), or the store failed: read
-		// as stored next time.
 		if !errors.Is(err, store.ErrConflict) {
 			s.log.Warn("capacity search state not saved", logKeySearch, search.ID, logKeyErr, err)
+			return
+		}
+		// The job (or another reader) wrote it between our read and this
+		// update: answer what it wrote, not the state read before.
+		if fresh, gerr := s.st.GetCapacitySearch(ctx, search.ID); gerr == nil {
+			*search = *fresh
 		}
 		return
 	}
